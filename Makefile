@@ -1,0 +1,53 @@
+# Hulei: `make run` serves the demo town on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app server
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install install-dev instance lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.dev-installed
+
+# Secrets are generated once into instance/ (mode 0600) unless the environment provides them.
+instance:
+	@mkdir -p instance && chmod 700 instance
+	@if [ -z "$$HULEI_MASTER_KEY$$HULEI_MASTER_KEY_FILE" ] && [ ! -f instance/master.key ]; then \
+		umask 077 && $(PYTHON) -c "import base64,os;print('1:'+base64.b64encode(os.urandom(32)).decode())" > instance/master.key \
+		&& echo "generated instance/master.key (back it up: without it the data cannot be read)"; fi
+	@if [ -z "$$SECRET_KEY" ] && [ ! -f instance/secret_key ]; then \
+		umask 077 && $(PYTHON) -c "import secrets;print(secrets.token_urlsafe(48))" > instance/secret_key; fi
+
+run: install instance
+	@export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \
+	$(FLASK) db upgrade && \
+	$(FLASK) demo-data --if-empty && \
+	echo "Hulei: http://$(HOST):$(PORT)/" && \
+	$(FLASK) run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
+
+test: install-dev
+	$(VENV)/bin/python -m tests.browser_setup
+	$(VENV)/bin/python -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check server tests bench
+
+bench: install-dev
+	$(VENV)/bin/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""Hulei (护蕾): the field system of a township's child-protection campaign."""
+from flask import Flask
+
+from . import crypto
+from .config import load_config
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app: settings, keys, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(load_config(config_name, overrides))
+    app.json.ensure_ascii = False
+    crypto.init_app(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, login and security hooks; check the master key."""
+    from . import database, models  # noqa: F401  (models register their tables)
+    from .errors import register_errorhandlers
+    from .extensions import db, login_manager, migrate
+    from .security import register_security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    register_security(app)
+    register_errorhandlers(app)
+    if not app.config.get("SKIP_KEY_CHECK"):
+        with app.app_context():
+            database.check_master_key(db.engine, app.extensions["hulei_cipher"])
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every blueprint."""
+    from .routes import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    """Register the command-line commands."""
+    from .cli import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,106 @@
+"""Command-line commands: create-user, demo-data, keys rotate, audit verify."""
+import sys
+
+import click
+from flask import current_app
+
+from .crypto import FieldCipher, load_keyring
+from .extensions import db
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(
+    ["grid_worker", "village_head", "inspector", "police", "town_admin"]))
+@click.option("--village", help="village id or name")
+@click.option("--grid", "grids", multiple=True, help="grid id or name (repeatable)")
+@click.option("--unit", help="unit id or name")
+@click.option("--name", "display_name", help="display name")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_user_command(username, role, village, grids, unit, display_name, password_stdin):
+    """Create an account."""
+    from .errors import ApiError
+    from .services.users import create_user
+
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin
+                else click.prompt("密码", hide_input=True, confirmation_prompt=True))
+    data = {"username": username, "password": password, "role": role,
+            "display_name": display_name or username, "grid_ids": list(grids)}
+    if village:
+        data["village_id"] = village
+    if unit:
+        data["unit_id"] = unit
+    try:
+        user = create_user(None, data)
+    except ApiError as err:
+        raise click.ClickException(f"{err.message} {err.fields or ''}".strip()) from None
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("demo-data")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--scale", default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="do nothing when a town already exists")
+def demo_data_command(seed, scale, if_empty):
+    """Load an invented demo town and print each demo login."""
+    from .services.demo.load import load_demo_town, town_exists
+
+    if if_empty and town_exists():
+        click.echo("demo town already loaded; skipping")
+        return
+    logins = load_demo_town(seed=seed, scale=scale)
+    click.echo("演示账号（仅用于演示，数据均为虚构）：")
+    for login in logins:
+        click.echo(f"  {login['role']:<13} {login['username']:<14} {login['password']}")
+
+
+@click.group("keys")
+def keys_group():
+    """Master key commands."""
+
+
+@keys_group.command("rotate")
+def keys_rotate_command():
+    """Re-encrypt everything to a new key version; rerun after an interruption to resume."""
+    from .services import keys
+
+    keyring = current_app.extensions["hulei_cipher"].keyring
+    added = keys.start_rotation(keyring)
+    if added is not None:
+        keyring = load_keyring(None, str(keyring.source_file))
+        current_app.extensions["hulei_cipher"] = FieldCipher(keyring)
+        click.echo(f"added key version {added} to {keyring.source_file}")
+    elif len(keyring.keys) == 1:
+        raise click.ClickException(
+            "HULEI_MASTER_KEY holds one key: add the new one as 'N:BASE64,1:OLD' "
+            "(or use HULEI_MASTER_KEY_FILE) and run again")
+    result = keys.rotate_all(current_app.config["ROTATE_BATCH_SIZE"])
+    if result["remaining"]:
+        raise click.ClickException(f"{result['remaining']} values still use an old key; run again")
+    keys.finish_rotation(keyring)
+    click.echo(f"all values now use key version {result['version']}")
+    if keyring.source_file is None:
+        click.echo("remove the old key versions from HULEI_MASTER_KEY")
+
+
+@click.group("audit")
+def audit_group():
+    """Audit chain commands."""
+
+
+@audit_group.command("verify")
+def audit_verify_command():
+    """Verify the audit chain; exit 1 naming the first event that breaks it."""
+    from .services.audit import verify_chain
+
+    result = verify_chain()
+    if result["ok"]:
+        click.echo(f"ok: {result['events']} events, head {result['head']}")
+        return
+    broken = result["broken_at"]
+    click.echo(f"BROKEN at event {broken['seq']} ({broken['id']}): {broken['problem']}", err=True)
+    db.session.rollback()
+    sys.exit(1)
+
+
+COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group)

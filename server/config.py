@@ -1,0 +1,73 @@
+"""Read Hulei's settings from the environment, once, into a plain dict."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the server must not start."""
+
+
+def _read_secret_file(path: Path) -> str:
+    """Return the stripped contents of a secret file, or raise a ConfigError naming only the path."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file {path}: {exc.strerror}") from None
+
+
+def _secret_key(env: dict) -> str:
+    """Return SECRET_KEY from the environment or instance/secret_key; never invent one."""
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    path = INSTANCE / "secret_key"
+    if path.exists():
+        return _read_secret_file(path)
+    raise ConfigError(
+        "SECRET_KEY is not set and instance/secret_key does not exist; "
+        "run 'make run' once or set SECRET_KEY"
+    )
+
+
+def base_config(env: dict | None = None) -> dict:
+    """Build the settings every environment shares, from `env` (default: os.environ)."""
+    env = dict(os.environ if env is None else env)
+    https = env.get("HULEI_HTTPS") == "1"
+    return {
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{INSTANCE / 'hulei.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "HULEI_MASTER_KEY": env.get("HULEI_MASTER_KEY"),
+        "HULEI_MASTER_KEY_FILE": env.get("HULEI_MASTER_KEY_FILE"),
+        "SESSION_COOKIE_NAME": "hulei_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "HULEI_HTTPS": https,
+        "IDLE_TIMEOUT": timedelta(minutes=int(env.get("HULEI_IDLE_MINUTES", "30"))),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_WINDOW": timedelta(minutes=15),
+        "ROTATE_BATCH_SIZE": 500,
+        "JSON_AS_ASCII": False,
+    }
+
+
+def load_config(name: str | None = None, overrides: dict | None = None) -> dict:
+    """Return the settings for `name` ('development', 'test' or 'production') plus overrides."""
+    env = os.environ
+    name = name or env.get("HULEI_ENV", "development")
+    config = base_config()
+    if name == "test":
+        config.update(TESTING=True, SECRET_KEY="test-secret-key-not-for-production")
+    else:
+        config["SECRET_KEY"] = (overrides or {}).get("SECRET_KEY") or _secret_key(env)
+    if name == "production" and not config["HULEI_HTTPS"]:
+        config["SESSION_COOKIE_SECURE"] = env.get("HULEI_ALLOW_HTTP") != "1"
+    config.update(overrides or {})
+    config["HULEI_ENV"] = name
+    return config

@@ -1,0 +1,57 @@
+"""Engine settings: SQLite pragmas and write-ahead transactions; the key canary check."""
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+
+from .crypto import DecryptionError, FieldCipher, MasterKeyError
+
+CANARY = b"hulei-key-check"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(conn):
+    # Take the write lock at BEGIN: a deferred transaction that reads, then writes, can fail
+    # with SQLITE_BUSY_SNAPSHOT under WAL, and the audit chain reads its head before appending.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_master_key(engine, cipher: FieldCipher) -> None:
+    """Refuse to start when the keyring cannot read the database's key canaries."""
+    if not inspect(engine).has_table("key_canary"):
+        return
+    with engine.begin() as conn:
+        rows = conn.exec_driver_sql("SELECT key_version, ciphertext FROM key_canary").all()
+        known = {version: bytes(blob) for version, blob in rows}
+        for version, blob in known.items():
+            if version not in cipher.keyring.keys:
+                continue
+            try:
+                ok = cipher.decrypt(blob, "key_canary", "ciphertext", str(version)) == CANARY
+            except DecryptionError:
+                ok = False
+            if not ok:
+                raise MasterKeyError(
+                    f"the master key (version {version}) does not match this database; "
+                    "check HULEI_MASTER_KEY or HULEI_MASTER_KEY_FILE")
+        if known and not set(known) & set(cipher.keyring.keys):
+            raise MasterKeyError("none of the configured master key versions matches this database")
+        current = cipher.keyring.current
+        if current not in known:
+            blob = cipher.encrypt(CANARY, "key_canary", "ciphertext", str(current))
+            conn.exec_driver_sql("INSERT INTO key_canary (key_version, ciphertext) VALUES (?, ?)"
+                                 if engine.dialect.name == "sqlite" else
+                                 "INSERT INTO key_canary (key_version, ciphertext) VALUES (%s, %s)"
+                                 " ON CONFLICT DO NOTHING", (current, blob))

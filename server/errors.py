@@ -1,0 +1,84 @@
+"""The one error envelope: every failure leaves as {"error": {code, message, fields?}}."""
+import logging
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: ("bad_request", "请求格式错误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限"),
+    404: ("not_found", "记录不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "记录已被修改"),
+    410: ("gone", "资源已失效"),
+    413: ("payload_too_large", "请求内容过大（上限 5 MB）"),
+    415: ("unsupported_media_type", "请使用 JSON 格式（application/json）"),
+    422: ("validation_error", "提交的数据有误"),
+    429: ("too_many_requests", "尝试次数过多，请稍后再试"),
+}
+
+
+class ApiError(Exception):
+    """A failure a client should see: status, machine code, Chinese message, per-field errors."""
+
+    def __init__(self, status: int, code: str | None = None, message: str | None = None,
+                 fields: dict | None = None, headers: dict | None = None):
+        default_code, default_message = HTTP_CODES.get(status, ("error", "请求失败"))
+        super().__init__(code or default_code)
+        self.status = status
+        self.code = code or default_code
+        self.message = message or default_message
+        self.fields = fields
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict:
+        """Return the envelope body."""
+        body = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+
+def not_found() -> ApiError:
+    """Return the 404 used for missing and out-of-scope records alike."""
+    return ApiError(404)
+
+
+def validation_error(fields: dict, message: str | None = None) -> ApiError:
+    """Return a 422 carrying per-field messages."""
+    return ApiError(422, "validation_error", message, fields=fields)
+
+
+def _respond(err: ApiError):
+    response = jsonify(err.to_dict())
+    response.status_code = err.status
+    for key, value in err.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Route every exception, 500s included, to the envelope."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(err: ApiError):
+        return _respond(err)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(err: ValidationError):
+        fields = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        return _respond(validation_error(fields))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(err: HTTPException):
+        status = err.code or 500
+        return _respond(ApiError(status if status in HTTP_CODES else 400))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(err: Exception):
+        log.exception("unhandled error: %s", type(err).__name__)
+        return _respond(ApiError(500, "internal_error", "服务器内部错误"))

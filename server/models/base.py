@@ -1,0 +1,57 @@
+"""Column types and mixins shared by every model."""
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Integer, LargeBinary, String, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """Return a new random UUID string."""
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Store times as naive UTC; hand them back aware in UTC on every engine."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def id_column() -> Mapped[str]:
+    """Return a UUID-string primary key column."""
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+def ciphertext(nullable: bool = True) -> Mapped[bytes | None]:
+    """Return a column that holds one EncryptedField's ciphertext."""
+    return mapped_column(LargeBinary, nullable=nullable)
+
+
+class Timestamped:
+    """created_at and updated_at, kept by the server."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Versioned(Timestamped):
+    """A mutable synced record: version for optimistic concurrency, soft delete for tombstones."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

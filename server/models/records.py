@@ -1,0 +1,87 @@
+"""Report snapshots, the audit chain, the key canary and sync bookkeeping."""
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..crypto import EncryptedField
+from ..extensions import db
+from .base import UTCDateTime, ciphertext, id_column, utcnow
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class ReportSnapshot(db.Model):
+    """A submitted monthly or weekly report, frozen with the audit head of that moment."""
+
+    __tablename__ = "report_snapshot"
+    id: Mapped[str] = id_column()
+    kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(10), index=True)
+    village_id: Mapped[str | None] = mapped_column(ForeignKey("village.id"), index=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("unit.id"))
+    figures: Mapped[dict] = mapped_column(JSON)
+    audit_head: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """One audited action; `hash` covers the event and the previous event's hash."""
+
+    __tablename__ = "audit_event"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    entity: Mapped[str | None] = mapped_column(String(30))
+    entity_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    reason_ct: Mapped[bytes | None] = ciphertext()
+    reason = EncryptedField()
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class KeyCanary(db.Model):
+    """A known value encrypted under each key version, so a wrong master key stops the server."""
+
+    __tablename__ = "key_canary"
+    key_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Counter(db.Model):
+    """A named counter taken under a row lock inside the writing transaction (commit-ordered)."""
+
+    __tablename__ = "counter"
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChangeLog(db.Model):
+    """One committed change of a synced record, in commit order, with the scope it belonged to."""
+
+    __tablename__ = "change_log"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    village_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppliedOp(db.Model):
+    """The ledger of applied sync ops: a retried op id answers its first result again."""
+
+    __tablename__ = "applied_op"
+    op_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str | None] = mapped_column(String(36))
+    result: Mapped[dict] = mapped_column(JSON)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

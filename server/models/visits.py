@@ -1,0 +1,45 @@
+"""Home visits (走访): facts, never edited in place; a correction amends with a reason."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..crypto import EncryptedField
+from ..extensions import db
+from .base import UTCDateTime, Versioned, ciphertext, id_column
+
+VISIT_FLAGS = ("location_mismatch", "no_location", "clock_skew", "future_time", "late_entry",
+               "impossible_travel")
+
+
+class Visit(Versioned, db.Model):
+    """One visit to a child: where and when, the checklist answers, and the server's flags."""
+
+    __tablename__ = "visit"
+    id: Mapped[str] = id_column()
+    child_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid.id"), index=True)
+    village_id: Mapped[str] = mapped_column(ForeignKey("village.id"), index=True)
+    worker_id: Mapped[str] = mapped_column(ForeignKey("user.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    visited_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location_ct: Mapped[bytes | None] = ciphertext()
+    location = EncryptedField("json")
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    answers_ct: Mapped[bytes | None] = ciphertext()
+    answers = EncryptedField("json")
+    notes_ct: Mapped[bytes | None] = ciphertext()
+    notes = EncryptedField()
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    amends_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"))
+    amend_reason_ct: Mapped[bytes | None] = ciphertext()
+    amend_reason = EncryptedField()
+    review_status: Mapped[str] = mapped_column(String(20), default="none", index=True)
+    review_note_ct: Mapped[bytes | None] = ciphertext()
+    review_note = EncryptedField()
+    reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,4 @@
+"""Blueprints, registered in one loop by create_app."""
+from . import admin, auth, health, openapi, places, pwa, records
+
+BLUEPRINTS = (health.bp, auth.bp, places.bp, records.bp, admin.bp, openapi.bp, pwa.bp)

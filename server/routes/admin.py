@@ -1,0 +1,71 @@
+"""The town admin's accounts, devices and audit chain."""
+from functools import wraps
+
+from flask import Blueprint
+from flask_login import login_required
+
+from ..errors import ApiError
+from ..schemas.admin import AuditEventSchema, AuditQuerySchema, AuditVerifySchema
+from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
+from ..schemas.common import dump_page
+from ..services import audit, devices, users
+from .common import actor, json_body, query_args
+
+bp = Blueprint("admin", __name__, url_prefix="/api")
+
+
+def town_admin_only(view):
+    """Let only the town admin through; others get 404 so the endpoint cannot be probed."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if actor().role != "town_admin":
+            raise ApiError(404)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.get("/users")
+@town_admin_only
+def list_users():
+    """List every account."""
+    return {"rows": UserSchema(many=True).dump(users.list_users())}
+
+
+@bp.post("/users")
+@town_admin_only
+def create_user():
+    """Create an account."""
+    user = users.create_user(actor(), json_body(UserCreateSchema()))
+    return UserSchema().dump(user), 201
+
+
+@bp.patch("/users/<user_id>")
+@town_admin_only
+def update_user(user_id: str):
+    """Change an account's name, scope or active flag."""
+    user = users.update_user(actor(), user_id, json_body(UserUpdateSchema(), partial=True))
+    return UserSchema().dump(user)
+
+
+@bp.post("/devices/<device_id>/revoke")
+@town_admin_only
+def revoke_device(device_id: str):
+    """Revoke a lost phone: its sessions end and its next sync wipes it."""
+    devices.revoke_device(actor(), device_id)
+    return "", 204
+
+
+@bp.get("/audit")
+@town_admin_only
+def list_audit():
+    """Page through audit events, newest first."""
+    args = query_args(AuditQuerySchema())
+    return dump_page(AuditEventSchema(), audit.list_events(args))
+
+
+@bp.get("/audit/verify")
+@town_admin_only
+def verify_audit():
+    """Verify the whole chain."""
+    return AuditVerifySchema().dump(audit.verify_chain())

@@ -1,0 +1,52 @@
+"""Log in, log out, who am I, change my password."""
+from flask import Blueprint, current_app, session
+from flask_login import login_required, login_user, logout_user
+
+from ..schemas.auth import LoginSchema, PasswordChangeSchema, SessionSchema
+from ..security import new_csrf_token
+from ..services import auth
+from .common import actor, json_body
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+@bp.post("/login")
+def login():
+    """Check credentials, start a fresh server-side session, return the user and CSRF token."""
+    data = json_body(LoginSchema())
+    user = auth.authenticate(data["username"], data["password"], current_app.config,
+                             data.get("device_id"))
+    session.clear()
+    auth.start_session(user, data.get("device_id"))
+    user.device_id = data.get("device_id")
+    login_user(user)
+    return SessionSchema().dump({"user": user, "csrf_token": new_csrf_token()})
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End this session on the server and clear the cookie."""
+    auth.end_session(actor())
+    logout_user()
+    session.clear()
+    return "", 204
+
+
+@bp.get("/me")
+@login_required
+def me():
+    """Return the logged-in user and the CSRF token."""
+    token = session.get("csrf") or new_csrf_token()
+    return SessionSchema().dump({"user": actor(), "csrf_token": token})
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    """Change my password; every session of mine ends, this one included."""
+    data = json_body(PasswordChangeSchema())
+    auth.change_password(actor(), data["old_password"], data["new_password"])
+    logout_user()
+    session.clear()
+    return "", 204

@@ -1,0 +1,74 @@
+"""GET /api/openapi.json, built from the registered routes and the marshmallow schemas."""
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app
+
+bp = Blueprint("openapi", __name__, url_prefix="/api")
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object"}}, "required": ["code", "message"]}},
+}
+
+
+def api_doc(body=None, query=None, response=None, status: int = 200):
+    """Attach the schemas of a view, for the OpenAPI document."""
+    def decorate(view):
+        view.api_doc = {"body": body, "query": query, "response": response, "status": status}
+        return view
+    return decorate
+
+
+def _operation(view, rule) -> dict:
+    doc = getattr(view, "api_doc", {}) or {}
+    summary = (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else rule.endpoint
+    operation = {"summary": summary, "responses": {
+        str(doc.get("status", 200)): {"description": "OK"},
+        "default": {"description": "错误", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}}}
+    if doc.get("response"):
+        operation["responses"][str(doc["status"])]["content"] = {
+            "application/json": {"schema": doc["response"]}}
+    if doc.get("body"):
+        operation["requestBody"] = {"content": {"application/json": {"schema": doc["body"]}}}
+    if doc.get("query"):
+        operation["parameters"] = [{"in": "query", "schema": doc["query"]}]
+    params = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule)
+    operation.setdefault("parameters", []).extend(
+        {"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params)
+    return operation
+
+
+def build_spec(app) -> dict:
+    """Return the OpenAPI 3 document of every /api route of `app`."""
+    spec = APISpec(title="Hulei API", version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.schema("Error", ERROR_ENVELOPE)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        paths = _expand(rule.rule)
+        for path in paths:
+            operations = {m.lower(): _operation(view, rule)
+                          for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
+            spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _expand(rule: str) -> list[str]:
+    match = re.search(r"<any\(([^)]*)\):(\w+)>", rule)
+    if match:
+        names = [n.strip() for n in match.group(1).split(",")]
+        return [p for n in names for p in _expand(rule.replace(match.group(0), n))]
+    return [re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)]
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Return the OpenAPI document."""
+    return build_spec(current_app)

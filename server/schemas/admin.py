@@ -1,0 +1,36 @@
+"""Schemas of audit events and the chain check."""
+from marshmallow import Schema, fields
+
+from .common import PageQuerySchema
+
+
+class AuditQuerySchema(PageQuerySchema):
+    """Filters of GET /api/audit."""
+
+    action = fields.String()
+    entity_id = fields.String()
+    actor_id = fields.String()
+
+
+class AuditEventSchema(Schema):
+    """One audit event (the reason stays sealed)."""
+
+    seq = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.String()
+    action = fields.String()
+    entity = fields.String()
+    entity_id = fields.String()
+    device_id = fields.String()
+    detail = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class AuditVerifySchema(Schema):
+    """The answer of GET /api/audit/verify."""
+
+    ok = fields.Boolean()
+    events = fields.Integer()
+    head = fields.String()
+    broken_at = fields.Dict()

@@ -1,0 +1,75 @@
+"""Schemas of login, the current user and password changes."""
+from marshmallow import Schema, fields, validate
+
+from ..models import ROLES
+from .common import Choice, StrictSchema, Text
+
+
+class LoginSchema(StrictSchema):
+    """POST /api/auth/login."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    device_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$",
+                                                       error="设备编号格式不正确"))
+
+
+class PasswordChangeSchema(StrictSchema):
+    """POST /api/auth/password."""
+
+    old_password = fields.String(required=True, validate=validate.Length(max=256))
+    new_password = fields.String(required=True, validate=validate.Length(max=256))
+
+
+class ScopeSchema(Schema):
+    """What a user covers."""
+
+    town_id = fields.String(allow_none=True)
+    village_id = fields.String(allow_none=True)
+    grid_ids = fields.List(fields.String())
+    unit_id = fields.String(allow_none=True)
+
+
+class UserSchema(Schema):
+    """A user as answers show it."""
+
+    id = fields.String()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    scope = fields.Method("get_scope")
+
+    def get_scope(self, user) -> dict:
+        return ScopeSchema().dump({"town_id": user.town_id, "village_id": user.village_id,
+                                   "grid_ids": user.grid_ids, "unit_id": user.unit_id})
+
+
+class SessionSchema(Schema):
+    """The answer of login and /me."""
+
+    user = fields.Nested(UserSchema)
+    csrf_token = fields.String()
+
+
+class UserCreateSchema(StrictSchema):
+    """POST /api/users (town admin)."""
+
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3 到 64 位字母、数字或 _.-"))
+    password = fields.String(required=True, validate=validate.Length(max=256))
+    display_name = Text(50, required=True)
+    role = Choice(ROLES, required=True)
+    village_id = fields.String(allow_none=True)
+    grid_ids = fields.List(fields.String(), load_default=list)
+    unit_id = fields.String(allow_none=True)
+
+
+class UserUpdateSchema(StrictSchema):
+    """PATCH /api/users/{id} (town admin)."""
+
+    display_name = Text(50)
+    active = fields.Boolean()
+    village_id = fields.String(allow_none=True)
+    grid_ids = fields.List(fields.String())
+    unit_id = fields.String(allow_none=True)

@@ -1,0 +1,68 @@
+"""Shared schema pieces: strict loading, record metadata, paging, Chinese messages."""
+from marshmallow import RAISE, Schema, fields, validate
+
+fields.Field.default_error_messages.update({
+    "required": "必填项",
+    "null": "不能为空",
+    "validator_failed": "取值无效",
+})
+fields.String.default_error_messages.update({"invalid": "应为文本"})
+fields.Integer.default_error_messages.update({"invalid": "应为整数"})
+fields.Float.default_error_messages.update({"invalid": "应为数字", "special": "应为有限数字"})
+fields.Boolean.default_error_messages.update({"invalid": "应为真或假"})
+fields.UUID.default_error_messages.update({"invalid_uuid": "应为 UUID"})
+fields.Date.default_error_messages.update({"invalid": "日期格式应为 YYYY-MM-DD"})
+fields.DateTime.default_error_messages.update({"invalid": "时间格式应为 ISO 8601（含时区）"})
+fields.List.default_error_messages.update({"invalid": "应为列表"})
+fields.Nested.default_error_messages.update({"type": "应为对象"})
+Schema.error_messages = {"unknown": "不允许的字段", "type": "应为 JSON 对象"}
+
+
+class StrictSchema(Schema):
+    """A load schema that refuses unknown and server-owned fields."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class RecordSchema(Schema):
+    """Fields every record answer carries."""
+
+    id = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class PageQuerySchema(StrictSchema):
+    """page and per_page (at most 500)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="页码从 1 开始"))
+    per_page = fields.Integer(load_default=50,
+                              validate=validate.Range(min=1, max=500, error="每页 1 到 500 条"))
+
+
+def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
+    """Return a String field with a Chinese length message."""
+    error = f"{min_length} 到 {max_length} 个字符" if min_length else f"最多 {max_length} 个字符"
+    return fields.String(validate=validate.Length(min=min_length, max=max_length, error=error),
+                         **kwargs)
+
+
+def Choice(choices, **kwargs) -> fields.String:
+    """Return a String field limited to `choices`."""
+    return fields.String(validate=validate.OneOf(choices, error="取值无效：{input}"), **kwargs)
+
+
+class PagedSchema(Schema):
+    """The list envelope: rows, total, page, per_page."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+def dump_page(schema: Schema, page) -> dict:
+    """Serialize a Page into the list envelope."""
+    return {"rows": schema.dump(page.rows, many=True), "total": page.total,
+            "page": page.page, "per_page": page.per_page}

@@ -1,0 +1,132 @@
+"""Schemas of households and children: one for answers, one for creates, one for queries."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
+from ..services.masking import mask_id_number, mask_phone
+from .common import Choice, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
+
+FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
+
+
+class GuardianSchema(StrictSchema):
+    """A guardian of a household."""
+
+    name = Text(50, 1, required=True)
+    relation = Text(20, required=True)
+    phone = fields.String(allow_none=True, validate=validate_phone)
+
+
+class LocationMixin(StrictSchema):
+    """lat and lon, both or neither."""
+
+    lat = fields.Float(allow_none=True, validate=validate_lat)
+    lon = fields.Float(allow_none=True, validate=validate_lon)
+
+    @validates_schema
+    def both_or_neither(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data) or (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("经纬度需同时提供", "lat")
+
+
+class HouseholdCreateSchema(LocationMixin):
+    """A household as a client creates it."""
+
+    id = fields.UUID(load_default=None)
+    grid_id = fields.String(required=True)
+    address = Text(200, 1, required=True)
+    family_type = Choice(FAMILY_TYPES, load_default="normal")
+    guardians = fields.List(fields.Nested(GuardianSchema), load_default=list,
+                            validate=validate.Length(max=10, error="最多 10 位监护人"))
+
+
+class HouseholdUpdateSchema(HouseholdCreateSchema):
+    """A household edit (partial)."""
+
+    id = fields.UUID(dump_only=True)
+
+
+class HouseholdSchema(RecordSchema):
+    """A household as answers show it; phones masked."""
+
+    grid_id = fields.String()
+    village_id = fields.String()
+    address = fields.String()
+    family_type = fields.String()
+    lat = fields.Function(lambda h: (h.location or {}).get("lat"))
+    lon = fields.Function(lambda h: (h.location or {}).get("lon"))
+    guardians = fields.Function(lambda h: [
+        {**g, "phone": mask_phone(g.get("phone"))} for g in (h.guardians or [])])
+
+
+class HouseholdQuerySchema(PageQuerySchema):
+    """Filters of GET /api/households."""
+
+    grid_id = fields.String()
+    village_id = fields.String()
+
+
+class ChildCreateSchema(StrictSchema):
+    """A child as a client creates it."""
+
+    id = fields.UUID(load_default=None)
+    household_id = fields.String(required=True)
+    name = Text(50, 1, required=True)
+    id_number = fields.String(allow_none=True, validate=validate_id_number)
+    birth_date = fields.Date(allow_none=True)
+    sex = Choice(("F", "M"), allow_none=True)
+    school = Text(100, allow_none=True)
+    categories = fields.List(Choice(CATEGORIES), load_default=list)
+    status = Choice(CHILD_STATUSES, load_default="active")
+    notes = Text(2000, allow_none=True)
+
+
+class ChildUpdateSchema(ChildCreateSchema):
+    """A child edit (partial)."""
+
+    id = fields.UUID(dump_only=True)
+
+
+class ChildSchema(RecordSchema):
+    """A child as answers show it; the ID number masked."""
+
+    household_id = fields.String()
+    grid_id = fields.String()
+    village_id = fields.String()
+    name = fields.String()
+    id_number = fields.Function(lambda c: mask_id_number(c.id_number))
+    birth_date = fields.Date()
+    sex = fields.String()
+    school = fields.String()
+    categories = fields.List(fields.String())
+    status = fields.String()
+    notes = fields.String()
+    risk_level = fields.String()
+    risk_reasons = fields.List(fields.String())
+    next_visit_due = fields.Date()
+    last_visit_at = fields.DateTime()
+
+
+class ChildQuerySchema(PageQuerySchema):
+    """Filters of GET /api/children."""
+
+    grid_id = fields.String()
+    village_id = fields.String()
+    household_id = fields.String()
+    category = Choice(CATEGORIES)
+    risk_level = Choice(RISK_LEVELS)
+    status = Choice(CHILD_STATUSES)
+
+
+class RevealSchema(StrictSchema):
+    """POST /api/children/{id}/reveal."""
+
+    field = Choice(("id_number", "guardian_phones"), required=True)
+    reason = fields.String(required=True, validate=validate.Length(
+        min=4, max=500, error="请写明查看理由（4 到 500 个字符）"))
+
+
+class RevealedSchema(Schema):
+    """The revealed value."""
+
+    value = fields.Raw()

@@ -1,0 +1,53 @@
+"""Sessions, CSRF and response headers for every request."""
+import secrets
+
+from flask import Flask, current_app, request, session
+from flask_login import current_user
+
+from .errors import ApiError
+from .extensions import login_manager
+from .services import auth
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_EXEMPT = {"/api/auth/login"}
+
+
+def new_csrf_token() -> str:
+    """Put a fresh CSRF token in the session and return it."""
+    session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def register_security(app: Flask) -> None:
+    """Bind the session loader, the CSRF check and the security headers."""
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return auth.load_session(token, current_app.config["IDLE_TIMEOUT"])
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        raise ApiError(401)
+
+    @app.before_request
+    def check_csrf():
+        if request.method in UNSAFE and request.path not in CSRF_EXEMPT:
+            if not auth.csrf_matches(session.get("csrf"), request.headers.get("X-CSRF-Token")):
+                raise ApiError(403, "csrf_failed", "缺少或错误的 CSRF 令牌，请刷新后重试")
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Content-Security-Policy",
+                           "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                           "frame-ancestors 'none'; base-uri 'self'")
+        if request.path.startswith("/api/"):
+            headers.setdefault("Cache-Control", "no-store")
+        if app.config.get("HULEI_HTTPS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            session.permanent = True
+        return response

@@ -1,0 +1,1 @@
+"""The logic: plain functions `verb_noun(actor, ...)`; a use case commits once."""

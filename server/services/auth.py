@@ -1,0 +1,139 @@
+"""Log in and out, keep server-side sessions, throttle failures, change passwords."""
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from ..crypto import get_cipher
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Device, LoginFailure, User, UserSession, utcnow
+from . import audit
+from .passwords import dummy_verify, hash_password, needs_rehash, password_problems, verify_password
+
+log = logging.getLogger(__name__)
+LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def account_key(username: str) -> str:
+    """Return a keyed hash of a username, so failed attempts never store what was typed."""
+    return get_cipher().blind_index(username.strip().lower(), "login_failure", "account")
+
+
+def _throttle(key: str, settings: dict) -> None:
+    since = utcnow() - settings["LOGIN_WINDOW"]
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(LoginFailure.at))
+        .where(LoginFailure.account_key == key, LoginFailure.at > since)
+    ).one()
+    if count >= settings["LOGIN_MAX_FAILURES"]:
+        retry = int((oldest + settings["LOGIN_WINDOW"] - utcnow()).total_seconds()) + 1
+        log.warning("login throttled for account key %s…", key[:8])
+        raise ApiError(429, "too_many_attempts", "登录失败次数过多，请稍后再试",
+                       headers={"Retry-After": str(max(retry, 1))})
+
+
+def authenticate(username: str, password: str, settings: dict, device_id: str | None) -> User:
+    """Return the user for these credentials, or raise 401 (same for unknown and wrong) or 429."""
+    key = account_key(username)
+    _throttle(key, settings)
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        dummy_verify(password)
+    if user is None or not verify_password(user.password_hash, password) or not user.active:
+        db.session.add(LoginFailure(account_key=key))
+        audit.record_event("login_failed", actor_id=user.id if user else None, entity="user",
+                           device_id=device_id, detail={"account": key[:16]})
+        db.session.commit()
+        raise ApiError(401, "invalid_credentials", "用户名或密码错误")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
+    return user
+
+
+def start_session(user: User, device_id: str | None) -> str:
+    """Create a server-side session (and register the device); return the cookie token."""
+    if device_id:
+        device = db.session.get(Device, device_id)
+        if device is not None and device.user_id != user.id:
+            raise ApiError(409, "device_in_use", "该设备已登记给其他账号，请先由管理员处理")
+        if device is not None and device.revoked_at is not None:
+            raise ApiError(410, "device_revoked", "该设备已被停用")
+        if device is None:
+            device = Device(id=device_id, user_id=user.id)
+            db.session.add(device)
+        device.last_login_at = utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, device_id=device_id,
+                               session_version=user.session_version))
+    audit.record_event("login", actor=user, entity="user", entity_id=user.id, device_id=device_id)
+    db.session.commit()
+    user.session_token = token
+    return token
+
+
+def load_session(token: str, idle_timeout: timedelta) -> User | None:
+    """Return the user of a live session token, or None when ended, idle, stale or disabled."""
+    row = db.session.get(UserSession, _token_hash(token))
+    now = utcnow()
+    if row is None or row.ended_at is not None or now - row.last_seen_at > idle_timeout:
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active or user.session_version != row.session_version:
+        return None
+    if row.device_id:
+        device = db.session.get(Device, row.device_id)
+        if device is not None and device.revoked_at is not None:
+            return None
+    if now - row.last_seen_at > LAST_SEEN_GRANULARITY:
+        row.last_seen_at = now
+        db.session.commit()
+    user.session_token = token
+    user.device_id = row.device_id
+    return user
+
+
+def end_session(user: User) -> None:
+    """End the caller's session on the server, so a replayed cookie is refused."""
+    if user.session_token:
+        db.session.execute(update(UserSession).where(
+            UserSession.token_hash == _token_hash(user.session_token)).values(ended_at=utcnow()))
+    audit.record_event("logout", actor=user, entity="user", entity_id=user.id,
+                       device_id=getattr(user, "device_id", None))
+    db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session of a user (inside the caller's transaction)."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def change_password(user: User, old_password: str, new_password: str) -> None:
+    """Change the caller's password after checking the old one; end every session."""
+    if not verify_password(user.password_hash, old_password):
+        raise validation_error({"old_password": ["原密码不正确"]})
+    set_password(user, new_password)
+    end_all_sessions(user)
+    audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)
+    db.session.commit()
+
+
+def set_password(user: User, password: str) -> None:
+    """Hash and set a password that passes the policy, or raise 422."""
+    problems = password_problems(password, user.username)
+    if problems:
+        raise validation_error({"password": problems})
+    user.password_hash = hash_password(password)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    """Compare CSRF tokens in constant time."""
+    return bool(expected and given and hmac.compare_digest(expected, given))

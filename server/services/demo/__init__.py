@@ -1,0 +1,1 @@
+"""Invented demo data for the Hulei township (pure generator, no database)."""

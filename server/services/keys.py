@@ -1,0 +1,96 @@
+"""Re-encrypt every encrypted column to the newest key version, in resumable batches."""
+import logging
+
+from sqlalchemy import delete, select
+
+from ..crypto import EncryptedField, encrypted_fields, get_cipher
+from ..crypto.keyring import Keyring, new_key_text, write_key_file
+from ..database import CANARY
+from ..extensions import db
+from ..models import GuardianPhone, Household, KeyCanary
+from .registry import household_phone_index
+
+log = logging.getLogger(__name__)
+
+
+def encrypted_models() -> list[type]:
+    """Return every model class that declares an EncryptedField."""
+    models = [m.class_ for m in db.Model.registry.mappers]
+    return sorted((m for m in models if encrypted_fields(m)), key=lambda m: m.__tablename__)
+
+
+def start_rotation(keyring: Keyring) -> int | None:
+    """Add a new key version to the key file unless a rotation is already unfinished."""
+    if len(keyring.keys) > 1 or keyring.source_file is None:
+        return None
+    version = keyring.current + 1
+    existing = keyring.source_file.read_text(encoding="ascii")
+    keys = {v: k for v, k in (_split(line) for line in existing.split() if line.strip())}
+    keys[version] = new_key_text()
+    write_key_file(keyring.source_file, keys)
+    return version
+
+
+def _split(entry: str) -> tuple[int, str]:
+    version, sep, key = entry.partition(":")
+    return (int(version), key) if sep else (1, entry)
+
+
+def _rotate_model(model, fields: list[EncryptedField], batch: int) -> int:
+    changed, last_id = 0, ""
+    while True:
+        rows = db.session.scalars(
+            select(model).where(model.id > last_id).order_by(model.id).limit(batch)).all()
+        if not rows:
+            return changed
+        for row in rows:
+            changed += sum(field.reencrypt(row) for field in fields)
+            if model is Household:
+                _refresh_phone_index(row)
+        last_id = rows[-1].id
+        db.session.commit()
+        db.session.expunge_all()
+
+
+def _refresh_phone_index(household: Household) -> None:
+    db.session.execute(delete(GuardianPhone).where(GuardianPhone.household_id == household.id))
+    phones = {household_phone_index(g["phone"]) for g in household.guardians or [] if g.get("phone")}
+    db.session.add_all(GuardianPhone(household_id=household.id, phone_bidx=p) for p in phones)
+
+
+def rotate_all(batch: int = 500) -> dict:
+    """Re-encrypt every row to the current key version; safe to kill and rerun."""
+    cipher = get_cipher()
+    current = cipher.keyring.current
+    if db.session.get(KeyCanary, current) is None:
+        db.session.add(KeyCanary(key_version=current, ciphertext=cipher.encrypt(
+            CANARY, "key_canary", "ciphertext", str(current))))
+        db.session.commit()
+    counts = {}
+    for model in encrypted_models():
+        counts[model.__tablename__] = _rotate_model(model, encrypted_fields(model), batch)
+        log.info("re-encrypted %s: %d values", model.__tablename__, counts[model.__tablename__])
+    remaining = count_old_values()
+    if remaining == 0:
+        db.session.execute(delete(KeyCanary).where(KeyCanary.key_version != current))
+        db.session.commit()
+    return {"version": current, "reencrypted": counts, "remaining": remaining}
+
+
+def count_old_values() -> int:
+    """Count ciphertexts still under an older key version."""
+    cipher, total = get_cipher(), 0
+    for model in encrypted_models():
+        columns = [getattr(model, f.column_attr) for f in encrypted_fields(model)]
+        for values in db.session.execute(select(*columns)).all():
+            total += sum(1 for v in values
+                         if v is not None and cipher.version_of(bytes(v)) != cipher.keyring.current)
+    return total
+
+
+def finish_rotation(keyring: Keyring) -> None:
+    """Drop the old key versions from the key file once nothing uses them."""
+    if keyring.source_file is not None and len(keyring.keys) > 1:
+        current = keyring.current
+        keys = dict(_split(line) for line in keyring.source_file.read_text(encoding="ascii").split())
+        write_key_file(keyring.source_file, {current: keys[current]})

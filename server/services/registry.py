@@ -1,0 +1,138 @@
+"""Register and edit households, children and venues within the actor's scope."""
+from ..crypto import get_cipher
+from ..errors import ApiError, not_found, validation_error
+from ..extensions import db
+from ..models import Child, Grid, GuardianPhone, Household, Venue, Village, new_id
+from . import scope
+from .writes import assign, save_record
+
+
+def _place_for_grid(actor, grid_id: str) -> Grid:
+    grid = db.session.get(Grid, grid_id)
+    if grid is None or not scope.place_in_scope(actor, grid.village_id, grid.id):
+        raise validation_error({"grid_id": ["网格不存在或不在您的管辖范围内"]})
+    return grid
+
+
+def _new_record(model, data: dict):
+    record_id = str(data.pop("id", None) or new_id())
+    if db.session.get(model, record_id) is not None:
+        raise ApiError(409, "id_exists", "该编号的记录已存在")
+    return model(id=record_id)
+
+
+def _set_location(data: dict) -> dict:
+    if "lat" in data or "lon" in data:
+        lat, lon = data.pop("lat", None), data.pop("lon", None)
+        data["location"] = None if lat is None else {"lat": lat, "lon": lon}
+    return data
+
+
+def _index_guardian_phones(household: Household) -> None:
+    db.session.query(GuardianPhone).filter_by(household_id=household.id).delete()
+    indexes = {household_phone_index(g["phone"]) for g in household.guardians or [] if g.get("phone")}
+    for bidx in sorted(indexes):
+        db.session.add(GuardianPhone(household_id=household.id, phone_bidx=bidx))
+
+
+def household_phone_index(phone: str, version: int | None = None) -> str:
+    """Return the blind index of a guardian phone."""
+    return get_cipher().blind_index(GuardianPhone.normalize(phone), "guardian_phone", "phone", version)
+
+
+def create_household(actor, data: dict, device_id: str | None = None) -> Household:
+    """Register a household in a grid the actor covers."""
+    grid = _place_for_grid(actor, data["grid_id"])
+    household = _new_record(Household, data)
+    household.village_id = grid.village_id
+    assign(household, _set_location(data))
+    db.session.add(household)
+    _index_guardian_phones(household)
+    save_record(actor, "household", household, "create", sorted(data), device_id)
+    return household
+
+
+def update_household(actor, household_id: str, data: dict, device_id: str | None = None) -> Household:
+    """Edit a household in scope; moving it to another grid evicts it from the old grid."""
+    household = scope.get_scoped(actor, Household, household_id)
+    moved_from = None
+    if "grid_id" in data and data["grid_id"] != household.grid_id:
+        grid = _place_for_grid(actor, data["grid_id"])
+        moved_from = {"village_id": household.village_id, "grid_id": household.grid_id}
+        data["village_id"] = grid.village_id
+    changed = assign(household, _set_location(data))
+    if "guardians" in changed:
+        _index_guardian_phones(household)
+    if moved_from:
+        for child in db.session.query(Child).filter_by(household_id=household.id):
+            old = {"village_id": child.village_id, "grid_id": child.grid_id}
+            assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
+            save_record(actor, "child", child, "update", ["grid_id"], device_id, old)
+    save_record(actor, "household", household, "update", changed, device_id, moved_from)
+    return household
+
+
+def _child_fields(data: dict) -> dict:
+    if data.get("birth_date") is not None:
+        data["birth_year"] = data["birth_date"].year
+    elif "birth_date" in data:
+        data["birth_year"] = None
+    return data
+
+
+def create_child(actor, data: dict, device_id: str | None = None) -> Child:
+    """Register a child in a household the actor may see."""
+    try:
+        household = scope.get_scoped(actor, Household, data["household_id"])
+    except ApiError:
+        raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
+    child = _new_record(Child, data)
+    child.grid_id, child.village_id = household.grid_id, household.village_id
+    assign(child, _child_fields(data))
+    save_record(actor, "child", child, "create", sorted(data), device_id)
+    return child
+
+
+def update_child(actor, child_id: str, data: dict, device_id: str | None = None) -> Child:
+    """Edit a child in scope; a new household moves the child with its grid."""
+    child = scope.get_scoped(actor, Child, child_id)
+    moved_from = None
+    if "household_id" in data and data["household_id"] != child.household_id:
+        try:
+            household = scope.get_scoped(actor, Household, data["household_id"])
+        except ApiError:
+            raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
+        if household.grid_id != child.grid_id:
+            moved_from = {"village_id": child.village_id, "grid_id": child.grid_id}
+        data.update(grid_id=household.grid_id, village_id=household.village_id)
+    changed = assign(child, _child_fields(data))
+    save_record(actor, "child", child, "update", changed, device_id, moved_from)
+    return child
+
+
+def _check_venue_village(actor, village_id: str) -> None:
+    allowed = actor.role in ("town_admin", "inspector") or (
+        actor.role == "village_head" and actor.village_id == village_id)
+    if not allowed or db.session.get(Village, village_id) is None:
+        raise validation_error({"village_id": ["村/社区不存在或不在您的管辖范围内"]})
+
+
+def create_venue(actor, data: dict, device_id: str | None = None) -> Venue:
+    """Register a venue (town admin, village head of its village, or an inspector)."""
+    _check_venue_village(actor, data["village_id"])
+    venue = _new_record(Venue, data)
+    assign(venue, data)
+    save_record(actor, "venue", venue, "create", sorted(data), device_id)
+    return venue
+
+
+def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None) -> Venue:
+    """Edit a venue in scope."""
+    venue = scope.get_scoped(actor, Venue, venue_id)
+    if actor.role == "police":
+        raise not_found()
+    if "village_id" in data:
+        _check_venue_village(actor, data["village_id"])
+    changed = assign(venue, data)
+    save_record(actor, "venue", venue, "update", changed, device_id)
+    return venue

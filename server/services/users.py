@@ -1,0 +1,75 @@
+"""Create and manage accounts: the town admin's work, and the create-user command's."""
+from sqlalchemy import select
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Grid, Town, Unit, User, Village, new_id
+from . import audit
+from .auth import end_all_sessions, set_password
+
+NEEDS = {"grid_worker": "grid_ids", "village_head": "village_id", "inspector": "unit_id",
+         "police": "unit_id"}
+
+
+def _by_id_or_name(model, value: str, field: str):
+    record = db.session.get(model, value) or db.session.scalar(
+        select(model).where(model.name == value))
+    if record is None:
+        raise validation_error({field: [f"找不到：{value}"]})
+    return record
+
+
+def _apply_scope(user: User, data: dict) -> None:
+    if data.get("village_id"):
+        user.village_id = _by_id_or_name(Village, data["village_id"], "village_id").id
+    elif "village_id" in data:
+        user.village_id = None
+    if "grid_ids" in data:
+        user.grids = [_by_id_or_name(Grid, g, "grid_ids") for g in data["grid_ids"]]
+        if user.grids and user.role == "grid_worker":
+            user.village_id = user.grids[0].village_id
+    if data.get("unit_id"):
+        user.unit_id = _by_id_or_name(Unit, data["unit_id"], "unit_id").id
+    elif "unit_id" in data:
+        user.unit_id = None
+    need = NEEDS.get(user.role)
+    if need == "grid_ids" and not user.grids or need and need != "grid_ids" and not getattr(user, need):
+        raise validation_error({need: ["该角色必须指定管辖范围"]})
+
+
+def create_user(actor, data: dict) -> User:
+    """Create an account with a role and scope; the password must pass the policy."""
+    if db.session.scalar(select(User).where(User.username == data["username"])):
+        raise ApiError(409, "username_taken", "用户名已存在")
+    user = User(id=new_id(), username=data["username"], role=data["role"],
+                town_id=db.session.scalar(select(Town.id).limit(1)))
+    user.display_name = data.get("display_name") or data["username"]
+    set_password(user, data["password"])
+    db.session.add(user)
+    _apply_scope(user, data)
+    audit.record_event("user.create", actor, "user", user.id, detail={"role": user.role})
+    db.session.commit()
+    return user
+
+
+def update_user(actor, user_id: str, data: dict) -> User:
+    """Change an account's name, scope or active flag; a change of either ends its sessions."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError(404)
+    if "display_name" in data:
+        user.display_name = data["display_name"]
+    if "active" in data and data["active"] != user.active:
+        user.active = data["active"]
+        end_all_sessions(user)
+    if {"village_id", "grid_ids", "unit_id"} & set(data):
+        _apply_scope(user, data)
+        end_all_sessions(user)
+    audit.record_event("user.update", actor, "user", user.id, detail={"fields": sorted(data)})
+    db.session.commit()
+    return user
+
+
+def list_users() -> list[User]:
+    """Return every account, by username."""
+    return list(db.session.scalars(select(User).order_by(User.username)))

@@ -1,0 +1,18 @@
+"""End-to-end smoke: health, login, scoped reads, masking."""
+
+
+def test_health(client):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "db": "ok"}
+
+
+def test_grid_worker_sees_own_grid_children_masked(town, login):
+    api = login("worker_a")
+    body = api.get("/api/children").get_json()
+    assert body["total"] == 1 and body["page"] == 1 and body["per_page"] == 50
+    row = body["rows"][0]
+    assert row["id"] == town.children["a1"]
+    assert row["name"] == "欧阳明月"
+    assert row["id_number"] == "430699********0011"
+    assert api.get(f"/api/children/{town.children['b1']}").status_code == 404
