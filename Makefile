@@ -33,7 +33,7 @@ instance:
 		umask 077 && $(PYTHON) -c "import secrets;print(secrets.token_urlsafe(48))" > instance/secret_key; fi
 
 run: install instance
-	@export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \
+	@umask 077; export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \
 	$(FLASK) db upgrade && \
 	$(FLASK) demo-data --if-empty && \
 	echo "Hulei: http://$(HOST):$(PORT)/" && \

@@ -7,9 +7,9 @@ from flask_login import login_required
 from ..errors import ApiError
 from ..schemas.admin import AuditEventSchema, AuditQuerySchema, AuditVerifySchema
 from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
-from ..schemas.common import dump_page
+from ..schemas.common import dump_page, page_schema
 from ..services import audit, devices, users
-from .common import actor, json_body, query_args
+from .common import actor, api_doc, json_body, query_args
 
 bp = Blueprint("admin", __name__, url_prefix="/api")
 
@@ -26,6 +26,7 @@ def town_admin_only(view):
 
 
 @bp.get("/users")
+@api_doc(response=UserSchema(many=True))
 @town_admin_only
 def list_users():
     """List every account."""
@@ -33,6 +34,7 @@ def list_users():
 
 
 @bp.post("/users")
+@api_doc(body=UserCreateSchema, response=UserSchema, status=201)
 @town_admin_only
 def create_user():
     """Create an account."""
@@ -41,6 +43,7 @@ def create_user():
 
 
 @bp.patch("/users/<user_id>")
+@api_doc(body=UserUpdateSchema, response=UserSchema)
 @town_admin_only
 def update_user(user_id: str):
     """Change an account's name, scope or active flag."""
@@ -49,6 +52,7 @@ def update_user(user_id: str):
 
 
 @bp.post("/devices/<device_id>/revoke")
+@api_doc(status=204)
 @town_admin_only
 def revoke_device(device_id: str):
     """Revoke a lost phone: its sessions end and its next sync wipes it."""
@@ -57,6 +61,7 @@ def revoke_device(device_id: str):
 
 
 @bp.get("/audit")
+@api_doc(query=AuditQuerySchema, response=page_schema(AuditEventSchema))
 @town_admin_only
 def list_audit():
     """Page through audit events, newest first."""
@@ -65,6 +70,7 @@ def list_audit():
 
 
 @bp.get("/audit/verify")
+@api_doc(response=AuditVerifySchema)
 @town_admin_only
 def verify_audit():
     """Verify the whole chain."""

@@ -5,12 +5,13 @@ from flask_login import login_required, login_user, logout_user
 from ..schemas.auth import LoginSchema, PasswordChangeSchema, SessionSchema
 from ..security import new_csrf_token
 from ..services import auth
-from .common import actor, json_body
+from .common import actor, api_doc, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 
 @bp.post("/login")
+@api_doc(body=LoginSchema, response=SessionSchema)
 def login():
     """Check credentials, start a fresh server-side session, return the user and CSRF token."""
     data = json_body(LoginSchema())
@@ -24,6 +25,7 @@ def login():
 
 
 @bp.post("/logout")
+@api_doc(status=204)
 @login_required
 def logout():
     """End this session on the server and clear the cookie."""
@@ -34,6 +36,7 @@ def logout():
 
 
 @bp.get("/me")
+@api_doc(response=SessionSchema)
 @login_required
 def me():
     """Return the logged-in user and the CSRF token."""
@@ -42,6 +45,7 @@ def me():
 
 
 @bp.post("/password")
+@api_doc(body=PasswordChangeSchema, status=204)
 @login_required
 def change_password():
     """Change my password; every session of mine ends, this one included."""

@@ -36,3 +36,11 @@ def actor():
 def device_id() -> str | None:
     """Return the device the caller's session was opened on."""
     return getattr(current_user, "device_id", None)
+
+
+def api_doc(body=None, query=None, response=None, status: int = 200):
+    """Attach the schemas of a view, for the OpenAPI document."""
+    def decorate(view):
+        view.api_doc = {"body": body, "query": query, "response": response, "status": status}
+        return view
+    return decorate

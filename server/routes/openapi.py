@@ -15,16 +15,9 @@ ERROR_ENVELOPE = {
 }
 
 
-def api_doc(body=None, query=None, response=None, status: int = 200):
-    """Attach the schemas of a view, for the OpenAPI document."""
-    def decorate(view):
-        view.api_doc = {"body": body, "query": query, "response": response, "status": status}
-        return view
-    return decorate
-
-
-def _operation(view, rule) -> dict:
-    doc = getattr(view, "api_doc", {}) or {}
+def _operation(view, rule, resource: str | None) -> dict:
+    by_resource = getattr(view, "api_doc_by_resource", None)
+    doc = (by_resource[resource] if by_resource and resource else getattr(view, "api_doc", {})) or {}
     summary = (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else rule.endpoint
     operation = {"summary": summary, "responses": {
         str(doc.get("status", 200)): {"description": "OK"},
@@ -37,7 +30,7 @@ def _operation(view, rule) -> dict:
         operation["requestBody"] = {"content": {"application/json": {"schema": doc["body"]}}}
     if doc.get("query"):
         operation["parameters"] = [{"in": "query", "schema": doc["query"]}]
-    params = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule)
+    params = re.findall(r"<(?!any\()(?:[^:<>]+:)?([^<>]+)>", rule.rule)
     operation.setdefault("parameters", []).extend(
         {"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params)
     return operation
@@ -52,20 +45,19 @@ def build_spec(app) -> dict:
         if not rule.rule.startswith("/api/"):
             continue
         view = app.view_functions[rule.endpoint]
-        paths = _expand(rule.rule)
-        for path in paths:
-            operations = {m.lower(): _operation(view, rule)
+        for path, resource in _expand(rule.rule):
+            operations = {m.lower(): _operation(view, rule, resource)
                           for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
             spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 
-def _expand(rule: str) -> list[str]:
+def _expand(rule: str) -> list[tuple[str, str | None]]:
     match = re.search(r"<any\(([^)]*)\):(\w+)>", rule)
-    if match:
-        names = [n.strip() for n in match.group(1).split(",")]
-        return [p for n in names for p in _expand(rule.replace(match.group(0), n))]
-    return [re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)]
+    names = [n.strip() for n in match.group(1).split(",")] if match else [None]
+    expanded = [rule.replace(match.group(0), n) if match else rule for n in names]
+    return [(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", path), name)
+            for path, name in zip(expanded, names)]
 
 
 @bp.get("/openapi.json")

@@ -5,12 +5,13 @@ from flask_login import login_required
 from ..schemas.households import RevealedSchema, RevealSchema
 from ..schemas.places import PlacesSchema
 from ..services import places, reveal
-from .common import actor, device_id, json_body
+from .common import actor, api_doc, device_id, json_body
 
 bp = Blueprint("places", __name__, url_prefix="/api")
 
 
 @bp.get("/places")
+@api_doc(response=PlacesSchema)
 @login_required
 def list_places():
     """Return the villages and grids the caller may see."""
@@ -18,6 +19,7 @@ def list_places():
 
 
 @bp.post("/children/<child_id>/reveal")
+@api_doc(body=RevealSchema, response=RevealedSchema)
 @login_required
 def reveal_child(child_id: str):
     """Show one masked field of a child to an allowed role, with a reason, audited."""

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Child, Household, Venue
 from ..schemas import households as hs
 from ..schemas import venues as vs
-from ..schemas.common import dump_page
+from ..schemas.common import dump_page, page_schema
 from ..services import listing, registry, scope
 from .common import actor, device_id, json_body, query_args
 
@@ -104,3 +104,13 @@ def update_resource(name: str, record_id: str):
     record = resource.update(actor(), record_id, data, device_id())
     db.session.commit()
     return resource.schema().dump(record)
+
+
+list_resource.api_doc_by_resource = {
+    n: {"query": r.query, "response": page_schema(r.schema), "status": 200} for n, r in RESOURCES.items()}
+get_resource.api_doc_by_resource = {
+    n: {"response": r.schema, "status": 200} for n, r in RESOURCES.items()}
+create_resource.api_doc_by_resource = {
+    n: {"body": r.create_schema, "response": r.schema, "status": 201} for n, r in RESOURCES.items()}
+update_resource.api_doc_by_resource = {
+    n: {"body": r.update_schema, "response": r.schema, "status": 200} for n, r in RESOURCES.items()}

@@ -54,12 +54,11 @@ def Choice(choices, **kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(choices, error="取值无效：{input}"), **kwargs)
 
 
-class PagedSchema(Schema):
-    """The list envelope: rows, total, page, per_page."""
-
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+def page_schema(row_schema: type[Schema]) -> type[Schema]:
+    """Return the list envelope schema (rows, total, page, per_page) of a row schema."""
+    name = row_schema.__name__.removesuffix("Schema") + "Page"
+    return Schema.from_dict({"rows": fields.List(fields.Nested(row_schema)), "total": fields.Integer(),
+                             "page": fields.Integer(), "per_page": fields.Integer()}, name=name)
 
 
 def dump_page(schema: Schema, page) -> dict:

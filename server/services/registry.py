@@ -29,6 +29,7 @@ def _set_location(data: dict) -> dict:
 
 
 def _index_guardian_phones(household: Household) -> None:
+    db.session.flush()
     db.session.query(GuardianPhone).filter_by(household_id=household.id).delete()
     indexes = {household_phone_index(g["phone"]) for g in household.guardians or [] if g.get("phone")}
     for bidx in sorted(indexes):

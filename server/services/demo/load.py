@@ -64,6 +64,8 @@ def _households(town) -> None:
         household.location = None if h["lat"] is None else {"lat": h["lat"], "lon": h["lon"]}
         household.guardians = h["guardians"]
         db.session.add(household)
+    db.session.flush()
+    for h in town.households:
         phones = {household_phone_index(g["phone"]) for g in h["guardians"] if g.get("phone")}
         db.session.add_all(GuardianPhone(household_id=h["id"], phone_bidx=p) for p in phones)
     db.session.flush()
