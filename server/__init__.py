@@ -23,8 +23,10 @@ def register_extensions(app: Flask) -> None:
     from .errors import register_errorhandlers
     from .extensions import db, login_manager, migrate
     from .security import register_security
+    from .services.changes import track_changes
 
     db.init_app(app)
+    track_changes(db.session)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     register_security(app)

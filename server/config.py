@@ -54,6 +54,14 @@ def base_config(env: dict | None = None) -> dict:
         "LOGIN_WINDOW": timedelta(minutes=15),
         "ROTATE_BATCH_SIZE": 500,
         "JSON_AS_ASCII": False,
+        "TRUST_MIN_DISTANCE_M": 200.0,
+        "TRUST_CLOCK_SKEW": timedelta(minutes=10),
+        "TRUST_LATE_ENTRY": timedelta(days=7),
+        "TRUST_MAX_SPEED_KMH": 120.0,
+        "TRUST_PROPOSE_ACCURACY_M": 50.0,
+        "SYNC_MAX_OPS": 500,
+        "SYNC_MIN_CLIENT_SCHEMA": 1,
+        "SYNC_TOMBSTONE_DAYS": 90,
     }
 
 

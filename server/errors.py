@@ -76,7 +76,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(err: HTTPException):
         status = err.code or 500
-        return _respond(ApiError(status if status in HTTP_CODES else 400))
+        allow = {key: value for key, value in err.get_headers() if key == "Allow"}
+        return _respond(ApiError(status if status in HTTP_CODES else 400, headers=allow))
 
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):

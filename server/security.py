@@ -1,8 +1,7 @@
 """Sessions, CSRF and response headers for every request."""
 import secrets
 
-from flask import Flask, current_app, request, session
-from flask_login import current_user
+from flask import Flask, current_app, g, request, session
 
 from .errors import ApiError
 from .extensions import login_manager
@@ -29,6 +28,12 @@ def register_security(app: Flask) -> None:
     def unauthorized():
         raise ApiError(401)
 
+    @app.url_value_preprocessor
+    def refuse_nul_in_path(endpoint, values):
+        # no record id holds NUL, and PostgreSQL refuses it in a query: answer as for a missing id
+        if values and any("\x00" in str(value) for value in values.values()):
+            raise ApiError(404)
+
     @app.before_request
     def check_csrf():
         if request.method in UNSAFE and request.path not in CSRF_EXEMPT:
@@ -48,6 +53,6 @@ def register_security(app: Flask) -> None:
             headers.setdefault("Cache-Control", "no-store")
         if app.config.get("HULEI_HTTPS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        if g.get("_login_user") is not None and g._login_user.is_authenticated:
             session.permanent = True
         return response

@@ -123,6 +123,7 @@ class ApiClient:
     def __init__(self, client):
         self.client = client
         self.csrf = None
+        self.device_id = None
 
     def login(self, username: str, password: str = PASSWORD, device_id: str | None = None):
         body = {"username": username, "password": password}
@@ -131,6 +132,7 @@ class ApiClient:
         response = self.client.post("/api/auth/login", json=body)
         assert response.status_code == 200, response.get_json()
         self.csrf = response.get_json()["csrf_token"]
+        self.device_id = device_id
         return response
 
     def _headers(self, headers):

@@ -1,4 +1,4 @@
 """Blueprints, registered in one loop by create_app."""
-from . import admin, auth, health, openapi, places, pwa, records
+from . import admin, auth, health, openapi, places, pwa, records, sync
 
-BLUEPRINTS = (health.bp, auth.bp, places.bp, records.bp, admin.bp, openapi.bp, pwa.bp)
+BLUEPRINTS = (health.bp, auth.bp, places.bp, records.bp, sync.bp, admin.bp, openapi.bp, pwa.bp)

@@ -1,9 +1,51 @@
 """What every view shares: parse the JSON body and query with a schema, find the caller."""
+import json
+
 from flask import request
 from flask_login import current_user
 from marshmallow import Schema
 
-from ..errors import ApiError
+from ..errors import ApiError, validation_error
+
+BAD_TEXT = "含有无效字符"
+
+
+def _bad_text(value: str) -> bool:
+    """Say whether a string holds NUL or a lone surrogate (neither is storable or printable)."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _holds_bad_text(value) -> bool:
+    """Say whether a JSON value holds unusable text anywhere (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _bad_text(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _text_problems(data: dict) -> dict:
+    """Return {top-level field: [message]} for every field holding unusable text."""
+    problems = {}
+    for key, value in data.items():
+        if _bad_text(key):
+            problems["_schema"] = [BAD_TEXT]
+        elif _holds_bad_text(value):
+            problems[key] = [BAD_TEXT]
+    return problems
 
 
 def json_body(schema: Schema, partial: bool = False) -> dict:
@@ -12,20 +54,28 @@ def json_body(schema: Schema, partial: bool = False) -> dict:
         raise ApiError(415)
     raw = request.get_data(cache=True)
     try:
-        raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApiError(400, "bad_encoding", "请求内容不是有效的 UTF-8") from None
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "bad_json", "请求内容不是有效的 JSON")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_json", "请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "请求内容应为 JSON 对象")
+    problems = _text_problems(data)
+    if problems:
+        raise validation_error(problems)
     return schema.load(data, partial=partial)
 
 
 def query_args(schema: Schema) -> dict:
     """Return the query string loaded by `schema`."""
-    return schema.load(request.args.to_dict())
+    args = request.args.to_dict()
+    problems = _text_problems(args)
+    if problems:
+        raise validation_error(problems)
+    return schema.load(args)
 
 
 def actor():

@@ -2,9 +2,20 @@
 from pathlib import Path
 
 from flask import Blueprint, send_from_directory
+from werkzeug.routing import PathConverter
 
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 bp = Blueprint("pwa", __name__)
+
+
+class AppPathConverter(PathConverter):
+    """A path of the app's files, never one under api/: an unknown API URL stays a 404, and a
+    wrong method on an API URL a 405, instead of falling through to the static files."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("app_path", AppPathConverter))
 
 
 @bp.get("/")
@@ -13,7 +24,7 @@ def index():
     return send_from_directory(PWA_DIR, "index.html")
 
 
-@bp.get("/<path:filename>")
+@bp.get("/<app_path:filename>")
 def static_file(filename: str):
     """Serve one file of the app (404 for anything outside pwa/)."""
     response = send_from_directory(PWA_DIR, filename)

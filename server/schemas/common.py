@@ -25,6 +25,15 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class Number(fields.Float):
+    """A JSON number: a numeric string ("29.1") or a boolean is refused, not coerced."""
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class RecordSchema(Schema):
     """Fields every record answer carries."""
 
@@ -37,7 +46,8 @@ class RecordSchema(Schema):
 class PageQuerySchema(StrictSchema):
     """page and per_page (at most 500)."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="页码从 1 开始"))
+    page = fields.Integer(load_default=1, validate=validate.Range(
+        min=1, max=1_000_000, error="页码应在 1 到 1000000 之间"))
     per_page = fields.Integer(load_default=50,
                               validate=validate.Range(min=1, max=500, error="每页 1 到 500 条"))
 

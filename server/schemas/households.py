@@ -3,7 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
-from .common import Choice, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
 FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
@@ -20,8 +20,8 @@ class GuardianSchema(StrictSchema):
 class LocationMixin(StrictSchema):
     """lat and lon, both or neither."""
 
-    lat = fields.Float(allow_none=True, validate=validate_lat)
-    lon = fields.Float(allow_none=True, validate=validate_lon)
+    lat = Number(allow_none=True, validate=validate_lat)
+    lon = Number(allow_none=True, validate=validate_lon)
 
     @validates_schema
     def both_or_neither(self, data, **kwargs):

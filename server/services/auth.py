@@ -84,15 +84,15 @@ def load_session(token: str, idle_timeout: timedelta) -> User | None:
     """Return the user of a live session token, or None when ended, idle, stale or disabled."""
     row = db.session.get(UserSession, _token_hash(token))
     now = utcnow()
+    if row is not None and row.device_id:
+        device = db.session.get(Device, row.device_id)
+        if device is not None and device.revoked_at is not None:
+            raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
     if row is None or row.ended_at is not None or now - row.last_seen_at > idle_timeout:
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.active or user.session_version != row.session_version:
         return None
-    if row.device_id:
-        device = db.session.get(Device, row.device_id)
-        if device is not None and device.revoked_at is not None:
-            return None
     if now - row.last_seen_at > LAST_SEEN_GRANULARITY:
         row.last_seen_at = now
         db.session.commit()
@@ -135,5 +135,6 @@ def set_password(user: User, password: str) -> None:
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
-    """Compare CSRF tokens in constant time."""
-    return bool(expected and given and hmac.compare_digest(expected, given))
+    """Compare CSRF tokens in constant time (as bytes: a header may hold any character)."""
+    return bool(expected and given and hmac.compare_digest(
+        expected.encode("utf-8", "surrogateescape"), given.encode("utf-8", "surrogateescape")))

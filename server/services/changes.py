@@ -1,39 +1,86 @@
-"""Record each committed change of a synced record in commit order, for pull and audit."""
-from sqlalchemy import update
+"""Keep the latest change of each synced record per scope, numbered in commit order, for pull.
 
-from ..extensions import db
+Every flush that inserts or modifies a synced record writes its change-log row here, so no
+write path can forget it. Only the newest row per (record, village, grid) is kept: a first pull
+reads each record once. When a record's grid or village changes, an `evict` row stays under the
+scope it left; a soft delete leaves a `delete` row, its tombstone.
+"""
+from sqlalchemy import delete, event, inspect, update
+from sqlalchemy.orm import Session
+
 from ..models import ChangeLog, Counter
 
+SYNCED = frozenset({"household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
+                    "plan_progress", "clue", "staff_check"})
 
-def next_seq(name: str = "change") -> int:
-    """Take the next value of a counter under its row lock, held until this transaction ends."""
-    value = db.session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-        .returning(Counter.value)
+
+def reserve_seqs(connection, count: int, name: str = "change") -> int:
+    """Take `count` counter values under the counter's row lock (held to commit); return the first."""
+    last = connection.execute(
+        update(Counter.__table__).where(Counter.__table__.c.name == name)
+        .values(value=Counter.__table__.c.value + count).returning(Counter.__table__.c.value)
     ).scalar()
-    if value is None:
-        db.session.add(Counter(name=name, value=1))
-        db.session.flush()
-        value = 1
-    return value
-
-
-def log_change(entity: str, record, action: str = "upsert", village_id: str | None = None,
-               grid_id: str | None = None) -> ChangeLog:
-    """Append a change-log row for `record`, scoped to its own (or the given) village and grid."""
-    row = ChangeLog(
-        seq=next_seq(), entity=entity, entity_id=record.id, action=action,
-        village_id=village_id if village_id is not None else getattr(record, "village_id", None),
-        grid_id=grid_id if grid_id is not None else getattr(record, "grid_id", None),
-    )
-    db.session.add(row)
-    return row
-
-
-def next_seq_block(count: int, name: str = "change") -> int:
-    """Reserve `count` consecutive counter values under the row lock; return the first."""
-    last = db.session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + count)
-        .returning(Counter.value)
-    ).scalar()
+    if last is None:
+        raise RuntimeError(f"counter {name!r} is missing; run the migrations")
     return last - count + 1
+
+
+def _place(record) -> tuple[str | None, str | None]:
+    return getattr(record, "village_id", None), getattr(record, "grid_id", None)
+
+
+def _old_place(record) -> tuple[str | None, str | None] | None:
+    state, old = inspect(record), []
+    for name in ("village_id", "grid_id"):
+        if name not in state.mapper.attrs:
+            old.append(None)
+            continue
+        history = state.attrs[name].history
+        old.append(history.deleted[0] if history.deleted else getattr(record, name))
+    old_place = tuple(old)
+    return None if old_place == _place(record) else old_place
+
+
+def _entries(session: Session) -> list[tuple]:
+    entries = []
+    for record in session.new:
+        if getattr(record, "__tablename__", None) in SYNCED:
+            entries.append((record, "upsert", _place(record), True))
+    for record in session.dirty:
+        if getattr(record, "__tablename__", None) not in SYNCED:
+            continue
+        if not session.is_modified(record, include_collections=False):
+            continue
+        old = _old_place(record)
+        if old is not None:
+            entries.append((record, "evict", old, False))
+        action = "delete" if getattr(record, "deleted_at", None) is not None else "upsert"
+        entries.append((record, action, _place(record), False))
+    return entries
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
+
+
+def _log_changes(session: Session, flush_context, instances) -> None:
+    entries = _entries(session)
+    if not entries:
+        return
+    connection = session.connection()
+    seq = reserve_seqs(connection, len(entries))
+    table = ChangeLog.__table__
+    for offset, (record, action, (village_id, grid_id), is_new) in enumerate(entries):
+        entity = record.__tablename__
+        if not is_new:
+            connection.execute(delete(table).where(
+                table.c.entity == entity, table.c.entity_id == record.id,
+                _same(table.c.village_id, village_id), _same(table.c.grid_id, grid_id)))
+        session.add(ChangeLog(seq=seq + offset, entity=entity, entity_id=record.id, action=action,
+                              village_id=village_id, grid_id=grid_id))
+
+
+def track_changes(session) -> None:
+    """Log every change of a synced record flushed through `session` (idempotent)."""
+    if not event.contains(session, "before_flush", _log_changes):
+        event.listen(session, "before_flush", _log_changes)

@@ -1,4 +1,6 @@
 """Register and edit households, children and venues within the actor's scope."""
+from sqlalchemy import select
+
 from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
@@ -14,7 +16,8 @@ def _place_for_grid(actor, grid_id: str) -> Grid:
     return grid
 
 
-def _new_record(model, data: dict):
+def new_record(model, data: dict):
+    """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
     record_id = str(data.pop("id", None) or new_id())
     if db.session.get(model, record_id) is not None:
         raise ApiError(409, "id_exists", "该编号的记录已存在")
@@ -44,7 +47,7 @@ def household_phone_index(phone: str, version: int | None = None) -> str:
 def create_household(actor, data: dict, device_id: str | None = None) -> Household:
     """Register a household in a grid the actor covers."""
     grid = _place_for_grid(actor, data["grid_id"])
-    household = _new_record(Household, data)
+    household = new_record(Household, data)
     household.village_id = grid.village_id
     assign(household, _set_location(data))
     db.session.add(household)
@@ -56,20 +59,16 @@ def create_household(actor, data: dict, device_id: str | None = None) -> Househo
 def update_household(actor, household_id: str, data: dict, device_id: str | None = None) -> Household:
     """Edit a household in scope; moving it to another grid evicts it from the old grid."""
     household = scope.get_scoped(actor, Household, household_id)
-    moved_from = None
     if "grid_id" in data and data["grid_id"] != household.grid_id:
-        grid = _place_for_grid(actor, data["grid_id"])
-        moved_from = {"village_id": household.village_id, "grid_id": household.grid_id}
-        data["village_id"] = grid.village_id
+        data["village_id"] = _place_for_grid(actor, data["grid_id"]).village_id
     changed = assign(household, _set_location(data))
     if "guardians" in changed:
         _index_guardian_phones(household)
-    if moved_from:
-        for child in db.session.query(Child).filter_by(household_id=household.id):
-            old = {"village_id": child.village_id, "grid_id": child.grid_id}
-            assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
-            save_record(actor, "child", child, "update", ["grid_id"], device_id, old)
-    save_record(actor, "household", household, "update", changed, device_id, moved_from)
+    if "grid_id" in changed:
+        for child in db.session.scalars(select(Child).where(Child.household_id == household.id)):
+            moved = assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
+            save_record(actor, "child", child, "update", moved, device_id)
+    save_record(actor, "household", household, "update", changed, device_id)
     return household
 
 
@@ -87,7 +86,7 @@ def create_child(actor, data: dict, device_id: str | None = None) -> Child:
         household = scope.get_scoped(actor, Household, data["household_id"])
     except ApiError:
         raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
-    child = _new_record(Child, data)
+    child = new_record(Child, data)
     child.grid_id, child.village_id = household.grid_id, household.village_id
     assign(child, _child_fields(data))
     save_record(actor, "child", child, "create", sorted(data), device_id)
@@ -97,17 +96,14 @@ def create_child(actor, data: dict, device_id: str | None = None) -> Child:
 def update_child(actor, child_id: str, data: dict, device_id: str | None = None) -> Child:
     """Edit a child in scope; a new household moves the child with its grid."""
     child = scope.get_scoped(actor, Child, child_id)
-    moved_from = None
     if "household_id" in data and data["household_id"] != child.household_id:
         try:
             household = scope.get_scoped(actor, Household, data["household_id"])
         except ApiError:
             raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
-        if household.grid_id != child.grid_id:
-            moved_from = {"village_id": child.village_id, "grid_id": child.grid_id}
         data.update(grid_id=household.grid_id, village_id=household.village_id)
     changed = assign(child, _child_fields(data))
-    save_record(actor, "child", child, "update", changed, device_id, moved_from)
+    save_record(actor, "child", child, "update", changed, device_id)
     return child
 
 
@@ -121,7 +117,7 @@ def _check_venue_village(actor, village_id: str) -> None:
 def create_venue(actor, data: dict, device_id: str | None = None) -> Venue:
     """Register a venue (town admin, village head of its village, or an inspector)."""
     _check_venue_village(actor, data["village_id"])
-    venue = _new_record(Venue, data)
+    venue = new_record(Venue, data)
     assign(venue, data)
     save_record(actor, "venue", venue, "create", sorted(data), device_id)
     return venue

@@ -1,10 +1,11 @@
 """The one place that decides what a user may see and touch."""
-from sqlalchemy import false, select, true
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from ..errors import not_found
 from ..extensions import db
 from ..models import (
+    ChangeLog,
     Child,
     Clue,
     Household,
@@ -35,11 +36,45 @@ def visible(user, model) -> ColumnElement[bool]:
         return false()
     if model not in ROLE_MODELS.get(user.role, set()):
         return false()
+    return _place_condition(user, model, getattr(model, "grid_id", None),
+                            getattr(model, "village_id", None))
+
+
+def _place_condition(user, model, grid_column, village_column) -> ColumnElement[bool]:
     if user.role == "grid_worker":
-        return model.grid_id.in_(user.grid_ids) if user.grid_ids else false()
+        return grid_column.in_(user.grid_ids) if user.grid_ids else false()
     if user.role == "village_head" and model is not JointOperation:
-        return model.village_id == user.village_id
+        return village_column == user.village_id
     return true()
+
+
+def change_visible(user) -> ColumnElement[bool]:
+    """Return the filter of the change-log rows that `user` pulls (the same rules as visible)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    conditions = [and_(ChangeLog.entity == model.__tablename__,
+                       _place_condition(user, model, ChangeLog.grid_id, ChangeLog.village_id))
+                  for model in ROLE_MODELS.get(user.role, set())]
+    return or_(*conditions) if conditions else false()
+
+
+WRITE_ROLES = {
+    Household: {"grid_worker", "village_head", "town_admin"},
+    Child: {"grid_worker", "village_head", "town_admin"},
+    Visit: {"grid_worker", "village_head", "town_admin"},
+    Plan: {"grid_worker", "village_head", "town_admin"},
+    PlanProgress: {"grid_worker", "village_head", "town_admin"},
+    Venue: {"inspector", "village_head", "town_admin"},
+    Inspection: {"inspector", "town_admin"},
+    JointOperation: {"inspector", "town_admin"},
+    StaffCheck: {"inspector", "village_head", "town_admin"},
+    Clue: set(ROLE_MODELS),
+}
+
+
+def can_write(user, model) -> bool:
+    """Say whether the role may create or edit `model` at all (scope is checked per record)."""
+    return getattr(user, "role", None) in WRITE_ROLES.get(model, set())
 
 
 def can_read(user, model) -> bool:

@@ -1,6 +1,6 @@
 """Save a record the one way every write goes: version, change log, audit event."""
 from ..extensions import db
-from . import audit, changes
+from . import audit
 
 
 def assign(record, data: dict) -> list[str]:
@@ -14,14 +14,11 @@ def assign(record, data: dict) -> list[str]:
 
 
 def save_record(actor, entity: str, record, action: str, changed: list[str] | None = None,
-                device_id: str | None = None, moved_from: dict | None = None) -> None:
-    """Flush a created or updated record, log the change and audit it (the caller commits)."""
-    if action == "update":
+                device_id: str | None = None) -> None:
+    """Flush a created, updated or deleted record and audit it (the flush logs the change)."""
+    if action in ("update", "delete"):
         record.version = (record.version or 1) + 1
     db.session.add(record)
     db.session.flush()
-    if moved_from:
-        changes.log_change(entity, record, "evict", **moved_from)
-    changes.log_change(entity, record, "delete" if action == "delete" else "upsert")
     audit.record_event(f"{entity}.{action}", actor, entity, record.id, device_id,
                        detail={"version": record.version, "fields": changed or []})

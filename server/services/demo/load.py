@@ -2,11 +2,10 @@
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ...extensions import db
 from ...models import (
-    ChangeLog,
     Child,
     Grid,
     GuardianPhone,
@@ -18,7 +17,6 @@ from ...models import (
     Village,
 )
 from .. import audit
-from ..changes import next_seq_block
 from ..passwords import hash_password
 from ..registry import household_phone_index
 from .generate import build_demo_town
@@ -97,17 +95,6 @@ def _venues(town) -> None:
     db.session.flush()
 
 
-def _change_log(town) -> None:
-    rows = ([("household", h["id"], h["village_id"], h["grid_id"]) for h in town.households]
-            + [("child", c["id"], c["village_id"], c["grid_id"]) for c in town.children]
-            + [("venue", v["id"], v["village_id"], None) for v in town.venues])
-    first = next_seq_block(len(rows))
-    values = [{"seq": first + i, "entity": e, "entity_id": rid, "action": "upsert",
-               "village_id": vid, "grid_id": gid} for i, (e, rid, vid, gid) in enumerate(rows)]
-    for start in range(0, len(values), BATCH):
-        db.session.execute(insert(ChangeLog), values[start:start + BATCH])
-
-
 def load_demo_town(seed: int = 1, scale: int = 1) -> list[dict]:
     """Generate and store a demo town in one transaction; return each login."""
     town = build_demo_town(seed=seed, scale=scale)
@@ -116,7 +103,6 @@ def load_demo_town(seed: int = 1, scale: int = 1) -> list[dict]:
     _households(town)
     _children(town)
     _venues(town)
-    _change_log(town)
     audit.record_event("demo.load", detail={
         "seed": seed, "scale": scale, "villages": len(town.villages),
         "households": len(town.households), "children": len(town.children),

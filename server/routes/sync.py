@@ -1,0 +1,28 @@
+"""POST /api/sync/push and GET /api/sync/pull."""
+from flask import Blueprint
+from flask_login import login_required
+
+from ..schemas.sync import PullQuerySchema, PullResultSchema, PushResultSchema, PushSchema
+from ..sync.pull import pull_changes
+from ..sync.push import check_device, push_batch
+from .common import actor, api_doc, device_id, json_body, query_args
+
+bp = Blueprint("sync", __name__, url_prefix="/api/sync")
+
+
+@bp.post("/push")
+@api_doc(body=PushSchema, response=PushResultSchema)
+@login_required
+def push():
+    """Apply a batch of ops exactly once each; one result per op, in order."""
+    return PushResultSchema().dump(push_batch(actor(), json_body(PushSchema())))
+
+
+@bp.get("/pull")
+@api_doc(query=PullQuerySchema, response=PullResultSchema)
+@login_required
+def pull():
+    """Return the caller's changes after a cursor, in commit order."""
+    args = query_args(PullQuerySchema())
+    device = check_device(actor(), device_id() or "")
+    return PullResultSchema().dump(pull_changes(actor(), device, args["cursor"], args["limit"]))

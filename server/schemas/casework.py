@@ -1,0 +1,272 @@
+"""Schemas of visits, inspections, joint operations, plans, progress, clues and staff checks."""
+from marshmallow import fields, validate
+
+from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
+from ..services.masking import mask_id_number
+from .common import Choice, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .households import LocationMixin
+from .validators import validate_id_number
+
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+Aware = fields.AwareDateTime
+
+
+class FixSchema(LocationMixin):
+    """A GPS fix as the phone took it, with its coordinate system."""
+
+    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100000))
+    coord_system = Choice(COORD_SYSTEMS, load_default="wgs84")
+
+
+class VisitCreateSchema(FixSchema):
+    """A home visit as the phone records it (a fact: create only)."""
+
+    id = fields.UUID(load_default=None)
+    child_id = fields.String(required=True)
+    visited_at = Aware(required=True)
+    template_version = fields.Integer(allow_none=True)
+    answers = fields.Dict(keys=fields.String(), load_default=dict)
+    notes = Text(4000, allow_none=True)
+    follow_up = fields.Boolean(load_default=False)
+    amends = fields.String(allow_none=True)
+    amend_reason = Text(500, allow_none=True)
+
+
+class VisitSchema(RecordSchema):
+    """A visit as answers show it, with the server's trust flags."""
+
+    child_id = fields.String()
+    household_id = fields.String()
+    grid_id = fields.String()
+    village_id = fields.String()
+    worker_id = fields.String()
+    visited_at = fields.DateTime()
+    received_at = fields.DateTime()
+    lat = fields.Function(lambda v: (v.location or {}).get("lat"))
+    lon = fields.Function(lambda v: (v.location or {}).get("lon"))
+    accuracy_m = fields.Function(lambda v: (v.location or {}).get("accuracy_m"))
+    distance_m = fields.Float()
+    template_version = fields.Integer()
+    answers = fields.Dict()
+    notes = fields.String()
+    follow_up = fields.Boolean()
+    amends = fields.String(attribute="amends_id")
+    amend_reason = fields.String()
+    flags = fields.List(Choice(VISIT_FLAGS))
+    review_status = fields.String()
+
+
+class VisitQuerySchema(PageQuerySchema):
+    """Filters of GET /api/visits."""
+
+    child_id = fields.String()
+    grid_id = fields.String()
+    village_id = fields.String()
+    worker_id = fields.String()
+    review_status = fields.String()
+
+
+class InspectionAnswerSchema(StrictSchema):
+    """One checklist item's result."""
+
+    item = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    result = Choice(("pass", "fail", "na"), required=True)
+    note = Text(1000, allow_none=True)
+    deadline = fields.Date(allow_none=True)
+
+
+class InspectionCreateSchema(FixSchema):
+    """An inspection as the inspector records it (a fact: create only)."""
+
+    id = fields.UUID(load_default=None)
+    venue_id = fields.String(required=True)
+    operation_id = fields.String(allow_none=True)
+    inspected_at = Aware(required=True)
+    template_version = fields.Integer(allow_none=True)
+    answers = fields.List(fields.Nested(InspectionAnswerSchema), required=True,
+                          validate=validate.Length(min=1, max=100, error="检查项 1 到 100 项"))
+    notes = Text(4000, allow_none=True)
+    reinspection_of = fields.String(allow_none=True)
+
+
+class InspectionSchema(RecordSchema):
+    """An inspection as answers show it."""
+
+    venue_id = fields.String()
+    village_id = fields.String()
+    operation_id = fields.String()
+    inspector_id = fields.String()
+    inspected_at = fields.DateTime()
+    received_at = fields.DateTime()
+    lat = fields.Float()
+    lon = fields.Float()
+    accuracy_m = fields.Float()
+    distance_m = fields.Float()
+    template_key = fields.String()
+    template_version = fields.Integer()
+    answers = fields.Method("get_answers")
+    notes = fields.String()
+    flags = fields.List(fields.String())
+    reinspection_of = fields.String()
+
+    def get_answers(self, inspection) -> list:
+        notes = inspection.answer_notes or {}
+        return [{**r, "note": notes.get(r["item"])} for r in inspection.results or []]
+
+
+class OperationCreateSchema(StrictSchema):
+    """A joint operation."""
+
+    id = fields.UUID(load_default=None)
+    date = fields.Date(required=True)
+    lead_unit = Text(100, 1, required=True)
+    units = fields.List(Text(100), load_default=list)
+    member_ids = fields.List(fields.String(), load_default=list)
+    notes = Text(4000, allow_none=True)
+
+
+class OperationUpdateSchema(OperationCreateSchema):
+    """A joint operation edit (partial)."""
+
+    id = fields.UUID(dump_only=True)
+
+
+class OperationSchema(RecordSchema):
+    """A joint operation as answers show it."""
+
+    date = fields.Date()
+    lead_unit = fields.String()
+    units = fields.List(fields.String())
+    member_ids = fields.List(fields.String())
+    notes = fields.String()
+
+
+class MeasureSchema(StrictSchema):
+    """One measure of a plan."""
+
+    kind = Choice(MEASURE_KINDS, required=True)
+    detail = Text(1000, allow_none=True)
+    due = fields.Date(allow_none=True)
+
+
+class PlanCreateSchema(StrictSchema):
+    """An assistance plan as a worker drafts it."""
+
+    id = fields.UUID(load_default=None)
+    child_id = fields.String(required=True)
+    helper_id = fields.String(allow_none=True)
+    risk_factors = fields.List(Text(60), load_default=list)
+    measures = fields.List(fields.Nested(MeasureSchema), load_default=list)
+    review_every_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    status = Choice(("draft",), load_default="draft")
+
+
+class PlanUpdateSchema(PlanCreateSchema):
+    """A plan edit (partial); approval and closing have their own endpoints."""
+
+    id = fields.UUID(dump_only=True)
+    child_id = fields.String(dump_only=True)
+
+
+class PlanSchema(RecordSchema):
+    """A plan as answers show it."""
+
+    child_id = fields.String()
+    grid_id = fields.String()
+    village_id = fields.String()
+    helper_id = fields.String()
+    risk_factors = fields.List(fields.String())
+    measures = fields.List(fields.Dict())
+    review_every_days = fields.Integer()
+    status = Choice(PLAN_STATUSES)
+    approved_by = fields.String()
+    approved_at = fields.DateTime()
+    next_review_due = fields.Date()
+
+
+class ProgressCreateSchema(StrictSchema):
+    """A progress entry on a plan (a fact)."""
+
+    id = fields.UUID(load_default=None)
+    plan_id = fields.String(required=True)
+    at = Aware(required=True)
+    note = Text(4000, 1, required=True)
+
+
+class ProgressSchema(RecordSchema):
+    """A progress entry as answers show it."""
+
+    plan_id = fields.String()
+    author_id = fields.String()
+    at = fields.DateTime()
+    note = fields.String()
+
+
+class ClueCreateSchema(StrictSchema):
+    """A mandatory report (强制报告)."""
+
+    id = fields.UUID(load_default=None)
+    child_id = fields.String(allow_none=True)
+    description = Text(4000, 1, required=True)
+    happened_at = Aware(allow_none=True)
+    place = Text(300, allow_none=True)
+    source_visit_id = fields.String(allow_none=True)
+    source_inspection_id = fields.String(allow_none=True)
+
+
+class ClueSchema(RecordSchema):
+    """A clue as police and the town office see it."""
+
+    reporter_id = fields.String()
+    child_id = fields.String()
+    village_id = fields.String()
+    description = fields.String()
+    happened_at = fields.DateTime()
+    place = fields.String()
+    status = fields.String()
+    source_visit_id = fields.String()
+    source_inspection_id = fields.String()
+
+
+class StaffCheckCreateSchema(StrictSchema):
+    """A staff record check."""
+
+    id = fields.UUID(load_default=None)
+    person_name = Text(50, 1, required=True)
+    id_number = fields.String(required=True, validate=validate_id_number)
+    employer_kind = Choice(("unit", "venue"), required=True)
+    employer_id = fields.String(required=True)
+    checked_on = fields.Date(required=True)
+    result = Choice(("clear", "record_found"), required=True)
+    next_due = fields.Date(allow_none=True)
+
+
+class StaffCheckUpdateSchema(StaffCheckCreateSchema):
+    """A staff check edit (partial)."""
+
+    id = fields.UUID(dump_only=True)
+
+
+class StaffCheckSchema(RecordSchema):
+    """A staff check as answers show it; the ID number masked."""
+
+    person_name = fields.String()
+    id_number = fields.Function(lambda s: mask_id_number(s.id_number))
+    employer_kind = fields.String()
+    employer_id = fields.String()
+    village_id = fields.String()
+    checked_on = fields.Date()
+    result = fields.String()
+    next_due = fields.Date()
+
+
+class SimpleQuerySchema(PageQuerySchema):
+    """Filters shared by the record lists without their own."""
+
+    village_id = fields.String()
+    child_id = fields.String()
+    venue_id = fields.String()
+    plan_id = fields.String()
+    grid_id = fields.String()
+
+

@@ -1,0 +1,71 @@
+"""Schemas of the sync envelope: push batches, ops and pull queries."""
+from marshmallow import Schema, fields, validate
+
+from .common import Choice, StrictSchema
+
+ENTITY_NAMES = ("household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
+                "plan_progress", "clue", "staff_check")
+
+
+class OpSchema(StrictSchema):
+    """One operation of a push."""
+
+    op_id = fields.UUID(required=True)
+    entity = Choice(ENTITY_NAMES, required=True)
+    action = Choice(("create", "update", "delete"), required=True)
+    id = fields.UUID(required=True)
+    base_version = fields.Integer(allow_none=True, load_default=None)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class PushSchema(StrictSchema):
+    """POST /api/sync/push; ops are validated one by one so one bad op does not stop the rest."""
+
+    device_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    device_time = fields.AwareDateTime(allow_none=True)
+    schema_version = fields.Integer(load_default=1)
+    ops = fields.List(fields.Raw(), required=True)
+
+
+class OpResultSchema(Schema):
+    """The answer to one op."""
+
+    op_id = fields.String()
+    status = fields.String()
+    id = fields.String()
+    version = fields.Integer()
+    errors = fields.Dict()
+    current = fields.Dict()
+
+
+class PushResultSchema(Schema):
+    """The answer of a push."""
+
+    results = fields.List(fields.Nested(OpResultSchema))
+    cursor = fields.String()
+
+
+class PullQuerySchema(StrictSchema):
+    """GET /api/sync/pull."""
+
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=500, validate=validate.Range(
+        min=1, max=500, error="每次 1 到 500 条"))
+
+
+class ChangeSchema(Schema):
+    """One change in a pull."""
+
+    entity = fields.String()
+    id = fields.String()
+    version = fields.Integer()
+    action = fields.String()
+    data = fields.Dict(allow_none=True)
+
+
+class PullResultSchema(Schema):
+    """The answer of a pull."""
+
+    changes = fields.List(fields.Nested(ChangeSchema))
+    cursor = fields.String()
+    more = fields.Boolean()

@@ -1,0 +1,106 @@
+"""Assistance plans, joint operations and staff record checks: mutable records with versions."""
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
+from . import scope
+from .registry import new_record
+from .writes import assign, save_record
+
+
+def _require_writer(actor, model) -> None:
+    if not scope.can_write(actor, model):
+        raise ApiError(403, "not_allowed", "您的角色不能修改此类记录")
+
+
+def _check_helper(data: dict) -> None:
+    helper_id = data.get("helper_id")
+    if helper_id and db.session.get(User, helper_id) is None:
+        raise validation_error({"helper_id": ["帮扶责任人不存在"]})
+
+
+def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
+    """Draft an assistance plan for a child in scope."""
+    _require_writer(actor, Plan)
+    try:
+        child = scope.get_scoped(actor, Child, data.pop("child_id"))
+    except ApiError:
+        raise validation_error({"child_id": ["儿童不存在或不在您的管辖范围内"]}) from None
+    _check_helper(data)
+    plan = new_record(Plan, data)
+    plan.child_id, plan.grid_id, plan.village_id = child.id, child.grid_id, child.village_id
+    assign(plan, _measures(data))
+    save_record(actor, "plan", plan, "create", sorted(data), device_id)
+    return plan
+
+
+def _measures(data: dict) -> dict:
+    if "measures" in data:
+        data["measures"] = [{**m, "due": m["due"].isoformat() if m.get("due") else None}
+                            for m in data["measures"]]
+    return data
+
+
+def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -> Plan:
+    """Edit a plan in scope while it is not closed."""
+    _require_writer(actor, Plan)
+    plan = scope.get_scoped(actor, Plan, plan_id)
+    if plan.status == "closed":
+        raise ApiError(409, "plan_closed", "帮扶计划已结案，不能修改")
+    _check_helper(data)
+    changed = assign(plan, _measures(data))
+    save_record(actor, "plan", plan, "update", changed, device_id)
+    return plan
+
+
+def create_operation(actor, data: dict, device_id: str | None = None) -> JointOperation:
+    """Record a joint enforcement operation."""
+    _require_writer(actor, JointOperation)
+    operation = new_record(JointOperation, data)
+    assign(operation, data)
+    save_record(actor, "joint_operation", operation, "create", sorted(data), device_id)
+    return operation
+
+
+def update_operation(actor, operation_id: str, data: dict, device_id: str | None = None):
+    """Edit a joint operation."""
+    _require_writer(actor, JointOperation)
+    operation = scope.get_scoped(actor, JointOperation, operation_id)
+    changed = assign(operation, data)
+    save_record(actor, "joint_operation", operation, "update", changed, device_id)
+    return operation
+
+
+def _employer_village(actor, data: dict) -> str | None:
+    kind, employer_id = data.get("employer_kind"), data.get("employer_id")
+    if kind == "venue":
+        venue = db.session.get(Venue, employer_id)
+        if venue is None or not scope.place_in_scope(actor, venue.village_id) and actor.role not in (
+                "inspector", "town_admin"):
+            raise validation_error({"employer_id": ["场所不存在或不在您的管辖范围内"]})
+        return venue.village_id
+    if db.session.get(Unit, employer_id) is None or actor.role == "village_head":
+        raise validation_error({"employer_id": ["单位不存在或不在您的管辖范围内"]})
+    return None
+
+
+def create_staff_check(actor, data: dict, device_id: str | None = None) -> StaffCheck:
+    """Register a staff record check for a unit or venue."""
+    _require_writer(actor, StaffCheck)
+    village_id = _employer_village(actor, data)
+    check = new_record(StaffCheck, data)
+    check.village_id = village_id
+    assign(check, data)
+    save_record(actor, "staff_check", check, "create", sorted(data), device_id)
+    return check
+
+
+def update_staff_check(actor, check_id: str, data: dict, device_id: str | None = None):
+    """Edit a staff check in scope."""
+    _require_writer(actor, StaffCheck)
+    check = scope.get_scoped(actor, StaffCheck, check_id)
+    if {"employer_kind", "employer_id"} & set(data):
+        merged = {"employer_kind": check.employer_kind, "employer_id": check.employer_id, **data}
+        data["village_id"] = _employer_village(actor, merged)
+    changed = assign(check, data)
+    save_record(actor, "staff_check", check, "update", changed, device_id)
+    return check

@@ -1,0 +1,180 @@
+"""Facts from the field: visits, inspections, plan progress and clues (create only)."""
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
+from . import audit, checklists, scope, trust
+from .geo import to_wgs84
+from .registry import new_record
+from .writes import assign, save_record
+
+
+def _in_scope(actor, model, record_id: str, field: str, message: str):
+    try:
+        return scope.get_scoped(actor, model, record_id)
+    except ApiError:
+        raise validation_error({field: [message]}) from None
+
+
+def _require_writer(actor, model) -> None:
+    if not scope.can_write(actor, model):
+        raise ApiError(403, "not_allowed", "您的角色不能提交此类记录")
+
+
+def _fix(data: dict) -> dict | None:
+    lat, lon = data.pop("lat", None), data.pop("lon", None)
+    system = data.pop("coord_system", "wgs84")
+    accuracy = data.pop("accuracy_m", None)
+    if lat is None:
+        return None
+    lat, lon = to_wgs84(lat, lon, system)
+    return {"lat": round(lat, 7), "lon": round(lon, 7), "accuracy_m": accuracy}
+
+
+def _check_home_visit_answers(answers: dict) -> None:
+    items = {i["key"]: i for i in checklists.home_visit_template()["items"]}
+    errors = {}
+    for key, value in answers.items():
+        item = items.get(key)
+        if item is None:
+            errors[key] = ["未知的走访项目"]
+        elif item["kind"] == "bool" and not isinstance(value, bool) and value is not None:
+            errors[key] = ["应为是或否"]
+        elif item["kind"] == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            errors[key] = ["应为数字"]
+        elif item["kind"] == "multi" and (not isinstance(value, list) or not set(value) <= {
+                o["key"] for o in item["options"]}):
+            errors[key] = ["选项无效"]
+    if errors:
+        raise validation_error({"answers": errors})
+
+
+def _next_visit_due(child: Child, visited: date) -> date:
+    days = checklists.load_risk_rules()["visit_interval_days"][child.risk_level or "low"]
+    return visited + timedelta(days=days)
+
+
+def record_visit(actor, data: dict, device_id: str | None = None,
+                 device_time: datetime | None = None) -> Visit:
+    """Record a home visit with the server's trust flags; update the child's schedule."""
+    _require_writer(actor, Visit)
+    child = _in_scope(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内")
+    _check_home_visit_answers(data.get("answers") or {})
+    amends = data.pop("amends", None)
+    if amends:
+        original = _in_scope(actor, Visit, amends, "amends", "被更正的走访记录不存在")
+        if original.child_id != child.id or not data.get("amend_reason"):
+            raise validation_error({"amend_reason": ["更正须针对同一儿童并写明理由"]})
+    household = db.session.get(Household, child.household_id)
+    fix, now = _fix(data), utcnow()
+    visit = Visit(id=new_record(Visit, data).id, child_id=child.id, household_id=household.id,
+                  grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
+                  device_id=device_id, received_at=now, amends_id=amends)
+    assign(visit, data)
+    visit.location = fix
+    flags, visit.distance_m = trust.location_flags(fix, household.location)
+    flags += trust.time_flags(visit.visited_at, now, device_time)
+    flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id)
+    visit.flags = sorted(set(flags))
+    visit.review_status = "pending" if visit.flags else "none"
+    save_record(actor, "visit", visit, "create", sorted(data), device_id)
+    _propose_household_location(actor, household, fix, device_id)
+    _after_visit(actor, child, visit, device_id)
+    return visit
+
+
+def _propose_household_location(actor, household: Household, fix: dict | None, device_id) -> None:
+    accuracy = (fix or {}).get("accuracy_m")
+    limit = current_app.config["TRUST_PROPOSE_ACCURACY_M"]
+    if household.location or household.proposed_location or accuracy is None or accuracy > limit:
+        return
+    household.proposed_location = fix
+    audit.record_event("household.location_proposed", actor, "household", household.id, device_id)
+
+
+def _after_visit(actor, child: Child, visit: Visit, device_id) -> None:
+    if child.last_visit_at is not None and child.last_visit_at >= visit.visited_at:
+        return
+    changed = assign(child, {"last_visit_at": visit.visited_at,
+                             "next_visit_due": _next_visit_due(child, visit.visited_at.date())})
+    save_record(actor, "child", child, "update", changed, device_id)
+
+
+def _results(template: dict, answers: list[dict], inspected: date) -> tuple[list, dict]:
+    items = {i["key"]: i for i in template["items"]}
+    unknown = [a["item"] for a in answers if a["item"] not in items]
+    if unknown:
+        raise validation_error({"answers": [f"未知的检查项：{', '.join(unknown)}"]})
+    results, notes = [], {}
+    for answer in answers:
+        severity = items[answer["item"]]["severity"]
+        deadline = answer.get("deadline")
+        if answer["result"] == "fail" and deadline is None:
+            deadline = inspected + timedelta(days=checklists.severity_deadline_days(severity))
+        results.append({"item": answer["item"], "result": answer["result"], "severity": severity,
+                        "deadline": deadline.isoformat() if answer["result"] == "fail" else None})
+        if answer.get("note"):
+            notes[answer["item"]] = answer["note"]
+    return results, notes
+
+
+def record_inspection(actor, data: dict, device_id: str | None = None,
+                      device_time: datetime | None = None) -> Inspection:
+    """Record a checklist inspection; each failed item gets a rectification deadline."""
+    _require_writer(actor, Inspection)
+    venue = _in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
+    template = checklists.template_for_venue_type(venue.type)
+    reinspection_of = data.pop("reinspection_of", None)
+    if reinspection_of:
+        first = _in_scope(actor, Inspection, reinspection_of, "reinspection_of", "被复查的检查记录不存在")
+        if first.venue_id != venue.id:
+            raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
+    fix, now = _fix(data), utcnow()
+    record_id = new_record(Inspection, data).id
+    results, notes = _results(template, data.pop("answers"), data["inspected_at"].date())
+    inspection = Inspection(id=record_id, venue_id=venue.id, village_id=venue.village_id,
+                            inspector_id=actor.id, device_id=device_id, received_at=now,
+                            template_key=template["key"], reinspection_of=reinspection_of,
+                            results=results, lat=(fix or {}).get("lat"), lon=(fix or {}).get("lon"),
+                            accuracy_m=(fix or {}).get("accuracy_m"))
+    inspection.answer_notes = notes or None
+    assign(inspection, data)
+    if not inspection.template_version:
+        inspection.template_version = template["version"]
+    flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})
+    flags += trust.time_flags(inspection.inspected_at, now, device_time)
+    flags += trust.travel_flags(actor.id, inspection.inspected_at, fix, inspection.id)
+    inspection.flags = sorted(set(flags))
+    save_record(actor, "inspection", inspection, "create", sorted(data), device_id)
+    if venue.last_inspected_at is None or venue.last_inspected_at < inspection.inspected_at:
+        changed = assign(venue, {"last_inspected_at": inspection.inspected_at})
+        save_record(actor, "venue", venue, "update", changed, device_id)
+    return inspection
+
+
+def add_progress(actor, data: dict, device_id: str | None = None, device_time=None) -> PlanProgress:
+    """Add a progress entry to a plan in scope."""
+    _require_writer(actor, PlanProgress)
+    plan = _in_scope(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在")
+    record_id = new_record(PlanProgress, data).id
+    progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
+                            village_id=plan.village_id, author_id=actor.id)
+    assign(progress, data)
+    save_record(actor, "plan_progress", progress, "create", sorted(data), device_id)
+    return progress
+
+
+def file_clue(actor, data: dict, device_id: str | None = None, device_time=None) -> Clue:
+    """File a mandatory report; it is routed to the police and sealed from everyone else."""
+    record_id = new_record(Clue, data).id
+    clue = Clue(id=record_id, reporter_id=actor.id)
+    child_id = data.pop("child_id", None)
+    if child_id:
+        child = _in_scope(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内")
+        clue.child_id, clue.village_id = child.id, child.village_id
+    assign(clue, data)
+    save_record(actor, "clue", clue, "create", sorted(data), device_id)
+    return clue

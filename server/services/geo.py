@@ -1,0 +1,73 @@
+"""Distances on the WGS-84 ellipsoid and conversion from Chinese web-map coordinates."""
+import math
+
+from geopy.distance import geodesic
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+_X_PI = math.pi * 3000.0 / 180.0
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the geodesic distance in metres between two (lat, lon) points."""
+    return geodesic(a, b).meters
+
+
+def _outside_china(lat: float, lon: float) -> bool:
+    return not (73.66 < lon < 135.05 and 3.86 < lat < 53.55)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lon(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """Shift a WGS-84 point the way Chinese web maps (GCJ-02) do."""
+    if _outside_china(lat, lon):
+        return lat, lon
+    dlat = _transform_lat(lon - 105.0, lat - 35.0)
+    dlon = _transform_lon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lat + dlat, lon + dlon
+
+
+def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    """Invert GCJ-02 by fixed-point iteration (error well under a metre)."""
+    wlat, wlon = lat, lon
+    for _ in range(10):
+        glat, glon = wgs84_to_gcj02(wlat, wlon)
+        wlat, wlon = wlat - (glat - lat), wlon - (glon - lon)
+    return wlat, wlon
+
+
+def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """Convert Baidu's BD-09 to GCJ-02."""
+    x, y = lon - 0.0065, lat - 0.006
+    z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
+    theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
+    return z * math.sin(theta), z * math.cos(theta)
+
+
+def to_wgs84(lat: float, lon: float, system: str = "wgs84") -> tuple[float, float]:
+    """Return a point in WGS-84, converting from GCJ-02 or BD-09 when named."""
+    if system == "gcj02":
+        return gcj02_to_wgs84(lat, lon)
+    if system == "bd09":
+        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
+    return lat, lon

@@ -1,0 +1,1 @@
+"""Offline sync: exactly-once push, commit-ordered pull, conflicts and evictions."""

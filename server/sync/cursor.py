@@ -1,0 +1,44 @@
+"""The opaque pull cursor: a change-log position and the scope it was read under."""
+import base64
+import json
+
+from sqlalchemy import select
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Counter
+
+
+def scope_of(user) -> dict:
+    """Return what the user's pull scope depends on."""
+    return {"r": user.role, "v": user.village_id, "g": sorted(user.grid_ids)}
+
+
+def encode(seq: int, scope: dict | None) -> str:
+    """Return the cursor for a change-log position read under `scope`."""
+    raw = json.dumps({"s": seq, "sc": scope}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(token: str | None) -> tuple[int, dict | None] | None:
+    """Return (seq, scope) of a cursor, None for no cursor, or raise 400 for a malformed one."""
+    if not token:
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        seq, scope = int(body["s"]), body.get("sc")
+        if seq < 0 or (scope is not None and not isinstance(scope, dict)):
+            raise ValueError
+        return seq, scope
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None
+
+
+def head_seq() -> int:
+    """Return the newest change-log position."""
+    return db.session.scalar(select(Counter.value).where(Counter.name == "change")) or 0
+
+
+def head_cursor() -> str:
+    """Return a cursor at the newest position, with no scope (informational)."""
+    return encode(head_seq(), None)

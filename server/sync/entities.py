@@ -1,0 +1,71 @@
+"""The synced entities: model, schemas and the services that write each one."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..models import (
+    Child,
+    Clue,
+    Household,
+    Inspection,
+    JointOperation,
+    Plan,
+    PlanProgress,
+    StaffCheck,
+    Venue,
+    Visit,
+)
+from ..schemas import casework as cs
+from ..schemas import households as hs
+from ..schemas import venues as vs
+from ..services import casework, fieldwork, registry
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One synced record kind; facts have no update and no delete."""
+
+    name: str
+    model: type
+    schema: type
+    create_schema: type
+    create: Callable
+    update_schema: type | None = None
+    update: Callable | None = None
+
+    @property
+    def is_fact(self) -> bool:
+        """Say whether records of this kind are create-only."""
+        return self.update is None
+
+
+def _fact(create: Callable) -> Callable:
+    return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time)
+
+
+def _mutable(create: Callable) -> Callable:
+    return lambda actor, data, ctx: create(actor, data, ctx.device_id)
+
+
+ENTITIES = {e.name: e for e in (
+    Entity("household", Household, hs.HouseholdSchema, hs.HouseholdCreateSchema,
+           _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household),
+    Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _mutable(registry.create_child),
+           hs.ChildUpdateSchema, registry.update_child),
+    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit)),
+    Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
+           vs.VenueUpdateSchema, registry.update_venue),
+    Entity("inspection", Inspection, cs.InspectionSchema, cs.InspectionCreateSchema,
+           _fact(fieldwork.record_inspection)),
+    Entity("joint_operation", JointOperation, cs.OperationSchema, cs.OperationCreateSchema,
+           _mutable(casework.create_operation), cs.OperationUpdateSchema, casework.update_operation),
+    Entity("plan", Plan, cs.PlanSchema, cs.PlanCreateSchema, _mutable(casework.create_plan),
+           cs.PlanUpdateSchema, casework.update_plan),
+    Entity("plan_progress", PlanProgress, cs.ProgressSchema, cs.ProgressCreateSchema,
+           _fact(fieldwork.add_progress)),
+    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _fact(fieldwork.file_clue)),
+    Entity("staff_check", StaffCheck, cs.StaffCheckSchema, cs.StaffCheckCreateSchema,
+           _mutable(casework.create_staff_check), cs.StaffCheckUpdateSchema,
+           casework.update_staff_check),
+)}
+
+BY_MODEL = {e.model: e for e in ENTITIES.values()}

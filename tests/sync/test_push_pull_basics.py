@@ -1,0 +1,101 @@
+"""Push and pull round trips: applied, duplicate, conflict, merge, rejected, evict."""
+import uuid
+
+DEVICE = "phone-worker-a-0001"
+
+
+def op(entity, action, record_id, data=None, base_version=None, op_id=None):
+    """Build one sync op."""
+    return {"op_id": op_id or str(uuid.uuid4()), "entity": entity, "action": action,
+            "id": record_id, "base_version": base_version, "data": data or {}}
+
+
+def push(api, ops):
+    """Push a batch from the client's device and return the JSON answer."""
+    response = api.post("/api/sync/push", json={"device_id": api.device_id, "ops": ops,
+                                                "device_time": "2026-11-28T10:00:00+08:00"})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def pull_all(api, cursor=None):
+    """Pull until no more; return (changes, cursor)."""
+    changes = []
+    while True:
+        url = "/api/sync/pull" + (f"?cursor={cursor}" if cursor else "")
+        body = api.get(url).get_json()
+        changes += body["changes"]
+        cursor = body["cursor"]
+        if not body["more"]:
+            return changes, cursor
+
+
+def test_create_child_then_visit_in_one_batch_and_retry_is_duplicate(town, login):
+    api = login("worker_a", device_id=DEVICE)
+    child_id, visit_id = str(uuid.uuid4()), str(uuid.uuid4())
+    ops = [op("child", "create", child_id, {"household_id": town.households["a1"], "name": "新登记",
+                                            "sex": "M", "categories": ["migrant"]}),
+           op("visit", "create", visit_id, {"child_id": child_id,
+                                            "visited_at": "2026-11-28T10:00:00+08:00",
+                                            "lat": 29.1, "lon": 113.2, "accuracy_m": 10,
+                                            "answers": {"guardian_present": True}})]
+    first = push(api, ops)
+    assert [r["status"] for r in first["results"]] == ["applied", "applied"]
+    assert [r["id"] for r in first["results"]] == [child_id, visit_id]
+    again = push(api, ops)
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
+    assert [(r["id"], r["version"]) for r in again["results"]] == [
+        (r["id"], r["version"]) for r in first["results"]]
+    assert api.get(f"/api/children/{child_id}").get_json()["name"] == "新登记"
+
+
+def test_stale_same_field_edit_conflicts_and_other_field_merges(town, login):
+    phone_a = login("worker_a", device_id=DEVICE)
+    phone_b = login("head_a", device_id="phone-head-a-0001")
+    child = town.children["a1"]
+    first = push(phone_a, [op("child", "update", child, {"school": "甲小学"}, base_version=1)])
+    assert first["results"][0]["status"] == "applied" and first["results"][0]["version"] == 2
+    clash = push(phone_b, [op("child", "update", child, {"school": "乙小学"}, base_version=1)])
+    result = clash["results"][0]
+    assert result["status"] == "conflict" and result["current"]["school"] == "甲小学"
+    merged = push(phone_b, [op("child", "update", child, {"notes": "换了备注"}, base_version=1)])
+    assert merged["results"][0]["status"] == "applied" and merged["results"][0]["version"] == 3
+    body = phone_a.get(f"/api/children/{child}").get_json()
+    assert (body["school"], body["notes"], body["version"]) == ("甲小学", "换了备注", 3)
+
+
+def test_bad_ops_are_rejected_one_by_one(town, login):
+    api = login("worker_a", device_id=DEVICE)
+    shared = str(uuid.uuid4())
+    ops = [{"entity": "child", "action": "create", "id": str(uuid.uuid4()), "data": {}},
+           op("spaceship", "create", str(uuid.uuid4())),
+           op("visit", "create", str(uuid.uuid4()), {"child_id": town.children["b1"],
+                                                      "visited_at": "2026-11-28T10:00:00+08:00"}),
+           op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"],
+                                                          "address": "好地址1号"}, op_id=shared),
+           op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"],
+                                                          "address": "重复2号"}, op_id=shared),
+           op("visit", "update", str(uuid.uuid4()), {"notes": "x"})]
+    results = push(api, ops)["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "applied",
+                                             "rejected", "rejected"]
+    assert "op_id" in results[0]["errors"]
+    assert "entity" in results[1]["errors"]
+    assert "child_id" in results[2]["errors"]
+    assert results[4]["errors"] == {"op_id": ["同一批次中重复的操作编号"]}
+    assert "action" in results[5]["errors"]
+    assert api.get("/api/households").get_json()["total"] == 2
+
+
+def test_pull_sees_changes_in_scope_and_evicts_moved_child(town, login):
+    worker = login("worker_a", device_id=DEVICE)
+    changes, cursor = pull_all(worker)
+    assert {(c["entity"], c["id"]) for c in changes} == {
+        ("household", town.households["a1"]), ("child", town.children["a1"])}
+    admin = login("head_a", device_id="phone-head-a-0001")
+    moved = push(admin, [op("household", "update", town.households["a1"],
+                            {"grid_id": town.grids["a2"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    later, _ = pull_all(worker, cursor)
+    assert {(c["entity"], c["id"], c["action"]) for c in later} == {
+        ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict")}
