@@ -19,12 +19,13 @@ def _operation(view, rule, resource: str | None) -> dict:
     by_resource = getattr(view, "api_doc_by_resource", None)
     doc = (by_resource[resource] if by_resource and resource else getattr(view, "api_doc", {})) or {}
     summary = (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else rule.endpoint
+    status = str(doc.get("status", 200))
     operation = {"summary": summary, "responses": {
-        str(doc.get("status", 200)): {"description": "OK"},
+        status: {"description": "OK"},
         "default": {"description": "错误", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}}}
     if doc.get("response"):
-        operation["responses"][str(doc["status"])]["content"] = {
+        operation["responses"][status]["content"] = {
             "application/json": {"schema": doc["response"]}}
     if doc.get("body"):
         operation["requestBody"] = {"content": {"application/json": {"schema": doc["body"]}}}

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ..errors import validation_error
 from ..extensions import db
 from . import scope
 
@@ -32,6 +33,8 @@ def list_records(actor, model, args: dict, filters: dict | None = None) -> Page:
         if name in ("page", "per_page"):
             continue
         handler = (filters or {}).get(name)
+        if handler is None and not hasattr(model, name):
+            raise validation_error({name: ["该列表不支持此筛选条件"]})
         query = handler(query, value) if handler else query.where(getattr(model, name) == value)
     order = [getattr(model, "created_at", model.id), model.id]
     return paginate(query, args["page"], args["per_page"], order)
