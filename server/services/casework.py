@@ -1,10 +1,14 @@
 """Assistance plans, joint operations and staff record checks: mutable records with versions."""
+from datetime import timedelta
+
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
-from . import scope
+from . import audit, scope
 from .registry import new_record
 from .writes import assign, save_record
+
+STAFF_RECHECK_DAYS = 365
 
 
 def _require_writer(actor, model) -> None:
@@ -89,9 +93,18 @@ def create_staff_check(actor, data: dict, device_id: str | None = None) -> Staff
     village_id = _employer_village(actor, data)
     check = new_record(StaffCheck, data)
     check.village_id = village_id
+    if data.get("next_due") is None:
+        data["next_due"] = data["checked_on"] + timedelta(days=STAFF_RECHECK_DAYS)
     assign(check, data)
     save_record(actor, "staff_check", check, "create", sorted(data), device_id)
+    _alert_record_found(actor, check, device_id)
     return check
+
+
+def _alert_record_found(actor, check: StaffCheck, device_id: str | None) -> None:
+    if check.result == "record_found":
+        audit.record_event("alert.staff_record_found", actor, "staff_check", check.id, device_id,
+                           detail={"employer_kind": check.employer_kind})
 
 
 def update_staff_check(actor, check_id: str, data: dict, device_id: str | None = None):
@@ -103,4 +116,6 @@ def update_staff_check(actor, check_id: str, data: dict, device_id: str | None =
         data["village_id"] = _employer_village(actor, merged)
     changed = assign(check, data)
     save_record(actor, "staff_check", check, "update", changed, device_id)
+    if "result" in changed:
+        _alert_record_found(actor, check, device_id)
     return check

@@ -1,0 +1,86 @@
+"""Schemas of the joint-enforcement views: month coverage, violations, minors found."""
+import re
+
+from marshmallow import Schema, ValidationError, fields, validates
+
+from .casework import OperationSchema
+from .common import StrictSchema, Text
+from .validators import validate_id_number
+from .venues import VenueSchema
+
+
+class MonthQuerySchema(StrictSchema):
+    """?month=YYYY-MM."""
+
+    month = fields.String(required=True)
+
+    @validates("month")
+    def check_month(self, value: str, **kwargs) -> None:
+        match = re.fullmatch(r"(\d{4})-(\d{2})", value)
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ValidationError("月份格式应为 YYYY-MM")
+
+
+class MonthViewSchema(Schema):
+    """A month's operations and the venues they covered."""
+
+    month = fields.String()
+    operations = fields.List(fields.Nested(OperationSchema))
+    covered = fields.List(fields.Nested(VenueSchema))
+    uncovered = fields.List(fields.Nested(VenueSchema))
+
+
+class ViolationSchema(Schema):
+    """One failed checklist item still open."""
+
+    inspection_id = fields.String()
+    venue_id = fields.String()
+    village_id = fields.String()
+    inspector_id = fields.String()
+    item = fields.String()
+    severity = fields.String()
+    deadline = fields.Date()
+    overdue = fields.Boolean()
+
+
+class ViolationListSchema(Schema):
+    """GET /api/violations."""
+
+    rows = fields.List(fields.Nested(ViolationSchema))
+
+
+class MinorFoundSchema(StrictSchema):
+    """POST /api/inspections/{id}/minor-found."""
+
+    id = fields.UUID(load_default=None)
+    description = Text(4000, 1, required=True)
+    name = Text(50, allow_none=True)
+    id_number = fields.String(allow_none=True, validate=validate_id_number)
+    found_at = fields.AwareDateTime(allow_none=True)
+
+
+class MinorFoundResultSchema(Schema):
+    """The clue filed and whether the child was linked."""
+
+    clue_id = fields.String()
+    child_linked = fields.Boolean()
+
+
+class UnregisteredMinorSchema(Schema):
+    """A minor found in a venue, awaiting registration (no clue content)."""
+
+    clue_id = fields.String(attribute="id")
+    village_id = fields.String()
+    found_at = fields.DateTime(attribute="happened_at")
+
+
+class UnregisteredListSchema(Schema):
+    """GET /api/minors-found."""
+
+    rows = fields.List(fields.Nested(UnregisteredMinorSchema))
+
+
+class LinkMinorSchema(StrictSchema):
+    """POST /api/minors-found/{clue_id}/link."""
+
+    child_id = fields.String(required=True)

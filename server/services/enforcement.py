@@ -1,0 +1,156 @@
+"""Joint enforcement: open violations, the monthly operation view, minors found in venues."""
+from datetime import date, timedelta
+
+from sqlalchemy import extract, select
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, Clue, Inspection, JointOperation, User, Venue
+from . import scope
+from .registry import new_record
+from .writes import save_record
+
+STALE_VENUE_DAYS = 90
+
+
+def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
+    query = scope.scoped_select(actor, Inspection)
+    if venue_ids is not None:
+        query = query.where(Inspection.venue_id.in_(venue_ids))
+    return list(db.session.scalars(query.order_by(Inspection.inspected_at)))
+
+
+def _passed_later(inspection: Inspection, children: dict[str, list[Inspection]]) -> set[str]:
+    passed, stack = set(), list(children.get(inspection.id, []))
+    while stack:
+        follow_up = stack.pop()
+        passed |= {r["item"] for r in follow_up.results or [] if r["result"] == "pass"}
+        stack.extend(children.get(follow_up.id, []))
+    return passed
+
+
+def open_violations(actor, today: date) -> list[dict]:
+    """Return each failed item not yet closed by a passing re-inspection, with its deadline."""
+    inspections = _inspections(actor)
+    children: dict[str, list[Inspection]] = {}
+    for inspection in inspections:
+        if inspection.reinspection_of:
+            children.setdefault(inspection.reinspection_of, []).append(inspection)
+    violations = []
+    for inspection in inspections:
+        failed = [r for r in inspection.results or [] if r["result"] == "fail"]
+        if not failed:
+            continue
+        closed = _passed_later(inspection, children)
+        for item in failed:
+            if item["item"] in closed:
+                continue
+            deadline = date.fromisoformat(item["deadline"]) if item.get("deadline") else None
+            violations.append({
+                "inspection_id": inspection.id, "venue_id": inspection.venue_id,
+                "village_id": inspection.village_id, "inspector_id": inspection.inspector_id,
+                "item": item["item"], "severity": item.get("severity"), "deadline": deadline,
+                "overdue": deadline is not None and deadline < today})
+    return violations
+
+
+def _unit_members(unit_id: str | None) -> set[str]:
+    if unit_id is None:
+        return set()
+    return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))
+
+
+def overdue_rectifications(actor, today: date) -> list[dict]:
+    """Return overdue violations: all for the town admin, else those found by the caller's unit."""
+    overdue = [v for v in open_violations(actor, today) if v["overdue"]]
+    if actor.role != "town_admin":
+        members = _unit_members(actor.unit_id)
+        overdue = [v for v in overdue if v["inspector_id"] in members]
+    return overdue
+
+
+def stale_venues(actor, today: date) -> list[Venue]:
+    """Return open venues in scope not inspected for 90 days (or never)."""
+    cutoff = today - timedelta(days=STALE_VENUE_DAYS)
+    venues = db.session.scalars(scope.scoped_select(actor, Venue).where(Venue.status == "open"))
+    return [v for v in venues
+            if v.last_inspected_at is None or v.last_inspected_at.date() <= cutoff]
+
+
+def operation_month(actor, year: int, month: int) -> dict:
+    """Return the month's operations and which open venues they covered."""
+    if not scope.can_read(actor, JointOperation):
+        raise ApiError(404)
+    operations = list(db.session.scalars(
+        scope.scoped_select(actor, JointOperation)
+        .where(extract("year", JointOperation.date) == year,
+               extract("month", JointOperation.date) == month)
+        .order_by(JointOperation.date)))
+    ids = {o.id for o in operations}
+    covered = {i.venue_id for i in _inspections(actor) if i.operation_id in ids}
+    venues = list(db.session.scalars(scope.scoped_select(actor, Venue)
+                                     .where(Venue.status == "open").order_by(Venue.name)))
+    return {"month": f"{year:04d}-{month:02d}", "operations": operations,
+            "covered": [v for v in venues if v.id in covered],
+            "uncovered": [v for v in venues if v.id not in covered]}
+
+
+def operation_missing(today: date, day_of_warning: int = 20) -> bool:
+    """Say whether the month is past its warning day with no joint operation yet."""
+    if today.day <= day_of_warning:
+        return False
+    first = today.replace(day=1)
+    return db.session.scalar(select(JointOperation.id).where(
+        JointOperation.date >= first, JointOperation.date <= today,
+        JointOperation.deleted_at.is_(None)).limit(1)) is None
+
+
+def _match_child(id_number: str | None) -> Child | None:
+    if not id_number:
+        return None
+    indexes = Child.id_number.lookup_indexes(Child, id_number)
+    return db.session.scalar(select(Child).where(Child.id_number_bidx.in_(indexes),
+                                                 Child.deleted_at.is_(None)).limit(1))
+
+
+def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | None = None) -> dict:
+    """File a clue for a minor found in a venue; link the child when the ID number is known."""
+    inspection = scope.get_scoped(actor, Inspection, inspection_id)
+    venue = db.session.get(Venue, inspection.venue_id)
+    child = _match_child(data.get("id_number"))
+    if data.get("id_number") and child is None and not data.get("name"):
+        raise validation_error({"name": ["未找到该身份证号对应的儿童，请填写姓名以便核实登记"]})
+    clue = new_record(Clue, {"id": data.get("id")})
+    clue.reporter_id, clue.source_inspection_id = actor.id, inspection.id
+    clue.village_id = child.village_id if child else venue.village_id
+    clue.child_id = child.id if child else None
+    details = [data["description"]]
+    if child is None and data.get("name"):
+        details.append(f"未成年人自述姓名：{data['name']}；身份证号：{data.get('id_number') or '未提供'}")
+    clue.description = "\n".join(details)
+    clue.place = f"{venue.name}（{venue.address or '地址未登记'}）"
+    clue.happened_at = data.get("found_at") or inspection.inspected_at
+    save_record(actor, "clue", clue, "create", ["description", "place", "child_id"], device_id)
+    return {"clue_id": clue.id, "child_linked": child is not None}
+
+
+def unregistered_minor_clues(actor) -> list[Clue]:
+    """Return clues from venues whose minor is not yet linked, for the venue village's head."""
+    if actor.role not in ("village_head", "town_admin"):
+        return []
+    query = select(Clue).where(Clue.source_inspection_id.is_not(None), Clue.child_id.is_(None),
+                               Clue.deleted_at.is_(None))
+    if actor.role == "village_head":
+        query = query.where(Clue.village_id == actor.village_id)
+    return list(db.session.scalars(query))
+
+
+def link_minor(actor, clue_id: str, child_id: str, device_id: str | None = None) -> Clue:
+    """Link a venue clue's minor to a registered child (the village head, after checking)."""
+    clue = db.session.get(Clue, clue_id)
+    if clue is None or clue not in unregistered_minor_clues(actor):
+        raise ApiError(404)
+    child = scope.get_scoped(actor, Child, child_id)
+    clue.child_id = child.id
+    save_record(actor, "clue", clue, "update", ["child_id"], device_id)
+    return clue

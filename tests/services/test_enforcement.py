@@ -1,0 +1,164 @@
+"""Joint enforcement: violations to closure, overdue and stale to-dos, month view, venue→clue→child."""
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+from server.extensions import db
+from server.models import AuditEvent, Child, Clue, User
+from server.services import checklists, enforcement
+
+from ..factories import valid_id_number
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def inspect(api, venue_id, answers, at=NOW, **extra):
+    """Record an inspection over REST; return its JSON."""
+    body = {"venue_id": venue_id, "inspected_at": at.isoformat(), "answers": answers, **extra}
+    response = api.post("/api/inspections", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
+    api = login("inspector")
+    first = inspect(api, town.venues["a"], [
+        {"item": "verify_identity", "result": "fail", "note": "未登记身份证"},
+        {"item": "patrol_visitors", "result": "fail"},
+        {"item": "staff_trained", "result": "pass"}])
+    assert first["template_key"] == "lodging" and first["template_version"] == 1
+    today = NOW.date()
+    assert [(a["item"], a["result"], a["deadline"], a["note"]) for a in first["answers"]] == [
+        ("verify_identity", "fail", (today + timedelta(days=7)).isoformat(), "未登记身份证"),
+        ("patrol_visitors", "fail", (today + timedelta(days=15)).isoformat(), None),
+        ("staff_trained", "pass", None, None)]
+    open_items = api.get("/api/violations").get_json()["rows"]
+    assert sorted((v["item"], v["deadline"], v["overdue"]) for v in open_items) == [
+        ("patrol_visitors", (today + timedelta(days=15)).isoformat(), False),
+        ("verify_identity", (today + timedelta(days=7)).isoformat(), False)]
+    second = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "pass"},
+                                             {"item": "patrol_visitors", "result": "fail"}],
+                     reinspection_of=first["id"])
+    assert {v["item"] for v in api.get("/api/violations").get_json()["rows"]} == {"patrol_visitors"}
+    inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}],
+            reinspection_of=second["id"])
+    assert api.get("/api/violations").get_json()["rows"] == []
+
+
+def test_reinspection_of_another_venue_is_refused(town, login):
+    api = login("inspector")
+    first = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    response = api.post("/api/inspections", json={
+        "venue_id": town.venues["b"], "inspected_at": NOW.isoformat(), "reinspection_of": first["id"],
+        "answers": [{"item": "verify_identity", "result": "pass"}]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"reinspection_of": ["复查须针对同一场所"]}
+
+
+def test_overdue_rectifications_reach_the_unit_and_the_town_admin(app, town, login):
+    inspect(login("inspector"), town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+            at=NOW - timedelta(days=20))
+    with app.app_context():
+        inspector = db.session.get(User, town.users["inspector"])
+        admin = db.session.get(User, town.users["admin"])
+        police = db.session.get(User, town.users["police"])
+        today = NOW.date()
+        assert [(v["item"], v["overdue"]) for v in enforcement.overdue_rectifications(inspector, today)] \
+            == [("verify_identity", True)]
+        assert len(enforcement.overdue_rectifications(admin, today)) == 1
+        assert enforcement.overdue_rectifications(police, today) == []
+
+
+def test_venues_not_inspected_for_90_days_are_stale(app, town, login):
+    inspect(login("inspector"), town.venues["a"], [{"item": "verify_identity", "result": "pass"}])
+    with app.app_context():
+        admin = db.session.get(User, town.users["admin"])
+        assert [v.id for v in enforcement.stale_venues(admin, NOW.date())] == [town.venues["b"]]
+        later = NOW.date() + timedelta(days=91)
+        assert {v.id for v in enforcement.stale_venues(admin, later)} == set(town.venues.values())
+
+
+def test_month_view_and_missing_operation_warning(app, town, login):
+    api = login("inspector")
+    with app.app_context():
+        assert enforcement.operation_missing(date(NOW.year, NOW.month, 21)) is True
+        assert enforcement.operation_missing(date(NOW.year, NOW.month, 20)) is False
+    operation = api.post("/api/operations", json={
+        "date": NOW.date().isoformat(), "lead_unit": "测试派出所", "units": ["测试市场监管所"],
+        "member_ids": [town.users["inspector"]]}).get_json()
+    inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "pass"}],
+            operation_id=operation["id"])
+    view = api.get(f"/api/operations/month?month={NOW:%Y-%m}").get_json()
+    assert [o["id"] for o in view["operations"]] == [operation["id"]]
+    assert [v["id"] for v in view["covered"]] == [town.venues["a"]]
+    assert [v["id"] for v in view["uncovered"]] == [town.venues["b"]]
+    assert api.get("/api/operations/month?month=2026-13").status_code == 422
+    with app.app_context():
+        assert enforcement.operation_missing(date(NOW.year, NOW.month, 21)) is (NOW.day > 21)
+
+
+def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login):
+    id_number = valid_id_number("43069920150101001")
+    with app.app_context():
+        db.session.get(Child, town.children["a1"]).id_number = id_number
+        db.session.commit()
+    inspector = login("inspector")
+    inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    known = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "前台登记未成年人与成年男子同住", "id_number": id_number})
+    assert known.status_code == 201 and known.get_json()["child_linked"] is True
+    clue = login("police").get(f"/api/clues/{known.get_json()['clue_id']}").get_json()
+    assert (clue["child_id"], clue["source_inspection_id"], clue["village_id"]) == (
+        town.children["a1"], inspection["id"], town.villages["a"])
+    assert clue["place"].startswith("测试a宾馆")
+    unknown = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()
+    assert unknown["child_linked"] is False
+    head = login("head_a")
+    rows = head.get("/api/minors-found").get_json()["rows"]
+    assert [r["clue_id"] for r in rows] == [unknown["clue_id"]] and "description" not in rows[0]
+    assert login("head_b").post(f"/api/minors-found/{unknown['clue_id']}/link",
+                                json={"child_id": town.children["b1"]}).status_code == 404
+    linked = head.post(f"/api/minors-found/{unknown['clue_id']}/link",
+                       json={"child_id": town.children["a2"]})
+    assert linked.status_code == 204
+    assert head.get("/api/minors-found").get_json()["rows"] == []
+    with app.app_context():
+        assert db.session.get(Clue, unknown["clue_id"]).child_id == town.children["a2"]
+
+
+def test_record_found_alerts_and_yearly_recheck(app, town, login):
+    api = login("inspector")
+    id_number = valid_id_number("43069919900101001")
+    body = {"person_name": "前台员工", "id_number": id_number, "employer_kind": "venue",
+            "employer_id": town.venues["a"], "checked_on": "2026-03-01", "result": "record_found"}
+    created = api.post("/api/staff_checks", json=body)
+    assert created.status_code == 201, created.get_json()
+    check = created.get_json()
+    assert check["next_due"] == "2027-03-01"
+    assert check["id_number"] == "430699********" + id_number[-4:]
+    assert check["village_id"] == town.villages["a"]
+    with app.app_context():
+        alerts = db.session.query(AuditEvent).filter_by(action="alert.staff_record_found").all()
+        assert [(a.entity_id, a.actor_id) for a in alerts] == [(check["id"], town.users["inspector"])]
+
+
+def test_old_inspections_stay_readable_after_a_template_changes(town, login, monkeypatch):
+    api = login("inspector")
+    old = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    original = checklists.template_for_venue_type
+
+    def version_two(venue_type):
+        template = original(venue_type)
+        template["version"] = 2
+        template["items"] = [i for i in template["items"] if i["key"] != "verify_identity"]
+        return template
+
+    monkeypatch.setattr(checklists, "template_for_venue_type", version_two)
+    again = api.get(f"/api/inspections/{old['id']}").get_json()
+    assert (again["template_version"], [a["item"] for a in again["answers"]]) == (1, ["verify_identity"])
+    newer = inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}])
+    assert newer["template_version"] == 2
+    refused = api.post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": NOW.isoformat(), "id": str(uuid.uuid4()),
+        "answers": [{"item": "verify_identity", "result": "pass"}]})
+    assert refused.status_code == 422
