@@ -52,7 +52,7 @@ def base_config(env: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW": timedelta(minutes=15),
-        "ROTATE_BATCH_SIZE": 500,
+        "ROTATE_BATCH_SIZE": int(env.get("HULEI_ROTATE_BATCH", "500")),
         "JSON_AS_ASCII": False,
         "TRUST_MIN_DISTANCE_M": 200.0,
         "TRUST_CLOCK_SKEW": timedelta(minutes=10),
@@ -60,6 +60,7 @@ def base_config(env: dict | None = None) -> dict:
         "TRUST_MAX_SPEED_KMH": 120.0,
         "TRUST_PROPOSE_ACCURACY_M": 50.0,
         "SYNC_MAX_OPS": 500,
+        "PHOTO_MAX_BYTES": 2 * 1024 * 1024,
         "SYNC_MIN_CLIENT_SCHEMA": 1,
         "SYNC_TOMBSTONE_DAYS": 90,
     }

@@ -8,7 +8,7 @@ from flask import current_app
 
 from .cipher import FieldCipher
 
-KINDS = ("text", "json", "date", "float")
+KINDS = ("text", "json", "date", "float", "bytes")
 
 
 def get_cipher() -> FieldCipher:
@@ -17,6 +17,8 @@ def get_cipher() -> FieldCipher:
 
 
 def _encode(kind: str, value: Any) -> bytes:
+    if kind == "bytes":
+        return bytes(value)
     if kind == "json":
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     if kind == "date":
@@ -27,6 +29,8 @@ def _encode(kind: str, value: Any) -> bytes:
 
 
 def _decode(kind: str, raw: bytes) -> Any:
+    if kind == "bytes":
+        return raw
     text = raw.decode()
     if kind == "json":
         return json.loads(text)

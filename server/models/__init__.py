@@ -6,12 +6,12 @@ from .places import Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
 from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, ReportSnapshot
 from .users import ROLES, Device, LoginFailure, User, UserSession, user_grid
-from .venues import VENUE_TYPES, Inspection, JointOperation, Venue
+from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
 from .visits import VISIT_FLAGS, Visit
 
 __all__ = [
     "CATEGORIES", "CHILD_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES", "RISK_LEVELS", "ROLES",
-    "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "AuditEvent", "ChangeLog", "Child", "Clue",
+    "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
     "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "utcnow",

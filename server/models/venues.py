@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_phone
 from ..extensions import db
-from .base import UTCDateTime, Versioned, ciphertext, id_column
+from .base import UTCDateTime, Versioned, ciphertext, id_column, utcnow
 
 VENUE_TYPES = ("hotel", "esports_hotel", "cinema", "internet_cafe", "bar", "ktv", "other")
 
@@ -71,3 +71,19 @@ class Inspection(Versioned, db.Model):
     notes = EncryptedField()
     flags: Mapped[list] = mapped_column(JSON, default=list)
     reinspection_of: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"), index=True)
+
+
+class Attachment(db.Model):
+    """A photo attached to an inspection, encrypted like every personal field."""
+
+    __tablename__ = "attachment"
+    id: Mapped[str] = id_column()
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    village_id: Mapped[str | None] = mapped_column(ForeignKey("village.id"), index=True)
+    mime: Mapped[str] = mapped_column(String(30))
+    size: Mapped[int] = mapped_column(Integer)
+    content_ct: Mapped[bytes | None] = ciphertext()
+    content = EncryptedField("bytes")
+    created_by: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -84,3 +84,19 @@ class LinkMinorSchema(StrictSchema):
     """POST /api/minors-found/{clue_id}/link."""
 
     child_id = fields.String(required=True)
+
+
+class PhotoSchema(Schema):
+    """A photo's metadata."""
+
+    id = fields.String()
+    inspection_id = fields.String(attribute="entity_id")
+    mime = fields.String()
+    size = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class PhotoListSchema(Schema):
+    """GET /api/inspections/{id}/photos."""
+
+    rows = fields.List(fields.Nested(PhotoSchema))

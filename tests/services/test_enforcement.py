@@ -162,3 +162,33 @@ def test_old_inspections_stay_readable_after_a_template_changes(town, login, mon
         "venue_id": town.venues["a"], "inspected_at": NOW.isoformat(), "id": str(uuid.uuid4()),
         "answers": [{"item": "verify_identity", "result": "pass"}]})
     assert refused.status_code == 422
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+SECRET_MARK = b"PHOTO-SECRET-MARK-123"
+
+
+def test_photos_are_images_size_limited_encrypted_and_scoped(app, town, login):
+    api = login("inspector")
+    inspection = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    url = f"/api/inspections/{inspection['id']}/photos"
+    photo_id = str(uuid.uuid4())
+    content = PNG + SECRET_MARK
+    first = api.post(url, data=content, headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
+    assert first.status_code == 201, first.get_json()
+    assert {k: first.get_json()[k] for k in ("id", "inspection_id", "mime", "size")} == {
+        "id": photo_id, "inspection_id": inspection["id"], "mime": "image/png", "size": len(content)}
+    again = api.post(url, data=content, headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
+    assert again.status_code == 201 and again.get_json()["id"] == photo_id
+    assert [p["id"] for p in api.get(url).get_json()["rows"]] == [photo_id]
+    back = api.get(f"/api/photos/{photo_id}")
+    assert back.status_code == 200 and back.data == content and back.mimetype == "image/png"
+    assert login("head_b").get(f"/api/photos/{photo_id}").status_code == 404
+    assert login("worker_a").get(f"/api/photos/{photo_id}").status_code == 404
+    not_image = api.post(url, data=b"%PDF-1.4 not an image", headers={"Content-Type": "image/png"})
+    assert not_image.status_code == 415 and not_image.get_json()["error"]["code"] == "not_an_image"
+    too_big = api.post(url, data=PNG + b"\x00" * (2 * 1024 * 1024), headers={"Content-Type": "image/png"})
+    assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "photo_too_large"
+    with app.app_context():
+        stored = db.session.execute(db.text("SELECT content_ct FROM attachment")).scalars().all()
+        assert len(stored) == 1 and SECRET_MARK not in bytes(stored[0])

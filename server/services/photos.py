@@ -1,0 +1,63 @@
+"""Inspection photos: checked to be images, size-limited, encrypted at rest, read in scope."""
+from flask import current_app
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Attachment, Inspection
+from . import audit, scope
+
+SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def sniff_image(content: bytes) -> str | None:
+    """Return the image type the bytes really are (JPEG, PNG or WebP), or None."""
+    for magic, mime in SIGNATURES:
+        if content.startswith(magic):
+            return mime
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
+                 device_id: str | None = None) -> Attachment:
+    """Store a photo of an inspection the actor may see; a repeated upload returns the first."""
+    inspection = scope.get_scoped(actor, Inspection, inspection_id)
+    if not scope.can_write(actor, Inspection):
+        raise ApiError(403, "not_allowed", "您的角色不能上传检查照片")
+    existing = db.session.get(Attachment, photo_id)
+    if existing is not None:
+        if existing.entity_id != inspection.id:
+            raise ApiError(409, "id_exists", "该编号的照片已存在")
+        return existing
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    if len(content) > limit:
+        raise ApiError(413, "photo_too_large", f"照片不能超过 {limit // (1024 * 1024)} MB")
+    mime = sniff_image(content)
+    if mime is None:
+        raise ApiError(415, "not_an_image", "只能上传 JPEG、PNG 或 WebP 图片")
+    photo = Attachment(id=photo_id, entity="inspection", entity_id=inspection.id,
+                       village_id=inspection.village_id, mime=mime, size=len(content),
+                       created_by=actor.id)
+    photo.content = content
+    db.session.add(photo)
+    audit.record_event("photo.create", actor, "inspection", inspection.id, device_id,
+                       detail={"photo_id": photo.id, "size": photo.size, "mime": mime})
+    db.session.commit()
+    return photo
+
+
+def list_photos(actor, inspection_id: str) -> list[Attachment]:
+    """Return the photos of an inspection in scope (metadata; content is read one by one)."""
+    inspection = scope.get_scoped(actor, Inspection, inspection_id)
+    return list(db.session.query(Attachment).filter_by(entity="inspection", entity_id=inspection.id)
+                .order_by(Attachment.created_at))
+
+
+def read_photo(actor, photo_id: str) -> Attachment:
+    """Return a photo whose inspection is in the actor's scope, or 404."""
+    photo = db.session.get(Attachment, photo_id)
+    if photo is None:
+        raise ApiError(404)
+    scope.get_scoped(actor, Inspection, photo.entity_id)
+    return photo
