@@ -9,43 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..models import CATEGORIES as CHILD_CATEGORIES
+from ..models import MEASURE_KINDS, RISK_LEVELS, VENUE_TYPES
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CHECKLISTS_DIR = DATA_DIR / "checklists"
 RISK_RULES_PATH = DATA_DIR / "risk_rules.json"
 
-VENUE_TYPES = (
-    "hotel",
-    "esports_hotel",
-    "cinema",
-    "internet_cafe",
-    "bar",
-    "ktv",
-    "other",
-)
 SEVERITIES = ("high", "medium", "low")
 SEVERITY_DEADLINE_DAYS = {"high": 7, "medium": 15, "low": 30}
 ITEM_KINDS = ("bool", "number", "multi")
 COMMON_VENUE_ITEMS = ("staff_checks_done", "mandatory_report_known")
-RISK_LEVELS = ("low", "medium", "high")
-CHILD_CATEGORIES = (
-    "left_behind",
-    "migrant",
-    "disadvantaged",
-    "disabled",
-    "single_parent",
-    "reconstituted",
-    "troubled_family",
-)
-MEASURE_KINDS = (
-    "legal_aid",
-    "judicial_aid",
-    "living_aid",
-    "medical",
-    "psychological",
-    "school_transfer",
-    "temporary_guardianship",
-    "other",
-)
 CONDITION_OPS = ("eq", "ne", "gte", "gt", "lte", "lt", "any")
 
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
+from server.models import VENUE_TYPES
 from server.services.demo import names
 from server.services.demo.families import (
     KM_PER_DEG_LAT,
@@ -27,15 +28,6 @@ DEMO_AS_OF = date(2026, 9, 1)
 VILLAGES_PER_SCALE = 8
 VILLAGE_RADIUS_KM = 10.0
 VENUES_PER_TYPE = 6
-VENUE_TYPES = (
-    "hotel",
-    "esports_hotel",
-    "cinema",
-    "internet_cafe",
-    "bar",
-    "ktv",
-    "other",
-)
 ROLES = ("grid_worker", "village_head", "inspector", "police", "town_admin")
 UNIT_SPECS = (
     ("{short}派出所", "police"),
