@@ -1,8 +1,13 @@
-"""Command-line commands: create-user, demo-data, keys rotate, audit verify."""
+"""Command-line commands: create-user, demo-data, keys rotate, audit verify.
+
+Each runs in an app context of its own (with_appcontext), so it also works from
+`app.test_cli_runner()` and any other click invoker, not only from the `flask` command.
+"""
 import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .crypto import FieldCipher, load_keyring
 from .extensions import db
@@ -17,6 +22,7 @@ from .extensions import db
 @click.option("--unit", help="unit id or name")
 @click.option("--name", "display_name", help="display name")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@with_appcontext
 def create_user_command(username, role, village, grids, unit, display_name, password_stdin):
     """Create an account."""
     from .errors import ApiError
@@ -41,6 +47,7 @@ def create_user_command(username, role, village, grids, unit, display_name, pass
 @click.option("--seed", default=1, show_default=True)
 @click.option("--scale", default=1, show_default=True)
 @click.option("--if-empty", is_flag=True, help="do nothing when a town already exists")
+@with_appcontext
 def demo_data_command(seed, scale, if_empty):
     """Load an invented demo town and print each demo login."""
     from .services.demo.load import load_demo_town, town_exists
@@ -60,6 +67,7 @@ def keys_group():
 
 
 @keys_group.command("rotate")
+@with_appcontext
 def keys_rotate_command():
     """Re-encrypt everything to a new key version; rerun after an interruption to resume."""
     from .services import keys
@@ -89,6 +97,7 @@ def audit_group():
 
 
 @audit_group.command("verify")
+@with_appcontext
 def audit_verify_command():
     """Verify the audit chain; exit 1 naming the first event that breaks it."""
     from .services.audit import verify_chain

@@ -75,5 +75,8 @@ class Child(Versioned, db.Model):
     risk_override: Mapped[str | None] = mapped_column(String(10))
     risk_override_reason_ct: Mapped[bytes | None] = ciphertext()
     risk_override_reason = EncryptedField()
+    risk_assessed: Mapped[str | None] = mapped_column(String(10))
+    risk_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_visit_due: Mapped[date | None] = mapped_column(Date, index=True)
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)

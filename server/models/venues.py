@@ -1,7 +1,7 @@
 """Venues, inspections and joint enforcement operations."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
@@ -50,6 +50,8 @@ class Inspection(Versioned, db.Model):
     """One checklist inspection of a venue; each failed item carries a rectification deadline."""
 
     __tablename__ = "inspection"
+    __table_args__ = (Index("ix_inspection_inspector_id_inspected_at", "inspector_id",
+                            "inspected_at"),)
     id: Mapped[str] = id_column()
     venue_id: Mapped[str] = mapped_column(ForeignKey("venue.id"), index=True)
     village_id: Mapped[str] = mapped_column(ForeignKey("village.id"), index=True)

@@ -1,7 +1,7 @@
 """Home visits (走访): facts, never edited in place; a correction amends with a reason."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
@@ -16,6 +16,8 @@ class Visit(Versioned, db.Model):
     """One visit to a child: where and when, the checklist answers, and the server's flags."""
 
     __tablename__ = "visit"
+    __table_args__ = (Index("ix_visit_child_id_visited_at", "child_id", "visited_at"),
+                      Index("ix_visit_worker_id_visited_at", "worker_id", "visited_at"))
     id: Mapped[str] = id_column()
     child_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)
     household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)

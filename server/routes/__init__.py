@@ -1,5 +1,19 @@
 """Blueprints, registered in one loop by create_app."""
-from . import admin, auth, checklists, enforcement, health, openapi, photos, places, pwa, records, sync
+from . import (
+    admin,
+    auth,
+    checklists,
+    enforcement,
+    health,
+    ledgers,
+    openapi,
+    photos,
+    places,
+    pwa,
+    records,
+    sync,
+    workflow,
+)
 
 BLUEPRINTS = (health.bp, auth.bp, places.bp, checklists.bp, enforcement.bp, photos.bp, records.bp, sync.bp,
-              admin.bp, openapi.bp, pwa.bp)
+              admin.bp, openapi.bp, pwa.bp, workflow.bp, ledgers.bp)

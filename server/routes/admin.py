@@ -5,7 +5,13 @@ from flask import Blueprint
 from flask_login import login_required
 
 from ..errors import ApiError
-from ..schemas.admin import AuditEventSchema, AuditQuerySchema, AuditVerifySchema
+from ..schemas.admin import (
+    AuditEventSchema,
+    AuditQuerySchema,
+    AuditVerifySchema,
+    DeviceQuerySchema,
+    DeviceSchema,
+)
 from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
 from ..schemas.common import dump_page, page_schema
 from ..services import audit, devices, users
@@ -49,6 +55,14 @@ def update_user(user_id: str):
     """Change an account's name, scope or active flag."""
     user = users.update_user(actor(), user_id, json_body(UserUpdateSchema(), partial=True))
     return UserSchema().dump(user)
+
+
+@bp.get("/devices")
+@api_doc(query=DeviceQuerySchema, response=page_schema(DeviceSchema))
+@town_admin_only
+def list_devices():
+    """Page through registered devices with their last login, push and pull."""
+    return dump_page(DeviceSchema(), devices.list_devices(query_args(DeviceQuerySchema())))
 
 
 @bp.post("/devices/<device_id>/revoke")

@@ -34,3 +34,24 @@ class AuditVerifySchema(Schema):
     events = fields.Integer()
     head = fields.String()
     broken_at = fields.Dict()
+
+
+class DeviceQuerySchema(PageQuerySchema):
+    """Filters of GET /api/devices."""
+
+    user_id = fields.String()
+    revoked = fields.Boolean()
+
+
+class DeviceSchema(Schema):
+    """A registered device and when it last logged in, pushed and pulled."""
+
+    id = fields.String()
+    user_id = fields.String()
+    username = fields.String()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime()
+    last_push_at = fields.DateTime()
+    last_pull_at = fields.DateTime()
+    revoked_at = fields.DateTime()
+    revoked_by = fields.String()

@@ -1,5 +1,6 @@
 """Schemas of households and children: one for answers, one for creates, one for queries."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from pypinyin import lazy_pinyin
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
@@ -87,6 +88,11 @@ class ChildUpdateSchema(ChildCreateSchema):
     id = fields.UUID(dump_only=True)
 
 
+def name_initials(name: str | None) -> str:
+    """Return the lower-case pinyin initials of a name ("ozmy" for 欧阳明月), for search on the phone."""
+    return "".join(s[0] for s in lazy_pinyin(name or "") if s and s[0].isalnum()).lower()
+
+
 class ChildSchema(RecordSchema):
     """A child as answers show it; the ID number masked."""
 
@@ -94,6 +100,7 @@ class ChildSchema(RecordSchema):
     grid_id = fields.String()
     village_id = fields.String()
     name = fields.String()
+    name_initials = fields.Function(lambda c: name_initials(c.name))
     id_number = fields.Function(lambda c: mask_id_number(c.id_number))
     birth_date = fields.Date()
     sex = fields.String()

@@ -1,10 +1,27 @@
-"""Revoke lost devices."""
-from sqlalchemy import update
+"""List the phones and PCs users logged in from; revoke lost ones."""
+from sqlalchemy import select, update
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Device, UserSession, utcnow
+from ..models import Device, User, UserSession, utcnow
 from . import audit
+from .listing import Page, paginate
+
+
+def list_devices(args: dict) -> Page:
+    """Return a page of devices, newest first, each with its user's username (town admin)."""
+    query = select(Device)
+    if args.get("user_id"):
+        query = query.where(Device.user_id == args["user_id"])
+    if "revoked" in args:
+        query = query.where(Device.revoked_at.isnot(None) if args["revoked"]
+                            else Device.revoked_at.is_(None))
+    page = paginate(query, args["page"], args["per_page"], [Device.created_at.desc(), Device.id])
+    names = dict(db.session.execute(select(User.id, User.username).where(
+        User.id.in_({device.user_id for device in page.rows}))).all())
+    for device in page.rows:
+        device.username = names.get(device.user_id)
+    return page
 
 
 def revoke_device(actor, device_id: str) -> None:

@@ -6,7 +6,7 @@ from flask import current_app
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
-from . import audit, checklists, scope, trust
+from . import audit, checklists, risk, scope, trust
 from .geo import to_wgs84
 from .registry import new_record
 from .writes import assign, save_record
@@ -52,11 +52,6 @@ def _check_home_visit_answers(answers: dict) -> None:
         raise validation_error({"answers": errors})
 
 
-def _next_visit_due(child: Child, visited: date) -> date:
-    days = checklists.load_risk_rules()["visit_interval_days"][child.risk_level or "low"]
-    return visited + timedelta(days=days)
-
-
 def record_visit(actor, data: dict, device_id: str | None = None,
                  device_time: datetime | None = None) -> Visit:
     """Record a home visit with the server's trust flags; update the child's schedule."""
@@ -96,11 +91,7 @@ def _propose_household_location(actor, household: Household, fix: dict | None, d
 
 
 def _after_visit(actor, child: Child, visit: Visit, device_id) -> None:
-    if child.last_visit_at is not None and child.last_visit_at >= visit.visited_at:
-        return
-    changed = assign(child, {"last_visit_at": visit.visited_at,
-                             "next_visit_due": _next_visit_due(child, visit.visited_at.date())})
-    save_record(actor, "child", child, "update", changed, device_id)
+    risk.refresh_after_visit(actor, child, visit, device_id)
 
 
 def _results(template: dict, answers: list[dict], inspected: date) -> tuple[list, dict]:

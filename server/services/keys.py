@@ -39,8 +39,10 @@ def _split(entry: str) -> tuple[int, str]:
 def _rotate_model(model, fields: list[EncryptedField], batch: int) -> int:
     changed, last_id = 0, ""
     while True:
+        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes writers): a request
+        # that edits a row while its batch is re-encrypted waits, instead of being overwritten.
         rows = db.session.scalars(
-            select(model).where(model.id > last_id).order_by(model.id).limit(batch)).all()
+            select(model).where(model.id > last_id).order_by(model.id).limit(batch).with_for_update()).all()
         if not rows:
             return changed
         for row in rows:

@@ -2,7 +2,7 @@
 from datetime import timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import and_, delete, func, not_, select, update
+from sqlalchemy import and_, delete, func, not_, or_, select, update
 
 from ..errors import ApiError
 from ..extensions import db
@@ -47,12 +47,17 @@ def _as_user(prior: dict):
 def _rescope(actor, prior: dict, seq: int) -> list[dict]:
     old, new = scope.change_visible(_as_user(prior)), scope.change_visible(actor)
     upto = ChangeLog.seq <= seq
-    evicted = db.session.scalars(select(ChangeLog).where(upto, and_(old, not_(new)))
-                                 .order_by(ChangeLog.seq)).all()
+    # The phone may hold any live record of its old scope, also one whose row moved past the
+    # cursor (changed, deleted or moved away since): only tombstones it already read are skipped.
+    evicted = db.session.scalars(
+        select(ChangeLog).where(and_(old, not_(new)),
+                                or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
+        .order_by(ChangeLog.seq)).all()
     added = db.session.scalars(select(ChangeLog).where(upto, and_(new, not_(old)))
                                .order_by(ChangeLog.seq)).all()
-    gone = [{"entity": r.entity, "id": r.entity_id, "version": None, "action": "evict", "data": None}
-            for r in evicted if r.action != "evict"]
+    keys = dict.fromkeys((r.entity, r.entity_id) for r in evicted)
+    gone = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
+            for entity, entity_id in keys]
     return gone + _materialize(added)
 
 
@@ -65,6 +70,7 @@ def _materialize(rows: list[ChangeLog]) -> list[dict]:
         model = ENTITIES[name].model
         for record in db.session.scalars(select(model).where(model.id.in_(wanted))):
             records[(name, record.id)] = record
+    schemas = {name: ENTITIES[name].schema() for name in ids}
     changes = []
     for row in rows:
         record = records.get((row.entity, row.entity_id))
@@ -73,7 +79,7 @@ def _materialize(rows: list[ChangeLog]) -> list[dict]:
         if row.action == "upsert" and (record is None or record.deleted_at is not None):
             change["action"] = "delete"
         elif row.action == "upsert":
-            change["data"] = ENTITIES[row.entity].schema().dump(record)
+            change["data"] = schemas[row.entity].dump(record)
         changes.append(change)
     return changes
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from ..errors import ApiError
 from ..extensions import db
@@ -87,7 +87,9 @@ def _apply_one(actor, raw, ctx: SyncContext, seen: set[str]) -> dict:
     if stored is not None:
         if stored.user_id != actor.id:
             return _rejected(op_id, {"op_id": ["操作编号已被使用"]})
-        return {**stored.result, "status": "duplicate"}
+        # Only an applied op is a duplicate; a retried conflict or rejection answers as it did.
+        return {**stored.result, "status": "duplicate"} if stored.result["status"] == "applied" \
+            else stored.result
     result = _run_in_savepoint(actor, op, ctx)
     db.session.add(AppliedOp(op_id=op_id, user_id=actor.id, device_id=ctx.device_id,
                              entity=op["entity"], entity_id=str(op["id"]), result=result))
@@ -131,7 +133,7 @@ def _dispatch(actor, op: dict, ctx: SyncContext):
     if op["action"] == "delete":
         return _delete(actor, entity, record, op.get("base_version"), ctx)
     changes = entity.update_schema().load(data, partial=True)
-    _check_base(entity, record, op.get("base_version"), _touched(changes))
+    _check_base(entity, record, op.get("base_version"), _touched(changes), ctx.device_id)
     return entity.update(actor, record_id, changes, ctx.device_id)
 
 
@@ -139,20 +141,26 @@ def _touched(data: dict) -> set[str]:
     return {LOCATION_FIELDS.get(name, name) for name in data}
 
 
-def _check_base(entity, record, base_version: int | None, touched: set[str]) -> None:
+def _check_base(entity, record, base_version: int | None, touched: set[str], device_id) -> None:
     if base_version is None:
         raise ApiError(422, fields={"base_version": ["修改需提供所依据的版本号"]})
     if base_version == record.version:
         return
-    if base_version > record.version or touched & changed_since(entity.name, record.id, base_version):
+    if base_version > record.version or touched & changed_since(entity.name, record.id, base_version,
+                                                                 device_id):
         raise Conflict(entity.schema().dump(record))
 
 
-def changed_since(entity: str, record_id: str, version: int) -> set[str]:
-    """Return the fields changed on the server after `version`, read from the audit chain."""
+def changed_since(entity: str, record_id: str, version: int, device_id: str | None = None) -> set[str]:
+    """Return the fields others changed on the server after `version`, read from the audit chain.
+
+    A device has seen its own writes: an edit queued behind its own earlier edit of the same
+    field, on the same base version, is not a conflict.
+    """
     rows = db.session.scalars(select(AuditEvent.detail).where(
         AuditEvent.entity == entity, AuditEvent.entity_id == record_id,
-        AuditEvent.action.in_([f"{entity}.update", f"{entity}.delete"]))).all()
+        AuditEvent.action.in_([f"{entity}.update", f"{entity}.delete"]),
+        AuditEvent.device_id.is_distinct_from(device_id) if device_id else true())).all()
     fields: set[str] = set()
     for detail in rows:
         if (detail or {}).get("version", 0) > version:

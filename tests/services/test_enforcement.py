@@ -1,6 +1,6 @@
 """Joint enforcement: violations to closure, overdue and stale to-dos, month view, venue→clue→child."""
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User
@@ -8,7 +8,7 @@ from server.services import checklists, enforcement
 
 from ..factories import valid_id_number
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def inspect(api, venue_id, answers, at=NOW, **extra):

@@ -1,0 +1,323 @@
+"""Sync throughput through the real HTTP server, against a bare-insert floor.
+
+    .venv/bin/python -m bench.sync_bench [--pg URL] [--runs 3] [--ops 10000]
+
+Each run builds a fresh database (SQLite file, and PostgreSQL when --pg or HULEI_TEST_POSTGRES
+is given), serves `create_app` with werkzeug's threaded server on a free 127.0.0.1 port, and:
+
+- push: 10,000 visit ops in batches of 500 over HTTP (login cookie + CSRF header), timed;
+- floor: the same 10,000 encrypted Visit rows built as objects and written by one SQLAlchemy
+  Core `insert()` in one transaction, on an equally seeded fresh database, timed;
+- pull: a grid of 300 children (300 households, 3,000 visits) pulled from an empty cursor by a
+  new device, all pages of 500, timed.
+
+It prints the medians of the runs: push ops/s, floor rows/s, push/floor time ratio (target ≤ 3)
+and the first full pull time (target < 1 s). Not part of the pytest suite.
+"""
+import argparse
+import base64
+import http.cookiejar
+import json
+import logging
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import create_engine, insert, text
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.extensions import db
+from server.models import Child, Grid, Household, Town, User, Village, Visit, new_id, utcnow
+from server.services import passwords
+
+PASSWORD = "Bench-pass-2024-ok"
+BATCH = 500
+CHILDREN = 300
+PULL_VISITS = 3000
+ORIGIN = (28.2458, 113.0824)
+
+
+# --- databases and the app ---------------------------------------------------------------
+
+@contextmanager
+def database(engine: str, pg_url: str | None):
+    """Yield a fresh, empty database URL; drop it afterwards."""
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    base = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"hulei_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_app(url: str):
+    """Build a migrated app on `url` with a throwaway master key."""
+    from flask_migrate import upgrade
+
+    app = create_app("development", {
+        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "HULEI_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(), "SKIP_KEY_CHECK": True,
+        "SESSION_COOKIE_SECURE": False})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def close(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` on a free 127.0.0.1 port with werkzeug's threaded server; yield its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+# --- the town ----------------------------------------------------------------------------
+
+def seed(app) -> dict:
+    """Two grids of 300 households and children each; a worker for each grid."""
+    ids = {"children": {}}
+    with app.app_context():
+        town = Town(id=new_id(), name="基准镇")
+        village = Village(id=new_id(), town_id=town.id, name="基准村")
+        db.session.add_all([town, village])
+        password_hash = passwords.hash_password(PASSWORD)
+        for key in ("push", "pull"):
+            grid = Grid(id=new_id(), village_id=village.id, name=f"{key}网格")
+            db.session.add(grid)
+            db.session.flush()
+            user = User(id=new_id(), username=f"worker_{key}", role="grid_worker",
+                        town_id=town.id, village_id=village.id, password_hash=password_hash)
+            user.display_name = f"网格员{key}"
+            user.grids = [grid]
+            db.session.add(user)
+            children, kids = [], []
+            for n in range(CHILDREN):
+                household = Household(id=new_id(), grid_id=grid.id, village_id=village.id,
+                                      family_type="left_behind")
+                household.address = f"基准村{key}组{n}号"
+                household.location = {"lat": ORIGIN[0] + n * 1e-4, "lon": ORIGIN[1]}
+                household.guardians = [{"name": f"监护人{n}", "relation": "祖父",
+                                        "phone": f"139{n:08d}"}]
+                child = Child(id=new_id(), household_id=household.id, grid_id=grid.id,
+                              village_id=village.id, sex="F", categories=["left_behind"],
+                              birth_year=2015)
+                child.name = f"儿童{key}{n}"
+                child.birth_date = date(2015, 1, 1)
+                db.session.add(household)
+                kids.append(child)
+                children.append((child.id, household.location))
+            db.session.flush()
+            db.session.add_all(kids)
+            ids["children"][key] = children
+            ids[f"grid_{key}"] = grid.id
+            ids[f"worker_{key}"] = user.id
+        ids["village"] = village.id
+        db.session.commit()
+    return ids
+
+
+def visit_data(child_id: str, place: dict, n: int, now: datetime) -> dict:
+    """A plausible visit: at the household, minutes apart, an hour or more ago."""
+    return {"child_id": child_id, "visited_at": (now - timedelta(hours=1, minutes=n)).isoformat(),
+            "lat": place["lat"] + 1e-5, "lon": place["lon"], "accuracy_m": 12.0,
+            "template_version": 1, "answers": {"guardian_present": True, "in_school": True},
+            "notes": f"第{n}次走访，监护人在家，孩子状态良好。", "follow_up": n % 7 == 0}
+
+
+def visit_ops(children: list, count: int) -> list[dict]:
+    now = datetime.now(UTC)
+    return [{"op_id": str(uuid.uuid4()), "entity": "visit", "action": "create",
+             "id": str(uuid.uuid4()), "base_version": None,
+             "data": visit_data(*children[n % len(children)], n, now)} for n in range(count)]
+
+
+# --- an HTTP client with a cookie jar ------------------------------------------------------
+
+class Client:
+    """A logged-in phone: cookie jar, CSRF token, device id."""
+
+    def __init__(self, base: str, username: str, device_id: str):
+        self.base, self.device_id = base, device_id
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        body = self.call("POST", "/api/auth/login", {"username": username, "password": PASSWORD,
+                                                      "device_id": device_id}, csrf=False)
+        self.csrf = body["csrf_token"]
+
+    def call(self, method: str, path: str, body=None, csrf: bool = True) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if csrf:
+            request.add_header("X-CSRF-Token", self.csrf)
+        with self.opener.open(request, timeout=300) as response:
+            return json.loads(response.read())
+
+    def push(self, ops: list[dict]) -> dict:
+        body = self.call("POST", "/api/sync/push", {
+            "device_id": self.device_id, "device_time": datetime.now(UTC).isoformat(), "ops": ops})
+        statuses = {r["status"] for r in body["results"]}
+        if statuses != {"applied"}:
+            refused = [r for r in body["results"] if r["status"] != "applied"]
+            raise RuntimeError(f"push not applied: {refused[:3]}")
+        return body
+
+    def pull_all(self) -> int:
+        cursor, count = None, 0
+        while True:
+            path = "/api/sync/pull?limit=500" + (f"&cursor={cursor}" if cursor else "")
+            body = self.call("GET", path)
+            count += len(body["changes"])
+            cursor = body["cursor"]
+            if not body["more"]:
+                return count
+
+
+# --- the measurements ----------------------------------------------------------------------
+
+def measure_push(app, ids: dict, count: int) -> float:
+    """Push `count` visits in batches of 500 over HTTP; return the seconds."""
+    ops = visit_ops(ids["children"]["push"], count)
+    with serving(app) as base:
+        phone = Client(base, "worker_push", "bench-phone-push-0001")
+        start = time.perf_counter()
+        for i in range(0, count, BATCH):
+            phone.push(ops[i:i + BATCH])
+        return time.perf_counter() - start
+
+
+def measure_floor(app, ids: dict, count: int) -> float:
+    """Build the same encrypted Visit rows and insert them with Core in one transaction."""
+    ops = visit_ops(ids["children"]["push"], count)
+    with app.app_context():
+        start = time.perf_counter()
+        rows, now = [], utcnow()
+        for item in ops:
+            data = item["data"]
+            child_id = data["child_id"]
+            visit = Visit(id=item["id"], child_id=child_id,
+                          household_id=HOUSEHOLDS[child_id], grid_id=ids["grid_push"],
+                          village_id=ids["village"], worker_id=ids["worker_push"],
+                          device_id="bench-floor", visited_at=datetime.fromisoformat(
+                              data["visited_at"]), received_at=now,
+                          template_version=1, follow_up=data["follow_up"], flags=[],
+                          review_status="none", distance_m=1.1, version=1,
+                          created_at=now, updated_at=now)
+            visit.location = {"lat": data["lat"], "lon": data["lon"],
+                              "accuracy_m": data["accuracy_m"]}
+            visit.answers = data["answers"]
+            visit.notes = data["notes"]
+            rows.append({c.key: getattr(visit, c.key) for c in Visit.__table__.columns
+                         if getattr(visit, c.key) is not None})
+        db.session.execute(insert(Visit.__table__), rows)
+        db.session.commit()
+        return time.perf_counter() - start
+
+
+HOUSEHOLDS: dict[str, str] = {}
+
+
+def measure_pull(app, ids: dict) -> tuple[float, int]:
+    """Seed 3,000 visits in the pull grid, then time a new device's first full pull."""
+    with serving(app) as base:
+        seeder = Client(base, "worker_pull", "bench-phone-pull-seed")
+        ops = visit_ops(ids["children"]["pull"], PULL_VISITS)
+        for i in range(0, PULL_VISITS, BATCH):
+            seeder.push(ops[i:i + BATCH])
+        phone = Client(base, "worker_pull", "bench-phone-pull-0001")
+        start = time.perf_counter()
+        count = phone.pull_all()
+        return time.perf_counter() - start, count
+
+
+def one_run(engine: str, pg_url: str | None, count: int) -> dict:
+    result = {}
+    with database(engine, pg_url) as url:
+        app = make_app(url)
+        ids = seed(app)
+        with app.app_context():
+            HOUSEHOLDS.update({c.id: c.household_id for c in db.session.scalars(
+                db.select(Child).where(Child.grid_id == ids["grid_push"]))})
+        result["push_s"] = measure_push(app, ids, count)
+        result["pull_s"], result["pulled"] = measure_pull(app, ids)
+        close(app)
+    with database(engine, pg_url) as url:
+        app = make_app(url)
+        ids = seed(app)
+        with app.app_context():
+            HOUSEHOLDS.update({c.id: c.household_id for c in db.session.scalars(
+                db.select(Child).where(Child.grid_id == ids["grid_push"]))})
+        result["floor_s"] = measure_floor(app, ids, count)
+        close(app)
+    return result
+
+
+def report(engine: str, runs: list[dict], count: int) -> dict:
+    push_s = statistics.median(r["push_s"] for r in runs)
+    floor_s = statistics.median(r["floor_s"] for r in runs)
+    ratio = statistics.median(r["push_s"] / r["floor_s"] for r in runs)
+    pull_s = statistics.median(r["pull_s"] for r in runs)
+    summary = {"engine": engine, "runs": len(runs), "push_ops_s": count / push_s,
+               "floor_rows_s": count / floor_s, "ratio": ratio, "pull_s": pull_s,
+               "pulled": runs[0]["pulled"]}
+    print(f"{engine:10} push {summary['push_ops_s']:8.0f} ops/s   floor {summary['floor_rows_s']:8.0f}"
+          f" rows/s   push/floor {ratio:5.2f}x (target <= 3)   first pull "
+          f"{pull_s:5.2f} s for {summary['pulled']} changes (target < 1 s)")
+    for n, r in enumerate(runs, 1):
+        print(f"{'':10} run {n}: push {r['push_s']:.2f} s, floor {r['floor_s']:.2f} s, "
+              f"pull {r['pull_s']:.3f} s")
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("HULEI_TEST_POSTGRES"),
+                        help="PostgreSQL URL of a database to create bench databases from")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ops", type=int, default=10_000)
+    parser.add_argument("--sqlite-only", action="store_true")
+    args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    random.seed(1)
+    engines = ["sqlite"] + ([] if args.sqlite_only or not args.pg else ["postgresql"])
+    summaries = []
+    for engine in engines:
+        runs = [one_run(engine, args.pg, args.ops) for _ in range(args.runs)]
+        summaries.append(report(engine, runs, args.ops))
+    ok = all(s["ratio"] <= 3 and s["pull_s"] < 1 for s in summaries)
+    print("targets met" if ok else "targets NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

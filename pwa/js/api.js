@@ -1,0 +1,41 @@
+// fetch with the session cookie and CSRF header; every failure becomes an ApiError.
+let csrf = null;
+
+export function setCsrf(token) { csrf = token; }
+export function hasCsrf() { return Boolean(csrf); }
+
+export class ApiError extends Error {
+  constructor(status, code, message, fields) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.fields = fields || null;
+  }
+
+  /** Network errors, 5xx and 429 are worth retrying later; other answers are final. */
+  get retryable() { return this.status === 0 || this.status >= 500 || this.status === 429; }
+}
+
+export async function call(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  let res;
+  let data = null;
+  try {
+    res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status !== 204) data = await res.json().catch(() => null);
+  } catch (e) {
+    throw new ApiError(0, 'network', '网络不可用，稍后自动重试');
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `服务器错误 ${res.status}`,
+      err.fields);
+  }
+  return data;
+}
+
+export const get = (path) => call('GET', path);
+export const post = (path, body) => call('POST', path, body === undefined ? {} : body);

@@ -1,0 +1,100 @@
+// Start: the service worker, unlock or first login, the router, the sync schedule.
+import * as db from './db.js';
+import * as session from './session.js';
+import * as shell from './shell.js';
+import * as state from './state.js';
+import * as store from './store.js';
+import * as sync from './sync.js';
+import { h, toast } from './ui.js';
+
+const VIEWS = {
+  today: () => import('./views/today.js'),
+  children: () => import('./views/children.js'),
+  child: () => import('./views/child.js'),
+  visit: () => import('./views/visit.js'),
+  register: () => import('./views/register.js'),
+  venues: () => import('./views/venues.js'),
+  inspect: () => import('./views/inspection.js'),
+  clue: () => import('./views/clue.js'),
+  sync: () => import('./views/sync.js'),
+  conflict: () => import('./views/conflict.js'),
+};
+const WIPE_MESSAGES = {
+  revoked: '该设备已被管理员停用，本机数据已全部清除。',
+  tries: '密码错误次数过多，本机数据已全部清除，请联网重新登录。',
+  logout: '已退出登录，本机数据已清除。',
+};
+let waitingWorker = null;
+let updating = false;
+let rendering = 0;
+
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  const reg = await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+  const offer = (w) => { waitingWorker = w; state.set({ update: true }); };
+  if (reg.waiting && hadController) offer(reg.waiting);
+  reg.addEventListener('updatefound', () => {
+    const w = reg.installing;
+    w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
+  });
+  navigator.serviceWorker.addEventListener('controllerchange', () => { if (updating || hadController) location.reload(); });
+}
+
+/** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
+async function applyUpdate() {
+  if (!waitingWorker) return;
+  updating = true;
+  const go = () => waitingWorker.postMessage({ type: 'SKIP_WAITING' });
+  if (navigator.locks) await navigator.locks.request('hulei-sync', go);
+  else go();
+}
+
+export async function route(focus = false) {
+  const ticket = ++rendering;
+  const [name, ...params] = (location.hash.replace(/^#\/?/, '') || 'today').split('/');
+  const view = document.getElementById('view');
+  if (!db.hasKey()) return;
+  const mod = await (VIEWS[name] || VIEWS.today)();
+  const el = await mod.render(...params.map(decodeURIComponent));
+  if (ticket !== rendering) return;
+  view.replaceChildren(el);
+  shell.markNav();
+  const title = view.querySelector('h1');
+  if (title && focus) title.focus();
+  document.title = `${title ? title.textContent : ''} · 护蕾`;
+}
+
+async function afterUnlock() {
+  state.set({ lastSync: await db.kvGet('lastSync') });
+  await store.load();
+  shell.show(state.get().user);
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage({ type: 'PRECACHE' });
+  }
+  await route();
+  sync.start(wiped);
+}
+
+export async function wiped(reason) {
+  await session.wipe();
+  shell.show(null);
+  const login = await import('./views/login.js');
+  document.getElementById('view').replaceChildren(login.renderLogin(afterUnlock,
+    WIPE_MESSAGES[reason] || null));
+}
+
+async function boot() {
+  shell.init(applyUpdate);
+  registerWorker().catch(() => {});
+  store.onChange(() => { const v = document.getElementById('view'); if (!v.querySelector('form[data-dirty]')) route(); });
+  addEventListener('hashchange', () => route(true));
+  const login = await import('./views/login.js');
+  const auth = await db.getAuth();
+  document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped)
+    : login.renderLogin(afterUnlock));
+}
+
+window.addEventListener('unhandledrejection', (e) => toast(`出错了：${e.reason && e.reason.message}`));
+boot().catch((e) => document.getElementById('view').replaceChildren(h('p', { role: 'alert' }, `启动失败：${e.message}`)));

@@ -1,0 +1,227 @@
+// The only module that knows the IndexedDB schema. Every record and outbox entry is AES-GCM
+// ciphertext; only ids, kinds, versions, pending counts and op states stay in clear.
+import { seal, unseal } from './crypto.js';
+
+const NAME = 'hulei';
+const VERSION = 1;
+let dbPromise = null;
+let key = null;
+
+// Schema upgrades, one step per version; never drops the outbox.
+const UPGRADES = [
+  (db) => {
+    db.createObjectStore('meta', { keyPath: 'k' });
+    db.createObjectStore('records', { keyPath: 'key' }).createIndex('entity', 'entity');
+    const outbox = db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+    outbox.createIndex('state', 'state');
+    outbox.createIndex('op_id', 'op_id', { unique: true });
+  },
+];
+
+function open() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const req = indexedDB.open(NAME, VERSION);
+      req.onupgradeneeded = (e) => {
+        for (let v = e.oldVersion; v < VERSION; v += 1) UPGRADES[v](req.result, req.transaction);
+      };
+      req.onsuccess = () => {
+        const db = req.result;
+        db.onversionchange = () => { db.close(); dbPromise = null; location.reload(); };
+        resolve(db);
+      };
+      req.onerror = () => reject(req.error);
+    });
+  }
+  return dbPromise;
+}
+
+const done = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+
+/** Run `fn(stores)` in one transaction; resolve with its result when the transaction commits. */
+async function tx(names, mode, fn) {
+  const db = await open();
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(names, mode);
+    const stores = Object.fromEntries(names.map((n) => [n, t.objectStore(n)]));
+    let result;
+    t.oncomplete = () => resolve(result);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error || new Error('transaction aborted'));
+    result = fn(stores, t);
+  });
+}
+
+const recordKey = (entity, id) => `${entity}:${id}`;
+const aadRecord = (k) => `records:${k}`;
+const aadOp = (opId) => `outbox:${opId}`;
+const aadKv = (name) => `meta:kv:${name}`;
+
+export function setKey(k) { key = k; }
+export function hasKey() { return key !== null; }
+
+// ---- plaintext unlock data (salt, iterations, verifier, failures, device id) ----
+export async function getAuth() {
+  return tx(['meta'], 'readonly', (s) => done(s.meta.get('auth'))).then((p) => p);
+}
+
+export async function putAuth(auth) {
+  await tx(['meta'], 'readwrite', (s) => { s.meta.put({ ...auth, k: 'auth' }); });
+}
+
+// ---- encrypted small values: user, cursor, templates, places, last sync ----
+export async function kvGet(name) {
+  const row = await tx(['meta'], 'readonly', (s) => done(s.meta.get(`kv:${name}`))).then((p) => p);
+  return row ? unseal(key, row, aadKv(name)) : null;
+}
+
+export async function kvSet(name, value) {
+  const box = await seal(key, value, aadKv(name));
+  await tx(['meta'], 'readwrite', (s) => { s.meta.put({ k: `kv:${name}`, ...box }); });
+}
+
+async function sealKv(name, value) {
+  return { k: `kv:${name}`, ...(await seal(key, value, aadKv(name))) };
+}
+
+// ---- records ----
+export async function allRecords() {
+  const rows = await tx(['records'], 'readonly', (s) => done(s.records.getAll())).then((p) => p);
+  return Promise.all(rows.map(async (row) => ({
+    entity: row.entity, id: row.id, version: row.version, pending: row.pending,
+    data: await unseal(key, row, aadRecord(row.key)),
+  })));
+}
+
+async function sealRecord(entity, id, data) {
+  const k = recordKey(entity, id);
+  return { key: k, entity, id, ...(await seal(key, data, aadRecord(k))) };
+}
+
+async function sealOp(op, state = 'pending') {
+  return { op_id: op.op_id, state, ...(await seal(key, op, aadOp(op.op_id))) };
+}
+
+/** Save local records and their ops in one transaction (each op marks its record pending). */
+export async function saveLocal(records, ops) {
+  const sealedRecords = await Promise.all(records.map((r) => sealRecord(r.entity, r.id, r.data)));
+  const sealedOps = await Promise.all(ops.map((op) => sealOp(op)));
+  await tx(['records', 'outbox'], 'readwrite', (s) => {
+    sealedRecords.forEach((row, i) => {
+      done(s.records.get(row.key)).then((old) => {
+        const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
+        s.records.put({ ...row, version: old ? old.version : (records[i].version ?? null),
+          pending: (old ? old.pending : 0) + opsFor });
+      });
+    });
+    sealedOps.forEach((row) => s.outbox.add(row));
+  });
+}
+
+// ---- outbox ----
+export async function outboxByState(state, limit) {
+  const rows = await tx(['outbox'], 'readonly',
+    (s) => done(s.outbox.index('state').getAll(IDBKeyRange.only(state), limit))).then((p) => p);
+  return Promise.all(rows.map(async (row) => ({ seq: row.seq, state: row.state,
+    ...(await unseal(key, row, aadOp(row.op_id))) })));
+}
+
+export async function outboxCounts() {
+  return tx(['outbox'], 'readonly', (s) => {
+    const idx = s.outbox.index('state');
+    return Promise.all(['pending', 'rejected', 'conflict'].map((st) => done(idx.count(IDBKeyRange.only(st)))));
+  }).then((p) => p).then(([pending, rejected, conflict]) => ({ pending, rejected, conflict }));
+}
+
+/** Apply one push answer: applied and duplicate ops leave the outbox and set their record's
+ *  version; rejected and conflict ops stay, with the server's reasons, for the user to handle. */
+export async function applyPush(ops, results) {
+  const byId = new Map(ops.map((op) => [op.op_id, op]));
+  const kept = await Promise.all(results.filter((r) => r.status === 'rejected' || r.status === 'conflict')
+    .map((r) => sealOp({ ...byId.get(r.op_id), errors: r.errors || null, current: r.current || null },
+      r.status)));
+  const keptById = new Map(kept.map((row) => [row.op_id, row]));
+  await tx(['records', 'outbox'], 'readwrite', (s) => {
+    for (const r of results) {
+      const op = byId.get(r.op_id);
+      if (!op) continue;
+      done(s.outbox.index('op_id').getKey(r.op_id)).then((seq) => {
+        if (seq === undefined) return;
+        if (keptById.has(r.op_id)) { s.outbox.put({ ...keptById.get(r.op_id), seq }); return; }
+        s.outbox.delete(seq);
+        const k = recordKey(op.entity, op.id);
+        done(s.records.get(k)).then((row) => {
+          if (!row) return;
+          if (op.entity === 'clue' || op.action === 'delete') { s.records.delete(k); return; }
+          s.records.put({ ...row, version: r.version ?? row.version, pending: Math.max(0, row.pending - 1) });
+        });
+      });
+    }
+  });
+}
+
+/** Apply a pulled batch and its cursor in one transaction; local records with pending ops keep
+ *  their data and base version so the push can still detect a conflict. */
+export async function applyPull(changes, cursor) {
+  const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
+    ? sealRecord(c.entity, c.id, c.data) : null)));
+  const cursorRow = await sealKv('cursor', cursor);
+  await tx(['records', 'meta'], 'readwrite', (s) => {
+    changes.forEach((c, i) => {
+      const k = recordKey(c.entity, c.id);
+      done(s.records.get(k)).then((row) => {
+        const busy = row && row.pending > 0;
+        if (c.action === 'upsert' && !busy) s.records.put({ ...sealed[i], version: c.version, pending: 0 });
+        else if (c.action === 'evict' || (c.action === 'delete' && !busy)) s.records.delete(k);
+      });
+    });
+    s.meta.put(cursorRow);
+  });
+}
+
+/** 410 resync_required: forget the cursor and every record without pending ops; keep the outbox. */
+export async function resetForResync() {
+  await tx(['records', 'meta'], 'readwrite', (s) => {
+    s.meta.delete('kv:cursor');
+    done(s.records.getAll()).then((rows) => rows.filter((r) => !r.pending).forEach((r) => s.records.delete(r.key)));
+  });
+}
+
+/** Settle a conflict: drop the conflicted op and either queue `newOp` (mine or merged, based on the
+ *  server's version) or take the server's record as it is. */
+export async function resolveConflict(opId, newOp, record) {
+  const sealedOp = newOp ? await sealOp(newOp) : null;
+  const sealedRec = await sealRecord(record.entity, record.id, record.data);
+  await tx(['records', 'outbox'], 'readwrite', (s) => {
+    done(s.outbox.index('op_id').getKey(opId)).then((seq) => {
+      if (seq === undefined) return;
+      s.outbox.delete(seq);
+      done(s.records.get(sealedRec.key)).then((row) => {
+        const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
+        s.records.put({ ...sealedRec, version: record.version, pending });
+      });
+      if (sealedOp) s.outbox.add(sealedOp);
+    });
+  });
+}
+
+/** Put a rejected op back in the queue (after the user fixed what was wrong elsewhere). */
+export async function retryOp(opId) {
+  await tx(['outbox'], 'readwrite', (s) => {
+    done(s.outbox.index('op_id').get(opId)).then((row) => { if (row) s.outbox.put({ ...row, state: 'pending' }); });
+  });
+}
+
+/** Close and delete the whole database (logout, revoked device, too many wrong passwords). */
+export async function wipe() {
+  key = null;
+  if (dbPromise) {
+    const db = await dbPromise.catch(() => null);
+    if (db) db.close();
+    dbPromise = null;
+  }
+  await new Promise((resolve) => {
+    const req = indexedDB.deleteDatabase(NAME);
+    req.onsuccess = req.onerror = req.onblocked = () => resolve();
+  });
+}

@@ -1,0 +1,37 @@
+// UI text (Simplified Chinese) and labels of server codes.
+export const T = {
+  app: '护蕾',
+  online: '在线', offline: '离线', unsynced: '待同步', lastSync: '上次同步', never: '从未',
+  syncing: '正在同步…', syncNow: '立即同步', attention: '需要处理', conflicts: '冲突',
+  login: '登录', unlock: '解锁', username: '用户名', password: '密码', logout: '退出登录',
+  today: '今日待办', children: '我的儿童', venues: '我的场所', register: '登记', sync: '同步',
+  clue: '强制报告', save: '保存', cancel: '取消', yes: '是', no: '否',
+  savedPending: '已保存在本机，待同步', relogin: '登录已过期，请输入密码重新连接服务器',
+  updateReady: '有新版本', updateNow: '更新',
+};
+
+export const CATEGORY = {
+  left_behind: '留守', migrant: '流动', disadvantaged: '困境', disabled: '残疾',
+  single_parent: '单亲', reconstituted: '重组家庭', troubled_family: '问题家庭',
+};
+export const RISK = { low: '低风险', medium: '中风险', high: '高风险' };
+export const SEX = { F: '女', M: '男' };
+export const VENUE_TYPE = {
+  hotel: '旅馆酒店', esports_hotel: '电竞酒店', cinema: '点播影院', internet_cafe: '网吧',
+  bar: '酒吧', ktv: 'KTV', other: '其他',
+};
+export const RESULT = { pass: '合格', fail: '不合格', na: '不适用' };
+export const ENTITY = {
+  household: '家庭', child: '儿童', visit: '走访', venue: '场所', inspection: '检查',
+  joint_operation: '联合行动', plan: '帮扶计划', plan_progress: '计划进展', clue: '强制报告线索',
+  staff_check: '从业人员查询',
+};
+export const FIELD = {
+  name: '姓名', notes: '备注', school: '学校', status: '状态', birth_date: '出生日期', sex: '性别',
+  categories: '类别', address: '地址', guardians: '监护人', id_number: '身份证号', household_id: '家庭',
+};
+export const MEASURE = {
+  legal_aid: '法律援助', judicial_aid: '司法救助', living_aid: '生活救助', medical: '医疗',
+  psychological: '心理辅导', school_transfer: '转学', temporary_guardianship: '临时监护', other: '其他',
+};
+export const PLAN_STATUS = { draft: '草稿', active: '执行中', closed: '已结案' };

@@ -1,0 +1,70 @@
+// The status bar, the navigation, the banners and the three-tap clue button.
+import { h, fmtTime } from './ui.js';
+import { T } from './i18n/zh-CN.js';
+import * as state from './state.js';
+
+const CHILD_ROLES = ['grid_worker', 'village_head', 'town_admin'];
+const VENUE_ROLES = ['inspector', 'village_head', 'town_admin', 'police'];
+
+export function navItems(role) {
+  const items = [['#/today', T.today]];
+  if (CHILD_ROLES.includes(role)) items.push(['#/children', T.children]);
+  if (VENUE_ROLES.includes(role)) items.push(['#/venues', T.venues]);
+  if (CHILD_ROLES.includes(role)) items.push(['#/register', T.register]);
+  items.push(['#/sync', T.sync]);
+  return items;
+}
+
+export function show(user) {
+  for (const id of ['status', 'nav', 'clue-fab']) document.getElementById(id).hidden = !user;
+  const nav = document.getElementById('nav');
+  nav.replaceChildren(...(user ? navItems(user.role).map(([href, text]) => h('a', { href, 'data-nav': href }, text)) : []));
+  markNav();
+}
+
+export function markNav() {
+  const here = location.hash.split('/').slice(0, 2).join('/');
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('data-nav') === here) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function renderStatus(s) {
+  const bar = document.getElementById('status');
+  bar.replaceChildren(
+    h('span', { class: `dot ${s.online ? 'on' : 'off'}`, 'data-testid': 'net' }, s.online ? T.online : T.offline),
+    h('span', { 'data-testid': 'unsynced' }, `${T.unsynced} ${s.unsynced}`),
+    h('span', { 'data-testid': 'last-sync' }, `${T.lastSync} ${s.lastSync ? fmtTime(s.lastSync) : T.never}`),
+    ...(s.syncing ? [h('span', { class: 'busy' }, T.syncing)] : []),
+  );
+  const banners = document.getElementById('banners');
+  const list = [];
+  if (s.update) {
+    list.push(h('div', { class: 'banner info', role: 'alert' }, h('span', {}, `${T.updateReady}：更新不会丢失未同步的记录。`),
+      h('button', { type: 'button', class: 'btn small', 'data-action': 'update' }, T.updateNow)));
+  }
+  if (s.needsLogin) {
+    list.push(h('div', { class: 'banner warn', role: 'alert' }, h('span', {}, T.relogin),
+      h('a', { class: 'btn small', href: '#/sync' }, '去登录')));
+  }
+  if (s.conflicts) {
+    list.push(h('div', { class: 'banner warn', role: 'alert' },
+      h('span', {}, `有 ${s.conflicts} 条记录与服务器冲突，需要您选择或合并。`),
+      h('a', { class: 'btn small', href: '#/sync', 'data-testid': 'conflict-link' }, '去处理')));
+  }
+  if (s.attention) {
+    list.push(h('div', { class: 'banner warn', role: 'alert' },
+      h('span', {}, `有 ${s.attention} 条记录被服务器退回，需要处理。`), h('a', { class: 'btn small', href: '#/sync' }, '查看')));
+  }
+  if (s.user && s.syncError) list.push(h('div', { class: 'banner muted' }, s.syncError));
+  banners.replaceChildren(...list);
+}
+
+export function init(onUpdate) {
+  state.subscribe(renderStatus);
+  document.getElementById('banners').addEventListener('click', (e) => {
+    if (e.target.closest('[data-action="update"]')) onUpdate();
+  });
+  renderStatus(state.get());
+}

@@ -1,0 +1,74 @@
+// The decrypted working copy of the phone's records, and the saves that queue ops.
+import * as db from './db.js';
+import { newId } from './crypto.js';
+import * as state from './state.js';
+
+let byEntity = new Map();
+const changed = new Set();
+
+export function onChange(fn) { changed.add(fn); return () => changed.delete(fn); }
+
+export async function load() {
+  const rows = await db.allRecords();
+  const next = new Map();
+  for (const r of rows) {
+    if (!next.has(r.entity)) next.set(r.entity, new Map());
+    next.get(r.entity).set(r.id, { ...r.data, id: r.id, _version: r.version, _pending: r.pending });
+  }
+  byEntity = next;
+  await refreshCounts();
+  for (const fn of changed) fn();
+}
+
+export async function refreshCounts() {
+  const c = await db.outboxCounts();
+  state.set({ unsynced: c.pending + c.rejected + c.conflict, attention: c.rejected, conflicts: c.conflict });
+}
+
+export const all = (entity) => [...(byEntity.get(entity) || new Map()).values()];
+export const one = (entity, id) => (byEntity.get(entity) || new Map()).get(id) || null;
+
+export const children = () => all('child').filter((c) => c.status !== 'moved_out' && c.status !== 'aged_out')
+  .sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
+export const visitsOf = (childId) => all('visit').filter((v) => v.child_id === childId)
+  .sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)));
+export const plansOf = (childId) => all('plan').filter((p) => p.child_id === childId);
+export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
+  .sort((a, b) => String(b.inspected_at).localeCompare(String(a.inspected_at)));
+
+/** Search by name or pinyin initials (computed by the server as name_initials). */
+export function searchChildren(q) {
+  const s = q.trim().toLowerCase();
+  if (!s) return children();
+  return children().filter((c) => (c.name || '').includes(q.trim()) || (c.name_initials || '').startsWith(s)
+    || (c.name_initials || '').includes(s));
+}
+
+/** Create a record (a fact or a new mutable record) and its op, in one transaction. */
+export async function create(entity, data, extra = []) {
+  const id = data.id || newId();
+  const record = { ...data };
+  delete record.id;
+  const items = [{ entity, id, data: record }, ...extra];
+  const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
+    base_version: null, data: it.data }));
+  await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops);
+  await load();
+  return id;
+}
+
+/** Edit fields of a record: the op carries only the changed fields and the version they rest on. */
+export async function update(entity, id, changes) {
+  const current = one(entity, id);
+  const { _version: version, _pending: pending, ...data } = current;
+  // An edit on top of my own unsynced edit rests on whatever that one produces: the push fills
+  // in its base version once the earlier op is applied.
+  const chain = pending > 0;
+  const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
+    data: changes, chain };
+  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op]);
+  await load();
+}
+
+/** Reference data kept for offline forms: 'templates' (checklists) and 'places'. */
+export const reference = (name) => db.kvGet(name);

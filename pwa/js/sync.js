@@ -1,0 +1,139 @@
+// Outbox push (oldest first, in batches) and pull (each batch with its cursor), one tab at a time.
+import * as api from './api.js';
+import * as db from './db.js';
+import * as store from './store.js';
+import * as state from './state.js';
+import { isoNow } from './ui.js';
+
+const BATCH = 100;
+const PULL_LIMIT = 500;
+const EVERY_MS = 3 * 60 * 1000;
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+let failures = 0;
+let retryTimer = null;
+let onWiped = () => {};
+
+/** Start the schedule: now, on `online`, every few minutes while open. */
+let started = false;
+
+export function start(wipedHandler) {
+  onWiped = wipedHandler;
+  if (started) return sync();
+  started = true;
+  addEventListener('online', () => { state.set({ online: true }); sync(); });
+  addEventListener('offline', () => state.set({ online: false }));
+  setInterval(() => sync(), EVERY_MS);
+  return sync();
+}
+
+/** Run one sync unless another tab holds the lock. */
+export function sync() {
+  clearTimeout(retryTimer);
+  if (!navigator.onLine) { state.set({ online: false }); return Promise.resolve(); }
+  if (!navigator.locks) return run();
+  return navigator.locks.request('hulei-sync', { ifAvailable: true }, (lock) => (lock ? run() : null));
+}
+
+async function run() {
+  if (!db.hasKey()) return;
+  state.set({ syncing: true, online: true });
+  try {
+    if (!api.hasCsrf()) api.setCsrf((await api.get('/api/auth/me')).csrf_token);
+    await pushAll();
+    await refreshReference();
+    await pullAll();
+    failures = 0;
+    const lastSync = new Date().toISOString();
+    await db.kvSet('lastSync', lastSync);
+    state.set({ lastSync, syncError: null, needsLogin: false });
+  } catch (e) {
+    await handle(e);
+  } finally {
+    state.set({ syncing: false });
+    if (db.hasKey()) await store.load().catch(() => {});
+  }
+}
+
+async function handle(e) {
+  if (e.code === 'device_revoked') {
+    await onWiped('revoked');
+    return;
+  }
+  if (e.status === 401 || e.code === 'device_mismatch') {
+    api.setCsrf(null);
+    state.set({ needsLogin: true, syncError: null });
+    return;
+  }
+  if (e.code === 'csrf_failed') api.setCsrf(null);
+  if (e.retryable || e.code === 'csrf_failed' || !(e instanceof api.ApiError)) {
+    failures += 1;
+    const delay = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+    retryTimer = setTimeout(() => sync(), delay);
+    state.set({ syncError: `同步失败，${Math.round(delay / 1000)} 秒后重试：${e.message}` });
+    return;
+  }
+  state.set({ syncError: e.message });
+}
+
+/** The next batch: oldest first, stopping before a second op on a record already in it (an edit
+ *  chained on an earlier one needs that one's resulting version as its base). */
+function nextBatch(ops) {
+  const batch = [];
+  const seen = new Set();
+  for (const op of ops) {
+    const k = `${op.entity}:${op.id}`;
+    if (seen.has(k)) break;
+    seen.add(k);
+    const { seq, state: st, chain, errors, current, ...wire } = op;
+    void seq; void st; void errors; void current;
+    if (chain) wire.base_version = (store.one(op.entity, op.id) || {})._version ?? null;
+    batch.push(wire);
+    if (batch.length >= BATCH) break;
+  }
+  return batch;
+}
+
+async function pushAll() {
+  const deviceId = (await db.getAuth()).device_id;
+  for (;;) {
+    const ops = nextBatch(await db.outboxByState('pending', BATCH));
+    if (!ops.length) return;
+    const answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
+      schema_version: 1, ops });
+    await db.applyPush(ops, answer.results);
+    await store.load();
+  }
+}
+
+function fetchPage(cursor) {
+  const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
+  if (cursor) q.set('cursor', cursor);
+  return api.get(`/api/sync/pull?${q}`);
+}
+
+/** Pull every page; the next page is fetched while this one is encrypted and written. */
+async function pullAll() {
+  let answer;
+  try {
+    answer = await fetchPage(await db.kvGet('cursor'));
+  } catch (e) {
+    if (e.code !== 'resync_required') throw e;
+    await db.resetForResync();
+    answer = await fetchPage(null);
+  }
+  for (;;) {
+    const next = answer.more ? fetchPage(answer.cursor) : null;
+    if (next) next.catch(() => {});
+    await db.applyPull(answer.changes, answer.cursor);
+    if (!next) return;
+    answer = await next;
+  }
+}
+
+/** The checklist templates and the places tree, kept for offline forms. */
+async function refreshReference() {
+  const soft = (p) => api.get(p).catch((e) => { if (e.retryable || e.status === 401) throw e; return null; });
+  const [checklists, places] = await Promise.all([soft('/api/checklists'), soft('/api/places')]);
+  if (checklists) await db.kvSet('templates', checklists.templates);
+  if (places) await db.kvSet('places', places.villages);
+}

@@ -1,0 +1,98 @@
+// Building DOM from text only: every string goes in as a text node, never as markup.
+export function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const kid of kids.flat(Infinity)) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.append(kid instanceof Node ? kid : String(kid));
+  }
+  return el;
+}
+
+let uid = 0;
+export const nextId = (p = 'f') => `${p}-${++uid}`;
+
+/** A labelled form control. */
+export function field(label, control, hint) {
+  if (!control.id) control.id = nextId();
+  const hintEl = hint ? h('small', { id: `${control.id}-hint`, class: 'hint' }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+/** A radio group in a fieldset with a legend. */
+export function radios(legend, name, options, value, onchange) {
+  return h('fieldset', { class: 'choices' }, h('legend', {}, legend),
+    options.map(([v, text]) => {
+      const id = nextId('r');
+      return h('span', { class: 'choice' },
+        h('input', { type: 'radio', id, name, value: v, checked: v === value, onchange: () => onchange && onchange(v) }),
+        h('label', { for: id }, text));
+    }));
+}
+
+export function checkbox(label, name, checked) {
+  const id = nextId('c');
+  return h('span', { class: 'choice' }, h('input', { type: 'checkbox', id, name, checked: Boolean(checked) }),
+    h('label', { for: id }, label));
+}
+
+export function page(title, ...kids) {
+  return h('section', { class: 'page' }, h('h1', { tabindex: '-1' }, title), kids);
+}
+
+export function toast(text) {
+  const box = document.getElementById('toast');
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
+/** A modal confirm built from text; resolves true or false. */
+export function confirmDialog(title, message, okText, cancelText = '取消') {
+  return new Promise((resolve) => {
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' });
+    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    dlg.append(h('h2', { id: 'dlg-title' }, title), h('p', {}, message),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, cancelText),
+        h('button', { type: 'button', class: 'btn danger', onclick: () => close(true) }, okText)));
+    dlg.addEventListener('cancel', () => close(false));
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+export const today = () => localDate(new Date());
+export function localDate(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** Local time in ISO 8601 with its offset, as the API wants. */
+export function isoNow(d = new Date()) {
+  const p = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  return `${localDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+    + `${off >= 0 ? '+' : '-'}${p(off / 60)}:${p(off % 60)}`;
+}
+
+export function fmtTime(value) {
+  if (!value) return '—';
+  const d = new Date(value);
+  return `${localDate(d)} ${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+export function addDays(dateStr, days) {
+  const d = new Date(`${dateStr}T12:00:00`);
+  d.setDate(d.getDate() + days);
+  return localDate(d);
+}

@@ -1,0 +1,44 @@
+// A child's page: details, the edit of notes, the visit history and the assistance plan.
+import { h, field, page, fmtTime, toast } from '../ui.js';
+import * as store from '../store.js';
+import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
+
+function row(label, value) {
+  return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
+}
+
+export function render(id) {
+  const c = store.one('child', id);
+  if (!c) return page('未找到', h('p', {}, '这个儿童不在本机数据中。'), h('a', { href: '#/children' }, '返回列表'));
+  const hh = store.one('household', c.household_id);
+  const notes = h('textarea', { name: 'notes', rows: '3', value: c.notes || '' });
+  const edit = h('form', { class: 'card' }, field('备注', notes),
+    h('button', { type: 'submit', class: 'btn' }, '保存备注'));
+  notes.addEventListener('input', () => edit.setAttribute('data-dirty', ''));
+  edit.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    edit.removeAttribute('data-dirty');
+    await store.update('child', id, { notes: notes.value });
+    toast('备注已保存，待同步');
+  });
+  const visits = store.visitsOf(id);
+  const plans = store.plansOf(id);
+  return page(c.name,
+    h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/visit/${id}` }, '记录走访'),
+      c._pending ? h('span', { class: 'tag' }, '有未同步的修改') : null),
+    h('dl', { class: 'facts' },
+      row('风险', RISK[c.risk_level] || '未评估'), row('性别', SEX[c.sex]), row('出生日期', c.birth_date),
+      row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
+      row('身份证号', c.id_number), row('下次走访', c.next_visit_due), row('地址', hh && hh.address),
+      row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
+    edit,
+    h('h2', {}, `走访记录（${visits.length}）`),
+    visits.length ? h('ul', { class: 'list' }, visits.map((v) => h('li', { class: 'item' },
+      h('strong', {}, fmtTime(v.visited_at)), h('span', { class: 'meta' }, v.notes || '（无备注）'),
+      v._pending ? h('span', { class: 'tag' }, '待同步') : null,
+      v.follow_up ? h('span', { class: 'tag high' }, '需跟进') : null))) : h('p', {}, '暂无走访记录。'),
+    h('h2', {}, '帮扶计划'),
+    plans.length ? plans.map((p) => h('div', { class: 'card' },
+      h('p', {}, `状态：${PLAN_STATUS[p.status] || p.status}；每 ${p.review_every_days || '—'} 天复核`),
+      h('ul', {}, (p.measures || []).map((m) => h('li', {}, `${MEASURE[m.kind] || m.kind}：${m.detail || ''}${m.due ? `（${m.due} 前）` : ''}`))))) : h('p', {}, '暂无帮扶计划。'));
+}

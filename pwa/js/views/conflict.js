@@ -1,0 +1,51 @@
+// A conflict: mine beside the server's, field by field; take one side or merge.
+import { h, page, toast } from '../ui.js';
+import * as db from '../db.js';
+import * as store from '../store.js';
+import * as sync from '../sync.js';
+import { newId } from '../crypto.js';
+import { FIELD, ENTITY } from '../i18n/zh-CN.js';
+
+const shown = (v) => (v === null || v === undefined || v === '' ? '（空）' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+export async function render(opId) {
+  const op = (await db.outboxByState('conflict')).find((o) => o.op_id === opId);
+  if (!op) return page('冲突已处理', h('p', {}, '这条冲突已经处理完毕。'), h('a', { href: '#/sync' }, '返回同步'));
+  const server = op.current || {};
+  const fields = Object.keys(op.data || {});
+  const rows = fields.map((f) => {
+    const mineId = `m-${f}`;
+    const theirsId = `s-${f}`;
+    return h('tr', {}, h('th', { scope: 'row' }, FIELD[f] || f),
+      h('td', {}, h('input', { type: 'radio', name: `pick-${f}`, id: mineId, value: 'mine', checked: true }),
+        h('label', { for: mineId, 'data-testid': `mine-${f}` }, shown(op.data[f]))),
+      h('td', {}, h('input', { type: 'radio', name: `pick-${f}`, id: theirsId, value: 'server' }),
+        h('label', { for: theirsId, 'data-testid': `server-${f}` }, shown(server[f]))));
+  });
+  const table = h('table', { class: 'compare' }, h('caption', {}, '逐项选择要保留的内容'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '字段'), h('th', { scope: 'col' }, '我的'), h('th', { scope: 'col' }, '服务器的'))),
+    h('tbody', {}, rows));
+  const finish = async (choice) => {
+    const merged = {};
+    for (const f of fields) {
+      const pick = choice === 'merge' ? table.querySelector(`input[name="pick-${f}"]:checked`).value : choice;
+      if (pick === 'mine') merged[f] = op.data[f];
+    }
+    const { id: _id, version, ...serverData } = server;
+    void _id;
+    const record = { entity: op.entity, id: op.id, version, data: { ...serverData, ...merged } };
+    const newOp = Object.keys(merged).length ? { op_id: newId(), entity: op.entity, action: op.action, id: op.id,
+      base_version: version, data: merged } : null;
+    await db.resolveConflict(op.op_id, newOp, record);
+    await store.load();
+    toast(newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
+    location.hash = '#/sync';
+    sync.sync();
+  };
+  const btn = (text, choice, cls) => h('button', { type: 'button', class: `btn ${cls}`, onclick: () => finish(choice) }, text);
+  return page(`冲突：${ENTITY[op.entity] || op.entity}`,
+    h('p', {}, '您离线修改的记录，在服务器上已被他人改过。请对比后选择，任何一方都不会被悄悄覆盖。'),
+    table,
+    h('div', { class: 'stack' }, btn('按所选合并保存', 'merge', 'primary wide'), btn('全部采用我的', 'mine', 'wide'),
+      btn('全部采用服务器的', 'server', 'wide')));
+}

@@ -1,0 +1,79 @@
+// Sync status: online, unsynced, last sync, storage; the 'needs attention' list; logout.
+import { h, field, page, fmtTime, toast, confirmDialog } from '../ui.js';
+import * as state from '../state.js';
+import * as store from '../store.js';
+import * as db from '../db.js';
+import * as session from '../session.js';
+import * as sync from '../sync.js';
+import { ENTITY, T } from '../i18n/zh-CN.js';
+
+function errorsText(errors) {
+  if (!errors) return '';
+  const flat = [];
+  const walk = (v, path) => {
+    if (Array.isArray(v)) flat.push(`${path}：${v.join('，')}`);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    else flat.push(`${path}：${v}`);
+  };
+  walk(errors, '');
+  return flat.join('；');
+}
+
+async function storageInfo() {
+  if (!navigator.storage || !navigator.storage.estimate) return '本机不支持查询存储空间';
+  const [est, persisted] = await Promise.all([navigator.storage.estimate(),
+    navigator.storage.persisted ? navigator.storage.persisted() : false]);
+  const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
+  return `已用 ${mb(est.usage || 0)} / 可用 ${mb(est.quota || 0)}；${persisted ? '已申请持久保存' : '未获持久保存（空间不足时浏览器可能清理）'}`;
+}
+
+function reloginForm() {
+  const pass = h('input', { type: 'password', name: 'password', autocomplete: 'current-password' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card' }, h('h2', {}, '重新连接服务器'), h('p', {}, T.relogin), field(T.password, pass), error,
+    h('button', { type: 'submit', class: 'btn primary' }, T.login));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try { await session.relogin(pass.value); pass.value = ''; await sync.sync(); } catch (err) { error.textContent = err.message; }
+  });
+  return form;
+}
+
+export async function render() {
+  const s = state.get();
+  const [rejected, conflicts] = await Promise.all([db.outboxByState('rejected'), db.outboxByState('conflict')]);
+  const button = h('button', { type: 'button', class: 'btn primary wide', 'data-testid': 'sync-now' }, T.syncNow);
+  button.addEventListener('click', async () => { button.disabled = true; await sync.sync(); button.disabled = false; });
+  const logout = h('button', { type: 'button', class: 'btn danger' }, T.logout);
+  logout.addEventListener('click', async () => {
+    const n = state.get().unsynced;
+    const msg = n ? `还有 ${n} 条记录未同步！退出后它们将被永久删除。建议先联网同步。` : '退出后本机数据将被清除，下次需联网登录。';
+    if (!await confirmDialog('退出登录', msg, n ? '仍然退出并删除' : '退出')) return;
+    await session.logout();
+    location.hash = '';
+    location.reload();
+  });
+  const quota = h('p', { 'data-testid': 'quota' }, '正在查询存储空间…');
+  storageInfo().then((t) => { quota.textContent = t; });
+  return page('同步状态',
+    h('dl', { class: 'facts' },
+      h('dt', {}, '网络'), h('dd', {}, s.online ? T.online : T.offline),
+      h('dt', {}, '待同步'), h('dd', { 'data-testid': 'sync-unsynced' }, String(s.unsynced)),
+      h('dt', {}, T.lastSync), h('dd', {}, s.lastSync ? fmtTime(s.lastSync) : T.never),
+      h('dt', {}, '账号'), h('dd', {}, s.user ? `${s.user.display_name || s.user.username}` : '—')),
+    s.syncError ? h('p', { class: 'banner muted' }, s.syncError) : null,
+    button,
+    s.needsLogin ? reloginForm() : null,
+    h('h2', {}, `需要处理（${rejected.length + conflicts.length}）`),
+    rejected.length + conflicts.length ? h('ul', { class: 'list', 'data-testid': 'attention' },
+      conflicts.map((op) => h('li', {}, h('a', { class: 'item', href: `#/conflict/${op.op_id}` },
+        h('strong', {}, `冲突：${ENTITY[op.entity] || op.entity}`), h('span', { class: 'meta' }, '服务器上的记录已被他人修改，点此对比并选择')))),
+      rejected.map((op) => {
+        const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
+        retry.addEventListener('click', async () => { await db.retryOp(op.op_id); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
+        return h('li', { class: 'item' }, h('strong', {}, `被退回：${ENTITY[op.entity] || op.entity}`),
+          h('span', { class: 'meta' }, errorsText(op.errors)), retry);
+      })) : h('p', {}, '没有需要处理的记录。'),
+    h('h2', {}, '存储'), quota,
+    h('h2', {}, '账号'), logout);
+}

@@ -1,0 +1,57 @@
+// 今日待办: overdue visits first, then the nearest households by GPS.
+import { h, page, today } from '../ui.js';
+import * as store from '../store.js';
+import { RISK, T } from '../i18n/zh-CN.js';
+
+let position = null;
+
+function locate() {
+  if (!navigator.geolocation) return Promise.resolve(null);
+  return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+    (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }), () => resolve(null),
+    { timeout: 5000, maximumAge: 300000 }));
+}
+
+export function distanceM(a, b) {
+  const r = 6371000;
+  const rad = (d) => (d * Math.PI) / 180;
+  const dLat = rad(b.lat - a.lat);
+  const dLon = rad(b.lon - a.lon);
+  const x = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
+  return 2 * r * Math.asin(Math.sqrt(x));
+}
+
+function childItem(c, extra) {
+  return h('li', {}, h('a', { class: 'item', href: `#/child/${c.id}` },
+    h('strong', {}, c.name), h('span', { class: `tag ${c.risk_level || ''}` }, RISK[c.risk_level] || '未评估'),
+    h('span', { class: 'meta' }, extra)));
+}
+
+export async function render() {
+  if (!position) position = await locate();
+  const now = today();
+  const kids = store.children();
+  const overdue = kids.filter((c) => !c.next_visit_due || c.next_visit_due <= now)
+    .sort((a, b) => String(a.next_visit_due || '').localeCompare(String(b.next_visit_due || '')));
+  const rest = kids.filter((c) => !overdue.includes(c));
+  const place = (c) => { const hh = store.one('household', c.household_id); return hh && hh.lat != null ? hh : null; };
+  if (position) {
+    rest.sort((a, b) => (place(a) ? distanceM(position, place(a)) : Infinity) - (place(b) ? distanceM(position, place(b)) : Infinity));
+  }
+  const venues = store.all('venue').filter((v) => v.status !== 'closed')
+    .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
+  const near = (c) => (position && place(c) ? `约 ${Math.round(distanceM(position, place(c)))} 米` : `下次走访 ${c.next_visit_due || '—'}`);
+  return page(T.today,
+    kids.length ? h('section', { 'aria-labelledby': 'overdue-h' },
+      h('h2', { id: 'overdue-h' }, `逾期走访（${overdue.length}）`),
+      overdue.length ? h('ul', { class: 'list' }, overdue.map((c) => childItem(c, c.next_visit_due ? `应于 ${c.next_visit_due} 走访` : '尚未走访')))
+        : h('p', {}, '没有逾期的走访。')) : null,
+    rest.length ? h('section', { 'aria-labelledby': 'near-h' },
+      h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),
+      h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,
+    venues.length ? h('section', { 'aria-labelledby': 'venue-h' },
+      h('h2', { id: 'venue-h' }, '待检查场所'),
+      h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
+        h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
+    !kids.length && !venues.length ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
+}

@@ -1,0 +1,71 @@
+// Service worker: precache the app shell under a versioned cache, serve it offline, never
+// touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
+const VERSION = 'v1';
+const CACHE = `hulei-shell-${VERSION}`;
+const SHELL = [
+  '/',
+  '/manifest.webmanifest',
+  '/css/app.css',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/maskable-512.png',
+  '/js/app.js',
+  '/js/api.js',
+  '/js/crypto.js',
+  '/js/db.js',
+  '/js/session.js',
+  '/js/state.js',
+  '/js/store.js',
+  '/js/sync.js',
+  '/js/ui.js',
+  '/js/shell.js',
+  '/js/i18n/zh-CN.js',
+  '/js/views/login.js',
+  '/js/views/today.js',
+  '/js/views/children.js',
+  '/js/views/child.js',
+  '/js/views/visit.js',
+  '/js/views/register.js',
+  '/js/views/venues.js',
+  '/js/views/inspection.js',
+  '/js/views/clue.js',
+  '/js/views/sync.js',
+  '/js/views/conflict.js',
+];
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(precache());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('hulei-shell-') && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  const type = event.data && event.data.type;
+  if (type === 'SKIP_WAITING') self.skipWaiting();
+  if (type === 'PRECACHE') event.waitUntil(precache());
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  // The API is never cached: its requests go straight to the network.
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/api'
+      || event.request.method !== 'GET') return;
+  if (event.request.mode === 'navigate') {
+    event.respondWith(caches.match('/', { cacheName: CACHE }).then((hit) => hit || fetch(event.request)));
+    return;
+  }
+  event.respondWith(caches.match(event.request, { cacheName: CACHE, ignoreSearch: true })
+    .then((hit) => hit || fetch(event.request)));
+});

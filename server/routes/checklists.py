@@ -1,0 +1,18 @@
+"""GET /api/checklists: the current checklist templates, for the phone to cache."""
+from flask import Blueprint
+from flask_login import login_required
+
+from ..schemas.checklists import ChecklistsSchema
+from ..services.checklists import load_templates
+from .common import api_doc
+
+bp = Blueprint("checklists", __name__, url_prefix="/api")
+
+
+@bp.get("/checklists")
+@api_doc(response=ChecklistsSchema)
+@login_required
+def list_checklists():
+    """Return every checklist template (by venue type, and the home-visit one), with versions."""
+    templates = sorted(load_templates().values(), key=lambda t: t["key"])
+    return ChecklistsSchema().dump({"templates": templates})

@@ -1,0 +1,91 @@
+"""The village head's work: risk overrides, the visit review queue, plan approval and closing."""
+from flask import Blueprint
+from flask_login import login_required
+
+from ..schemas import workflow as ws
+from ..schemas.common import dump_page, page_schema
+from ..services import duplicates, plans, review, risk, tasks
+from .common import actor, api_doc, device_id, json_body, query_args
+
+bp = Blueprint("workflow", __name__, url_prefix="/api")
+
+
+@bp.post("/children/<child_id>/risk-override")
+@api_doc(body=ws.RiskOverrideSchema, response=ws.ChildRiskSchema)
+@login_required
+def override_risk(child_id: str):
+    """Set or clear the village head's risk level for a child, with a reason (audited)."""
+    data = json_body(ws.RiskOverrideSchema())
+    child = risk.set_override(actor(), child_id, data["level"], data["reason"], device_id())
+    return ws.ChildRiskSchema().dump(child)
+
+
+@bp.get("/review/visits")
+@api_doc(query=ws.ReviewQuerySchema, response=page_schema(ws.ReviewedVisitSchema))
+@login_required
+def review_queue():
+    """List the flagged visits waiting for the village head."""
+    args = query_args(ws.ReviewQuerySchema())
+    return dump_page(ws.ReviewedVisitSchema(), review.review_queue(actor(), args))
+
+
+@bp.post("/visits/<visit_id>/review")
+@api_doc(body=ws.ReviewDecisionSchema, response=ws.ReviewedVisitSchema)
+@login_required
+def review_visit(visit_id: str):
+    """Accept a flagged visit, or question it back to the worker with a note."""
+    data = json_body(ws.ReviewDecisionSchema())
+    visit = review.review_visit(actor(), visit_id, data["decision"], data["note"], device_id())
+    return ws.ReviewedVisitSchema().dump(visit)
+
+
+@bp.post("/plans/<plan_id>/approve")
+@api_doc(response=ws.PlanStateSchema)
+@login_required
+def approve_plan(plan_id: str):
+    """Approve a draft plan: it becomes active with its first review date."""
+    return ws.PlanStateSchema().dump(plans.approve_plan(actor(), plan_id, device_id()))
+
+
+@bp.post("/plans/<plan_id>/review")
+@api_doc(body=ws.PlanReviewSchema, response=ws.PlanStateSchema)
+@login_required
+def review_plan(plan_id: str):
+    """Record a plan's periodic review; the next one falls due after its cadence."""
+    data = json_body(ws.PlanReviewSchema())
+    return ws.PlanStateSchema().dump(plans.review_plan(actor(), plan_id, data["note"], device_id()))
+
+
+@bp.post("/plans/<plan_id>/close")
+@api_doc(body=ws.PlanCloseSchema, response=ws.PlanStateSchema)
+@login_required
+def close_plan(plan_id: str):
+    """Close a plan with its outcome."""
+    data = json_body(ws.PlanCloseSchema())
+    return ws.PlanStateSchema().dump(plans.close_plan(actor(), plan_id, data["outcome"], device_id()))
+
+
+@bp.get("/tasks")
+@api_doc(response=ws.TasksSchema)
+@login_required
+def list_tasks():
+    """Return the caller's to-do list."""
+    return ws.TasksSchema().dump(tasks.list_tasks(actor()))
+
+
+@bp.get("/children/duplicates")
+@api_doc(response=ws.DuplicatesSchema)
+@login_required
+def list_duplicates():
+    """List children in scope that look registered twice."""
+    return ws.DuplicatesSchema().dump(duplicates.find_duplicates(actor()))
+
+
+@bp.post("/children/<child_id>/merge")
+@api_doc(body=ws.MergeSchema, response=ws.ChildRiskSchema)
+@login_required
+def merge_child(child_id: str):
+    """Merge a duplicate child into the one it duplicates (audited); answer the survivor."""
+    data = json_body(ws.MergeSchema())
+    survivor = duplicates.merge_children(actor(), child_id, data["into"], device_id())
+    return ws.ChildRiskSchema().dump(survivor)

@@ -1,0 +1,39 @@
+"""Schemas of the checklist templates the phone fills in."""
+from marshmallow import Schema, fields
+
+
+class ChecklistOptionSchema(Schema):
+    """One option of a multiple-choice home-visit item."""
+
+    key = fields.String()
+    label = fields.String()
+
+
+class ChecklistItemSchema(Schema):
+    """One item of a template: venue items carry a severity, home-visit items a kind."""
+
+    key = fields.String()
+    label = fields.String()
+    help = fields.String()
+    severity = fields.String()
+    kind = fields.String()
+    min = fields.Float()
+    max = fields.Float()
+    unit = fields.String()
+    options = fields.List(fields.Nested(ChecklistOptionSchema))
+
+
+class ChecklistTemplateSchema(Schema):
+    """A versioned template; no venue types means the home-visit template."""
+
+    key = fields.String()
+    version = fields.Integer()
+    title = fields.String()
+    venue_types = fields.List(fields.String())
+    items = fields.List(fields.Nested(ChecklistItemSchema))
+
+
+class ChecklistsSchema(Schema):
+    """The answer of GET /api/checklists."""
+
+    templates = fields.List(fields.Nested(ChecklistTemplateSchema))

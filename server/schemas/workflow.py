@@ -1,0 +1,122 @@
+"""Schemas of the village head's work: risk overrides, visit reviews, plan steps, merges, to-dos."""
+from marshmallow import Schema, fields, validate
+
+from ..models import RISK_LEVELS
+from ..services.risk import reason_labels
+from .casework import PlanSchema, VisitSchema
+from .common import Choice, PageQuerySchema, StrictSchema, Text
+from .households import ChildSchema
+
+Reason = fields.String(required=True, validate=validate.Length(
+    min=4, max=500, error="请写明理由（4 到 500 个字符）"))
+
+
+class RiskOverrideSchema(StrictSchema):
+    """POST /api/children/{id}/risk-override: a level, or null to clear, and why."""
+
+    level = Choice(RISK_LEVELS, required=True, allow_none=True)
+    reason = Reason
+
+
+class ChildRiskSchema(ChildSchema):
+    """A child with the assessment behind its level."""
+
+    risk_assessed = fields.String()
+    risk_override = fields.String()
+    risk_override_reason = fields.String()
+    risk_reason_labels = fields.Function(lambda c: reason_labels(c.risk_reasons or []))
+
+
+class ReviewQuerySchema(PageQuerySchema):
+    """Filters of GET /api/review/visits."""
+
+    status = Choice(("pending", "questioned", "accepted"))
+    grid_id = fields.String()
+
+
+class ReviewDecisionSchema(StrictSchema):
+    """POST /api/visits/{id}/review."""
+
+    decision = Choice(("accept", "question"), required=True)
+    note = Text(1000, allow_none=True, load_default=None)
+
+
+class ReviewedVisitSchema(VisitSchema):
+    """A visit with its review and the child's name."""
+
+    review_note = fields.String()
+    reviewed_by = fields.String()
+    reviewed_at = fields.DateTime()
+    child_name = fields.Function(lambda v: getattr(v, "child_name", None))
+
+
+class PlanStateSchema(PlanSchema):
+    """A plan with its outcome once closed."""
+
+    outcome = fields.String()
+    closed_at = fields.DateTime()
+
+
+class PlanCloseSchema(StrictSchema):
+    """POST /api/plans/{id}/close."""
+
+    outcome = Text(4000, 2, required=True)
+
+
+class PlanReviewSchema(StrictSchema):
+    """POST /api/plans/{id}/review."""
+
+    note = Text(4000, 2, required=True)
+
+
+class MergeSchema(StrictSchema):
+    """POST /api/children/{id}/merge: the child this one duplicates."""
+
+    into = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class DuplicateChildSchema(Schema):
+    """One child of a duplicate group (masked)."""
+
+    id = fields.String()
+    name = fields.String()
+    birth_date = fields.Date()
+    id_number = fields.String()
+    village_id = fields.String()
+    grid_id = fields.String()
+    created_at = fields.DateTime()
+    visits = fields.Integer()
+
+
+class DuplicateGroupSchema(Schema):
+    """Children that look like one child registered twice, and why."""
+
+    match = fields.String()
+    children = fields.List(fields.Nested(DuplicateChildSchema))
+
+
+class DuplicatesSchema(Schema):
+    """GET /api/children/duplicates."""
+
+    groups = fields.List(fields.Nested(DuplicateGroupSchema))
+
+
+class TaskSchema(Schema):
+    """One item of the caller's to-do."""
+
+    kind = fields.String()
+    title = fields.String()
+    due = fields.Date()
+    overdue = fields.Boolean()
+    entity = fields.String()
+    entity_id = fields.String()
+    village_id = fields.String()
+    detail = fields.Dict()
+
+
+class TasksSchema(Schema):
+    """GET /api/tasks: the items (at most a page of each kind) and the count of each kind."""
+
+    tasks = fields.List(fields.Nested(TaskSchema))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    today = fields.Date()

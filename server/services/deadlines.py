@@ -1,0 +1,84 @@
+"""Deadlines outside the child register: rectifications and the monthly report (due on the 17th)."""
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ReportSnapshot, Venue, Village
+from . import enforcement
+
+SOON_DAYS = 7
+RECTIFY_ROLES = ("inspector", "village_head", "town_admin")
+REPORT_ROLES = ("village_head", "inspector", "police", "town_admin")
+
+
+def rectification_tasks(actor, today: date) -> list[dict]:
+    """Return each open rectification in scope that is overdue or due within a week."""
+    if actor.role not in RECTIFY_ROLES:
+        return []
+    open_items = [v for v in enforcement.open_violations(actor, today)
+                  if v["deadline"] is not None and v["deadline"] <= today + timedelta(days=SOON_DAYS)]
+    venues = dict(db.session.execute(select(Venue.id, Venue.name).where(
+        Venue.id.in_({v["venue_id"] for v in open_items}))).all()) if open_items else {}
+    return [{"kind": "rectification", "title": f"{venues.get(v['venue_id'], '')} 整改期限",
+             "due": v["deadline"], "overdue": v["overdue"], "entity": "inspection",
+             "entity_id": v["inspection_id"], "village_id": v["village_id"],
+             "detail": {"item": v["item"], "severity": v["severity"], "venue_id": v["venue_id"]}}
+            for v in sorted(open_items, key=lambda v: v["deadline"])]
+
+
+def report_due_date(period: str) -> date:
+    """Return the day the monthly report of a period (YYYY-MM) is due."""
+    year, month = (int(p) for p in period.split("-"))
+    return date(year, month, current_app.config.get("REPORT_DUE_DAY", 17))
+
+
+def current_period(today: date) -> str:
+    """Return the period whose report falls due next (the one due today included)."""
+    if today.day <= current_app.config.get("REPORT_DUE_DAY", 17):
+        return f"{today.year:04d}-{today.month:02d}"
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _previous(period: str) -> str:
+    year, month = (int(p) for p in period.split("-"))
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _submitted(period: str, village_id: str | None = None, unit_id: str | None = None) -> bool:
+    query = select(ReportSnapshot.id).where(ReportSnapshot.kind == "monthly", ReportSnapshot.period == period)
+    query = query.where(ReportSnapshot.village_id == village_id) if village_id else query.where(
+        ReportSnapshot.unit_id == unit_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _report_item(period: str, today: date, detail: dict) -> dict:
+    due = report_due_date(period)
+    return {"kind": "report_due", "title": f"{period} 月报", "due": due, "overdue": due < today,
+            "entity": "report", "entity_id": period, "village_id": detail.get("village_id"),
+            "detail": detail}
+
+
+def report_tasks(actor, today: date) -> list[dict]:
+    """Return the monthly reports the caller still owes: last period's if late, this one's when near."""
+    if actor.role not in REPORT_ROLES:
+        return []
+    period = current_period(today)
+    candidates = [_previous(period)]
+    if report_due_date(period) - today <= timedelta(days=SOON_DAYS):
+        candidates.append(period)
+    if actor.role == "town_admin":
+        villages = db.session.execute(select(Village.id, Village.name).order_by(Village.name)).all()
+        items = []
+        for p in candidates:
+            missing = [name for vid, name in villages if not _submitted(p, village_id=vid)]
+            if missing:
+                items.append(_report_item(p, today, {"missing": missing}))
+        return items
+    owner = {"village_id": actor.village_id} if actor.role == "village_head" else {"unit_id": actor.unit_id}
+    if not any(owner.values()):
+        return []
+    return [_report_item(p, today, owner) for p in candidates if not _submitted(p, **owner)]

@@ -1,0 +1,117 @@
+"""Children registered twice: find them (same ID number, or same name, birth date and village), merge."""
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, Clue, Plan, Visit, utcnow
+from . import audit, risk, scope
+from .ledgers.base import decrypt
+from .masking import mask_id_number, mask_name
+from .writes import assign, save_record
+
+MERGE_ROLES = ("village_head", "town_admin")
+
+
+def _require_role(actor) -> None:
+    if not scope.can_read(actor, Child):
+        raise ApiError(404)
+    if actor.role not in MERGE_ROLES:
+        raise ApiError(403, "merge_not_allowed", "只有村/社区负责人或镇平安办可以合并重复登记")
+
+
+def _identity(row) -> tuple:
+    name = decrypt(row.name_ct, "child", "name", row.id)
+    birth = decrypt(row.birth_date_ct, "child", "birth_date", row.id, "date")
+    return name, birth
+
+
+def _groups(rows) -> list[tuple[str, list]]:
+    by_number, by_identity = defaultdict(list), defaultdict(list)
+    for row in rows:
+        if row.id_number_bidx:
+            by_number[row.id_number_bidx].append(row)
+        name, birth = _identity(row)
+        if name and birth:
+            by_identity[(name, birth, row.village_id)].append(row)
+    groups = [("id_number", g) for g in by_number.values() if len(g) > 1]
+    seen = {frozenset(r.id for r in g) for _, g in groups}
+    groups += [("name_birth_village", g) for g in by_identity.values()
+               if len(g) > 1 and frozenset(r.id for r in g) not in seen
+               and len({r.id_number_bidx for r in g if r.id_number_bidx}) <= 1]
+    return groups
+
+
+def find_duplicates(actor) -> dict:
+    """Return the groups of children in scope that look like one child registered twice."""
+    _require_role(actor)
+    query = scope.scoped_select(actor, Child).with_only_columns(
+        Child.id, Child.name_ct, Child.birth_date_ct, Child.id_number_bidx, Child.village_id)
+    groups = _groups(db.session.execute(query.order_by(Child.created_at, Child.id)).all())
+    ids = [r.id for _, g in groups for r in g]
+    visits = dict(db.session.execute(select(Visit.child_id, func.count()).where(
+        Visit.child_id.in_(ids)).group_by(Visit.child_id)).all()) if ids else {}
+    children = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+    mask = actor.role == "town_admin"
+    return {"groups": [{"match": match, "children": [{
+        "id": r.id, "name": mask_name(children[r.id].name) if mask else children[r.id].name,
+        "birth_date": children[r.id].birth_date, "id_number": mask_id_number(children[r.id].id_number),
+        "village_id": r.village_id, "grid_id": children[r.id].grid_id,
+        "created_at": children[r.id].created_at, "visits": visits.get(r.id, 0)} for r in group]}
+        for match, group in groups]}
+
+
+def _match(duplicate: Child, survivor: Child) -> str | None:
+    if duplicate.id_number_bidx and duplicate.id_number_bidx == survivor.id_number_bidx:
+        return "id_number"
+    if duplicate.id_number_bidx and survivor.id_number_bidx:
+        return None
+    same = (duplicate.name, duplicate.birth_date, duplicate.village_id) == (
+        survivor.name, survivor.birth_date, survivor.village_id)
+    return "name_birth_village" if same and duplicate.birth_date else None
+
+
+def _repoint(actor, model, entity: str, duplicate: Child, survivor: Child, device_id) -> int:
+    records = list(db.session.scalars(select(model).where(model.child_id == duplicate.id)))
+    for record in records:
+        changes = {"child_id": survivor.id}
+        if model is Plan:
+            changes.update(grid_id=survivor.grid_id, village_id=survivor.village_id)
+        save_record(actor, entity, record, "update", assign(record, changes), device_id)
+    return len(records)
+
+
+def _absorb(survivor: Child, duplicate: Child) -> list[str]:
+    categories = set(survivor.categories or []) | set(duplicate.categories or [])
+    changed = assign(survivor, {"categories": sorted(categories)})
+    for name in ("id_number", "birth_date", "school"):
+        if getattr(survivor, name) in (None, "") and getattr(duplicate, name) not in (None, ""):
+            setattr(survivor, name, getattr(duplicate, name))
+            changed.append(name)
+    latest = max(filter(None, (survivor.last_visit_at, duplicate.last_visit_at)), default=None)
+    changed += assign(survivor, {"last_visit_at": latest})
+    return changed
+
+
+def merge_children(actor, duplicate_id: str, into_id: str, device_id: str | None = None) -> Child:
+    """Merge a duplicate into the child it duplicates: histories re-pointed, the duplicate retired."""
+    _require_role(actor)
+    duplicate = scope.get_scoped(actor, Child, duplicate_id)
+    survivor = scope.get_scoped(actor, Child, into_id)
+    if duplicate.id == survivor.id:
+        raise validation_error({"into": ["不能与自身合并"]})
+    match = _match(duplicate, survivor)
+    if match is None:
+        raise validation_error({"into": ["两名儿童的身份证号或姓名、出生日期、村不一致，不能合并"]})
+    counts = {"visits": _repoint(actor, Visit, "visit", duplicate, survivor, device_id),
+              "plans": _repoint(actor, Plan, "plan", duplicate, survivor, device_id),
+              "clues": _repoint(actor, Clue, "clue", duplicate, survivor, device_id)}
+    changed = _absorb(survivor, duplicate)
+    retired = assign(duplicate, {"merged_into_id": survivor.id, "deleted_at": utcnow()})
+    save_record(actor, "child", duplicate, "delete", retired, device_id)
+    audit.record_event("child.merge", actor, "child", survivor.id, device_id,
+                       detail={"duplicate": duplicate.id, "into": survivor.id, "match": match, **counts})
+    risk.refresh_child(actor, survivor, device_id, changed)
+    db.session.commit()
+    return survivor

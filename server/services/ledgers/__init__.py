@@ -1,0 +1,1 @@
+"""Ledgers (台账) of children, venues, inspections, plans and staff checks, as pages and exports."""

@@ -1,0 +1,113 @@
+"""One-on-one assistance plans: the automatic draft, approval, reviews and closing."""
+from datetime import timedelta
+
+from sqlalchemy import and_, exists, func, select
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, Plan, PlanProgress, User, new_id, utcnow
+from . import audit, checklists, schedule, scope
+from .writes import assign, save_record
+
+APPROVER_ROLES = ("village_head",)
+OPEN_STATUSES = ("draft", "active")
+
+
+def suggested_measures(reasons: list[str], answers: dict | None = None) -> list[dict]:
+    """Return plan measures suggested by the reasons' measure groups and the needs chosen."""
+    rules = checklists.load_risk_rules()
+    groups = {f["key"]: f["measure_group"] for f in rules["factors"]}
+    found = [m for key in reasons if key in groups
+             for m in rules["measure_groups"][groups[key]]["measures"]]
+    found += [rules["needs_measures"][n] for n in (answers or {}).get("needs") or []
+              if n in rules.get("needs_measures", {})]
+    measures, seen = [], set()
+    for m in found:
+        if m["title"] not in seen:
+            seen.add(m["title"])
+            measures.append({"kind": m["kind"], "detail": f"{m['title']}（{m['unit']}）：{m['detail']}",
+                             "due": None})
+    return measures
+
+
+def _open_plan(child_id: str) -> Plan | None:
+    return db.session.scalar(select(Plan).where(
+        Plan.child_id == child_id, Plan.status.in_(OPEN_STATUSES), Plan.deleted_at.is_(None)).limit(1))
+
+
+def propose_plan(actor, child: Child, answers: dict | None, device_id: str | None = None) -> Plan | None:
+    """Draft a plan for a child whose level needs one and who has no open plan."""
+    required = checklists.load_risk_rules()["plan"]["required_levels"]
+    if child.risk_level not in required or child.status != "active" or _open_plan(child.id):
+        return None
+    plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
+                helper_id=actor.id if actor.role == "grid_worker" else None,
+                risk_factors=list(child.risk_reasons or []), status="draft", review_every_days=30)
+    plan.measures = suggested_measures(child.risk_reasons or [], answers)
+    save_record(actor, "plan", plan, "create", ["measures", "risk_factors"], device_id)
+    audit.record_event("plan.proposed", actor, "plan", plan.id, device_id,
+                       detail={"child_id": child.id, "level": child.risk_level})
+    return plan
+
+
+def _plan_for_approver(actor, plan_id: str) -> Plan:
+    plan = scope.get_scoped(actor, Plan, plan_id)
+    if actor.role not in APPROVER_ROLES:
+        raise ApiError(403, "plan_not_allowed", "只有村/社区负责人可以审批或结案帮扶计划")
+    return plan
+
+
+def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
+    """Approve a draft: it becomes active, with its first review date."""
+    plan = _plan_for_approver(actor, plan_id)
+    if plan.status != "draft":
+        raise ApiError(409, "plan_not_draft", "只有草稿状态的帮扶计划可以审批")
+    if not plan.helper_id or db.session.get(User, plan.helper_id) is None:
+        raise validation_error({"helper_id": ["请先指定一名帮扶责任人"]})
+    if not plan.measures:
+        raise validation_error({"measures": ["请至少列出一项帮扶措施"]})
+    now = utcnow()
+    changed = assign(plan, {"status": "active", "approved_by": actor.id, "approved_at": now,
+                            "next_review_due": schedule.local_date(now)
+                            + timedelta(days=plan.review_every_days)})
+    save_record(actor, "plan", plan, "update", changed, device_id)
+    db.session.commit()
+    return plan
+
+
+def review_plan(actor, plan_id: str, note: str, device_id: str | None = None) -> Plan:
+    """Record the periodic review of an active plan and set the next review date."""
+    plan = _plan_for_approver(actor, plan_id)
+    if plan.status != "active":
+        raise ApiError(409, "plan_not_active", "只有执行中的帮扶计划需要评估")
+    now = utcnow()
+    entry = PlanProgress(id=new_id(), plan_id=plan.id, grid_id=plan.grid_id, village_id=plan.village_id,
+                         author_id=actor.id, at=now, kind="review")
+    entry.note = note
+    save_record(actor, "plan_progress", entry, "create", ["note"], device_id)
+    changed = assign(plan, {"next_review_due": schedule.local_date(now)
+                            + timedelta(days=plan.review_every_days)})
+    save_record(actor, "plan", plan, "update", changed, device_id)
+    db.session.commit()
+    return plan
+
+
+def close_plan(actor, plan_id: str, outcome: str, device_id: str | None = None) -> Plan:
+    """Close a plan with its outcome."""
+    plan = _plan_for_approver(actor, plan_id)
+    if plan.status == "closed":
+        raise ApiError(409, "plan_closed", "帮扶计划已结案")
+    plan.outcome = outcome
+    changed = assign(plan, {"status": "closed", "closed_at": utcnow(), "next_review_due": None})
+    save_record(actor, "plan", plan, "update", changed + ["outcome"], device_id)
+    db.session.commit()
+    return plan
+
+
+def missing_plan_condition(now=None):
+    """Return the filter of children whose level needs a plan, past the deadline, with none active."""
+    rules = checklists.load_risk_rules()["plan"]
+    cutoff = (now or utcnow()) - timedelta(days=rules["deadline_days"])
+    active = exists().where(Plan.child_id == Child.id, Plan.status == "active", Plan.deleted_at.is_(None))
+    return and_(Child.risk_level.in_(rules["required_levels"]), Child.status == "active",
+                func.coalesce(Child.risk_changed_at, Child.created_at) < cutoff, ~active)

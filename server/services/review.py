@@ -1,0 +1,50 @@
+"""The village head's review of flagged visits: accept, or question back to the worker."""
+from sqlalchemy import select
+
+from ..errors import ApiError, validation_error
+from ..extensions import db
+from ..models import Child, Visit, utcnow
+from . import risk, scope
+from .listing import Page, paginate
+from .writes import assign, save_record
+
+REVIEWER_ROLES = ("village_head",)
+QUEUE_ROLES = ("village_head", "town_admin")
+REVIEWABLE = ("pending", "questioned")
+
+
+def review_queue(actor, args: dict) -> Page:
+    """Return the flagged visits awaiting review in the actor's scope, oldest first."""
+    if actor.role not in QUEUE_ROLES:
+        raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录")
+    statuses = [args["status"]] if args.get("status") else ["pending"]
+    query = scope.scoped_select(actor, Visit).where(Visit.review_status.in_(statuses))
+    if args.get("grid_id"):
+        query = query.where(Visit.grid_id == args["grid_id"])
+    page = paginate(query, args["page"], args["per_page"], [Visit.received_at, Visit.id])
+    children = {c.id: c for c in db.session.scalars(
+        select(Child).where(Child.id.in_({v.child_id for v in page.rows})))}
+    for visit in page.rows:
+        child = children.get(visit.child_id)
+        visit.child_name = child.name if child is not None else None
+    return page
+
+
+def review_visit(actor, visit_id: str, decision: str, note: str | None,
+                 device_id: str | None = None) -> Visit:
+    """Accept a flagged visit, or question it with a note that goes to the worker's to-do."""
+    visit = scope.get_scoped(actor, Visit, visit_id)
+    if actor.role not in REVIEWER_ROLES:
+        raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录")
+    if visit.review_status not in REVIEWABLE:
+        raise ApiError(409, "not_reviewable", "该走访记录不在待审核状态")
+    if decision == "question" and not (note or "").strip():
+        raise validation_error({"note": ["请写明存疑的原因"]})
+    status = "accepted" if decision == "accept" else "questioned"
+    changed = assign(visit, {"review_status": status, "reviewed_by": actor.id, "reviewed_at": utcnow()})
+    visit.review_note = note or None
+    save_record(actor, "visit", visit, "update", changed + ["review_note"], device_id)
+    if status == "accepted" and visit.child_id:
+        risk.refresh_child(actor, db.session.get(Child, visit.child_id), device_id)
+    db.session.commit()
+    return visit

@@ -1,0 +1,121 @@
+"""Risk assessment from the rules in server/data/risk_rules.json, and the village head's override."""
+from sqlalchemy import select
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import VISIT_FLAGS, Child, Visit, utcnow
+from . import audit, checklists, plans, schedule, scope
+from .writes import assign, save_record
+
+LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
+OVERRIDE_ROLES = ("village_head",)
+COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gte": lambda a, b: a >= b,
+           "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b}
+
+
+def _holds(condition: dict, answers: dict, categories: list) -> bool:
+    if "all" in condition:
+        return all(_holds(c, answers, categories) for c in condition["all"])
+    if "any" in condition:
+        return any(_holds(c, answers, categories) for c in condition["any"])
+    if "category" in condition:
+        return condition["category"] in categories
+    value = answers.get(condition["answer"])
+    if value is None:
+        return False
+    if condition["op"] == "any":
+        return isinstance(value, list) and len(value) > 0
+    if isinstance(value, bool) != isinstance(condition["value"], bool):
+        return False
+    return COMPARE[condition["op"]](value, condition["value"])
+
+
+def _level_of(rules: dict, matched: list[str]) -> str:
+    for rule in rules["level_rules"]:
+        if "any_of" in rule and set(rule["any_of"]) & set(matched):
+            return rule["level"]
+        if "of" in rule and len(set(rule["of"]) & set(matched)) >= rule["min_count"]:
+            return rule["level"]
+    return rules["default_level"]
+
+
+def _trust(rules: dict) -> dict:
+    trust = rules.get("trust") or {"flags": [], "reason": {"key": "unverified_visit"}}
+    unknown = set(trust["flags"]) - set(VISIT_FLAGS)
+    if unknown:
+        raise ValueError(f"risk rules trust: unknown flags {sorted(unknown)}")
+    return trust
+
+
+def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | None) -> tuple[str, list[str]]:
+    """Return (level, reason keys) of a child from its categories, latest answers and trust flags."""
+    rules = checklists.load_risk_rules()
+    answers, categories = latest_answers or {}, list(child.categories or [])
+    reasons = [f["key"] for f in rules["factors"] if _holds(f["when"], answers, categories)]
+    level = _level_of(rules, reasons)
+    trust = _trust(rules)
+    previous = child.risk_assessed or child.risk_level
+    if set(flags or []) & set(trust["flags"]):
+        reasons.append(trust["reason"]["key"])
+        if previous and LEVEL_ORDER[previous] > LEVEL_ORDER[level]:
+            level = previous
+    return level, reasons
+
+
+def reason_labels(keys: list[str]) -> list[str]:
+    """Return the Chinese labels of risk reason keys, in order."""
+    rules = checklists.load_risk_rules()
+    labels = {f["key"]: f["label"] for f in rules["factors"]}
+    reason = _trust(rules)["reason"]
+    labels[reason["key"]] = reason.get("label", reason["key"])
+    return [labels.get(key, key) for key in keys]
+
+
+def latest_visit(child_id: str) -> Visit | None:
+    """Return the child's latest visit that no amendment replaced."""
+    amended = select(Visit.amends_id).where(Visit.child_id == child_id, Visit.amends_id.is_not(None))
+    return db.session.scalar(
+        select(Visit).where(Visit.child_id == child_id, Visit.deleted_at.is_(None),
+                            Visit.id.not_in(amended))
+        .order_by(Visit.visited_at.desc(), Visit.received_at.desc()).limit(1))
+
+
+def refresh_child(actor, child: Child, device_id: str | None = None, changed=()) -> None:
+    """Re-run the assessment, set level and schedule, save, and propose a plan when one is needed."""
+    visit = latest_visit(child.id)
+    answers = (visit.answers or {}) if visit else {}
+    flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
+    level, reasons = assess_child(child, answers, flags)
+    changed = list(changed) + assign(child, {"risk_assessed": level, "risk_reasons": reasons})
+    effective = child.risk_override or level
+    if effective != child.risk_level:
+        changed += assign(child, {"risk_level": effective, "risk_changed_at": utcnow()})
+    changed += assign(child, {"next_visit_due": schedule.next_visit_due(child)})
+    if changed:
+        save_record(actor, "child", child, "update", sorted(set(changed)), device_id)
+    plans.propose_plan(actor, child, answers, device_id)
+
+
+def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
+    """Take a new visit into the child's last visit, assessment and schedule."""
+    changed = []
+    if child.last_visit_at is None or child.last_visit_at < visit.visited_at:
+        changed = assign(child, {"last_visit_at": visit.visited_at})
+    refresh_child(actor, child, device_id, changed)
+
+
+def set_override(actor, child_id: str, level: str | None, reason: str,
+                 device_id: str | None = None) -> Child:
+    """Set (or, with level None, clear) the village head's risk level for a child, audited."""
+    child = scope.get_scoped(actor, Child, child_id)
+    if actor.role not in OVERRIDE_ROLES:
+        raise ApiError(403, "override_not_allowed", "只有村/社区负责人可以调整风险等级")
+    before = {"level": child.risk_level, "override": child.risk_override}
+    child.risk_override = level
+    child.risk_override_reason = reason if level else None
+    audit.record_event("child.risk_override" if level else "child.risk_override_cleared", actor,
+                       "child", child.id, device_id, reason=reason,
+                       detail={"from": before, "to": level, "assessed": child.risk_assessed})
+    refresh_child(actor, child, device_id, ["risk_override", "risk_override_reason"])
+    db.session.commit()
+    return child

@@ -1,0 +1,113 @@
+"""The caller's to-do: overdue visits, questioned visits, plans missing or due, deadlines, reports."""
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Child, Plan, Visit
+from . import deadlines, plans, schedule, scope
+from .masking import mask_name
+
+LIMIT = 50
+CHILD_ROLES = ("grid_worker", "village_head", "town_admin")
+HEAD_ROLES = ("village_head", "town_admin")
+
+
+def _count_and_first(query, order) -> tuple[int, list]:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return total, list(db.session.scalars(query.order_by(*order).limit(LIMIT)))
+
+
+def _children(ids) -> dict[str, Child]:
+    ids = {i for i in ids if i}
+    return {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+
+
+def _name(actor, child: Child | None) -> str:
+    if child is None:
+        return ""
+    return mask_name(child.name) if actor.role == "town_admin" else child.name
+
+
+def _overdue_visits(actor, today) -> tuple[int, list[dict]]:
+    query = scope.scoped_select(actor, Child).where(schedule.overdue_condition(today))
+    total, children = _count_and_first(query, [Child.next_visit_due, Child.created_at, Child.id])
+    return total, [{"kind": "overdue_visit", "title": f"{_name(actor, c)} 走访逾期", "due": c.next_visit_due,
+                    "overdue": True, "entity": "child", "entity_id": c.id, "village_id": c.village_id,
+                    "detail": {"risk_level": c.risk_level, "grid_id": c.grid_id}} for c in children]
+
+
+def _questioned_visits(actor, today) -> tuple[int, list[dict]]:
+    amended = select(Visit.amends_id).where(Visit.amends_id.is_not(None))
+    query = scope.scoped_select(actor, Visit).where(
+        Visit.worker_id == actor.id, Visit.review_status == "questioned", Visit.id.not_in(amended))
+    total, visits = _count_and_first(query, [Visit.reviewed_at, Visit.id])
+    children = _children(v.child_id for v in visits)
+    return total, [{"kind": "visit_questioned",
+                    "title": f"{_name(actor, children.get(v.child_id))} 走访记录存疑",
+                    "due": None, "overdue": False, "entity": "visit", "entity_id": v.id,
+                    "village_id": v.village_id, "detail": {"note": v.review_note, "child_id": v.child_id}}
+                   for v in visits]
+
+
+def _plan_items(actor, kind: str, title: str, query, today) -> tuple[int, list[dict]]:
+    total, found = _count_and_first(query, [Plan.next_review_due, Plan.created_at, Plan.id])
+    children = _children(p.child_id for p in found)
+    return total, [{"kind": kind, "title": f"{_name(actor, children.get(p.child_id))} {title}",
+                    "due": p.next_review_due, "overdue": bool(p.next_review_due and p.next_review_due < today),
+                    "entity": "plan", "entity_id": p.id, "village_id": p.village_id,
+                    "detail": {"child_id": p.child_id, "status": p.status}} for p in found]
+
+
+def _plans_due(actor, today) -> tuple[int, list[dict]]:
+    query = scope.scoped_select(actor, Plan).where(
+        Plan.status == "active", Plan.next_review_due <= today + timedelta(days=deadlines.SOON_DAYS))
+    if actor.role == "grid_worker":
+        query = query.where(Plan.helper_id == actor.id)
+    return _plan_items(actor, "plan_review_due", "帮扶计划待评估", query, today)
+
+
+def _plans_to_approve(actor, today) -> tuple[int, list[dict]]:
+    query = scope.scoped_select(actor, Plan).where(Plan.status == "draft")
+    return _plan_items(actor, "plan_approval", "帮扶计划待审批", query, today)
+
+
+def _plans_missing(actor, today) -> tuple[int, list[dict]]:
+    query = scope.scoped_select(actor, Child).where(plans.missing_plan_condition())
+    total, children = _count_and_first(query, [Child.risk_changed_at, Child.created_at, Child.id])
+    return total, [{"kind": "plan_missing", "title": f"{_name(actor, c)} 高风险超过7天未落实帮扶计划",
+                    "due": None, "overdue": True, "entity": "child", "entity_id": c.id,
+                    "village_id": c.village_id, "detail": {"risk_level": c.risk_level}} for c in children]
+
+
+def _review_pending(actor, today) -> tuple[int, list[dict]]:
+    total = db.session.scalar(select(func.count()).select_from(scope.scoped_select(actor, Visit).where(
+        Visit.review_status == "pending").order_by(None).subquery())) or 0
+    return total, ([{"kind": "review_pending", "title": f"{total} 条走访记录待审核", "due": None,
+                     "overdue": False, "entity": "review", "entity_id": None, "village_id": actor.village_id,
+                     "detail": {"count": total}}] if total else [])
+
+
+SOURCES = {
+    "grid_worker": (("overdue_visit", _overdue_visits), ("visit_questioned", _questioned_visits),
+                    ("plan_review_due", _plans_due)),
+    "village_head": (("overdue_visit", _overdue_visits), ("review_pending", _review_pending),
+                     ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
+                     ("plan_review_due", _plans_due)),
+    "town_admin": (("overdue_visit", _overdue_visits), ("plan_missing", _plans_missing),
+                   ("plan_review_due", _plans_due)),
+}
+
+
+def list_tasks(actor) -> dict:
+    """Return the caller's to-do: at most 50 items of each kind, and the count of each kind."""
+    today = schedule.local_today()
+    tasks, counts = [], {}
+    for kind, source in SOURCES.get(actor.role, ()):
+        counts[kind], items = source(actor, today)
+        tasks += items
+    for kind, items in (("rectification", deadlines.rectification_tasks(actor, today)),
+                        ("report_due", deadlines.report_tasks(actor, today))):
+        tasks += items[:LIMIT]
+        counts[kind] = len(items)
+    return {"tasks": tasks, "counts": counts, "today": today}

@@ -1,0 +1,116 @@
+"""What the browser tests do on the phone: log in, unlock, wait for sync, read raw IndexedDB."""
+from playwright.sync_api import Page, expect
+
+from .. import factories
+
+TIMEOUT = 20_000
+
+
+def login(page: Page, base: str, username: str, password: str = factories.PASSWORD) -> None:
+    """First login (online), then wait for the first sync to finish."""
+    page.goto(base + "/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    wait_synced(page)
+
+
+def unlock(page: Page, password: str = factories.PASSWORD) -> None:
+    """Unlock the local store (works offline)."""
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="解锁").click()
+    expect(page.locator("#nav")).to_be_visible(timeout=TIMEOUT)
+
+
+def wait_synced(page: Page, unsynced: int = 0) -> None:
+    """Wait until a sync has finished and `unsynced` entries are left."""
+    expect(page.get_by_test_id("unsynced")).to_have_text(f"待同步 {unsynced}", timeout=TIMEOUT)
+    expect(page.get_by_test_id("last-sync")).not_to_have_text("上次同步 从未", timeout=TIMEOUT)
+    expect(page.locator("#status .busy")).to_have_count(0, timeout=TIMEOUT)
+
+
+def wait_installed(page: Page) -> None:
+    """Wait until the service worker has precached the shell and controls the page."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    for _ in range(100):
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took control of the page")
+
+
+def go_offline(context) -> None:
+    """No network at all: the context is offline and every /api request fails."""
+    context.set_offline(True)
+    context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+
+
+def go_online(context) -> None:
+    """Back in coverage."""
+    context.unroute("**/api/**")
+    context.set_offline(False)
+
+
+def sync_now(page: Page) -> None:
+    """Open the sync screen and press the button."""
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    page.get_by_test_id("sync-now").click()
+
+
+RAW_DUMP = """async () => {
+  const hex = (b) => Array.from(new Uint8Array(b.buffer || b),
+    (x) => x.toString(16).padStart(2, '0')).join('');
+  const plain = (v) => JSON.stringify(v,
+    (k, x) => (x instanceof ArrayBuffer || ArrayBuffer.isView(x)) ? hex(x) : x);
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  const out = {databases: names, stores: {}};
+  for (const name of names) {
+    const db = await new Promise((ok, no) => {
+      const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+    });
+    for (const store of db.objectStoreNames) {
+      const rows = await new Promise((ok) => {
+        const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result);
+      });
+      out.stores[`${name}/${store}`] = rows.map(plain);
+    }
+    db.close();
+  }
+  return out;
+}"""
+
+
+def raw_indexeddb(page: Page) -> dict:
+    """Every row of every IndexedDB store of the origin, binary as hex, without the app's key."""
+    return page.evaluate(RAW_DUMP)
+
+
+SHOTS = __import__("pathlib").Path(__file__).parent / "screenshots"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a 360×740 screenshot of the current screen under tests/browser/screenshots/."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+AXE = __import__("pathlib").Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """Run axe-core on the current screen; return its serious and critical violations."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+    result = page.evaluate("""async () => {
+      const r = await axe.run(document, {resultTypes: ['violations']});
+      return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5)}));
+    }""")
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def check_screen(page: Page, name: str) -> list[dict]:
+    """Screenshot the screen and return its serious accessibility violations, labelled."""
+    page.wait_for_timeout(150)
+    screenshot(page, name)
+    return [{**v, "screen": name} for v in axe_violations(page)]

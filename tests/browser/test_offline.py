@@ -1,0 +1,122 @@
+"""The offline round trip and the lost push response."""
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import AppliedOp, Inspection, Visit
+
+from . import helpers
+from .conftest import PHONE, persistent
+
+NAMES = ("欧阳明月", "司马小雨", "诸葛晓东")
+
+
+def record_visit(page, name: str, note: str) -> None:
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_label("搜索姓名或拼音首字母").fill(name)
+    page.get_by_role("link", name=re.compile(name)).click()
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度")
+    page.get_by_role("group", name="在校就读").get_by_label("是").check()
+    page.get_by_label("走访情况").fill(note)
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+
+
+def record_inspection(page, venue: str) -> None:
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name=re.compile(venue)).click()
+    expect(page.get_by_role("heading", name="“五必须”")).to_be_visible()
+    items = page.locator(".check-item")
+    for i in range(items.count()):
+        items.nth(i).get_by_label("合格", exact=True).check()
+    items.nth(0).get_by_label("不合格").check()
+    expect(items.nth(0).get_by_label("整改期限")).to_be_visible()
+    page.get_by_label("检查情况").fill("前台登记不全")
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+
+
+def test_offline_round_trip(pw, live_server, tmp_path):
+    profile = tmp_path / "phone"
+    context = persistent(pw, profile)
+    page = context.pages[0] if context.pages else context.new_page()
+    helpers.login(page, live_server.url, "admin")
+    helpers.wait_installed(page)
+
+    helpers.go_offline(context)
+    page.reload()
+    helpers.unlock(page)
+    expect(page.get_by_test_id("net")).to_have_text("离线")
+    for name in NAMES:
+        record_visit(page, name, f"{name}在家，情况良好")
+    record_inspection(page, "测试a宾馆")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
+    context.close()
+
+    context = persistent(pw, profile, offline=True)
+    helpers.go_offline(context)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(live_server.url + "/")
+    helpers.unlock(page)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAMES[0])).click()
+    expect(page.get_by_text(f"{NAMES[0]}在家，情况良好")).to_be_visible()
+
+    raw = str(helpers.raw_indexeddb(page))
+    assert "hulei/records" in raw and "hulei/outbox" in raw
+    for name in NAMES:
+        assert name not in raw
+    assert "情况良好" not in raw and "前台登记不全" not in raw
+
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    context.close()
+
+    with live_server.app.app_context():
+        visits = db.session.scalars(select(Visit)).all()
+        assert sorted(v.notes for v in visits) == sorted(f"{n}在家，情况良好" for n in NAMES)
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 1
+        assert db.session.scalar(select(func.count()).select_from(AppliedOp)) == 4
+
+
+def test_lost_push_response_is_retried_without_duplicates(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    record_visit(page, NAMES[0], "第一次走访")
+    record_visit(page, NAMES[0], "第二次走访")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
+
+    pushes = []
+
+    def lose_first_answer(route):
+        pushes.append(route.request.post_data_json)
+        response = route.fetch()  # the server commits the batch...
+        if len(pushes) == 1:
+            assert response.status == 200
+            route.abort("connectionreset")  # ...but the phone never hears back
+        else:
+            route.fulfill(response=response)
+
+    context.route("**/api/sync/push", lose_first_answer)
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    assert len(pushes) >= 2
+    assert [op["op_id"] for op in pushes[1]["ops"]] == [op["op_id"] for op in pushes[0]["ops"]]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAMES[0])).click()
+    expect(page.locator(".list .item")).to_have_count(2)
+    expect(page.locator(".list .tag", has_text="待同步")).to_have_count(0)  # both shown as synced
+    context.close()
+
+    with live_server.app.app_context():
+        notes = [v.notes for v in db.session.scalars(select(Visit))]
+        assert sorted(notes) == ["第一次走访", "第二次走访"]
+        assert db.session.scalar(select(func.count()).select_from(AppliedOp)) == 2

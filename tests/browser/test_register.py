@@ -1,0 +1,55 @@
+"""Register a household and child offline; a record the server rejects stays in 'needs attention'."""
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Child, Household
+
+from . import helpers
+from .conftest import PHONE
+
+
+def register(page, name: str, id_number: str = "") -> None:
+    page.locator("#nav").get_by_role("link", name="登记").click()
+    page.get_by_label("家庭住址").fill("测试镇新建组8号")
+    page.get_by_label("监护人姓名").fill("王大山")
+    page.get_by_label("与儿童关系").fill("父亲")
+    page.get_by_label("儿童姓名").fill(name)
+    page.get_by_label("身份证号（可不填）").fill(id_number)
+    page.get_by_label("留守").check()
+    page.get_by_role("button", name="保存登记").click()
+    expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
+
+
+def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    register(page, "王小花")
+    register(page, "王小草", id_number="123456")  # not a valid ID number: the server will refuse it
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
+    page.get_by_label("搜索姓名或拼音首字母").fill("王小")
+    expect(page.locator(".list .item")).to_have_count(2)
+
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    attention = page.get_by_test_id("attention")
+    expect(attention).to_contain_text("被退回：儿童", timeout=helpers.TIMEOUT)
+    expect(attention).to_contain_text("id_number")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    page.reload()
+    helpers.unlock(page)
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    expect(page.get_by_test_id("attention")).to_contain_text("被退回：儿童")  # never dropped
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("link", name=re.compile("王小花"))).to_be_visible()
+    context.close()
+
+    with live_server.app.app_context():
+        names = [c.name for c in db.session.scalars(select(Child))]
+        assert "王小花" in names and "王小草" not in names
+        addresses = [h.address for h in db.session.scalars(select(Household))]
+        assert addresses.count("测试镇新建组8号") == 2  # both households; only the bad child refused

@@ -1,0 +1,65 @@
+"""Every main screen at 360×740: a screenshot each, and no serious axe-core violations."""
+import re
+
+from playwright.sync_api import expect
+
+from . import helpers
+from .conftest import PHONE
+
+
+def test_screens_screenshots_and_accessibility(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    page.goto(live_server.url + "/")
+    expect(page.get_by_label("用户名")).to_be_visible()
+    problems += helpers.check_screen(page, "01-login")
+    helpers.login(page, live_server.url, "admin")
+    helpers.wait_installed(page)
+    nav = page.locator("#nav")
+    problems += helpers.check_screen(page, "02-today")
+
+    nav.get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
+    problems += helpers.check_screen(page, "03-children")
+    page.get_by_label("搜索姓名或拼音首字母").fill("oymy")
+    expect(page.locator(".list .item")).to_have_count(1)
+    page.get_by_role("link", name=re.compile("欧阳明月")).click()
+    expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
+    problems += helpers.check_screen(page, "04-child")
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    problems += helpers.check_screen(page, "05-visit")
+
+    nav.get_by_role("link", name="登记").click()
+    expect(page.get_by_role("heading", name="登记家庭或儿童")).to_be_visible()
+    problems += helpers.check_screen(page, "06-register")
+
+    nav.get_by_role("link", name="我的场所").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    problems += helpers.check_screen(page, "07-venues")
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    expect(page.get_by_role("heading", name="“五必须”")).to_be_visible()
+    page.locator(".check-item").nth(0).get_by_label("不合格").check()
+    problems += helpers.check_screen(page, "08-inspection")
+
+    page.get_by_role("link", name="强制报告").click()  # tap 1 from any screen
+    expect(page.get_by_role("heading", name="强制报告")).to_be_visible()
+    problems += helpers.check_screen(page, "09-clue")
+    page.get_by_label("发生了什么（必填）").fill("孩子说晚上有陌生人来家里")
+    page.get_by_role("button", name="提交报告").click()  # tap 2: filed
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+
+    nav.get_by_role("link", name="同步").click()
+    expect(page.get_by_role("heading", name="同步状态")).to_be_visible()
+    expect(page.get_by_test_id("quota")).to_contain_text("MB")
+    problems += helpers.check_screen(page, "10-sync")
+    page.get_by_test_id("sync-now").click()
+    helpers.wait_synced(page)
+
+    helpers.go_offline(context)
+    page.reload()
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+    problems += helpers.check_screen(page, "11-unlock-offline")
+    context.close()
+    assert problems == []

@@ -1,0 +1,87 @@
+"""Revoked device, logout, too many wrong passwords: the phone is wiped; a second user sees nothing."""
+import re
+
+from playwright.sync_api import expect
+
+from .. import factories
+from . import helpers
+from .conftest import PHONE
+from .test_offline import record_visit
+
+CACHES = "caches.keys()"
+
+
+def device_id(page) -> str:
+    auth = [row for row in helpers.raw_indexeddb(page)["stores"]["hulei/meta"] if '"k":"auth"' in row]
+    return re.search(r'"device_id":"([^"]+)"', auth[0]).group(1)
+
+
+def assert_wiped(page) -> None:
+    dump = helpers.raw_indexeddb(page)
+    assert all(not rows for name, rows in dump["stores"].items()), dump
+    assert page.evaluate(CACHES) == []
+
+
+def test_revoked_device_is_wiped_at_next_sync(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    device = device_id(page)
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    assert admin.post(f"/api/devices/{device}/revoke").status_code == 204
+
+    helpers.sync_now(page)
+    expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.get_by_label("用户名")).to_be_visible()
+    assert_wiped(page)
+    context.close()
+
+
+def test_logout_warns_then_wipes_and_the_next_user_sees_nothing(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    context.route("**/api/sync/**", lambda route: route.abort("internetdisconnected"))  # no coverage for sync
+    record_visit(page, "欧阳明月", "退出前未同步的走访")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    page.get_by_role("button", name="退出登录").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("还有 1 条记录未同步")
+    dialog.get_by_role("button", name="取消").click()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")  # cancel keeps everything
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("dialog").get_by_role("button", name="仍然退出并删除").click()
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=helpers.TIMEOUT)
+    context.unroute("**/api/sync/**")
+    assert_wiped(page)
+
+    helpers.login(page, live_server.url, "worker_b")
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("link", name=re.compile("诸葛晓东"))).to_be_visible()
+    for other in ("欧阳明月", "司马小雨"):
+        expect(page.get_by_text(other)).to_have_count(0)
+    page.get_by_label("搜索姓名或拼音首字母").fill("oymy")
+    expect(page.get_by_text("没有找到匹配的儿童")).to_be_visible()
+    assert page.evaluate("document.body.innerText").count("退出前未同步的走访") == 0
+    context.close()
+
+
+def test_wrong_passwords_then_wipe(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_installed(page)
+    helpers.go_offline(context)
+    page.reload()
+    for left in (4, 3, 2, 1):
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="解锁").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text(f"还可尝试 {left} 次")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="解锁").click()
+    expect(page.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
+    assert_wiped(page)
+    context.close()

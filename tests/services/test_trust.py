@@ -1,0 +1,276 @@
+"""The server's trust flags on visits and inspections, with real WGS-84 coordinates."""
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from geopy.distance import geodesic
+
+from server.extensions import db
+from server.models import Household, Venue
+from server.services.geo import distance_m, wgs84_to_gcj02
+from tests.sync.test_push_pull_basics import op
+
+# A household in Changsha county, Hunan (WGS-84, as a phone's GPS gives it).
+HOME = (28.2458, 113.0824)
+DEVICE = "phone-trust-worker-a"
+INSPECTOR_DEVICE = "phone-trust-inspector"
+LOCATION_FLAGS = ("location_mismatch", "no_location")
+
+
+def offset(point, metres, bearing=45.0):
+    """Return the WGS-84 point `metres` from `point` along `bearing` (geodesic)."""
+    target = geodesic(meters=metres).destination(point, bearing)
+    return target.latitude, target.longitude
+
+
+def gcj02_to_bd09(lat, lon):
+    """Shift a GCJ-02 point the way Baidu maps (BD-09) do."""
+    x_pi = math.pi * 3000.0 / 180.0
+    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * x_pi)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * x_pi)
+    return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+
+
+def now():
+    return datetime.now(UTC)
+
+
+def iso(moment):
+    return moment.isoformat()
+
+
+def push_at(api, ops, device_time=None):
+    """Push from the client's device with the device clock at `device_time` (default: now)."""
+    response = api.post("/api/sync/push", json={
+        "device_id": api.device_id, "device_time": iso(device_time or now()), "ops": ops})
+    assert response.status_code == 200, response.get_json()
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["applied"] * len(ops), results
+    return results
+
+
+def make_home(api, grid_id, point=HOME):
+    """Register a household (at `point`, or with no location) and a child in it; return ids."""
+    household_id, child_id = str(uuid.uuid4()), str(uuid.uuid4())
+    place = {"lat": point[0], "lon": point[1]} if point else {}
+    push_at(api, [op("household", "create", household_id,
+                     {"grid_id": grid_id, "address": "槐花巷1号", **place}),
+                  op("child", "create", child_id, {"household_id": household_id, "name": "小明",
+                                                   "sex": "M", "categories": ["left_behind"]})])
+    return household_id, child_id
+
+
+def visit(api, child_id, fix=None, accuracy=10.0, at=None, device_time=None, coord_system=None):
+    """Push one visit and return it as GET /api/visits/{id} answers."""
+    visit_id = str(uuid.uuid4())
+    data = {"child_id": child_id, "visited_at": iso(at or now() - timedelta(minutes=5)),
+            "answers": {"guardian_present": True}}
+    if fix is not None:
+        data.update(lat=fix[0], lon=fix[1], accuracy_m=accuracy)
+    if coord_system:
+        data["coord_system"] = coord_system
+    push_at(api, [op("visit", "create", visit_id, data)], device_time)
+    response = api.get(f"/api/visits/{visit_id}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+@pytest.fixture
+def worker(town, login):
+    return login("worker_a", device_id=DEVICE)
+
+
+@pytest.fixture
+def home(worker, town):
+    """(household_id, child_id) of a household at HOME in worker_a's grid."""
+    return make_home(worker, town.grids["a1"])
+
+
+def test_fix_150_m_away_is_not_a_mismatch(worker, home):
+    fix = offset(HOME, 150)
+    body = visit(worker, home[1], fix, accuracy=10)
+    assert body["flags"] == []
+    assert body["distance_m"] == pytest.approx(150, abs=0.5)
+    assert (body["lat"], body["lon"], body["accuracy_m"]) == (
+        pytest.approx(fix[0], abs=1e-7), pytest.approx(fix[1], abs=1e-7), 10)
+    assert body["review_status"] == "none"
+
+
+def test_fix_2_km_away_is_a_mismatch(worker, home):
+    body = visit(worker, home[1], offset(HOME, 2000, bearing=200), accuracy=10)
+    assert body["flags"] == ["location_mismatch"]
+    assert body["distance_m"] == pytest.approx(2000, abs=0.5)
+    assert body["review_status"] == "pending"
+
+
+def test_poor_accuracy_widens_the_allowance_to_twice_the_accuracy(worker, home):
+    allowed = visit(worker, home[1], offset(HOME, 300), accuracy=200,
+                    at=now() - timedelta(hours=3))
+    assert (allowed["flags"], allowed["distance_m"]) == ([], pytest.approx(300, abs=0.5))
+    tight = visit(worker, home[1], offset(HOME, 300), accuracy=100,
+                  at=now() - timedelta(hours=1))
+    assert (tight["flags"], tight["distance_m"]) == (["location_mismatch"],
+                                                     pytest.approx(300, abs=0.5))
+
+
+def test_no_fix_is_flagged_no_location(worker, home):
+    body = visit(worker, home[1], None)
+    assert (body["flags"], body["distance_m"], body["lat"], body["lon"]) == (
+        ["no_location"], None, None, None)
+
+
+@pytest.mark.parametrize(("skew", "flags"), [
+    (timedelta(minutes=11), ["clock_skew"]), (-timedelta(minutes=11), ["clock_skew"]),
+    (timedelta(minutes=9), []), (-timedelta(minutes=9), [])])
+def test_device_clock_skew(worker, home, skew, flags):
+    body = visit(worker, home[1], HOME, device_time=now() + skew)
+    assert body["flags"] == flags
+
+
+def test_visit_in_the_future_is_flagged(worker, home):
+    body = visit(worker, home[1], HOME, at=now() + timedelta(hours=1))
+    assert body["flags"] == ["future_time"]
+
+
+@pytest.mark.parametrize(("days", "flags"), [(8, ["late_entry"]), (6, [])])
+def test_late_entry(worker, home, days, flags):
+    body = visit(worker, home[1], HOME, at=now() - timedelta(days=days))
+    assert body["flags"] == flags
+    received = datetime.fromisoformat(body["received_at"])
+    visited = datetime.fromisoformat(body["visited_at"])
+    assert timedelta(days=days) <= received - visited < timedelta(days=days, minutes=1)
+
+
+@pytest.mark.parametrize(("gap", "flags"), [(timedelta(minutes=10), ["impossible_travel"]),
+                                            (timedelta(hours=1), [])])
+def test_travel_between_two_homes(worker, town, gap, flags):
+    far = offset(HOME, 30_000, bearing=90)
+    assert distance_m(HOME, far) == pytest.approx(30_000, abs=1)
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], far)
+    first_at = now() - timedelta(hours=2)
+    first = visit(worker, near_child, HOME, at=first_at)
+    second = visit(worker, far_child, far, at=first_at + gap)
+    assert (first["flags"], second["flags"]) == ([], flags)
+    assert (first["distance_m"], second["distance_m"]) == (0.0, 0.0)
+
+
+def test_travel_is_per_worker(town, login, worker):
+    """Another worker's visit far away at the same time is not this worker's travel."""
+    far = offset(HOME, 30_000, bearing=90)
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], far)
+    head = login("head_a", device_id="phone-trust-head-a")
+    at = now() - timedelta(hours=2)
+    assert visit(worker, near_child, HOME, at=at)["flags"] == []
+    assert visit(head, far_child, far, at=at + timedelta(minutes=10))["flags"] == []
+
+
+def test_gcj02_fix_is_converted_before_it_is_checked(worker, home):
+    shifted = wgs84_to_gcj02(*HOME)
+    assert 300 < distance_m(HOME, shifted) < 800
+    converted = visit(worker, home[1], shifted, coord_system="gcj02",
+                      at=now() - timedelta(hours=3))
+    assert converted["flags"] == []
+    assert converted["distance_m"] < 3
+    assert distance_m(HOME, (converted["lat"], converted["lon"])) < 3
+    raw = visit(worker, home[1], shifted, coord_system="wgs84", at=now() - timedelta(hours=1))
+    assert raw["flags"] == ["location_mismatch"]
+    assert raw["distance_m"] == pytest.approx(distance_m(HOME, shifted), abs=0.5)
+    assert (raw["lat"], raw["lon"]) == (pytest.approx(shifted[0], abs=1e-7),
+                                        pytest.approx(shifted[1], abs=1e-7))
+
+
+def test_bd09_fix_is_converted_before_it_is_checked(worker, home):
+    baidu = gcj02_to_bd09(*wgs84_to_gcj02(*HOME))
+    assert 500 < distance_m(HOME, baidu) < 1500
+    converted = visit(worker, home[1], baidu, coord_system="bd09", at=now() - timedelta(hours=3))
+    assert converted["flags"] == []
+    assert converted["distance_m"] < 3
+    assert distance_m(HOME, (converted["lat"], converted["lon"])) < 3
+    raw = visit(worker, home[1], baidu, at=now() - timedelta(hours=1))
+    assert raw["flags"] == ["location_mismatch"]
+    assert raw["distance_m"] == pytest.approx(distance_m(HOME, baidu), abs=0.5)
+
+
+def _household_locations(app, household_id):
+    with app.app_context():
+        household = db.session.get(Household, household_id)
+        return household.location, household.proposed_location
+
+
+def test_household_without_location_gets_a_proposal_from_an_accurate_first_visit(
+        app, worker, town):
+    household_id, child_id = make_home(worker, town.grids["a1"], point=None)
+    fix = offset(HOME, 10)
+    body = visit(worker, child_id, fix, accuracy=30)
+    assert (body["flags"], body["distance_m"]) == ([], None)
+    assert _household_locations(app, household_id) == (
+        None, {"lat": round(fix[0], 7), "lon": round(fix[1], 7), "accuracy_m": 30.0})
+    later = visit(worker, child_id, offset(HOME, 500), accuracy=5,
+                  at=now() - timedelta(minutes=1))
+    assert later["flags"] == []
+    assert _household_locations(app, household_id)[1]["lat"] == round(fix[0], 7)
+
+
+def test_household_without_location_gets_no_proposal_from_a_vague_fix(app, worker, town):
+    household_id, child_id = make_home(worker, town.grids["a1"], point=None)
+    body = visit(worker, child_id, offset(HOME, 10), accuracy=80)
+    assert (body["flags"], body["distance_m"]) == ([], None)
+    assert _household_locations(app, household_id) == (None, None)
+
+
+def test_household_with_a_location_gets_no_proposal(app, worker, home):
+    visit(worker, home[1], offset(HOME, 20), accuracy=5)
+    assert _household_locations(app, home[0]) == (
+        {"lat": HOME[0], "lon": HOME[1]}, None)
+
+
+# --- inspections: checked against the venue's own lat/lon -----------------------------------
+
+def _place_venue(app, venue_id, point):
+    with app.app_context():
+        venue = db.session.get(Venue, venue_id)
+        venue.lat, venue.lon = point
+        db.session.commit()
+
+
+def inspect(api, venue_id, fix, accuracy=10.0, at=None):
+    inspection_id = str(uuid.uuid4())
+    data = {"venue_id": venue_id, "inspected_at": iso(at or now() - timedelta(minutes=5)),
+            "answers": [{"item": "verify_identity", "result": "pass"}]}
+    if fix is not None:
+        data.update(lat=fix[0], lon=fix[1], accuracy_m=accuracy)
+    push_at(api, [op("inspection", "create", inspection_id, data)])
+    response = api.get(f"/api/inspections/{inspection_id}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_inspection_location_is_checked_against_the_venue(app, town, login):
+    _place_venue(app, town.venues["a"], HOME)
+    api = login("inspector", device_id=INSPECTOR_DEVICE)
+    near = inspect(api, town.venues["a"], offset(HOME, 150), at=now() - timedelta(hours=5))
+    assert (near["flags"], near["distance_m"]) == ([], pytest.approx(150, abs=0.5))
+    far = inspect(api, town.venues["a"], offset(HOME, 2000), at=now() - timedelta(hours=3))
+    assert (far["flags"], far["distance_m"]) == (["location_mismatch"],
+                                                 pytest.approx(2000, abs=0.5))
+    blind = inspect(api, town.venues["a"], None, at=now() - timedelta(hours=1))
+    assert (blind["flags"], blind["distance_m"]) == (["no_location"], None)
+
+
+def test_inspection_of_a_venue_without_location_has_no_distance(town, login):
+    api = login("inspector", device_id=INSPECTOR_DEVICE)
+    body = inspect(api, town.venues["b"], HOME)
+    assert (body["flags"], body["distance_m"]) == ([], None)
+
+
+def test_inspection_then_visit_far_away_is_impossible_travel(app, town, login, worker, home):
+    """Travel counts inspections and visits by one person alike (a head who inspects)."""
+    _place_venue(app, town.venues["a"], offset(HOME, 30_000, bearing=270))
+    admin = login("admin", device_id="phone-trust-admin-01")
+    at = now() - timedelta(hours=2)
+    assert inspect(admin, town.venues["a"], offset(HOME, 30_000, bearing=270), at=at)["flags"] == []
+    assert visit(admin, home[1], HOME, at=at + timedelta(minutes=10))["flags"] == [
+        "impossible_travel"]

@@ -1,0 +1,143 @@
+"""Concurrent pushes and pulls on PostgreSQL: overlapping batches apply each op once; a puller
+running beside writers that commit in random order misses no change."""
+import random
+import threading
+import time
+import uuid
+from collections import Counter as Tally
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import AppliedOp, AuditEvent, Device, Household, User, Visit
+from server.services import registry
+from server.sync.pull import pull_changes
+
+from .test_push_pull_basics import op, push
+
+THREADS = 8
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def pg_engine(engine_name):
+    """These tests are about PostgreSQL's row locks and READ COMMITTED; SQLite has one writer."""
+    if engine_name != "postgresql":
+        pytest.skip("concurrency tests run on PostgreSQL only (SQLite serializes every writer)")
+    return engine_name
+
+
+def _pool(town, size: int = 200) -> list[dict]:
+    ops = []
+    for n in range(size):
+        if n % 2:
+            ops.append(op("household", "create", str(uuid.uuid4()),
+                          {"grid_id": town.grids["a1"], "address": f"并发巷{n}号"}))
+        else:
+            ops.append(op("visit", "create", str(uuid.uuid4()),
+                          {"child_id": town.children["a1"], "notes": f"并发{n}",
+                           "visited_at": f"2025-06-01T{8 + n // 60:02d}:{n % 60:02d}:00+08:00"}))
+    return ops
+
+
+def test_overlapping_batches_apply_each_op_once(pg_engine, app, town, login):
+    rng = random.Random(20261128)
+    pool = _pool(town)
+    batches: list[list[dict]] = [[] for _ in range(THREADS)]
+    for item in pool:
+        for index in rng.sample(range(THREADS), rng.randint(2, 4)):
+            batches[index].append(item)
+    for batch in batches:
+        rng.shuffle(batch)
+    clients = [login("worker_a", device_id=f"phone-worker-a-{n:04d}") for n in range(THREADS)]
+    start = threading.Barrier(THREADS)
+
+    def run(n: int) -> list[dict]:
+        start.wait()
+        return push(clients[n], batches[n])["results"]
+
+    with ThreadPoolExecutor(THREADS) as executor:
+        answers = list(executor.map(run, range(THREADS)))
+
+    seen: dict[str, list[dict]] = {}
+    for batch, results in zip(batches, answers):
+        assert [r["op_id"] for r in results] == [o["op_id"] for o in batch]
+        for result in results:
+            seen.setdefault(result["op_id"], []).append(result)
+    assert set(seen) == {o["op_id"] for o in pool}
+    for item in pool:
+        results = seen[item["op_id"]]
+        statuses = Tally(r["status"] for r in results)
+        assert statuses["applied"] == 1 and statuses["duplicate"] == len(results) - 1, results
+        assert {(r["id"], r["version"]) for r in results} == {(item["id"], 1)}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AppliedOp)) == len(pool)
+        created = {o["id"] for o in pool}
+        households = set(db.session.scalars(select(Household.id).where(Household.id.in_(created))))
+        visits = set(db.session.scalars(select(Visit.id)))
+        assert households | visits == created and not households & visits
+        events = Tally(db.session.scalars(select(AuditEvent.entity_id).where(
+            AuditEvent.action.in_(["household.create", "visit.create"]))))
+        assert set(events) == created and set(events.values()) == {1}
+
+
+def _writer(app, user_id: str, grid_id: str, rounds: int, seed: int) -> set:
+    """Create households in transactions that sleep between flush and commit; some roll back."""
+    rng, committed = random.Random(seed), set()
+    with app.app_context():
+        actor = db.session.get(User, user_id)
+        for n in range(rounds):
+            made = [registry.create_household(actor, {"grid_id": grid_id,
+                                                      "address": f"写者{seed}巷{n}-{k}号"}).id
+                    for k in range(rng.randint(1, 3))]
+            time.sleep(rng.uniform(0, 0.01))
+            if rng.random() < 0.15:
+                db.session.rollback()
+                continue
+            db.session.commit()
+            committed.update(("household", record_id) for record_id in made)
+        db.session.remove()
+    return committed
+
+
+def test_puller_beside_writers_misses_no_change(pg_engine, app, town):
+    with app.app_context():
+        db.session.add(Device(id="phone-puller-0001", user_id=town.users["worker_a"]))
+        db.session.commit()
+    done = threading.Event()
+    seen: set[tuple[str, str]] = set()
+    pages = []
+
+    def puller():
+        rng = random.Random(7)
+        with app.app_context():
+            actor = db.session.get(User, town.users["worker_a"])
+            cursor = None
+            while True:
+                finished = done.is_set()
+                while True:
+                    device = db.session.get(Device, "phone-puller-0001")
+                    page = pull_changes(actor, device, cursor, rng.choice((1, 5, 50)))
+                    seen.update((c["entity"], c["id"]) for c in page["changes"]
+                                if c["action"] == "upsert")
+                    pages.append(len(page["changes"]))
+                    cursor = page["cursor"]
+                    if not page["more"]:
+                        break
+                if finished:
+                    break
+                time.sleep(rng.uniform(0, 0.005))
+            db.session.remove()
+
+    with ThreadPoolExecutor(5) as executor:
+        reader = executor.submit(puller)
+        writers = [executor.submit(_writer, app, town.users["worker_a"], town.grids["a1"], 25, seed)
+                   for seed in range(4)]
+        committed = set().union(*(w.result() for w in writers))
+        done.set()
+        reader.result()
+    assert committed and len([p for p in pages if p]) > 4, "the puller ran beside the writers"
+    seeded = {("household", town.households["a1"]), ("child", town.children["a1"])}
+    assert seen == committed | seeded

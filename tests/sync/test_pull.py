@@ -1,0 +1,291 @@
+"""Pull: a first pull is the scope, paging is gapless, scope changes evict, cursors are checked."""
+import uuid
+
+import pytest
+
+from server.sync.pull import prune_tombstones
+from tests.factories import valid_id_number
+from tests.routes.helpers import assert_error
+from tests.sync.test_push_pull_basics import op, pull_all, push
+
+PATHS = {"household": "households", "child": "children", "visit": "visits", "venue": "venues",
+         "inspection": "inspections", "joint_operation": "operations", "plan": "plans",
+         "plan_progress": "plan_progress", "staff_check": "staff_checks", "clue": "clues"}
+ROLE_ENTITIES = {
+    "worker_a": {"household", "child", "visit", "plan", "plan_progress"},
+    "head_a": {"household", "child", "visit", "plan", "plan_progress", "venue", "inspection",
+               "joint_operation", "staff_check"},
+    "inspector": {"venue", "inspection", "joint_operation", "staff_check"},
+    "police": {"clue", "venue", "inspection", "joint_operation", "staff_check"},
+    "admin": set(PATHS),
+}
+
+
+def device(username):
+    return f"phone-{username}-pull"
+
+
+def visit_op(child_id, **extra):
+    return op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": "2026-11-28T09:00:00+08:00", "lat": 29.1, "lon": 113.2,
+        "accuracy_m": 10, "answers": {"guardian_present": True}, **extra})
+
+
+def seed(town, login):
+    """Add records of every kind to the town, in several grids and villages; return their ids."""
+    worker_a = login("worker_a", device_id=device("worker_a"))
+    worker_b = login("worker_b", device_id=device("worker_b"))
+    admin = login("admin", device_id=device("admin"))
+    inspector = login("inspector", device_id=device("inspector"))
+    a_child, b_child = str(uuid.uuid4()), str(uuid.uuid4())
+    plan_id = str(uuid.uuid4())
+    results = push(worker_a, [
+        op("child", "create", a_child, {"household_id": town.households["a1"], "name": "甲新",
+                                        "sex": "M", "categories": ["migrant"]}),
+        visit_op(a_child), visit_op(town.children["a1"]),
+        op("plan", "create", plan_id, {"child_id": a_child, "helper_id": town.users["worker_a"],
+                                       "risk_factors": ["无人照看"], "review_every_days": 30}),
+        op("plan_progress", "create", str(uuid.uuid4()), {"plan_id": plan_id,
+                                                          "at": "2026-11-28T09:30:00+08:00",
+                                                          "note": "已联系"}),
+        op("clue", "create", str(uuid.uuid4()), {"child_id": a_child, "description": "可疑",
+                                                 "place": "村口"})])["results"]
+    assert [r["status"] for r in results] == ["applied"] * 6, results
+    results = push(worker_b, [
+        op("child", "create", b_child, {"household_id": town.households["b1"], "name": "乙新",
+                                        "sex": "F", "categories": ["left_behind"]}),
+        visit_op(b_child)])["results"]
+    assert [r["status"] for r in results] == ["applied"] * 2, results
+    results = push(admin, [
+        op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a2"],
+                                                       "address": "二组3号"}),
+        op("joint_operation", "create", str(uuid.uuid4()), {"date": "2026-11-20",
+                                                            "lead_unit": "派出所"}),
+        op("staff_check", "create", str(uuid.uuid4()), {
+            "person_name": "张三", "id_number": valid_id_number("43069919900101001"), "employer_kind": "venue",
+            "employer_id": town.venues["a"], "checked_on": "2026-11-01", "result": "clear"})]
+    )["results"]
+    assert [r["status"] for r in results] == ["applied"] * 3, results
+    results = push(inspector, [op("inspection", "create", str(uuid.uuid4()), {
+        "venue_id": town.venues["b"], "inspected_at": "2026-11-28T09:00:00+08:00",
+        "answers": [{"item": "verify_identity", "result": "fail"}]})])["results"]
+    assert [r["status"] for r in results] == ["applied"], results
+    return {"a_child": a_child, "b_child": b_child, "plan": plan_id}
+
+
+def rest_scope(api, entities) -> dict:
+    """Return {(entity, id): record} of everything the REST lists show the caller."""
+    records = {}
+    for entity, path in PATHS.items():
+        response = api.get(f"/api/{path}?per_page=500")
+        if entity not in entities:
+            assert response.status_code == 404, (entity, response.get_json())
+            continue
+        body = response.get_json()
+        assert response.status_code == 200 and body["total"] == len(body["rows"]), body
+        records.update({(entity, row["id"]): row for row in body["rows"]})
+    return records
+
+
+@pytest.mark.parametrize("username", sorted(ROLE_ENTITIES))
+def test_first_pull_is_exactly_the_scope_once(town, login, username):
+    seed(town, login)
+    api = login(username, device_id=device(username) + "-2")
+    changes, _ = pull_all(api)
+    keys = [(c["entity"], c["id"]) for c in changes]
+    assert len(keys) == len(set(keys))
+    expected = rest_scope(api, ROLE_ENTITIES[username])
+    assert {c["entity"] for c in changes} <= ROLE_ENTITIES[username]
+    assert {key: (c["action"], c["version"], c["data"]) for key, c in zip(keys, changes)} == {
+        key: ("upsert", row["version"], row) for key, row in expected.items()}
+
+
+def test_paging_with_limit_one_has_no_gaps_or_duplicates(town, login):
+    seed(town, login)
+    api = login("head_a", device_id=device("head_a"))
+    everything, final = pull_all(api)
+    assert len(everything) > 5
+    pages, cursor = [], None
+    while True:
+        response = api.get("/api/sync/pull?limit=1" + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert set(body) == {"changes", "cursor", "more"}
+        pages.append(body)
+        cursor = body["cursor"]
+        if not body["more"]:
+            break
+    assert all(len(p["changes"]) == 1 for p in pages[:-1])
+    assert all(p["more"] for p in pages[:-1]) and len(pages[-1]["changes"]) <= 1
+    assert [c for p in pages for c in p["changes"]] == everything
+    assert cursor == final
+    again = api.get(f"/api/sync/pull?cursor={cursor}").get_json()
+    assert again == {"changes": [], "cursor": cursor, "more": False}
+
+
+def test_grid_worker_never_pulls_another_grids_records(town, login):
+    ids = seed(town, login)
+    worker = login("worker_a", device_id=device("worker_a"))
+    changes, cursor = pull_all(worker)
+    grids = {c["data"]["grid_id"] for c in changes if c["entity"] != "plan_progress"}
+    assert grids == {town.grids["a1"]}
+    pulled = {c["id"] for c in changes}
+    assert not pulled & {town.households["a2"], town.households["b1"], town.children["a2"],
+                         town.children["b1"], ids["b_child"]}
+    other = login("worker_b", device_id=device("worker_b"))
+    push(other, [visit_op(ids["b_child"]),
+                 op("child", "update", town.children["b1"], {"school": "乙小学"}, base_version=1)])
+    assert pull_all(worker, cursor)[0] == []
+
+
+def test_inspector_pulls_venues_but_no_child_records(town, login):
+    seed(town, login)
+    api = login("inspector", device_id=device("inspector"))
+    changes, _ = pull_all(api)
+    assert {c["entity"] for c in changes} == {"venue", "inspection", "joint_operation",
+                                              "staff_check"}
+    assert {c["id"] for c in changes if c["entity"] == "venue"} == set(town.venues.values())
+
+
+def test_police_pull_clues_and_the_reporter_never_pulls_its_clue_back(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    clue_id = str(uuid.uuid4())
+    result = push(worker, [op("clue", "create", clue_id, {"child_id": town.children["a1"],
+                                                          "description": "夜里有陌生人",
+                                                          "place": "村口小卖部"})])
+    assert result["results"][0]["status"] == "applied"
+    assert pull_all(worker, cursor)[0] == []
+    assert all(c["entity"] != "clue" for c in pull_all(worker)[0])
+    police = login("police", device_id=device("police"))
+    clues = {c["id"]: c for c in pull_all(police)[0] if c["entity"] == "clue"}
+    assert set(clues) == {town.clues["a1"], clue_id}
+    assert clues[clue_id]["action"] == "upsert"
+    assert clues[clue_id]["data"] == police.get(f"/api/clues/{clue_id}").get_json()
+    assert clues[clue_id]["data"]["description"] == "夜里有陌生人"
+
+
+def test_soft_delete_comes_back_as_delete(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    head = login("head_a", device_id=device("head_a"))
+    _, cursor = pull_all(worker)
+    _, head_cursor = pull_all(head)
+    result = push(worker, [op("child", "delete", town.children["a1"], base_version=1)])
+    assert result["results"][0] == {"op_id": result["results"][0]["op_id"], "status": "applied",
+                                    "id": town.children["a1"], "version": 2}
+    gone = {"entity": "child", "id": town.children["a1"], "version": 2, "action": "delete",
+            "data": None}
+    assert pull_all(worker, cursor)[0] == [gone]
+    assert pull_all(head, head_cursor)[0] == [gone]
+    assert worker.get(f"/api/children/{town.children['a1']}").status_code == 404
+
+
+def test_moving_a_household_evicts_it_from_the_old_grid_and_delivers_it_to_the_new(town, login):
+    old = login("worker_a", device_id=device("worker_a"))
+    new = login("worker_b", device_id=device("worker_b"))
+    _, old_cursor = pull_all(old)
+    _, new_cursor = pull_all(new)
+    admin = login("admin", device_id=device("admin"))
+    moved = push(admin, [op("household", "update", town.households["a1"],
+                            {"grid_id": town.grids["b1"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    household, child = town.households["a1"], town.children["a1"]
+    old_changes, _ = pull_all(old, old_cursor)
+    assert sorted(old_changes, key=lambda c: c["entity"]) == [
+        {"entity": "child", "id": child, "version": 2, "action": "evict", "data": None},
+        {"entity": "household", "id": household, "version": 2, "action": "evict", "data": None}]
+    new_changes, _ = pull_all(new, new_cursor)
+    assert sorted(new_changes, key=lambda c: c["entity"]) == [
+        {"entity": "child", "id": child, "version": 2, "action": "upsert",
+         "data": new.get(f"/api/children/{child}").get_json()},
+        {"entity": "household", "id": household, "version": 2, "action": "upsert",
+         "data": new.get(f"/api/households/{household}").get_json()}]
+    assert {c["data"]["grid_id"] for c in new_changes} == {town.grids["b1"]}
+
+
+def _reassign(login, town, username, grid):
+    admin = login("admin", device_id=device("admin"))
+    response = admin.patch(f"/api/users/{town.users[username]}", json={"grid_ids": [grid]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["scope"]["grid_ids"] == [grid]
+
+
+def test_reassigning_a_workers_grids_evicts_the_old_and_delivers_the_new(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    changes, cursor = pull_all(worker)
+    assert {c["id"] for c in changes} == {town.households["a1"], town.children["a1"]}
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    assert worker.get(f"/api/sync/pull?cursor={cursor}").status_code == 401
+    worker = login("worker_a", device_id=device("worker_a"))
+    later, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["action"], c["data"]) for c in later[:2]] == [
+        ("household", town.households["a1"], "evict", None),
+        ("child", town.children["a1"], "evict", None)]
+    assert later[2:] == [
+        {"entity": "household", "id": town.households["a2"], "version": 1, "action": "upsert",
+         "data": worker.get(f"/api/households/{town.households['a2']}").get_json()},
+        {"entity": "child", "id": town.children["a2"], "version": 1, "action": "upsert",
+         "data": worker.get(f"/api/children/{town.children['a2']}").get_json()}]
+
+
+def test_reassignment_evicts_records_changed_after_the_cursor(town, login):
+    """A record the phone holds and that changed after its cursor must still be evicted."""
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    head = login("head_a", device_id=device("head_a"))
+    edited = push(head, [op("child", "update", town.children["a1"], {"school": "甲小学"},
+                            base_version=1)])
+    assert edited["results"][0]["status"] == "applied"
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    worker = login("worker_a", device_id=device("worker_a"))
+    later, _ = pull_all(worker, cursor)
+    evicted = {(c["entity"], c["id"]) for c in later if c["action"] == "evict"}
+    assert evicted == {("household", town.households["a1"]), ("child", town.children["a1"])}
+    upserted = {(c["entity"], c["id"]) for c in later if c["action"] == "upsert"}
+    assert upserted == {("household", town.households["a2"]), ("child", town.children["a2"])}
+
+
+def test_reassignment_evicts_records_that_left_the_old_grid_after_the_cursor(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    admin = login("admin", device_id=device("admin"))
+    moved = push(admin, [op("household", "update", town.households["a1"],
+                            {"grid_id": town.grids["b1"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    worker = login("worker_a", device_id=device("worker_a"))
+    later, _ = pull_all(worker, cursor)
+    final = {}
+    for change in later:
+        final[(change["entity"], change["id"])] = change["action"]
+    assert final == {("household", town.households["a1"]): "evict",
+                     ("child", town.children["a1"]): "evict",
+                     ("household", town.households["a2"]): "upsert",
+                     ("child", town.children["a2"]): "upsert"}
+
+
+@pytest.mark.parametrize("cursor", ["not-base64!!", "eyJ4IjoxfQ", "eyJzIjotNX0", "e30", "eyJzIjoiYSJ9"])
+def test_malformed_cursor_is_400(town, login, cursor):
+    api = login("worker_a", device_id=device("worker_a"))
+    assert_error(api.get(f"/api/sync/pull?cursor={cursor}"), 400, "bad_cursor")
+
+
+def test_cursor_older_than_the_tombstone_floor_must_resync(app, town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, old_cursor = pull_all(worker)
+    push(worker, [op("child", "delete", town.children["a1"], base_version=1)])
+    _, fresh_cursor = pull_all(worker, old_cursor)
+    with app.app_context():
+        assert prune_tombstones(0) == 1
+    assert_error(worker.get(f"/api/sync/pull?cursor={old_cursor}"), 410, "resync_required")
+    assert pull_all(worker, fresh_cursor) == ([], fresh_cursor)
+    changes, _ = pull_all(worker)
+    assert {(c["entity"], c["id"], c["action"]) for c in changes} == {
+        ("household", town.households["a1"], "upsert")}
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "-1", "x"])
+def test_limit_out_of_range_is_422(town, login, limit):
+    api = login("worker_a", device_id=device("worker_a"))
+    assert_error(api.get(f"/api/sync/pull?limit={limit}"), 422, "validation_error",
+                 field_names={"limit"})

@@ -1,0 +1,181 @@
+"""Push with bad input: per-op rejections that spare the rest, and whole-batch refusals."""
+import json
+import uuid
+
+import pytest
+
+from tests.routes.helpers import WRITE_TABLES, assert_error, snapshot
+from tests.sync.test_push_pull_basics import op, push
+
+DEVICE = "phone-worker-a-badinput"
+TABLES = (*WRITE_TABLES, "visit", "applied_op")
+VISITED = "2026-11-28T09:00:00+08:00"
+
+
+def household_op(town, address="好地址1号", **kwargs):
+    return op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"],
+                                                          "address": address}, **kwargs)
+
+
+def visit_op(child_id, **extra):
+    return op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": VISITED, "lat": 29.1, "lon": 113.2, "accuracy_m": 10,
+        "answers": {"guardian_present": True}, **extra})
+
+
+@pytest.fixture
+def worker(town, login):
+    return login("worker_a", device_id=DEVICE)
+
+
+def _households(api):
+    return sorted(row["address"] for row in api.get("/api/households").get_json()["rows"])
+
+
+def test_each_bad_op_is_rejected_naming_the_field_and_the_rest_apply(town, worker):
+    shared = str(uuid.uuid4())
+    no_op_id = household_op(town, "无编号")
+    del no_op_id["op_id"]
+    good_visit = visit_op(town.children["a1"])
+    ops = [household_op(town, "第一户"),
+           op("spaceship", "create", str(uuid.uuid4())),
+           op("household", "upsert", str(uuid.uuid4()), {"grid_id": town.grids["a1"],
+                                                         "address": "动作错"}),
+           no_op_id,
+           {**household_op(town, "编号错"), "op_id": "not-a-uuid"},
+           household_op(town, "第二户", op_id=shared),
+           household_op(town, "重复编号", op_id=shared),
+           visit_op(town.children["b1"]),
+           visit_op(town.children["a2"]),
+           good_visit,
+           op("visit", "update", good_visit["id"], {"notes": "改一下"}, base_version=1),
+           op("visit", "delete", good_visit["id"], base_version=1),
+           "not an op",
+           household_op(town, "第三户")]
+    results = push(worker, ops)["results"]
+    assert [r["status"] for r in results] == [
+        "applied", "rejected", "rejected", "rejected", "rejected", "applied", "rejected",
+        "rejected", "rejected", "applied", "rejected", "rejected", "rejected", "applied"]
+    assert [r["op_id"] for r in results] == [
+        o.get("op_id") if isinstance(o, dict) else None for o in ops]
+    rejected = {i: r for i, r in enumerate(results) if r["status"] == "rejected"}
+    assert all((r["id"], r["version"]) == (None, None) for r in rejected.values())
+    assert {i: set(r["errors"]) for i, r in rejected.items()} == {
+        1: {"entity"}, 2: {"action"}, 3: {"op_id"}, 4: {"op_id"}, 6: {"op_id"}, 7: {"child_id"},
+        8: {"child_id"}, 10: {"action"}, 11: {"action"},
+        12: {"op_id", "entity", "action", "id"}}
+    assert rejected[6]["errors"] == {"op_id": ["同一批次中重复的操作编号"]}
+    assert rejected[7]["errors"] == rejected[8]["errors"] == {
+        "child_id": ["儿童不存在或不在您的管辖范围内"]}
+    assert rejected[10]["errors"] == rejected[11]["errors"] == {
+        "action": ["此类记录只能新增；更正请新建一条并注明理由"]}
+    assert _households(worker) == sorted(["第一户", "第二户", "第三户", "测试镇a1组2号槐花巷"])
+    visits = worker.get("/api/visits").get_json()
+    assert [row["id"] for row in visits["rows"]] == [good_visit["id"]]
+    assert visits["rows"][0]["notes"] is None
+
+
+def test_a_retried_rejected_op_answers_as_it_did(town, worker):
+    bad = household_op(town, "")
+    first = push(worker, [bad])["results"][0]
+    assert (first["status"], set(first["errors"])) == ("rejected", {"data"})
+    assert set(first["errors"]["data"]) == {"address"}
+    assert push(worker, [bad])["results"] == [first]
+    assert _households(worker) == ["测试镇a1组2号槐花巷"]
+
+
+def test_op_id_of_another_user_is_rejected(town, worker, login):
+    other = login("head_a", device_id="phone-head-a-badinput")
+    shared = str(uuid.uuid4())
+    assert push(worker, [household_op(town, "甲户", op_id=shared)])["results"][0]["status"] == \
+        "applied"
+    result = push(other, [household_op(town, "乙户", op_id=shared)])["results"][0]
+    assert result == {"op_id": shared, "status": "rejected", "id": None, "version": None,
+                      "errors": {"op_id": ["操作编号已被使用"]}}
+
+
+def test_create_with_an_id_already_used_is_rejected(town, worker):
+    first = household_op(town, "原户")
+    assert push(worker, [first])["results"][0]["status"] == "applied"
+    clash = op("household", "create", first["id"], {"grid_id": town.grids["a1"],
+                                                   "address": "冒名户"})
+    result = push(worker, [clash])["results"][0]
+    assert (result["status"], result["errors"]) == ("rejected", {"_op": ["该编号的记录已存在"]})
+    mismatch = op("household", "create", str(uuid.uuid4()), {"id": str(uuid.uuid4()),
+                                                            "grid_id": town.grids["a1"],
+                                                            "address": "编号不一"})
+    result = push(worker, [mismatch])["results"][0]
+    assert (result["status"], result["errors"]) == ("rejected", {"id": ["与操作中的编号不一致"]})
+    assert _households(worker) == sorted(["原户", "测试镇a1组2号槐花巷"])
+
+
+def test_too_many_ops_is_413_and_nothing_applies(app, town, worker):
+    before = snapshot(app, TABLES)
+    response = worker.post("/api/sync/push", json={
+        "device_id": DEVICE, "ops": [household_op(town, f"户{i}") for i in range(501)]})
+    assert_error(response, 413, "too_many_ops")
+    assert snapshot(app, TABLES) == before
+    ok = push(worker, [household_op(town, f"户{i}") for i in range(500)])
+    assert [r["status"] for r in ok["results"]] == ["applied"] * 500
+
+
+def test_body_over_5_mb_is_413_and_nothing_applies(app, town, worker):
+    before = snapshot(app, TABLES)
+    notes = "很" * 2000
+    ops = [visit_op(town.children["a1"], notes=notes) for _ in range(1000)]
+    body = json.dumps({"device_id": DEVICE, "ops": ops}, ensure_ascii=False).encode()
+    assert len(body) > 6 * 1024 * 1024
+    response = worker.post("/api/sync/push", data=body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+    assert snapshot(app, TABLES) == before
+
+
+@pytest.mark.parametrize("ops", [{"op_id": "x"}, "ops", 5, None])
+def test_ops_not_a_list_is_422(app, town, worker, ops):
+    before = snapshot(app, TABLES)
+    response = worker.post("/api/sync/push", json={"device_id": DEVICE, "ops": ops})
+    assert_error(response, 422, "validation_error", field_names={"ops"})
+    assert snapshot(app, TABLES) == before
+
+
+def test_missing_ops_or_device_is_422(town, worker):
+    assert_error(worker.post("/api/sync/push", json={"device_id": DEVICE}), 422,
+                 "validation_error", field_names={"ops"})
+    assert_error(worker.post("/api/sync/push", json={"ops": []}), 422, "validation_error",
+                 field_names={"device_id"})
+
+
+def test_amendment_with_a_reason_applies_and_without_is_rejected(town, worker):
+    original = visit_op(town.children["a1"], notes="监护人在家")
+    assert push(worker, [original])["results"][0]["status"] == "applied"
+    amendment = visit_op(town.children["a1"], notes="监护人其实外出", amends=original["id"],
+                         amend_reason="记错了")
+    no_reason = visit_op(town.children["a1"], notes="再改", amends=original["id"])
+    blank_reason = visit_op(town.children["a1"], notes="再改", amends=original["id"],
+                            amend_reason="")
+    wrong_child = op("visit", "create", str(uuid.uuid4()), {
+        "child_id": worker_child(town, worker), "visited_at": VISITED,
+        "amends": original["id"], "amend_reason": "换个孩子"})
+    unknown = visit_op(town.children["a1"], amends=str(uuid.uuid4()), amend_reason="不存在")
+    results = push(worker, [amendment, no_reason, blank_reason, wrong_child, unknown])["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "rejected", "rejected",
+                                             "rejected"]
+    assert results[1]["errors"] == results[2]["errors"] == results[3]["errors"] == {
+        "amend_reason": ["更正须针对同一儿童并写明理由"]}
+    assert results[4]["errors"] == {"amends": ["被更正的走访记录不存在"]}
+    body = worker.get(f"/api/visits/{amendment['id']}").get_json()
+    assert (body["amends"], body["amend_reason"], body["notes"]) == (
+        original["id"], "记错了", "监护人其实外出")
+    first = worker.get(f"/api/visits/{original['id']}").get_json()
+    assert (first["notes"], first["version"], first["amends"]) == ("监护人在家", 1, None)
+    assert worker.get("/api/visits").get_json()["total"] == 2
+
+
+def worker_child(town, worker):
+    """Register a second child in worker_a's grid and return its id."""
+    child_id = str(uuid.uuid4())
+    result = push(worker, [op("child", "create", child_id, {
+        "household_id": town.households["a1"], "name": "二宝", "sex": "F",
+        "categories": ["left_behind"]})])["results"][0]
+    assert result["status"] == "applied"
+    return child_id

@@ -1,0 +1,93 @@
+"""Duplicate children found and merged with both histories; the to-do's deadlines and reports."""
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent, Child, ReportSnapshot, Visit, new_id
+from server.services import schedule
+
+from ..routes.helpers import assert_error
+from . import ledger_town
+from .helpers import post_visit, today
+
+
+def _twin(app, town, key: str, id_number: str | None, household: str = "a2") -> str:
+    with app.app_context():
+        source = db.session.get(Child, town.children[key])
+        twin = Child(id=new_id(), household_id=town.households[household], grid_id=town.grids[household],
+                     village_id=town.villages[household[0]], sex="F", categories=["migrant"], birth_year=2015)
+        twin.name, twin.birth_date, twin.id_number = source.name, source.birth_date, id_number
+        db.session.add(twin)
+        db.session.commit()
+        return twin.id
+
+
+def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login):
+    same_number = _twin(app, town, "a1", "430699201501010011")
+    same_identity = _twin(app, town, "a1", None)
+    head, worker = login("head_a"), login("worker_a")
+    groups = head.get("/api/children/duplicates").get_json()["groups"]
+    assert [(g["match"], sorted(c["id"] for c in g["children"])) for g in groups] == [
+        ("id_number", sorted([town.children["a1"], same_number])),
+        ("name_birth_village", sorted([town.children["a1"], same_number, same_identity]))]
+    assert groups[0]["children"][0]["id_number"] == "430699********0011"
+    assert_error(worker.get("/api/children/duplicates"), 403, "merge_not_allowed")
+    assert_error(login("inspector").get("/api/children/duplicates"), 404, "not_found")
+    visit = post_visit(login("head_a"), same_number, "a2", {"injury_signs": True})
+    assert_error(login("head_b").post(f"/api/children/{same_number}/merge", json={"into": town.children["a1"]}),
+                 404, "not_found")
+    assert_error(head.post(f"/api/children/{town.children['a2']}/merge", json={"into": town.children["a1"]}),
+                 422, "validation_error", field_names={"into"})
+    merged = head.post(f"/api/children/{same_number}/merge", json={"into": town.children["a1"]}).get_json()
+    assert merged["id"] == town.children["a1"]
+    assert merged["categories"] == ["left_behind", "migrant"] and merged["risk_level"] == "high"
+    assert head.get(f"/api/children/{same_number}").status_code == 404
+    assert head.get(f"/api/visits/{visit['id']}").get_json()["child_id"] == town.children["a1"]
+    plans = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]
+    assert len(plans) == 1 and plans[0]["grid_id"] == town.grids["a1"]
+    with app.app_context():
+        retired = db.session.get(Child, same_number)
+        assert (retired.merged_into_id, retired.deleted_at is not None) == (town.children["a1"], True)
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "child.merge"))
+        assert event.detail == {"duplicate": same_number, "into": town.children["a1"], "match": "id_number",
+                                "visits": 1, "plans": 1, "clues": 0}
+        assert db.session.scalar(select(Visit.child_id).where(Visit.id == visit["id"])) == town.children["a1"]
+    groups = head.get("/api/children/duplicates").get_json()["groups"]
+    assert [(g["match"], len(g["children"])) for g in groups] == [("name_birth_village", 2)]
+
+
+def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch):
+    with app.app_context():
+        ledger_town.build(town)
+        db.session.add(ReportSnapshot(id=new_id(), kind="monthly", period="2026-02",
+                                      village_id=town.villages["a"], figures={}, audit_head="0" * 64,
+                                      submitted_by=town.users["head_a"]))
+        db.session.commit()
+    real_today = today()
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 3, 12))
+    head = login("head_a").get("/api/tasks").get_json()
+    assert head["today"] == "2026-03-12"
+    reports = [(t["entity_id"], t["due"], t["overdue"]) for t in head["tasks"] if t["kind"] == "report_due"]
+    assert reports == [("2026-03", "2026-03-17", False)]
+    head_b = login("head_b").get("/api/tasks").get_json()
+    assert [(t["entity_id"], t["overdue"]) for t in head_b["tasks"] if t["kind"] == "report_due"] == [
+        ("2026-02", True), ("2026-03", False)]
+    admin = login("admin").get("/api/tasks").get_json()
+    assert [(t["entity_id"], t["detail"]["missing"]) for t in admin["tasks"] if t["kind"] == "report_due"] == [
+        ("2026-02", ["测试B村"]), ("2026-03", ["测试A村", "测试B村"])]
+    monkeypatch.setattr(schedule, "local_today", lambda: real_today)
+    head = login("head_a").get("/api/tasks").get_json()
+    assert [(t["entity_id"], t["title"]) for t in head["tasks"] if t["kind"] == "overdue_visit"] == [
+        (town.children["a1"], "欧阳明月 走访逾期")]
+    assert head["counts"]["review_pending"] == 0 and head["counts"]["plan_review_due"] == 0
+    rect = [t for t in login("inspector").get("/api/tasks").get_json()["tasks"] if t["kind"] == "rectification"]
+    assert rect == []
+    monkeypatch.setattr(schedule, "local_today", lambda: real_today + timedelta(days=15))
+    rect = [t for t in login("inspector").get("/api/tasks").get_json()["tasks"] if t["kind"] == "rectification"]
+    assert [(t["title"], t["detail"]["item"], t["due"]) for t in rect] == [
+        ("测试a宾馆 整改期限", "staff_trained", (real_today + timedelta(days=20)).isoformat())]
+    assert [t["kind"] for t in login("head_b").get("/api/tasks").get_json()["tasks"]
+            if t["kind"] == "rectification"] == []
+    police = login("police").get("/api/tasks").get_json()
+    assert set(police["counts"]) == {"rectification", "report_due"}

@@ -1,0 +1,108 @@
+"""Each ledger's rows against a fixture whose expected values are written out here."""
+from datetime import date, timedelta
+
+import pytest
+
+from ..routes.helpers import assert_error
+from . import ledger_town
+from .helpers import today
+
+
+@pytest.fixture
+def facts(app, town):
+    """The ledger fixture's facts."""
+    with app.app_context():
+        return ledger_town.build(town)
+
+
+def _age(born: date) -> int:
+    now = today()
+    return now.year - born.year - ((now.month, now.day) < (born.month, born.day))
+
+
+def test_children_ledger_rows_for_the_village_head(facts, town, login):
+    body = login("head_a").get("/api/ledgers/children").get_json()
+    day = today()
+    assert body["title"] == f"测试A村重点未成年人台账（截至 {day.isoformat()}）"
+    assert [c["label"] for c in body["columns"]] == [
+        "序号", "姓名", "性别", "年龄", "类别", "监护人", "联系电话", "网格", "风险等级", "帮扶责任人",
+        "最近走访", "本年走访次数", "下次走访", "状态"]
+    assert (body["total"], body["page"], body["per_page"]) == (2, 1, 50)
+    assert body["rows"] == [
+        {"seq": 1, "id": town.children["a1"], "name": "欧阳明月", "sex": "女", "age": _age(date(2015, 1, 1)),
+         "categories": "留守", "guardian": "监护人欧大山（祖父）", "phone": "139****0000", "grid": "第1网格",
+         "risk_level": "高", "risk_code": "high", "helper": "测试worker_a",
+         "last_visit": facts["last_visit"].isoformat(), "visits_this_year": 2,
+         "next_visit": (day - timedelta(days=3)).isoformat(), "status": "在册·走访逾期", "overdue": True},
+        {"seq": 2, "id": town.children["a2"], "name": "司马小雨", "sex": "男", "age": _age(date(2015, 1, 1)),
+         "categories": "残疾、留守", "guardian": "监护人司大山（祖父）", "phone": "139****0001",
+         "grid": "第2网格",
+         "risk_level": "低", "risk_code": "low", "helper": "", "last_visit": "", "visits_this_year": 0,
+         "next_visit": "", "status": "在册", "overdue": False}]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("grid_id={a2}", ["a2"]), ("village_id={b}", []), ("risk_level=high", ["a1"]), ("overdue=1", ["a1"]),
+    ("category=disabled", ["a2"]), ("category=migrant", []), ("q=明月", ["a1"]), ("q=oymy", ["a1"]),
+    ("q=OY", ["a1"]), ("q=xy", ["a2"]), ("q=smx", ["a2"]), ("q=张", []), ("q=明月&risk_level=low", []),
+    ("per_page=1&page=2", ["a2"]),
+])
+def test_children_ledger_filters_and_search(facts, town, login, query, expected):
+    url = "/api/ledgers/children?" + query.format(a2=town.grids["a2"], b=town.villages["b"])
+    body = login("head_a").get(url).get_json()
+    assert [r["id"] for r in body["rows"]] == [town.children[k] for k in expected]
+    assert body["total"] == (2 if query.startswith("per_page") else len(expected))
+
+
+def test_children_ledger_scope_per_role(facts, town, login):
+    worker = login("worker_a").get("/api/ledgers/children").get_json()
+    assert [r["id"] for r in worker["rows"]] == [town.children["a1"]]
+    admin = login("admin").get("/api/ledgers/children").get_json()
+    assert admin["title"].startswith("测试镇重点未成年人台账")
+    assert [(r["name"], r["grid"]) for r in admin["rows"]] == [
+        ("欧**月", "第1网格"), ("司**雨", "第2网格"), ("诸**东", "第1网格")]
+    assert [r["name"] for r in login("head_b").get("/api/ledgers/children").get_json()["rows"]] == ["诸葛晓东"]
+    for role in ("inspector", "police"):
+        assert_error(login(role).get("/api/ledgers/children"), 404, "not_found")
+        assert_error(login(role).get("/api/ledgers/plans"), 404, "not_found")
+    assert_error(login("worker_a").get("/api/ledgers/venues"), 404, "not_found")
+    assert_error(login("head_a").get("/api/ledgers/venues?risk_level=high"), 422, "validation_error",
+                 field_names={"risk_level"})
+
+
+def test_venue_and_inspection_ledgers(facts, town, login):
+    day = today()
+    venues = login("head_a").get("/api/ledgers/venues").get_json()
+    assert venues["rows"] == [{
+        "seq": 1, "id": town.venues["a"], "name": "测试a宾馆", "type": "旅馆", "village": "测试A村",
+        "address": "",
+        "licence_no": "", "contact": "老*a", "phone": "138****0001", "status": "营业", "last_inspected": "",
+        "open_items": 1, "overdue_items": 0}]
+    assert len(login("inspector").get("/api/ledgers/venues").get_json()["rows"]) == 2
+    rows = login("head_a").get("/api/ledgers/inspections").get_json()["rows"]
+    assert [(r["id"], r["inspector"], r["items"], r["failed"], r["deadline"], r["rectification"])
+            for r in rows] == [
+        (facts["again"], "测试inspector", 1, "", "", "无需整改"),
+        (facts["inspection"], "测试inspector", 3,
+         "查验入住未成年人身份，并如实登记、报送信息；前台人员知晓\"五必须\"要求",
+         (day - timedelta(days=2)).isoformat(), "整改中（1项）")]
+    assert login("head_b").get("/api/ledgers/inspections").get_json()["rows"] == []
+
+
+def test_plan_and_staff_check_ledgers(facts, town, login):
+    day = today()
+    plans = login("head_a").get("/api/ledgers/plans").get_json()["rows"]
+    assert plans == [{
+        "seq": 1, "id": facts["plan"], "child_id": town.children["a1"], "child": "欧阳明月",
+        "village": "测试A村",
+        "grid": "第1网格", "risk_level": "高", "helper": "测试worker_a", "measures": "强制报告（派出所）",
+        "status": "执行中", "approved_by": "测试head_a", "approved_on": day.isoformat(),
+        "next_review": (day + timedelta(days=30)).isoformat(), "progress": 0, "closed_on": ""}]
+    assert login("head_a").get("/api/ledgers/plans?overdue=1").get_json()["rows"] == []
+    assert login("head_b").get("/api/ledgers/plans").get_json()["rows"] == []
+    checks = login("head_a").get("/api/ledgers/staff_checks").get_json()["rows"]
+    assert checks == [{
+        "seq": 1, "id": facts["check"], "person": "王*二", "id_number": "430699********0018",
+        "employer": "测试a宾馆", "checked_on": (day - timedelta(days=400)).isoformat(), "result": "无犯罪记录",
+        "next_due": (day - timedelta(days=35)).isoformat(), "status": "逾期未查"}]
+    assert login("head_a").get("/api/ledgers/staff_checks?q=wxe").get_json()["total"] == 1

@@ -1,0 +1,87 @@
+"""The plan lifecycle: automatic draft, approval, progress, review, closing; the 7-day to-do."""
+from datetime import timedelta
+
+from server.extensions import db
+from server.models import Child, Plan, utcnow
+
+from ..routes.helpers import assert_error
+from .helpers import post_visit, today
+
+
+def _draft(worker, child_id: str) -> dict:
+    post_visit(worker, child_id, "a1", {"unknown_adult_contact": True})
+    rows = worker.get(f"/api/plans?child_id={child_id}").get_json()["rows"]
+    assert [r["status"] for r in rows] == ["draft"]
+    return rows[0]
+
+
+def test_plan_goes_draft_active_reviewed_closed(app, town, login):
+    worker, head = login("worker_a"), login("head_a")
+    plan = _draft(worker, town.children["a1"])
+    url = f"/api/plans/{plan['id']}"
+    assert_error(worker.post(f"{url}/approve"), 403, "plan_not_allowed")
+    assert_error(login("head_b").post(f"{url}/approve"), 404, "not_found")
+    assert_error(head.post(f"{url}/review", json={"note": "按期评估"}), 409, "plan_not_active")
+    approved = head.post(f"{url}/approve").get_json()
+    assert (approved["status"], approved["approved_by"]) == ("active", town.users["head_a"])
+    assert approved["next_review_due"] == (today() + timedelta(days=30)).isoformat()
+    assert approved["approved_at"] is not None
+    assert_error(head.post(f"{url}/approve"), 409, "plan_not_draft")
+    progress = worker.post("/api/plan_progress", json={
+        "plan_id": plan["id"], "at": "2026-11-20T10:00:00+08:00", "note": "已联系派出所"})
+    assert progress.status_code == 201, progress.get_json()
+    reviewed = head.post(f"{url}/review", json={"note": "措施落实中，继续跟进"}).get_json()
+    assert reviewed["next_review_due"] == (today() + timedelta(days=30)).isoformat()
+    entries = head.get(f"/api/plan_progress?plan_id={plan['id']}").get_json()
+    assert sorted(r["note"] for r in entries["rows"]) == ["已联系派出所", "措施落实中，继续跟进"]
+    assert_error(head.post(f"{url}/close", json={}), 422, "validation_error", field_names={"outcome"})
+    closed = head.post(f"{url}/close", json={"outcome": "风险解除，转入常规走访"}).get_json()
+    assert (closed["status"], closed["outcome"], closed["next_review_due"]) == (
+        "closed", "风险解除，转入常规走访", None)
+    assert_error(head.post(f"{url}/close", json={"outcome": "再次结案"}), 409, "plan_closed")
+    assert_error(head.post(f"{url}/approve"), 409, "plan_not_draft")
+
+
+def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
+    head = login("head_a")
+    head.post(f"/api/children/{town.children['a2']}/risk-override",
+              json={"level": "high", "reason": "村委会掌握情况"})
+    plan = head.get(f"/api/plans?child_id={town.children['a2']}").get_json()["rows"][0]
+    assert (plan["status"], plan["helper_id"], plan["measures"]) == ("draft", None, [])
+    assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
+                 field_names={"helper_id"})
+    edit = head.patch(f"/api/plans/{plan['id']}", json={"helper_id": town.users["worker_a"]})
+    assert edit.status_code == 200, edit.get_json()
+    assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
+                 field_names={"measures"})
+    edit = head.patch(f"/api/plans/{plan['id']}", json={"measures": [
+        {"kind": "living_aid", "detail": "申请临时救助", "due": "2026-12-31"}]})
+    assert edit.status_code == 200, edit.get_json()
+    assert head.post(f"/api/plans/{plan['id']}/approve").get_json()["status"] == "active"
+
+
+def _age_high_risk(app, child_id: str, days: int) -> None:
+    with app.app_context():
+        child = db.session.get(Child, child_id)
+        child.risk_changed_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+
+
+def _missing(api) -> list[str]:
+    return [t["entity_id"] for t in api.get("/api/tasks").get_json()["tasks"] if t["kind"] == "plan_missing"]
+
+
+def test_high_risk_child_without_active_plan_after_7_days_is_a_task(app, town, login):
+    worker, head, admin = login("worker_a"), login("head_a"), login("admin")
+    plan = _draft(worker, town.children["a1"])
+    _age_high_risk(app, town.children["a1"], 6)
+    assert _missing(head) == [] and _missing(admin) == []
+    _age_high_risk(app, town.children["a1"], 8)
+    assert _missing(head) == [town.children["a1"]] and _missing(admin) == [town.children["a1"]]
+    assert _missing(login("head_b")) == [] and _missing(worker) == []
+    admin_task = [t for t in admin.get("/api/tasks").get_json()["tasks"] if t["kind"] == "plan_missing"][0]
+    assert admin_task["title"] == "欧**月 高风险超过7天未落实帮扶计划"
+    head.post(f"/api/plans/{plan['id']}/approve")
+    assert _missing(head) == [] and _missing(admin) == []
+    with app.app_context():
+        assert db.session.get(Plan, plan["id"]).status == "active"

@@ -1,0 +1,115 @@
+"""Risk re-assessed on every visit, the schedule it sets, the village head's override and review."""
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from server.crypto import get_cipher
+from server.extensions import db
+from server.models import AuditEvent, Child, Plan
+from server.services.audit import verify_chain
+
+from ..routes.helpers import assert_error
+from .helpers import TZ, post_visit
+
+
+def _local_day(iso: str) -> date:
+    return datetime.fromisoformat(iso).astimezone(TZ).date()
+
+
+def test_visit_reassesses_schedules_and_proposes_a_plan(app, town, login):
+    worker = login("worker_a")
+    visit = post_visit(worker, town.children["a1"], "a1", {"injury_signs": True, "needs": ["legal"]})
+    assert visit["flags"] == [] and visit["review_status"] == "none"
+    child = worker.get(f"/api/children/{town.children['a1']}").get_json()
+    assert child["risk_level"] == "high" and child["risk_reasons"] == ["injury_signs"]
+    assert child["next_visit_due"] == (_local_day(visit["visited_at"]) + timedelta(days=30)).isoformat()
+    plans = worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]
+    assert len(plans) == 1
+    plan = plans[0]
+    assert (plan["status"], plan["helper_id"], plan["risk_factors"]) == (
+        "draft", town.users["worker_a"], ["injury_signs"])
+    assert [m["detail"].split("（")[0] for m in plan["measures"]] == [
+        "强制报告", "心理干预", "法律援助", "司法救助", "一站式取证"]
+    post_visit(worker, town.children["a1"], "a1", {"injury_signs": True}, hours_ago=0.5)
+    assert len(worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]) == 1
+    calm = post_visit(worker, town.children["a1"], "a1", {"injury_signs": False}, hours_ago=0.2)
+    child = worker.get(f"/api/children/{town.children['a1']}").get_json()
+    assert (child["risk_level"], child["risk_reasons"]) == ("low", [])
+    assert child["next_visit_due"] == (_local_day(calm["visited_at"]) + timedelta(days=182)).isoformat()
+
+
+def test_override_is_the_heads_with_a_reason_audited_and_cleared(app, town, login):
+    worker, head, other = login("worker_a"), login("head_a"), login("head_b")
+    visit = post_visit(worker, town.children["a1"], "a1", {"emotional_change": True})
+    url = f"/api/children/{town.children['a1']}/risk-override"
+    assert_error(worker.post(url, json={"level": "high", "reason": "家访发现异常"}), 403,
+                 "override_not_allowed")
+    assert_error(other.post(url, json={"level": "high", "reason": "家访发现异常"}), 404, "not_found")
+    assert_error(head.post(url, json={"level": "high", "reason": "短"}), 422, "validation_error",
+                 field_names={"reason"})
+    body = head.post(url, json={"level": "high", "reason": "学校反映近期多次缺课"}).get_json()
+    due = _local_day(visit["visited_at"])
+    assert {k: body[k] for k in ("risk_level", "risk_assessed", "risk_override", "risk_reasons",
+                                 "risk_reason_labels", "risk_override_reason", "next_visit_due")} == {
+        "risk_level": "high", "risk_assessed": "medium", "risk_override": "high",
+        "risk_reasons": ["emotional_change"], "risk_reason_labels": ["情绪、行为明显异常"],
+        "risk_override_reason": "学校反映近期多次缺课",
+        "next_visit_due": (due + timedelta(days=30)).isoformat()}
+    post_visit(worker, town.children["a1"], "a1", {}, hours_ago=0.5)
+    assert worker.get(f"/api/children/{town.children['a1']}").get_json()["risk_level"] == "high"
+    cleared = head.post(url, json={"level": None, "reason": "已核实情况好转"}).get_json()
+    assert (cleared["risk_level"], cleared["risk_override"], cleared["risk_assessed"]) == ("low", None, "low")
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action.like("child.risk_override%")).order_by(AuditEvent.seq)).all()
+        assert [(e.action, e.actor_id, e.detail["to"]) for e in events] == [
+            ("child.risk_override", town.users["head_a"], "high"),
+            ("child.risk_override_cleared", town.users["head_a"], None)]
+        reason = get_cipher().decrypt(bytes(events[0].reason_ct), "audit_event", "reason", events[0].id)
+        assert reason.decode() == "学校反映近期多次缺课"
+        assert verify_chain()["ok"]
+
+
+def test_flagged_visit_waits_for_review_and_holds_the_level(app, town, login):
+    worker, head = login("worker_a"), login("head_a")
+    post_visit(worker, town.children["a1"], "a1", {"injury_signs": True}, hours_ago=3)
+    flagged = post_visit(worker, town.children["a1"], "a1", {"injury_signs": False}, located=False)
+    assert flagged["flags"] == ["no_location"] and flagged["review_status"] == "pending"
+    child = worker.get(f"/api/children/{town.children['a1']}").get_json()
+    assert (child["risk_level"], child["risk_reasons"]) == ("high", ["unverified_visit"])
+    queue = head.get("/api/review/visits").get_json()
+    assert queue["total"] == 1
+    assert {k: queue["rows"][0][k] for k in ("id", "child_name", "flags", "review_status")} == {
+        "id": flagged["id"], "child_name": "欧阳明月", "flags": ["no_location"], "review_status": "pending"}
+    assert_error(worker.get("/api/review/visits"), 403, "review_not_allowed")
+    assert_error(login("head_b").post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept"}),
+                 404, "not_found")
+    accepted = head.post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept"}).get_json()
+    assert (accepted["review_status"], accepted["reviewed_by"]) == ("accepted", town.users["head_a"])
+    assert worker.get(f"/api/children/{town.children['a1']}").get_json()["risk_level"] == "low"
+    assert head.get("/api/review/visits").get_json()["total"] == 0
+    assert_error(head.post(f"/api/visits/{flagged['id']}/review", json={"decision": "question", "note": "x"}),
+                 409, "not_reviewable")
+
+
+def test_questioned_visit_goes_back_to_the_workers_to_do_until_amended(app, town, login):
+    worker, head = login("worker_a"), login("head_a")
+    flagged = post_visit(worker, town.children["a1"], "a1", {}, located=False)
+    url = f"/api/visits/{flagged['id']}/review"
+    assert_error(head.post(url, json={"decision": "question"}), 422, "validation_error", field_names={"note"})
+    assert_error(worker.post(url, json={"decision": "accept"}), 403, "review_not_allowed")
+    body = head.post(url, json={"decision": "question", "note": "未定位，请说明当时情况"}).get_json()
+    assert (body["review_status"], body["review_note"]) == ("questioned", "未定位，请说明当时情况")
+    todo = [t for t in worker.get("/api/tasks").get_json()["tasks"] if t["kind"] == "visit_questioned"]
+    assert [(t["entity_id"], t["detail"]["note"], t["title"]) for t in todo] == [
+        (flagged["id"], "未定位，请说明当时情况", "欧阳明月 走访记录存疑")]
+    amend = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=0.5) | {}
+    response = worker.post("/api/visits", json={
+        "child_id": town.children["a1"], "visited_at": amend["visited_at"], "lat": 29.1, "lon": 113.2,
+        "accuracy_m": 10, "amends": flagged["id"], "amend_reason": "补充定位"})
+    assert response.status_code == 201, response.get_json()
+    counts = worker.get("/api/tasks").get_json()["counts"]
+    assert counts["visit_questioned"] == 0
+    with app.app_context():
+        assert db.session.scalar(select(Plan.id)) is None
+        assert db.session.get(Child, town.children["a1"]).risk_level == "low"
