@@ -60,13 +60,19 @@ def _unit_members(unit_id: str | None) -> set[str]:
     return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))
 
 
+def for_my_unit(actor, violations: list[dict]) -> list[dict]:
+    """Keep the violations an inspector's or officer's own unit found (all for others)."""
+    if actor.role not in ("inspector", "police"):
+        return violations
+    members = _unit_members(actor.unit_id)
+    return [v for v in violations if v["inspector_id"] in members]
+
+
 def overdue_rectifications(actor, today: date) -> list[dict]:
     """Return overdue violations: all for the town admin, else those found by the caller's unit."""
     overdue = [v for v in open_violations(actor, today) if v["overdue"]]
-    if actor.role != "town_admin":
-        members = _unit_members(actor.unit_id)
-        overdue = [v for v in overdue if v["inspector_id"] in members]
-    return overdue
+    return overdue if actor.role == "town_admin" else for_my_unit(actor, overdue) if actor.role in (
+        "inspector", "police") else []
 
 
 def stale_venues(actor, today: date) -> list[Venue]:

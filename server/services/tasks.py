@@ -106,8 +106,14 @@ def list_tasks(actor) -> dict:
     for kind, source in SOURCES.get(actor.role, ()):
         counts[kind], items = source(actor, today)
         tasks += items
-    for kind, items in (("rectification", deadlines.rectification_tasks(actor, today)),
-                        ("report_due", deadlines.report_tasks(actor, today))):
-        tasks += items[:LIMIT]
-        counts[kind] = len(items)
+    for kinds, items in ((("rectification",), deadlines.rectification_tasks(actor, today)),
+                         (("report_due",), deadlines.report_tasks(actor, today)),
+                         ((), deadlines.venue_tasks(actor, today)),
+                         ((), deadlines.staff_check_tasks(actor, today)),
+                         ((), deadlines.minor_tasks(actor, today))):
+        counts.update(dict.fromkeys(kinds, 0))
+        for item in items:
+            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+            if counts[item["kind"]] <= LIMIT:
+                tasks.append(item)
     return {"tasks": tasks, "counts": counts, "today": today}

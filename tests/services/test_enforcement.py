@@ -192,3 +192,38 @@ def test_photos_are_images_size_limited_encrypted_and_scoped(app, town, login):
     with app.app_context():
         stored = db.session.execute(db.text("SELECT content_ct FROM attachment")).scalars().all()
         assert len(stored) == 1 and SECRET_MARK not in bytes(stored[0])
+
+
+def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeypatch):
+    from server.services import schedule
+
+    inspector = login("inspector")
+    inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                         at=NOW - timedelta(days=20))
+    check = inspector.post("/api/staff_checks", json={
+        "person_name": "服务员", "id_number": valid_id_number("43069919900101002"),
+        "employer_kind": "venue", "employer_id": town.venues["b"], "checked_on": "2025-12-20",
+        "result": "record_found"}).get_json()
+    unlinked = inspector.post(f"/api/inspections/{inspection['id']}/minor-found",
+                              json={"description": "发现未成年人", "name": "某某"}).get_json()
+    monkeypatch.setattr(schedule, "local_today", lambda: date(NOW.year, NOW.month, 1) + timedelta(days=21))
+    today = schedule.local_today()
+
+    def kinds(username):
+        tasks = login(username).get("/api/tasks").get_json()
+        return sorted((t["kind"], t["entity_id"]) for t in tasks["tasks"]
+                      if t["kind"] not in ("report_due", "overdue_visit", "plan_missing"))
+
+    stale_b = ("venue_stale", town.venues["b"])
+    rect = ("rectification", inspection["id"])
+    recheck = ("staff_recheck_due", check["id"])
+    found = ("staff_record_found", check["id"])
+    minor = ("minor_unregistered", unlinked["clue_id"])
+    admin_expected = sorted([rect, stale_b, recheck, found, minor] + (
+        [("operation_missing", None)] if today.month == NOW.month else []))
+    assert kinds("inspector") == sorted([rect, stale_b, recheck])
+    assert kinds("admin") == admin_expected
+    assert kinds("police") == [found]
+    assert kinds("head_a") == sorted([rect, minor])
+    assert kinds("head_b") == [recheck]
+    assert kinds("worker_a") == []
