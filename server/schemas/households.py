@@ -89,7 +89,7 @@ class ChildUpdateSchema(ChildCreateSchema):
 
 
 def name_initials(name: str | None) -> str:
-    """Return the lower-case pinyin initials of a name ("ozmy" for 欧阳明月), for search on the phone."""
+    """Return the lower-case pinyin initials of a name ("oymy" for 欧阳明月), for search on the phone."""
     return "".join(s[0] for s in lazy_pinyin(name or "") if s and s[0].isalnum()).lower()
 
 
