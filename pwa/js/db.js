@@ -153,7 +153,10 @@ export async function applyPush(ops, results) {
         done(s.records.get(k)).then((row) => {
           if (!row) return;
           if (op.entity === 'clue' || op.action === 'delete') { s.records.delete(k); return; }
-          s.records.put({ ...row, version: r.version ?? row.version, pending: Math.max(0, row.pending - 1) });
+          // An applied edit may have been merged with another phone's: keep the version this phone
+          // saw until a pull brings the merged record, so a later edit cannot claim to have seen it.
+          const version = op.action === 'create' ? (r.version ?? row.version) : row.version;
+          s.records.put({ ...row, version, pending: Math.max(0, row.pending - 1) });
         });
       });
     }
