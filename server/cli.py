@@ -82,7 +82,8 @@ def keys_rotate_command():
         raise click.ClickException(
             "HULEI_MASTER_KEY holds one key: add the new one as 'N:BASE64,1:OLD' "
             "(or use HULEI_MASTER_KEY_FILE) and run again")
-    result = keys.rotate_all(current_app.config["ROTATE_BATCH_SIZE"])
+    result = keys.rotate_all(current_app.config["ROTATE_BATCH_SIZE"],
+                             current_app.config["ROTATE_PAUSE_SECONDS"])
     if result["remaining"]:
         raise click.ClickException(f"{result['remaining']} values still use an old key; run again")
     keys.finish_rotation(keyring)

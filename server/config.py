@@ -53,6 +53,7 @@ def base_config(env: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW": timedelta(minutes=15),
         "ROTATE_BATCH_SIZE": int(env.get("HULEI_ROTATE_BATCH", "500")),
+        "ROTATE_PAUSE_SECONDS": int(env.get("HULEI_ROTATE_PAUSE_MS", "0")) / 1000,
         "JSON_AS_ASCII": False,
         "TRUST_MIN_DISTANCE_M": 200.0,
         "TRUST_CLOCK_SKEW": timedelta(minutes=10),

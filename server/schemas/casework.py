@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
-from .common import Choice, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text
 from .households import LocationMixin
 from .validators import validate_id_number
 
@@ -14,7 +14,7 @@ Aware = fields.AwareDateTime
 class FixSchema(LocationMixin):
     """A GPS fix as the phone took it, with its coordinate system."""
 
-    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100000))
+    accuracy_m = Number(allow_none=True, validate=validate.Range(min=0, max=100000))
     coord_system = Choice(COORD_SYSTEMS, load_default="wgs84")
 
 

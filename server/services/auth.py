@@ -120,17 +120,17 @@ def change_password(user: User, old_password: str, new_password: str) -> None:
     """Change the caller's password after checking the old one; end every session."""
     if not verify_password(user.password_hash, old_password):
         raise validation_error({"old_password": ["原密码不正确"]})
-    set_password(user, new_password)
+    set_password(user, new_password, field="new_password")
     end_all_sessions(user)
     audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)
     db.session.commit()
 
 
-def set_password(user: User, password: str) -> None:
-    """Hash and set a password that passes the policy, or raise 422."""
+def set_password(user: User, password: str, field: str = "password") -> None:
+    """Hash and set a password that passes the policy, or raise 422 naming the request's field."""
     problems = password_problems(password, user.username)
     if problems:
-        raise validation_error({"password": problems})
+        raise validation_error({field: problems})
     user.password_hash = hash_password(password)
 
 

@@ -1,5 +1,6 @@
 """Re-encrypt every encrypted column to the newest key version, in resumable batches."""
 import logging
+import time
 
 from sqlalchemy import delete, select
 
@@ -36,7 +37,7 @@ def _split(entry: str) -> tuple[int, str]:
     return (int(version), key) if sep else (1, entry)
 
 
-def _rotate_model(model, fields: list[EncryptedField], batch: int) -> int:
+def _rotate_model(model, fields: list[EncryptedField], batch: int, pause: float) -> int:
     changed, last_id = 0, ""
     while True:
         # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes writers): a request
@@ -52,6 +53,8 @@ def _rotate_model(model, fields: list[EncryptedField], batch: int) -> int:
         last_id = rows[-1].id
         db.session.commit()
         db.session.expunge_all()
+        if pause:
+            time.sleep(pause)
 
 
 def _refresh_phone_index(household: Household) -> None:
@@ -60,8 +63,11 @@ def _refresh_phone_index(household: Household) -> None:
     db.session.add_all(GuardianPhone(household_id=household.id, phone_bidx=p) for p in phones)
 
 
-def rotate_all(batch: int = 500) -> dict:
-    """Re-encrypt every row to the current key version; safe to kill and rerun."""
+def rotate_all(batch: int = 500, pause: float = 0.0) -> dict:
+    """Re-encrypt every row to the current key version; safe to kill and rerun.
+
+    `pause` seconds between batches leave room for a live server's writes on a busy database.
+    """
     cipher = get_cipher()
     current = cipher.keyring.current
     if db.session.get(KeyCanary, current) is None:
@@ -70,7 +76,7 @@ def rotate_all(batch: int = 500) -> dict:
         db.session.commit()
     counts = {}
     for model in encrypted_models():
-        counts[model.__tablename__] = _rotate_model(model, encrypted_fields(model), batch)
+        counts[model.__tablename__] = _rotate_model(model, encrypted_fields(model), batch, pause)
         log.info("re-encrypted %s: %d values", model.__tablename__, counts[model.__tablename__])
     remaining = count_old_values()
     if remaining == 0:

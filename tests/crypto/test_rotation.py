@@ -146,7 +146,7 @@ def start(url: str, key: str | None = None, key_file: Path | None = None):
 def rotate_env(url: str, key_file: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HULEI_", "DATABASE_URL"))}
     env.update(DATABASE_URL=url, HULEI_MASTER_KEY_FILE=str(key_file), HULEI_ROTATE_BATCH=str(BATCH),
-               SECRET_KEY="test-secret-key-not-for-production")
+               HULEI_ROTATE_PAUSE_MS="20", SECRET_KEY="test-secret-key-not-for-production")
     return env
 
 
