@@ -17,14 +17,13 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, create_engine, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 
+from bench.common import database
 from server import create_app
 from server.crypto import get_cipher
 from server.extensions import db
@@ -37,26 +36,6 @@ ANSWERS = ({"guardian_present": True, "in_school": True},
            {"guardian_present": False, "guardian_away_months": 8},
            {"emotional_change": True, "in_school": True},
            {"safe_housing": True, "prevention_education": False})
-
-
-@contextmanager
-def database(engine: str, pg_url: str | None):
-    """Yield a fresh, empty database URL; drop it afterwards."""
-    if engine == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hulei-ledger-bench-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    base = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"hulei_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_app(url: str):

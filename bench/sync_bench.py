@@ -23,7 +23,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -31,9 +30,10 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from werkzeug.serving import make_server
 
+from bench.common import database
 from server import create_app
 from server.extensions import db
 from server.models import Child, Grid, Household, Town, User, Village, Visit, new_id, utcnow
@@ -47,26 +47,6 @@ ORIGIN = (28.2458, 113.0824)
 
 
 # --- databases and the app ---------------------------------------------------------------
-
-@contextmanager
-def database(engine: str, pg_url: str | None):
-    """Yield a fresh, empty database URL; drop it afterwards."""
-    if engine == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="hulei-bench-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    base = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"hulei_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
 
 def make_app(url: str):
     """Build a migrated app on `url` with a throwaway master key."""
