@@ -4,7 +4,7 @@ from sqlalchemy import select
 from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
-from ..models import Child, Grid, GuardianPhone, Household, Venue, Village, new_id
+from ..models import Child, Grid, GuardianPhone, Household, Plan, PlanProgress, Venue, Village, Visit, new_id
 from . import scope
 from .writes import assign, save_record
 
@@ -68,8 +68,22 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
         for child in db.session.scalars(select(Child).where(Child.household_id == household.id)):
             moved = assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
             save_record(actor, "child", child, "update", moved, device_id)
+            _move_history(child)
     save_record(actor, "household", household, "update", changed, device_id)
     return household
+
+
+def _move_history(child: Child) -> None:
+    """Take a moved child's visits, plans and their progress along to its new grid and village."""
+    place = {"grid_id": child.grid_id, "village_id": child.village_id}
+    plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
+    records = [*db.session.scalars(select(Visit).where(Visit.child_id == child.id)), *plans]
+    if plans:
+        records += db.session.scalars(select(PlanProgress).where(
+            PlanProgress.plan_id.in_([p.id for p in plans])))
+    for record in records:
+        assign(record, place)
+    db.session.flush()
 
 
 def _child_fields(data: dict) -> dict:
@@ -104,6 +118,8 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
         data.update(grid_id=household.grid_id, village_id=household.village_id)
     changed = assign(child, _child_fields(data))
     save_record(actor, "child", child, "update", changed, device_id)
+    if "grid_id" in changed:
+        _move_history(child)
     return child
 
 

@@ -99,3 +99,25 @@ def test_pull_sees_changes_in_scope_and_evicts_moved_child(town, login):
     later, _ = pull_all(worker, cursor)
     assert {(c["entity"], c["id"], c["action"]) for c in later} == {
         ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict")}
+
+
+def test_moving_a_household_takes_the_childs_visits_along(app, town, login):
+    worker = login("worker_a", device_id=DEVICE)
+    visit_id = str(uuid.uuid4())
+    recorded = push(worker, [op("visit", "create", visit_id, {
+        "child_id": town.children["a1"], "visited_at": "2026-11-28T10:00:00+08:00",
+        "lat": 29.1, "lon": 113.2, "accuracy_m": 10})])
+    assert recorded["results"][0]["status"] == "applied"
+    _, cursor = pull_all(worker)
+    head = login("head_a", device_id="phone-head-a-0001")
+    moved = push(head, [op("household", "update", town.households["a1"],
+                           {"grid_id": town.grids["a2"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    later, _ = pull_all(worker, cursor)
+    assert {(c["entity"], c["id"], c["action"]) for c in later} == {
+        ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict"),
+        ("visit", visit_id, "evict")}
+    visit = head.get(f"/api/visits/{visit_id}").get_json()
+    assert (visit["grid_id"], visit["village_id"], visit["version"]) == (
+        town.grids["a2"], town.villages["a"], 1)
+    assert worker.get(f"/api/visits/{visit_id}").status_code == 404
