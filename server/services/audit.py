@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from ..crypto import DecryptionError, get_cipher
 from ..extensions import db
 from ..models import AuditEvent, new_id, utcnow
+from .listing import paginate
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x48554C4549
@@ -93,7 +94,6 @@ def _problem(row, prev: str) -> str | None:
 
 def list_events(args: dict):
     """Return a page of events, newest first, filtered by action, entity or actor."""
-    from .listing import paginate
     query = select(AuditEvent)
     for name in ("action", "entity_id", "actor_id"):
         if args.get(name):
