@@ -240,23 +240,24 @@ def measure_pull(app, ids: dict) -> tuple[float, int]:
         return time.perf_counter() - start, count
 
 
+def _seeded_app(url: str):
+    app = make_app(url)
+    ids = seed(app)
+    with app.app_context():
+        HOUSEHOLDS.update({c.id: c.household_id for c in db.session.scalars(
+            db.select(Child).where(Child.grid_id == ids["grid_push"]))})
+    return app, ids
+
+
 def one_run(engine: str, pg_url: str | None, count: int) -> dict:
     result = {}
     with database(engine, pg_url) as url:
-        app = make_app(url)
-        ids = seed(app)
-        with app.app_context():
-            HOUSEHOLDS.update({c.id: c.household_id for c in db.session.scalars(
-                db.select(Child).where(Child.grid_id == ids["grid_push"]))})
+        app, ids = _seeded_app(url)
         result["push_s"] = measure_push(app, ids, count)
         result["pull_s"], result["pulled"] = measure_pull(app, ids)
         close(app)
     with database(engine, pg_url) as url:
-        app = make_app(url)
-        ids = seed(app)
-        with app.app_context():
-            HOUSEHOLDS.update({c.id: c.household_id for c in db.session.scalars(
-                db.select(Child).where(Child.grid_id == ids["grid_push"]))})
+        app, ids = _seeded_app(url)
         result["floor_s"] = measure_floor(app, ids, count)
         close(app)
     return result

@@ -1,5 +1,5 @@
 """One-on-one assistance plans: the automatic draft, approval, reviews and closing."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, func, select
 
@@ -68,11 +68,14 @@ def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
         raise validation_error({"measures": ["请至少列出一项帮扶措施"]})
     now = utcnow()
     changed = assign(plan, {"status": "active", "approved_by": actor.id, "approved_at": now,
-                            "next_review_due": schedule.local_date(now)
-                            + timedelta(days=plan.review_every_days)})
+                            "next_review_due": _next_review(plan, now)})
     save_record(actor, "plan", plan, "update", changed, device_id)
     db.session.commit()
     return plan
+
+
+def _next_review(plan: Plan, now) -> date:
+    return schedule.local_date(now) + timedelta(days=plan.review_every_days)
 
 
 def review_plan(actor, plan_id: str, note: str, device_id: str | None = None) -> Plan:
@@ -85,8 +88,7 @@ def review_plan(actor, plan_id: str, note: str, device_id: str | None = None) ->
                          author_id=actor.id, at=now, kind="review")
     entry.note = note
     save_record(actor, "plan_progress", entry, "create", ["note"], device_id)
-    changed = assign(plan, {"next_review_due": schedule.local_date(now)
-                            + timedelta(days=plan.review_every_days)})
+    changed = assign(plan, {"next_review_due": _next_review(plan, now)})
     save_record(actor, "plan", plan, "update", changed, device_id)
     db.session.commit()
     return plan
