@@ -2,6 +2,7 @@
 from flask import Blueprint
 from flask_login import login_required
 
+from ..schemas.dumping import dumper
 from ..schemas.sync import PullQuerySchema, PullResultSchema, PushResultSchema, PushSchema
 from ..sync.pull import pull_changes
 from ..sync.push import check_device, push_batch
@@ -15,7 +16,7 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync")
 @login_required
 def push():
     """Apply a batch of ops exactly once each; one result per op, in order."""
-    return PushResultSchema().dump(push_batch(actor(), json_body(PushSchema())))
+    return dumper(PushResultSchema)(push_batch(actor(), json_body(PushSchema())))
 
 
 @bp.get("/pull")
@@ -25,4 +26,4 @@ def pull():
     """Return the caller's changes after a cursor, in commit order."""
     args = query_args(PullQuerySchema())
     device = check_device(actor(), device_id() or "")
-    return PullResultSchema().dump(pull_changes(actor(), device, args["cursor"], args["limit"]))
+    return dumper(PullResultSchema)(pull_changes(actor(), device, args["cursor"], args["limit"]))

@@ -7,6 +7,7 @@ from sqlalchemy import and_, delete, func, not_, or_, select, update
 from ..errors import ApiError
 from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
+from ..schemas.dumping import dumper
 from ..services import scope
 from .cursor import decode, encode, head_seq, scope_of
 from .entities import ENTITIES
@@ -70,7 +71,7 @@ def _materialize(rows: list[ChangeLog]) -> list[dict]:
         model = ENTITIES[name].model
         for record in db.session.scalars(select(model).where(model.id.in_(wanted))):
             records[(name, record.id)] = record
-    schemas = {name: ENTITIES[name].schema() for name in ids}
+    dumps = {name: dumper(ENTITIES[name].schema) for name in ids}
     changes = []
     for row in rows:
         record = records.get((row.entity, row.entity_id))
@@ -79,7 +80,7 @@ def _materialize(rows: list[ChangeLog]) -> list[dict]:
         if row.action == "upsert" and (record is None or record.deleted_at is not None):
             change["action"] = "delete"
         elif row.action == "upsert":
-            change["data"] = schemas[row.entity].dump(record)
+            change["data"] = dumps[row.entity](record)
         changes.append(change)
     return changes
 
