@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from ..crypto import DecryptionError, get_cipher
 from ..extensions import db
 from ..models import AuditEvent, new_id, utcnow
+from . import batching
 from .listing import paginate
 
 GENESIS = "0" * 64
@@ -50,17 +51,29 @@ def chain_head() -> str:
 def record_event(action: str, actor=None, entity: str | None = None, entity_id: str | None = None,
                  device_id: str | None = None, detail: dict | None = None,
                  reason: str | None = None, actor_id: str | None = None) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the caller commits)."""
-    _lock_chain()
+    """Append one event to the chain inside the caller's transaction (the caller commits).
+
+    In a run the chain is locked once and its head kept in memory; the events are inserted in
+    the order they were made when the run flushes.
+    """
+    run = batching.active()
+    if run is None or run.audit_head is None:
+        _lock_chain()
+        head = chain_head()
+    else:
+        head = run.audit_head
     event = AuditEvent(
         id=new_id(), at=utcnow(), actor_id=actor.id if actor is not None else actor_id,
         action=action, entity=entity, entity_id=entity_id, device_id=device_id,
-        detail=detail or {}, prev_hash=chain_head(),
+        detail=detail or {}, prev_hash=head,
     )
     event.reason = reason
     event.hash = _digest(event, reason)
     db.session.add(event)
-    db.session.flush()
+    if run is None:
+        db.session.flush()
+    else:
+        run.audit_head = event.hash
     return event
 
 

@@ -5,10 +5,10 @@ write path can forget it. Only the newest row per (record, village, grid) is kep
 reads each record once. When a record's grid or village changes, an `evict` row stays under the
 scope it left; a soft delete leaves a `delete` row, its tombstone.
 """
-from sqlalchemy import delete, event, inspect, update
+from sqlalchemy import delete, event, insert, inspect, update
 from sqlalchemy.orm import Session
 
-from ..models import ChangeLog, Counter
+from ..models import ChangeLog, Counter, utcnow
 
 SYNCED = frozenset({"household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                     "plan_progress", "clue", "staff_check"})
@@ -70,14 +70,19 @@ def _log_changes(session: Session, flush_context, instances) -> None:
     connection = session.connection()
     seq = reserve_seqs(connection, len(entries))
     table = ChangeLog.__table__
-    for offset, (record, action, (village_id, grid_id), is_new) in enumerate(entries):
-        entity = record.__tablename__
+    superseded: dict[tuple, list[str]] = {}
+    for record, _, place, is_new in entries:
         if not is_new:
-            connection.execute(delete(table).where(
-                table.c.entity == entity, table.c.entity_id == record.id,
-                _same(table.c.village_id, village_id), _same(table.c.grid_id, grid_id)))
-        session.add(ChangeLog(seq=seq + offset, entity=entity, entity_id=record.id, action=action,
-                              village_id=village_id, grid_id=grid_id))
+            superseded.setdefault((record.__tablename__, *place), []).append(record.id)
+    for (entity, village_id, grid_id), ids in superseded.items():
+        connection.execute(delete(table).where(
+            table.c.entity == entity, table.c.entity_id.in_(ids),
+            _same(table.c.village_id, village_id), _same(table.c.grid_id, grid_id)))
+    now = utcnow()
+    connection.execute(insert(table), [
+        {"seq": seq + offset, "entity": record.__tablename__, "entity_id": record.id,
+         "action": action, "village_id": village_id, "grid_id": grid_id, "at": now}
+        for offset, (record, action, (village_id, grid_id), _) in enumerate(entries)])
 
 
 def track_changes(session) -> None:

@@ -180,12 +180,21 @@ def template_for_venue_type(venue_type: str) -> dict:
     raise ValueError(f"no template for venue type {venue_type!r}")
 
 
-def home_visit_template() -> dict:
-    """Return the home-visit checklist template."""
+def _home_visit() -> dict:
     for template in _templates().values():
         if not template["venue_types"]:
-            return copy.deepcopy(template)
+            return template
     raise ValueError("no home-visit template")
+
+
+def home_visit_template() -> dict:
+    """Return the home-visit checklist template (a fresh copy)."""
+    return copy.deepcopy(_home_visit())
+
+
+def home_visit_items() -> dict[str, dict]:
+    """Return the home-visit items by key, shared and cached: read them, never change them."""
+    return {item["key"]: item for item in _home_visit()["items"]}
 
 
 def severity_deadline_days(severity: str) -> int:
@@ -380,7 +389,12 @@ def _load_risk_rules_from(path: Path, checklists_dir: Path) -> dict:
 
 def load_risk_rules() -> dict:
     """Return the child risk rules, validated against the home-visit template (cached; a fresh copy)."""
-    return copy.deepcopy(_load_risk_rules_from(RISK_RULES_PATH, CHECKLISTS_DIR))
+    return copy.deepcopy(risk_rules())
+
+
+def risk_rules() -> dict:
+    """Return the child risk rules, shared and cached: read them, never change them."""
+    return _load_risk_rules_from(RISK_RULES_PATH, CHECKLISTS_DIR)
 
 
 def clear_caches() -> None:

@@ -2,11 +2,12 @@
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
-from . import audit, checklists, risk, scope, trust
+from . import audit, batching, checklists, risk, scope, trust
 from .geo import to_wgs84
 from .registry import new_record
 from .writes import assign, save_record
@@ -35,7 +36,7 @@ def _fix(data: dict) -> dict | None:
 
 
 def _check_home_visit_answers(answers: dict) -> None:
-    items = {i["key"]: i for i in checklists.home_visit_template()["items"]}
+    items = checklists.home_visit_items()
     errors = {}
     for key, value in answers.items():
         item = items.get(key)
@@ -72,13 +73,31 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     visit.location = fix
     flags, visit.distance_m = trust.location_flags(fix, household.location)
     flags += trust.time_flags(visit.visited_at, now, device_time)
-    flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id)
+    track = trust.run_track(actor.id)
+    flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id, track)
     visit.flags = sorted(set(flags))
     visit.review_status = "pending" if visit.flags else "none"
     save_record(actor, "visit", visit, "create", sorted(data), device_id)
+    if track is not None:
+        track.add(Visit, visit.visited_at, visit.id, fix)
     _propose_household_location(actor, household, fix, device_id)
     _after_visit(actor, child, visit, device_id)
     return visit
+
+
+def prefetch_visits(actor, items: list[dict]) -> None:
+    """Load once what a run of visits looks up: children in scope, their homes, used ids, the track."""
+    child_ids = {str(item["child_id"]) for item in items}
+    children = db.session.scalars(scope.scoped_select(actor, Child).where(Child.id.in_(child_ids))).all()
+    batching.remember(children, Child)
+    homes = db.session.scalars(select(Household).where(
+        Household.id.in_({c.household_id for c in children}))).all()
+    batching.remember(homes, Household)
+    risk.prefetch_latest_visits({c.id for c in children})
+    ids = {str(item["id"]) for item in items if item.get("id")}
+    used = set(db.session.scalars(select(Visit.id).where(Visit.id.in_(ids))))
+    batching.note_absent(Visit, ids - used)
+    trust.prefetch_track(actor.id, [item["visited_at"] for item in items])
 
 
 def _propose_household_location(actor, household: Household, fix: dict | None, device_id) -> None:

@@ -8,9 +8,21 @@ _EE = 0.00669342162296594323
 _X_PI = math.pi * 3000.0 / 180.0
 
 
+_GEODESIC = geodesic()
+EARTH_HALF_CIRCUMFERENCE_KM = 20_004.0
+_MEAN_RADIUS_KM = 6371.0088
+
+
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Return the geodesic distance in metres between two (lat, lon) points."""
-    return geodesic(a, b).meters
+    return _GEODESIC.measure(a, b) * 1000
+
+
+def spherical_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the great-circle distance in km on the mean sphere (within 0.6 % of the geodesic)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * _MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _outside_china(lat: float, lon: float) -> bool:

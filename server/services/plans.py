@@ -6,7 +6,7 @@ from sqlalchemy import and_, exists, func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Plan, PlanProgress, User, new_id, utcnow
-from . import audit, checklists, schedule, scope
+from . import audit, batching, checklists, schedule, scope
 from .writes import assign, save_record
 
 APPROVER_ROLES = ("village_head",)
@@ -15,7 +15,7 @@ OPEN_STATUSES = ("draft", "active")
 
 def suggested_measures(reasons: list[str], answers: dict | None = None) -> list[dict]:
     """Return plan measures suggested by the reasons' measure groups and the needs chosen."""
-    rules = checklists.load_risk_rules()
+    rules = checklists.risk_rules()
     groups = {f["key"]: f["measure_group"] for f in rules["factors"]}
     found = [m for key in reasons if key in groups
              for m in rules["measure_groups"][groups[key]]["measures"]]
@@ -30,6 +30,18 @@ def suggested_measures(reasons: list[str], answers: dict | None = None) -> list[
     return measures
 
 
+def _has_open_plan(child_id: str) -> bool:
+    # In a run a plan proposed earlier is not flushed yet: the run remembers it instead.
+    run = batching.active()
+    key = ("open_plan", child_id)
+    if run is not None and key in run.memo:
+        return run.memo[key]
+    found = _open_plan(child_id) is not None
+    if run is not None:
+        run.memo[key] = found
+    return found
+
+
 def _open_plan(child_id: str) -> Plan | None:
     return db.session.scalar(select(Plan).where(
         Plan.child_id == child_id, Plan.status.in_(OPEN_STATUSES), Plan.deleted_at.is_(None)).limit(1))
@@ -37,8 +49,8 @@ def _open_plan(child_id: str) -> Plan | None:
 
 def propose_plan(actor, child: Child, answers: dict | None, device_id: str | None = None) -> Plan | None:
     """Draft a plan for a child whose level needs one and who has no open plan."""
-    required = checklists.load_risk_rules()["plan"]["required_levels"]
-    if child.risk_level not in required or child.status != "active" or _open_plan(child.id):
+    required = checklists.risk_rules()["plan"]["required_levels"]
+    if child.risk_level not in required or child.status != "active" or _has_open_plan(child.id):
         return None
     plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
                 helper_id=actor.id if actor.role == "grid_worker" else None,
@@ -47,6 +59,9 @@ def propose_plan(actor, child: Child, answers: dict | None, device_id: str | Non
     save_record(actor, "plan", plan, "create", ["measures", "risk_factors"], device_id)
     audit.record_event("plan.proposed", actor, "plan", plan.id, device_id,
                        detail={"child_id": child.id, "level": child.risk_level})
+    run = batching.active()
+    if run is not None:
+        run.memo[("open_plan", child.id)] = True
     return plan
 
 
@@ -108,7 +123,7 @@ def close_plan(actor, plan_id: str, outcome: str, device_id: str | None = None) 
 
 def missing_plan_condition(now=None):
     """Return the filter of children whose level needs a plan, past the deadline, with none active."""
-    rules = checklists.load_risk_rules()["plan"]
+    rules = checklists.risk_rules()["plan"]
     cutoff = (now or utcnow()) - timedelta(days=rules["deadline_days"])
     active = exists().where(Plan.child_id == Child.id, Plan.status == "active", Plan.deleted_at.is_(None))
     return and_(Child.risk_level.in_(rules["required_levels"]), Child.status == "active",

@@ -5,7 +5,7 @@ from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Child, Grid, GuardianPhone, Household, Plan, PlanProgress, Venue, Village, Visit, new_id
-from . import scope
+from . import batching, scope
 from .writes import assign, save_record
 
 
@@ -19,7 +19,7 @@ def _place_for_grid(actor, grid_id: str) -> Grid:
 def new_record(model, data: dict):
     """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
     record_id = str(data.pop("id", None) or new_id())
-    if db.session.get(model, record_id) is not None:
+    if not batching.take_absent(model, record_id) and db.session.get(model, record_id) is not None:
         raise ApiError(409, "id_exists", "该编号的记录已存在")
     return model(id=record_id)
 

@@ -1,10 +1,10 @@
 """Risk assessment from the rules in server/data/risk_rules.json, and the village head's override."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..errors import ApiError
 from ..extensions import db
 from ..models import VISIT_FLAGS, Child, Visit, utcnow
-from . import audit, checklists, plans, schedule, scope
+from . import audit, batching, checklists, plans, schedule, scope
 from .writes import assign, save_record
 
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -49,7 +49,7 @@ def _trust(rules: dict) -> dict:
 
 def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | None) -> tuple[str, list[str]]:
     """Return (level, reason keys) of a child from its categories, latest answers and trust flags."""
-    rules = checklists.load_risk_rules()
+    rules = checklists.risk_rules()
     answers, categories = latest_answers or {}, list(child.categories or [])
     reasons = [f["key"] for f in rules["factors"] if _holds(f["when"], answers, categories)]
     level = _level_of(rules, reasons)
@@ -64,20 +64,56 @@ def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | N
 
 def reason_labels(keys: list[str]) -> list[str]:
     """Return the Chinese labels of risk reason keys, in order."""
-    rules = checklists.load_risk_rules()
+    rules = checklists.risk_rules()
     labels = {f["key"]: f["label"] for f in rules["factors"]}
     reason = _trust(rules)["reason"]
     labels[reason["key"]] = reason.get("label", reason["key"])
     return [labels.get(key, key) for key in keys]
 
 
+def _latest_order():
+    return Visit.visited_at.desc(), Visit.received_at.desc()
+
+
+def _standing(child_ids):
+    amended = select(Visit.amends_id).where(Visit.child_id.in_(child_ids), Visit.amends_id.is_not(None))
+    return (Visit.child_id.in_(child_ids), Visit.deleted_at.is_(None), Visit.id.not_in(amended))
+
+
 def latest_visit(child_id: str) -> Visit | None:
     """Return the child's latest visit that no amendment replaced."""
-    amended = select(Visit.amends_id).where(Visit.child_id == child_id, Visit.amends_id.is_not(None))
-    return db.session.scalar(
-        select(Visit).where(Visit.child_id == child_id, Visit.deleted_at.is_(None),
-                            Visit.id.not_in(amended))
-        .order_by(Visit.visited_at.desc(), Visit.received_at.desc()).limit(1))
+    run = batching.active()
+    if run is not None and ("latest_visit", child_id) in run.memo:
+        return run.memo[("latest_visit", child_id)]
+    return db.session.scalar(select(Visit).where(*_standing([child_id]))
+                             .order_by(*_latest_order()).limit(1))
+
+
+def prefetch_latest_visits(child_ids: set[str]) -> None:
+    """Load each child's latest visit once for a run; the run's visits then keep it current."""
+    run = batching.active()
+    if run is None or not child_ids:
+        return
+    ranked = select(Visit.id, func.row_number().over(
+        partition_by=Visit.child_id, order_by=_latest_order()).label("rank")) \
+        .where(*_standing(child_ids)).subquery()
+    latest = db.session.scalars(select(Visit).join(ranked, ranked.c.id == Visit.id)
+                                .where(ranked.c.rank == 1)).all()
+    run.memo.update({("latest_visit", child_id): None for child_id in child_ids})
+    run.memo.update({("latest_visit", visit.child_id): visit for visit in latest})
+
+
+def _take_into_latest(visit: Visit) -> None:
+    run = batching.active()
+    key = ("latest_visit", visit.child_id)
+    if run is None or key not in run.memo:
+        return
+    if visit.amends_id is not None:
+        del run.memo[key]
+        return
+    current = run.memo[key]
+    if current is None or (visit.visited_at, visit.received_at) >= (current.visited_at, current.received_at):
+        run.memo[key] = visit
 
 
 def refresh_child(actor, child: Child, device_id: str | None = None, changed=()) -> None:
@@ -98,6 +134,7 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=())
 
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
     """Take a new visit into the child's last visit, assessment and schedule."""
+    _take_into_latest(visit)
     changed = []
     if child.last_visit_at is None or child.last_visit_at < visit.visited_at:
         changed = assign(child, {"last_visit_at": visit.visited_at})

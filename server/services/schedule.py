@@ -27,7 +27,7 @@ def local_date(moment: datetime | None) -> date | None:
 
 def interval_days(level: str | None) -> int:
     """Return the days between visits for a risk level (setting VISIT_INTERVAL_DAYS, else the rules)."""
-    days = dict(checklists.load_risk_rules()["visit_interval_days"])
+    days = dict(checklists.risk_rules()["visit_interval_days"])
     days.update(current_app.config.get("VISIT_INTERVAL_DAYS") or {})
     return int(days[level or "low"])
 

@@ -17,6 +17,7 @@ from ..models import (
     Venue,
     Visit,
 )
+from . import batching
 
 CHILD_RECORDS = (Household, Child, Visit, Plan, PlanProgress)
 ENFORCEMENT_RECORDS = (Venue, Inspection, JointOperation, StaffCheck)
@@ -92,6 +93,9 @@ def scoped_select(user, model, include_deleted: bool = False):
 
 def get_scoped(user, model, record_id: str, include_deleted: bool = False):
     """Return one record in scope, or raise the 404 that out-of-scope records also get."""
+    record = batching.known(model, record_id)
+    if record is not None:
+        return record
     query = scoped_select(user, model, include_deleted).where(model.id == str(record_id))
     record = db.session.scalar(query)
     if record is None:

@@ -1,12 +1,14 @@
 """The server's own checks of a visit or inspection: where, when, and how fast the worker moved."""
-from datetime import datetime
+import bisect
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Inspection, Visit
-from .geo import distance_m
+from . import batching
+from .geo import EARTH_HALF_CIRCUMFERENCE_KM, distance_m, spherical_km
 
 
 def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], float | None]:
@@ -32,35 +34,142 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
     return flags
 
 
-def _neighbours(worker_id: str, at: datetime, record_id: str) -> list[tuple[datetime, dict]]:
-    points = []
-    for model, who, when in ((Visit, Visit.worker_id, Visit.visited_at),
-                             (Inspection, Inspection.inspector_id, Inspection.inspected_at)):
-        base = select(model).where(who == worker_id, model.id != record_id)
-        for query in (base.where(when <= at).order_by(when.desc()).limit(1),
-                      base.where(when >= at).order_by(when.asc()).limit(1)):
-            record = db.session.scalar(query)
-            point = _point_of(record) if record is not None else None
-            if point:
-                points.append((getattr(record, when.key), point))
-    return points
+class Track:
+    """One worker's visits and inspections by time: where the travel check finds neighbours.
+
+    `around` loads the nearest record on each side of one moment; `window` loads every record
+    in a span, for a run of ops. Records of the run are added as they are made, so each op
+    sees exactly what it would see applied alone.
+    """
+
+    MODELS = ((Visit, Visit.worker_id, Visit.visited_at),
+              (Inspection, Inspection.inspector_id, Inspection.inspected_at))
+
+    def __init__(self, start: datetime | None = None, end: datetime | None = None):
+        self.start, self.end = start, end
+        self.times: dict[type, list[tuple[datetime, str]]] = {Visit: [], Inspection: []}
+        self.points: dict[str, dict | None] = {}
+
+    @classmethod
+    def around(cls, worker_id: str, at: datetime) -> "Track":
+        track = cls(at, at)
+        for model, who, when in cls.MODELS:
+            base = select(model.id, when).where(who == worker_id)
+            for query in (base.where(when <= at).order_by(when.desc()).limit(2),
+                          base.where(when >= at).order_by(when.asc()).limit(2)):
+                track.times[model].extend((t, i) for i, t in db.session.execute(query))
+        track._sort()
+        return track
+
+    @classmethod
+    def window(cls, worker_id: str, start: datetime, end: datetime) -> "Track":
+        track = cls(start, end)
+        for model, who, when in cls.MODELS:
+            rows = db.session.execute(select(model.id, when).where(who == worker_id, when >= start,
+                                                                   when <= end))
+            track.times[model] = [(t, i) for i, t in rows]
+        track._sort()
+        return track
+
+    def _sort(self) -> None:
+        for model in self.times:
+            self.times[model] = sorted(set(self.times[model]))
+
+    def covers(self, at: datetime) -> bool:
+        """Say whether every neighbour that could flag `at` is in this track."""
+        reach = travel_reach()
+        return self.start is not None and self.start + reach <= at <= self.end - reach
+
+    def add(self, model: type, at: datetime, record_id: str, point: dict | None) -> None:
+        """Take in a record made in this run, with its point."""
+        bisect.insort(self.times[model], (at, record_id))
+        self.points[record_id] = point
+
+    def neighbours(self, at: datetime, record_id: str) -> list[tuple[datetime, dict]]:
+        """Return the nearest record before and after `at` of each kind, with their points."""
+        found = []
+        for model, times in self.times.items():
+            for entry in (_last_at_or_before(times, at, record_id),
+                          _first_at_or_after(times, at, record_id)):
+                if entry is not None:
+                    point = self._point(model, entry[1])
+                    if point:
+                        found.append((entry[0], point))
+        return found
+
+    def _point(self, model: type, record_id: str) -> dict | None:
+        if record_id not in self.points:
+            self.points[record_id] = _point_of(db.session.get(model, record_id))
+        return self.points[record_id]
+
+
+def _last_at_or_before(times, at, skip):
+    index = bisect.bisect_right(times, (at, "\uffff"))
+    while index > 0:
+        index -= 1
+        if times[index][1] != skip:
+            return times[index]
+    return None
+
+
+def _first_at_or_after(times, at, skip):
+    index = bisect.bisect_left(times, (at, ""))
+    while index < len(times):
+        if times[index][1] != skip:
+            return times[index]
+        index += 1
+    return None
+
+
+def run_track(worker_id: str) -> Track | None:
+    """Return the worker's track prefetched for the run in progress, if any."""
+    run = batching.active()
+    return None if run is None else run.tracks.get(worker_id)
+
+
+def prefetch_track(worker_id: str, moments: list[datetime]) -> None:
+    """Load the worker's track around a run's moments, once for the whole run."""
+    run = batching.active()
+    if run is not None and moments:
+        reach = travel_reach()
+        run.tracks[worker_id] = Track.window(worker_id, min(moments) - reach, max(moments) + reach)
+
+
+def travel_reach() -> timedelta:
+    """Return the time beyond which no two points on Earth imply the configured speed."""
+    return timedelta(hours=EARTH_HALF_CIRCUMFERENCE_KM / current_app.config["TRUST_MAX_SPEED_KMH"] + 1)
 
 
 def _point_of(record) -> dict | None:
+    if record is None:
+        return None
     if isinstance(record, Visit):
         return record.location if record.location and record.location.get("lat") is not None else None
     return {"lat": record.lat, "lon": record.lon} if record.lat is not None else None
 
 
-def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str) -> list[str]:
+def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
+                 track: Track | None = None) -> list[str]:
     """Flag two records by one worker that imply moving faster than the configured speed."""
     if not fix or fix.get("lat") is None:
         return []
     limit_kmh = current_app.config["TRUST_MAX_SPEED_KMH"]
-    for other_at, point in _neighbours(worker_id, at, record_id):
-        km = distance_m((fix["lat"], fix["lon"]), (point["lat"], point["lon"])) / 1000
+    slack_km = current_app.config["TRUST_MIN_DISTANCE_M"] / 1000
+    if track is None or not track.covers(at):
+        db.session.flush()
+        track = Track.around(worker_id, at)
+    for other_at, point in track.neighbours(at, record_id):
         hours = abs((at - other_at).total_seconds()) / 3600
-        slack_km = current_app.config["TRUST_MIN_DISTANCE_M"] / 1000
+        if not _may_exceed((fix["lat"], fix["lon"]), (point["lat"], point["lon"]), hours,
+                           limit_kmh, slack_km):
+            continue
+        km = distance_m((fix["lat"], fix["lon"]), (point["lat"], point["lon"])) / 1000
         if km > slack_km and (hours == 0 or km / hours > limit_kmh):
             return ["impossible_travel"]
     return []
+
+
+def _may_exceed(a, b, hours: float, limit_kmh: float, slack_km: float) -> bool:
+    # The sphere is within 0.6 % of the ellipsoid; only pairs that might flag get the geodesic.
+    km = spherical_km(a, b) * 1.01
+    return km > slack_km and (hours == 0 or km / hours > limit_kmh)

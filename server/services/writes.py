@@ -1,6 +1,6 @@
 """Save a record the one way every write goes: version, change log, audit event."""
 from ..extensions import db
-from . import audit
+from . import audit, batching
 
 
 def assign(record, data: dict) -> list[str]:
@@ -18,7 +18,10 @@ def save_record(actor, entity: str, record, action: str, changed: list[str] | No
     """Flush a created, updated or deleted record and audit it (the flush logs the change)."""
     if action in ("update", "delete"):
         record.version = (record.version or 1) + 1
+    elif record.version is None:
+        record.version = 1
     db.session.add(record)
-    db.session.flush()
+    if batching.active() is None:
+        db.session.flush()
     audit.record_event(f"{entity}.{action}", actor, entity, record.id, device_id,
                        detail={"version": record.version, "fields": changed or []})

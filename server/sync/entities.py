@@ -22,7 +22,11 @@ from ..services import casework, fieldwork, registry
 
 @dataclass(frozen=True)
 class Entity:
-    """One synced record kind; facts have no update and no delete."""
+    """One synced record kind; facts have no update and no delete.
+
+    A kind with `prefetch(actor, items)` has its consecutive creates in a push applied as one
+    run (services/batching.py), `prefetch` loading what the run will look up.
+    """
 
     name: str
     model: type
@@ -31,6 +35,7 @@ class Entity:
     create: Callable
     update_schema: type | None = None
     update: Callable | None = None
+    prefetch: Callable | None = None
 
     @property
     def is_fact(self) -> bool:
@@ -51,7 +56,8 @@ ENTITIES = {e.name: e for e in (
            _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household),
     Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _mutable(registry.create_child),
            hs.ChildUpdateSchema, registry.update_child),
-    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit)),
+    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit),
+           prefetch=fieldwork.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
            vs.VenueUpdateSchema, registry.update_venue),
     Entity("inspection", Inspection, cs.InspectionSchema, cs.InspectionCreateSchema,

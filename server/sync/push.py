@@ -11,7 +11,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Counter, Device, utcnow
 from ..schemas.sync import OpSchema
-from ..services import scope
+from ..services import batching, scope
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -56,8 +56,13 @@ def push_batch(actor, envelope: dict) -> dict:
     device = check_device(actor, envelope["device_id"])
     _lock_writers()
     ctx = SyncContext(device.id, envelope.get("device_time"))
-    seen: set[str] = set()
-    results = [_apply_one(actor, raw, ctx, seen) for raw in envelope["ops"]]
+    results, todo = _triage(actor, envelope["ops"])
+    for group in _runs(todo):
+        answers = _apply_run(actor, group, ctx) if len(group) > 1 else None
+        if answers is None:
+            answers = [_apply_one(actor, op, ctx) for _, op in group]
+        for (index, _), answer in zip(group, answers):
+            results[index] = answer
     device.last_push_at = utcnow()
     db.session.commit()
     return {"results": results, "cursor": head_cursor()}
@@ -73,26 +78,89 @@ def _rejected(op_id, errors: dict) -> dict:
     return {"op_id": op_id, "status": "rejected", "id": None, "version": None, "errors": errors}
 
 
-def _apply_one(actor, raw, ctx: SyncContext, seen: set[str]) -> dict:
-    op_id = raw.get("op_id") if isinstance(raw, dict) else None
-    try:
-        op = OpSchema().load(raw if isinstance(raw, dict) else {})
-    except ValidationError as err:
-        return _rejected(op_id, err.messages if isinstance(err.messages, dict) else {"_op": err.messages})
-    op_id = str(op["op_id"])
-    if op_id in seen:
-        return _rejected(op_id, {"op_id": ["同一批次中重复的操作编号"]})
-    seen.add(op_id)
-    stored = db.session.get(AppliedOp, op_id)
-    if stored is not None:
-        if stored.user_id != actor.id:
-            return _rejected(op_id, {"op_id": ["操作编号已被使用"]})
-        # Only an applied op is a duplicate; a retried conflict or rejection answers as it did.
-        return {**stored.result, "status": "duplicate"} if stored.result["status"] == "applied" \
-            else stored.result
-    result = _run_in_savepoint(actor, op, ctx)
-    db.session.add(AppliedOp(op_id=op_id, user_id=actor.id, device_id=ctx.device_id,
+def _triage(actor, raws: list) -> tuple[list, list[tuple[int, dict]]]:
+    """Answer the ops that need no work (malformed, repeated, already applied); list the rest."""
+    schema, parsed = OpSchema(), []
+    for raw in raws:
+        try:
+            parsed.append(schema.load(raw if isinstance(raw, dict) else {}))
+        except ValidationError as err:
+            op_id = raw.get("op_id") if isinstance(raw, dict) else None
+            parsed.append(_rejected(op_id, err.messages if isinstance(err.messages, dict)
+                                    else {"_op": err.messages}))
+    ids = [str(op["op_id"]) for op in parsed if "status" not in op]
+    stored = {row.op_id: row for row in db.session.scalars(
+        select(AppliedOp).where(AppliedOp.op_id.in_(ids)))} if ids else {}
+    results, todo, seen = [None] * len(raws), [], set()
+    for index, op in enumerate(parsed):
+        if "status" in op:
+            results[index] = op
+            continue
+        op_id = str(op["op_id"])
+        if op_id in seen:
+            results[index] = _rejected(op_id, {"op_id": ["同一批次中重复的操作编号"]})
+        elif op_id in stored:
+            results[index] = _stored_answer(actor, stored[op_id])
+        else:
+            todo.append((index, op))
+        seen.add(op_id)
+    return results, todo
+
+
+def _stored_answer(actor, stored: AppliedOp) -> dict:
+    if stored.user_id != actor.id:
+        return _rejected(stored.op_id, {"op_id": ["操作编号已被使用"]})
+    # Only an applied op is a duplicate; a retried conflict or rejection answers as it did.
+    return {**stored.result, "status": "duplicate"} if stored.result["status"] == "applied" \
+        else stored.result
+
+
+def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
+    """Group consecutive creates of a kind with a prefetch into runs; every other op stands alone."""
+    groups: list[list[tuple[int, dict]]] = []
+    for item in todo:
+        op = item[1]
+        runnable = op["action"] == "create" and ENTITIES[op["entity"]].prefetch is not None
+        previous = groups[-1][-1][1] if groups else None
+        if runnable and previous is not None and previous["action"] == "create" \
+                and previous["entity"] == op["entity"]:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+def _ledger(actor, op: dict, ctx: SyncContext, result: dict) -> None:
+    db.session.add(AppliedOp(op_id=str(op["op_id"]), user_id=actor.id, device_id=ctx.device_id,
                              entity=op["entity"], entity_id=str(op["id"]), result=result))
+
+
+def _apply_run(actor, group: list[tuple[int, dict]], ctx: SyncContext) -> list[dict] | None:
+    """Apply a run of creates in one savepoint with one flush; None if any op needs its own."""
+    entity = ENTITIES[group[0][1]["entity"]]
+    savepoint = db.session.begin_nested()
+    try:
+        with batching.run():
+            schema = entity.create_schema()
+            items = [schema.load(_create_data(op)) for _, op in group]
+            entity.prefetch(actor, items)
+            answers = []
+            for (_, op), data in zip(group, items):
+                record = entity.create(actor, data, ctx)
+                answer = {"op_id": str(op["op_id"]), "status": "applied", "id": record.id,
+                          "version": record.version}
+                _ledger(actor, op, ctx, answer)
+                answers.append(answer)
+        savepoint.commit()
+        return answers
+    except Exception:  # noqa: BLE001 - any refusal is answered op by op, each in its own savepoint
+        savepoint.rollback()
+        return None
+
+
+def _apply_one(actor, op: dict, ctx: SyncContext) -> dict:
+    result = _run_in_savepoint(actor, op, ctx)
+    _ledger(actor, op, ctx, result)
     db.session.flush()
     return result
 
@@ -120,13 +188,22 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
         return _rejected(op_id, {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})
 
 
+def _op_data(op: dict) -> dict:
+    data = dict(op["data"])
+    if "id" in data and str(data["id"]) != str(op["id"]):
+        raise ApiError(422, fields={"id": ["与操作中的编号不一致"]})
+    return data
+
+
+def _create_data(op: dict) -> dict:
+    return {**_op_data(op), "id": str(op["id"])}
+
+
 def _dispatch(actor, op: dict, ctx: SyncContext):
     entity = ENTITIES[op["entity"]]
-    record_id, data = str(op["id"]), dict(op["data"])
-    if "id" in data and str(data["id"]) != record_id:
-        raise ApiError(422, fields={"id": ["与操作中的编号不一致"]})
+    record_id, data = str(op["id"]), _op_data(op)
     if op["action"] == "create":
-        return entity.create(actor, entity.create_schema().load({**data, "id": record_id}), ctx)
+        return entity.create(actor, entity.create_schema().load(_create_data(op)), ctx)
     if entity.is_fact:
         raise ApiError(422, fields={"action": ["此类记录只能新增；更正请新建一条并注明理由"]})
     record = scope.get_scoped(actor, entity.model, record_id)

@@ -1,0 +1,156 @@
+"""Visits pushed as one run end exactly as the same visits pushed one at a time.
+
+The push applies consecutive visit creates as a run (services/batching.py): one savepoint,
+prefetched lookups, one flush, each child reassessed once at the end. Two workers in two grids
+get identical homes and children; one pushes a scenario in one batch, the other op by op,
+and every derived value must match: trust flags, distances, review state, the child's level,
+reasons, last visit and next due date, proposed plans and household locations. The audit
+chain stays whole.
+"""
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from geopy.distance import geodesic
+
+from server.extensions import db
+from server.models import Child, Household, Plan, Visit
+from server.services import audit
+from server.sync import push as push_module
+
+from .test_push_pull_basics import op, push
+
+HOME = (28.2458, 113.0824)
+RISKY = [{}, {"guardian_present": True, "in_school": True}, {"injury_signs": True},
+         {"online_risk": True, "ran_away": True}, {"in_school": False},
+         {"guardian_present": False, "guardian_away_months": 13}]
+
+
+def point(rng, near=HOME, km=30.0):
+    target = geodesic(kilometers=rng.uniform(0, km)).destination(near, rng.uniform(0, 360))
+    return round(target.latitude, 6), round(target.longitude, 6)
+
+
+def make_homes(api, grid_id, places):
+    """Create one household (some without a location) and one child per place; return child ids."""
+    ops, children = [], []
+    for n, place in enumerate(places):
+        household, child = str(uuid.uuid4()), str(uuid.uuid4())
+        data = {"grid_id": grid_id, "address": f"{n}号"}
+        if place is not None:
+            data.update(lat=place[0], lon=place[1])
+        ops += [op("household", "create", household, data),
+                op("child", "create", child, {"household_id": household, "name": f"儿童{n}", "sex": "F",
+                                              "categories": ["left_behind"] if n % 2 else ["disabled"]})]
+        children.append(child)
+    assert {r["status"] for r in push(api, ops)["results"]} == {"applied"}
+    return children
+
+
+def scenario(seed, places, count):
+    """Visits near and far, close together and apart, out of time order, some with no fix."""
+    rng, start = random.Random(seed), datetime.now(UTC) - timedelta(hours=30)
+    visits = []
+    for _ in range(count):
+        n = rng.randrange(len(places))
+        near = places[n] or HOME
+        fix = None if rng.random() < 0.1 else point(rng, near, km=rng.choice([0.05, 0.3, 25]))
+        visits.append({"child": n, "at": start + timedelta(minutes=rng.randrange(0, 24 * 60)),
+                       "fix": fix, "accuracy": rng.choice([8.0, 30.0, 120.0]),
+                       "answers": rng.choice(RISKY)})
+    return visits
+
+
+def visit_op(children, visit, record_id=None):
+    data = {"child_id": children[visit["child"]], "visited_at": visit["at"].isoformat(),
+            "answers": visit["answers"], "notes": "例行走访"}
+    if visit["fix"]:
+        data.update(lat=visit["fix"][0], lon=visit["fix"][1], accuracy_m=visit["accuracy"])
+    return op("visit", "create", record_id or str(uuid.uuid4()), data)
+
+
+def outcome(app, children, visit_ids):
+    """Everything a visit derives, by position, free of ids and server times."""
+    with app.app_context():
+        visits = [db.session.get(Visit, v) if v else None for v in visit_ids]
+        kids = [db.session.get(Child, c) for c in children]
+        return {
+            "visits": [None if v is None else (v.flags, v.distance_m, v.review_status) for v in visits],
+            "children": [(c.risk_level, c.risk_assessed, c.risk_reasons, c.last_visit_at, c.next_visit_due)
+                         for c in kids],
+            "plans": [sorted((p.status, str(p.measures)) for p in db.session.scalars(
+                db.select(Plan).where(Plan.child_id == c.id))) for c in kids],
+            "homes": [db.session.get(Household, c.household_id).proposed_location for c in kids],
+        }
+
+
+@pytest.fixture
+def pair(town, login):
+    """Two workers with identical homes in their own grids."""
+    rng = random.Random(7)
+    places = [None if n % 5 == 4 else point(rng) for n in range(12)]
+    run_api = login("worker_a", device_id="phone-runs-worker-a")
+    single_api = login("worker_b", device_id="phone-runs-worker-b")
+    return {"places": places, "run": (run_api, make_homes(run_api, town.grids["a1"], places)),
+            "single": (single_api, make_homes(single_api, town.grids["b1"], places))}
+
+
+def no_fallback(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run fell back to op-by-op")
+    monkeypatch.setattr(push_module, "_apply_one", refuse)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_run_ends_as_the_same_visits_one_by_one(app, pair, monkeypatch, seed):
+    visits = scenario(seed, pair["places"], 60)
+    run_api, run_children = pair["run"]
+    single_api, single_children = pair["single"]
+    run_ops = [visit_op(run_children, v) for v in visits]
+    with monkeypatch.context() as patch:
+        no_fallback(patch)
+        answers = push(run_api, run_ops)["results"]
+    assert [(a["status"], a["id"], a["version"]) for a in answers] == [
+        ("applied", o["id"], 1) for o in run_ops]
+    single_ops = [visit_op(single_children, v) for v in visits]
+    for one in single_ops:
+        assert push(single_api, [one])["results"][0]["status"] == "applied"
+    expected = outcome(app, single_children, [o["id"] for o in single_ops])
+    assert outcome(app, run_children, [o["id"] for o in run_ops]) == expected
+    flags = {f for v in expected["visits"] for f in v[0]}
+    assert {"impossible_travel", "location_mismatch", "no_location"} <= flags
+    assert any(level == "high" for level, *_ in expected["children"])
+    with app.app_context():
+        assert audit.verify_chain()["ok"]
+
+
+def test_a_run_with_refused_ops_answers_each_as_alone(app, pair, town):
+    visits = scenario(9, pair["places"], 8)
+    run_api, run_children = pair["run"]
+    single_api, single_children = pair["single"]
+
+    def batch(children, foreign_child):
+        ops = [visit_op(children, v) for v in visits]
+        ops[3]["data"]["child_id"] = foreign_child
+        ops[5]["id"] = ops[4]["id"]
+        ops[6]["data"]["answers"] = {"no_such_item": True}
+        return ops
+
+    run_ops = batch(run_children, town.children["b1"])
+    run_answers = push(run_api, run_ops)["results"]
+    single_ops = batch(single_children, town.children["a1"])
+    single_answers = [push(single_api, [one])["results"][0] for one in single_ops]
+    shape = [(a["status"], sorted(a.get("errors") or {})) for a in single_answers]
+    assert [(a["status"], sorted(a.get("errors") or {})) for a in run_answers] == shape
+    assert [s for s, _ in shape] == ["applied"] * 3 + ["rejected", "applied", "rejected", "rejected",
+                                                         "applied"]
+    ids = [o["id"] if a["status"] == "applied" else None for o, a in zip(run_ops, run_answers)]
+    single_ids = [o["id"] if a["status"] == "applied" else None
+                  for o, a in zip(single_ops, single_answers)]
+    assert outcome(app, run_children, ids) == outcome(app, single_children, single_ids)
+    again = push(run_api, run_ops)["results"]
+    assert [a["status"] for a in again] == [
+        "duplicate" if a["status"] == "applied" else a["status"] for a in run_answers]
+    with app.app_context():
+        assert audit.verify_chain()["ok"]
