@@ -10,6 +10,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(load_config(config_name, overrides))
     app.json.ensure_ascii = False
+    app.json.sort_keys = False
     crypto.init_app(app)
     register_extensions(app)
     register_blueprints(app)

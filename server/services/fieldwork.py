@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
 from . import audit, batching, checklists, risk, scope, trust
 from .geo import to_wgs84
-from .registry import new_record
+from .registry import unused_id
 from .writes import assign, save_record
 
 
@@ -66,7 +66,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
             raise validation_error({"amend_reason": ["更正须针对同一儿童并写明理由"]})
     household = db.session.get(Household, child.household_id)
     fix, now = _fix(data), utcnow()
-    visit = Visit(id=new_record(Visit, data).id, child_id=child.id, household_id=household.id,
+    visit = Visit(id=unused_id(Visit, data), child_id=child.id, household_id=household.id,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
                   device_id=device_id, received_at=now, amends_id=amends)
     assign(visit, data)
@@ -143,7 +143,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         if first.venue_id != venue.id:
             raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
     fix, now = _fix(data), utcnow()
-    record_id = new_record(Inspection, data).id
+    record_id = unused_id(Inspection, data)
     results, notes = _results(template, data.pop("answers"), data["inspected_at"].date())
     inspection = Inspection(id=record_id, venue_id=venue.id, village_id=venue.village_id,
                             inspector_id=actor.id, device_id=device_id, received_at=now,
@@ -169,7 +169,7 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     """Add a progress entry to a plan in scope."""
     _require_writer(actor, PlanProgress)
     plan = _in_scope(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在")
-    record_id = new_record(PlanProgress, data).id
+    record_id = unused_id(PlanProgress, data)
     progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
                             village_id=plan.village_id, author_id=actor.id)
     assign(progress, data)
@@ -179,7 +179,7 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
 
 def file_clue(actor, data: dict, device_id: str | None = None, device_time=None) -> Clue:
     """File a mandatory report; it is routed to the police and sealed from everyone else."""
-    record_id = new_record(Clue, data).id
+    record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id)
     child_id = data.pop("child_id", None)
     if child_id:

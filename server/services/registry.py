@@ -16,12 +16,17 @@ def _place_for_grid(actor, grid_id: str) -> Grid:
     return grid
 
 
-def new_record(model, data: dict):
-    """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
+def unused_id(model, data: dict) -> str:
+    """Take the client-made id out of `data` (or make one); refuse an id already used."""
     record_id = str(data.pop("id", None) or new_id())
     if not batching.take_absent(model, record_id) and db.session.get(model, record_id) is not None:
         raise ApiError(409, "id_exists", "该编号的记录已存在")
-    return model(id=record_id)
+    return record_id
+
+
+def new_record(model, data: dict):
+    """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
+    return model(id=unused_id(model, data))
 
 
 def _set_location(data: dict) -> dict:
