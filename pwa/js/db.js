@@ -235,6 +235,13 @@ export async function photoIds(state) {
     .then((p) => p);
 }
 
+/** The photos in one state, without their bytes: `{id, inspection_id, error_code}`. */
+export async function photosByState(state) {
+  const rows = await tx(['photos'], 'readonly', (s) => done(s.photos.index('state').getAll(IDBKeyRange.only(state))))
+    .then((p) => p);
+  return rows.map((r) => ({ id: r.id, inspection_id: r.inspection_id, error_code: r.error_code || null }));
+}
+
 /** One queued photo with its bytes decrypted (read one at a time: photos are large). */
 export async function photo(id) {
   const row = await tx(['photos'], 'readonly', (s) => done(s.photos.get(id))).then((p) => p);

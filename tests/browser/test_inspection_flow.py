@@ -26,7 +26,7 @@ NOTES = {"verify_identity": "前台未查验身份证件", "patrol_visitors": "�
 def png(width: int, height: int, seed: int) -> bytes:
     """A valid PNG of random pixels (so its bytes are unique)."""
     rng = random.Random(seed)
-    rows = b"".join(b"\x00" + bytes(rng.randrange(256) for _ in range(width * 3)) for _ in range(height))
+    rows = b"".join(b"\x00" + rng.randbytes(width * 3) for _ in range(height))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -228,3 +228,42 @@ def test_schema_upgrade_adds_photos_and_keeps_the_outbox(browser, live_server):
     assert [json.loads(row)["op_id"] for row in raw["stores"]["hulei/outbox"]] == ["op-before-upgrade"]
     assert page.evaluate("indexedDB.databases()") == [{"name": "hulei", "version": 2}]
     context.close()
+
+
+def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    expect(page.get_by_role("heading", name="场所（按名称）")).to_be_visible()  # no venue has a location
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    big = png(1000, 800, seed=2)  # a camera-sized picture the phone re-encodes under 2 MB
+    assert len(big) > 2 * 1024 * 1024
+    page.get_by_test_id("photo-input").set_input_files(
+        [{"name": "camera.png", "mimeType": "image/png", "buffer": big}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    expect(page.get_by_test_id("photo-error")).to_have_text("")
+
+    refusals = []
+
+    def refuse(route):
+        refusals.append(route.request.headers.get("x-photo-id"))
+        route.fulfill(status=415, json={"error": {"code": "not_an_image", "message": "只能上传图片"}})
+
+    context.route("**/api/inspections/*/photos", refuse)
+    page.get_by_role("button", name="保存检查").click()
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    assert len(refusals) == 1
+    expect(page.get_by_role("alert").filter(has_text="有 1 条记录被服务器退回")).to_be_visible()
+    item = page.get_by_test_id("attention").locator("li", has_text="照片未能上传：测试a宾馆")
+    expect(item).to_contain_text("不是可识别的图片；照片仍保存在本机。")
+    context.unroute("**/api/inspections/*/photos")
+    item.get_by_role("button", name="重新上传").click()
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert stored.id == refusals[0] and stored.mime == "image/jpeg"
+        assert 0 < stored.size <= 2 * 1024 * 1024

@@ -62,6 +62,6 @@ export async function render() {
   const op = todaysOperation();
   return page(T.venues, op ? operationCard(op) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
-      h('h2', { id: 'venues-h' }, here ? '场所（由近到远）' : '场所（按名称）'),
+      h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
       h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d)))) : h('p', {}, '暂无场所。'));
 }
