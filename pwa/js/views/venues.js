@@ -8,13 +8,16 @@ import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 const FIX_MAX_AGE_MS = 2 * 60 * 1000;
 let fix = null;
+let asking = false;
 
-function locate() {
-  if (fix && Date.now() - fix.at < FIX_MAX_AGE_MS) return Promise.resolve(fix);
-  if (!navigator.geolocation) return Promise.resolve(null);
-  return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
-    (p) => { fix = { lat: p.coords.latitude, lon: p.coords.longitude, at: Date.now() }; resolve(fix); },
-    () => resolve(fix), { timeout: 5000, maximumAge: FIX_MAX_AGE_MS }));
+/** Ask for a fresh fix in the background (a cheap phone indoors may take long or never answer);
+ *  `onFix` runs when one arrives. */
+function refreshFix(onFix) {
+  if (asking || !navigator.geolocation || (fix && Date.now() - fix.at < FIX_MAX_AGE_MS)) return;
+  asking = true;
+  navigator.geolocation.getCurrentPosition(
+    (p) => { asking = false; fix = { lat: p.coords.latitude, lon: p.coords.longitude, at: Date.now() }; onFix(); },
+    () => { asking = false; }, { timeout: 15000, maximumAge: FIX_MAX_AGE_MS });
 }
 
 export function distanceText(m) {
@@ -54,14 +57,29 @@ function venueItem(v, distance) {
       'aria-label': `复查 ${v.name}` }, '复查') : null);
 }
 
-export async function render() {
-  const here = await locate();
-  const away = (v) => (here && v.lat != null && v.lon != null ? distanceM(here, v) : null);
+function build() {
+  const away = (v) => (fix && v.lat != null && v.lon != null ? distanceM(fix, v) : null);
   const venues = store.all('venue').map((v) => ({ v, d: away(v) }))
-    .sort((a, b) => (a.v.status === 'closed') - (b.v.status === 'closed') || (a.d ?? Infinity) - (b.d ?? Infinity) || (a.v.name || '').localeCompare(b.v.name || '', 'zh-CN'));
+    .sort((a, b) => (a.v.status === 'closed') - (b.v.status === 'closed') || (a.d ?? Infinity) - (b.d ?? Infinity)
+      || (a.v.name || '').localeCompare(b.v.name || '', 'zh-CN'));
   const op = todaysOperation();
   return page(T.venues, op ? operationCard(op) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
       h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
       h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d)))) : h('p', {}, '暂无场所。'));
+}
+
+let shown = null;
+
+export function render() {
+  shown = build();
+  refreshFix(() => {
+    if (!shown || !shown.isConnected) return;
+    const focused = shown.contains(document.activeElement);
+    const next = build();
+    shown.replaceWith(next);
+    shown = next;
+    if (focused) next.querySelector('h1').focus();
+  });
+  return shown;
 }
