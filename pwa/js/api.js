@@ -16,15 +16,17 @@ export class ApiError extends Error {
   get retryable() { return this.status === 0 || this.status >= 500 || this.status === 429; }
 }
 
-export async function call(method, path, body) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+/** Send JSON, or raw bytes (an ArrayBuffer or Blob, e.g. a photo) with `extra` headers. */
+export async function call(method, path, body, extra = {}) {
+  const raw = body instanceof ArrayBuffer || body instanceof Blob;
+  const headers = { Accept: 'application/json', ...extra };
+  if (body !== undefined) headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let res;
   let data = null;
   try {
     res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: body === undefined ? undefined : JSON.stringify(body) });
+      body: body === undefined || raw ? body : JSON.stringify(body) });
     if (res.status !== 204) data = await res.json().catch(() => null);
   } catch (e) {
     throw new ApiError(0, 'network', '网络不可用，稍后自动重试');

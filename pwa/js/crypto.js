@@ -36,3 +36,15 @@ export async function unseal(key, box, aad) {
     key, box.ct);
   return JSON.parse(dec.decode(plain));
 }
+
+/** Encrypt raw bytes (a photo) the same way; `aad` binds them to where they are stored. */
+export async function sealBytes(key, bytes, aad) {
+  const iv = randomBytes(12);
+  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(aad) }, key, bytes);
+  return { iv, ct };
+}
+
+/** Decrypt what sealBytes() made, as an ArrayBuffer. */
+export function unsealBytes(key, box, aad) {
+  return crypto.subtle.decrypt({ name: 'AES-GCM', iv: box.iv, additionalData: enc.encode(aad) }, key, box.ct);
+}

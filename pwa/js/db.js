@@ -1,9 +1,9 @@
 // The only module that knows the IndexedDB schema. Every record and outbox entry is AES-GCM
 // ciphertext; only ids, kinds, versions, pending counts and op states stay in clear.
-import { seal, unseal } from './crypto.js';
+import { seal, unseal, sealBytes, unsealBytes } from './crypto.js';
 
 const NAME = 'hulei';
-const VERSION = 1;
+const VERSION = 2;
 let dbPromise = null;
 let key = null;
 
@@ -15,6 +15,10 @@ const UPGRADES = [
     const outbox = db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
     outbox.createIndex('state', 'state');
     outbox.createIndex('op_id', 'op_id', { unique: true });
+  },
+  // v2: inspection photos waiting for upload (sealed bytes; id, inspection id and state in clear).
+  (db) => {
+    db.createObjectStore('photos', { keyPath: 'id' }).createIndex('state', 'state');
   },
 ];
 
@@ -56,6 +60,7 @@ const recordKey = (entity, id) => `${entity}:${id}`;
 const aadRecord = (k) => `records:${k}`;
 const aadOp = (opId) => `outbox:${opId}`;
 const aadKv = (name) => `meta:kv:${name}`;
+const aadPhoto = (id, inspectionId) => `photos:${id}:${inspectionId}`;
 
 export function setKey(k) { key = k; }
 export function hasKey() { return key !== null; }
@@ -102,11 +107,20 @@ async function sealOp(op, state = 'pending') {
   return { op_id: op.op_id, state, ...(await seal(key, op, aadOp(op.op_id))) };
 }
 
-/** Save local records and their ops in one transaction (each op marks its record pending). */
-export async function saveLocal(records, ops) {
+async function sealPhoto(p) {
+  return { id: p.id, inspection_id: p.inspection_id, state: 'pending',
+    ...(await sealBytes(key, p.bytes, aadPhoto(p.id, p.inspection_id))) };
+}
+
+/** Save local records, their ops and any photos in one transaction (each op marks its record
+ *  pending); photos are `{id, inspection_id, bytes}`. */
+export async function saveLocal(records, ops, photos = []) {
   const sealedRecords = await Promise.all(records.map((r) => sealRecord(r.entity, r.id, r.data)));
   const sealedOps = await Promise.all(ops.map((op) => sealOp(op)));
-  await tx(['records', 'outbox'], 'readwrite', (s) => {
+  const sealedPhotos = await Promise.all(photos.map(sealPhoto));
+  const names = ['records', 'outbox', ...(photos.length ? ['photos'] : [])];
+  await tx(names, 'readwrite', (s) => {
+    sealedPhotos.forEach((row) => s.photos.put(row));
     sealedRecords.forEach((row, i) => {
       done(s.records.get(row.key)).then((old) => {
         const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
@@ -213,6 +227,45 @@ export async function retryOp(opId) {
   await tx(['outbox'], 'readwrite', (s) => {
     done(s.outbox.index('op_id').get(opId)).then((row) => { if (row) s.outbox.put({ ...row, state: 'pending' }); });
   });
+}
+
+// ---- photos waiting for upload ----
+export async function photoIds(state) {
+  return tx(['photos'], 'readonly', (s) => done(s.photos.index('state').getAllKeys(IDBKeyRange.only(state))))
+    .then((p) => p);
+}
+
+/** The photos in one state, without their bytes: `{id, inspection_id, error_code}`. */
+export async function photosByState(state) {
+  const rows = await tx(['photos'], 'readonly', (s) => done(s.photos.index('state').getAll(IDBKeyRange.only(state))))
+    .then((p) => p);
+  return rows.map((r) => ({ id: r.id, inspection_id: r.inspection_id, error_code: r.error_code || null }));
+}
+
+/** One queued photo with its bytes decrypted (read one at a time: photos are large). */
+export async function photo(id) {
+  const row = await tx(['photos'], 'readonly', (s) => done(s.photos.get(id))).then((p) => p);
+  if (!row) return null;
+  return { id: row.id, inspection_id: row.inspection_id, state: row.state, error_code: row.error_code || null,
+    bytes: await unsealBytes(key, row, aadPhoto(row.id, row.inspection_id)) };
+}
+
+export async function photoCounts() {
+  return tx(['photos'], 'readonly', (s) => {
+    const idx = s.photos.index('state');
+    return Promise.all(['pending', 'rejected'].map((st) => done(idx.count(IDBKeyRange.only(st)))));
+  }).then((p) => p).then(([pending, rejected]) => ({ pending, rejected }));
+}
+
+/** Set a photo's state: 'rejected' (with the server's error code) keeps it for the user, 'pending' retries. */
+export async function markPhoto(id, state, errorCode = null) {
+  await tx(['photos'], 'readwrite', (s) => {
+    done(s.photos.get(id)).then((row) => { if (row) s.photos.put({ ...row, state, error_code: errorCode }); });
+  });
+}
+
+export async function deletePhoto(id) {
+  await tx(['photos'], 'readwrite', (s) => { s.photos.delete(id); });
 }
 
 /** Close and delete the whole database (logout, revoked device, too many wrong passwords). */

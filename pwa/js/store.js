@@ -21,8 +21,9 @@ export async function load() {
 }
 
 export async function refreshCounts() {
-  const c = await db.outboxCounts();
-  state.set({ unsynced: c.pending + c.rejected + c.conflict, attention: c.rejected, conflicts: c.conflict });
+  const [c, p] = await Promise.all([db.outboxCounts(), db.photoCounts()]);
+  state.set({ unsynced: c.pending + c.rejected + c.conflict + p.pending + p.rejected,
+    attention: c.rejected + p.rejected, conflicts: c.conflict });
 }
 
 export const all = (entity) => [...(byEntity.get(entity) || new Map()).values()];
@@ -44,15 +45,17 @@ export function searchChildren(q) {
     || (c.name_initials || '').includes(s));
 }
 
-/** Create a record (a fact or a new mutable record) and its op, in one transaction. */
-export async function create(entity, data, extra = []) {
+/** Create a record (a fact or a new mutable record) and its op, in one transaction, with any
+ *  photos of it (`{id, bytes}`) queued for upload in the same transaction. */
+export async function create(entity, data, extra = [], photos = []) {
   const id = data.id || newId();
   const record = { ...data };
   delete record.id;
   const items = [{ entity, id, data: record }, ...extra];
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
     base_version: null, data: it.data }));
-  await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops);
+  await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
+    photos.map((p) => ({ ...p, inspection_id: id })));
   await load();
   return id;
 }

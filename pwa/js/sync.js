@@ -1,6 +1,7 @@
 // Outbox push (oldest first, in batches) and pull (each batch with its cursor), one tab at a time.
 import * as api from './api.js';
 import * as db from './db.js';
+import * as photos from './photos.js';
 import * as store from './store.js';
 import * as state from './state.js';
 import { isoNow } from './ui.js';
@@ -42,6 +43,7 @@ async function run() {
     await pushAll();
     await refreshReference();
     await pullAll();
+    await photos.uploadQueued();
     failures = 0;
     const lastSync = new Date().toISOString();
     await db.kvSet('lastSync', lastSync);

@@ -39,9 +39,22 @@ function reloginForm() {
   return form;
 }
 
+const PHOTO_ERRORS = { photo_too_large: '照片超过服务器允许的大小', not_an_image: '不是可识别的图片',
+  not_found: '对应的检查记录不存在', id_exists: '照片编号冲突' };
+
+function photoItem(p) {
+  const retry = h('button', { type: 'button', class: 'btn small' }, '重新上传');
+  retry.addEventListener('click', async () => { await db.markPhoto(p.id, 'pending'); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
+  const inspection = store.one('inspection', p.inspection_id);
+  const venue = inspection && store.one('venue', inspection.venue_id);
+  return h('li', { class: 'item' }, h('strong', {}, `照片未能上传：${venue ? venue.name : '检查记录'}`),
+    h('span', { class: 'meta' }, `${PHOTO_ERRORS[p.error_code] || p.error_code || '服务器拒收'}；照片仍保存在本机。`), retry);
+}
+
 export async function render() {
   const s = state.get();
-  const [rejected, conflicts] = await Promise.all([db.outboxByState('rejected'), db.outboxByState('conflict')]);
+  const [rejected, conflicts, photos] = await Promise.all([db.outboxByState('rejected'), db.outboxByState('conflict'),
+    db.photosByState('rejected')]);
   const button = h('button', { type: 'button', class: 'btn primary wide', 'data-testid': 'sync-now' }, T.syncNow);
   button.addEventListener('click', async () => { button.disabled = true; await sync.sync(); button.disabled = false; });
   const logout = h('button', { type: 'button', class: 'btn danger' }, T.logout);
@@ -64,8 +77,9 @@ export async function render() {
     s.syncError ? h('p', { class: 'banner muted' }, s.syncError) : null,
     button,
     s.needsLogin ? reloginForm() : null,
-    h('h2', {}, `需要处理（${rejected.length + conflicts.length}）`),
-    rejected.length + conflicts.length ? h('ul', { class: 'list', 'data-testid': 'attention' },
+    h('h2', {}, `需要处理（${rejected.length + conflicts.length + photos.length}）`),
+    rejected.length + conflicts.length + photos.length ? h('ul', { class: 'list', 'data-testid': 'attention' },
+      photos.map(photoItem),
       conflicts.map((op) => h('li', {}, h('a', { class: 'item', href: `#/conflict/${op.op_id}` },
         h('strong', {}, `冲突：${ENTITY[op.entity] || op.entity}`), h('span', { class: 'meta' }, '服务器上的记录已被他人修改，点此对比并选择')))),
       rejected.map((op) => {

@@ -1,14 +1,85 @@
-// My venues, each with its last inspection; tap one to inspect it.
-import { h, page } from '../ui.js';
+// My venues: today's joint operation on top, then the venues nearest first (by name without a GPS
+// fix), each with its last inspection, its open violations and, when it has some, a re-inspection.
+import { h, page, today } from '../ui.js';
 import * as store from '../store.js';
+import { openViolations } from '../violations.js';
+import { distanceM } from './today.js';
 import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
 
-export function render() {
-  const venues = store.all('venue').sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
-  return page(T.venues, venues.length ? h('ul', { class: 'list' }, venues.map((v) => {
-    const last = store.inspectionsOf(v.id)[0];
-    return h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` }, h('strong', {}, v.name),
+const FIX_MAX_AGE_MS = 2 * 60 * 1000;
+let fix = null;
+let asking = false;
+
+/** Ask for a fresh fix in the background (a cheap phone indoors may take long or never answer);
+ *  `onFix` runs when one arrives. */
+function refreshFix(onFix) {
+  if (asking || !navigator.geolocation || (fix && Date.now() - fix.at < FIX_MAX_AGE_MS)) return;
+  asking = true;
+  navigator.geolocation.getCurrentPosition(
+    (p) => { asking = false; fix = { lat: p.coords.latitude, lon: p.coords.longitude, at: Date.now() }; onFix(); },
+    () => { asking = false; }, { timeout: 15000, maximumAge: FIX_MAX_AGE_MS });
+}
+
+export function distanceText(m) {
+  return m < 1000 ? `约 ${Math.max(10, Math.round(m / 10) * 10)} 米` : `约 ${(m / 1000).toFixed(1)} 公里`;
+}
+
+/** Today's joint operation in the phone's store, if there is one. */
+export function todaysOperation() {
+  return store.all('joint_operation').find((o) => o.date === today()) || null;
+}
+
+function operationCard(op) {
+  const units = (op.units || []).filter((u) => u && u !== op.lead_unit);
+  return h('section', { class: 'card op', 'aria-labelledby': 'op-h', 'data-testid': 'today-operation' },
+    h('h2', { id: 'op-h' }, '今日联合执法行动'),
+    h('p', {}, `${op.date} · 牵头单位：${op.lead_unit}`),
+    units.length ? h('p', { class: 'meta' }, `参加单位：${units.join('、')}`) : null,
+    op.notes ? h('p', { class: 'meta' }, op.notes) : null,
+    h('p', { class: 'meta' }, '今天的检查将计入本次行动。'));
+}
+
+function venueItem(v, distance) {
+  const last = store.inspectionsOf(v.id)[0];
+  const open = openViolations(v.id);
+  const overdue = open.some((x) => x.deadline && x.deadline < today());
+  const meta = [distance === null ? null : distanceText(distance),
+    last ? `上次检查 ${String(last.inspected_at).slice(0, 10)}${last._pending ? '（待同步）' : ''}` : '尚未检查']
+    .filter(Boolean).join(' · ');
+  return h('li', { class: 'venue', 'data-venue': v.id },
+    h('a', { class: 'item', href: `#/inspect/${v.id}` }, h('strong', {}, v.name),
       h('span', { class: 'tag' }, VENUE_TYPE[v.type] || v.type),
-      h('span', { class: 'meta' }, last ? `上次检查 ${String(last.inspected_at).slice(0, 10)}${last._pending ? '（待同步）' : ''}` : '尚未检查')));
-  })) : h('p', {}, '暂无场所。'));
+      v.status === 'closed' ? h('span', { class: 'tag' }, '已停业') : null,
+      open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
+        `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null,
+      h('span', { class: 'meta' }, meta)),
+    open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
+      'aria-label': `复查 ${v.name}` }, '复查') : null);
+}
+
+function build() {
+  const away = (v) => (fix && v.lat != null && v.lon != null ? distanceM(fix, v) : null);
+  const venues = store.all('venue').map((v) => ({ v, d: away(v) }))
+    .sort((a, b) => (a.v.status === 'closed') - (b.v.status === 'closed') || (a.d ?? Infinity) - (b.d ?? Infinity)
+      || (a.v.name || '').localeCompare(b.v.name || '', 'zh-CN'));
+  const op = todaysOperation();
+  return page(T.venues, op ? operationCard(op) : null,
+    venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
+      h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
+      h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d)))) : h('p', {}, '暂无场所。'));
+}
+
+let shown = null;
+
+export function render() {
+  shown = build();
+  refreshFix(() => {
+    if (!shown || !shown.isConnected) return;
+    const focused = shown.contains(document.activeElement);
+    const next = build();
+    shown.replaceWith(next);
+    shown = next;
+    if (focused) next.querySelector('h1').focus();
+  });
+  return shown;
 }

@@ -1,0 +1,48 @@
+// Inspection photos: fitted to the server's 2 MB limit on the phone, queued sealed in IndexedDB
+// with their inspection, uploaded only once that inspection has synced, kept until the server has them.
+import * as api from './api.js';
+import * as db from './db.js';
+import * as store from './store.js';
+
+export const MAX_BYTES = 2 * 1024 * 1024;
+export const TOO_LARGE = '照片超过 2 MB，且无法压缩。请重新拍摄，或选择较小的照片。';
+const MAX_SIDE = 1600;
+
+/** Return the photo as it is when small enough, else re-encoded as a smaller JPEG; null when it
+ *  cannot be brought under the limit (or is not an image the phone can read). */
+export async function fitPhoto(file) {
+  if (file.size <= MAX_BYTES) return file;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => { canvas.toBlob(resolve, 'image/jpeg', 0.8); });
+    return blob && blob.size <= MAX_BYTES ? blob : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Upload every queued photo whose inspection the server has applied. A network or server
+ *  failure stops here (the sync retries later); a refusal keeps the photo, marked, for the user. */
+export async function uploadQueued() {
+  for (const id of await db.photoIds('pending')) {
+    const photo = await db.photo(id);
+    const inspection = photo && store.one('inspection', photo.inspection_id);
+    if (!inspection || inspection._pending) continue;
+    try {
+      await api.call('POST', `/api/inspections/${encodeURIComponent(photo.inspection_id)}/photos`, photo.bytes,
+        { 'X-Photo-Id': id });
+    } catch (e) {
+      if (e.retryable || e.status === 401 || e.status === 403) throw e;
+      await db.markPhoto(id, 'rejected', e.code);
+      continue;
+    }
+    await db.deletePhoto(id);
+  }
+  await store.refreshCounts();
+}

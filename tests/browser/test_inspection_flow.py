@@ -1,0 +1,269 @@
+"""The inspector's round: today's operation and the nearest venue first, an inspection with a photo
+recorded offline and synced once, then the re-inspection that closes one of its violations."""
+import json
+import os
+import random
+import re
+import struct
+import zlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select, text
+
+from server.extensions import db
+from server.models import AppliedOp, Attachment, Inspection, JointOperation, Venue, new_id
+
+from .. import factories
+from . import helpers
+from .conftest import PHONE
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOTES = {"verify_identity": "前台未查验身份证件", "patrol_visitors": "夜间无访客登记"}
+
+
+def png(width: int, height: int, seed: int) -> bytes:
+    """A valid PNG of random pixels (so its bytes are unique)."""
+    rng = random.Random(seed)
+    rows = b"".join(b"\x00" + rng.randbytes(width * 3) for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def prepare_town(app) -> str:
+    """Place the venues (b about 110 m from the phone, a about 10 km) and plan today's operation."""
+    with app.app_context():
+        venues = {v.name: v for v in db.session.scalars(select(Venue))}
+        venues["测试a宾馆"].lat, venues["测试a宾馆"].lon = 29.2, 113.2
+        venues["测试b宾馆"].lat, venues["测试b宾馆"].lon = 29.111, 113.2
+        operation = JointOperation(id=new_id(), date=datetime.now(SHANGHAI).date(), lead_unit="测试派出所",
+                                   units=["测试派出所", "测试市场监管所"], member_ids=[])
+        db.session.add(operation)
+        db.session.commit()
+        return operation.id
+
+
+def violations(app) -> list[dict]:
+    """GET /api/violations as the town admin."""
+    api = factories.ApiClient(app.test_client())
+    api.login("admin")
+    response = api.get("/api/violations")
+    assert response.status_code == 200
+    return response.get_json()["rows"]
+
+
+def open_venues(page) -> None:
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+
+
+def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
+    operation_id = prepare_town(live_server.app)
+    photo = png(24, 16, seed=6)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "inspector")
+
+    open_venues(page)
+    expect(page.get_by_test_id("today-operation")).to_contain_text("牵头单位：测试派出所")
+    expect(page.get_by_test_id("today-operation")).to_contain_text("参加单位：测试市场监管所")
+    expect(page.get_by_role("heading", name="场所（由近到远）")).to_be_visible()
+    expect(page.locator("li.venue strong")).to_have_text(["测试b宾馆", "测试a宾馆"])
+    expect(page.locator("li.venue .meta").first).to_contain_text("约 110 米")
+    expect(page.locator("li.venue .meta").nth(1)).to_contain_text("约 10.0 公里")
+    problems += helpers.check_screen(page, "12-venues-inspector")
+
+    helpers.go_offline(context)
+    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    expect(page.get_by_label(re.compile("计入今日联合执法行动（牵头：测试派出所）"))).to_be_checked()
+    items = page.locator(".check-item")
+    for i, note in ((0, NOTES["verify_identity"]), (2, NOTES["patrol_visitors"])):
+        items.nth(i).get_by_label("不合格").check()
+        items.nth(i).get_by_label("问题说明").fill(note)
+    items.nth(1).get_by_label("合格", exact=True).check()
+    photo_input = page.get_by_test_id("photo-input")
+    too_big = b"\x89PNG\r\n\x1a\n" + os.urandom(2 * 1024 * 1024 + 100)
+    photo_input.set_input_files([{"name": "big.png", "mimeType": "image/png", "buffer": too_big}])
+    expect(page.get_by_test_id("photo-error")).to_have_text(
+        "照片超过 2 MB，且无法压缩。请重新拍摄，或选择较小的照片。")
+    expect(page.locator(".thumbs img")).to_have_count(0)
+    photo_input.set_input_files([{"name": "door.png", "mimeType": "image/png", "buffer": photo}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    expect(page.get_by_test_id("photo-error")).to_have_text("")
+    page.get_by_label("检查情况").fill("夜查发现两项问题")
+    problems += helpers.check_screen(page, "13-inspection-photo")
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")  # the inspection and its photo
+    expect(page.locator("li.venue").first.get_by_test_id("open-violations")).to_have_text("待整改 2")
+
+    raw = helpers.raw_indexeddb(page)
+    assert len(raw["stores"]["hulei/photos"]) == 1 and len(raw["stores"]["hulei/outbox"]) == 1
+    dump = str(raw)
+    for secret in ("测试b宾馆", "测试派出所", "夜查发现两项问题", *NOTES.values()):
+        assert secret not in dump
+    assert photo.hex() not in dump and photo[-64:].hex() not in dump
+
+    requests = []
+    lost = []
+
+    def lose_first_photo_answer(route):
+        requests.append(("photo", route.request.headers.get("x-photo-id")))
+        response = route.fetch()  # the server stores the photo...
+        if not lost:
+            lost.append(response.status)
+            route.abort("connectionreset")  # ...but the phone never hears back: it keeps the photo
+        else:
+            route.fulfill(response=response)
+
+    page.on("request", lambda r: requests.append(("push", None)) if r.url.endswith("/api/sync/push") else None)
+    context.route("**/api/inspections/*/photos", lose_first_photo_answer)
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)  # the retry after the lost answer uploads it again, same photo id
+    context.unroute("**/api/inspections/*/photos")
+    assert lost == [201]
+    assert requests[0] == ("push", None)  # the photo waits for its inspection to sync
+    photo_ids = {pid for kind, pid in requests if kind == "photo"}
+    assert len([r for r in requests if r[0] == "photo"]) >= 2 and len(photo_ids) == 1
+
+    with live_server.app.app_context():
+        inspection = db.session.scalars(select(Inspection)).one()
+        assert inspection.operation_id == operation_id and inspection.notes == "夜查发现两项问题"
+        day = inspection.inspected_at.astimezone(SHANGHAI).date()
+        assert [(r["item"], r["result"], r["deadline"]) for r in inspection.results] == [
+            ("verify_identity", "fail", (day + timedelta(days=7)).isoformat()),
+            ("ask_guardian", "pass", None),
+            ("patrol_visitors", "fail", (day + timedelta(days=15)).isoformat())]
+        assert inspection.answer_notes == NOTES
+        stored = db.session.scalars(select(Attachment)).one()
+        assert (stored.id, stored.entity_id, stored.size, stored.mime) == (
+            photo_ids.pop(), inspection.id, len(photo), "image/png")
+        assert stored.content == photo
+        ciphertext = db.session.execute(text("SELECT content_ct FROM attachment")).scalar_one()
+        assert photo not in bytes(ciphertext) and photo[-64:] not in bytes(ciphertext)
+        first_id = inspection.id
+    rows = violations(live_server.app)
+    assert sorted((v["inspection_id"], v["item"], v["deadline"]) for v in rows) == [
+        (first_id, "patrol_visitors", (day + timedelta(days=15)).isoformat()),
+        (first_id, "verify_identity", (day + timedelta(days=7)).isoformat())]
+
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    with live_server.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Attachment)) == 1
+        assert db.session.scalar(select(func.count()).select_from(AppliedOp)) == 1
+
+    # The re-inspection: the open items come first, with their deadline and the earlier note.
+    open_venues(page)
+    expect(page.locator("li.venue").first.get_by_test_id("open-violations")).to_have_text("待整改 2")
+    problems += helpers.check_screen(page, "15-venues-violations")
+    page.get_by_role("link", name="复查 测试b宾馆").click()
+    expect(page.get_by_role("heading", name="复查 测试b宾馆")).to_be_visible()
+    expect(page.get_by_role("heading", name="待复查问题（2）")).to_be_visible()
+    previous = page.get_by_test_id("previous")
+    expect(previous).to_have_count(2)
+    expect(previous.nth(0)).to_contain_text(f"原整改期限 {day + timedelta(days=7)}")
+    expect(previous.nth(0)).to_contain_text(NOTES["verify_identity"])
+    expect(previous.nth(1)).to_contain_text(NOTES["patrol_visitors"])
+    problems += helpers.check_screen(page, "14-reinspection")
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存复查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    expect(page.locator("li.venue").first.get_by_test_id("open-violations")).to_have_text("待整改 1")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    open_venues(page)
+    expect(page.locator("li.venue").first.get_by_test_id("open-violations")).to_have_text("待整改 1")
+    context.close()
+
+    with live_server.app.app_context():
+        second = db.session.scalars(select(Inspection).where(Inspection.id != first_id)).one()
+        assert second.reinspection_of == first_id
+        assert [(r["item"], r["result"]) for r in second.results] == [("verify_identity", "pass")]
+    rows = violations(live_server.app)
+    assert [(v["inspection_id"], v["item"]) for v in rows] == [(first_id, "patrol_visitors")]
+    assert problems == []
+
+
+V1_DATABASE = """async () => {
+  const db = await new Promise((ok, no) => {
+    const r = indexedDB.open('hulei', 1);
+    r.onupgradeneeded = () => {
+      const d = r.result;
+      d.createObjectStore('meta', { keyPath: 'k' });
+      d.createObjectStore('records', { keyPath: 'key' }).createIndex('entity', 'entity');
+      const outbox = d.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+      outbox.createIndex('state', 'state');
+      outbox.createIndex('op_id', 'op_id', { unique: true });
+      outbox.add({ op_id: 'op-before-upgrade', state: 'pending', iv: new Uint8Array(12),
+                   ct: new Uint8Array(40) });
+    };
+    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error);
+  });
+  db.close();
+  return true;
+}"""
+
+
+def test_schema_upgrade_adds_photos_and_keeps_the_outbox(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/manifest.webmanifest")
+    page.evaluate(V1_DATABASE)
+    page.goto(live_server.url + "/")
+    expect(page.get_by_label("用户名")).to_be_visible()
+    raw = helpers.raw_indexeddb(page)
+    assert raw["stores"]["hulei/photos"] == []
+    assert [json.loads(row)["op_id"] for row in raw["stores"]["hulei/outbox"]] == ["op-before-upgrade"]
+    assert page.evaluate("indexedDB.databases()") == [{"name": "hulei", "version": 2}]
+    context.close()
+
+
+def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    expect(page.get_by_role("heading", name="场所（按名称）")).to_be_visible()  # no venue has a location
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    big = png(1000, 800, seed=2)  # a camera-sized picture the phone re-encodes under 2 MB
+    assert len(big) > 2 * 1024 * 1024
+    page.get_by_test_id("photo-input").set_input_files(
+        [{"name": "camera.png", "mimeType": "image/png", "buffer": big}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    expect(page.get_by_test_id("photo-error")).to_have_text("")
+
+    refusals = []
+
+    def refuse(route):
+        refusals.append(route.request.headers.get("x-photo-id"))
+        route.fulfill(status=415, json={"error": {"code": "not_an_image", "message": "只能上传图片"}})
+
+    context.route("**/api/inspections/*/photos", refuse)
+    page.get_by_role("button", name="保存检查").click()
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    assert len(refusals) == 1
+    expect(page.get_by_role("alert").filter(has_text="有 1 条记录被服务器退回")).to_be_visible()
+    item = page.get_by_test_id("attention").locator("li", has_text="照片未能上传：测试a宾馆")
+    expect(item).to_contain_text("不是可识别的图片；照片仍保存在本机。")
+    context.unroute("**/api/inspections/*/photos")
+    item.get_by_role("button", name="重新上传").click()
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert stored.id == refusals[0] and stored.mime == "image/jpeg"
+        assert 0 < stored.size <= 2 * 1024 * 1024
