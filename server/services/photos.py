@@ -1,5 +1,6 @@
 """Inspection photos: checked to be images, size-limited, encrypted at rest, read in scope."""
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError
 from ..extensions import db
@@ -27,9 +28,7 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
         raise ApiError(403, "not_allowed", "您的角色不能上传检查照片")
     existing = db.session.get(Attachment, photo_id)
     if existing is not None:
-        if existing.entity_id != inspection.id:
-            raise ApiError(409, "id_exists", "该编号的照片已存在")
-        return existing
+        return _same_upload(existing, inspection)
     limit = current_app.config["PHOTO_MAX_BYTES"]
     if len(content) > limit:
         raise ApiError(413, "photo_too_large", f"照片不能超过 {limit // (1024 * 1024)} MB")
@@ -40,11 +39,25 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
                        village_id=inspection.village_id, mime=mime, size=len(content),
                        created_by=actor.id)
     photo.content = content
-    db.session.add(photo)
-    audit.record_event("photo.create", actor, "inspection", inspection.id, device_id,
-                       detail={"photo_id": photo.id, "size": photo.size, "mime": mime})
-    db.session.commit()
+    try:
+        db.session.add(photo)
+        audit.record_event("photo.create", actor, "inspection", inspection.id, device_id,
+                           detail={"photo_id": photo.id, "size": photo.size, "mime": mime})
+        db.session.commit()
+    except IntegrityError:
+        # The same upload retried at the same moment: the one that committed first answers both.
+        db.session.rollback()
+        existing = db.session.get(Attachment, photo_id)
+        if existing is None:
+            raise
+        return _same_upload(existing, inspection)
     return photo
+
+
+def _same_upload(existing: Attachment, inspection: Inspection) -> Attachment:
+    if existing.entity_id != inspection.id:
+        raise ApiError(409, "id_exists", "该编号的照片已存在")
+    return existing
 
 
 def list_photos(actor, inspection_id: str) -> list[Attachment]:

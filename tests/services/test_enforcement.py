@@ -1,6 +1,10 @@
 """Joint enforcement: violations to closure, overdue and stale to-dos, month view, venue→clue→child."""
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User
@@ -227,3 +231,22 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
     assert kinds("head_a") == sorted([rect, minor])
     assert kinds("head_b") == [recheck]
     assert kinds("worker_a") == []
+
+
+def test_the_same_photo_uploaded_twice_at_once_is_stored_once(app, town, login, engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("two writers at once need PostgreSQL (SQLite serializes every writer)")
+    phones = [login("inspector", device_id=f"phone-inspector-{n}") for n in range(2)]
+    inspection = inspect(phones[0], town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    url, photo_id = f"/api/inspections/{inspection['id']}/photos", str(uuid.uuid4())
+    start = threading.Barrier(2)
+
+    def upload(api):
+        start.wait()
+        return api.post(url, data=PNG, headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
+
+    with ThreadPoolExecutor(2) as executor:
+        answers = list(executor.map(upload, phones))
+    assert [(a.status_code, a.get_json()["id"]) for a in answers] == [(201, photo_id)] * 2
+    with app.app_context():
+        assert db.session.scalar(db.text("SELECT count(*) FROM attachment")) == 1
