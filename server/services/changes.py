@@ -5,11 +5,15 @@ write path can forget it. Only the newest row per (record, village, grid) is kep
 reads each record once. When a record's grid or village changes, an `evict` row stays under the
 scope it left; a soft delete leaves a `delete` row, its tombstone.
 """
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import delete, event, insert, inspect, update
 from sqlalchemy.orm import Session
 
 from ..models import ChangeLog, Counter, utcnow
 
+UNTRACKED = "hulei.untracked"
 SYNCED = frozenset({"household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                     "plan_progress", "clue", "staff_check"})
 
@@ -63,7 +67,19 @@ def _same(column, value):
     return column.is_(None) if value is None else column == value
 
 
+@contextmanager
+def untracked(session) -> Iterator[None]:
+    """Write without change-log rows: for re-encryption, which changes no value a phone holds."""
+    session.info[UNTRACKED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(UNTRACKED, None)
+
+
 def _log_changes(session: Session, flush_context, instances) -> None:
+    if session.info.get(UNTRACKED):
+        return
     entries = _entries(session)
     if not entries:
         return

@@ -3,12 +3,14 @@ import logging
 import time
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..crypto import EncryptedField, encrypted_fields, get_cipher
 from ..crypto.keyring import Keyring, new_key_text, write_key_file
 from ..database import CANARY
 from ..extensions import db
 from ..models import GuardianPhone, Household, KeyCanary
+from . import audit, changes
 from .registry import household_phone_index
 
 log = logging.getLogger(__name__)
@@ -46,10 +48,14 @@ def _rotate_model(model, fields: list[EncryptedField], batch: int, pause: float)
             select(model).where(model.id > last_id).order_by(model.id).limit(batch).with_for_update()).all()
         if not rows:
             return changed
-        for row in rows:
-            changed += sum(field.reencrypt(row) for field in fields)
-            if model is Household:
-                _refresh_phone_index(row)
+        with changes.untracked(db.session):
+            for row in rows:
+                changed += sum(field.reencrypt(row) for field in fields)
+                if model is Household:
+                    _refresh_phone_index(row)
+                if hasattr(row, "updated_at"):
+                    flag_modified(row, "updated_at")  # keep it: re-encryption is not an edit
+            db.session.flush()
         last_id = rows[-1].id
         db.session.commit()
         db.session.expunge_all()
@@ -81,6 +87,7 @@ def rotate_all(batch: int = 500, pause: float = 0.0) -> dict:
     remaining = count_old_values()
     if remaining == 0:
         db.session.execute(delete(KeyCanary).where(KeyCanary.key_version != current))
+        audit.record_event("keys.rotated", detail={"version": current, "reencrypted": counts})
         db.session.commit()
     return {"version": current, "reencrypted": counts, "remaining": remaining}
 

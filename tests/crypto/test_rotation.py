@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from server import create_app
 from server.crypto import MasterKeyError, encrypted_fields
@@ -18,6 +18,8 @@ from server.crypto.cipher import FieldCipher
 from server.extensions import db
 from server.models import (
     Attachment,
+    AuditEvent,
+    ChangeLog,
     Child,
     Clue,
     GuardianPhone,
@@ -111,6 +113,13 @@ def plaintexts() -> dict:
                 values[(model.__tablename__, row.id, field.name)] = field.__get__(row)
         db.session.expunge_all()
     return values
+
+
+def plaintexts_before_rotation() -> dict:
+    """The plaintexts, less the rotation's own audit event (its empty reason)."""
+    rotated = set(db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "keys.rotated")))
+    return {key: value for key, value in plaintexts().items()
+            if not (key[0] == "audit_event" and key[1] in rotated)}
 
 
 def versions() -> dict:
@@ -235,7 +244,7 @@ def test_rotation_killed_halfway_then_resumed_loses_nothing(file_keyed):
     fresh = start(url, key=f"2:{new}")  # only the new key; the canary check passes
     with fresh.app_context():
         assert {v for per in versions().values() for v in per} == {2}
-        assert plaintexts() == before
+        assert plaintexts_before_rotation() == before
         assert db.session.scalars(select(KeyCanary.key_version)).all() == [2]
         assert find_child(factories.ID_NUMBERS["b1"]) == [ids.children["b1"]]
         assert find_child(factories.ID_NUMBERS["a2"].lower()) == [ids.children["a2"]]
@@ -250,12 +259,21 @@ def test_rotation_killed_halfway_then_resumed_loses_nothing(file_keyed):
         phone = db.session.get(Household, ids.households["b1"]).guardians[0]["phone"]
         assert db.session.scalars(select(GuardianPhone.household_id).where(
             GuardianPhone.phone_bidx == household_phone_index(phone))).all() == [ids.households["b1"]]
-        assert audit.verify_chain() == chain
+        assert_rotation_audited(chain)
     dispose(fresh)
 
     with pytest.raises(MasterKeyError) as err:  # the old key alone no longer opens the database
         start(url, key=f"1:{old}")
     assert str(err.value) == "none of the configured master key versions matches this database"
+
+
+def assert_rotation_audited(chain_before: dict) -> None:
+    """The chain is whole and ends with one rotation event for key version 2."""
+    after = audit.verify_chain()
+    assert (after["ok"], after["events"]) == (True, chain_before["events"] + 1)
+    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+    assert (event.action, event.detail["version"]) == ("keys.rotated", 2)
+    assert event.detail["reencrypted"]["child"] > 0
 
 
 def encrypted_models_of_app(url: str, key: str):
@@ -292,6 +310,8 @@ def test_rotate_with_two_keys_in_the_variable(db_url):
         ids = factories.build_town()
         before = plaintexts()
         chain = audit.verify_chain()
+        stamps = dict(db.session.execute(select(Child.id, Child.updated_at)).all())
+        change_head = db.session.scalar(select(func.max(ChangeLog.seq)))
     dispose(app)
     both = make_app(db_url, HULEI_MASTER_KEY=f"2:{new},1:{old}")
     result = both.test_cli_runner().invoke(args=["keys", "rotate"])
@@ -301,10 +321,13 @@ def test_rotate_with_two_keys_in_the_variable(db_url):
     fresh = start(db_url, key=f"2:{new}")
     with fresh.app_context():
         assert {v for per in versions().values() for v in per} == {2}
-        assert plaintexts() == before
+        assert plaintexts_before_rotation() == before
         assert find_child(factories.ID_NUMBERS["a1"]) == [ids.children["a1"]]
         assert db.session.scalars(select(KeyCanary.key_version)).all() == [2]
-        assert audit.verify_chain() == chain
+        assert_rotation_audited(chain)
+        # Re-encryption is no edit: no record looks changed and no phone has anything to pull.
+        assert dict(db.session.execute(select(Child.id, Child.updated_at)).all()) == stamps
+        assert db.session.scalar(select(func.max(ChangeLog.seq))) == change_head
     dispose(fresh)
 
 
