@@ -101,6 +101,21 @@ class DuplicatesSchema(Schema):
     groups = fields.List(fields.Nested(DuplicateGroupSchema))
 
 
+class HelperSchema(Schema):
+    """A person who may be named a plan's helper."""
+
+    id = fields.String()
+    name = fields.Function(lambda u: u.display_name or u.username)
+    role = fields.String()
+    village_id = fields.String()
+
+
+class HelpersSchema(Schema):
+    """GET /api/helpers."""
+
+    rows = fields.List(fields.Nested(HelperSchema))
+
+
 class TaskSchema(Schema):
     """One item of the caller's to-do."""
 

@@ -104,6 +104,11 @@ def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None
     refresh_child(actor, child, device_id, changed)
 
 
+def child_risk(actor, child_id: str) -> Child:
+    """Return a child in scope, for a page that shows its assessment and override."""
+    return scope.get_scoped(actor, Child, child_id)
+
+
 def set_override(actor, child_id: str, level: str | None, reason: str,
                  device_id: str | None = None) -> Child:
     """Set (or, with level None, clear) the village head's risk level for a child, audited."""
