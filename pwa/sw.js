@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -31,6 +31,12 @@ const SHELL = [
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',
+  '/js/online.js',
+  '/js/views/head.js',
+  '/js/views/ledgers.js',
+  '/js/views/review.js',
+  '/js/views/plans.js',
+  '/js/views/child-head.js',
 ];
 
 async function precache() {

@@ -28,6 +28,14 @@ def child_risk(child_id: str):
     return ws.ChildRiskSchema().dump(risk.child_risk(actor(), child_id))
 
 
+@bp.get("/risk-reasons")
+@api_doc(response=ws.RiskReasonsSchema)
+@login_required
+def risk_reasons():
+    """Return the label of every risk reason key."""
+    return ws.RiskReasonsSchema().dump({"reasons": risk.reason_catalogue()})
+
+
 @bp.get("/review/visits")
 @api_doc(query=ws.ReviewQuerySchema, response=page_schema(ws.ReviewedVisitSchema))
 @login_required

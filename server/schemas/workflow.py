@@ -27,6 +27,19 @@ class ChildRiskSchema(ChildSchema):
     risk_reason_labels = fields.Function(lambda c: reason_labels(c.risk_reasons or []))
 
 
+class RiskReasonSchema(Schema):
+    """One risk reason: its key (as in risk_reasons and a plan's risk_factors) and its label."""
+
+    key = fields.String()
+    label = fields.String()
+
+
+class RiskReasonsSchema(Schema):
+    """GET /api/risk-reasons."""
+
+    reasons = fields.List(fields.Nested(RiskReasonSchema))
+
+
 class ReviewQuerySchema(PageQuerySchema):
     """Filters of GET /api/review/visits."""
 

@@ -71,6 +71,14 @@ def reason_labels(keys: list[str]) -> list[str]:
     return [labels.get(key, key) for key in keys]
 
 
+def reason_catalogue() -> list[dict]:
+    """Return every risk reason key with its Chinese label, in the rules' order."""
+    rules = checklists.load_risk_rules()
+    reason = _trust(rules)["reason"]
+    return [{"key": f["key"], "label": f["label"]} for f in rules["factors"]] + [
+        {"key": reason["key"], "label": reason.get("label", reason["key"])}]
+
+
 def latest_visit(child_id: str) -> Visit | None:
     """Return the child's latest visit that no amendment replaced."""
     amended = select(Visit.amends_id).where(Visit.child_id == child_id, Visit.amends_id.is_not(None))

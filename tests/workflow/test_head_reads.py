@@ -33,3 +33,11 @@ def test_helpers_are_the_active_workers_and_head_of_the_village(app, town, login
     admin_rows = login("admin").get("/api/helpers").get_json()["rows"]
     assert {r["name"] for r in admin_rows} == {"测试worker_a", "测试worker_b", "测试head_a", "测试head_b"}
     assert_error(login("inspector").get("/api/helpers"), 404, "not_found")
+
+
+def test_risk_reasons_label_every_key_a_plan_or_child_may_carry(app, town, login):
+    reasons = login("head_a").get("/api/risk-reasons").get_json()["reasons"]
+    labels = {r["key"]: r["label"] for r in reasons}
+    assert labels["injury_signs"] == "身体有不明伤痕"
+    assert labels["unverified_visit"] == "最近一次走访存在核验标记，复核前不降低风险等级"
+    assert [r["key"] for r in reasons][-1] == "unverified_visit" and len(labels) == len(reasons) == 14
