@@ -64,10 +64,7 @@ class ReviewedVisitSchema(VisitSchema):
 
 
 class PlanStateSchema(PlanSchema):
-    """A plan with its outcome once closed."""
-
-    outcome = fields.String()
-    closed_at = fields.DateTime()
+    """A plan after a step of its workflow (approve, review, close)."""
 
 
 class PlanCloseSchema(StrictSchema):

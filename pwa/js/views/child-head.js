@@ -47,7 +47,7 @@ async function fill(box, id) {
       h('strong', {}, `帮扶计划（${PLAN_STATUS[p.status] || p.status}）`),
       h('span', { class: 'meta' }, p.next_review_due ? `下次评估 ${p.next_review_due}` : '查看计划')))))
       : h('p', {}, child.risk_level === 'high' ? '高风险，尚无帮扶计划。' : '暂无帮扶计划。'),
-    decides() ? overrideForm(child, () => fill(box, id)) : null);
+    ...(decides() ? [overrideForm(child, () => fill(box, id))] : []));
 }
 
 /** The panel, filled from the server when online; the rest of the page stays local. */

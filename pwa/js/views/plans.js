@@ -110,7 +110,7 @@ function facts(plan, child, helperName, labels) {
     row('帮扶责任人', helperName), row('复核周期', `每 ${plan.review_every_days} 天`),
     row('风险因素', (plan.risk_factors || []).map((k) => labels[k] || k).join('；')),
     row('批准时间', plan.approved_at && fmtTime(plan.approved_at)), row('下次评估', plan.next_review_due),
-    plan.status === 'closed' ? row('帮扶结果', plan.outcome) : null);
+    plan.status === 'closed' ? [row('结案时间', fmtTime(plan.closed_at)), row('帮扶结果', plan.outcome)] : null);
 }
 
 async function fill(holder, title, id) {

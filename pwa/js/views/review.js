@@ -58,6 +58,6 @@ export async function render() {
   const done = (li) => { li.remove(); left -= 1; show(); };
   list.append(...data.rows.map((v) => item(v, done)));
   show();
-  body.append(count, decides() ? null : h('p', { class: 'hint' }, '由村/社区负责人审核；您可以查看。'), list);
+  body.append(count, ...(decides() ? [] : [h('p', { class: 'hint' }, '由村/社区负责人审核；您可以查看。')]), list);
   return body;
 }
