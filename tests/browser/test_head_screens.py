@@ -143,8 +143,19 @@ def test_ledger_is_a_table_on_a_desk_and_the_admin_may_export_unmasked(browser, 
     assert table.locator("tbody th").all_inner_texts() == ["欧**月", "司**雨", "诸**东"]
     page.get_by_label("村/社区").select_option(label="测试B村")
     expect(table.locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_label("网格").locator("option")).to_have_text(
+        ["全部", "测试B村第1网格", "测试B村第2网格"])
     page.get_by_text("导出未脱敏台账（须写明理由）").click()
-    expect(page.get_by_role("button", name="导出未脱敏 Excel")).to_be_visible()
+    page.get_by_role("button", name="导出未脱敏 Excel").click()
+    expect(page.locator(".card [role=alert]")).to_have_text("请写明导出理由（至少 4 个字）")
+    page.get_by_label("导出理由（必填，至少 4 个字）").fill("区检察院调阅B村名单")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="导出未脱敏 Excel").click()
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][0] == f"测试B村重点未成年人台账（截至 {today().isoformat()}）"
+    assert [(r[1], r[6]) for r in rows[2:-1]] == [("诸葛晓东", "13900000002")]
+    assert "未脱敏" in rows[-1][0]
     problems += _check(page, "head-04-admin-ledger")
     page.evaluate(f"location.hash = '#/child/{live_server.ids.children['a1']}'")
     expect(page.get_by_test_id("risk")).to_contain_text("高风险")

@@ -1,4 +1,6 @@
 """A new release: '有新版本' is offered, taken on request, and no unsynced entry is lost."""
+import re
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -20,8 +22,9 @@ def test_new_version_keeps_unsynced_entries(browser, live_server):
     record_visit(page, "欧阳明月", "更新前保存的走访")
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
 
-    sw = (PWA / "sw.js").read_text(encoding="utf-8").replace("const VERSION = 'v1';", "const VERSION = 'v2';")
-    assert "'v2'" in sw
+    shipped = (PWA / "sw.js").read_text(encoding="utf-8")
+    version = int(re.search(r"const VERSION = 'v(\d+)';", shipped).group(1))
+    sw = shipped.replace(f"const VERSION = 'v{version}';", f"const VERSION = 'v{version + 1}';")
     live_server.overrides["/sw.js"] = sw.encode()
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
     banner = page.get_by_role("alert").filter(has_text="有新版本")
@@ -30,7 +33,7 @@ def test_new_version_keeps_unsynced_entries(browser, live_server):
         banner.get_by_role("button", name="更新").click()
     helpers.unlock(page)
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
-    assert page.evaluate("caches.keys()") == ["hulei-shell-v2"]
+    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{version + 1}"]
 
     context.unroute("**/api/sync/**")
     helpers.sync_now(page)

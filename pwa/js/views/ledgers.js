@@ -118,7 +118,15 @@ async function filtersForm(name, reload) {
   const bind = (el, key) => el.addEventListener('change', () => { current[key] = el.value; current.page = 1; reload(); });
   if (role() === 'town_admin') {
     const v = select('村/社区', 'village_id', villages.map((x) => [x.id, x.name]), current.village_id);
-    bind(v.el, 'village_id');
+    // The grids offered depend on the village: rebuild the form around the new choice.
+    v.el.addEventListener('change', async () => {
+      Object.assign(current, { village_id: v.el.value, grid_id: '', page: 1 });
+      const form = v.el.closest('form');
+      const next = await filtersForm(name, reload);
+      form.replaceWith(next);
+      next.querySelector('select[name=village_id]').focus();
+      reload();
+    });
     kids.push(v.wrap);
   }
   if (has('grid_id')) {
