@@ -247,3 +247,38 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
         "closed", None, "风险解除，转入常规走访")
     context.close()
     assert problems == []
+
+
+def test_a_heads_own_draft_gets_a_helper_and_a_measure_before_approval(browser, live_server):
+    ids = live_server.ids
+    head = factories.ApiClient(live_server.app.test_client())
+    head.login("head_a")
+    head.post(f"/api/children/{ids.children['a2']}/risk-override",
+              json={"level": "high", "reason": "村委会掌握情况"})
+    plan = head.get(f"/api/plans?child_id={ids.children['a2']}").get_json()["rows"][0]
+    assert (plan["status"], plan["helper_id"], plan["measures"]) == ("draft", None, [])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+    expect(page.get_by_role("heading", name="帮扶计划：司马小雨")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("未指定")
+    page.get_by_test_id("approve").click()
+    expect(page.locator("#toast")).to_have_text("请先指定一名帮扶责任人")
+    expect(page.get_by_label("指定一名帮扶责任人").locator("option")).to_have_text(
+        ["请选择", "测试worker_a", "测试head_a"])
+    page.get_by_label("指定一名帮扶责任人").select_option(label="测试worker_a")
+    page.get_by_role("button", name="保存责任人").click()
+    expect(page.locator(".facts")).to_contain_text("测试worker_a")
+    page.get_by_label("措施类别").select_option(label="生活救助")
+    page.get_by_label("具体内容").fill("申请临时救助")
+    page.get_by_role("button", name="添加措施").click()
+    expect(page.get_by_test_id("measures").locator("li")).to_have_count(1)
+    problems = _check(page, "head-10-plan-own-draft")
+    page.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
+    body = head.get(f"/api/plans/{plan['id']}").get_json()
+    assert (body["status"], body["helper_id"], body["measures"]) == (
+        "active", ids.users["worker_a"], [{"kind": "living_aid", "detail": "申请临时救助", "due": None}])
+    context.close()
+    assert problems == []
