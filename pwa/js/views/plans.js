@@ -77,9 +77,13 @@ function draftForms(plan, helpers, refresh) {
         e.target.disabled = true;
         try {
           await api.post(`${url}/approve`);
-          toast('计划已批准，开始执行');
-        } catch (err) { toast(err.status === 0 ? T.needsNetwork : errorText(err)); }
+        } catch (err) {
+          e.target.disabled = false;
+          toast(err.status === 0 ? T.needsNetwork : errorText(err));
+          return;
+        }
         await refresh();
+        toast('计划已批准，开始执行');
       } }, '批准计划')),
   ];
 }
