@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v2';
+const VERSION = 'v3';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -33,6 +33,12 @@ const SHELL = [
   '/js/views/conflict.js',
   '/js/photos.js',
   '/js/violations.js',
+  '/js/online.js',
+  '/js/views/head.js',
+  '/js/views/ledgers.js',
+  '/js/views/review.js',
+  '/js/views/plans.js',
+  '/js/views/child-head.js',
 ];
 
 async function precache() {

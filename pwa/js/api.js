@@ -41,3 +41,22 @@ export async function call(method, path, body, extra = {}) {
 
 export const get = (path) => call('GET', path);
 export const post = (path, body) => call('POST', path, body === undefined ? {} : body);
+export const patch = (path, body, version) => call('PATCH', path, body,
+  version === undefined ? undefined : { 'If-Match': String(version) });
+
+/** Fetch a file the API builds (a ledger export): its bytes and the name the server gave it. */
+export async function download(path) {
+  let res;
+  try {
+    res = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'network', '网络不可用，请联网后再导出');
+  }
+  if (!res.ok) {
+    const err = ((await res.json().catch(() => null)) || {}).error || {};
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `服务器错误 ${res.status}`, err.fields);
+  }
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  return { blob: await res.blob(), filename: named ? decodeURIComponent(named[1]) : 'ledger' };
+}

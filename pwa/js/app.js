@@ -18,6 +18,11 @@ const VIEWS = {
   clue: () => import('./views/clue.js'),
   sync: () => import('./views/sync.js'),
   conflict: () => import('./views/conflict.js'),
+  head: () => import('./views/head.js'),
+  ledgers: () => import('./views/ledgers.js'),
+  review: () => import('./views/review.js'),
+  plans: () => import('./views/plans.js'),
+  plan: () => import('./views/plans.js'),
 };
 const WIPE_MESSAGES = {
   revoked: '该设备已被管理员停用，本机数据已全部清除。',

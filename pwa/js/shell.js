@@ -4,6 +4,7 @@ import { T } from './i18n/zh-CN.js';
 import * as state from './state.js';
 
 const CHILD_ROLES = ['grid_worker', 'village_head', 'town_admin'];
+const HEAD_ROLES = ['village_head', 'town_admin'];
 const VENUE_ROLES = ['inspector', 'village_head', 'town_admin', 'police'];
 
 export function navItems(role) {
@@ -11,6 +12,7 @@ export function navItems(role) {
   if (CHILD_ROLES.includes(role)) items.push(['#/children', T.children]);
   if (VENUE_ROLES.includes(role)) items.push(['#/venues', T.venues]);
   if (CHILD_ROLES.includes(role)) items.push(['#/register', T.register]);
+  if (HEAD_ROLES.includes(role)) items.push(['#/head', T.head]);
   items.push(['#/sync', T.sync]);
   return items;
 }

@@ -20,6 +20,22 @@ def override_risk(child_id: str):
     return ws.ChildRiskSchema().dump(child)
 
 
+@bp.get("/children/<child_id>/risk")
+@api_doc(response=ws.ChildRiskSchema)
+@login_required
+def child_risk(child_id: str):
+    """Return a child's level with the assessment, override and reasons behind it."""
+    return ws.ChildRiskSchema().dump(risk.child_risk(actor(), child_id))
+
+
+@bp.get("/risk-reasons")
+@api_doc(response=ws.RiskReasonsSchema)
+@login_required
+def risk_reasons():
+    """Return the label of every risk reason key."""
+    return ws.RiskReasonsSchema().dump({"reasons": risk.reason_catalogue()})
+
+
 @bp.get("/review/visits")
 @api_doc(query=ws.ReviewQuerySchema, response=page_schema(ws.ReviewedVisitSchema))
 @login_required
@@ -37,6 +53,14 @@ def review_visit(visit_id: str):
     data = json_body(ws.ReviewDecisionSchema())
     visit = review.review_visit(actor(), visit_id, data["decision"], data["note"], device_id())
     return ws.ReviewedVisitSchema().dump(visit)
+
+
+@bp.get("/helpers")
+@api_doc(response=ws.HelpersSchema)
+@login_required
+def list_helpers():
+    """List the people the caller may name as a plan's helper."""
+    return ws.HelpersSchema().dump({"rows": plans.plan_helpers(actor())})
 
 
 @bp.post("/plans/<plan_id>/approve")

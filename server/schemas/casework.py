@@ -182,6 +182,8 @@ class PlanSchema(RecordSchema):
     approved_by = fields.String()
     approved_at = fields.DateTime()
     next_review_due = fields.Date()
+    outcome = fields.String()
+    closed_at = fields.DateTime()
 
 
 class ProgressCreateSchema(StrictSchema):

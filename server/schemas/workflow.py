@@ -27,6 +27,19 @@ class ChildRiskSchema(ChildSchema):
     risk_reason_labels = fields.Function(lambda c: reason_labels(c.risk_reasons or []))
 
 
+class RiskReasonSchema(Schema):
+    """One risk reason: its key (as in risk_reasons and a plan's risk_factors) and its label."""
+
+    key = fields.String()
+    label = fields.String()
+
+
+class RiskReasonsSchema(Schema):
+    """GET /api/risk-reasons."""
+
+    reasons = fields.List(fields.Nested(RiskReasonSchema))
+
+
 class ReviewQuerySchema(PageQuerySchema):
     """Filters of GET /api/review/visits."""
 
@@ -51,10 +64,7 @@ class ReviewedVisitSchema(VisitSchema):
 
 
 class PlanStateSchema(PlanSchema):
-    """A plan with its outcome once closed."""
-
-    outcome = fields.String()
-    closed_at = fields.DateTime()
+    """A plan after a step of its workflow (approve, review, close)."""
 
 
 class PlanCloseSchema(StrictSchema):
@@ -99,6 +109,21 @@ class DuplicatesSchema(Schema):
     """GET /api/children/duplicates."""
 
     groups = fields.List(fields.Nested(DuplicateGroupSchema))
+
+
+class HelperSchema(Schema):
+    """A person who may be named a plan's helper."""
+
+    id = fields.String()
+    name = fields.Function(lambda u: u.display_name or u.username)
+    role = fields.String()
+    village_id = fields.String()
+
+
+class HelpersSchema(Schema):
+    """GET /api/helpers."""
+
+    rows = fields.List(fields.Nested(HelperSchema))
 
 
 class TaskSchema(Schema):

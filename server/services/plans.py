@@ -10,6 +10,7 @@ from . import audit, batching, checklists, schedule, scope
 from .writes import assign, save_record
 
 APPROVER_ROLES = ("village_head",)
+HELPER_ROLES = ("grid_worker", "village_head")
 OPEN_STATUSES = ("draft", "active")
 
 
@@ -63,6 +64,18 @@ def propose_plan(actor, child: Child, answers: dict | None, device_id: str | Non
     if run is not None:
         run.memo[("open_plan", child.id)] = True
     return plan
+
+
+def plan_helpers(actor) -> list[User]:
+    """Return the active people who may be named a plan's helper: the actor's village, or the town."""
+    if not scope.can_read(actor, Plan):
+        raise ApiError(404)
+    query = select(User).where(User.active.is_(True), User.role.in_(HELPER_ROLES),
+                               User.town_id == actor.town_id)
+    if actor.role != "town_admin":
+        query = query.where(User.village_id == actor.village_id)
+    people = db.session.scalars(query).all()
+    return sorted(people, key=lambda u: (u.role != "grid_worker", u.display_name or u.username, u.id))
 
 
 def _plan_for_approver(actor, plan_id: str) -> Plan:

@@ -71,6 +71,14 @@ def reason_labels(keys: list[str]) -> list[str]:
     return [labels.get(key, key) for key in keys]
 
 
+def reason_catalogue() -> list[dict]:
+    """Return every risk reason key with its Chinese label, in the rules' order."""
+    rules = checklists.risk_rules()
+    reason = _trust(rules)["reason"]
+    return [{"key": f["key"], "label": f["label"]} for f in rules["factors"]] + [
+        {"key": reason["key"], "label": reason.get("label", reason["key"])}]
+
+
 def _latest_order():
     return Visit.visited_at.desc(), Visit.received_at.desc()
 
@@ -139,6 +147,11 @@ def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None
     if child.last_visit_at is None or child.last_visit_at < visit.visited_at:
         changed = assign(child, {"last_visit_at": visit.visited_at})
     refresh_child(actor, child, device_id, changed)
+
+
+def child_risk(actor, child_id: str) -> Child:
+    """Return a child in scope, for a page that shows its assessment and override."""
+    return scope.get_scoped(actor, Child, child_id)
 
 
 def set_override(actor, child_id: str, level: str | None, reason: str,

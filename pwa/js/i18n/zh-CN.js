@@ -8,6 +8,8 @@ export const T = {
   clue: '强制报告', save: '保存', cancel: '取消', yes: '是', no: '否',
   savedPending: '已保存在本机，待同步', relogin: '登录已过期，请输入密码重新连接服务器',
   updateReady: '有新版本', updateNow: '更新',
+  head: '村务', ledgers: '台账', review: '待审核走访', plans: '帮扶计划',
+  needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
 };
 
 export const CATEGORY = {
@@ -35,3 +37,11 @@ export const MEASURE = {
   psychological: '心理辅导', school_transfer: '转学', temporary_guardianship: '临时监护', other: '其他',
 };
 export const PLAN_STATUS = { draft: '草稿', active: '执行中', closed: '已结案' };
+export const FLAG = {
+  location_mismatch: '定位与住址不符', no_location: '没有定位', clock_skew: '手机时间与服务器不一致',
+  future_time: '走访时间晚于上传时间', late_entry: '走访后很久才上传', impossible_travel: '短时间内相距过远',
+};
+export const LEDGER = {
+  children: '重点未成年人', plans: '一对一帮扶', venues: '重点场所', inspections: '场所检查及整改',
+  staff_checks: '从业人员查询',
+};

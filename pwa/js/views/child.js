@@ -2,6 +2,8 @@
 import { h, field, page, fmtTime, toast } from '../ui.js';
 import * as store from '../store.js';
 import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
+import { isHead } from '../online.js';
+import { headPanel } from './child-head.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
@@ -31,6 +33,7 @@ export function render(id) {
       row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
       row('身份证号', c.id_number), row('下次走访', c.next_visit_due), row('地址', hh && hh.address),
       row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
+    isHead() ? headPanel(id) : null,
     edit,
     h('h2', {}, `走访记录（${visits.length}）`),
     visits.length ? h('ul', { class: 'list' }, visits.map((v) => h('li', { class: 'item' },

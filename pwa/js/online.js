@@ -1,0 +1,27 @@
+// What the village head's screens share: they read the server directly, so they need the network.
+import { h } from './ui.js';
+import * as state from './state.js';
+import { T } from './i18n/zh-CN.js';
+
+export const HEAD_ROLES = ['village_head', 'town_admin'];
+export const role = () => (state.get().user || {}).role || null;
+export const isHead = () => HEAD_ROLES.includes(role());
+/** Only the village head decides (review, approve, override); the town admin reads. */
+export const decides = () => role() === 'village_head';
+
+export function offlineNotice() {
+  return h('p', { class: 'banner warn', role: 'status', 'data-testid': 'offline' }, T.needsNetwork);
+}
+
+/** The message for a failed call: the offline notice, or the server's own words. */
+export function failure(e) {
+  if (!e || e.status === 0) return offlineNotice();
+  return h('p', { class: 'banner warn', role: 'alert' }, `出错了：${e.message}`);
+}
+
+/** The first message of a validation error, for the field that caused it. */
+export function errorText(e) {
+  const fields = (e && e.fields) || {};
+  const first = Object.values(fields).flat()[0];
+  return first || (e && e.message) || '出错了';
+}

@@ -1,0 +1,284 @@
+"""The village head's screens on a phone and a desk: ledgers, export, review queue, plans, child page."""
+import io
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+from .. import factories
+from ..workflow.helpers import TZ, today
+from . import helpers
+from .conftest import PHONE
+
+DESK = {**PHONE, "viewport": {"width": 1280, "height": 800}, "is_mobile": False, "has_touch": False}
+QUESTION = "没有定位，请说明当天是否入户"
+
+
+def _visit(api, child_id: str, hours_ago: float, notes: str, answers=None, located=True) -> dict:
+    body = {"child_id": child_id, "visited_at": (datetime.now(TZ) - timedelta(hours=hours_ago)).isoformat(),
+            "answers": answers or {}, "notes": notes}
+    if located:
+        body.update(lat=29.1, lon=113.2, accuracy_m=10)
+    response = api.post("/api/visits", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _casework(server) -> dict:
+    """worker_a finds injuries at 欧阳明月's home (a draft plan follows), then files two visits without GPS."""
+    worker = factories.ApiClient(server.app.test_client())
+    worker.login("worker_a")
+    child = server.ids.children["a1"]
+    _visit(worker, child, 3, "发现手臂有淤青", {"injury_signs": True})
+    first = _visit(worker, child, 2, "第一次补录走访", located=False)
+    second = _visit(worker, child, 1, "第二次补录走访", located=False)
+    assert first["flags"] == second["flags"] == ["no_location"]
+    plans = worker.get(f"/api/plans?child_id={child}").get_json()["rows"]
+    assert [(p["status"], p["helper_id"]) for p in plans] == [("draft", server.ids.users["worker_a"])]
+    return {"worker": worker, "first": first, "second": second, "plan": plans[0]}
+
+
+def _check(page, name: str) -> list[dict]:
+    """check_screen, and no stray null, undefined or [object …] in the text of the screen."""
+    problems = helpers.check_screen(page, name)
+    text = page.locator("#view").inner_text()
+    assert not re.search(r"\bnull\b|undefined|\[object", text), (name, text)
+    return problems
+
+
+def _names(page, testid: str) -> list[str]:
+    return page.get_by_test_id(testid).locator("strong").all_inner_texts()
+
+
+def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live_server):
+    _casework(live_server)
+    context = browser.new_context(**PHONE, accept_downloads=True)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "head_a")
+    nav = page.locator("#nav")
+    expect(nav.get_by_role("link")).to_have_text(["今日待办", "我的儿童", "我的场所", "登记", "村务", "同步"])
+    nav.get_by_role("link", name="村务").click()
+    expect(page.get_by_role("heading", name="村务")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("待审核走访"))).to_contain_text("2 条走访有核验标记")
+    problems += _check(page, "head-01-hub")
+
+    page.get_by_role("link", name=re.compile("^台账")).click()
+    expect(page.get_by_role("heading", name="台账")).to_be_visible()
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(2)
+    assert _names(page, "ledger-cards") == ["欧阳明月", "司马小雨"]
+    assert page.get_by_test_id("ledger-cards").locator(".tag").all_inner_texts() == ["高风险", "低风险"]
+    expect(page.get_by_test_id("ledger-table")).to_have_count(0)
+    expect(page.get_by_text("导出未脱敏台账")).to_have_count(0)
+    problems += _check(page, "head-02-ledger-cards")
+
+    page.get_by_text("筛选", exact=True).click()
+    page.get_by_label("风险等级").select_option(label="高风险")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("ledger-cards")).to_contain_text("欧阳明月")
+    page.get_by_label("风险等级").select_option(label="全部")
+    page.get_by_label("网格").select_option(label="第2网格")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("ledger-cards")).to_contain_text("司马小雨")
+    page.get_by_label("网格").select_option(label="全部")
+    page.get_by_label("搜索姓名或拼音首字母").fill("oymy")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("ledger-cards")).to_contain_text("欧阳明月")
+    page.get_by_label("搜索姓名或拼音首字母").fill("smx")
+    expect(page.get_by_test_id("ledger-cards")).to_contain_text("司马小雨")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
+    page.get_by_label("搜索姓名或拼音首字母").fill("")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(2)
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="导出 Excel").click()
+    download = info.value
+    title = f"测试A村重点未成年人台账（截至 {today().isoformat()}）"
+    assert download.suggested_filename == f"{title}.xlsx"
+    sheet = load_workbook(io.BytesIO(Path(download.path()).read_bytes())).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][0] == title
+    assert [(r[0], r[1], r[7], r[8]) for r in rows[2:4]] == [
+        (1, "欧**月", "第1网格", "高"), (2, "司**雨", "第2网格", "低")]
+    assert "欧阳明月" not in str(rows)
+
+    page.get_by_label("台账", exact=True).select_option(label="一对一帮扶台账")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("ledger-cards")).to_contain_text("待审批")
+
+    helpers.go_offline(context)
+    page.evaluate("location.hash = '#/review'")
+    expect(page.get_by_test_id("offline")).to_have_text("此页面需要联网。当前离线，请到有信号的地方再打开。")
+    page.evaluate("location.hash = '#/ledgers'")
+    expect(page.get_by_test_id("offline")).to_be_visible()
+    context.close()
+    assert problems == []
+
+
+def test_ledger_is_a_table_on_a_desk_and_the_admin_may_export_unmasked(browser, live_server):
+    _casework(live_server)
+    context = browser.new_context(**DESK)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate("location.hash = '#/ledgers/children'")
+    table = page.get_by_test_id("ledger-table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers[:3] == ["序号", "姓名", "性别"] and headers[-1] == "状态"
+    assert table.locator("tbody th").all_inner_texts() == ["欧阳明月", "司马小雨"]
+    expect(page.get_by_test_id("ledger-cards")).to_have_count(0)
+    problems = _check(page, "head-03-ledger-table")
+    context.close()
+
+    context = browser.new_context(**DESK)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "admin")
+    nav = page.locator("#nav")
+    nav.get_by_role("link", name="村务").click()
+    page.get_by_role("link", name=re.compile("^台账")).click()
+    table = page.get_by_test_id("ledger-table")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    assert table.locator("tbody th").all_inner_texts() == ["欧**月", "司**雨", "诸**东"]
+    page.get_by_label("村/社区").select_option(label="测试B村")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_label("网格").locator("option")).to_have_text(
+        ["全部", "测试B村第1网格", "测试B村第2网格"])
+    page.get_by_text("导出未脱敏台账（须写明理由）").click()
+    page.get_by_role("button", name="导出未脱敏 Excel").click()
+    expect(page.locator(".card [role=alert]")).to_have_text("请写明导出理由（至少 4 个字）")
+    page.get_by_label("导出理由（必填，至少 4 个字）").fill("区检察院调阅B村名单")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="导出未脱敏 Excel").click()
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][0] == f"测试B村重点未成年人台账（截至 {today().isoformat()}）"
+    assert [(r[1], r[6]) for r in rows[2:-1]] == [("诸葛晓东", "13900000002")]
+    assert "未脱敏" in rows[-1][0]
+    problems += _check(page, "head-04-admin-ledger")
+    page.evaluate(f"location.hash = '#/child/{live_server.ids.children['a1']}'")
+    expect(page.get_by_test_id("risk")).to_contain_text("高风险")
+    expect(page.get_by_role("button", name="保存调整")).to_have_count(0)
+    problems += _check(page, "head-04b-admin-child")
+    context.close()
+    assert problems == []
+
+
+def test_review_queue_plan_approval_and_child_page(browser, live_server):
+    work = _casework(live_server)
+    ids = live_server.ids
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "head_a")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    page.get_by_role("link", name=re.compile("待审核走访")).click()
+    items = page.get_by_test_id("review-item")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_contain_text("第一次补录走访")
+    expect(items.nth(0)).to_contain_text("没有定位")
+    problems += _check(page, "head-05-review")
+    items.nth(0).get_by_role("button", name="通过").click()
+    expect(items).to_have_count(1)
+    expect(page.get_by_test_id("review-count")).to_have_text("共 1 条走访有核验标记，等待审核。")
+    items.nth(0).get_by_role("button", name="存疑，退回核实").click()
+    expect(items.nth(0).get_by_role("alert")).to_have_text("请写明存疑的原因，网格员会看到它")
+    items.nth(0).get_by_label("审核意见（存疑时必填）").fill(QUESTION)
+    items.nth(0).get_by_role("button", name="存疑，退回核实").click()
+    expect(items).to_have_count(0)
+    expect(page.get_by_test_id("review-count")).to_have_text("没有待审核的走访。")
+    worker = work["worker"]
+    for visit, status in ((work["first"], "accepted"), (work["second"], "questioned")):
+        assert worker.get(f"/api/visits/{visit['id']}").get_json()["review_status"] == status
+    questioned = [t for t in worker.get("/api/tasks").get_json()["tasks"] if t["kind"] == "visit_questioned"]
+    assert [(t["entity_id"], t["detail"]["note"], t["title"]) for t in questioned] == [
+        (work["second"]["id"], QUESTION, "欧阳明月 走访记录存疑")]
+
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    page.get_by_role("link", name=re.compile("^帮扶计划")).click()
+    expect(page.get_by_test_id("plan_approval").get_by_role("link")).to_have_text(["欧阳明月 帮扶计划待审批"])
+    problems += _check(page, "head-06-plans")
+    page.get_by_role("link", name="欧阳明月 帮扶计划待审批").click()
+    expect(page.get_by_role("heading", name="帮扶计划：欧阳明月")).to_be_visible()
+    expect(page.get_by_test_id("plan-status")).to_have_text("草稿")
+    expect(page.locator(".facts")).to_contain_text("测试worker_a")
+    expect(page.locator(".facts")).to_contain_text("身体有不明伤痕")
+    expect(page.get_by_test_id("measures").locator("li")).to_have_count(len(work["plan"]["measures"]))
+    problems += _check(page, "head-07-plan-draft")
+    page.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
+    plan = worker.get(f"/api/plans/{work['plan']['id']}").get_json()
+    assert (plan["status"], plan["approved_by"]) == ("active", ids.users["head_a"])
+    expect(page.get_by_role("heading", name="记录定期评估")).to_be_visible()
+    problems += _check(page, "head-08-plan-active")
+
+    page.evaluate(f"location.hash = '#/child/{ids.children['a1']}'")
+    risk = page.get_by_test_id("risk")
+    expect(risk).to_contain_text("高风险")
+    expect(risk).to_contain_text("最近一次走访存在核验标记")
+    expect(page.get_by_role("link", name=re.compile("帮扶计划（执行中）"))).to_be_visible()
+    problems += _check(page, "head-09-child")
+    page.get_by_role("radio", name="中风险").check()
+    page.get_by_role("button", name="保存调整").click()
+    expect(page.locator(".head-panel [role=alert]")).to_have_text("请写明调整理由（至少 4 个字）")
+    page.get_by_label("调整理由（必填，至少 4 个字）").fill("已与学校核实，情况好转")
+    page.get_by_role("button", name="保存调整").click()
+    expect(risk).to_contain_text("负责人调整")
+    expect(page.get_by_test_id("risk")).to_contain_text("中风险：已与学校核实，情况好转")
+    head = factories.ApiClient(live_server.app.test_client())
+    head.login("head_a")
+    child = head.get(f"/api/children/{ids.children['a1']}/risk").get_json()
+    assert (child["risk_level"], child["risk_override"], child["risk_override_reason"]) == (
+        "medium", "medium", "已与学校核实，情况好转")
+
+    page.get_by_role("link", name=re.compile("帮扶计划（执行中）")).click()
+    page.get_by_label("评估情况（必填）").fill("已联系学校和派出所，措施落实中")
+    page.get_by_role("button", name="保存评估").click()
+    expect(page.get_by_role("heading", name="进展与评估（1）")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("已联系学校和派出所，措施落实中")
+    page.get_by_label("帮扶结果（必填）").fill("风险解除，转入常规走访")
+    page.locator("form").filter(has_text="帮扶结果").get_by_role("button", name="结案").click()
+    page.get_by_role("dialog").get_by_role("button", name="结案").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("已结案")
+    expect(page.locator(".facts")).to_contain_text("风险解除，转入常规走访")
+    plan = worker.get(f"/api/plans/{work['plan']['id']}").get_json()
+    assert (plan["status"], plan["next_review_due"], plan["outcome"]) == (
+        "closed", None, "风险解除，转入常规走访")
+    context.close()
+    assert problems == []
+
+
+def test_a_heads_own_draft_gets_a_helper_and_a_measure_before_approval(browser, live_server):
+    ids = live_server.ids
+    head = factories.ApiClient(live_server.app.test_client())
+    head.login("head_a")
+    head.post(f"/api/children/{ids.children['a2']}/risk-override",
+              json={"level": "high", "reason": "村委会掌握情况"})
+    plan = head.get(f"/api/plans?child_id={ids.children['a2']}").get_json()["rows"][0]
+    assert (plan["status"], plan["helper_id"], plan["measures"]) == ("draft", None, [])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate(f"location.hash = '#/plan/{plan['id']}'")
+    expect(page.get_by_role("heading", name="帮扶计划：司马小雨")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("未指定")
+    page.get_by_test_id("approve").click()
+    expect(page.locator("#toast")).to_have_text("请先指定一名帮扶责任人")
+    expect(page.get_by_label("指定一名帮扶责任人").locator("option")).to_have_text(
+        ["请选择", "测试worker_a", "测试head_a"])
+    page.get_by_label("指定一名帮扶责任人").select_option(label="测试worker_a")
+    page.get_by_role("button", name="保存责任人").click()
+    expect(page.locator(".facts")).to_contain_text("测试worker_a")
+    page.get_by_label("措施类别").select_option(label="生活救助")
+    page.get_by_label("具体内容").fill("申请临时救助")
+    page.get_by_role("button", name="添加措施").click()
+    expect(page.get_by_test_id("measures").locator("li")).to_have_count(1)
+    problems = _check(page, "head-10-plan-own-draft")
+    page.get_by_test_id("approve").click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
+    body = head.get(f"/api/plans/{plan['id']}").get_json()
+    assert (body["status"], body["helper_id"], body["measures"]) == (
+        "active", ids.users["worker_a"], [{"kind": "living_aid", "detail": "申请临时救助", "due": None}])
+    context.close()
+    assert problems == []
