@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
 from ..schemas.dumping import dumper
 from ..services import scope
-from .cursor import decode, encode, head_seq, scope_of
+from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
 
 FLOOR = "tombstone_floor"
@@ -17,16 +17,21 @@ FLOOR = "tombstone_floor"
 
 def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     """Return up to `limit` changes after the cursor, the next cursor, and whether more wait."""
-    decoded = decode(token)
+    cursor = decode(token)
     current = scope_of(actor)
-    seq, prior = decoded if decoded else (0, current)
-    if decoded and seq < tombstone_floor():
+    if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
     device.last_pull_at = utcnow()
-    if prior is not None and prior != current:
-        changes = _rescope(actor, prior, seq)
+    if cursor is not None and cursor.rescope is not None and cursor.scope != current:
+        # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
+        raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")
+    if cursor is not None and cursor.rescope is None and cursor.scope not in (None, current):
+        cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0))
+    if cursor is not None and cursor.rescope is not None:
+        answer = _rescope(actor, cursor, limit)
         db.session.commit()
-        return {"changes": changes, "cursor": encode(seq, current), "more": True}
+        return answer
+    seq = cursor.seq if cursor else 0
     head = head_seq()
     rows = db.session.scalars(
         select(ChangeLog).where(ChangeLog.seq > seq, ChangeLog.seq <= head,
@@ -45,21 +50,40 @@ def _as_user(prior: dict):
                            grid_ids=list(prior.get("g") or []), is_authenticated=True)
 
 
-def _rescope(actor, prior: dict, seq: int) -> list[dict]:
-    old, new = scope.change_visible(_as_user(prior)), scope.change_visible(actor)
-    upto = ChangeLog.seq <= seq
-    # The phone may hold any live record of its old scope, also one whose row moved past the
-    # cursor (changed, deleted or moved away since): only tombstones it already read are skipped.
-    evicted = db.session.scalars(
-        select(ChangeLog).where(and_(old, not_(new)),
-                                or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
-        .order_by(ChangeLog.seq)).all()
-    added = db.session.scalars(select(ChangeLog).where(upto, and_(new, not_(old)))
-                               .order_by(ChangeLog.seq)).all()
-    keys = dict.fromkeys((r.entity, r.entity_id) for r in evicted)
-    gone = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
-            for entity, entity_id in keys]
-    return gone + _materialize(added)
+def _rescope(actor, cursor: Cursor, limit: int) -> dict:
+    """Page through a move between scopes: evict what left, then send what came, in log order.
+
+    The phone may hold any live record of its old scope, also one whose row moved past the
+    cursor (changed, deleted or moved away since): only tombstones it already read are skipped.
+    What came is read up to the cursor's position; anything newer follows in the normal pull.
+    """
+    state, seq = cursor.rescope, cursor.seq
+    old, new = scope.change_visible(_as_user(state.prior)), scope.change_visible(actor)
+    changes: list[dict] = []
+    if state.phase == "evict":
+        rows = db.session.scalars(
+            select(ChangeLog).where(and_(old, not_(new)), ChangeLog.seq > state.after,
+                                    or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
+            .order_by(ChangeLog.seq).limit(limit + 1)).all()
+        keys = dict.fromkeys((r.entity, r.entity_id) for r in rows[:limit])
+        changes = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
+                   for entity, entity_id in keys]
+        if len(rows) > limit:
+            return _rescope_page(changes, cursor, Rescope(state.prior, "evict", rows[limit - 1].seq))
+        state = Rescope(state.prior, "add", 0)
+    room = limit - len(changes)
+    rows = db.session.scalars(
+        select(ChangeLog).where(ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
+        .order_by(ChangeLog.seq).limit(room + 1)).all() if room else [None]
+    if len(rows) > room:
+        last = rows[room - 1].seq if room else state.after
+        return _rescope_page(changes + _materialize(rows[:room]), cursor,
+                             Rescope(state.prior, "add", last))
+    return {"changes": changes + _materialize(rows), "cursor": encode(seq, cursor.scope), "more": True}
+
+
+def _rescope_page(changes: list[dict], cursor: Cursor, state: Rescope) -> dict:
+    return {"changes": changes, "cursor": encode(cursor.seq, cursor.scope, state), "more": True}
 
 
 def _materialize(rows: list[ChangeLog]) -> list[dict]:

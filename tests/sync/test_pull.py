@@ -1,4 +1,6 @@
 """Pull: a first pull is the scope, paging is gapless, scope changes evict, cursors are checked."""
+import base64
+import json
 import uuid
 
 import pytest
@@ -289,3 +291,65 @@ def test_limit_out_of_range_is_422(town, login, limit):
     api = login("worker_a", device_id=device("worker_a"))
     assert_error(api.get(f"/api/sync/pull?limit={limit}"), 422, "validation_error",
                  field_names={"limit"})
+
+
+def _apply(held: dict, changes: list[dict]) -> dict:
+    for change in changes:
+        key = (change["entity"], change["id"])
+        if change["action"] == "upsert":
+            held[key] = change["data"]
+        else:
+            held.pop(key, None)
+    return held
+
+
+def _pages(api, cursor, limit):
+    pages = []
+    while True:
+        body = api.get(f"/api/sync/pull?limit={limit}&cursor={cursor}").get_json()
+        pages.append(body["changes"])
+        cursor = body["cursor"]
+        if not body["more"]:
+            return pages, cursor
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 500])
+def test_a_reassignment_is_paged_by_limit_and_ends_with_exactly_the_new_scope(town, login, limit):
+    worker = login("worker_a", device_id=device("worker_a"))
+    push(worker, [visit_op(town.children["a1"]) for _ in range(4)])
+    admin = login("admin", device_id=device("admin"))
+    push(admin, [op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a2"],
+                                                                "address": f"二组{n}号"}) for n in range(5)])
+    changes, cursor = pull_all(worker)
+    held = _apply({}, changes)
+    assert len(held) == 6
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    worker = login("worker_a", device_id=device("worker_a"))
+    pages, _ = _pages(worker, cursor, limit)
+    assert all(len(page) <= limit for page in pages)
+    changes = [c for page in pages for c in page]
+    assert {(c["entity"], c["id"]) for c in changes if c["action"] == "evict"} == set(held)
+    expected = {key: row for key, row in rest_scope(worker, ROLE_ENTITIES["worker_a"]).items()}
+    assert len(expected) == 7
+    assert _apply(held, changes) == expected
+
+
+def test_a_second_reassignment_in_the_middle_of_a_paged_one_asks_for_a_full_resync(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    worker = login("worker_a", device_id=device("worker_a"))
+    first = worker.get(f"/api/sync/pull?limit=1&cursor={cursor}").get_json()
+    assert first["more"] and len(first["changes"]) == 1
+    _reassign(login, town, "worker_a", town.grids["a1"])
+    worker = login("worker_a", device_id=device("worker_a"))
+    assert_error(worker.get(f"/api/sync/pull?cursor={first['cursor']}"), 410, "resync_required")
+
+
+@pytest.mark.parametrize("state", [{"p": {}, "ph": "sideways", "at": 0}, {"p": [], "ph": "evict", "at": 0},
+                                   {"p": {}, "ph": "add", "at": -3}, {"ph": "add", "at": 0}])
+def test_malformed_move_state_in_a_cursor_is_400(town, login, state):
+    raw = json.dumps({"s": 1, "sc": {"r": "grid_worker"}, "rs": state}).encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    api = login("worker_a", device_id=device("worker_a"))
+    assert_error(api.get(f"/api/sync/pull?cursor={token}"), 400, "bad_cursor")
