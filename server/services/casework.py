@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
-from . import audit, scope
+from ..models import Child, JointOperation, Plan, StaffCheck, Unit, Venue
+from . import audit, plans, scope
 from .registry import new_record
 from .writes import assign, save_record
 
@@ -16,12 +16,6 @@ def _require_writer(actor, model) -> None:
         raise ApiError(403, "not_allowed", "您的角色不能修改此类记录")
 
 
-def _check_helper(data: dict) -> None:
-    helper_id = data.get("helper_id")
-    if helper_id and db.session.get(User, helper_id) is None:
-        raise validation_error({"helper_id": ["帮扶责任人不存在"]})
-
-
 def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
     """Draft an assistance plan for a child in scope."""
     _require_writer(actor, Plan)
@@ -29,7 +23,8 @@ def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
         child = scope.get_scoped(actor, Child, data.pop("child_id"))
     except ApiError:
         raise validation_error({"child_id": ["儿童不存在或不在您的管辖范围内"]}) from None
-    _check_helper(data)
+    if data.get("helper_id"):
+        plans.check_helper(data["helper_id"], child.village_id)
     plan = new_record(Plan, data)
     plan.child_id, plan.grid_id, plan.village_id = child.id, child.grid_id, child.village_id
     assign(plan, _measures(data))
@@ -50,7 +45,8 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     plan = scope.get_scoped(actor, Plan, plan_id)
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能修改")
-    _check_helper(data)
+    if data.get("helper_id"):
+        plans.check_helper(data["helper_id"], plan.village_id)
     changed = assign(plan, _measures(data))
     save_record(actor, "plan", plan, "update", changed, device_id)
     return plan

@@ -78,6 +78,14 @@ def plan_helpers(actor) -> list[User]:
     return sorted(people, key=lambda u: (u.role != "grid_worker", u.display_name or u.username, u.id))
 
 
+def check_helper(helper_id: str, village_id: str) -> None:
+    """Refuse a helper who is not an active grid worker or head of the child's village."""
+    helper = db.session.get(User, helper_id)
+    if helper is None or not helper.active or helper.role not in HELPER_ROLES \
+            or helper.village_id != village_id:
+        raise validation_error({"helper_id": ["帮扶责任人应为本村在岗的网格员或村/社区负责人"]})
+
+
 def _plan_for_approver(actor, plan_id: str) -> Plan:
     plan = scope.get_scoped(actor, Plan, plan_id)
     if actor.role not in APPROVER_ROLES:
@@ -90,8 +98,9 @@ def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
     plan = _plan_for_approver(actor, plan_id)
     if plan.status != "draft":
         raise ApiError(409, "plan_not_draft", "只有草稿状态的帮扶计划可以审批")
-    if not plan.helper_id or db.session.get(User, plan.helper_id) is None:
+    if not plan.helper_id:
         raise validation_error({"helper_id": ["请先指定一名帮扶责任人"]})
+    check_helper(plan.helper_id, plan.village_id)
     if not plan.measures:
         raise validation_error({"measures": ["请至少列出一项帮扶措施"]})
     now = utcnow()

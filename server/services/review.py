@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Visit, utcnow
+from ..models import Child, User, Visit, utcnow
 from . import risk, scope
 from .listing import Page, paginate
 from .writes import assign, save_record
@@ -24,9 +24,12 @@ def review_queue(actor, args: dict) -> Page:
     page = paginate(query, args["page"], args["per_page"], [Visit.received_at, Visit.id])
     children = {c.id: c for c in db.session.scalars(
         select(Child).where(Child.id.in_({v.child_id for v in page.rows})))}
+    workers = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({v.worker_id for v in page.rows})))}
     for visit in page.rows:
-        child = children.get(visit.child_id)
+        child, worker = children.get(visit.child_id), workers.get(visit.worker_id)
         visit.child_name = child.name if child is not None else None
+        visit.worker_name = (worker.display_name or worker.username) if worker is not None else None
     return page
 
 

@@ -178,6 +178,7 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_contain_text("第一次补录走访")
     expect(items.nth(0)).to_contain_text("没有定位")
+    expect(items.nth(0)).to_contain_text("走访人测试worker_a")
     problems += _check(page, "head-05-review")
     items.nth(0).get_by_role("button", name="通过").click()
     expect(items).to_have_count(1)

@@ -3,6 +3,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from server.extensions import db
+from server.models import Child, Plan, new_id
+
 from ..routes.helpers import assert_error
 from . import ledger_town
 from .helpers import today
@@ -106,3 +109,19 @@ def test_plan_and_staff_check_ledgers(facts, town, login):
         "employer": "测试a宾馆", "checked_on": (day - timedelta(days=400)).isoformat(), "result": "无犯罪记录",
         "next_due": (day - timedelta(days=35)).isoformat(), "status": "逾期未查"}]
     assert login("head_a").get("/api/ledgers/staff_checks?q=wxe").get_json()["total"] == 1
+
+
+def test_plans_ledger_lists_drafts_first_then_active_then_closed(app, facts, town, login):
+    with app.app_context():
+        child = db.session.get(Child, town.children["a2"])
+        made = {}
+        for status in ("closed", "draft"):
+            plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
+                        status=status, review_every_days=30, risk_factors=[])
+            plan.measures = []
+            db.session.add(plan)
+            made[status] = plan.id
+        db.session.commit()
+    rows = login("head_a").get("/api/ledgers/plans").get_json()["rows"]
+    assert [(r["seq"], r["id"], r["status"]) for r in rows] == [
+        (1, made["draft"], "待审批"), (2, facts["plan"], "执行中"), (3, made["closed"], "已结案")]

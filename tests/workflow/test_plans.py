@@ -50,6 +50,9 @@ def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
     assert (plan["status"], plan["helper_id"], plan["measures"]) == ("draft", None, [])
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
                  field_names={"helper_id"})
+    for outsider in ("worker_b", "head_b", "inspector", "police", "admin"):
+        assert_error(head.patch(f"/api/plans/{plan['id']}", json={"helper_id": town.users[outsider]}),
+                     422, "validation_error", field_names={"helper_id"})
     edit = head.patch(f"/api/plans/{plan['id']}", json={"helper_id": town.users["worker_a"]})
     assert edit.status_code == 200, edit.get_json()
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
@@ -58,6 +61,21 @@ def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
         {"kind": "living_aid", "detail": "申请临时救助", "due": "2026-12-31"}]})
     assert edit.status_code == 200, edit.get_json()
     assert head.post(f"/api/plans/{plan['id']}/approve").get_json()["status"] == "active"
+    assert head.get(f"/api/plans/{plan['id']}").get_json()["helper_id"] == town.users["worker_a"]
+
+
+def test_a_helper_who_left_cannot_be_approved_as_one(app, town, login):
+    head, admin = login("head_a"), login("admin")
+    head.post(f"/api/children/{town.children['a2']}/risk-override",
+              json={"level": "high", "reason": "村委会掌握情况"})
+    plan = head.get(f"/api/plans?child_id={town.children['a2']}").get_json()["rows"][0]
+    assert head.patch(f"/api/plans/{plan['id']}", json={
+        "helper_id": town.users["worker_a"],
+        "measures": [{"kind": "living_aid", "detail": "申请临时救助", "due": None}]}).status_code == 200
+    assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": False}).status_code == 200
+    assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
+                 field_names={"helper_id"})
+    assert head.get(f"/api/plans/{plan['id']}").get_json()["status"] == "draft"
 
 
 def _age_high_risk(app, child_id: str, days: int) -> None:

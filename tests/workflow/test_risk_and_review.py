@@ -79,8 +79,9 @@ def test_flagged_visit_waits_for_review_and_holds_the_level(app, town, login):
     assert (child["risk_level"], child["risk_reasons"]) == ("high", ["unverified_visit"])
     queue = head.get("/api/review/visits").get_json()
     assert queue["total"] == 1
-    assert {k: queue["rows"][0][k] for k in ("id", "child_name", "flags", "review_status")} == {
-        "id": flagged["id"], "child_name": "欧阳明月", "flags": ["no_location"], "review_status": "pending"}
+    assert {k: queue["rows"][0][k] for k in ("id", "child_name", "worker_name", "flags", "review_status")} == {
+        "id": flagged["id"], "child_name": "欧阳明月", "worker_name": "测试worker_a", "flags": ["no_location"],
+        "review_status": "pending"}
     assert_error(worker.get("/api/review/visits"), 403, "review_not_allowed")
     assert_error(login("head_b").post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept"}),
                  404, "not_found")

@@ -1,7 +1,7 @@
 """The assistance-plan ledger (一对一帮扶台账) and the staff-check ledger (从业人员查询台账)."""
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ...extensions import db
 from ...models import Child, Plan, PlanProgress, StaffCheck, Unit, Venue
@@ -40,7 +40,9 @@ def _plans(actor, args: dict, today: date) -> list[tuple[Plan, Child]]:
         query = query.where(Child.risk_level == args["risk_level"])
     if args.get("overdue"):
         query = query.where(Plan.status == "active", Plan.next_review_due < today)
-    rows = db.session.execute(query.add_columns(Child).order_by(Plan.status, Plan.created_at, Plan.id)).all()
+    # Drafts waiting for approval first, then the active plans, the closed ones last.
+    waiting = case({"draft": 0, "active": 1}, value=Plan.status, else_=2)
+    rows = db.session.execute(query.add_columns(Child).order_by(waiting, Plan.created_at, Plan.id)).all()
     if args.get("q"):
         needle = normalize_query(args["q"])
         rows = [r for r in rows if name_matches(r[1].name, needle)]
