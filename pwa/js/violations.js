@@ -1,60 +1,46 @@
 // Open violations worked out on the phone from the inspections it holds, by the server's rule:
-// a failed item stays open until a re-inspection down its chain passes that item.
+// within a re-inspection chain an item's latest check decides: a pass closes it, a fail carries
+// it forward with that inspection's deadline, so one problem is one violation.
 import * as store from './store.js';
 
-function followUps(inspections) {
-  const map = new Map();
-  for (const i of inspections) {
-    if (!i.reinspection_of) continue;
-    if (!map.has(i.reinspection_of)) map.set(i.reinspection_of, []);
-    map.get(i.reinspection_of).push(i);
+const time = (i) => Date.parse(i.inspected_at) || 0;
+
+function rootOf(inspection, byId) {
+  const seen = new Set([inspection.id]);
+  let current = inspection;
+  while (current.reinspection_of && byId.has(current.reinspection_of) && !seen.has(current.reinspection_of)) {
+    current = byId.get(current.reinspection_of);
+    seen.add(current.id);
   }
-  return map;
+  return current.id;
 }
 
-function passedLater(inspection, children) {
-  const passed = new Set();
-  const stack = [...(children.get(inspection.id) || [])];
-  while (stack.length) {
-    const next = stack.pop();
-    for (const a of next.answers || []) if (a.result === 'pass') passed.add(a.item);
-    stack.push(...(children.get(next.id) || []));
-  }
-  return passed;
+function venueInspections(venueId) {
+  const inspections = store.inspectionsOf(venueId).slice().sort((a, b) => time(a) - time(b));
+  return { inspections, byId: new Map(inspections.map((i) => [i.id, i])) };
 }
 
-/** A venue's open violations, newest inspection first: `{inspection, item, deadline, note}`. */
+/** A venue's open violations, newest inspection first: `{inspection, root, item, deadline, note}`. */
 export function openViolations(venueId) {
-  const inspections = store.inspectionsOf(venueId);
-  const children = followUps(inspections);
-  const open = [];
+  const { inspections, byId } = venueInspections(venueId);
+  const latest = new Map();
   for (const inspection of inspections) {
-    const closed = passedLater(inspection, children);
+    const root = rootOf(inspection, byId);
     for (const a of inspection.answers || []) {
-      if (a.result === 'fail' && !closed.has(a.item)) {
-        open.push({ inspection, item: a.item, deadline: a.deadline || null, note: a.note || null });
-      }
+      if (a.result === 'pass' || a.result === 'fail') latest.set(`${root}\u0000${a.item}`, { inspection, root, a });
     }
   }
-  return open;
+  return [...latest.values()].filter(({ a }) => a.result === 'fail')
+    .sort((x, y) => time(y.inspection) - time(x.inspection))
+    .map(({ inspection, root, a }) => ({ inspection, root, item: a.item, deadline: a.deadline || null,
+      note: a.note || null }));
 }
 
-/** What a re-inspection should look at: the newest inspection with open violations, and the open
- *  items of its chain (itself and the inspections it re-inspected), one per item, newest kept. */
-export function reinspectionTarget(venueId) {
-  const open = openViolations(venueId);
-  if (!open.length) return null;
-  return chainOf(venueId, open[0].inspection.id, open);
-}
-
+/** The inspection a re-inspection links to, with the open items of its chain, one per item. */
 export function chainOf(venueId, inspectionId, open = openViolations(venueId)) {
-  const chain = new Set();
-  for (let id = inspectionId; id && !chain.has(id);) {
-    chain.add(id);
-    id = (store.one('inspection', id) || {}).reinspection_of;
-  }
-  const items = new Map();
-  for (const v of open) if (chain.has(v.inspection.id) && !items.has(v.item)) items.set(v.item, v);
-  const original = store.one('inspection', inspectionId);
-  return original ? { inspection: original, items: [...items.values()] } : null;
+  const { byId } = venueInspections(venueId);
+  const original = byId.get(inspectionId);
+  if (!original) return null;
+  const root = rootOf(original, byId);
+  return { inspection: original, items: open.filter((v) => v.root === root) };
 }

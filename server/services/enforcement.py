@@ -17,40 +17,42 @@ def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
     query = scope.scoped_select(actor, Inspection)
     if venue_ids is not None:
         query = query.where(Inspection.venue_id.in_(venue_ids))
-    return list(db.session.scalars(query.order_by(Inspection.inspected_at)))
+    return list(db.session.scalars(query.order_by(Inspection.inspected_at, Inspection.received_at,
+                                                  Inspection.id)))
 
 
-def _passed_later(inspection: Inspection, children: dict[str, list[Inspection]]) -> set[str]:
-    passed, stack = set(), list(children.get(inspection.id, []))
-    while stack:
-        follow_up = stack.pop()
-        passed |= {r["item"] for r in follow_up.results or [] if r["result"] == "pass"}
-        stack.extend(children.get(follow_up.id, []))
-    return passed
+def _root(inspection: Inspection, by_id: dict[str, Inspection]) -> str:
+    seen = {inspection.id}
+    while inspection.reinspection_of in by_id and inspection.reinspection_of not in seen:
+        inspection = by_id[inspection.reinspection_of]
+        seen.add(inspection.id)
+    return inspection.id
 
 
 def open_violations(actor, today: date) -> list[dict]:
-    """Return each failed item not yet closed by a passing re-inspection, with its deadline."""
+    """Return each item whose latest check in its re-inspection chain failed, with that deadline.
+
+    A re-inspection that passes an item closes it; one that fails it again carries it forward
+    with its own deadline, so one problem is one violation.
+    """
     inspections = _inspections(actor)
-    children: dict[str, list[Inspection]] = {}
+    by_id = {i.id: i for i in inspections}
+    latest: dict[tuple[str, str], tuple[Inspection, dict]] = {}
     for inspection in inspections:
-        if inspection.reinspection_of:
-            children.setdefault(inspection.reinspection_of, []).append(inspection)
+        root = _root(inspection, by_id)
+        for result in inspection.results or []:
+            if result["result"] in ("pass", "fail"):
+                latest[(root, result["item"])] = (inspection, result)
     violations = []
-    for inspection in inspections:
-        failed = [r for r in inspection.results or [] if r["result"] == "fail"]
-        if not failed:
+    for inspection, item in latest.values():
+        if item["result"] != "fail":
             continue
-        closed = _passed_later(inspection, children)
-        for item in failed:
-            if item["item"] in closed:
-                continue
-            deadline = date.fromisoformat(item["deadline"]) if item.get("deadline") else None
-            violations.append({
-                "inspection_id": inspection.id, "venue_id": inspection.venue_id,
-                "village_id": inspection.village_id, "inspector_id": inspection.inspector_id,
-                "item": item["item"], "severity": item.get("severity"), "deadline": deadline,
-                "overdue": deadline is not None and deadline < today})
+        deadline = date.fromisoformat(item["deadline"]) if item.get("deadline") else None
+        violations.append({
+            "inspection_id": inspection.id, "venue_id": inspection.venue_id,
+            "village_id": inspection.village_id, "inspector_id": inspection.inspector_id,
+            "item": item["item"], "severity": item.get("severity"), "deadline": deadline,
+            "overdue": deadline is not None and deadline < today})
     return violations
 
 
