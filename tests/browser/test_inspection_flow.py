@@ -178,6 +178,7 @@ def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
     expect(previous.nth(1)).to_contain_text(NOTES["patrol_visitors"])
     problems += helpers.check_screen(page, "14-reinspection")
     page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    page.locator(".check-item").nth(1).get_by_label("不合格", exact=True).check()  # still not fixed
     page.get_by_role("button", name="保存复查").click()
     expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
     expect(page.locator("li.venue").first.get_by_test_id("open-violations")).to_have_text("待整改 1")
@@ -190,9 +191,11 @@ def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
     with live_server.app.app_context():
         second = db.session.scalars(select(Inspection).where(Inspection.id != first_id)).one()
         assert second.reinspection_of == first_id
-        assert [(r["item"], r["result"]) for r in second.results] == [("verify_identity", "pass")]
-    rows = violations(live_server.app)
-    assert [(v["inspection_id"], v["item"]) for v in rows] == [(first_id, "patrol_visitors")]
+        assert [(r["item"], r["result"]) for r in second.results] == [
+            ("verify_identity", "pass"), ("patrol_visitors", "fail")]
+        second_id = second.id
+    rows = violations(live_server.app)  # failed again: one violation, carried by the re-inspection
+    assert [(v["inspection_id"], v["item"]) for v in rows] == [(second_id, "patrol_visitors")]
     assert problems == []
 
 
