@@ -118,6 +118,14 @@ def _results(template: dict, answers: list[dict], inspected: date) -> tuple[list
     unknown = [a["item"] for a in answers if a["item"] not in items]
     if unknown:
         raise validation_error({"answers": [f"未知的检查项：{', '.join(unknown)}"]})
+    keys = [a["item"] for a in answers]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise validation_error({"answers": [f"检查项重复：{', '.join(repeated)}"]})
+    early = [a["item"] for a in answers
+             if a["result"] == "fail" and a.get("deadline") and a["deadline"] < inspected]
+    if early:
+        raise validation_error({"answers": [f"整改期限不能早于检查日期：{', '.join(early)}"]})
     results, notes = [], {}
     for answer in answers:
         severity = items[answer["item"]]["severity"]

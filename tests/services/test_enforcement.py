@@ -253,3 +253,20 @@ def test_the_same_photo_uploaded_twice_at_once_is_stored_once(app, town, login, 
     assert [(a.status_code, a.get_json()["id"]) for a in answers] == [(201, photo_id)] * 2
     with app.app_context():
         assert db.session.scalar(db.text("SELECT count(*) FROM attachment")) == 1
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    ([{"item": "verify_identity", "result": "fail", "deadline": "2020-01-01"}],
+     "整改期限不能早于检查日期：verify_identity"),
+    ([{"item": "verify_identity", "result": "fail"}, {"item": "verify_identity", "result": "pass"}],
+     "检查项重复：verify_identity"),
+])
+def test_a_deadline_before_the_inspection_or_a_repeated_item_is_refused(app, town, login, answers, message):
+    api = login("inspector")
+    response = api.post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": NOW.isoformat(), "id": str(uuid.uuid4()),
+        "answers": answers})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["fields"] == {"answers": [message]}
+    with app.app_context():
+        assert db.session.scalar(db.text("SELECT count(*) FROM inspection")) == 0

@@ -15,7 +15,8 @@ const FIVE_MUSTS = ['verify_identity', 'ask_guardian', 'patrol_visitors', 'repor
 
 function itemBlock(item, index, open) {
   const name = `r_${item.key}`;
-  const deadline = h('input', { type: 'date', name: `d_${item.key}`, value: addDays(today(), DEADLINE_DAYS[item.severity] || 15) });
+  const deadline = h('input', { type: 'date', name: `d_${item.key}`, min: today(),
+    value: addDays(today(), DEADLINE_DAYS[item.severity] || 15) });
   const note = h('input', { name: `n_${item.key}`, autocomplete: 'off' });
   const failBox = h('div', { class: 'fail-box', hidden: true }, field('整改期限', deadline), field('问题说明', note));
   const group = radios(`${index + 1}. ${item.label}`, name, Object.entries(RESULT), null,
@@ -99,6 +100,7 @@ export async function render(venueId, reinspectionOf) {
     e.preventDefault();
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
     if (!answers.length) { error.textContent = '请至少填写一项检查结果'; return; }
+    if (answers.some((a) => a.deadline && a.deadline < today())) { error.textContent = '整改期限不能早于今天'; return; }
     const data = { venue_id: venueId, inspected_at: isoNow(), template_version: template.version, answers,
       notes: notes.value || null };
     if (op && form.querySelector('input[name="in_operation"]').checked) data.operation_id = op.id;
