@@ -56,11 +56,12 @@ def review_visit(visit_id: str):
 
 
 @bp.get("/helpers")
-@api_doc(response=ws.HelpersSchema)
+@api_doc(query=ws.HelpersQuerySchema, response=ws.HelpersSchema)
 @login_required
 def list_helpers():
-    """List the people the caller may name as a plan's helper."""
-    return ws.HelpersSchema().dump({"rows": plans.plan_helpers(actor())})
+    """List the people the caller may name as a plan's helper (of one village with village_id)."""
+    args = query_args(ws.HelpersQuerySchema())
+    return ws.HelpersSchema().dump({"rows": plans.plan_helpers(actor(), args.get("village_id"))})
 
 
 @bp.post("/plans/<plan_id>/approve")

@@ -47,6 +47,12 @@ class ReviewQuerySchema(PageQuerySchema):
     grid_id = fields.String()
 
 
+class HelpersQuerySchema(StrictSchema):
+    """Filters of GET /api/helpers: the village of the child the plan is for."""
+
+    village_id = fields.String()
+
+
 class ReviewDecisionSchema(StrictSchema):
     """POST /api/visits/{id}/review."""
 

@@ -66,14 +66,17 @@ def propose_plan(actor, child: Child, answers: dict | None, device_id: str | Non
     return plan
 
 
-def plan_helpers(actor) -> list[User]:
-    """Return the active people who may be named a plan's helper: the actor's village, or the town."""
+def plan_helpers(actor, village_id: str | None = None) -> list[User]:
+    """Return the active people who may be named a plan's helper: the actor's village (or the
+    town for the town admin), narrowed to one village with `village_id`."""
     if not scope.can_read(actor, Plan):
         raise ApiError(404)
     query = select(User).where(User.active.is_(True), User.role.in_(HELPER_ROLES),
                                User.town_id == actor.town_id)
     if actor.role != "town_admin":
         query = query.where(User.village_id == actor.village_id)
+    if village_id:
+        query = query.where(User.village_id == village_id)
     people = db.session.scalars(query).all()
     return sorted(people, key=lambda u: (u.role != "grid_worker", u.display_name or u.username, u.id))
 

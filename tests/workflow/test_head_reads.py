@@ -32,6 +32,11 @@ def test_helpers_are_the_active_workers_and_head_of_the_village(app, town, login
          "village_id": town.villages["a"]}]
     admin_rows = login("admin").get("/api/helpers").get_json()["rows"]
     assert {r["name"] for r in admin_rows} == {"测试worker_a", "测试worker_b", "测试head_a", "测试head_b"}
+    village_b = login("admin").get(f"/api/helpers?village_id={town.villages['b']}").get_json()["rows"]
+    assert [r["name"] for r in village_b] == ["测试worker_b", "测试head_b"]
+    assert login("head_a").get(f"/api/helpers?village_id={town.villages['b']}").get_json()["rows"] == []
+    assert_error(login("head_a").get("/api/helpers?grid_id=x"), 422, "validation_error",
+                 field_names={"grid_id"})
     assert_error(login("inspector").get("/api/helpers"), 404, "not_found")
 
 
