@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text, update
 
 from server import create_app
-from server.crypto import MasterKeyError, encrypted_fields
+from server.crypto import MasterKeyError, encrypted_fields, get_cipher
 from server.crypto.cipher import FieldCipher
 from server.extensions import db
 from server.models import (
@@ -289,6 +289,36 @@ def raw_rows() -> dict:
     meta = db.metadata.tables
     return {name: sorted(tuple(repr(v) for v in row) for row in db.session.execute(select(table)).all())
             for name, table in meta.items()}
+
+
+def test_a_running_server_follows_the_key_file_through_a_rotation(file_keyed):
+    """A server started before `keys rotate` reads the new ciphertexts and writes with the new key."""
+    url, key_file = file_keyed["url"], file_keyed["key_file"]
+    running = start(url, key_file=key_file)
+    client = running.test_client()
+    assert client.get("/api/health").status_code == 200
+    result = subprocess.run(FLASK + ["keys", "rotate"], cwd=ROOT, env=rotate_env(url, key_file),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    new_version = int(key_file.read_text(encoding="ascii").split(":")[0])
+    with running.app_context():
+        assert get_cipher().keyring.current == 1  # not yet: no request has come in since
+    assert client.get("/api/health").status_code == 200
+    with running.app_context():
+        assert get_cipher().keyring.current == new_version == 2
+        assert sorted(get_cipher().keyring.keys) == [2]
+        assert plaintexts_before_rotation() == file_keyed["before"]
+        household = db.session.get(Household, file_keyed["ids"].households["a1"])
+        household.address = "轮换后新写的地址"
+        db.session.commit()
+        blob = db.session.scalar(text("SELECT address_ct FROM household WHERE id = :id"),
+                                 {"id": household.id})
+        assert get_cipher().version_of(bytes(blob)) == 2
+    key_file.write_text("garbage\n", encoding="ascii")  # a broken file is not taken up
+    assert client.get("/api/health").status_code == 200
+    with running.app_context():
+        assert get_cipher().keyring.current == 2
+    dispose(running)
 
 
 def test_rotate_with_one_key_in_the_variable_is_refused_and_changes_nothing(app):
