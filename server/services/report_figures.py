@@ -18,7 +18,7 @@ def village_figures(village_id: str, period: str, as_of: datetime) -> dict:
     start, _ = periods.window_bounds(period)
     children = _children(village_id, as_of)
     active = [c for c in children if c.status == "active"]
-    active_plans = _active_plan_children(village_id, as_of)
+    plans = _plan_rows(village_id)
     return {
         "children": {
             "active": len(active),
@@ -26,7 +26,7 @@ def village_figures(village_id: str, period: str, as_of: datetime) -> dict:
             "by_risk": {k: sum(c.risk_level == k for c in active) for k in RISK_LEVELS},
             "registered": sum(c.created_at >= start for c in children)},
         "visits": _visits(village_id, start, as_of, active),
-        "plans": _plans(village_id, start, as_of, active, active_plans),
+        "plans": _plans(plans, start, as_of, active),
         "venues": _venues(village_id, start, as_of),
         "staff_checks": _staff_checks(village_id, period)}
 
@@ -80,11 +80,10 @@ def _overdue(child, last_visit: datetime | None, as_of: datetime) -> bool:
     return child.created_at < datetime.combine(today - interval, datetime.min.time(), zone)
 
 
-def _active_plan_children(village_id: str, as_of: datetime) -> set[str]:
-    rows = db.session.execute(select(Plan.child_id, Plan.status, Plan.created_at, Plan.approved_at,
+def _plan_rows(village_id: str) -> list:
+    return db.session.execute(select(Plan.child_id, Plan.status, Plan.created_at, Plan.approved_at,
                                      Plan.closed_at).where(Plan.village_id == village_id,
                                                            Plan.deleted_at.is_(None))).all()
-    return {r.child_id for r in rows if _active_at(r, as_of)}
 
 
 def _active_at(plan, as_of: datetime) -> bool:
@@ -92,10 +91,9 @@ def _active_at(plan, as_of: datetime) -> bool:
     return began is not None and began < as_of and (plan.closed_at is None or plan.closed_at >= as_of)
 
 
-def _plans(village_id: str, start: datetime, as_of: datetime, active: list, active_plans: set) -> dict:
-    rows = db.session.execute(select(Plan.child_id, Plan.status, Plan.created_at, Plan.approved_at,
-                                     Plan.closed_at).where(Plan.village_id == village_id,
-                                                           Plan.deleted_at.is_(None))).all()
+def _plans(rows: list, start: datetime, as_of: datetime, active: list) -> dict:
+    """Count plans active at the end, drafted, approved and closed in the window, and children missing one."""
+    active_plans = {r.child_id for r in rows if _active_at(r, as_of)}
     rules = checklists.risk_rules()["plan"]
     cutoff = as_of - timedelta(days=rules["deadline_days"])
 
