@@ -1,5 +1,5 @@
 // 村务: the village head's entries (ledgers, review queue, plans) with what waits in each, and the 月报.
-import { h, page, confirmDialog, toast } from '../ui.js';
+import { h, page, confirmDialog, toast, localDate } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
@@ -24,12 +24,12 @@ async function headReport(period) {
   const r = await api.get(`/api/reports/monthly${period ? `?period=${encodeURIComponent(period)}` : ''}`);
   const box = h('div', { 'data-testid': 'monthly-report' },
     h('p', { class: 'meta' }, `${r.period} 月报：${r.window_start} 至 ${r.window_end}，应于 ${r.due} 前提交`),
-    h('dl', { class: 'figures' }, LINES.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value(r.figures)))])));
+    h('dl', { class: 'facts' }, LINES.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value(r.figures)))])));
   if (r.submitted) {
-    box.append(h('p', { class: 'banner ok', role: 'status' },
-      `已于 ${r.submitted_at.slice(0, 10)} 提交${r.late ? '（逾期）' : ''}，审计链头 ${r.audit_head.slice(0, 12)}…`));
+    box.append(h('p', { class: 'banner info', role: 'status', 'data-testid': 'report-submitted' },
+      `已于 ${localDate(new Date(r.submitted_at))} 提交${r.late ? '（逾期）' : ''}，审计链头 ${r.audit_head.slice(0, 12)}…`));
   } else if (decides()) {
-    box.append(h('button', { type: 'button', class: 'primary', onclick: async (ev) => {
+    box.append(h('button', { type: 'button', class: 'btn primary wide', onclick: async (ev) => {
       if (!await confirmDialog('提交月报', `提交后 ${r.period} 月报的数据将被固定，不能修改。确定提交？`, '提交')) return;
       ev.target.disabled = true;
       try {
@@ -52,7 +52,7 @@ async function townStatus(period) {
     h('p', { class: 'meta' }, `${s.period} 月报，应于 ${s.due} 前提交`),
     h('ul', { class: 'list' }, s.villages.map((v) => h('li', { class: 'item' },
       h('strong', {}, v.name),
-      h('span', { class: `tag${v.late ? ' high' : ''}` }, v.submitted ? `已提交 ${v.submitted_at.slice(0, 10)}` : '未提交'),
+      h('span', { class: `tag${v.late ? ' high' : ''}` }, v.submitted ? `已提交 ${localDate(new Date(v.submitted_at))}` : '未提交'),
       v.late ? h('span', { class: 'tag high' }, '逾期') : null))));
 }
 
