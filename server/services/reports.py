@@ -28,7 +28,7 @@ def _village(actor, village_id: str | None) -> Village | None:
         raise not_found()
     if actor.role == "village_head":
         village_id = village_id or actor.village_id
-        if village_id != actor.village_id:
+        if not actor.village_id or village_id != actor.village_id:
             raise not_found()
     if village_id is None:
         return None
