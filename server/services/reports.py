@@ -3,6 +3,7 @@ who has submitted, and the XLSX export (audited like the ledgers)."""
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
@@ -111,16 +112,24 @@ def submit_report(actor, period: str, village_id: str, device_id: str | None = N
         raise validation_error({"period": ["不能提交未来月份的月报"]})
     head = audit.locked_head()
     if find_snapshot(period, village_id=village.id) is not None:
-        raise ApiError(409, "report_submitted", f"{village.name}{period} 月报已提交，不能重复提交")
+        raise _already_submitted(village, period)
     figures = _computed(period, village, report_figures.town_operations(period))["figures"]
     snapshot = ReportSnapshot(id=new_id(), kind="monthly", period=period, village_id=village.id,
                               figures=figures, audit_head=head, submitted_by=actor.id, submitted_at=utcnow())
-    db.session.add(snapshot)
-    audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
-                       detail={"period": period, "village_id": village.id, "audit_head": head,
-                               "late": is_late(period, snapshot.submitted_at, None)})
-    db.session.commit()
+    try:
+        db.session.add(snapshot)
+        audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
+                           detail={"period": period, "village_id": village.id, "audit_head": head,
+                                   "late": is_late(period, snapshot.submitted_at, None)})
+        db.session.commit()
+    except IntegrityError:  # a submission that raced this one won (the unique index)
+        db.session.rollback()
+        raise _already_submitted(village, period) from None
     return _snapshot_answer(snapshot, village)
+
+
+def _already_submitted(village: Village, period: str) -> ApiError:
+    return ApiError(409, "report_submitted", f"{village.name}{period} 月报已提交，不能重复提交")
 
 
 def report_status(actor, period: str) -> dict:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEvent, ReportSnapshot, new_id
-from server.services import audit, schedule
+from server.services import audit, reports, schedule
 
 from ..routes.helpers import NOT_FOUND, assert_error, snapshot
 from . import report_town
@@ -172,6 +172,20 @@ def test_submit_freezes_the_figures_with_the_audit_head(app, records, login):
                          409, "report_submitted")
     assert error["message"] == "测试A村2026-11 月报已提交，不能重复提交"
     assert snapshot(app, TABLES) == before
+    assert len(_events(app, "report.submit")) == 1
+
+
+def test_a_submission_that_loses_a_race_is_refused_by_the_unique_index(app, records, login, monkeypatch):
+    head = login("head_a")
+    body = {"period": PERIOD, "village_id": records.villages["a"]}
+    assert head.post(f"{URL}/submit", json=body).status_code == 201
+    before = snapshot(app, TABLES)
+    monkeypatch.setattr(reports, "find_snapshot", lambda *args, **kwargs: None)  # as if it checked first
+    assert_error(head.post(f"{URL}/submit", json=body), 409, "report_submitted")
+    assert snapshot(app, TABLES) == before
+    assert len(_events(app, "report.submit")) == 1
+    with app.app_context():
+        assert audit.verify_chain()["ok"]
 
 
 def test_status_names_who_submitted_on_time_and_who_is_late(app, records, login, monkeypatch):
