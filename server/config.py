@@ -32,6 +32,14 @@ def _secret_key(env: dict) -> str:
     )
 
 
+def _due_day(env: dict) -> int:
+    """Return the monthly report's cut-off day (HULEI_REPORT_DUE_DAY, 1 to 28, default 17)."""
+    raw = env.get("HULEI_REPORT_DUE_DAY", "17")
+    if not raw.isdigit() or not 1 <= int(raw) <= 28:
+        raise ConfigError("HULEI_REPORT_DUE_DAY must be a day of the month from 1 to 28")
+    return int(raw)
+
+
 def base_config(env: dict | None = None) -> dict:
     """Build the settings every environment shares, from `env` (default: os.environ)."""
     env = dict(os.environ if env is None else env)
@@ -64,6 +72,7 @@ def base_config(env: dict | None = None) -> dict:
         "PHOTO_MAX_BYTES": 2 * 1024 * 1024,
         "SYNC_MIN_CLIENT_SCHEMA": 1,
         "SYNC_TOMBSTONE_DAYS": 90,
+        "REPORT_DUE_DAY": _due_day(env),
     }
 
 

@@ -1,7 +1,7 @@
 """Report snapshots, the audit chain, the key canary and sync bookkeeping."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
@@ -15,6 +15,8 @@ class ReportSnapshot(db.Model):
     """A submitted monthly or weekly report, frozen with the audit head of that moment."""
 
     __tablename__ = "report_snapshot"
+    __table_args__ = (Index("uq_report_snapshot_kind_period_village_id", "kind", "period", "village_id",
+                            unique=True),)
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(10))
     period: Mapped[str] = mapped_column(String(10), index=True)

@@ -11,9 +11,10 @@ from . import (
     places,
     pwa,
     records,
+    reports,
     sync,
     workflow,
 )
 
 BLUEPRINTS = (health.bp, auth.bp, places.bp, checklists.bp, enforcement.bp, photos.bp, records.bp, sync.bp,
-              admin.bp, openapi.bp, pwa.bp, workflow.bp, ledgers.bp)
+              admin.bp, openapi.bp, pwa.bp, workflow.bp, ledgers.bp, reports.bp)

@@ -48,6 +48,12 @@ def chain_head() -> str:
     return last or GENESIS
 
 
+def locked_head() -> str:
+    """Lock the chain for this transaction and return its head (what a report freezes)."""
+    _lock_chain()
+    return chain_head()
+
+
 def record_event(action: str, actor=None, entity: str | None = None, entity_id: str | None = None,
                  device_id: str | None = None, detail: dict | None = None,
                  reason: str | None = None, actor_id: str | None = None) -> AuditEvent:

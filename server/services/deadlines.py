@@ -1,12 +1,11 @@
-"""Deadlines outside the child register: rectifications and the monthly report (due on the 17th)."""
+"""Deadlines outside the child register: rectifications and the monthly report (periods.py has the dates)."""
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ReportSnapshot, StaffCheck, Venue, Village
-from . import enforcement, scope
+from ..models import StaffCheck, Venue, Village
+from . import enforcement, periods, reports, scope
 
 SOON_DAYS = 7
 RECHECK_SOON_DAYS = 30
@@ -29,35 +28,12 @@ def rectification_tasks(actor, today: date) -> list[dict]:
             for v in sorted(open_items, key=lambda v: v["deadline"])]
 
 
-def report_due_date(period: str) -> date:
-    """Return the day the monthly report of a period (YYYY-MM) is due."""
-    year, month = (int(p) for p in period.split("-"))
-    return date(year, month, current_app.config.get("REPORT_DUE_DAY", 17))
-
-
-def current_period(today: date) -> str:
-    """Return the period whose report falls due next (the one due today included)."""
-    if today.day <= current_app.config.get("REPORT_DUE_DAY", 17):
-        return f"{today.year:04d}-{today.month:02d}"
-    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-    return f"{year:04d}-{month:02d}"
-
-
-def _previous(period: str) -> str:
-    year, month = (int(p) for p in period.split("-"))
-    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return f"{year:04d}-{month:02d}"
-
-
 def _submitted(period: str, village_id: str | None = None, unit_id: str | None = None) -> bool:
-    query = select(ReportSnapshot.id).where(ReportSnapshot.kind == "monthly", ReportSnapshot.period == period)
-    query = query.where(ReportSnapshot.village_id == village_id) if village_id else query.where(
-        ReportSnapshot.unit_id == unit_id)
-    return db.session.scalar(query.limit(1)) is not None
+    return reports.find_snapshot(period, village_id=village_id, unit_id=unit_id) is not None
 
 
 def _report_item(period: str, today: date, detail: dict) -> dict:
-    due = report_due_date(period)
+    due = periods.report_due_date(period)
     return {"kind": "report_due", "title": f"{period} 月报", "due": due, "overdue": due < today,
             "entity": "report", "entity_id": period, "village_id": detail.get("village_id"),
             "detail": detail}
@@ -67,9 +43,9 @@ def report_tasks(actor, today: date) -> list[dict]:
     """Return the monthly reports the caller still owes: last period's if late, this one's when near."""
     if actor.role not in REPORT_ROLES:
         return []
-    period = current_period(today)
-    candidates = [_previous(period)]
-    if report_due_date(period) - today <= timedelta(days=SOON_DAYS):
+    period = periods.current_period(today)
+    candidates = [periods.previous(period)]
+    if periods.report_due_date(period) - today <= timedelta(days=SOON_DAYS):
         candidates.append(period)
     if actor.role == "town_admin":
         villages = db.session.execute(select(Village.id, Village.name).order_by(Village.name)).all()

@@ -35,7 +35,11 @@ def open_violations(actor, today: date) -> list[dict]:
     A re-inspection that passes an item closes it; one that fails it again carries it forward
     with its own deadline, so one problem is one violation.
     """
-    inspections = _inspections(actor)
+    return violations_in(_inspections(actor), today)
+
+
+def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
+    """Return the open violations of these inspections (in inspection order), overdue on `today`."""
     by_id = {i.id: i for i in inspections}
     latest: dict[tuple[str, str], tuple[Inspection, dict]] = {}
     for inspection in inspections:

@@ -1,8 +1,8 @@
-// 村务: the village head's entries (ledgers, review queue, plans) with what waits in each.
-import { h, page } from '../ui.js';
+// 村务: the village head's entries (ledgers, review queue, plans) with what waits in each, and the 月报.
+import { h, page, confirmDialog, toast, localDate } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
-import { failure, offlineNotice } from '../online.js';
+import { decides, errorText, failure, offlineNotice } from '../online.js';
 
 function entry(href, title, note, count) {
   return h('li', {}, h('a', { class: 'item', href },
@@ -10,12 +10,69 @@ function entry(href, title, note, count) {
     h('span', { class: 'meta' }, note)));
 }
 
+const LINES = [
+  ['在册重点儿童', (f) => f.children.active], ['本期新登记', (f) => f.children.registered],
+  ['本期走访', (f) => `${f.visits.total} 次 / ${f.visits.children_visited} 人`],
+  ['期末走访逾期', (f) => f.visits.overdue_children], ['执行中帮扶计划', (f) => f.plans.active],
+  ['高风险未落实帮扶', (f) => f.plans.missing], ['本期检查场所', (f) => f.venues.inspected],
+  ['期末未整改问题', (f) => `${f.venues.open_violations}（逾期 ${f.venues.overdue_rectifications}）`],
+  ['本期从业查询', (f) => f.staff_checks.total], ['本期联合执法（全镇）', (f) => f.operations.total],
+];
+
+/** The village head's report of a period: its figures, and 提交月报 until it is submitted. */
+async function headReport(period) {
+  const r = await api.get(`/api/reports/monthly${period ? `?period=${encodeURIComponent(period)}` : ''}`);
+  const box = h('div', { 'data-testid': 'monthly-report' },
+    h('p', { class: 'meta' }, `${r.period} 月报：${r.window_start} 至 ${r.window_end}，应于 ${r.due} 前提交`),
+    h('dl', { class: 'facts' }, LINES.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value(r.figures)))])));
+  if (r.submitted) {
+    box.append(h('p', { class: 'banner info', role: 'status', 'data-testid': 'report-submitted' },
+      `已于 ${localDate(new Date(r.submitted_at))} 提交${r.late ? '（逾期）' : ''}，审计链头 ${r.audit_head.slice(0, 12)}…`));
+  } else if (decides()) {
+    box.append(h('button', { type: 'button', class: 'btn primary wide', onclick: async (ev) => {
+      if (!await confirmDialog('提交月报', `提交后 ${r.period} 月报的数据将被固定，不能修改。确定提交？`, '提交')) return;
+      ev.target.disabled = true;
+      try {
+        await api.post('/api/reports/monthly/submit', { period: r.period, village_id: r.village_id });
+        toast('月报已提交');
+        box.replaceWith(await headReport(r.period));
+      } catch (e) {
+        ev.target.disabled = false;
+        toast(e.status === 0 ? T.needsNetwork : errorText(e));
+      }
+    } }, '提交月报'));
+  }
+  return box;
+}
+
+/** The town admin's view: which villages have submitted the period's report and who is late. */
+async function townStatus(period) {
+  const s = await api.get(`/api/reports/monthly/status${period ? `?period=${encodeURIComponent(period)}` : ''}`);
+  return h('div', { 'data-testid': 'report-status' },
+    h('p', { class: 'meta' }, `${s.period} 月报，应于 ${s.due} 前提交`),
+    h('ul', { class: 'list' }, s.villages.map((v) => h('li', { class: 'item' },
+      h('strong', {}, v.name),
+      h('span', { class: `tag${v.late ? ' high' : ''}` }, v.submitted ? `已提交 ${localDate(new Date(v.submitted_at))}` : '未提交'),
+      v.late ? h('span', { class: 'tag high' }, '逾期') : null))));
+}
+
+async function reportSection(tasks) {
+  const owed = tasks.filter((t) => t.kind === 'report_due').map((t) => t.entity_id);
+  try {
+    const body = decides() ? await headReport(owed[0]) : await townStatus(owed[0]);
+    return h('section', {}, h('h2', {}, '月报'), body);
+  } catch (e) {
+    return h('section', {}, h('h2', {}, '月报'), failure(e));
+  }
+}
+
 export async function render() {
   let counts = {};
+  let tasks = [];
   let problem = null;
   if (!navigator.onLine) problem = offlineNotice();
   else {
-    try { counts = (await api.get('/api/tasks')).counts || {}; } catch (e) { problem = failure(e); }
+    try { ({ counts = {}, tasks = [] } = await api.get('/api/tasks')); } catch (e) { problem = failure(e); }
   }
   const n = (k) => counts[k] || 0;
   return page(T.head, problem,
@@ -24,5 +81,6 @@ export async function render() {
       entry('#/review', T.review, n('review_pending') ? `${n('review_pending')} 条走访有核验标记，等待审核` : '有核验标记的走访', n('review_pending')),
       entry('#/plans', T.plans, `待审批 ${n('plan_approval')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
         n('plan_approval') + n('plan_missing'))),
-    n('overdue_visit') ? h('p', {}, `本村有 ${n('overdue_visit')} 名儿童走访逾期，`, h('a', { href: '#/ledgers/children/overdue' }, '查看名单')) : null);
+    n('overdue_visit') ? h('p', {}, `本村有 ${n('overdue_visit')} 名儿童走访逾期，`, h('a', { href: '#/ledgers/children/overdue' }, '查看名单')) : null,
+    problem ? null : await reportSection(tasks));
 }

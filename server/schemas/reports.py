@@ -1,0 +1,82 @@
+"""Schemas of the monthly report: the period, the query, the submit body, the answers."""
+from marshmallow import Schema, fields, validate
+
+from .common import Choice, StrictSchema
+
+PERIOD_FORMAT = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def Period(**kwargs) -> fields.String:
+    """Return a YYYY-MM period field."""
+    return fields.String(validate=validate.Regexp(PERIOD_FORMAT, error="月份格式应为 YYYY-MM"), **kwargs)
+
+
+class ReportQuerySchema(StrictSchema):
+    """GET /api/reports/monthly: period (default: the one due next), village (none: the town), format."""
+
+    period = Period()
+    village_id = fields.String(validate=validate.Length(max=36, error="最多 36 个字符"))
+    format = Choice(("json", "xlsx"), load_default="json")
+
+
+class ReportStatusQuerySchema(StrictSchema):
+    """GET /api/reports/monthly/status: the period (default: the one due next)."""
+
+    period = Period()
+
+
+class ReportSubmitSchema(StrictSchema):
+    """POST /api/reports/monthly/submit: the village head submits the village's period."""
+
+    period = Period(required=True)
+    village_id = fields.String(required=True, validate=validate.Length(min=1, max=36, error="1 到 36 个字符"))
+
+
+class VillageFiguresSchema(Schema):
+    """One village's row in the town's report."""
+
+    village_id = fields.String()
+    name = fields.String()
+    submitted = fields.Boolean()
+    figures = fields.Dict()
+
+
+class ReportSchema(Schema):
+    """A report: the window, the figures, and once submitted the frozen snapshot with its audit head."""
+
+    id = fields.String(allow_none=True)
+    period = fields.String()
+    village_id = fields.String(allow_none=True)
+    village_name = fields.String()
+    window_start = fields.Date()
+    window_end = fields.Date()
+    due = fields.Date()
+    as_of = fields.DateTime()
+    submitted = fields.Boolean()
+    figures = fields.Dict()
+    audit_head = fields.String(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    submitted_by_name = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    late = fields.Boolean(allow_none=True)
+    villages = fields.List(fields.Nested(VillageFiguresSchema))
+
+
+class VillageStatusSchema(Schema):
+    """Whether one village has submitted, when, by whom, and whether it is late."""
+
+    village_id = fields.String()
+    name = fields.String()
+    submitted = fields.Boolean()
+    submitted_at = fields.DateTime(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    submitted_by_name = fields.String(allow_none=True)
+    late = fields.Boolean()
+
+
+class ReportStatusSchema(Schema):
+    """Who has submitted a period's report and who is late."""
+
+    period = fields.String()
+    due = fields.Date()
+    villages = fields.List(fields.Nested(VillageStatusSchema))

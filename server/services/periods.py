@@ -1,0 +1,72 @@
+"""Report periods (YYYY-MM): the one place for their windows, due dates and the current period.
+
+The monthly report due on the cut-off day (setting REPORT_DUE_DAY, default 17) covers the
+cut-off day of the previous month up to the day before the cut-off of its own month.
+"""
+import re
+from datetime import date, datetime, time
+
+from flask import current_app
+
+from . import schedule
+
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def due_day() -> int:
+    """Return the cut-off day of the month (also the report's due day)."""
+    return int(current_app.config.get("REPORT_DUE_DAY", 17))
+
+
+def parse(period: str) -> tuple[int, int]:
+    """Return (year, month) of a well-formed period; raise ValueError otherwise."""
+    match = PERIOD.match(period or "")
+    if match is None:
+        raise ValueError(f"not a period: {period!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def name(year: int, month: int) -> str:
+    """Return the period of a year and month."""
+    return f"{year:04d}-{month:02d}"
+
+
+def previous(period: str) -> str:
+    """Return the period before `period`."""
+    year, month = parse(period)
+    return name(year - 1, 12) if month == 1 else name(year, month - 1)
+
+
+def following(period: str) -> str:
+    """Return the period after `period`."""
+    year, month = parse(period)
+    return name(year + 1, 1) if month == 12 else name(year, month + 1)
+
+
+def report_due_date(period: str) -> date:
+    """Return the day the monthly report of a period is due (the cut-off day of its month)."""
+    year, month = parse(period)
+    return date(year, month, due_day())
+
+
+def window(period: str) -> tuple[date, date]:
+    """Return the first day of the period's window and the day after its last (its due date)."""
+    return report_due_date(previous(period)), report_due_date(period)
+
+
+def window_bounds(period: str) -> tuple[datetime, datetime]:
+    """Return the window as aware moments [start, end) at local midnight in the town's zone."""
+    zone = schedule.local_zone()
+    start, end = window(period)
+    return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
+
+
+def current_period(today: date) -> str:
+    """Return the period whose report falls due next (the one due today included)."""
+    this = name(today.year, today.month)
+    return this if today.day <= due_day() else following(this)
+
+
+def is_future(period: str, today: date) -> bool:
+    """Say whether a period's month lies after today's month (its report cannot be submitted)."""
+    return parse(period) > (today.year, today.month)

@@ -1,0 +1,131 @@
+"""The monthly report's figures for one village and period: counts from the records, nothing personal.
+
+Counts of events (visits, plans drafted, inspections …) take the period's window; counts of
+states (active children, overdue visits, open violations …) are as of the window's end, or as
+of now while the window is still running. Clues are never counted: village heads never see them.
+"""
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import CATEGORIES, RISK_LEVELS, Child, Inspection, JointOperation, Plan, StaffCheck, Venue, Visit
+from . import checklists, enforcement, periods, schedule
+
+
+def village_figures(village_id: str, period: str, as_of: datetime) -> dict:
+    """Return the figures of one village for a period, states counted as of `as_of`."""
+    start, _ = periods.window_bounds(period)
+    children = _children(village_id, as_of)
+    active = [c for c in children if c.status == "active"]
+    plans = _plan_rows(village_id)
+    return {
+        "children": {
+            "active": len(active),
+            "by_category": {k: sum(k in (c.categories or []) for c in active) for k in CATEGORIES},
+            "by_risk": {k: sum(c.risk_level == k for c in active) for k in RISK_LEVELS},
+            "registered": sum(c.created_at >= start for c in children)},
+        "visits": _visits(village_id, start, as_of, active),
+        "plans": _plans(plans, start, as_of, active),
+        "venues": _venues(village_id, start, as_of),
+        "staff_checks": _staff_checks(village_id, period)}
+
+
+def town_operations(period: str) -> dict:
+    """Return the joint operations of the period's window (town-wide)."""
+    first, end = periods.window(period)
+    count = db.session.scalar(select(func.count(JointOperation.id)).where(
+        JointOperation.deleted_at.is_(None), JointOperation.date >= first, JointOperation.date < end))
+    return {"total": count or 0}
+
+
+def sum_figures(rows: list[dict]) -> dict:
+    """Return the key-by-key sum of several villages' figures (same shape)."""
+    total: dict = {}
+    for row in rows:
+        for key, value in row.items():
+            total[key] = sum_figures([total.get(key, {}), value]) if isinstance(value, dict) \
+                else total.get(key, 0) + value
+    return total
+
+
+def _children(village_id: str, as_of: datetime) -> list:
+    return db.session.execute(select(
+        Child.id, Child.status, Child.categories, Child.risk_level, Child.created_at, Child.risk_changed_at)
+        .where(Child.village_id == village_id, Child.deleted_at.is_(None), Child.merged_into_id.is_(None),
+               Child.created_at < as_of)).all()
+
+
+def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> dict:
+    live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.visited_at < as_of)
+    # An amendment corrects a visit; it is not another visit.
+    rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
+        *live, Visit.amends_id.is_(None), Visit.visited_at >= start)).all()
+    last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at)).where(*live)
+                                   .group_by(Visit.child_id)).all())
+    return {"total": len(rows), "children_visited": len({r.child_id for r in rows if r.child_id}),
+            "flagged": sum(bool(r.flags) for r in rows),
+            "accepted": sum(r.review_status == "accepted" for r in rows),
+            "questioned": sum(r.review_status == "questioned" for r in rows),
+            "overdue_children": sum(_overdue(c, last.get(c.id), as_of) for c in active)}
+
+
+def _overdue(child, last_visit: datetime | None, as_of: datetime) -> bool:
+    """Say whether a child's visit was overdue at `as_of` (the rule of schedule.overdue_condition)."""
+    today = schedule.local_date(as_of)
+    interval = timedelta(days=schedule.interval_days(child.risk_level))
+    if last_visit is not None:
+        return schedule.local_date(last_visit) + interval < today
+    zone = schedule.local_zone()
+    return child.created_at < datetime.combine(today - interval, datetime.min.time(), zone)
+
+
+def _plan_rows(village_id: str) -> list:
+    return db.session.execute(select(Plan.child_id, Plan.status, Plan.created_at, Plan.approved_at,
+                                     Plan.closed_at).where(Plan.village_id == village_id,
+                                                           Plan.deleted_at.is_(None))).all()
+
+
+def _active_at(plan, as_of: datetime) -> bool:
+    began = plan.approved_at or (plan.created_at if plan.status == "active" else None)
+    return began is not None and began < as_of and (plan.closed_at is None or plan.closed_at >= as_of)
+
+
+def _plans(rows: list, start: datetime, as_of: datetime, active: list) -> dict:
+    """Count plans active at the end, drafted, approved and closed in the window, and children missing one."""
+    active_plans = {r.child_id for r in rows if _active_at(r, as_of)}
+    rules = checklists.risk_rules()["plan"]
+    cutoff = as_of - timedelta(days=rules["deadline_days"])
+
+    def within(moment):
+        return moment is not None and start <= moment < as_of
+    return {"active": sum(_active_at(r, as_of) for r in rows),
+            "drafted": sum(within(r.created_at) for r in rows),
+            "approved": sum(within(r.approved_at) for r in rows),
+            "closed": sum(within(r.closed_at) for r in rows),
+            "missing": sum(c.risk_level in rules["required_levels"] and c.id not in active_plans
+                           and (c.risk_changed_at or c.created_at) < cutoff for c in active)}
+
+
+def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
+    venues = db.session.scalar(select(func.count(Venue.id)).where(
+        Venue.village_id == village_id, Venue.deleted_at.is_(None), Venue.status == "open",
+        Venue.created_at < as_of)) or 0
+    inspections = list(db.session.scalars(select(Inspection).where(
+        Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.inspected_at < as_of)
+        .order_by(Inspection.inspected_at, Inspection.received_at, Inspection.id)))
+    in_window = [i for i in inspections if i.inspected_at >= start]
+    violations = enforcement.violations_in(inspections, schedule.local_date(as_of))
+    return {"total": venues, "inspected": len({i.venue_id for i in in_window}),
+            "inspections": len(in_window),
+            "failed_items": sum(r.get("result") == "fail" for i in in_window for r in i.results or []),
+            "open_violations": len(violations),
+            "overdue_rectifications": sum(v["overdue"] for v in violations)}
+
+
+def _staff_checks(village_id: str, period: str) -> dict:
+    first, end = periods.window(period)
+    rows = db.session.scalars(select(StaffCheck.result).where(
+        StaffCheck.village_id == village_id, StaffCheck.deleted_at.is_(None),
+        StaffCheck.checked_on >= first, StaffCheck.checked_on < end)).all()
+    return {"total": len(rows), "record_found": sum(r == "record_found" for r in rows)}

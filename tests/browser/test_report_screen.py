@@ -1,0 +1,37 @@
+"""The 月报 on the 村务 hub: the village head submits the period's report, the town admin sees who has."""
+from playwright.sync_api import expect
+
+from . import helpers
+from .conftest import PHONE
+from .test_head_screens import _check
+
+
+def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    report = page.get_by_test_id("monthly-report")
+    expect(report).to_contain_text("在册重点儿童")
+    expect(report).to_contain_text("应于")
+    problems = _check(page, "report-01-head")
+    page.get_by_role("button", name="提交月报").click()
+    page.get_by_role("dialog").get_by_role("button", name="提交").click()
+    expect(page.get_by_test_id("report-submitted")).to_contain_text("审计链头")
+    expect(page.get_by_role("button", name="提交月报")).to_have_count(0)
+    problems += _check(page, "report-02-submitted")
+    context.close()
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "admin")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    rows = page.get_by_test_id("report-status").locator("li")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("测试A村")
+    expect(rows.nth(0)).to_contain_text("已提交")
+    expect(rows.nth(1)).to_contain_text("测试B村")
+    expect(rows.nth(1)).to_contain_text("未提交")
+    problems += _check(page, "report-03-town")
+    context.close()
+    assert problems == []
