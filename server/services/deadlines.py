@@ -10,7 +10,9 @@ from . import enforcement, periods, reports, scope
 SOON_DAYS = 7
 RECHECK_SOON_DAYS = 30
 RECTIFY_ROLES = ("inspector", "village_head", "town_admin")
-REPORT_ROLES = ("village_head", "inspector", "police", "town_admin")
+# Only villages submit monthly reports (POST /api/reports/monthly/submit); a unit's reminder
+# could never be cleared, so units get none until unit reports exist.
+REPORT_ROLES = ("village_head", "town_admin")
 
 
 def rectification_tasks(actor, today: date) -> list[dict]:
@@ -55,9 +57,9 @@ def report_tasks(actor, today: date) -> list[dict]:
             if missing:
                 items.append(_report_item(p, today, {"missing": missing}))
         return items
-    owner = {"village_id": actor.village_id} if actor.role == "village_head" else {"unit_id": actor.unit_id}
-    if not any(owner.values()):
+    if not actor.village_id:
         return []
+    owner = {"village_id": actor.village_id}
     return [_report_item(p, today, owner) for p in candidates if not _submitted(p, **owner)]
 
 

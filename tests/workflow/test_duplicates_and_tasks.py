@@ -91,3 +91,7 @@ def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch
             if t["kind"] == "rectification"] == []
     police = login("police").get("/api/tasks").get_json()
     assert set(police["counts"]) == {"rectification", "report_due"}
+    # Units submit no monthly report, so they are never reminded of one they could not clear.
+    for unit_user in ("police", "inspector"):
+        tasks = login(unit_user).get("/api/tasks").get_json()["tasks"]
+        assert [t for t in tasks if t["kind"] == "report_due"] == []
