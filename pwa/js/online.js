@@ -1,5 +1,6 @@
 // What the village head's screens share: they read the server directly, so they need the network.
-import { h } from './ui.js';
+import { h, toast } from './ui.js';
+import * as api from './api.js';
 import * as state from './state.js';
 import { T } from './i18n/zh-CN.js';
 
@@ -24,4 +25,15 @@ export function errorText(e) {
   const fields = (e && e.fields) || {};
   const first = Object.values(fields).flat()[0];
   return first || (e && e.message) || '出错了';
+}
+
+/** Download an export (an audited CSV or XLSX) and save it under the server's file name. */
+export async function saveFile(path) {
+  const { blob, filename } = await api.download(path);
+  const a = h('a', { href: URL.createObjectURL(blob), download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 30000);
+  toast(`已导出：${filename}`);
 }

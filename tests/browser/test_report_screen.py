@@ -1,4 +1,9 @@
 """The 月报 on the 村务 hub: the village head submits the period's report, the town admin sees who has."""
+import io
+import re
+from pathlib import Path
+
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from . import helpers
@@ -20,6 +25,9 @@ def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(
     expect(page.get_by_test_id("report-submitted")).to_contain_text("审计链头")
     expect(page.get_by_role("button", name="提交月报")).to_have_count(0)
     problems += _check(page, "report-02-submitted")
+    rows = exported(page)
+    assert re.fullmatch(r"测试A村未成年人保护工作月报（\d{4}-\d{2}）", rows[0][0])
+    assert ["审计链头（提交时）"] == [r[0] for r in rows if r[0] == "审计链头（提交时）"]
     context.close()
 
     context = browser.new_context(**PHONE)
@@ -33,5 +41,16 @@ def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(
     expect(rows.nth(1)).to_contain_text("测试B村")
     expect(rows.nth(1)).to_contain_text("未提交")
     problems += _check(page, "report-03-town")
+    rows = exported(page)
+    assert re.fullmatch(r".+未成年人保护工作月报（\d{4}-\d{2}）", rows[0][0])
+    assert rows[1][:4] == ["指标", "全镇合计", "测试A村", "测试B村"]
     context.close()
     assert problems == []
+
+
+def exported(page) -> list[list]:
+    """Press the report's export button and read the XLSX it saves."""
+    with page.expect_download() as info:
+        page.get_by_test_id("report-export").click()
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    return [list(r) for r in sheet.iter_rows(values_only=True)]

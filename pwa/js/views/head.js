@@ -2,7 +2,7 @@
 import { h, page, confirmDialog, toast, localDate } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
-import { decides, errorText, failure, offlineNotice } from '../online.js';
+import { decides, errorText, failure, offlineNotice, saveFile } from '../online.js';
 
 function entry(href, title, note, count) {
   return h('li', {}, h('a', { class: 'item', href },
@@ -18,6 +18,15 @@ const LINES = [
   ['期末未整改问题', (f) => `${f.venues.open_violations}（逾期 ${f.venues.overdue_rectifications}）`],
   ['本期从业查询', (f) => f.staff_checks.total], ['本期联合执法（全镇）', (f) => f.operations.total],
 ];
+
+function exportButton(period, villageId, label) {
+  const query = new URLSearchParams({ period, format: 'xlsx', ...(villageId ? { village_id: villageId } : {}) });
+  return h('button', { type: 'button', class: 'btn', 'data-testid': 'report-export', onclick: async (ev) => {
+    ev.target.disabled = true;
+    try { await saveFile(`/api/reports/monthly?${query}`); } catch (e) { toast(e.status === 0 ? T.needsNetwork : errorText(e)); }
+    ev.target.disabled = false;
+  } }, label);
+}
 
 /** The village head's report of a period: its figures, and 提交月报 until it is submitted. */
 async function headReport(period) {
@@ -42,6 +51,7 @@ async function headReport(period) {
       }
     } }, '提交月报'));
   }
+  box.append(exportButton(r.period, r.village_id, '导出 Excel'));
   return box;
 }
 
@@ -53,7 +63,8 @@ async function townStatus(period) {
     h('ul', { class: 'list' }, s.villages.map((v) => h('li', { class: 'item' },
       h('strong', {}, v.name),
       h('span', { class: `tag${v.late ? ' high' : ''}` }, v.submitted ? `已提交 ${localDate(new Date(v.submitted_at))}` : '未提交'),
-      v.late ? h('span', { class: 'tag high' }, '逾期') : null))));
+      v.late ? h('span', { class: 'tag high' }, '逾期') : null))),
+    exportButton(s.period, null, '导出全镇月报（Excel）'));
 }
 
 async function reportSection(tasks) {

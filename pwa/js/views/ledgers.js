@@ -3,7 +3,7 @@ import { h, field, checkbox, page, toast } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import { CATEGORY, LEDGER, RISK, T } from '../i18n/zh-CN.js';
-import { errorText, failure, offlineNotice, role } from '../online.js';
+import { errorText, failure, offlineNotice, role, saveFile } from '../online.js';
 
 const PER_PAGE = 20;
 const WIDE = matchMedia('(min-width: 760px)');
@@ -78,14 +78,8 @@ function pager(data, go) {
     h('button', { type: 'button', class: 'btn small', disabled: data.page >= pages, onclick: () => go(data.page + 1) }, '下一页'));
 }
 
-async function save(fmt, extra = {}) {
-  const { blob, filename } = await api.download(`/api/ledgers/${current.name}?${query({ format: fmt, ...extra })}`);
-  const a = h('a', { href: URL.createObjectURL(blob), download: filename, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 30000);
-  toast(`已导出：${filename}`);
+function save(fmt, extra = {}) {
+  return saveFile(`/api/ledgers/${current.name}?${query({ format: fmt, ...extra })}`);
 }
 
 function exports() {
