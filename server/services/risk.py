@@ -64,10 +64,7 @@ def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | N
 
 def reason_labels(keys: list[str]) -> list[str]:
     """Return the Chinese labels of risk reason keys, in order."""
-    rules = checklists.risk_rules()
-    labels = {f["key"]: f["label"] for f in rules["factors"]}
-    reason = _trust(rules)["reason"]
-    labels[reason["key"]] = reason.get("label", reason["key"])
+    labels = {r["key"]: r["label"] for r in reason_catalogue()}
     return [labels.get(key, key) for key in keys]
 
 

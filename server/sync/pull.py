@@ -72,13 +72,14 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
             return _rescope_page(changes, cursor, Rescope(state.prior, "evict", rows[limit - 1].seq))
         state = Rescope(state.prior, "add", 0)
     room = limit - len(changes)
+    if room == 0:
+        return _rescope_page(changes, cursor, state)
     rows = db.session.scalars(
         select(ChangeLog).where(ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
-        .order_by(ChangeLog.seq).limit(room + 1)).all() if room else [None]
+        .order_by(ChangeLog.seq).limit(room + 1)).all()
     if len(rows) > room:
-        last = rows[room - 1].seq if room else state.after
         return _rescope_page(changes + _materialize(rows[:room]), cursor,
-                             Rescope(state.prior, "add", last))
+                             Rescope(state.prior, "add", rows[room - 1].seq))
     return {"changes": changes + _materialize(rows), "cursor": encode(seq, cursor.scope), "more": True}
 
 
