@@ -80,12 +80,17 @@ class EncryptedField:
             setattr(obj, self.column_attr, None)
             obj.__dict__.pop(self.cache_key, None)
         else:
-            blob = get_cipher().encrypt(_encode(self.kind, value), self.table(obj), self.name,
-                                        self._row_id(obj))
+            blob = self.seal(self.table(obj), self._row_id(obj), value)
             setattr(obj, self.column_attr, blob)
             obj.__dict__[self.cache_key] = (blob, value)
         if self.blind_index:
             setattr(obj, self.blind_index, self.index_for(value, obj))
+
+    def seal(self, table: str, row_id: str, value) -> bytes | None:
+        """Return the ciphertext of `value` as stored for row `row_id` of `table`."""
+        if value is None:
+            return None
+        return get_cipher().encrypt(_encode(self.kind, value), table, self.name, str(row_id))
 
     def index_for(self, value, obj) -> str | None:
         """Return the blind index of `value` under the current key, or None for empty values."""

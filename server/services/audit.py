@@ -1,6 +1,7 @@
 """The tamper-evident audit chain: append under a lock, verify from the first event."""
 import hashlib
 import json
+from collections.abc import Mapping
 
 from sqlalchemy import select, text
 
@@ -14,17 +15,21 @@ GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x48554C4549
 
 
-def _digest(row, reason: str | None) -> str:
+HASHED = ("id", "prev_hash", "at", "actor_id", "action", "entity", "entity_id", "device_id",
+          "detail")
+
+
+def _digest(event: Mapping, reason: str | None) -> str:
     body = {
-        "id": row.id,
-        "prev": row.prev_hash,
-        "at": row.at.isoformat(),
-        "actor": row.actor_id,
-        "action": row.action,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "device": row.device_id,
-        "detail": row.detail or {},
+        "id": event["id"],
+        "prev": event["prev_hash"],
+        "at": event["at"].isoformat(),
+        "actor": event["actor_id"],
+        "action": event["action"],
+        "entity": event["entity"],
+        "entity_id": event["entity_id"],
+        "device": event["device_id"],
+        "detail": event["detail"] or {},
         "reason": None if reason is None else hashlib.sha256(reason.encode()).hexdigest(),
     }
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -56,11 +61,11 @@ def locked_head() -> str:
 
 def record_event(action: str, actor=None, entity: str | None = None, entity_id: str | None = None,
                  device_id: str | None = None, detail: dict | None = None,
-                 reason: str | None = None, actor_id: str | None = None) -> AuditEvent:
+                 reason: str | None = None, actor_id: str | None = None) -> None:
     """Append one event to the chain inside the caller's transaction (the caller commits).
 
-    In a run the chain is locked once and its head kept in memory; the events are inserted in
-    the order they were made when the run flushes.
+    In a run the chain is locked once and its head kept in memory; the events are queued as
+    rows and inserted in the order they were made when the run ends.
     """
     run = batching.active()
     if run is None or run.audit_head is None:
@@ -68,19 +73,19 @@ def record_event(action: str, actor=None, entity: str | None = None, entity_id: 
         head = chain_head()
     else:
         head = run.audit_head
-    event = AuditEvent(
-        id=new_id(), at=utcnow(), actor_id=actor.id if actor is not None else actor_id,
-        action=action, entity=entity, entity_id=entity_id, device_id=device_id,
-        detail=detail or {}, prev_hash=head,
-    )
-    event.reason = reason
-    event.hash = _digest(event, reason)
-    db.session.add(event)
+    event = {"id": new_id(), "at": utcnow(), "actor_id": actor.id if actor is not None else actor_id,
+             "action": action, "entity": entity, "entity_id": entity_id, "device_id": device_id,
+             "detail": detail or {}, "prev_hash": head}
+    event["hash"] = _digest(event, reason)
     if run is None:
+        row = AuditEvent(**event)
+        row.reason = reason
+        db.session.add(row)
         db.session.flush()
-    else:
-        run.audit_head = event.hash
-    return event
+        return
+    event["reason_ct"] = AuditEvent.reason.seal(AuditEvent.__tablename__, event["id"], reason)
+    batching.defer_row(AuditEvent.__table__, event)
+    run.audit_head = event["hash"]
 
 
 def verify_chain(batch: int = 1000) -> dict:
@@ -105,7 +110,7 @@ def _problem(row, prev: str) -> str | None:
     if row.prev_hash != prev:
         return "prev_hash does not match the previous event"
     try:
-        digest = _digest(row, _stored_reason(row))
+        digest = _digest(row._mapping, _stored_reason(row))
     except DecryptionError:
         return "reason cannot be decrypted"
     return None if digest == row.hash else "hash does not match the event's contents"

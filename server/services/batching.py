@@ -2,7 +2,9 @@
 
 Sync push applies consecutive creates of a kind that has a prefetch (visits) as one run.
 Inside `run()` nothing flushes until the end: `save_record` and the audit chain keep their
-state in memory, and lookups are answered from what the prefetch loaded and from what the run
+state in memory; new records of the kinds the run inserts in bulk, its audit events and its
+op-ledger rows are queued as rows and written at the end with one Core `insert()` per table,
+in the order they were made (the change log gets their rows there too). Lookups are answered from what the prefetch loaded and from what the run
 has made so far (`memo`: each child's latest visit, open plans; `tracks`: the worker's travel
 track), so each op sees exactly what it would see applied alone. Outside a run every service
 behaves as it always has. The caller wraps a run in a savepoint; if anything in it fails, it
@@ -12,7 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy import inspect, insert
+
 from ..extensions import db
+from . import changes
 
 KEY = "hulei.run"
 
@@ -26,6 +31,9 @@ class Run:
     audit_head: str | None = None
     tracks: dict[str, object] = field(default_factory=dict)
     memo: dict[object, object] = field(default_factory=dict)
+    bulk: set[type] = field(default_factory=set)
+    rows: dict[object, list[dict]] = field(default_factory=dict)
+    created: list[object] = field(default_factory=list)
 
 
 def active() -> Run | None:
@@ -44,8 +52,56 @@ def run() -> Iterator[Run]:
         with db.session.no_autoflush:
             yield current
         db.session.flush()
+        _write_rows(current)
     finally:
         db.session.info.pop(KEY, None)
+
+
+def _write_rows(current: Run) -> None:
+    connection = db.session.connection()
+    for table, rows in current.rows.items():
+        connection.execute(insert(table), rows)
+    changes.log_inserted(connection, current.created)
+
+
+def insert_in_bulk(model: type) -> None:
+    """Have the run in progress insert new records of `model` as rows at its end."""
+    current = active()
+    if current is not None:
+        current.bulk.add(model)
+
+
+def defer_insert(record) -> bool:
+    """Queue a new record for the run's bulk insert if the run takes its kind; say if it did."""
+    current = active()
+    if current is None or type(record) not in current.bulk:
+        return False
+    current.rows.setdefault(record.__table__, []).append(row_values(record))
+    current.created.append(record)
+    return True
+
+
+def defer_row(table, values: dict) -> bool:
+    """Queue a row for the run's insert into `table`, if a run is in progress; say if it did."""
+    current = active()
+    if current is None:
+        return False
+    current.rows.setdefault(table, []).append(values)
+    return True
+
+
+def row_values(record) -> dict:
+    """Return a new record's column values as the ORM would insert them (None takes the default)."""
+    values = {}
+    for attr in inspect(type(record)).column_attrs:
+        column = attr.columns[0]
+        value = record.__dict__.get(attr.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        if value is None and column.primary_key:
+            continue
+        values[column.key] = value
+    return values
 
 
 def remember(records, model: type) -> None:

@@ -81,9 +81,19 @@ def _log_changes(session: Session, flush_context, instances) -> None:
     if session.info.get(UNTRACKED):
         return
     entries = _entries(session)
+    if entries:
+        _write(session.connection(), entries)
+
+
+def log_inserted(connection, records: list) -> None:
+    """Log new records written without the ORM's flush (a run's bulk insert)."""
+    _write(connection, [(record, "upsert", _place(record), True) for record in records
+                        if getattr(record, "__tablename__", None) in SYNCED])
+
+
+def _write(connection, entries: list[tuple]) -> None:
     if not entries:
         return
-    connection = session.connection()
     seq = reserve_seqs(connection, len(entries))
     table = ChangeLog.__table__
     superseded: dict[tuple, list[str]] = {}

@@ -87,6 +87,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
 
 def prefetch_visits(actor, items: list[dict]) -> None:
     """Load once what a run of visits looks up: children in scope, their homes, used ids, the track."""
+    batching.insert_in_bulk(Visit)
     child_ids = {str(item["child_id"]) for item in items}
     children = db.session.scalars(scope.scoped_select(actor, Child).where(Child.id.in_(child_ids))).all()
     batching.remember(children, Child)

@@ -20,8 +20,9 @@ def save_record(actor, entity: str, record, action: str, changed: list[str] | No
         record.version = (record.version or 1) + 1
     elif record.version is None:
         record.version = 1
-    db.session.add(record)
-    if batching.active() is None:
-        db.session.flush()
+    if not (action == "create" and batching.defer_insert(record)):
+        db.session.add(record)
+        if batching.active() is None:
+            db.session.flush()
     audit.record_event(f"{entity}.{action}", actor, entity, record.id, device_id,
                        detail={"version": record.version, "fields": changed or []})

@@ -131,8 +131,10 @@ def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
 
 
 def _ledger(actor, op: dict, ctx: SyncContext, result: dict) -> None:
-    db.session.add(AppliedOp(op_id=str(op["op_id"]), user_id=actor.id, device_id=ctx.device_id,
-                             entity=op["entity"], entity_id=str(op["id"]), result=result))
+    row = {"op_id": str(op["op_id"]), "user_id": actor.id, "device_id": ctx.device_id,
+           "entity": op["entity"], "entity_id": str(op["id"]), "result": result}
+    if not batching.defer_row(AppliedOp.__table__, {**row, "applied_at": utcnow()}):
+        db.session.add(AppliedOp(**row))
 
 
 def _apply_run(actor, group: list[tuple[int, dict]], ctx: SyncContext) -> list[dict] | None:
