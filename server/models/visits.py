@@ -16,7 +16,7 @@ class Visit(Versioned, db.Model):
     """One visit to a child: where and when, the checklist answers, and the server's flags."""
 
     __tablename__ = "visit"
-    __table_args__ = (Index("ix_visit_child_id_visited_at", "child_id", "visited_at"),
+    __table_args__ = (Index("ix_visit_child_latest", "child_id", "visited_at", "received_at"),
                       Index("ix_visit_worker_id_visited_at", "worker_id", "visited_at"))
     id: Mapped[str] = id_column()
     child_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)
@@ -37,7 +37,7 @@ class Visit(Versioned, db.Model):
     notes = EncryptedField()
     follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[list] = mapped_column(JSON, default=list)
-    amends_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"))
+    amends_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"), index=True)
     amend_reason_ct: Mapped[bytes | None] = ciphertext()
     amend_reason = EncryptedField()
     review_status: Mapped[str] = mapped_column(String(20), default="none", index=True)

@@ -1,20 +1,21 @@
-"""A run of creates applied together: lookups prefetched once, one flush at the end.
+"""A run of creates applied together: lookups prefetched once, one write per table at the end.
 
 Sync push applies consecutive creates of a kind that has a prefetch (visits) as one run.
 Inside `run()` nothing flushes until the end: `save_record` and the audit chain keep their
 state in memory; new records of the kinds the run inserts in bulk, its audit events and its
 op-ledger rows are queued as rows and written at the end with one Core `insert()` per table,
-in the order they were made (the change log gets their rows there too). Lookups are answered from what the prefetch loaded and from what the run
-has made so far (`memo`: each child's latest visit, open plans; `tracks`: the worker's travel
-track), so each op sees exactly what it would see applied alone. Outside a run every service
-behaves as it always has. The caller wraps a run in a savepoint; if anything in it fails, it
-rolls back and applies the ops one by one.
+in the order they were made (the change log gets their rows there too). Lookups are answered
+from what the prefetch loaded and from what the run has made so far (`memo`: each child's
+latest visit, open plans; `tracks`: the worker's travel track), so each op sees exactly what
+it would see applied alone. Outside a run every service behaves as it always has. The caller
+wraps a run in a savepoint; if anything in it fails, it rolls back and applies the ops one
+by one.
 """
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import inspect, insert
+from sqlalchemy import insert, inspect
 
 from ..extensions import db
 from . import changes

@@ -9,7 +9,6 @@ _X_PI = math.pi * 3000.0 / 180.0
 
 
 _GEODESIC = geodesic()
-EARTH_HALF_CIRCUMFERENCE_KM = 20_004.0
 _MEAN_RADIUS_KM = 6371.0088
 
 

@@ -1,5 +1,6 @@
 """Risk assessment from the rules in server/data/risk_rules.json, and the village head's override."""
-from sqlalchemy import func, select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from ..errors import ApiError
 from ..extensions import db
@@ -76,13 +77,13 @@ def reason_catalogue() -> list[dict]:
         {"key": reason["key"], "label": reason.get("label", reason["key"])}]
 
 
-def _latest_order():
-    return Visit.visited_at.desc(), Visit.received_at.desc()
+def _latest_order(visit) -> tuple:
+    return visit.visited_at.desc(), visit.received_at.desc()
 
 
-def _standing(child_ids):
-    amended = select(Visit.amends_id).where(Visit.child_id.in_(child_ids), Visit.amends_id.is_not(None))
-    return (Visit.child_id.in_(child_ids), Visit.deleted_at.is_(None), Visit.id.not_in(amended))
+def _standing(visit) -> tuple:
+    amendment = aliased(Visit)
+    return visit.deleted_at.is_(None), ~exists().where(amendment.amends_id == visit.id)
 
 
 def latest_visit(child_id: str) -> Visit | None:
@@ -90,8 +91,8 @@ def latest_visit(child_id: str) -> Visit | None:
     run = batching.active()
     if run is not None and ("latest_visit", child_id) in run.memo:
         return run.memo[("latest_visit", child_id)]
-    return db.session.scalar(select(Visit).where(*_standing([child_id]))
-                             .order_by(*_latest_order()).limit(1))
+    return db.session.scalar(select(Visit).where(Visit.child_id == child_id, *_standing(Visit))
+                             .order_by(*_latest_order(Visit)).limit(1))
 
 
 def prefetch_latest_visits(child_ids: set[str]) -> None:
@@ -99,11 +100,11 @@ def prefetch_latest_visits(child_ids: set[str]) -> None:
     run = batching.active()
     if run is None or not child_ids:
         return
-    ranked = select(Visit.id, func.row_number().over(
-        partition_by=Visit.child_id, order_by=_latest_order()).label("rank")) \
-        .where(*_standing(child_ids)).subquery()
-    latest = db.session.scalars(select(Visit).join(ranked, ranked.c.id == Visit.id)
-                                .where(ranked.c.rank == 1)).all()
+    candidate = aliased(Visit)
+    latest_id = select(candidate.id).where(candidate.child_id == Child.id, *_standing(candidate)) \
+        .order_by(*_latest_order(candidate)).limit(1).correlate(Child).scalar_subquery()
+    ids = [i for i in db.session.scalars(select(latest_id).where(Child.id.in_(child_ids))) if i]
+    latest = db.session.scalars(select(Visit).where(Visit.id.in_(ids))).all() if ids else []
     run.memo.update({("latest_visit", child_id): None for child_id in child_ids})
     run.memo.update({("latest_visit", visit.child_id): visit for visit in latest})
 

@@ -1,14 +1,14 @@
 """The server's own checks of a visit or inspection: where, when, and how fast the worker moved."""
 import bisect
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
 from ..models import Inspection, Visit
 from . import batching
-from .geo import EARTH_HALF_CIRCUMFERENCE_KM, distance_m, spherical_km
+from .geo import distance_m, spherical_km
 
 
 def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], float | None]:
@@ -37,9 +37,10 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
 class Track:
     """One worker's visits and inspections by time: where the travel check finds neighbours.
 
-    `around` loads the nearest record on each side of one moment; `window` loads every record
-    in a span, for a run of ops. Records of the run are added as they are made, so each op
-    sees exactly what it would see applied alone.
+    `window` loads every record in a span and the nearest record beyond each edge, so any
+    moment inside the span finds its true neighbours; `around` is the span of one moment.
+    Records of a run are added as they are made, so each op sees exactly what it would see
+    applied alone.
     """
 
     MODELS = ((Visit, Visit.worker_id, Visit.visited_at),
@@ -52,21 +53,19 @@ class Track:
 
     @classmethod
     def around(cls, worker_id: str, at: datetime) -> "Track":
-        track = cls(at, at)
-        for model, who, when in cls.MODELS:
-            base = select(model.id, when).where(who == worker_id)
-            for query in (base.where(when <= at).order_by(when.desc()).limit(2),
-                          base.where(when >= at).order_by(when.asc()).limit(2)):
-                track.times[model].extend((t, i) for i, t in db.session.execute(query))
-        track._sort()
-        return track
+        """Load the worker's records at `at` and the nearest on each side."""
+        return cls.window(worker_id, at, at)
 
     @classmethod
     def window(cls, worker_id: str, start: datetime, end: datetime) -> "Track":
+        """Load the worker's records from `start` to `end` and the nearest beyond each edge."""
         track = cls(start, end)
         for model, who, when in cls.MODELS:
-            rows = db.session.execute(select(model.id, when).where(who == worker_id, when >= start,
-                                                                   when <= end))
+            mine = select(model.id, when).where(who == worker_id)
+            before = select(func.max(when)).where(who == worker_id, when < start).scalar_subquery()
+            after = select(func.min(when)).where(who == worker_id, when > end).scalar_subquery()
+            rows = db.session.execute(mine.where(or_(
+                and_(when >= start, when <= end), when == before, when == after)))
             track.times[model] = [(t, i) for i, t in rows]
         track._sort()
         return track
@@ -76,9 +75,8 @@ class Track:
             self.times[model] = sorted(set(self.times[model]))
 
     def covers(self, at: datetime) -> bool:
-        """Say whether every neighbour that could flag `at` is in this track."""
-        reach = travel_reach()
-        return self.start is not None and self.start + reach <= at <= self.end - reach
+        """Say whether the nearest records on both sides of `at` are in this track."""
+        return self.start is not None and self.start <= at <= self.end
 
     def add(self, model: type, at: datetime, record_id: str, point: dict | None) -> None:
         """Take in a record made in this run, with its point."""
@@ -131,13 +129,7 @@ def prefetch_track(worker_id: str, moments: list[datetime]) -> None:
     """Load the worker's track around a run's moments, once for the whole run."""
     run = batching.active()
     if run is not None and moments:
-        reach = travel_reach()
-        run.tracks[worker_id] = Track.window(worker_id, min(moments) - reach, max(moments) + reach)
-
-
-def travel_reach() -> timedelta:
-    """Return the time beyond which no two points on Earth imply the configured speed."""
-    return timedelta(hours=EARTH_HALF_CIRCUMFERENCE_KM / current_app.config["TRUST_MAX_SPEED_KMH"] + 1)
+        run.tracks[worker_id] = Track.window(worker_id, min(moments), max(moments))
 
 
 def _point_of(record) -> dict | None:
