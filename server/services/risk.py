@@ -115,8 +115,7 @@ def _take_into_latest(visit: Visit) -> None:
     if run is None or key not in run.memo:
         return
     if visit.amends_id is not None:
-        del run.memo[key]
-        return
+        raise RuntimeError("an amendment is applied on its own, not in a run")
     current = run.memo[key]
     if current is None or (visit.visited_at, visit.received_at) >= (current.visited_at, current.received_at):
         run.memo[key] = visit

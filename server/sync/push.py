@@ -120,14 +120,19 @@ def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
     groups: list[list[tuple[int, dict]]] = []
     for item in todo:
         op = item[1]
-        runnable = op["action"] == "create" and ENTITIES[op["entity"]].prefetch is not None
         previous = groups[-1][-1][1] if groups else None
-        if runnable and previous is not None and previous["action"] == "create" \
+        if _runnable(op) and previous is not None and _runnable(previous) \
                 and previous["entity"] == op["entity"]:
             groups[-1].append(item)
         else:
             groups.append([item])
     return groups
+
+
+def _runnable(op: dict) -> bool:
+    # An amendment changes which of the stored records stands; a run sees only what it made.
+    return op["action"] == "create" and ENTITIES[op["entity"]].prefetch is not None \
+        and not op["data"].get("amends")
 
 
 def _ledger(actor, op: dict, ctx: SyncContext, result: dict) -> None:

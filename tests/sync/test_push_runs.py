@@ -1,7 +1,7 @@
 """Visits pushed as one run end exactly as the same visits pushed one at a time.
 
 The push applies consecutive visit creates as a run (services/batching.py): one savepoint,
-prefetched lookups, one flush, each child reassessed once at the end. Two workers in two grids
+prefetched lookups, one write per table at the end. Two workers in two grids
 get identical homes and children; one pushes a scenario in one batch, the other op by op,
 and every derived value must match: trust flags, distances, review state, the child's level,
 reasons, last visit and next due date, proposed plans and household locations. The audit
@@ -62,12 +62,29 @@ def scenario(seed, places, count):
     return visits
 
 
-def visit_op(children, visit, record_id=None):
+def with_amendments(visits, chunk, rng):
+    """Let some visits after the first chunk amend an earlier chunk's visit of the same child."""
+    for index in range(chunk, len(visits)):
+        earlier = [j for j in range(index - index % chunk) if visits[j]["child"] == visits[index]["child"]
+                   and "amends" not in visits[j]]
+        if earlier and rng.random() < 0.25:
+            visits[index]["amends"] = rng.choice(earlier)
+    return visits
+
+
+def visit_op(children, visit, record_id=None, ids=()):
     data = {"child_id": children[visit["child"]], "visited_at": visit["at"].isoformat(),
             "answers": visit["answers"], "notes": "例行走访"}
     if visit["fix"]:
         data.update(lat=visit["fix"][0], lon=visit["fix"][1], accuracy_m=visit["accuracy"])
+    if "amends" in visit:
+        data.update(amends=ids[visit["amends"]], amend_reason="补录更正")
     return op("visit", "create", record_id or str(uuid.uuid4()), data)
+
+
+def visit_ops(children, visits):
+    ids = [str(uuid.uuid4()) for _ in visits]
+    return [visit_op(children, v, record_id, ids) for v, record_id in zip(visits, ids)]
 
 
 def outcome(app, children, visit_ids):
@@ -97,23 +114,37 @@ def pair(town, login):
 
 
 def no_fallback(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("the run fell back to op-by-op")
-    monkeypatch.setattr(push_module, "_apply_one", refuse)
+    """Every run applies as a run; only amendments (and a lone visit between them) go alone."""
+    as_run = push_module._apply_run
+
+    def refuse(*args):
+        answers = as_run(*args)
+        if answers is None:
+            raise AssertionError("the run fell back to op-by-op")
+        return answers
+    monkeypatch.setattr(push_module, "_apply_run", refuse)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_run_ends_as_the_same_visits_one_by_one(app, pair, monkeypatch, seed):
+@pytest.mark.parametrize(("seed", "batches"), [(1, 1), (2, 1), (3, 1), (4, 3), (5, 3)])
+def test_a_run_ends_as_the_same_visits_one_by_one(app, pair, monkeypatch, seed, batches):
+    """With batches > 1 each later run meets visits already stored on both sides of its span and
+    amends some of them, so the prefetched track and latest visits are read from the database."""
+    chunk = 60 // batches
     visits = scenario(seed, pair["places"], 60)
+    if batches > 1:
+        visits = with_amendments(visits, chunk, random.Random(seed))
+        assert sum("amends" in v for v in visits) >= 5
     run_api, run_children = pair["run"]
     single_api, single_children = pair["single"]
-    run_ops = [visit_op(run_children, v) for v in visits]
+    run_ops = visit_ops(run_children, visits)
+    answers = []
     with monkeypatch.context() as patch:
         no_fallback(patch)
-        answers = push(run_api, run_ops)["results"]
+        for start in range(0, 60, chunk):
+            answers += push(run_api, run_ops[start:start + chunk])["results"]
     assert [(a["status"], a["id"], a["version"]) for a in answers] == [
         ("applied", o["id"], 1) for o in run_ops]
-    single_ops = [visit_op(single_children, v) for v in visits]
+    single_ops = visit_ops(single_children, visits)
     for one in single_ops:
         assert push(single_api, [one])["results"][0]["status"] == "applied"
     expected = outcome(app, single_children, [o["id"] for o in single_ops])
