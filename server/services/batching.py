@@ -14,6 +14,7 @@ by one.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import insert, inspect
 
@@ -94,15 +95,20 @@ def defer_row(table, values: dict) -> bool:
 def row_values(record) -> dict:
     """Return a new record's column values as the ORM would insert them (None takes the default)."""
     values = {}
-    for attr in inspect(type(record)).column_attrs:
-        column = attr.columns[0]
-        value = record.__dict__.get(attr.key)
-        if value is None and column.default is not None:
-            value = column.default.arg(None) if column.default.is_callable else column.default.arg
-        if value is None and column.primary_key:
+    for key, name, default, primary in _columns(type(record)):
+        value = record.__dict__.get(key)
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+        if value is None and primary:
             continue
-        values[column.key] = value
+        values[name] = value
     return values
+
+
+@cache
+def _columns(model: type) -> tuple:
+    return tuple((attr.key, attr.columns[0].key, attr.columns[0].default, attr.columns[0].primary_key)
+                 for attr in inspect(model).column_attrs)
 
 
 def remember(records, model: type) -> None:

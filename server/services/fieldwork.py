@@ -64,7 +64,8 @@ def record_visit(actor, data: dict, device_id: str | None = None,
         original = _in_scope(actor, Visit, amends, "amends", "被更正的走访记录不存在")
         if original.child_id != child.id or not data.get("amend_reason"):
             raise validation_error({"amend_reason": ["更正须针对同一儿童并写明理由"]})
-    household = db.session.get(Household, child.household_id)
+    household = batching.known(Household, child.household_id) or db.session.get(Household,
+                                                                                 child.household_id)
     fix, now = _fix(data), utcnow()
     visit = Visit(id=unused_id(Visit, data), child_id=child.id, household_id=household.id,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
