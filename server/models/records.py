@@ -1,7 +1,7 @@
 """Report snapshots, the audit chain, the key canary and sync bookkeeping."""
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
@@ -26,6 +26,9 @@ class ReportSnapshot(db.Model):
     audit_head: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(ForeignKey("user.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    window_start: Mapped[date | None] = mapped_column(Date)
+    window_end: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
 
 
 class AuditEvent(db.Model):

@@ -29,7 +29,7 @@ def _field_getter(name: str, field: fields.Field, schema: Schema) -> Callable:
     if type(field)._serialize is fields.Method._serialize:
         method = field._serialize_method
         return method if method is not None else slow
-    serialize = _list_of_nested(field) or field._serialize
+    serialize = _list_of_nested(field) or _list_of_strings(field) or field._serialize
 
     def fast(obj):
         if isinstance(obj, dict):
@@ -51,6 +51,20 @@ def _list_of_nested(field: fields.Field) -> Callable | None:
 
     def serialize(value, attr, obj):
         return None if value is None else [None if each is None else dump(each) for each in value]
+    return serialize
+
+
+def _list_of_strings(field: fields.Field) -> Callable | None:
+    inner = getattr(field, "inner", None)
+    if (type(field)._serialize is not fields.List._serialize
+            or type(inner)._serialize is not fields.String._serialize):
+        return None
+
+    def serialize(value, attr, obj):
+        if value is None:
+            return None
+        return [None if each is None else each.decode() if isinstance(each, bytes) else str(each)
+                for each in value]
     return serialize
 
 

@@ -1,6 +1,6 @@
 """Monthly reports (月报): the figures of a village or the town, submission frozen with the audit head,
 who has submitted, and the XLSX export (audited like the ledgers)."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -39,9 +39,8 @@ def _village(actor, village_id: str | None) -> Village | None:
     return village
 
 
-def is_late(period: str, submitted_at: datetime | None, today) -> bool:
+def is_late(due: date, submitted_at: datetime | None, today) -> bool:
     """Say whether a report is late: submitted after its due date, or missing once it has passed."""
-    due = periods.report_due_date(period)
     return schedule.local_date(submitted_at) > due if submitted_at else today > due
 
 
@@ -51,17 +50,26 @@ def _header(period: str) -> dict:
             "due": periods.report_due_date(period)}
 
 
+def _frozen_header(snapshot: ReportSnapshot) -> dict:
+    """Return the window and due date a report was submitted under (older rows: as computed now)."""
+    if snapshot.due_on is None:
+        return _header(snapshot.period)
+    return {"period": snapshot.period, "window_start": snapshot.window_start,
+            "window_end": snapshot.window_end, "due": snapshot.due_on}
+
+
 def _submitter_name(user_id: str) -> str | None:
     user = db.session.get(User, user_id)
     return None if user is None else user.display_name or user.username
 
 
 def _snapshot_answer(snapshot: ReportSnapshot, village: Village) -> dict:
-    return {**_header(snapshot.period), "village_id": village.id, "village_name": village.name,
+    header = _frozen_header(snapshot)
+    return {**header, "village_id": village.id, "village_name": village.name,
             "submitted": True, "id": snapshot.id, "as_of": snapshot.submitted_at, "figures": snapshot.figures,
             "audit_head": snapshot.audit_head, "submitted_by": snapshot.submitted_by,
             "submitted_by_name": _submitter_name(snapshot.submitted_by), "submitted_at": snapshot.submitted_at,
-            "late": is_late(snapshot.period, snapshot.submitted_at, None)}
+            "late": is_late(header["due"], snapshot.submitted_at, None)}
 
 
 def _as_of(period: str) -> datetime:
@@ -113,14 +121,16 @@ def submit_report(actor, period: str, village_id: str, device_id: str | None = N
     head = audit.locked_head()
     if find_snapshot(period, village_id=village.id) is not None:
         raise _already_submitted(village, period)
-    figures = _computed(period, village, report_figures.town_operations(period))["figures"]
+    computed = _computed(period, village, report_figures.town_operations(period))
     snapshot = ReportSnapshot(id=new_id(), kind="monthly", period=period, village_id=village.id,
-                              figures=figures, audit_head=head, submitted_by=actor.id, submitted_at=utcnow())
+                              figures=computed["figures"], audit_head=head, submitted_by=actor.id,
+                              submitted_at=utcnow(), window_start=computed["window_start"],
+                              window_end=computed["window_end"], due_on=computed["due"])
     try:
         db.session.add(snapshot)
         audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
                            detail={"period": period, "village_id": village.id, "audit_head": head,
-                                   "late": is_late(period, snapshot.submitted_at, None)})
+                                   "late": is_late(snapshot.due_on, snapshot.submitted_at, None)})
         db.session.commit()
     except IntegrityError:  # a submission that raced this one won (the unique index)
         db.session.rollback()
@@ -139,7 +149,7 @@ def report_status(actor, period: str) -> dict:
     query = select(Village).order_by(Village.name)
     if actor.role == "village_head":
         query = query.where(Village.id == actor.village_id)
-    today = schedule.local_today()
+    today, due = schedule.local_today(), periods.report_due_date(period)
     rows = []
     for village in db.session.scalars(query):
         snapshot = find_snapshot(period, village_id=village.id)
@@ -147,5 +157,5 @@ def report_status(actor, period: str) -> dict:
         rows.append({"village_id": village.id, "name": village.name, "submitted": snapshot is not None,
                      "submitted_at": at, "submitted_by": snapshot.submitted_by if snapshot else None,
                      "submitted_by_name": _submitter_name(snapshot.submitted_by) if snapshot else None,
-                     "late": is_late(period, at, today)})
-    return {"period": period, "due": periods.report_due_date(period), "villages": rows}
+                     "late": is_late(_frozen_header(snapshot)["due"] if snapshot else due, at, today)})
+    return {"period": period, "due": due, "villages": rows}

@@ -41,8 +41,8 @@ class Hooked(Schema):
 
 def sample(**overrides):
     values = {"id": "r1", "at": datetime(2026, 11, 28, 9, 30, tzinfo=UTC), "day": date(2026, 11, 28),
-              "ratio": 1.5, "ok": 1, "tags": ["a", 2], "extra": {"k": "v"}, "original": "原",
-              "nested": [{"code": "x", "count": "3"}, None]}
+              "ratio": 1.5, "ok": 1, "tags": ["a", 2, None, "甲".encode()], "extra": {"k": "v"},
+              "original": "原", "nested": [{"code": "x", "count": "3"}, None]}
     values.update(overrides)
     return SimpleNamespace(**values)
 

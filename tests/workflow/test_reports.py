@@ -333,3 +333,30 @@ def test_the_cut_off_day_is_a_setting(app, records, login):
     # [10-10, 11-10): the 11-16 visit and the 10-16/10-17 visits swap places.
     assert answer["figures"]["visits"]["total"] == 2 and answer["figures"]["operations"] == {"total": 2}
     assert date.fromisoformat(answer["due"]) - date.fromisoformat(answer["window_end"]) == timedelta(days=1)
+
+
+def test_a_submitted_report_keeps_its_window_when_the_cut_off_day_changes(app, records, login):
+    head = login("head_a")
+    frozen = head.post(f"{URL}/submit", json={"period": PERIOD, "village_id": records.villages["a"]})
+    assert frozen.status_code == 201, frozen.get_json()
+    with app.app_context():
+        stored = db.session.get(ReportSnapshot, frozen.get_json()["id"])
+        assert (stored.window_start, stored.window_end, stored.due_on) == (
+            date(2026, 10, 17), date(2026, 11, 16), date(2026, 11, 17))
+    app.config["REPORT_DUE_DAY"] = 10
+    try:
+        mine = head.get(f"{URL}?period={PERIOD}").get_json()
+        town = login("admin").get(f"{URL}?period={PERIOD}").get_json()
+        other = login("head_b").get(f"{URL}?period={PERIOD}").get_json()
+        status = login("admin").get(f"{URL}/status?period={PERIOD}").get_json()
+    finally:
+        app.config["REPORT_DUE_DAY"] = 17
+    window = ("2026-10-17", "2026-11-16", "2026-11-17")
+    assert (mine["window_start"], mine["window_end"], mine["due"], mine["figures"]) == (*window, FIGURES_A)
+    assert mine["late"] is True
+    # Unsubmitted reports follow the new cut-off day.
+    assert (other["window_start"], other["window_end"], other["due"], other["submitted"]) == (
+        "2026-10-10", "2026-11-09", "2026-11-10", False)
+    assert (town["window_start"], town["due"]) == ("2026-10-10", "2026-11-10")
+    assert [(v["name"], v["submitted"], v["late"]) for v in status["villages"]] == [
+        ("测试A村", True, True), ("测试B村", False, True)]
