@@ -15,10 +15,6 @@ GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x48554C4549
 
 
-HASHED = ("id", "prev_hash", "at", "actor_id", "action", "entity", "entity_id", "device_id",
-          "detail")
-
-
 def _digest(event: Mapping, reason: str | None) -> str:
     body = {
         "id": event["id"],

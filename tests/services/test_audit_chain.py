@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, delete, func, insert, select, text, update
 from server.crypto import get_cipher
 from server.extensions import db
 from server.models import AuditEvent
-from server.services import audit
+from server.services import audit, batching
 
 from .. import factories
 from ..conftest import ENGINES, database_url, make_app
@@ -231,7 +231,7 @@ def test_a_rewritten_event_with_a_fresh_hash_breaks_the_next_one(chain):
             stored = db.session.get(AuditEvent, rows[index].seq)
             stored.action = "login"
             stored.hash = audit._digest(
-                {name: getattr(stored, name) for name in audit.HASHED}, stored.reason)
+                {c.key: getattr(stored, c.key) for c in AuditEvent.__table__.columns}, stored.reason)
             db.session.commit()
         answer, code, output = verify_everywhere(app, chain["admin"])
     finally:
@@ -313,3 +313,21 @@ def test_concurrent_appends_leave_one_linear_chain(app, engine_name, town):
         (t, n) for t in range(THREADS) for n in range(PER_THREAD)]
     # the threads really interleaved: some thread's events are not all adjacent
     assert any(rows[i].detail["thread"] != rows[i + 1].detail["thread"] for i in range(total - 1))
+
+
+def test_events_of_a_run_are_written_at_its_end_in_order_with_their_reasons(app, town):
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(TABLE))
+        with batching.run():
+            audit.record_event("test.in_run", actor_id=town.users["admin"], entity="x", entity_id="1",
+                               detail={"n": 1}, reason="运行中的理由")
+            audit.record_event("test.in_run", actor_id=town.users["admin"], entity="x", entity_id="2",
+                               detail={"n": 2})
+            assert db.session.scalar(select(func.count()).select_from(TABLE)) == before
+        db.session.commit()
+        written = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "test.in_run")
+                                     .order_by(AuditEvent.seq)).all()
+        assert [(e.entity_id, e.detail, e.reason) for e in written] == [
+            ("1", {"n": 1}, "运行中的理由"), ("2", {"n": 2}, None)]
+        assert written[1].prev_hash == written[0].hash
+        assert audit.verify_chain() == {"ok": True, "events": before + 2, "head": written[1].hash}
