@@ -1,16 +1,20 @@
 """Alembic: one head; upgrade, downgrade and upgrade again; the models match the migrations."""
 import base64
 import os
+from datetime import date
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from server import create_app
 from server.extensions import db
+from server.models import ReportSnapshot, new_id
+
+from .factories import build_town
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -76,4 +80,33 @@ def test_flask_db_check_finds_nothing_to_generate(db_url):
     drifted = app.test_cli_runner().invoke(args=["db", "check"])
     assert drifted.exit_code == 1
     with app.app_context():
+        db.engine.dispose()
+
+
+def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(db_url):
+    """Revision 0007 fills the window and due date that older snapshots lack, then requires them."""
+    app = bare_app(db_url)
+    app.config["REPORT_DUE_DAY"] = 20
+    with app.app_context():
+        upgrade(revision="0006")
+        town = build_town()
+        old = ReportSnapshot(id=new_id(), kind="monthly", period="2026-01", village_id=town.villages["a"],
+                             figures={}, audit_head="0" * 64, submitted_by=town.users["head_a"])
+        kept = ReportSnapshot(id=new_id(), kind="monthly", period="2026-01", village_id=town.villages["b"],
+                              figures={}, audit_head="0" * 64, submitted_by=town.users["head_b"],
+                              window_start=date(2025, 12, 17), window_end=date(2026, 1, 16),
+                              due_on=date(2026, 1, 17))
+        db.session.add_all([old, kept])
+        old_id, kept_id = old.id, kept.id
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        snapshot = ReportSnapshot
+        rows = db.session.execute(select(snapshot.id, snapshot.window_start, snapshot.window_end,
+                                         snapshot.due_on)).all()
+        db.session.remove()
+        assert sorted(rows) == sorted([(old_id, date(2025, 12, 20), date(2026, 1, 19), date(2026, 1, 20)),
+                                       (kept_id, date(2025, 12, 17), date(2026, 1, 16), date(2026, 1, 17))])
+        assert not any(c["nullable"] for c in inspect(db.engine).get_columns("report_snapshot")
+                       if c["name"] in ("window_start", "window_end", "due_on"))
         db.engine.dispose()

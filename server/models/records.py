@@ -26,9 +26,9 @@ class ReportSnapshot(db.Model):
     audit_head: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(ForeignKey("user.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    window_start: Mapped[date | None] = mapped_column(Date)
-    window_end: Mapped[date | None] = mapped_column(Date)
-    due_on: Mapped[date | None] = mapped_column(Date)
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
 
 
 class AuditEvent(db.Model):

@@ -51,16 +51,23 @@ def _header(period: str) -> dict:
 
 
 def _frozen_header(snapshot: ReportSnapshot) -> dict:
-    """Return the window and due date a report was submitted under (older rows: as computed now)."""
-    if snapshot.due_on is None:
-        return _header(snapshot.period)
+    """Return the window and due date a report was submitted under."""
     return {"period": snapshot.period, "window_start": snapshot.window_start,
             "window_end": snapshot.window_end, "due": snapshot.due_on}
 
 
-def _submitter_name(user_id: str) -> str | None:
-    user = db.session.get(User, user_id)
-    return None if user is None else user.display_name or user.username
+def _village_snapshots(period: str, villages: list[Village]) -> dict[str, ReportSnapshot]:
+    """Return the submitted monthly reports of a period by village id, in one query."""
+    query = select(ReportSnapshot).where(ReportSnapshot.kind == "monthly", ReportSnapshot.period == period,
+                                         ReportSnapshot.village_id.in_([v.id for v in villages]))
+    return {s.village_id: s for s in db.session.scalars(query)}
+
+
+def _submitter_names(snapshots) -> dict[str, str]:
+    """Return the name shown for each snapshot's submitter, by user id, in one query."""
+    ids = {s.submitted_by for s in snapshots}
+    users = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else ()
+    return {u.id: u.display_name or u.username for u in users}
 
 
 def _snapshot_answer(snapshot: ReportSnapshot, village: Village) -> dict:
@@ -68,8 +75,8 @@ def _snapshot_answer(snapshot: ReportSnapshot, village: Village) -> dict:
     return {**header, "village_id": village.id, "village_name": village.name,
             "submitted": True, "id": snapshot.id, "as_of": snapshot.submitted_at, "figures": snapshot.figures,
             "audit_head": snapshot.audit_head, "submitted_by": snapshot.submitted_by,
-            "submitted_by_name": _submitter_name(snapshot.submitted_by), "submitted_at": snapshot.submitted_at,
-            "late": is_late(header["due"], snapshot.submitted_at, None)}
+            "submitted_by_name": _submitter_names([snapshot]).get(snapshot.submitted_by),
+            "submitted_at": snapshot.submitted_at, "late": is_late(header["due"], snapshot.submitted_at, None)}
 
 
 def _as_of(period: str) -> datetime:
@@ -83,19 +90,21 @@ def _computed(period: str, village: Village, operations: dict) -> dict:
             "as_of": as_of, "figures": figures}
 
 
-def village_report(period: str, village: Village, operations: dict | None = None) -> dict:
+def village_report(period: str, village: Village) -> dict:
     """Return a village's report: the frozen snapshot once submitted, else computed from the records."""
     snapshot = find_snapshot(period, village_id=village.id)
     if snapshot is not None:
         return _snapshot_answer(snapshot, village)
-    return _computed(period, village, operations or report_figures.town_operations(period))
+    return _computed(period, village, report_figures.town_operations(period))
 
 
 def town_report(period: str) -> dict:
     """Return the town total (the sum of the villages, operations counted once) and each village."""
     operations = report_figures.town_operations(period)
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
-    rows = [village_report(period, v, operations) for v in villages]
+    snapshots = _village_snapshots(period, villages)
+    rows = [{"village_id": v.id, "village_name": v.name, "submitted": True, "figures": snapshots[v.id].figures}
+            if v.id in snapshots else _computed(period, v, operations) for v in villages]
     total = report_figures.sum_figures([{k: v for k, v in r["figures"].items() if k != "operations"}
                                         for r in rows])
     town = db.session.scalar(select(Town.name).limit(1))
@@ -150,12 +159,15 @@ def report_status(actor, period: str) -> dict:
     if actor.role == "village_head":
         query = query.where(Village.id == actor.village_id)
     today, due = schedule.local_today(), periods.report_due_date(period)
+    villages = db.session.scalars(query).all()
+    snapshots = _village_snapshots(period, villages)
+    names = _submitter_names(snapshots.values())
     rows = []
-    for village in db.session.scalars(query):
-        snapshot = find_snapshot(period, village_id=village.id)
+    for village in villages:
+        snapshot = snapshots.get(village.id)
         at = snapshot.submitted_at if snapshot else None
         rows.append({"village_id": village.id, "name": village.name, "submitted": snapshot is not None,
                      "submitted_at": at, "submitted_by": snapshot.submitted_by if snapshot else None,
-                     "submitted_by_name": _submitter_name(snapshot.submitted_by) if snapshot else None,
-                     "late": is_late(_frozen_header(snapshot)["due"] if snapshot else due, at, today)})
+                     "submitted_by_name": names.get(snapshot.submitted_by) if snapshot else None,
+                     "late": is_late(snapshot.due_on if snapshot else due, at, today)})
     return {"period": period, "due": due, "villages": rows}

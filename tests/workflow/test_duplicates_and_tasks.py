@@ -62,7 +62,8 @@ def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch
         ledger_town.build(town)
         db.session.add(ReportSnapshot(id=new_id(), kind="monthly", period="2026-02",
                                       village_id=town.villages["a"], figures={}, audit_head="0" * 64,
-                                      submitted_by=town.users["head_a"]))
+                                      submitted_by=town.users["head_a"], window_start=date(2026, 1, 17),
+                                      window_end=date(2026, 2, 16), due_on=date(2026, 2, 17)))
         db.session.commit()
     real_today = today()
     monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 3, 12))

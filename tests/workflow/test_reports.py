@@ -5,10 +5,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from server.extensions import db
-from server.models import AuditEvent, ReportSnapshot, new_id
+from server.models import AuditEvent, ReportSnapshot, Village, new_id
 from server.services import audit, reports, schedule
 
 from ..routes.helpers import NOT_FOUND, assert_error, snapshot
@@ -193,7 +193,9 @@ def test_status_names_who_submitted_on_time_and_who_is_late(app, records, login,
     with app.app_context():
         db.session.add(ReportSnapshot(id=new_id(), kind="monthly", period=PERIOD, village_id=town.villages["a"],
                                       figures=FIGURES_A, audit_head=audit.chain_head(),
-                                      submitted_by=town.users["head_a"], submitted_at=at(2026, 11, 16, 17, 30)))
+                                      submitted_by=town.users["head_a"], submitted_at=at(2026, 11, 16, 17, 30),
+                                      window_start=date(2026, 10, 17), window_end=date(2026, 11, 16),
+                                      due_on=date(2026, 11, 17)))
         db.session.commit()
     admin = login("admin")
     monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 11, 17))
@@ -215,6 +217,50 @@ def test_status_names_who_submitted_on_time_and_who_is_late(app, records, login,
     assert late["late"] is True
     rows = head_b.get(f"{URL}/status?period={PERIOD}").get_json()["villages"]
     assert [(v["name"], v["submitted"], v["late"]) for v in rows] == [("测试B村", True, True)]
+
+
+def _statements(app, read) -> int:
+    """Return how many SQL statements `read()` sends."""
+    sent = []
+
+    def count(*_):
+        sent.append(1)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            read()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_status_and_town_report_read_the_same_statements_however_many_villages(app, records, login):
+    town = records
+    admin = login("admin")
+
+    def submitted(village_id, name=None):
+        with app.app_context():
+            if name:
+                town_id = db.session.get(Village, town.villages["a"]).town_id
+                db.session.add(Village(id=village_id, town_id=town_id, name=name))
+            db.session.add(ReportSnapshot(id=new_id(), kind="monthly", period=PERIOD, village_id=village_id,
+                                          figures=FIGURES_A, audit_head="0" * 64,
+                                          submitted_by=town.users["head_a"],
+                                          window_start=date(2026, 10, 17), window_end=date(2026, 11, 16),
+                                          due_on=date(2026, 11, 17)))
+            db.session.commit()
+
+    def reads():
+        return [_statements(app, lambda: admin.get(f"{URL}/status?period={PERIOD}")),
+                _statements(app, lambda: admin.get(f"{URL}?period={PERIOD}"))]
+    submitted(town.villages["a"])
+    submitted(town.villages["b"])
+    two = reads()
+    for n in range(3):
+        submitted(new_id(), f"测试新{n}村")
+    rows = admin.get(f"{URL}/status?period={PERIOD}").get_json()["villages"]
+    assert [(v["submitted"], v["submitted_by_name"]) for v in rows] == [(True, "测试head_a")] * 5
+    assert reads() == two
 
 
 def test_a_submitted_report_leaves_the_tasks(app, records, login, monkeypatch):
