@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app server
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Test processes: the suite is mostly one core's work a test, so two halve it on a 2-core machine.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev instance lint bench clean
 
@@ -41,7 +43,7 @@ run: install instance
 
 test: install-dev
 	$(VENV)/bin/python -m tests.browser_setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check server tests bench
