@@ -33,10 +33,7 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
         return answer
     seq = cursor.seq if cursor else 0
     head = head_seq()
-    rows = db.session.scalars(
-        select(ChangeLog).where(ChangeLog.seq > seq, ChangeLog.seq <= head,
-                                scope.change_visible(actor))
-        .order_by(ChangeLog.seq).limit(limit + 1)).all()
+    rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor))
     more = len(rows) > limit
     rows = rows[:limit]
     changes = _materialize(rows)
@@ -61,10 +58,8 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     old, new = scope.change_visible(_as_user(state.prior)), scope.change_visible(actor)
     changes: list[dict] = []
     if state.phase == "evict":
-        rows = db.session.scalars(
-            select(ChangeLog).where(and_(old, not_(new)), ChangeLog.seq > state.after,
-                                    or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
-            .order_by(ChangeLog.seq).limit(limit + 1)).all()
+        rows = _log_rows(limit + 1, and_(old, not_(new)), ChangeLog.seq > state.after,
+                         or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
         keys = dict.fromkeys((r.entity, r.entity_id) for r in rows[:limit])
         changes = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
                    for entity, entity_id in keys]
@@ -74,9 +69,7 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     room = limit - len(changes)
     if room == 0:
         return _rescope_page(changes, cursor, state)
-    rows = db.session.scalars(
-        select(ChangeLog).where(ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
-        .order_by(ChangeLog.seq).limit(room + 1)).all()
+    rows = _log_rows(room + 1, ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
     if len(rows) > room:
         return _rescope_page(changes + _materialize(rows[:room]), cursor,
                              Rescope(state.prior, "add", rows[room - 1].seq))
@@ -87,7 +80,14 @@ def _rescope_page(changes: list[dict], cursor: Cursor, state: Rescope) -> dict:
     return {"changes": changes, "cursor": encode(cursor.seq, cursor.scope, state), "more": True}
 
 
-def _materialize(rows: list[ChangeLog]) -> list[dict]:
+def _log_rows(limit: int, *where) -> list:
+    """Return the first `limit` change-log rows matching `where` in log order (columns, not objects)."""
+    return db.session.execute(
+        select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.action).where(*where)
+        .order_by(ChangeLog.seq).limit(limit)).all()
+
+
+def _materialize(rows: list) -> list[dict]:
     ids: dict[str, set[str]] = {}
     for row in rows:
         ids.setdefault(row.entity, set()).add(row.entity_id)
