@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
 from werkzeug.serving import make_server
@@ -44,6 +46,7 @@ BATCH = 500
 CHILDREN = 300
 PULL_VISITS = 3000
 ORIGIN = (28.2458, 113.0824)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- databases and the app ---------------------------------------------------------------
@@ -69,15 +72,36 @@ def close(app) -> None:
 
 @contextmanager
 def serving(app):
-    """Serve `app` on a free 127.0.0.1 port with werkzeug's threaded server; yield its URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """Serve `app`'s database from a separate process (`bench.serve`); yield its URL.
+
+    A deployed server does not share its process with its clients: in one process the client's
+    own JSON work and heap would hold the GIL and lengthen the server's garbage collections.
+    With SAME_PROCESS set, the server runs in a thread of this process instead (as before).
+    """
+    if SAME_PROCESS:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join()
+        return
+    env = {**os.environ, "HULEI_BENCH_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "HULEI_BENCH_MASTER_KEY": app.config["HULEI_MASTER_KEY"],
+           "HULEI_BENCH_SECRET_KEY": app.config["SECRET_KEY"]}
+    proc = subprocess.Popen([sys.executable, "-m", "bench.serve"], env=env, stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        port = int(proc.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
-        thread.join()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+SAME_PROCESS = False
 
 
 # --- the town ----------------------------------------------------------------------------
@@ -287,7 +311,11 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ops", type=int, default=10_000)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--same-process", action="store_true",
+                        help="serve from a thread of the bench's own process (the earlier harness)")
     args = parser.parse_args(argv)
+    global SAME_PROCESS
+    SAME_PROCESS = args.same_process
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     random.seed(1)
     engines = ["sqlite"] + ([] if args.sqlite_only or not args.pg else ["postgresql"])
