@@ -25,7 +25,7 @@ class VisitCreateSchema(FixSchema):
     child_id = fields.String(required=True)
     visited_at = Aware(required=True)
     template_version = fields.Integer(allow_none=True)
-    answers = fields.Dict(keys=fields.String(), load_default=dict)
+    answers = fields.Dict(load_default=dict)
     notes = Text(4000, allow_none=True)
     follow_up = fields.Boolean(load_default=False)
     amends = fields.String(allow_none=True)

@@ -15,7 +15,7 @@ class OpSchema(StrictSchema):
     action = Choice(("create", "update", "delete"), required=True)
     id = fields.UUID(required=True)
     base_version = fields.Integer(allow_none=True, load_default=None)
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = fields.Dict(load_default=dict)
 
 
 class PushSchema(StrictSchema):
