@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-30 09:10:00
+Create Date: 2026-11-29 09:10:00
 
 Reviewed by hand. Revision 0006 stored a report's window and due date at submission but left the
 columns nullable, so reads kept a fallback for older rows. Those rows are filled here from the
