@@ -1,6 +1,4 @@
 """Joint-enforcement views: a month's coverage, open violations, minors found in venues."""
-from datetime import date
-
 from flask import Blueprint
 from flask_login import login_required
 
@@ -8,7 +6,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Inspection
 from ..schemas import enforcement as es
-from ..services import enforcement, scope
+from ..services import enforcement, schedule, scope
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("enforcement", __name__, url_prefix="/api")
@@ -30,7 +28,7 @@ def list_violations():
     """Return failed items not yet closed by a passing re-inspection."""
     if not scope.can_read(actor(), Inspection):
         raise ApiError(404)
-    rows = enforcement.open_violations(actor(), date.today())
+    rows = enforcement.open_violations(actor(), schedule.local_today())
     return es.ViolationListSchema().dump({"rows": rows})
 
 

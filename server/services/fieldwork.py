@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
-from . import audit, batching, checklists, risk, scope, trust
+from . import audit, batching, checklists, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
 from .writes import assign, save_record
@@ -154,7 +154,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
             raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
     fix, now = _fix(data), utcnow()
     record_id = unused_id(Inspection, data)
-    results, notes = _results(template, data.pop("answers"), data["inspected_at"].date())
+    results, notes = _results(template, data.pop("answers"), schedule.local_date(data["inspected_at"]))
     inspection = Inspection(id=record_id, venue_id=venue.id, village_id=venue.village_id,
                             inspector_id=actor.id, device_id=device_id, received_at=now,
                             template_key=template["key"], reinspection_of=reinspection_of,

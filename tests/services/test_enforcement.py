@@ -8,9 +8,10 @@ import pytest
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User
-from server.services import checklists, enforcement
+from server.services import checklists, enforcement, schedule
 
 from ..factories import valid_id_number
+from ..workflow.helpers import TZ
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -30,7 +31,7 @@ def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
         {"item": "patrol_visitors", "result": "fail"},
         {"item": "staff_trained", "result": "pass"}])
     assert first["template_key"] == "lodging" and first["template_version"] == 1
-    today = NOW.date()
+    today = NOW.astimezone(TZ).date()
     assert [(a["item"], a["result"], a["deadline"], a["note"]) for a in first["answers"]] == [
         ("verify_identity", "fail", (today + timedelta(days=7)).isoformat(), "未登记身份证"),
         ("patrol_visitors", "fail", (today + timedelta(days=15)).isoformat(), None),
@@ -49,6 +50,26 @@ def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
     inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}],
             reinspection_of=second["id"])
     assert api.get("/api/violations").get_json()["rows"] == []
+
+
+def test_deadlines_count_from_the_towns_date_of_the_inspection_and_overdue_from_its_today(
+        app, town, login, monkeypatch):
+    # 23:30 UTC on 2 November is 07:30 on 3 November in the town, whatever offset the phone sent.
+    api = login("inspector")
+    at = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
+    first = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}], at=at)
+    assert first["answers"][0]["deadline"] == "2026-11-10"
+    early = api.post("/api/inspections", json={
+        "venue_id": town.venues["b"], "inspected_at": at.isoformat(),
+        "answers": [{"item": "verify_identity", "result": "fail", "deadline": "2026-11-02"}]})
+    assert early.status_code == 422
+    assert early.get_json()["error"]["fields"] == {"answers": ["整改期限不能早于检查日期：verify_identity"]}
+    # The list's "overdue" is against the town's today: 00:30 on 11 November there is 10 November in UTC.
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 11, 11))
+    assert [(v["deadline"], v["overdue"]) for v in api.get("/api/violations").get_json()["rows"]] == [
+        ("2026-11-10", True)]
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 11, 10))
+    assert [v["overdue"] for v in api.get("/api/violations").get_json()["rows"]] == [False]
 
 
 def test_reinspection_of_another_venue_is_refused(town, login):
