@@ -6,7 +6,7 @@ from sqlalchemy import extract, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Inspection, JointOperation, User, Venue
-from . import scope
+from . import schedule, scope
 from .registry import new_record
 from .writes import save_record
 
@@ -86,7 +86,7 @@ def stale_venues(actor, today: date) -> list[Venue]:
     cutoff = today - timedelta(days=STALE_VENUE_DAYS)
     venues = db.session.scalars(scope.scoped_select(actor, Venue).where(Venue.status == "open"))
     return [v for v in venues
-            if v.last_inspected_at is None or v.last_inspected_at.date() <= cutoff]
+            if v.last_inspected_at is None or schedule.local_date(v.last_inspected_at) <= cutoff]
 
 
 def operation_month(actor, year: int, month: int) -> dict:

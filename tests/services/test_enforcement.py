@@ -105,6 +105,16 @@ def test_venues_not_inspected_for_90_days_are_stale(app, town, login):
         assert {v.id for v in enforcement.stale_venues(admin, later)} == set(town.venues.values())
 
 
+def test_a_venue_is_stale_from_the_towns_date_of_its_last_inspection(app, town, login):
+    # 20:00 UTC on 1 August is 04:00 on 2 August in the town: stale 90 days after 2 August.
+    inspect(login("inspector"), town.venues["a"], [{"item": "verify_identity", "result": "pass"}],
+            at=datetime(2026, 8, 1, 20, 0, tzinfo=UTC))
+    with app.app_context():
+        admin = db.session.get(User, town.users["admin"])
+        assert town.venues["a"] not in {v.id for v in enforcement.stale_venues(admin, date(2026, 10, 30))}
+        assert town.venues["a"] in {v.id for v in enforcement.stale_venues(admin, date(2026, 10, 31))}
+
+
 def test_month_view_and_missing_operation_warning(app, town, login):
     api = login("inspector")
     with app.app_context():
