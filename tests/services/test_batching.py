@@ -17,6 +17,7 @@ def _visit(town, **values) -> Visit:
                   received_at=datetime(2026, 11, 2, 10, 0, tzinfo=UTC), **values)
     visit.location = {"lat": 29.1, "lon": 113.2, "accuracy_m": 8}
     visit.answers = {"home_alone": False}
+    visit.notes = "监护人在家"
     return visit
 
 
@@ -41,6 +42,9 @@ def test_bulk_row_equals_the_orm_insert_with_defaults_and_with_explicit_values(c
         assert _comparable(bulk_row) == _comparable(orm_row)
         for name in TIMESTAMPS:  # the same default, called at insert time
             assert before - timedelta(seconds=1) <= bulk_row[name] <= utcnow()
-        assert by_row.answers == {"home_alone": False}
         assert {k for k, v in orm_row.items() if v is None} == {k for k, v in bulk_row.items() if v is None}
+        db.session.expunge_all()  # read the stored ciphertexts, not the plaintext the objects keep
+        stored = db.session.get(Visit, by_row.id)
+        assert (stored.answers, stored.location, stored.notes) == (
+            {"home_alone": False}, {"lat": 29.1, "lon": 113.2, "accuracy_m": 8}, "监护人在家")
     db.session.rollback()
