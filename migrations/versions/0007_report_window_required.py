@@ -7,7 +7,8 @@ Create Date: 2026-11-29 09:10:00
 Reviewed by hand. Revision 0006 stored a report's window and due date at submission but left the
 columns nullable, so reads kept a fallback for older rows. Those rows are filled here from the
 cut-off day setting of the migrating app (the only record of it there is), and the columns become
-required, so a report has one window: the one it was submitted under.
+required, so a report has one window: the one it was submitted under. The backfill reads and
+writes rows, so this revision cannot be rendered as offline SQL (`db upgrade --sql`).
 """
 from datetime import date
 
@@ -37,7 +38,8 @@ def upgrade():
                         sa.column("due_on", sa.Date))
     connection = op.get_bind()
     rows = connection.execute(sa.select(snapshot.c.id, snapshot.c.period)
-                              .where(snapshot.c.due_on.is_(None))).all()
+                              .where(sa.or_(snapshot.c.window_start.is_(None), snapshot.c.window_end.is_(None),
+                                            snapshot.c.due_on.is_(None)))).all()
     for row_id, period in rows:
         start, end, due = _window(period, due_day)
         connection.execute(snapshot.update().where(snapshot.c.id == row_id)
