@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import select
 import statistics
 import subprocess
 import sys
@@ -91,14 +92,21 @@ def serving(app):
     env = {**os.environ, "HULEI_BENCH_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "HULEI_BENCH_MASTER_KEY": app.config["HULEI_MASTER_KEY"],
            "HULEI_BENCH_SECRET_KEY": app.config["SECRET_KEY"]}
-    proc = subprocess.Popen([sys.executable, "-m", "bench.serve"], env=env, stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
-    try:
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with subprocess.Popen([sys.executable, "-m", "bench.serve"], env=env, stdout=subprocess.PIPE,
+                          text=True, cwd=ROOT) as proc:
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            line = proc.stdout.readline() if ready else ""
+            if not line.strip().isdigit():
+                raise RuntimeError(f"bench.serve did not start (exit code {proc.poll()}); see its errors above")
+            yield f"http://127.0.0.1:{int(line)}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 SAME_PROCESS = False
