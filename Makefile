@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app server
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# Test processes: the suite is mostly one core's work a test, so two halve it on a 2-core machine.
+# Test processes: the suite is mostly one core's work a test, so two halve it on a 2-core machine;
+# a file's tests stay in one process, so a module's fixture (the audit suite's 1,000 events) is built once.
 TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev instance lint bench clean
@@ -43,7 +44,7 @@ run: install instance
 
 test: install-dev
 	$(VENV)/bin/python -m tests.browser_setup
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install-dev
 	$(VENV)/bin/ruff check server tests bench
