@@ -24,7 +24,7 @@ class PushSchema(StrictSchema):
     device_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
     device_time = fields.AwareDateTime(allow_none=True)
     schema_version = fields.Integer(load_default=1)
-    ops = fields.List(fields.Raw(), required=True)
+    ops = fields.List(fields.Raw(allow_none=True), required=True)
 
 
 class OpResultSchema(Schema):

@@ -43,13 +43,18 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     """Edit a plan in scope while it is not closed."""
     _require_writer(actor, Plan)
     plan = scope.get_scoped(actor, Plan, plan_id)
-    if plan.status == "closed":
-        raise ApiError(409, "plan_closed", "帮扶计划已结案，不能修改")
+    check_plan_open(plan)
     if data.get("helper_id"):
         plans.check_helper(data["helper_id"], plan.village_id)
     changed = assign(plan, _measures(data))
     save_record(actor, "plan", plan, "update", changed, device_id)
     return plan
+
+
+def check_plan_open(plan: Plan) -> None:
+    """Refuse to edit or delete a closed plan."""
+    if plan.status == "closed":
+        raise ApiError(409, "plan_closed", "帮扶计划已结案，不能修改")
 
 
 def create_operation(actor, data: dict, device_id: str | None = None) -> JointOperation:

@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from server.extensions import db
+from server.models import Plan, new_id
 from tests.routes.helpers import WRITE_TABLES, assert_error, snapshot
 from tests.sync.test_push_pull_basics import op, push
 
@@ -51,11 +53,12 @@ def test_each_bad_op_is_rejected_naming_the_field_and_the_rest_apply(town, worke
            op("visit", "update", good_visit["id"], {"notes": "改一下"}, base_version=1),
            op("visit", "delete", good_visit["id"], base_version=1),
            "not an op",
+           None,
            household_op(town, "第三户")]
     results = push(worker, ops)["results"]
     assert [r["status"] for r in results] == [
         "applied", "rejected", "rejected", "rejected", "rejected", "applied", "rejected",
-        "rejected", "rejected", "applied", "rejected", "rejected", "rejected", "applied"]
+        "rejected", "rejected", "applied", "rejected", "rejected", "rejected", "rejected", "applied"]
     assert [r["op_id"] for r in results] == [
         o.get("op_id") if isinstance(o, dict) else None for o in ops]
     rejected = {i: r for i, r in enumerate(results) if r["status"] == "rejected"}
@@ -63,7 +66,7 @@ def test_each_bad_op_is_rejected_naming_the_field_and_the_rest_apply(town, worke
     assert {i: set(r["errors"]) for i, r in rejected.items()} == {
         1: {"entity"}, 2: {"action"}, 3: {"op_id"}, 4: {"op_id"}, 6: {"op_id"}, 7: {"child_id"},
         8: {"child_id"}, 10: {"action"}, 11: {"action"},
-        12: {"op_id", "entity", "action", "id"}}
+        12: {"op_id", "entity", "action", "id"}, 13: {"op_id", "entity", "action", "id"}}
     assert rejected[6]["errors"] == {"op_id": ["同一批次中重复的操作编号"]}
     assert rejected[7]["errors"] == rejected[8]["errors"] == {
         "child_id": ["儿童不存在或不在您的管辖范围内"]}
@@ -179,3 +182,34 @@ def worker_child(town, worker):
         "categories": ["left_behind"]})])["results"][0]
     assert result["status"] == "applied"
     return child_id
+
+
+def test_a_delete_needs_what_an_edit_of_the_kind_needs(app, town, login):
+    """Seeing a record is not leave to delete it: the role must write the kind, and a closed plan stays."""
+    with app.app_context():
+        closed = Plan(id=new_id(), child_id=town.children["a1"], grid_id=town.grids["a1"],
+                      village_id=town.villages["a"], status="closed", version=1)
+        db.session.add(closed)
+        db.session.commit()
+        closed_id = closed.id
+    operation = login("inspector").post("/api/operations", json={
+        "date": "2026-11-20", "lead_unit": "测试派出所", "units": ["测试市场监管所"],
+        "member_ids": [town.users["inspector"]]}).get_json()
+    tables = (*WRITE_TABLES, "plan", "joint_operation", "applied_op")
+    refused = [("police", op("venue", "delete", town.venues["a"], base_version=1),
+                {"_op": ["您的角色不能删除此类记录"]}),
+               ("head_a", op("joint_operation", "delete", operation["id"], base_version=1),
+                {"_op": ["您的角色不能删除此类记录"]}),
+               ("worker_a", op("plan", "delete", closed_id, base_version=1),
+                {"_op": ["帮扶计划已结案，不能修改"]})]
+    for username, delete, errors in refused:
+        phone = login(username, device_id=f"phone-{username}-0001")
+        before = {k: v for k, v in snapshot(app, tables).items() if k != "applied_op"}
+        assert push(phone, [delete])["results"] == [
+            {"op_id": delete["op_id"], "status": "rejected", "id": None, "version": None, "errors": errors}]
+        assert {k: v for k, v in snapshot(app, tables).items() if k != "applied_op"} == before
+    # Who may edit the kind may delete it.
+    inspector = login("inspector", device_id="phone-inspector-0001")
+    delete = op("joint_operation", "delete", operation["id"], base_version=1)
+    assert push(inspector, [delete])["results"] == [
+        {"op_id": delete["op_id"], "status": "applied", "id": operation["id"], "version": 2}]

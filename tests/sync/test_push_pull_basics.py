@@ -64,6 +64,25 @@ def test_stale_same_field_edit_conflicts_and_other_field_merges(town, login):
     assert (body["school"], body["notes"], body["version"]) == ("甲小学", "换了备注", 3)
 
 
+def test_a_venue_moved_on_two_phones_conflicts(town, login):
+    # Venues keep lat and lon as columns, households one encrypted location: both must clash.
+    inspector = login("inspector", device_id="phone-inspector-0001")
+    admin = login("admin", device_id="phone-admin-0001")
+    venue = town.venues["a"]
+    first = push(inspector, [op("venue", "update", venue, {"lat": 29.2, "lon": 113.3}, base_version=1)])
+    assert [(r["status"], r["version"]) for r in first["results"]] == [("applied", 2)]
+    clash = push(admin, [op("venue", "update", venue, {"lat": 29.3, "lon": 113.4}, base_version=1)])
+    assert [(r["status"], r["current"]["lat"], r["current"]["lon"]) for r in clash["results"]] == [
+        ("conflict", 29.2, 113.3)]
+    household = town.households["a1"]
+    mine = push(login("worker_a", device_id=DEVICE),
+                [op("household", "update", household, {"lat": 29.2, "lon": 113.3}, base_version=1)])
+    assert [r["status"] for r in mine["results"]] == ["applied"]
+    theirs = push(login("head_a", device_id="phone-head-a-0001"),
+                  [op("household", "update", household, {"lat": 29.3, "lon": 113.4}, base_version=1)])
+    assert [r["status"] for r in theirs["results"]] == ["conflict"]
+
+
 def test_bad_ops_are_rejected_one_by_one(town, login):
     api = login("worker_a", device_id=DEVICE)
     shared = str(uuid.uuid4())
