@@ -24,6 +24,10 @@ const VIEWS = {
   plans: () => import('./views/plans.js'),
   plan: () => import('./views/plans.js'),
 };
+const RECORD_TITLES = {
+  child: '儿童详情', visit: '记录走访', inspect: '场所检查', clue: '强制报告', conflict: '处理冲突',
+  review: '走访审核', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账',
+};
 const WIPE_MESSAGES = {
   revoked: '该设备已被管理员停用，本机数据已全部清除。',
   tries: '密码错误次数过多，本机数据已全部清除，请联网重新登录。',
@@ -67,7 +71,10 @@ export async function route(focus = false) {
   shell.markNav();
   const title = view.querySelector('h1');
   if (title && focus) title.focus();
-  document.title = `${title ? title.textContent : ''} · 护蕾`;
+  // A record's screen names a child or a venue in its heading; the browser keeps page titles in
+  // its history and recent-apps list, outside the encrypted store, so those get a generic title.
+  const label = params.length ? (RECORD_TITLES[name] || '详情') : (title ? title.textContent : '');
+  document.title = `${label} · 护蕾`;
 }
 
 async function afterUnlock() {

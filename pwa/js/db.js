@@ -1,6 +1,6 @@
 // The only module that knows the IndexedDB schema. Every record and outbox entry is AES-GCM
 // ciphertext; only ids, kinds, versions, pending counts and op states stay in clear.
-import { seal, unseal, sealBytes, unsealBytes } from './crypto.js';
+import { newId, seal, unseal, sealBytes, unsealBytes } from './crypto.js';
 
 const NAME = 'hulei';
 const VERSION = 2;
@@ -222,10 +222,17 @@ export async function resolveConflict(opId, newOp, record) {
   });
 }
 
-/** Put a rejected op back in the queue (after the user fixed what was wrong elsewhere). */
+/** Put a rejected op back in the queue (after the user fixed what was wrong elsewhere) under a new
+ *  op id, in its old place: the server answers an op id it has seen with its first answer, so the
+ *  old id would be refused again however the cause was fixed. */
 export async function retryOp(opId) {
+  const row = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').get(opId))).then((p) => p);
+  if (!row || row.state !== 'rejected') return;
+  const { errors, current, ...op } = await unseal(key, row, aadOp(row.op_id));
+  void errors; void current;
+  const fresh = await sealOp({ ...op, op_id: newId() });
   await tx(['outbox'], 'readwrite', (s) => {
-    done(s.outbox.index('op_id').get(opId)).then((row) => { if (row) s.outbox.put({ ...row, state: 'pending' }); });
+    done(s.outbox.get(row.seq)).then((now) => { if (now && now.op_id === opId) s.outbox.put({ ...fresh, seq: row.seq }); });
   });
 }
 

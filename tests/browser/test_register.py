@@ -5,10 +5,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Child, Household
+from server.models import AppliedOp, Child, Household, Visit
 
 from . import helpers
 from .conftest import PHONE
+from .test_offline import record_visit
 
 
 def register(page, name: str, id_number: str = "") -> None:
@@ -53,3 +54,38 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
         assert "王小花" in names and "王小草" not in names
         addresses = [h.address for h in db.session.scalars(select(Household))]
         assert addresses.count("测试镇新建组8号") == 2  # both households; only the bad child refused
+
+
+def test_a_rejected_visit_goes_again_under_a_new_op_id_once_its_cause_is_fixed(browser, live_server):
+    ids = live_server.ids
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    record_visit(page, "欧阳明月", "孩子在家")
+    # A record's screen does not put the child's name in the title the browser keeps in its history.
+    assert page.title() == "儿童详情 · 护蕾"
+
+    def move_child(grid: str, village: str) -> None:
+        with live_server.app.app_context():
+            child = db.session.get(Child, ids.children["a1"])
+            child.grid_id, child.village_id = ids.grids[grid], ids.villages[village]
+            db.session.commit()
+    move_child("b1", "b")  # moved to another village by mistake while the phone was offline
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    attention = page.get_by_test_id("attention")
+    expect(attention).to_contain_text("被退回：走访", timeout=helpers.TIMEOUT)
+    move_child("a1", "a")  # the mistake is put right
+    attention.get_by_role("button", name="重新提交").click()
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    context.close()
+
+    with live_server.app.app_context():
+        visits = db.session.scalars(select(Visit).where(Visit.child_id == ids.children["a1"])).all()
+        assert [v.notes for v in visits] == ["孩子在家"]
+        answers = db.session.scalars(select(AppliedOp).where(AppliedOp.entity_id == visits[0].id)
+                                     .order_by(AppliedOp.applied_at)).all()
+        assert [a.result["status"] for a in answers] == ["rejected", "applied"]
+        assert answers[0].op_id != answers[1].op_id
