@@ -140,9 +140,10 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=())
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
     """Take a new visit into the child's last visit, assessment and schedule."""
     _take_into_latest(visit)
-    changed = []
-    if child.last_visit_at is None or child.last_visit_at < visit.visited_at:
-        changed = assign(child, {"last_visit_at": visit.visited_at})
+    # The child's last visit is its latest standing one: an amendment that corrects a wrong
+    # (say, future) visit time moves it back, and the schedule with it.
+    latest = latest_visit(child.id)
+    changed = assign(child, {"last_visit_at": latest.visited_at if latest is not None else None})
     refresh_child(actor, child, device_id, changed)
 
 

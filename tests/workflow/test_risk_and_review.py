@@ -114,3 +114,20 @@ def test_questioned_visit_goes_back_to_the_workers_to_do_until_amended(app, town
     with app.app_context():
         assert db.session.scalar(select(Plan.id)) is None
         assert db.session.get(Child, town.children["a1"]).risk_level == "low"
+
+
+def test_an_amendment_that_corrects_a_future_visit_time_moves_the_schedule_back(app, town, login):
+    worker = login("worker_a")
+    child_url = f"/api/children/{town.children['a1']}"
+    wrong = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=-24 * 30)  # the clock a month ahead
+    assert "future_time" in wrong["flags"]
+    assert worker.get(child_url).get_json()["next_visit_due"] == (
+        _local_day(wrong["visited_at"]) + timedelta(days=182)).isoformat()
+    right = datetime.now(TZ) - timedelta(hours=1)
+    response = worker.post("/api/visits", json={
+        "child_id": town.children["a1"], "visited_at": right.isoformat(), "lat": 29.1, "lon": 113.2,
+        "accuracy_m": 10, "amends": wrong["id"], "amend_reason": "手机时间错误，更正走访时间"})
+    assert response.status_code == 201, response.get_json()
+    child = worker.get(child_url).get_json()
+    assert (_local_day(child["last_visit_at"]), child["next_visit_due"]) == (
+        right.date(), (right.date() + timedelta(days=182)).isoformat())
