@@ -1,8 +1,16 @@
-"""The opaque pull cursor: a change-log position and the scope it was read under."""
+"""The opaque pull cursor: a change-log position and the scope it was read under.
+
+A cursor is signed for the user it was issued to (HMAC with the app's secret key). Its scope
+decides what a move between scopes evicts and sends, so a cursor a client made up, or one
+issued to someone else, would list the ids of records the caller may not see.
+"""
 import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..errors import ApiError
@@ -33,21 +41,40 @@ class Cursor:
     rescope: Rescope | None = None
 
 
-def encode(seq: int, scope: dict | None, rescope: Rescope | None = None) -> str:
-    """Return the cursor for a change-log position read under `scope`."""
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _mac(user_id: str, body: str) -> str:
+    message = b"hulei-pull-cursor\x00" + user_id.encode() + b"\x00" + body.encode()
+    return _b64(hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:16])
+
+
+def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None = None) -> str:
+    """Return the cursor, for `user_id`, of a change-log position read under `scope`."""
     body = {"s": seq, "sc": scope}
     if rescope is not None:
         body["rs"] = {"p": rescope.prior, "ph": rescope.phase, "at": rescope.after}
-    raw = json.dumps(body, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    return f"{raw}.{_mac(user_id, raw)}"
 
 
-def decode(token: str | None) -> Cursor | None:
-    """Return the cursor, None for no cursor, or raise 400 for a malformed one."""
+def decode(token: str | None, user_id: str) -> Cursor | None:
+    """Return the cursor, None for no cursor; 400 for a malformed one, 410 for one not issued to the user."""
     if not token:
         return None
+    raw, dot, mac = token.partition(".")
+    cursor = _parse(raw)
+    if not dot or not hmac.compare_digest(mac, _mac(user_id, raw)):
+        # Unsigned (issued before cursors were signed), signed with another secret key, or
+        # issued to someone else: the phone starts afresh, as after a lost tombstone.
+        raise ApiError(410, "resync_required", "同步游标已失效，需要重新完整同步")
+    return cursor
+
+
+def _parse(raw: str) -> Cursor:
     try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         seq, scope = int(body["s"]), body.get("sc")
         if seq < 0 or (scope is not None and not isinstance(scope, dict)):
             raise ValueError
@@ -68,6 +95,6 @@ def head_seq() -> int:
     return db.session.scalar(select(Counter.value).where(Counter.name == "change")) or 0
 
 
-def head_cursor() -> str:
+def head_cursor(user_id: str) -> str:
     """Return a cursor at the newest position, with no scope (informational)."""
-    return encode(head_seq(), None)
+    return encode(user_id, head_seq(), None)

@@ -17,7 +17,7 @@ FLOOR = "tombstone_floor"
 
 def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     """Return up to `limit` changes after the cursor, the next cursor, and whether more wait."""
-    cursor = decode(token)
+    cursor = decode(token, actor.id)
     current = scope_of(actor)
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
@@ -39,7 +39,7 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     changes = _materialize(rows)
     next_seq = rows[-1].seq if more else head
     db.session.commit()
-    return {"changes": changes, "cursor": encode(next_seq, current), "more": more}
+    return {"changes": changes, "cursor": encode(actor.id, next_seq, current), "more": more}
 
 
 def _as_user(prior: dict):
@@ -64,20 +64,21 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
         changes = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
                    for entity, entity_id in keys]
         if len(rows) > limit:
-            return _rescope_page(changes, cursor, Rescope(state.prior, "evict", rows[limit - 1].seq))
+            return _rescope_page(actor, changes, cursor, Rescope(state.prior, "evict", rows[limit - 1].seq))
         state = Rescope(state.prior, "add", 0)
     room = limit - len(changes)
     if room == 0:
-        return _rescope_page(changes, cursor, state)
+        return _rescope_page(actor, changes, cursor, state)
     rows = _log_rows(room + 1, ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
     if len(rows) > room:
-        return _rescope_page(changes + _materialize(rows[:room]), cursor,
+        return _rescope_page(actor, changes + _materialize(rows[:room]), cursor,
                              Rescope(state.prior, "add", rows[room - 1].seq))
-    return {"changes": changes + _materialize(rows), "cursor": encode(seq, cursor.scope), "more": True}
+    return {"changes": changes + _materialize(rows), "cursor": encode(actor.id, seq, cursor.scope),
+            "more": True}
 
 
-def _rescope_page(changes: list[dict], cursor: Cursor, state: Rescope) -> dict:
-    return {"changes": changes, "cursor": encode(cursor.seq, cursor.scope, state), "more": True}
+def _rescope_page(actor, changes: list[dict], cursor: Cursor, state: Rescope) -> dict:
+    return {"changes": changes, "cursor": encode(actor.id, cursor.seq, cursor.scope, state), "more": True}
 
 
 def _log_rows(limit: int, *where) -> list:

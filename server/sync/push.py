@@ -65,7 +65,7 @@ def push_batch(actor, envelope: dict) -> dict:
             results[index] = answer
     device.last_push_at = utcnow()
     db.session.commit()
-    return {"results": results, "cursor": head_cursor()}
+    return {"results": results, "cursor": head_cursor(actor.id)}
 
 
 def _lock_writers() -> None:

@@ -353,3 +353,17 @@ def test_malformed_move_state_in_a_cursor_is_400(town, login, state):
     token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     api = login("worker_a", device_id=device("worker_a"))
     assert_error(api.get(f"/api/sync/pull?cursor={token}"), 400, "bad_cursor")
+
+
+def test_a_cursor_made_up_or_issued_to_someone_else_must_resync(town, login):
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, mine = pull_all(worker)
+    # Made up, claiming the town admin's scope: a move from it would list as evictions the ids of
+    # records the caller may not see (the other village's children, the clues).
+    forged = base64.urlsafe_b64encode(json.dumps({"s": 0, "sc": {"r": "town_admin"}}).encode()).decode()
+    forged = forged.rstrip("=")
+    other = login("worker_b", device_id=device("worker_b"))
+    _, theirs = pull_all(other)
+    for cursor in (forged, f"{forged}.{mine.split('.')[1]}", theirs):
+        assert_error(worker.get(f"/api/sync/pull?cursor={cursor}"), 410, "resync_required")
+    assert worker.get(f"/api/sync/pull?cursor={mine}").get_json()["changes"] == []
