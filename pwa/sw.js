@@ -46,6 +46,16 @@ async function precache() {
   await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
 }
 
+// After unlock the page asks for any shell file missing from this version's cache (evicted, or
+// never fetched): only missing ones, since refetching all could mix a newer release's files into
+// this version's cache before the user accepted the update.
+async function fillMissing() {
+  const cache = await caches.open(CACHE);
+  for (const url of SHELL) {
+    if (!(await cache.match(url))) await cache.add(new Request(url, { cache: 'reload' }));
+  }
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil(precache());
 });
@@ -62,7 +72,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   const type = event.data && event.data.type;
   if (type === 'SKIP_WAITING') self.skipWaiting();
-  if (type === 'PRECACHE') event.waitUntil(precache());
+  if (type === 'PRECACHE') event.waitUntil(fillMissing().catch(() => {}));
 });
 
 self.addEventListener('fetch', (event) => {

@@ -41,3 +41,36 @@ def test_new_version_keeps_unsynced_entries(browser, live_server):
     context.close()
     with live_server.app.app_context():
         assert [v.notes for v in db.session.scalars(select(Visit))] == ["更新前保存的走访"]
+
+
+def test_unlocking_does_not_mix_an_unaccepted_release_into_the_installed_version(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_installed(page)
+    installed = (PWA / "js" / "ui.js").read_text(encoding="utf-8")
+    newer = installed + "\n// a newer release's ui.js\n"
+    live_server.overrides["/js/ui.js"] = newer.encode()  # deployed; this phone has not taken it
+    page.reload()
+    helpers.unlock(page)  # asks the worker to fill in missing shell files
+    cached = """async () => {
+      const cache = await caches.open((await caches.keys())[0]);
+      await new Promise((done) => setTimeout(done, 1000));
+      return (await cache.match('/js/ui.js')).text();
+    }"""
+    assert page.evaluate(cached) == installed
+    page.evaluate("""async () => {
+      const cache = await caches.open((await caches.keys())[0]);
+      await cache.delete('/css/app.css');
+    }""")
+    page.reload()
+    helpers.unlock(page)
+    filled = """async () => {
+      const cache = await caches.open((await caches.keys())[0]);
+      for (let i = 0; i < 50 && !(await cache.match('/css/app.css')); i++) {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      return Boolean(await cache.match('/css/app.css'));
+    }"""
+    assert page.evaluate(filled) is True  # what was missing is fetched again
+    context.close()

@@ -59,6 +59,7 @@ export async function render() {
   button.addEventListener('click', async () => { button.disabled = true; await sync.sync(); button.disabled = false; });
   const logout = h('button', { type: 'button', class: 'btn danger' }, T.logout);
   logout.addEventListener('click', async () => {
+    await store.refreshCounts();  // entries saved in another tab count too
     const n = state.get().unsynced;
     const msg = n ? `还有 ${n} 条记录未同步！退出后它们将被永久删除。建议先联网同步。` : '退出后本机数据将被清除，下次需联网登录。';
     if (!await confirmDialog('退出登录', msg, n ? '仍然退出并删除' : '退出')) return;
