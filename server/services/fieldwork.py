@@ -75,7 +75,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     flags, visit.distance_m = trust.location_flags(fix, household.location)
     flags += trust.time_flags(visit.visited_at, now, device_time)
     track = trust.run_track(actor.id)
-    flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id, track)
+    flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id, track, replaces=amends)
     visit.flags = sorted(set(flags))
     visit.review_status = "pending" if visit.flags else "none"
     save_record(actor, "visit", visit, "create", sorted(data), device_id)

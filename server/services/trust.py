@@ -83,12 +83,12 @@ class Track:
         bisect.insort(self.times[model], (at, record_id))
         self.points[record_id] = point
 
-    def neighbours(self, at: datetime, record_id: str) -> list[tuple[datetime, dict]]:
-        """Return the nearest record before and after `at` of each kind, with their points."""
+    def neighbours(self, at: datetime, skip: set[str]) -> list[tuple[datetime, dict]]:
+        """Return the nearest record before and after `at` of each kind but `skip`, with their points."""
         found = []
         for model, times in self.times.items():
-            for entry in (_last_at_or_before(times, at, record_id),
-                          _first_at_or_after(times, at, record_id)):
+            for entry in (_last_at_or_before(times, at, skip),
+                          _first_at_or_after(times, at, skip)):
                 if entry is not None:
                     point = self._point(model, entry[1])
                     if point:
@@ -105,7 +105,7 @@ def _last_at_or_before(times, at, skip):
     index = bisect.bisect_right(times, (at, "\uffff"))
     while index > 0:
         index -= 1
-        if times[index][1] != skip:
+        if times[index][1] not in skip:
             return times[index]
     return None
 
@@ -113,7 +113,7 @@ def _last_at_or_before(times, at, skip):
 def _first_at_or_after(times, at, skip):
     index = bisect.bisect_left(times, (at, ""))
     while index < len(times):
-        if times[index][1] != skip:
+        if times[index][1] not in skip:
             return times[index]
         index += 1
     return None
@@ -141,8 +141,12 @@ def _point_of(record) -> dict | None:
 
 
 def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
-                 track: Track | None = None) -> list[str]:
-    """Flag two records by one worker that imply moving faster than the configured speed."""
+                 track: Track | None = None, replaces: str | None = None) -> list[str]:
+    """Flag two records by one worker that imply moving faster than the configured speed.
+
+    A correction is not checked against the record it `replaces`: correcting a wrong fix or time
+    is not a journey.
+    """
     if not fix or fix.get("lat") is None:
         return []
     limit_kmh = current_app.config["TRUST_MAX_SPEED_KMH"]
@@ -150,7 +154,7 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
     if track is None or not track.covers(at):
         db.session.flush()
         track = Track.around(worker_id, at)
-    for other_at, point in track.neighbours(at, record_id):
+    for other_at, point in track.neighbours(at, {record_id, replaces} - {None}):
         hours = abs((at - other_at).total_seconds()) / 3600
         if not _may_exceed((fix["lat"], fix["lon"]), (point["lat"], point["lon"]), hours,
                            limit_kmh, slack_km):

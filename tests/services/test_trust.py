@@ -156,6 +156,23 @@ def test_travel_between_two_homes(worker, town, gap, flags):
     assert (first["distance_m"], second["distance_m"]) == (0.0, 0.0)
 
 
+def test_a_correction_is_not_a_journey_from_the_record_it_corrects(worker, home):
+    """Correcting a fix taken 30 km off (a stale GPS reading) a minute later is not impossible travel."""
+    _, child_id = home
+    wrong_at = now() - timedelta(hours=2)
+    wrong = visit(worker, child_id, offset(HOME, 30_000, bearing=90), at=wrong_at)
+    assert wrong["flags"] == ["location_mismatch"]
+    fixed_id = str(uuid.uuid4())
+    push_at(worker, [op("visit", "create", fixed_id, {
+        "child_id": child_id, "visited_at": iso(wrong_at + timedelta(minutes=1)), "lat": HOME[0],
+        "lon": HOME[1], "accuracy_m": 10.0, "amends": wrong["id"], "amend_reason": "定位漂移，重新定位"})])
+    fixed = worker.get(f"/api/visits/{fixed_id}").get_json()
+    assert (fixed["amends"], fixed["flags"], fixed["distance_m"]) == (wrong["id"], [], 0.0)
+    # Another record as close in time is still a journey.
+    assert visit(worker, child_id, offset(HOME, 30_000, bearing=90),
+                 at=wrong_at + timedelta(minutes=2))["flags"] == ["impossible_travel", "location_mismatch"]
+
+
 def test_travel_is_per_worker(town, login, worker):
     """Another worker's visit far away at the same time is not this worker's travel."""
     far = offset(HOME, 30_000, bearing=90)
