@@ -7,7 +7,6 @@ from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema,
 from .households import LocationMixin
 from .validators import validate_id_number
 
-COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 Aware = fields.AwareDateTime
 
 
@@ -15,7 +14,6 @@ class FixSchema(LocationMixin):
     """A GPS fix as the phone took it, with its coordinate system."""
 
     accuracy_m = Number(allow_none=True, validate=validate.Range(min=0, max=100000))
-    coord_system = Choice(COORD_SYSTEMS, load_default="wgs84")
 
 
 class VisitCreateSchema(FixSchema):

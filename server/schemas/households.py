@@ -18,11 +18,15 @@ class GuardianSchema(StrictSchema):
     phone = fields.String(allow_none=True, validate=validate_phone)
 
 
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
 class LocationMixin(StrictSchema):
-    """lat and lon, both or neither."""
+    """lat and lon, both or neither, in WGS-84 or as a Chinese web map gives them (converted on save)."""
 
     lat = Number(allow_none=True, validate=validate_lat)
     lon = Number(allow_none=True, validate=validate_lon)
+    coord_system = Choice(COORD_SYSTEMS)
 
     @validates_schema
     def both_or_neither(self, data, **kwargs):

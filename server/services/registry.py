@@ -6,6 +6,7 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import Child, Grid, GuardianPhone, Household, Plan, PlanProgress, Venue, Village, Visit, new_id
 from . import batching, scope
+from .geo import to_wgs84
 from .writes import assign, save_record
 
 
@@ -29,7 +30,17 @@ def new_record(model, data: dict):
     return model(id=unused_id(model, data))
 
 
+def _in_wgs84(data: dict) -> dict:
+    """Convert a lat/lon taken from a Chinese web map (coord_system gcj02 or bd09) to WGS-84, in place."""
+    system = data.pop("coord_system", "wgs84")
+    if system != "wgs84" and data.get("lat") is not None:
+        lat, lon = to_wgs84(data["lat"], data["lon"], system)
+        data.update(lat=round(lat, 7), lon=round(lon, 7))
+    return data
+
+
 def _set_location(data: dict) -> dict:
+    _in_wgs84(data)
     if "lat" in data or "lon" in data:
         lat, lon = data.pop("lat", None), data.pop("lon", None)
         data["location"] = None if lat is None else {"lat": lat, "lon": lon}
@@ -139,7 +150,7 @@ def create_venue(actor, data: dict, device_id: str | None = None) -> Venue:
     """Register a venue (town admin, village head of its village, or an inspector)."""
     _check_venue_village(actor, data["village_id"])
     venue = new_record(Venue, data)
-    assign(venue, data)
+    assign(venue, _in_wgs84(data))
     save_record(actor, "venue", venue, "create", sorted(data), device_id)
     return venue
 
@@ -151,6 +162,6 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
         raise not_found()
     if "village_id" in data:
         _check_venue_village(actor, data["village_id"])
-    changed = assign(venue, data)
+    changed = assign(venue, _in_wgs84(data))
     save_record(actor, "venue", venue, "update", changed, device_id)
     return venue

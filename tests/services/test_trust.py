@@ -211,6 +211,29 @@ def test_bd09_fix_is_converted_before_it_is_checked(worker, home):
     assert raw["distance_m"] == pytest.approx(distance_m(HOME, baidu), abs=0.5)
 
 
+def test_household_and_venue_locations_from_web_maps_are_stored_in_wgs84(app, worker, town, login):
+    household_id, venue_id = str(uuid.uuid4()), str(uuid.uuid4())
+    gcj, baidu = wgs84_to_gcj02(*HOME), gcj02_to_bd09(*wgs84_to_gcj02(*HOME))
+    push_at(worker, [op("household", "create", household_id, {
+        "grid_id": town.grids["a1"], "address": "槐花巷2号", "lat": gcj[0], "lon": gcj[1],
+        "coord_system": "gcj02"})])
+    inspector = login("inspector", device_id=INSPECTOR_DEVICE)
+    push_at(inspector, [op("venue", "create", venue_id, {
+        "village_id": town.villages["a"], "type": "hotel", "name": "地图宾馆", "lat": baidu[0], "lon": baidu[1],
+        "coord_system": "bd09"})])
+    with app.app_context():
+        stored = {"household": db.session.get(Household, household_id).location,
+                  "venue": (lambda v: {"lat": v.lat, "lon": v.lon})(db.session.get(Venue, venue_id))}
+    for place in stored.values():
+        assert distance_m(HOME, (place["lat"], place["lon"])) < 3
+    # An edit in WGS-84 (the default) is stored as given.
+    moved = offset(HOME, 100)
+    push_at(inspector, [op("venue", "update", venue_id, {"lat": moved[0], "lon": moved[1]}, base_version=1)])
+    with app.app_context():
+        venue = db.session.get(Venue, venue_id)
+        assert (venue.lat, venue.lon) == moved
+
+
 def _household_locations(app, household_id):
     with app.app_context():
         household = db.session.get(Household, household_id)
