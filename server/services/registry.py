@@ -4,7 +4,20 @@ from sqlalchemy import select
 from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
-from ..models import Child, Grid, GuardianPhone, Household, Plan, PlanProgress, Venue, Village, Visit, new_id
+from ..models import (
+    Child,
+    Grid,
+    GuardianPhone,
+    Household,
+    Inspection,
+    Plan,
+    PlanProgress,
+    StaffCheck,
+    Venue,
+    Village,
+    Visit,
+    new_id,
+)
 from . import batching, scope
 from .geo import to_wgs84
 from .writes import assign, save_record
@@ -164,4 +177,16 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
         _check_venue_village(actor, data["village_id"])
     changed = assign(venue, _in_wgs84(data))
     save_record(actor, "venue", venue, "update", changed, device_id)
+    if "village_id" in changed:
+        _move_venue_history(venue)
     return venue
+
+
+def _move_venue_history(venue: Venue) -> None:
+    """Take a moved venue's inspections and its staff's checks along to its new village."""
+    records = [*db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)),
+               *db.session.scalars(select(StaffCheck).where(StaffCheck.employer_kind == "venue",
+                                                            StaffCheck.employer_id == venue.id))]
+    for record in records:
+        assign(record, {"village_id": venue.village_id})
+    db.session.flush()

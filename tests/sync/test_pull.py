@@ -367,3 +367,26 @@ def test_a_cursor_made_up_or_issued_to_someone_else_must_resync(town, login):
     for cursor in (forged, f"{forged}.{mine.split('.')[1]}", theirs):
         assert_error(worker.get(f"/api/sync/pull?cursor={cursor}"), 410, "resync_required")
     assert worker.get(f"/api/sync/pull?cursor={mine}").get_json()["changes"] == []
+
+
+def test_a_venue_moved_to_another_village_takes_its_inspections_along(town, login):
+    inspector = login("inspector")
+    inspection = inspector.post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": "2026-11-20T10:00:00+08:00",
+        "answers": [{"item": "verify_identity", "result": "fail"}]}).get_json()
+    head_a = login("head_a", device_id=device("head_a"))
+    head_b = login("head_b", device_id=device("head_b"))
+    _, cursor_a = pull_all(head_a)
+    _, cursor_b = pull_all(head_b)
+    admin = login("admin", device_id=device("admin"))
+    moved = push(admin, [op("venue", "update", town.venues["a"], {"village_id": town.villages["b"]},
+                            base_version=1)])
+    assert [r["status"] for r in moved["results"]] == ["applied"]
+    left, _ = pull_all(head_a, cursor_a)
+    came, _ = pull_all(head_b, cursor_b)
+    assert {(c["entity"], c["id"], c["action"]) for c in left} == {
+        ("venue", town.venues["a"], "evict"), ("inspection", inspection["id"], "evict")}
+    assert {(c["entity"], c["id"], c["action"]) for c in came} == {
+        ("venue", town.venues["a"], "upsert"), ("inspection", inspection["id"], "upsert")}
+    assert [i["id"] for i in head_b.get("/api/inspections").get_json()["rows"]] == [inspection["id"]]
+    assert head_a.get("/api/inspections").get_json()["rows"] == []
