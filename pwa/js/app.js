@@ -5,7 +5,7 @@ import * as shell from './shell.js';
 import * as state from './state.js';
 import * as store from './store.js';
 import * as sync from './sync.js';
-import { h, toast } from './ui.js';
+import { confirmDialog, h, toast } from './ui.js';
 
 const VIEWS = {
   today: () => import('./views/today.js'),
@@ -53,6 +53,9 @@ async function registerWorker() {
 /** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
 async function applyUpdate() {
   if (!waitingWorker) return;
+  // The reload that takes the new version keeps everything saved, but not a form being filled in.
+  if (document.querySelector('#view form[data-dirty]') && !await confirmDialog('更新应用',
+    '正在填写的内容还没有保存，现在更新会丢失这些内容。建议先保存，再点“更新”。', '仍然更新')) return;
   updating = true;
   const go = () => waitingWorker.postMessage({ type: 'SKIP_WAITING' });
   if (navigator.locks) await navigator.locks.request('hulei-sync', go);

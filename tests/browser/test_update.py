@@ -74,3 +74,29 @@ def test_unlocking_does_not_mix_an_unaccepted_release_into_the_installed_version
     }"""
     assert page.evaluate(filled) is True  # what was missing is fetched again
     context.close()
+
+
+def test_updating_with_a_form_half_filled_asks_first(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_installed(page)
+    sw = (PWA / "sw.js").read_text(encoding="utf-8")
+    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
+    live_server.overrides["/sw.js"] = sw.replace(f"'v{current}'", f"'v{current + 1}'").encode()
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile("欧阳明月")).click()
+    page.get_by_role("link", name="记录走访").click()
+    page.get_by_label("走访情况").fill("写了一半")
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
+    banner = page.get_by_role("alert").filter(has_text="有新版本")
+    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    banner.get_by_role("button", name="更新").click()
+    page.get_by_role("dialog").get_by_role("button", name="取消").click()
+    expect(page.get_by_label("走访情况")).to_have_value("写了一半")
+    with page.expect_navigation():
+        banner.get_by_role("button", name="更新").click()
+        page.get_by_role("dialog").get_by_role("button", name="仍然更新").click()
+    helpers.unlock(page)
+    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
+    context.close()
