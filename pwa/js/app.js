@@ -93,11 +93,18 @@ async function afterUnlock() {
 }
 
 export async function wiped(reason) {
+  // A revoked phone cannot send what it holds: say how much was lost, so the worker can report it.
+  let lost = 0;
+  if (reason === 'revoked' && db.hasKey()) {
+    await store.refreshCounts().catch(() => {});
+    lost = state.get().unsynced || 0;
+  }
   await session.wipe();
   shell.show(null);
   const login = await import('./views/login.js');
+  const message = WIPE_MESSAGES[reason] || null;
   document.getElementById('view').replaceChildren(login.renderLogin(afterUnlock,
-    WIPE_MESSAGES[reason] || null));
+    lost ? `${message}其中 ${lost} 条未同步的记录无法再上传，请向镇平安办说明。` : message));
 }
 
 async function boot() {

@@ -38,6 +38,24 @@ def test_revoked_device_is_wiped_at_next_sync(browser, live_server):
     context.close()
 
 
+def test_a_revoked_phone_says_how_many_unsynced_entries_it_could_not_send(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    context.route("**/api/sync/**", lambda route: route.abort("internetdisconnected"))
+    record_visit(page, "欧阳明月", "停用前未同步的走访")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    assert admin.post(f"/api/devices/{device_id(page)}/revoke").status_code == 204
+    context.unroute("**/api/sync/**")
+    helpers.sync_now(page)
+    expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_contain_text(
+        "其中 1 条未同步的记录无法再上传", timeout=helpers.TIMEOUT)
+    assert_wiped(page)
+    context.close()
+
+
 def test_logout_warns_then_wipes_and_the_next_user_sees_nothing(browser, live_server):
     context = browser.new_context(**PHONE)
     page = context.new_page()
