@@ -121,9 +121,15 @@ def _take_into_latest(visit: Visit) -> None:
         run.memo[key] = visit
 
 
-def refresh_child(actor, child: Child, device_id: str | None = None, changed=()) -> None:
-    """Re-run the assessment, set level and schedule, save, and propose a plan when one is needed."""
-    visit = latest_visit(child.id)
+_LOOK_UP = object()
+
+
+def refresh_child(actor, child: Child, device_id: str | None = None, changed=(), latest=_LOOK_UP) -> None:
+    """Re-run the assessment, set level and schedule, save, and propose a plan when one is needed.
+
+    `latest` is the child's latest standing visit when the caller has already read it.
+    """
+    visit = latest_visit(child.id) if latest is _LOOK_UP else latest
     answers = (visit.answers or {}) if visit else {}
     flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
     level, reasons = assess_child(child, answers, flags)
@@ -144,7 +150,7 @@ def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None
     # (say, future) visit time moves it back, and the schedule with it.
     latest = latest_visit(child.id)
     changed = assign(child, {"last_visit_at": latest.visited_at if latest is not None else None})
-    refresh_child(actor, child, device_id, changed)
+    refresh_child(actor, child, device_id, changed, latest)
 
 
 def child_risk(actor, child_id: str) -> Child:
