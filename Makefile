@@ -40,7 +40,7 @@ run: install instance
 	$(FLASK) db upgrade && \
 	$(FLASK) demo-data --if-empty && \
 	echo "Hulei: http://$(HOST):$(PORT)/" && \
-	$(FLASK) run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
+	$(VENV)/bin/flask --app 'server:serving_app()' run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
 
 test: install-dev
 	$(VENV)/bin/python -m tests.browser_setup

@@ -3,7 +3,7 @@
     HULEI_BENCH_DATABASE_URL=... HULEI_BENCH_MASTER_KEY=... HULEI_BENCH_SECRET_KEY=... python -m bench.serve
 
 The database must be migrated and seeded already. Prints the port it listens on, then serves
-(werkzeug's threaded server, as `make run` does) until terminated.
+(`serving_app` and werkzeug's threaded server, as `make run` does) until terminated.
 """
 import logging
 import os
@@ -12,11 +12,11 @@ import sys
 
 from werkzeug.serving import make_server
 
-from server import create_app
+from server import serving_app
 
 
 def main() -> None:
-    app = create_app("development", {
+    app = serving_app("development", {
         "SQLALCHEMY_DATABASE_URI": os.environ["HULEI_BENCH_DATABASE_URL"],
         "SECRET_KEY": os.environ["HULEI_BENCH_SECRET_KEY"],
         "HULEI_MASTER_KEY": os.environ["HULEI_BENCH_MASTER_KEY"], "SKIP_KEY_CHECK": True,

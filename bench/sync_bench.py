@@ -99,8 +99,10 @@ def serving(app):
             line = proc.stdout.readline() if ready else ""
             if not line.strip().isdigit():
                 raise RuntimeError(f"bench.serve did not start (exit code {proc.poll()}); see its errors above")
+            SERVER_PID[0] = proc.pid
             yield f"http://127.0.0.1:{int(line)}"
         finally:
+            SERVER_PID[0] = None
             proc.terminate()
             try:
                 proc.wait(timeout=30)
@@ -110,6 +112,18 @@ def serving(app):
 
 
 SAME_PROCESS = False
+SERVER_PID: list[int | None] = [None]
+
+
+def server_cpu_s() -> float | None:
+    """Return the CPU seconds the separate server process has used so far (Linux), else None."""
+    pid = SERVER_PID[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the town ----------------------------------------------------------------------------
@@ -217,15 +231,16 @@ class Client:
 
 # --- the measurements ----------------------------------------------------------------------
 
-def measure_push(app, ids: dict, count: int) -> float:
-    """Push `count` visits in batches of 500 over HTTP; return the seconds."""
+def measure_push(app, ids: dict, count: int) -> tuple[float, float | None]:
+    """Push `count` visits in batches of 500 over HTTP; return the seconds and the server's CPU seconds."""
     ops = visit_ops(ids["children"]["push"], count)
     with serving(app) as base:
         phone = Client(base, "worker_push", "bench-phone-push-0001")
-        start = time.perf_counter()
+        cpu, start = server_cpu_s(), time.perf_counter()
         for i in range(0, count, BATCH):
             phone.push(ops[i:i + BATCH])
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        return elapsed, None if cpu is None else server_cpu_s() - cpu
 
 
 def measure_floor(app, ids: dict, count: int) -> float:
@@ -285,7 +300,7 @@ def one_run(engine: str, pg_url: str | None, count: int) -> dict:
     result = {}
     with database(engine, pg_url) as url:
         app, ids = _seeded_app(url)
-        result["push_s"] = measure_push(app, ids, count)
+        result["push_s"], result["push_cpu_s"] = measure_push(app, ids, count)
         result["pull_s"], result["pulled"] = measure_pull(app, ids)
         close(app)
     with database(engine, pg_url) as url:
@@ -307,7 +322,8 @@ def report(engine: str, runs: list[dict], count: int) -> dict:
           f" rows/s   push/floor {ratio:5.2f}x (target <= 3)   first pull "
           f"{pull_s:5.2f} s for {summary['pulled']} changes (target < 1 s)")
     for n, r in enumerate(runs, 1):
-        print(f"{'':10} run {n}: push {r['push_s']:.2f} s, floor {r['floor_s']:.2f} s, "
+        cpu = "" if r["push_cpu_s"] is None else f" (server CPU {r['push_cpu_s']:.2f} s)"
+        print(f"{'':10} run {n}: push {r['push_s']:.2f} s{cpu}, floor {r['floor_s']:.2f} s, "
               f"pull {r['pull_s']:.3f} s")
     return summary
 

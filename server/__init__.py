@@ -1,4 +1,6 @@
 """Hulei (护蕾): the field system of a township's child-protection campaign."""
+import gc
+
 from flask import Flask
 
 from . import crypto
@@ -15,6 +17,21 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    return app
+
+
+def serving_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app of a serving process (`make run`) and freeze its start-up heap.
+
+    A server keeps what it loads at start (modules, the app, rules, pinyin tables: about
+    300,000 objects) for life. Frozen, they drop out of the garbage collector's full
+    collections, which otherwise walk them again and again while a push builds thousands of
+    records (a 10,000-visit push spent 0.74 s in collections, 0.29 s frozen; bench/README.md).
+    Not for tests, which build many apps: a frozen object that later dies is never collected.
+    """
+    app = create_app(config_name, overrides)
+    gc.collect()
+    gc.freeze()
     return app
 
 

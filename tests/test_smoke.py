@@ -16,3 +16,20 @@ def test_grid_worker_sees_own_grid_children_masked(town, login):
     assert row["name"] == "欧阳明月"
     assert row["id_number"] == "430699********0011"
     assert api.get(f"/api/children/{town.children['b1']}").status_code == 404
+
+
+def test_a_serving_app_freezes_its_start_up_heap(tmp_path):
+    """`make run` serves `serving_app()`: what it loaded at start leaves the full collections."""
+    import gc
+
+    from server import serving_app
+    from tests.conftest import _master_key
+
+    gc.unfreeze()
+    try:
+        app = serving_app("test", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'h.db'}",
+                                   "HULEI_MASTER_KEY": _master_key(), "SKIP_KEY_CHECK": True})
+        assert gc.get_freeze_count() > 10_000
+        assert all(obj is not app.config for obj in gc.get_objects())  # frozen: in no generation
+    finally:
+        gc.unfreeze()

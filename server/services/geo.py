@@ -1,6 +1,7 @@
 """Distances on the WGS-84 ellipsoid and conversion from Chinese web-map coordinates."""
 import math
 
+from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 
 _A = 6378245.0
@@ -8,13 +9,19 @@ _EE = 0.00669342162296594323
 _X_PI = math.pi * 3000.0 / 180.0
 
 
-_GEODESIC = geodesic()
+_WGS84 = geodesic().ELLIPSOID  # geopy's WGS-84: (a km, b km, f)
+_GEOD = Geodesic(_WGS84[0], _WGS84[2])
 _MEAN_RADIUS_KM = 6371.0088
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Return the geodesic distance in metres between two (lat, lon) points."""
-    return _GEODESIC.measure(a, b) * 1000
+    """Return the geodesic distance in metres between two (lat, lon) points in range.
+
+    The geodesic geopy computes (its WGS-84, through geographiclib), asked for the distance
+    only; the points come validated, so the parsing in `geodesic.measure` (a fifth of its
+    time) is skipped.
+    """
+    return _GEOD.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"] * 1000
 
 
 def spherical_km(a: tuple[float, float], b: tuple[float, float]) -> float:

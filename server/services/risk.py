@@ -1,4 +1,7 @@
 """Risk assessment from the rules in server/data/risk_rules.json, and the village head's override."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
@@ -14,30 +17,57 @@ COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gte": lambda a
            "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b}
 
 
-def _holds(condition: dict, answers: dict, categories: list) -> bool:
+def _compile(condition: dict) -> Callable[[dict, list], bool]:
+    """Turn a rule condition into a test of (answers, categories)."""
     if "all" in condition:
-        return all(_holds(c, answers, categories) for c in condition["all"])
+        parts = [_compile(c) for c in condition["all"]]
+        return lambda answers, categories: all(p(answers, categories) for p in parts)
     if "any" in condition:
-        return any(_holds(c, answers, categories) for c in condition["any"])
+        parts = [_compile(c) for c in condition["any"]]
+        return lambda answers, categories: any(p(answers, categories) for p in parts)
     if "category" in condition:
-        return condition["category"] in categories
-    value = answers.get(condition["answer"])
-    if value is None:
-        return False
-    if condition["op"] == "any":
-        return isinstance(value, list) and len(value) > 0
-    if isinstance(value, bool) != isinstance(condition["value"], bool):
-        return False
-    return COMPARE[condition["op"]](value, condition["value"])
+        category = condition["category"]
+        return lambda answers, categories: category in categories
+    key, op = condition["answer"], condition["op"]
+    if op == "any":
+        return lambda answers, categories: isinstance(answers.get(key), list) and len(answers[key]) > 0
+    expected, compare = condition["value"], COMPARE[op]
+    expects_bool = isinstance(expected, bool)
+
+    def holds(answers: dict, categories: list) -> bool:
+        value = answers.get(key)
+        return value is not None and isinstance(value, bool) == expects_bool and compare(value, expected)
+    return holds
 
 
-def _level_of(rules: dict, matched: list[str]) -> str:
-    for rule in rules["level_rules"]:
-        if "any_of" in rule and set(rule["any_of"]) & set(matched):
-            return rule["level"]
-        if "of" in rule and len(set(rule["of"]) & set(matched)) >= rule["min_count"]:
-            return rule["level"]
-    return rules["default_level"]
+@dataclass(frozen=True)
+class _Rules:
+    """The risk rules made ready to apply: factor tests, level rules as sets, the trust reason."""
+
+    source: dict
+    factors: tuple[tuple[str, Callable[[dict, list], bool]], ...]
+    levels: tuple[tuple[str, frozenset, int], ...]
+    default_level: str
+    trust_flags: frozenset
+    trust_reason: str
+
+
+_prepared: list[_Rules] = []
+
+
+def _rules() -> _Rules:
+    # The rules are read once and shared (checklists.risk_rules); prepare them once per reading.
+    source = checklists.risk_rules()
+    if _prepared and _prepared[0].source is source:
+        return _prepared[0]
+    levels = tuple((rule["level"], frozenset(rule["any_of"]), 1) if "any_of" in rule
+                   else (rule["level"], frozenset(rule["of"]), rule["min_count"])
+                   for rule in source["level_rules"])
+    trust = _trust(source)
+    prepared = _Rules(source, tuple((f["key"], _compile(f["when"])) for f in source["factors"]),
+                      levels, source["default_level"], frozenset(trust["flags"]), trust["reason"]["key"])
+    _prepared[:] = [prepared]
+    return prepared
 
 
 def _trust(rules: dict) -> dict:
@@ -50,14 +80,15 @@ def _trust(rules: dict) -> dict:
 
 def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | None) -> tuple[str, list[str]]:
     """Return (level, reason keys) of a child from its categories, latest answers and trust flags."""
-    rules = checklists.risk_rules()
-    answers, categories = latest_answers or {}, list(child.categories or [])
-    reasons = [f["key"] for f in rules["factors"] if _holds(f["when"], answers, categories)]
-    level = _level_of(rules, reasons)
-    trust = _trust(rules)
+    rules = _rules()
+    answers, categories = latest_answers or {}, child.categories or []
+    reasons = [key for key, holds in rules.factors if holds(answers, categories)]
+    matched = set(reasons)
+    level = next((lvl for lvl, of, least in rules.levels if len(of & matched) >= least),
+                 rules.default_level)
     previous = child.risk_assessed or child.risk_level
-    if set(flags or []) & set(trust["flags"]):
-        reasons.append(trust["reason"]["key"])
+    if flags and not rules.trust_flags.isdisjoint(flags):
+        reasons.append(rules.trust_reason)
         if previous and LEVEL_ORDER[previous] > LEVEL_ORDER[level]:
             level = previous
     return level, reasons

@@ -27,9 +27,9 @@ def local_date(moment: datetime | None) -> date | None:
 
 def interval_days(level: str | None) -> int:
     """Return the days between visits for a risk level (setting VISIT_INTERVAL_DAYS, else the rules)."""
-    days = dict(checklists.risk_rules()["visit_interval_days"])
-    days.update(current_app.config.get("VISIT_INTERVAL_DAYS") or {})
-    return int(days[level or "low"])
+    level = level or "low"
+    setting = (current_app.config.get("VISIT_INTERVAL_DAYS") or {}).get(level)
+    return int(setting if setting is not None else checklists.risk_rules()["visit_interval_days"][level])
 
 
 def next_visit_due(child: Child) -> date | None:

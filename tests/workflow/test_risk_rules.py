@@ -54,3 +54,39 @@ def test_measures_come_from_the_reasons_groups_and_the_needs_without_repeats():
     assert titles == ["强制报告", "心理干预", "法律援助", "司法救助", "一站式取证", "医疗救治"]
     assert {m["kind"] for m in measures} <= {"other", "psychological", "legal_aid", "judicial_aid", "medical"}
     assert all(m["due"] is None for m in measures)
+
+
+SYNTHETIC_RULES = {
+    "factors": [
+        {"key": "ne", "when": {"answer": "a", "op": "ne", "value": 1}},
+        {"key": "lt", "when": {"answer": "n", "op": "lt", "value": 3}},
+        {"key": "lte", "when": {"answer": "n", "op": "lte", "value": 3}},
+        {"key": "gt", "when": {"answer": "n", "op": "gt", "value": 3}},
+        {"key": "picked", "when": {"answer": "m", "op": "any"}},
+        {"key": "either", "when": {"any": [{"category": "migrant"}, {"answer": "b", "op": "eq", "value": True}]}},
+    ],
+    "level_rules": [{"level": "high", "of": ["lt", "picked", "either"], "min_count": 3},
+                    {"level": "medium", "any_of": ["gt"]}],
+    "default_level": "low",
+    "trust": {"flags": ["no_location"], "reason": {"key": "unverified_visit"}},
+}
+
+
+@pytest.mark.parametrize("categories, answers, expected", [
+    ((), {}, ("low", [])),
+    ((), {"a": 2, "n": 2, "m": ["x"], "b": True}, ("high", ["ne", "lt", "lte", "picked", "either"])),
+    (("migrant",), {"a": 1, "n": 3, "m": []}, ("low", ["lte", "either"])),
+    ((), {"n": 4, "m": "x", "b": 1}, ("medium", ["gt"])),
+    ((), {"n": True, "a": None}, ("low", [])),
+])
+def test_every_kind_of_condition_and_level_rule(monkeypatch, categories, answers, expected):
+    """Each op, `any` over a multi answer, category and `any` combinators; `of`/`min_count` and `any_of`.
+
+    A bool never compares with a number (`n: True` is not < 3; `b: 1` is not True), a missing
+    or null answer never matches, and an empty or non-list multi answer is no `any`.
+    """
+    monkeypatch.setattr("server.services.checklists.risk_rules", lambda: SYNTHETIC_RULES)
+    assert assess_child(child(categories), answers, []) == expected
+    level, reasons = expected
+    assert assess_child(child(categories, assessed="high"), answers, ["no_location"]) == (
+        "high", reasons + ["unverified_visit"])
