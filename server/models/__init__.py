@@ -7,12 +7,12 @@ from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
 from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, ReportSnapshot
 from .users import ROLES, Device, LoginFailure, User, UserSession, user_grid
 from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
-from .visits import VISIT_FLAGS, Visit
+from .visits import VISIT_FLAGS, Visit, visit_stands
 
 __all__ = [
     "CATEGORIES", "CHILD_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES", "RISK_LEVELS", "ROLES",
     "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
-    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "utcnow",
+    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "utcnow", "visit_stands",
 ]

@@ -1,8 +1,8 @@
 """Home visits (走访): facts, never edited in place; a correction amends with a reason."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, exists
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from ..crypto import EncryptedField
 from ..extensions import db
@@ -45,3 +45,10 @@ class Visit(Versioned, db.Model):
     review_note = EncryptedField()
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def visit_stands(visit=Visit) -> tuple:
+    """Return the conditions under which `visit` (Visit or an alias) stands: not deleted, and no
+    amendment replaced it. A replaced visit is no longer the record of where and when anyone was."""
+    amendment = aliased(Visit)
+    return visit.deleted_at.is_(None), ~exists().where(amendment.amends_id == visit.id)

@@ -2,12 +2,12 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import VISIT_FLAGS, Child, Visit, utcnow
+from ..models import VISIT_FLAGS, Child, Visit, utcnow, visit_stands
 from . import audit, batching, checklists, plans, schedule, scope
 from .writes import assign, save_record
 
@@ -112,17 +112,12 @@ def _latest_order(visit) -> tuple:
     return visit.visited_at.desc(), visit.received_at.desc()
 
 
-def _standing(visit) -> tuple:
-    amendment = aliased(Visit)
-    return visit.deleted_at.is_(None), ~exists().where(amendment.amends_id == visit.id)
-
-
 def latest_visit(child_id: str) -> Visit | None:
     """Return the child's latest visit that no amendment replaced."""
     run = batching.active()
     if run is not None and ("latest_visit", child_id) in run.memo:
         return run.memo[("latest_visit", child_id)]
-    return db.session.scalar(select(Visit).where(Visit.child_id == child_id, *_standing(Visit))
+    return db.session.scalar(select(Visit).where(Visit.child_id == child_id, *visit_stands(Visit))
                              .order_by(*_latest_order(Visit)).limit(1))
 
 
@@ -132,7 +127,7 @@ def prefetch_latest_visits(child_ids: set[str]) -> None:
     if run is None or not child_ids:
         return
     candidate = aliased(Visit)
-    latest_id = select(candidate.id).where(candidate.child_id == Child.id, *_standing(candidate)) \
+    latest_id = select(candidate.id).where(candidate.child_id == Child.id, *visit_stands(candidate)) \
         .order_by(*_latest_order(candidate)).limit(1).correlate(Child).scalar_subquery()
     ids = [i for i in db.session.scalars(select(latest_id).where(Child.id.in_(child_ids))) if i]
     latest = db.session.scalars(select(Visit).where(Visit.id.in_(ids))).all() if ids else []

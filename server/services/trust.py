@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
-from ..models import Inspection, Visit
+from ..models import Inspection, Visit, visit_stands
 from . import batching
 from .geo import distance_m, spherical_km
 
@@ -37,8 +37,9 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
 class Track:
     """One worker's visits and inspections by time: where the travel check finds neighbours.
 
-    `window` loads every record in a span and the nearest record beyond each edge, so any
-    moment inside the span finds its true neighbours; `around` is the span of one moment.
+    `window` loads every standing record in a span (a visit an amendment replaced is not where
+    anyone was) and the nearest one beyond each edge, so any moment inside the span finds its
+    true neighbours; `around` is the span of one moment.
     Records of a run are added as they are made, so each op sees exactly what it would see
     applied alone.
     """
@@ -61,9 +62,10 @@ class Track:
         """Load the worker's records from `start` to `end` and the nearest beyond each edge."""
         track = cls(start, end)
         for model, who, when in cls.MODELS:
-            mine = select(model.id, when).where(who == worker_id)
-            before = select(func.max(when)).where(who == worker_id, when < start).scalar_subquery()
-            after = select(func.min(when)).where(who == worker_id, when > end).scalar_subquery()
+            live = visit_stands(model) if model is Visit else ()
+            mine = select(model.id, when).where(who == worker_id, *live)
+            before = select(func.max(when)).where(who == worker_id, when < start, *live).scalar_subquery()
+            after = select(func.min(when)).where(who == worker_id, when > end, *live).scalar_subquery()
             rows = db.session.execute(mine.where(or_(
                 and_(when >= start, when <= end), when == before, when == after)))
             track.times[model] = [(t, i) for i, t in rows]

@@ -64,8 +64,9 @@ def push_batch(actor, envelope: dict) -> dict:
         for (index, _), answer in zip(group, answers):
             results[index] = answer
     device.last_push_at = utcnow()
+    actor_id = actor.id  # read before the commit expires the user, which would load it again
     db.session.commit()
-    return {"results": results, "cursor": head_cursor(actor.id)}
+    return {"results": results, "cursor": head_cursor(actor_id)}
 
 
 def _lock_writers() -> None:

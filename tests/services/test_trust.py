@@ -173,6 +173,23 @@ def test_a_correction_is_not_a_journey_from_the_record_it_corrects(worker, home)
                  at=wrong_at + timedelta(minutes=2))["flags"] == ["impossible_travel", "location_mismatch"]
 
 
+def test_a_visit_replaced_by_a_correction_is_no_neighbour_of_later_records(worker, home):
+    """Once corrected, a stale fix 30 km off is not where the worker was: visits minutes before
+    it, alone or as a run in one batch, are not impossible travel."""
+    _, child_id = home
+    wrong_at = now() - timedelta(hours=2)
+    wrong = visit(worker, child_id, offset(HOME, 30_000, bearing=90), at=wrong_at)
+    push_at(worker, [op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": iso(wrong_at + timedelta(minutes=1)), "lat": HOME[0],
+        "lon": HOME[1], "accuracy_m": 10.0, "amends": wrong["id"], "amend_reason": "定位漂移，重新定位"})])
+    assert visit(worker, child_id, HOME, at=wrong_at - timedelta(minutes=3))["flags"] == []
+    run = [str(uuid.uuid4()) for _ in range(2)]
+    push_at(worker, [op("visit", "create", visit_id, {
+        "child_id": child_id, "visited_at": iso(wrong_at - timedelta(minutes=minutes)),
+        "lat": HOME[0], "lon": HOME[1], "accuracy_m": 10.0}) for visit_id, minutes in zip(run, (2, 4))])
+    assert [worker.get(f"/api/visits/{visit_id}").get_json()["flags"] for visit_id in run] == [[], []]
+
+
 def test_travel_is_per_worker(town, login, worker):
     """Another worker's visit far away at the same time is not this worker's travel."""
     far = offset(HOME, 30_000, bearing=90)
