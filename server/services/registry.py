@@ -6,6 +6,7 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import (
     Child,
+    Clue,
     Grid,
     GuardianPhone,
     Household,
@@ -183,10 +184,15 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
 
 
 def _move_venue_history(venue: Venue) -> None:
-    """Take a moved venue's inspections and its staff's checks along to its new village."""
-    records = [*db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)),
+    """Take a moved venue's inspections, its staff's checks and the clues of minors found there
+    but not yet linked to a child along to its new village, whose head now links them."""
+    inspections = list(db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)))
+    records = [*inspections,
                *db.session.scalars(select(StaffCheck).where(StaffCheck.employer_kind == "venue",
                                                             StaffCheck.employer_id == venue.id))]
+    if inspections:
+        records += db.session.scalars(select(Clue).where(
+            Clue.source_inspection_id.in_([i.id for i in inspections]), Clue.child_id.is_(None)))
     for record in records:
         assign(record, {"village_id": venue.village_id})
     db.session.flush()

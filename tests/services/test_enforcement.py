@@ -164,6 +164,32 @@ def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login
         assert db.session.get(Clue, unknown["clue_id"]).child_id == town.children["a2"]
 
 
+def test_a_moved_venue_takes_its_unlinked_minors_to_the_new_village_head(app, town, login):
+    """A minor found in a venue awaits linking by the head of the venue's village, wherever it moves."""
+    id_number = valid_id_number("43069920150101001")
+    with app.app_context():
+        db.session.get(Child, town.children["a1"]).id_number = id_number
+        db.session.commit()
+    inspector = login("inspector")
+    inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()["clue_id"]
+    linked = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "前台登记未成年人", "id_number": id_number}).get_json()["clue_id"]
+    head_a, head_b = login("head_a"), login("head_b")
+    assert [r["clue_id"] for r in head_a.get("/api/minors-found").get_json()["rows"]] == [found]
+    moved = login("admin").patch(f"/api/venues/{town.venues['a']}",
+                                 json={"village_id": town.villages["b"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert head_a.get("/api/minors-found").get_json()["rows"] == []
+    assert [r["clue_id"] for r in head_b.get("/api/minors-found").get_json()["rows"]] == [found]
+    police = login("police")
+    assert police.get(f"/api/clues/{found}").get_json()["village_id"] == town.villages["b"]
+    assert police.get(f"/api/clues/{linked}").get_json()["village_id"] == town.villages["a"]
+    link = head_b.post(f"/api/minors-found/{found}/link", json={"child_id": town.children["b1"]})
+    assert link.status_code == 204
+
+
 def test_record_found_alerts_and_yearly_recheck(app, town, login):
     api = login("inspector")
     id_number = valid_id_number("43069919900101001")
