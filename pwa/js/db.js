@@ -1,5 +1,7 @@
 // The only module that knows the IndexedDB schema. Every record and outbox entry is AES-GCM
-// ciphertext; only ids, kinds, versions, pending counts and op states stay in clear.
+// ciphertext; only ids, kinds, versions, pending counts and op states stay in clear. A record
+// with pending ops keeps the newest server copy a pull brought in `server` ({version, iv, ct},
+// or {version, deleted}) until its conflict is settled or, no longer busy, a pull replaces it.
 import { newId, seal, unseal, sealBytes, unsealBytes } from './crypto.js';
 
 const NAME = 'hulei';
@@ -125,7 +127,7 @@ export async function saveLocal(records, ops, photos = []) {
       done(s.records.get(row.key)).then((old) => {
         const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
         s.records.put({ ...row, version: old ? old.version : (records[i].version ?? null),
-          pending: (old ? old.pending : 0) + opsFor });
+          pending: (old ? old.pending : 0) + opsFor, ...(old && old.server ? { server: old.server } : {}) });
       });
     });
     sealedOps.forEach((row) => s.outbox.add(row));
@@ -178,7 +180,8 @@ export async function applyPush(ops, results) {
 }
 
 /** Apply a pulled batch and its cursor in one transaction; local records with pending ops keep
- *  their data and base version so the push can still detect a conflict. */
+ *  their data and base version so the push can still detect a conflict, and the server's copy
+ *  aside, since the cursor moves past it. */
 export async function applyPull(changes, cursor) {
   const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
     ? sealRecord(c.entity, c.id, c.data) : null)));
@@ -190,6 +193,11 @@ export async function applyPull(changes, cursor) {
         const busy = row && row.pending > 0;
         if (c.action === 'upsert' && !busy) s.records.put({ ...sealed[i], version: c.version, pending: 0 });
         else if (c.action === 'evict' || (c.action === 'delete' && !busy)) s.records.delete(k);
+        // Busy is known only here, so the kept copy is the box sealed for the record (same AAD):
+        // a pull of thousands of records seals each once.
+        else if (c.action === 'upsert') {
+          s.records.put({ ...row, server: { version: c.version, iv: sealed[i].iv, ct: sealed[i].ct } });
+        } else if (c.action === 'delete') s.records.put({ ...row, server: { version: c.version, deleted: true } });
       });
     });
     s.meta.put(cursorRow);
@@ -204,22 +212,39 @@ export async function resetForResync() {
   });
 }
 
+// A server delete is final; otherwise the higher version is the newer copy.
+const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
+
+/** The newest server copy of a conflicted op's record, `{version, data}` (data null when the
+ *  server deleted it): the push's answer, or what a later pull kept aside if that is newer. */
+export async function serverCopy(op) {
+  const k = recordKey(op.entity, op.id);
+  const row = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
+  const kept = row && row.server;
+  const answer = op.current ? { version: op.current.version, data: op.current } : null;
+  if (!newerThan(kept, answer ? answer.version : -Infinity)) return answer;
+  return { version: kept.version, data: kept.deleted ? null : await unseal(key, kept, aadRecord(k)) };
+}
+
 /** Settle a conflict: drop the conflicted op and either queue `newOp` (mine or merged, based on the
- *  server's version) or take the server's record as it is. */
+ *  server's version) or take the server's record as it is (`record.data` null: deleted there).
+ *  Resolve 'stale', changing nothing, when a newer server copy arrived after `record` was read. */
 export async function resolveConflict(opId, newOp, record) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
-  const sealedRec = await sealRecord(record.entity, record.id, record.data);
-  await tx(['records', 'outbox'], 'readwrite', (s) => {
-    done(s.outbox.index('op_id').getKey(opId)).then((seq) => {
-      if (seq === undefined) return;
+  const k = recordKey(record.entity, record.id);
+  const sealedRec = record.data ? await sealRecord(record.entity, record.id, record.data) : null;
+  return tx(['records', 'outbox'], 'readwrite', (s) => done(s.outbox.index('op_id').getKey(opId)).then((seq) => {
+    if (seq === undefined) return 'settled';
+    return done(s.records.get(k)).then((row) => {
+      if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
       s.outbox.delete(seq);
-      done(s.records.get(sealedRec.key)).then((row) => {
-        const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
-        s.records.put({ ...sealedRec, version: record.version, pending });
-      });
+      const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
+      if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
+      else s.records.delete(k);
       if (sealedOp) s.outbox.add(sealedOp);
+      return 'settled';
     });
-  });
+  }));
 }
 
 /** Put a rejected op back in the queue (after the user fixed what was wrong elsewhere) under a new

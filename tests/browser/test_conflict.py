@@ -1,15 +1,21 @@
 """Two phones edit the same child offline: the second sees the conflict, nothing is overwritten."""
+import json
 import re
+import uuid
 
 from playwright.sync_api import expect
 
 from server.extensions import db
 from server.models import Child
 
+from .. import factories
 from . import helpers
 from .conftest import PHONE
 
 NAME = "欧阳明月"
+HEAD_DEVICE = "phone-head-a-0001"
+MINE = "网格员：母亲已返乡"
+NEWEST = {"notes": "村主任：已转到镇中心小学", "school": "测试镇中心小学"}
 
 
 def edit_notes(page, text: str) -> None:
@@ -62,3 +68,125 @@ def test_second_phone_sees_the_conflict(browser, live_server):
     assert server_notes(live_server) == "村主任：由祖母照料"
     ctx_a.close()
     ctx_b.close()
+
+
+def head_phone(live_server) -> factories.ApiClient:
+    """The village head's phone, driven through the API."""
+    head = factories.ApiClient(live_server.app.test_client())
+    head.login("head_a", device_id=HEAD_DEVICE)
+    return head
+
+
+def head_edit(head, child_id: str, changes: dict) -> dict:
+    """Edit the child on the head's phone; return the server's record."""
+    response = head.patch(f"/api/children/{child_id}", json=changes)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def open_conflict(page) -> None:
+    """From the status bar to the child's conflict screen."""
+    page.get_by_test_id("conflict-link").click()
+    page.get_by_role("link", name=re.compile("冲突：儿童")).click()
+
+
+def stored_child(page, child_id: str) -> dict | None:
+    """The child as the phone's own store holds it (decrypted), with `_version` and `_pending`."""
+    return page.evaluate("(id) => import('/js/store.js').then((s) => s.one('child', id))", child_id)
+
+
+def sync_pulling(page) -> None:
+    """Sync and wait until the pull has been written (no push: the only op is in conflict)."""
+    with page.expect_response(re.compile(r"/api/sync/pull")):
+        helpers.sync_now(page)
+    expect(page.locator("#status .busy")).to_have_count(0, timeout=helpers.TIMEOUT)
+
+
+def conflict_then_newer_edit(browser, live_server):
+    """Worker A's offline note conflicts with the head's; the head edits again before A settles it,
+    and A syncs meanwhile, pulling that newer copy while the record is busy."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    head = head_phone(live_server)
+    child_id = live_server.ids.children["a1"]
+    helpers.go_offline(context)
+    edit_notes(page, MINE)
+    first = head_edit(head, child_id, {"notes": "村主任：由祖母照料"})
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    newest = head_edit(head, child_id, NEWEST)
+    assert newest["version"] > first["version"]
+    sync_pulling(page)
+    raw = json.dumps(helpers.raw_indexeddb(page), ensure_ascii=False)
+    assert NEWEST["notes"] not in raw and NEWEST["school"] not in raw  # kept aside, but sealed
+    open_conflict(page)
+    expect(page.get_by_test_id("mine-notes")).to_have_text(MINE)
+    expect(page.get_by_test_id("server-notes")).to_have_text(NEWEST["notes"])
+    return context, page, head, newest
+
+
+def test_taking_the_server_copy_takes_the_newest_pulled_meanwhile(browser, live_server):
+    context, page, head, newest = conflict_then_newer_edit(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    page.get_by_role("button", name="全部采用服务器的").click()
+    helpers.wait_synced(page)
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["school"], child["_version"], child["_pending"]) == \
+        (NEWEST["notes"], NEWEST["school"], newest["version"], 0)
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    expect(page.get_by_label("备注")).to_have_value(NEWEST["notes"])
+    expect(page.locator("dd", has_text=NEWEST["school"])).to_be_visible()
+
+    edit_notes(page, "网格员：已和学校核实")
+    with page.expect_response(re.compile(r"/api/sync/push")) as pushed:
+        helpers.sync_now(page)
+    assert pushed.value.request.post_data_json["ops"][0]["base_version"] == newest["version"]
+    assert pushed.value.json()["results"][0]["status"] == "applied"
+    helpers.wait_synced(page)
+    assert server_notes(live_server) == "网格员：已和学校核实"
+    context.close()
+
+
+def test_keeping_mine_rests_on_the_newest_server_version(browser, live_server):
+    context, page, head, newest = conflict_then_newer_edit(browser, live_server)
+    with page.expect_response(re.compile(r"/api/sync/push")) as pushed:
+        page.get_by_role("button", name="全部采用我的").click()
+    assert pushed.value.request.post_data_json["ops"][0]["base_version"] == newest["version"]
+    assert pushed.value.json()["results"][0]["status"] == "applied"
+    helpers.wait_synced(page)
+    record = head.get(f"/api/children/{live_server.ids.children['a1']}").get_json()
+    assert (record["notes"], record["school"]) == (MINE, NEWEST["school"])
+    child = stored_child(page, live_server.ids.children["a1"])
+    assert (child["notes"], child["school"], child["_version"]) == (MINE, NEWEST["school"], record["version"])
+    context.close()
+
+
+def test_a_record_deleted_on_the_server_meanwhile_leaves_the_phone(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    head = head_phone(live_server)
+    child_id = live_server.ids.children["a1"]
+    helpers.go_offline(context)
+    edit_notes(page, MINE)
+    first = head_edit(head, child_id, {"notes": "村主任：由祖母照料"})
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    deleted = head.post("/api/sync/push", json={
+        "device_id": HEAD_DEVICE, "device_time": "2026-11-28T10:00:00+08:00", "schema_version": 1,
+        "ops": [{"op_id": str(uuid.uuid4()), "entity": "child", "action": "delete", "id": child_id,
+                 "base_version": first["version"], "data": {}}]}).get_json()
+    assert deleted["results"][0]["status"] == "applied"
+    sync_pulling(page)
+    open_conflict(page)
+    expect(page.get_by_text("在服务器上已被他人删除")).to_be_visible()
+    page.get_by_role("button", name="知道了，从本机移除").click()
+    helpers.wait_synced(page)
+    assert stored_child(page, child_id) is None
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("link", name=re.compile(NAME))).to_have_count(0)
+    context.close()

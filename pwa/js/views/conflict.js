@@ -11,7 +11,10 @@ const shown = (v) => (v === null || v === undefined || v === '' ? '（空）' : 
 export async function render(opId) {
   const op = (await db.outboxByState('conflict')).find((o) => o.op_id === opId);
   if (!op) return page('冲突已处理', h('p', {}, '这条冲突已经处理完毕。'), h('a', { href: '#/sync' }, '返回同步'));
-  const server = op.current || {};
+  // A pull after the conflict may have brought a newer server copy: compare with that one.
+  const copy = (await db.serverCopy(op)) || { version: null, data: {} };
+  const gone = copy.data === null;
+  const server = copy.data || {};
   const fields = Object.keys(op.data || {});
   const rows = fields.map((f) => {
     const mineId = `m-${f}`;
@@ -31,18 +34,28 @@ export async function render(opId) {
       const pick = choice === 'merge' ? table.querySelector(`input[name="pick-${f}"]:checked`).value : choice;
       if (pick === 'mine') merged[f] = op.data[f];
     }
-    const { id: _id, version, ...serverData } = server;
-    void _id;
-    const record = { entity: op.entity, id: op.id, version, data: { ...serverData, ...merged } };
+    const { id: _id, version: _v, ...serverData } = server;
+    void _id; void _v;
+    const { version } = copy;
+    const record = { entity: op.entity, id: op.id, version, data: gone ? null : { ...serverData, ...merged } };
     const newOp = Object.keys(merged).length ? { op_id: newId(), entity: op.entity, action: op.action, id: op.id,
       base_version: version, data: merged } : null;
-    await db.resolveConflict(op.op_id, newOp, record);
+    if (await db.resolveConflict(op.op_id, newOp, record) === 'stale') {
+      await store.load();
+      toast('服务器上又有新的修改，请重新对比后选择');
+      return;
+    }
     await store.load();
-    toast(newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
+    toast(gone ? '这条记录已在服务器上删除' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
     location.hash = '#/sync';
     sync.sync();
   };
   const btn = (text, choice, cls) => h('button', { type: 'button', class: `btn ${cls}`, onclick: () => finish(choice) }, text);
+  if (gone) {
+    return page(`冲突：${ENTITY[op.entity] || op.entity}`,
+      h('p', {}, '您离线修改的记录，在服务器上已被他人删除，您的修改无法再保存。'),
+      h('div', { class: 'stack' }, btn('知道了，从本机移除', 'server', 'primary wide')));
+  }
   return page(`冲突：${ENTITY[op.entity] || op.entity}`,
     h('p', {}, '您离线修改的记录，在服务器上已被他人改过。请对比后选择，任何一方都不会被悄悄覆盖。'),
     table,
