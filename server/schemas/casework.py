@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
-from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text, Uuid
 from .households import LocationMixin
 from .validators import validate_id_number
 
@@ -19,7 +19,7 @@ class FixSchema(LocationMixin):
 class VisitCreateSchema(FixSchema):
     """A home visit as the phone records it (a fact: create only)."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     child_id = fields.String(required=True)
     visited_at = Aware(required=True)
     template_version = fields.Integer(allow_none=True)
@@ -76,7 +76,7 @@ class InspectionAnswerSchema(StrictSchema):
 class InspectionCreateSchema(FixSchema):
     """An inspection as the inspector records it (a fact: create only)."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     venue_id = fields.String(required=True)
     operation_id = fields.String(allow_none=True)
     inspected_at = Aware(required=True)
@@ -115,7 +115,7 @@ class InspectionSchema(RecordSchema):
 class OperationCreateSchema(StrictSchema):
     """A joint operation."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     date = fields.Date(required=True)
     lead_unit = Text(100, 1, required=True)
     units = fields.List(Text(100), load_default=list)
@@ -126,7 +126,7 @@ class OperationCreateSchema(StrictSchema):
 class OperationUpdateSchema(OperationCreateSchema):
     """A joint operation edit (partial)."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
 
 
 class OperationSchema(RecordSchema):
@@ -150,7 +150,7 @@ class MeasureSchema(StrictSchema):
 class PlanCreateSchema(StrictSchema):
     """An assistance plan as a worker drafts it."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     child_id = fields.String(required=True)
     helper_id = fields.String(allow_none=True)
     risk_factors = fields.List(Text(60), load_default=list)
@@ -162,7 +162,7 @@ class PlanCreateSchema(StrictSchema):
 class PlanUpdateSchema(PlanCreateSchema):
     """A plan edit (partial); approval and closing have their own endpoints."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
     child_id = fields.String(dump_only=True)
 
 
@@ -187,7 +187,7 @@ class PlanSchema(RecordSchema):
 class ProgressCreateSchema(StrictSchema):
     """A progress entry on a plan (a fact)."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     plan_id = fields.String(required=True)
     at = Aware(required=True)
     note = Text(4000, 1, required=True)
@@ -205,7 +205,7 @@ class ProgressSchema(RecordSchema):
 class ClueCreateSchema(StrictSchema):
     """A mandatory report (强制报告)."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     child_id = fields.String(allow_none=True)
     description = Text(4000, 1, required=True)
     happened_at = Aware(allow_none=True)
@@ -231,7 +231,7 @@ class ClueSchema(RecordSchema):
 class StaffCheckCreateSchema(StrictSchema):
     """A staff record check."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     person_name = Text(50, 1, required=True)
     id_number = fields.String(required=True, validate=validate_id_number)
     employer_kind = Choice(("unit", "venue"), required=True)
@@ -244,7 +244,7 @@ class StaffCheckCreateSchema(StrictSchema):
 class StaffCheckUpdateSchema(StaffCheckCreateSchema):
     """A staff check edit (partial)."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
 
 
 class StaffCheckSchema(RecordSchema):

@@ -25,6 +25,13 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class Uuid(fields.UUID):
+    """A UUID, loaded as its canonical text: ids are stored, compared and answered as text."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs))
+
+
 class Number(fields.Float):
     """A JSON number: a numeric string ("29.1") or a boolean is refused, not coerced."""
 

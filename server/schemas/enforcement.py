@@ -4,7 +4,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validates
 
 from .casework import OperationSchema
-from .common import StrictSchema, Text
+from .common import StrictSchema, Text, Uuid
 from .validators import validate_id_number
 from .venues import VenueSchema
 
@@ -52,7 +52,7 @@ class ViolationListSchema(Schema):
 class MinorFoundSchema(StrictSchema):
     """POST /api/inspections/{id}/minor-found."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     description = Text(4000, 1, required=True)
     name = Text(50, allow_none=True)
     id_number = fields.String(allow_none=True, validate=validate_id_number)

@@ -4,7 +4,7 @@ from pypinyin import lazy_pinyin
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
-from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text
+from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text, Uuid
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
 FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
@@ -37,7 +37,7 @@ class LocationMixin(StrictSchema):
 class HouseholdCreateSchema(LocationMixin):
     """A household as a client creates it."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     grid_id = fields.String(required=True)
     address = Text(200, 1, required=True)
     family_type = Choice(FAMILY_TYPES, load_default="normal")
@@ -48,7 +48,7 @@ class HouseholdCreateSchema(LocationMixin):
 class HouseholdUpdateSchema(HouseholdCreateSchema):
     """A household edit (partial)."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
 
 
 class HouseholdSchema(RecordSchema):
@@ -74,7 +74,7 @@ class HouseholdQuerySchema(PageQuerySchema):
 class ChildCreateSchema(StrictSchema):
     """A child as a client creates it."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     household_id = fields.String(required=True)
     name = Text(50, 1, required=True)
     id_number = fields.String(allow_none=True, validate=validate_id_number)
@@ -89,7 +89,7 @@ class ChildCreateSchema(StrictSchema):
 class ChildUpdateSchema(ChildCreateSchema):
     """A child edit (partial)."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
 
 
 def name_initials(name: str | None) -> str:

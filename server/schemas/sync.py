@@ -1,7 +1,7 @@
 """Schemas of the sync envelope: push batches, ops and pull queries."""
 from marshmallow import Schema, fields, validate
 
-from .common import Choice, StrictSchema
+from .common import Choice, StrictSchema, Uuid
 
 ENTITY_NAMES = ("household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                 "plan_progress", "clue", "staff_check")
@@ -10,10 +10,10 @@ ENTITY_NAMES = ("household", "child", "visit", "venue", "inspection", "joint_ope
 class OpSchema(StrictSchema):
     """One operation of a push."""
 
-    op_id = fields.UUID(required=True)
+    op_id = Uuid(required=True)
     entity = Choice(ENTITY_NAMES, required=True)
     action = Choice(("create", "update", "delete"), required=True)
-    id = fields.UUID(required=True)
+    id = Uuid(required=True)
     base_version = fields.Integer(allow_none=True, load_default=None)
     data = fields.Dict(load_default=dict)
 

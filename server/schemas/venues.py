@@ -3,7 +3,7 @@ from marshmallow import fields
 
 from ..models import VENUE_TYPES
 from ..services.masking import mask_phone
-from .common import Choice, PageQuerySchema, RecordSchema, Text
+from .common import Choice, PageQuerySchema, RecordSchema, Text, Uuid
 from .households import LocationMixin
 from .validators import validate_phone
 
@@ -11,7 +11,7 @@ from .validators import validate_phone
 class VenueCreateSchema(LocationMixin):
     """A venue as a client registers it."""
 
-    id = fields.UUID(load_default=None)
+    id = Uuid(load_default=None)
     village_id = fields.String(required=True)
     type = Choice(VENUE_TYPES, required=True)
     name = Text(200, 1, required=True)
@@ -25,7 +25,7 @@ class VenueCreateSchema(LocationMixin):
 class VenueUpdateSchema(VenueCreateSchema):
     """A venue edit (partial)."""
 
-    id = fields.UUID(dump_only=True)
+    id = Uuid(dump_only=True)
 
 
 class VenueSchema(RecordSchema):
