@@ -112,6 +112,7 @@ def serving(app):
 
 
 SAME_PROCESS = False
+OLDEST_FIRST = False
 SERVER_PID: list[int | None] = [None]
 
 
@@ -171,9 +172,15 @@ def seed(app) -> dict:
     return ids
 
 
-def visit_data(child_id: str, place: dict, n: int, now: datetime) -> dict:
-    """A plausible visit: at the household, minutes apart, an hour or more ago."""
-    return {"child_id": child_id, "visited_at": (now - timedelta(hours=1, minutes=n)).isoformat(),
+def visit_data(child_id: str, place: dict, n: int, now: datetime, count: int = 0) -> dict:
+    """A plausible visit: at the household, a minute apart, an hour or more ago.
+
+    The n-th op is n minutes older than the first, so a child's first op in the push is its
+    latest visit; with OLDEST_FIRST (as a phone's outbox sends them) each op is a minute newer,
+    becomes its child's latest visit and updates the child (one more audit event each).
+    """
+    minutes = count - n if OLDEST_FIRST else n
+    return {"child_id": child_id, "visited_at": (now - timedelta(hours=1, minutes=minutes)).isoformat(),
             "lat": place["lat"] + 1e-5, "lon": place["lon"], "accuracy_m": 12.0,
             "template_version": 1, "answers": {"guardian_present": True, "in_school": True},
             "notes": f"第{n}次走访，监护人在家，孩子状态良好。", "follow_up": n % 7 == 0}
@@ -183,7 +190,7 @@ def visit_ops(children: list, count: int) -> list[dict]:
     now = datetime.now(UTC)
     return [{"op_id": str(uuid.uuid4()), "entity": "visit", "action": "create",
              "id": str(uuid.uuid4()), "base_version": None,
-             "data": visit_data(*children[n % len(children)], n, now)} for n in range(count)]
+             "data": visit_data(*children[n % len(children)], n, now, count)} for n in range(count)]
 
 
 # --- an HTTP client with a cookie jar ------------------------------------------------------
@@ -337,9 +344,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--same-process", action="store_true",
                         help="serve from a thread of the bench's own process (the earlier harness)")
+    parser.add_argument("--oldest-first", action="store_true",
+                        help="push each child's visits oldest first, as a phone's outbox does")
     args = parser.parse_args(argv)
-    global SAME_PROCESS
-    SAME_PROCESS = args.same_process
+    global SAME_PROCESS, OLDEST_FIRST
+    SAME_PROCESS, OLDEST_FIRST = args.same_process, args.oldest_first
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     random.seed(1)
     engines = ["sqlite"] + ([] if args.sqlite_only or not args.pg else ["postgresql"])
