@@ -3,7 +3,7 @@ import bisect
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import Inspection, Visit, visit_stands
@@ -64,8 +64,11 @@ class Track:
         for model, who, when in cls.MODELS:
             live = visit_stands(model) if model is Visit else ()
             mine = select(model.id, when).where(who == worker_id, *live)
-            before = select(func.max(when)).where(who == worker_id, when < start, *live).scalar_subquery()
-            after = select(func.min(when)).where(who == worker_id, when > end, *live).scalar_subquery()
+            # Nearest first by the (worker, time) index: the scan stops at the first standing record.
+            before = select(when).where(who == worker_id, when < start, *live) \
+                .order_by(when.desc()).limit(1).scalar_subquery()
+            after = select(when).where(who == worker_id, when > end, *live) \
+                .order_by(when).limit(1).scalar_subquery()
             rows = db.session.execute(mine.where(or_(
                 and_(when >= start, when <= end), when == before, when == after)))
             track.times[model] = [(t, i) for i, t in rows]
