@@ -102,9 +102,8 @@ def sync_pulling(page) -> None:
     expect(page.locator("#status .busy")).to_have_count(0, timeout=helpers.TIMEOUT)
 
 
-def conflict_then_newer_edit(browser, live_server):
-    """Worker A's offline note conflicts with the head's; the head edits again before A settles it,
-    and A syncs meanwhile, pulling that newer copy while the record is busy."""
+def conflicted(browser, live_server):
+    """Worker A's offline note conflicts with the head's: (context, page, head, child id, head's edit)."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
@@ -116,6 +115,13 @@ def conflict_then_newer_edit(browser, live_server):
     helpers.go_online(context)
     helpers.sync_now(page)
     expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    return context, page, head, child_id, first
+
+
+def conflict_then_newer_edit(browser, live_server):
+    """The head edits again before A settles the conflict, and A syncs meanwhile, pulling that
+    newer copy while the record is busy."""
+    context, page, head, child_id, first = conflicted(browser, live_server)
     newest = head_edit(head, child_id, NEWEST)
     assert newest["version"] > first["version"]
     sync_pulling(page)
@@ -165,17 +171,7 @@ def test_keeping_mine_rests_on_the_newest_server_version(browser, live_server):
 
 
 def test_a_record_deleted_on_the_server_meanwhile_leaves_the_phone(browser, live_server):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    head = head_phone(live_server)
-    child_id = live_server.ids.children["a1"]
-    helpers.go_offline(context)
-    edit_notes(page, MINE)
-    first = head_edit(head, child_id, {"notes": "村主任：由祖母照料"})
-    helpers.go_online(context)
-    helpers.sync_now(page)
-    expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    context, page, head, child_id, first = conflicted(browser, live_server)
     deleted = head.post("/api/sync/push", json={
         "device_id": HEAD_DEVICE, "device_time": "2026-11-28T10:00:00+08:00", "schema_version": 1,
         "ops": [{"op_id": str(uuid.uuid4()), "entity": "child", "action": "delete", "id": child_id,

@@ -134,13 +134,19 @@ def test_month_view_and_missing_operation_warning(app, town, login):
         assert enforcement.operation_missing(date(NOW.year, NOW.month, 21)) is (NOW.day > 21)
 
 
-def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login):
+def inspected_with_a_known_minor(app, town, login):
+    """Give child a1 an ID number and inspect venue a: (inspector, inspection, the ID number)."""
     id_number = valid_id_number("43069920150101001")
     with app.app_context():
         db.session.get(Child, town.children["a1"]).id_number = id_number
         db.session.commit()
     inspector = login("inspector")
     inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    return inspector, inspection, id_number
+
+
+def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login):
+    inspector, inspection, id_number = inspected_with_a_known_minor(app, town, login)
     known = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
         "description": "前台登记未成年人与成年男子同住", "id_number": id_number})
     assert known.status_code == 201 and known.get_json()["child_linked"] is True
@@ -166,12 +172,7 @@ def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login
 
 def test_a_moved_venue_takes_its_unlinked_minors_to_the_new_village_head(app, town, login):
     """A minor found in a venue awaits linking by the head of the venue's village, wherever it moves."""
-    id_number = valid_id_number("43069920150101001")
-    with app.app_context():
-        db.session.get(Child, town.children["a1"]).id_number = id_number
-        db.session.commit()
-    inspector = login("inspector")
-    inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    inspector, inspection, id_number = inspected_with_a_known_minor(app, town, login)
     found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
         "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()["clue_id"]
     linked = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
