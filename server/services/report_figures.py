@@ -9,7 +9,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import CATEGORIES, RISK_LEVELS, Child, Inspection, JointOperation, Plan, StaffCheck, Venue, Visit
+from ..models import (
+    CATEGORIES,
+    RISK_LEVELS,
+    Child,
+    Inspection,
+    JointOperation,
+    Plan,
+    StaffCheck,
+    Venue,
+    Visit,
+    visit_stands,
+)
 from . import checklists, enforcement, periods, schedule
 
 
@@ -61,8 +72,9 @@ def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> 
     # An amendment corrects a visit; it is not another visit.
     rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
         *live, Visit.amends_id.is_(None), Visit.visited_at >= start)).all()
-    last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at)).where(*live)
-                                   .group_by(Visit.child_id)).all())
+    # The last visit is the latest standing one, as on the schedule: a time corrected back counts.
+    last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at))
+                                   .where(*live, *visit_stands(Visit)).group_by(Visit.child_id)).all())
     return {"total": len(rows), "children_visited": len({r.child_id for r in rows if r.child_id}),
             "flagged": sum(bool(r.flags) for r in rows),
             "accepted": sum(r.review_status == "accepted" for r in rows),

@@ -107,6 +107,19 @@ def test_figures_of_each_village_and_the_town_total(app, records, login):
     assert "clue" not in text and "欧阳明月" not in text
 
 
+def test_a_visit_time_corrected_back_does_not_keep_the_child_off_the_overdue_count(app, records, login):
+    """a1 (every 30 days, last seen 10-17) stays overdue on the cut-off day when a visit logged at a
+    wrong 11-10 is corrected to 10-16: its last visit is its latest standing one, as on the schedule.
+    The window still counts the original by its own time: an amendment is not another visit."""
+    town = records
+    with app.app_context():
+        wrong = add_visit(town, "a1", at(2026, 11, 10, 9))
+        add_visit(town, "a1", at(2026, 10, 16, 9), amends=wrong)
+        db.session.commit()
+    figures = login("head_a").get(f"{URL}?period={PERIOD}").get_json()["figures"]
+    assert figures == {**FIGURES_A, "visits": {**FIGURES_A["visits"], "total": 3}}
+
+
 def test_who_may_see_and_submit(app, records, login):
     town = records
     a, b = town.villages["a"], town.villages["b"]
