@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from server import create_app
 from server.extensions import db
-from server.models import ReportSnapshot, new_id
+from server.models import AppliedOp, ReportSnapshot, new_id
 
 from .factories import build_town
 
@@ -110,3 +110,24 @@ def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(db_
         assert not any(c["nullable"] for c in inspect(db.engine).get_columns("report_snapshot")
                        if c["name"] in ("window_start", "window_end", "due_on"))
         db.engine.dispose()
+
+
+def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(db_url):
+    """Conflict answers stored before 0008 held the record in the clear; the rest stay as they were."""
+    app = bare_app(db_url)
+    with app.app_context():
+        upgrade(revision="0007")
+        town = build_town()
+        conflict = {"op_id": "c", "status": "conflict", "id": "x", "version": 2,
+                    "current": {"name": "欧阳明月", "version": 2}}
+        applied = {"op_id": "a", "status": "applied", "id": "y", "version": 1}
+        for op_id, result in (("c", conflict), ("a", applied)):
+            db.session.add(AppliedOp(op_id=op_id, user_id=town.users["worker_a"], entity="child",
+                                     entity_id=result["id"], result=result))
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        rows = dict(db.session.execute(select(AppliedOp.op_id, AppliedOp.result)).all())
+        db.session.remove()
+        db.engine.dispose()
+    assert rows == {"c": {key: value for key, value in conflict.items() if key != "current"}, "a": applied}

@@ -216,13 +216,15 @@ export async function resetForResync() {
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
 
 /** The newest server copy of a conflicted op's record, `{version, data}` (data null when the
- *  server deleted it): the push's answer, or what a later pull kept aside if that is newer. */
+ *  server deleted it or this user may no longer see it): the push's answer, or what a later pull
+ *  kept aside if that is newer. */
 export async function serverCopy(op) {
   const k = recordKey(op.entity, op.id);
   const row = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
   const kept = row && row.server;
-  const answer = op.current ? { version: op.current.version, data: op.current } : null;
-  if (!newerThan(kept, answer ? answer.version : -Infinity)) return answer;
+  // No `current`: by the time a retried op was answered the record was gone for this user.
+  const answer = op.current ? { version: op.current.version, data: op.current } : { version: null, data: null };
+  if (!newerThan(kept, answer.version ?? -Infinity)) return answer;
   return { version: kept.version, data: kept.deleted ? null : await unseal(key, kept, aadRecord(k)) };
 }
 

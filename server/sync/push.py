@@ -111,9 +111,22 @@ def _triage(actor, raws: list) -> tuple[list, list[tuple[int, dict]]]:
 def _stored_answer(actor, stored: AppliedOp) -> dict:
     if stored.user_id != actor.id:
         return _rejected(stored.op_id, {"op_id": ["操作编号已被使用"]})
-    # Only an applied op is a duplicate; a retried conflict or rejection answers as it did.
-    return {**stored.result, "status": "duplicate"} if stored.result["status"] == "applied" \
-        else stored.result
+    # Only an applied op is a duplicate; a retried conflict or rejection answers as it did, a
+    # conflict with the record as the caller may see it now (the ledger keeps no copy of it).
+    result = stored.result
+    if result["status"] == "applied":
+        return {**result, "status": "duplicate"}
+    if result["status"] == "conflict":
+        return {**result, "current": _current(actor, ENTITIES[stored.entity], stored.entity_id)}
+    return result
+
+
+def _current(actor, entity, record_id: str) -> dict | None:
+    try:
+        record = scope.get_scoped(actor, entity.model, record_id)
+    except ApiError:
+        return None
+    return entity.schema().dump(record)
 
 
 def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
@@ -137,8 +150,10 @@ def _runnable(op: dict) -> bool:
 
 
 def _ledger(actor, op: dict, ctx: SyncContext, result: dict) -> None:
+    # A conflict's `current` is a record in the clear: the ledger is no place for it.
+    kept = {key: value for key, value in result.items() if key != "current"}
     row = {"op_id": str(op["op_id"]), "user_id": actor.id, "device_id": ctx.device_id,
-           "entity": op["entity"], "entity_id": str(op["id"]), "result": result}
+           "entity": op["entity"], "entity_id": str(op["id"]), "result": kept}
     if not batching.defer_row(AppliedOp.__table__, {**row, "applied_at": utcnow()}):
         db.session.add(AppliedOp(**row))
 

@@ -179,7 +179,7 @@ def test_a_record_deleted_on_the_server_meanwhile_leaves_the_phone(browser, live
     assert deleted["results"][0]["status"] == "applied"
     sync_pulling(page)
     open_conflict(page)
-    expect(page.get_by_text("在服务器上已被他人删除")).to_be_visible()
+    expect(page.get_by_text("在服务器上已被删除或已不在您的管辖范围内")).to_be_visible()
     page.get_by_role("button", name="知道了，从本机移除").click()
     helpers.wait_synced(page)
     assert stored_child(page, child_id) is None

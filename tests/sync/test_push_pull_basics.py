@@ -64,6 +64,35 @@ def test_stale_same_field_edit_conflicts_and_other_field_merges(town, login):
     assert (body["school"], body["notes"], body["version"]) == ("甲小学", "换了备注", 3)
 
 
+def test_a_conflict_is_stored_without_the_record_and_a_retry_reads_it_again(app, town, login):
+    """The op ledger holds no record in the clear; a retried conflict answers with the record as
+    it is now, or none once the caller may no longer see it."""
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import AppliedOp
+
+    phone_a = login("worker_a", device_id=DEVICE)
+    head = login("head_a", device_id="phone-head-a-0001")
+    child = town.children["a1"]
+    push(head, [op("child", "update", child, {"school": "甲小学"}, base_version=1)])
+    clash = op("child", "update", child, {"school": "乙小学"}, base_version=1)
+    first = push(phone_a, [clash])["results"][0]
+    assert (first["status"], first["version"], first["current"]["school"]) == ("conflict", 2, "甲小学")
+    with app.app_context():
+        stored = db.session.scalar(select(AppliedOp.result).where(AppliedOp.op_id == clash["op_id"]))
+    assert stored == {key: value for key, value in first.items() if key != "current"}
+    push(head, [op("child", "update", child, {"notes": "村主任的备注"}, base_version=2)])
+    again = push(phone_a, [clash])["results"][0]
+    assert {**again, "current": None} == {**first, "current": None}
+    assert (again["current"]["school"], again["current"]["notes"], again["current"]["version"]) == (
+        "甲小学", "村主任的备注", 3)
+    moved = push(head, [op("household", "update", town.households["a1"], {"grid_id": town.grids["a2"]},
+                          base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    assert push(phone_a, [clash])["results"][0] == {**first, "current": None}
+
+
 def test_a_venue_moved_on_two_phones_conflicts(town, login):
     # Venues keep lat and lon as columns, households one encrypted location: both must clash.
     inspector = login("inspector", device_id="phone-inspector-0001")

@@ -73,9 +73,9 @@ class Phone:
         self.answers[sent_op["op_id"]] = result
         if result["status"] == "conflict":
             self.conflicts.add(sent_op["op_id"])
-            current = result["current"]
+            current = result["current"]  # None: gone for this phone; a pull says how
             mine = self.store.get(sent_op["id"])
-            if mine is None or current["version"] > mine.version:
+            if current is not None and (mine is None or current["version"] > mine.version):
                 self.store[sent_op["id"]] = Rec(sent_op["entity"], current["version"], False, current)
         elif result["status"] == "rejected" and sent_op["action"] == "create":
             self.store.pop(sent_op["id"], None)

@@ -46,14 +46,14 @@ export async function render(opId) {
       return;
     }
     await store.load();
-    toast(gone ? '这条记录已在服务器上删除' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
+    toast(gone ? '已从本机移除这条记录' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
     location.hash = '#/sync';
     sync.sync();
   };
   const btn = (text, choice, cls) => h('button', { type: 'button', class: `btn ${cls}`, onclick: () => finish(choice) }, text);
   if (gone) {
     return page(`冲突：${ENTITY[op.entity] || op.entity}`,
-      h('p', {}, '您离线修改的记录，在服务器上已被他人删除，您的修改无法再保存。'),
+      h('p', {}, '您离线修改的记录，在服务器上已被删除或已不在您的管辖范围内，您的修改无法再保存。'),
       h('div', { class: 'stack' }, btn('知道了，从本机移除', 'server', 'primary wide')));
   }
   return page(`冲突：${ENTITY[op.entity] || op.entity}`,
