@@ -3,6 +3,7 @@ import logging
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,15 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_validation(err: ValidationError):
         fields = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
         return _respond(validation_error(fields))
+
+    @app.errorhandler(StaleDataError)
+    def handle_stale(err: StaleDataError):
+        # Another request changed the record between this one's read and its write; the failed
+        # flush leaves the session to roll back before the session cookie is saved.
+        from .extensions import db
+
+        db.session.rollback()
+        return _respond(ApiError(409, "version_conflict", "记录已被他人修改，请刷新后再编辑"))
 
     @app.errorhandler(HTTPException)
     def handle_http(err: HTTPException):

@@ -3,7 +3,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, LargeBinary, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
@@ -51,7 +51,16 @@ class Timestamped:
 
 
 class Versioned(Timestamped):
-    """A mutable synced record: version for optimistic concurrency, soft delete for tombstones."""
+    """A mutable synced record: version for optimistic concurrency, soft delete for tombstones.
+
+    The services set each new version (`save_record`); every UPDATE also requires the version it
+    was read at, so of two writers that read the same version the second fails (StaleDataError,
+    answered 409) instead of silently overwriting the first, even when both passed their checks.
+    """
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.version, "version_id_generator": False}
