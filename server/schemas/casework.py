@@ -160,10 +160,11 @@ class PlanCreateSchema(StrictSchema):
 
 
 class PlanUpdateSchema(PlanCreateSchema):
-    """A plan edit (partial); approval and closing have their own endpoints."""
+    """A plan edit (partial); its status moves only by approval and closing, their own endpoints."""
 
     id = Uuid(dump_only=True)
     child_id = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
 
 
 class PlanSchema(RecordSchema):

@@ -40,10 +40,10 @@ def _measures(data: dict) -> dict:
 
 
 def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -> Plan:
-    """Edit a plan in scope while it is not closed."""
+    """Edit a plan in scope: a draft, or an approved plan by its approver; never a closed one."""
     _require_writer(actor, Plan)
     plan = scope.get_scoped(actor, Plan, plan_id)
-    check_plan_open(plan)
+    check_plan_editable(actor, plan)
     if data.get("helper_id"):
         plans.check_helper(data["helper_id"], plan.village_id)
     changed = assign(plan, _measures(data))
@@ -51,10 +51,16 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     return plan
 
 
-def check_plan_open(plan: Plan) -> None:
-    """Refuse to edit or delete a closed plan."""
+def check_plan_editable(actor, plan: Plan) -> None:
+    """Refuse to edit or delete a closed plan, or an approved one unless an approver does it.
+
+    An approved plan is what its approver approved: a change of its helper or measures by anyone
+    else would stand without approval.
+    """
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能修改")
+    if plan.status != "draft" and actor.role not in plans.APPROVER_ROLES:
+        raise ApiError(403, "plan_not_allowed", "已批准的帮扶计划只能由村/社区负责人修改")
 
 
 def create_operation(actor, data: dict, device_id: str | None = None) -> JointOperation:

@@ -25,8 +25,8 @@ class Entity:
     """One synced record kind; facts have no update and no delete.
 
     A kind with `prefetch(actor, items)` has its consecutive creates in a push applied as one
-    run (services/batching.py), `prefetch` loading what the run will look up. `guard(record)`
-    refuses an edit or a delete of a record in a state that allows neither (a closed plan).
+    run (services/batching.py), `prefetch` loading what the run will look up. `guard(actor, record)`
+    refuses an edit or a delete the record's state does not allow the caller (a closed plan).
     """
 
     name: str
@@ -67,7 +67,7 @@ ENTITIES = {e.name: e for e in (
     Entity("joint_operation", JointOperation, cs.OperationSchema, cs.OperationCreateSchema,
            _mutable(casework.create_operation), cs.OperationUpdateSchema, casework.update_operation),
     Entity("plan", Plan, cs.PlanSchema, cs.PlanCreateSchema, _mutable(casework.create_plan),
-           cs.PlanUpdateSchema, casework.update_plan, guard=casework.check_plan_open),
+           cs.PlanUpdateSchema, casework.update_plan, guard=casework.check_plan_editable),
     Entity("plan_progress", PlanProgress, cs.ProgressSchema, cs.ProgressCreateSchema,
            _fact(fieldwork.add_progress)),
     Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _fact(fieldwork.file_clue)),

@@ -277,7 +277,7 @@ def _delete(actor, entity, record, base_version: int | None, ctx: SyncContext):
     if not scope.can_write(actor, entity.model):
         raise ApiError(403, "not_allowed", "您的角色不能删除此类记录")
     if entity.guard is not None:
-        entity.guard(record)
+        entity.guard(actor, record)
     if base_version is None or base_version != record.version:
         raise Conflict(entity.schema().dump(record))
     record.deleted_at = utcnow()

@@ -5,6 +5,7 @@ from server.extensions import db
 from server.models import Child, Plan, utcnow
 
 from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import op, push
 from .helpers import post_visit, today
 
 
@@ -103,3 +104,48 @@ def test_high_risk_child_without_active_plan_after_7_days_is_a_task(app, town, l
     assert _missing(head) == [] and _missing(admin) == []
     with app.app_context():
         assert db.session.get(Plan, plan["id"]).status == "active"
+
+
+def _approved_plan(town, login):
+    worker, head = login("worker_a", device_id="phone-plan-worker-a"), login("head_a")
+    post_visit(worker, town.children["a1"], "a1", {"unknown_adult_contact": True})
+    plan = worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"][0]
+    url = f"/api/plans/{plan['id']}"
+    assert head.patch(url, json={"helper_id": town.users["worker_a"]}).status_code == 200
+    approved = head.post(f"{url}/approve")
+    assert approved.status_code == 200, approved.get_json()
+    return worker, head, url, approved.get_json()
+
+
+def test_only_the_approver_changes_an_approved_plan_and_nobody_its_status(app, town, login):
+    """An approved plan stands as approved: a worker can neither edit it, set it back to draft,
+    nor delete it by sync; the village head may still edit it; a status moves only by approval
+    and closing."""
+    worker, head, url, approved = _approved_plan(town, login)
+    version = approved["version"]
+    measures = [{"kind": "other", "detail": "改过的措施", "due": None}]
+    edit = worker.patch(url, json={"measures": measures}, headers={"If-Match": str(version)})
+    assert_error(edit, 403, "plan_not_allowed")
+    for by in (worker, head):
+        assert_error(by.patch(url, json={"status": "draft"}), 422, "validation_error",
+                     fields={"status": ["不允许的字段"]})
+    deleted = push(worker, [op("plan", "delete", approved["id"], base_version=version)])["results"][0]
+    assert (deleted["status"], deleted["errors"]) == (
+        "rejected", {"_op": ["已批准的帮扶计划只能由村/社区负责人修改"]})
+    assert worker.get(url).get_json() == approved
+    changed = head.patch(url, json={"measures": measures}, headers={"If-Match": str(version)})
+    assert changed.status_code == 200
+    assert {**changed.get_json(), "version": None, "updated_at": None, "measures": None} == {
+        **approved, "version": None, "updated_at": None, "measures": None}
+    assert (changed.get_json()["measures"], changed.get_json()["status"]) == (measures, "active")
+
+
+def test_a_worker_still_edits_and_deletes_a_draft(app, town, login):
+    worker = login("worker_a", device_id="phone-plan-worker-a")
+    post_visit(worker, town.children["a1"], "a1", {"unknown_adult_contact": True})
+    plan = worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"][0]
+    assert plan["status"] == "draft"
+    edited = worker.patch(f"/api/plans/{plan['id']}", json={"review_every_days": 14})
+    assert edited.status_code == 200 and edited.get_json()["review_every_days"] == 14
+    deleted = push(worker, [op("plan", "delete", plan["id"], base_version=edited.get_json()["version"])])
+    assert deleted["results"][0]["status"] == "applied"
