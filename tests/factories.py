@@ -149,5 +149,10 @@ class ApiClient:
     def patch(self, url, json=None, headers=None, **kwargs):
         return self.client.patch(url, json=json, headers=self._headers(headers), **kwargs)
 
+    def edit(self, url, changes: dict):
+        """PATCH `changes` as the app does: on the version it last read (If-Match)."""
+        version = self.client.get(url).get_json().get("version")
+        return self.patch(url, json=changes, headers={"If-Match": str(version)})
+
     def delete(self, url, headers=None, **kwargs):
         return self.client.delete(url, headers=self._headers(headers), **kwargs)

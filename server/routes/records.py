@@ -42,8 +42,11 @@ def _entity(name: str):
 
 
 def _check_if_match(record) -> None:
+    # Without the version the edit rests on, a stale copy would overwrite newer edits unseen.
     expected = request.headers.get("If-Match")
-    if expected is not None and expected.strip('"') != str(record.version):
+    if expected is None:
+        raise ApiError(428, "version_required", "请在 If-Match 中提供所修改记录的版本号")
+    if expected.strip('"') != str(record.version):
         raise ApiError(409, "version_conflict", "记录已被他人修改，请刷新后再编辑")
 
 
@@ -79,10 +82,11 @@ def create_resource(name: str):
 @bp.patch(f"/{ANY_MUTABLE}/<record_id>")
 @login_required
 def update_resource(name: str, record_id: str):
-    """Edit a record in scope; If-Match with the version guards against lost updates."""
+    """Edit a record in scope: If-Match must name the version the edit rests on (428 without)."""
     entity = _entity(name)
-    _check_if_match(scope.get_scoped(actor(), entity.model, record_id))
+    stored = scope.get_scoped(actor(), entity.model, record_id)
     data = json_body(entity.update_schema(), partial=True)
+    _check_if_match(stored)
     record = entity.update(actor(), record_id, data, device_id())
     db.session.commit()
     return entity.schema().dump(record)

@@ -79,7 +79,7 @@ def head_phone(live_server) -> factories.ApiClient:
 
 def head_edit(head, child_id: str, changes: dict) -> dict:
     """Edit the child on the head's phone; return the server's record."""
-    response = head.patch(f"/api/children/{child_id}", json=changes)
+    response = head.edit(f"/api/children/{child_id}", changes)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 

@@ -78,7 +78,7 @@ def seeded(app, town, login):
                        "phone": REST_HOUSEHOLD["phone"]}]})
     assert response.status_code == 201, response.get_json()
     household_id = response.get_json()["id"]
-    response = worker.patch(f"/api/households/{household_id}", json={"address": REST_HOUSEHOLD["address"]})
+    response = worker.edit(f"/api/households/{household_id}", {"address": REST_HOUSEHOLD["address"]})
     assert response.status_code == 200, response.get_json()
     response = worker.post("/api/children", json={"household_id": household_id, **REST_CHILD})
     assert response.status_code == 201, response.get_json()

@@ -266,3 +266,17 @@ def test_internal_error_mid_write_leaves_nothing_behind(app, town, login, monkey
     assert snapshot(app) == before
     monkeypatch.undo()
     assert api.get("/api/households").get_json()["total"] == 3
+
+
+def test_an_edit_must_name_the_version_it_rests_on(app, town, login):
+    """A PATCH without If-Match would let a stale copy overwrite newer edits unseen: 428, nothing
+    stored; with a stale version 409; with the current one it applies."""
+    api = login("worker_a")
+    url = f"/api/children/{town.children['a1']}"
+    before = snapshot(app)
+    assert_error(api.patch(url, json={"notes": "没有版本号"}), 428, "version_required")
+    assert_error(api.patch(url, json={"notes": "旧版本"}, headers={"If-Match": "0"}), 409, "version_conflict")
+    assert snapshot(app) == before
+    applied = api.patch(url, json={"notes": "当前版本"}, headers={"If-Match": '"1"'})
+    assert applied.status_code == 200
+    assert (applied.get_json()["notes"], applied.get_json()["version"]) == ("当前版本", 2)

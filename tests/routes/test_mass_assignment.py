@@ -85,13 +85,12 @@ def test_grid_worker_cannot_place_records_outside_the_grid(app, town, login):
     grid_error = {"grid_id": ["网格不存在或不在您的管辖范围内"]}
     response = api.post("/api/households", json={"grid_id": town.grids["b1"], "address": "越界登记"})
     assert_error(response, 422, "validation_error", fields=grid_error)
-    response = api.patch(f"/api/households/{town.households['a1']}", json={"grid_id": town.grids["a2"]})
+    response = api.edit(f"/api/households/{town.households['a1']}", {"grid_id": town.grids["a2"]})
     assert_error(response, 422, "validation_error", fields=grid_error)
     household_error = {"household_id": ["户不存在或不在您的管辖范围内"]}
     response = api.post("/api/children", json={"household_id": town.households["b1"], "name": "越界"})
     assert_error(response, 422, "validation_error", fields=household_error)
-    response = api.patch(f"/api/children/{town.children['a1']}",
-                         json={"household_id": town.households["a2"]})
+    response = api.edit(f"/api/children/{town.children['a1']}", {"household_id": town.households["a2"]})
     assert_error(response, 422, "validation_error", fields=household_error)
     assert snapshot(app) == before
 
@@ -100,7 +99,7 @@ def test_village_head_cannot_move_a_venue_to_another_village(app, town, login):
     api = login("head_a")
     before = snapshot(app)
     error = {"village_id": ["村/社区不存在或不在您的管辖范围内"]}
-    response = api.patch(f"/api/venues/{town.venues['a']}", json={"village_id": town.villages["b"]})
+    response = api.edit(f"/api/venues/{town.venues['a']}", {"village_id": town.villages["b"]})
     assert_error(response, 422, "validation_error", fields=error)
     response = api.post("/api/venues", json={"village_id": town.villages["b"], "type": "bar",
                                              "name": "越界登记"})

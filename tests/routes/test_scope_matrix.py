@@ -79,7 +79,7 @@ def test_police_may_read_venues_but_not_edit_them(app, town, login):
     before = snapshot(app)
     for key, venue_id in town.venues.items():
         assert api.get(f"/api/venues/{venue_id}").status_code == 200, key
-        response = api.patch(f"/api/venues/{venue_id}", json=EDITS["venues"])
+        response = api.edit(f"/api/venues/{venue_id}", EDITS["venues"])
         assert (response.status_code, response.get_json()) == (404, NOT_FOUND)
     assert snapshot(app) == before
 

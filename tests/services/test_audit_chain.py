@@ -60,8 +60,8 @@ def run_operations(app, town, login, rng: random.Random) -> dict:
             households.append(response.get_json()["id"])
             count("household.create")
         elif roll < 0.55:
-            response = worker.patch(f"/api/households/{rng.choice(households)}",
-                                    json={"address": f"改后地址{n}号"})
+            response = worker.edit(f"/api/households/{rng.choice(households)}",
+                                   {"address": f"改后地址{n}号"})
             assert response.status_code == 200, response.get_json()
             count("household.update")
         elif roll < 0.72:
@@ -72,7 +72,7 @@ def run_operations(app, town, login, rng: random.Random) -> dict:
             children.append(response.get_json()["id"])
             count("child.create")
         elif roll < 0.84:
-            response = worker.patch(f"/api/children/{rng.choice(children)}", json={"notes": f"备注{n}"})
+            response = worker.edit(f"/api/children/{rng.choice(children)}", {"notes": f"备注{n}"})
             assert response.status_code == 200, response.get_json()
             count("child.update")
         elif roll < 0.88:
@@ -83,7 +83,7 @@ def run_operations(app, town, login, rng: random.Random) -> dict:
             venues.append(response.get_json()["id"])
             count("venue.create")
         elif roll < 0.92:
-            response = clients["head_a"].patch(f"/api/venues/{rng.choice(venues)}", json={"name": f"改名{n}"})
+            response = clients["head_a"].edit(f"/api/venues/{rng.choice(venues)}", {"name": f"改名{n}"})
             assert response.status_code == 200, response.get_json()
             count("venue.update")
         else:

@@ -179,8 +179,7 @@ def test_a_moved_venue_takes_its_unlinked_minors_to_the_new_village_head(app, to
         "description": "前台登记未成年人", "id_number": id_number}).get_json()["clue_id"]
     head_a, head_b = login("head_a"), login("head_b")
     assert [r["clue_id"] for r in head_a.get("/api/minors-found").get_json()["rows"]] == [found]
-    moved = login("admin").patch(f"/api/venues/{town.venues['a']}",
-                                 json={"village_id": town.villages["b"]})
+    moved = login("admin").edit(f"/api/venues/{town.venues['a']}", {"village_id": town.villages["b"]})
     assert moved.status_code == 200, moved.get_json()
     assert head_a.get("/api/minors-found").get_json()["rows"] == []
     assert [r["clue_id"] for r in head_b.get("/api/minors-found").get_json()["rows"]] == [found]

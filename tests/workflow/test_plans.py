@@ -52,13 +52,13 @@ def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
                  field_names={"helper_id"})
     for outsider in ("worker_b", "head_b", "inspector", "police", "admin"):
-        assert_error(head.patch(f"/api/plans/{plan['id']}", json={"helper_id": town.users[outsider]}),
+        assert_error(head.edit(f"/api/plans/{plan['id']}", {"helper_id": town.users[outsider]}),
                      422, "validation_error", field_names={"helper_id"})
-    edit = head.patch(f"/api/plans/{plan['id']}", json={"helper_id": town.users["worker_a"]})
+    edit = head.edit(f"/api/plans/{plan['id']}", {"helper_id": town.users["worker_a"]})
     assert edit.status_code == 200, edit.get_json()
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
                  field_names={"measures"})
-    edit = head.patch(f"/api/plans/{plan['id']}", json={"measures": [
+    edit = head.edit(f"/api/plans/{plan['id']}", {"measures": [
         {"kind": "living_aid", "detail": "申请临时救助", "due": "2026-12-31"}]})
     assert edit.status_code == 200, edit.get_json()
     assert head.post(f"/api/plans/{plan['id']}/approve").get_json()["status"] == "active"
@@ -70,7 +70,7 @@ def test_a_helper_who_left_cannot_be_approved_as_one(app, town, login):
     head.post(f"/api/children/{town.children['a2']}/risk-override",
               json={"level": "high", "reason": "村委会掌握情况"})
     plan = head.get(f"/api/plans?child_id={town.children['a2']}").get_json()["rows"][0]
-    assert head.patch(f"/api/plans/{plan['id']}", json={
+    assert head.edit(f"/api/plans/{plan['id']}", {
         "helper_id": town.users["worker_a"],
         "measures": [{"kind": "living_aid", "detail": "申请临时救助", "due": None}]}).status_code == 200
     assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": False}).status_code == 200
@@ -111,7 +111,7 @@ def _approved_plan(town, login):
     post_visit(worker, town.children["a1"], "a1", {"unknown_adult_contact": True})
     plan = worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"][0]
     url = f"/api/plans/{plan['id']}"
-    assert head.patch(url, json={"helper_id": town.users["worker_a"]}).status_code == 200
+    assert head.edit(url, {"helper_id": town.users["worker_a"]}).status_code == 200
     approved = head.post(f"{url}/approve")
     assert approved.status_code == 200, approved.get_json()
     return worker, head, url, approved.get_json()
@@ -127,7 +127,7 @@ def test_only_the_approver_changes_an_approved_plan_and_nobody_its_status(app, t
     edit = worker.patch(url, json={"measures": measures}, headers={"If-Match": str(version)})
     assert_error(edit, 403, "plan_not_allowed")
     for by in (worker, head):
-        assert_error(by.patch(url, json={"status": "draft"}), 422, "validation_error",
+        assert_error(by.edit(url, {"status": "draft"}), 422, "validation_error",
                      fields={"status": ["不允许的字段"]})
     deleted = push(worker, [op("plan", "delete", approved["id"], base_version=version)])["results"][0]
     assert (deleted["status"], deleted["errors"]) == (
@@ -145,7 +145,7 @@ def test_a_worker_still_edits_and_deletes_a_draft(app, town, login):
     post_visit(worker, town.children["a1"], "a1", {"unknown_adult_contact": True})
     plan = worker.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"][0]
     assert plan["status"] == "draft"
-    edited = worker.patch(f"/api/plans/{plan['id']}", json={"review_every_days": 14})
+    edited = worker.edit(f"/api/plans/{plan['id']}", {"review_every_days": 14})
     assert edited.status_code == 200 and edited.get_json()["review_every_days"] == 14
     deleted = push(worker, [op("plan", "delete", plan["id"], base_version=edited.get_json()["version"])])
     assert deleted["results"][0]["status"] == "applied"
