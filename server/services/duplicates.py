@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Plan, Visit, utcnow
-from . import audit, risk, scope
+from . import audit, registry, risk, scope
 from .ledgers.base import decrypt
 from .masking import mask_id_number, mask_name
 from .writes import assign, save_record
@@ -76,8 +76,8 @@ def _repoint(actor, model, entity: str, duplicate: Child, survivor: Child, devic
     records = list(db.session.scalars(select(model).where(model.child_id == duplicate.id)))
     for record in records:
         changes = {"child_id": survivor.id}
-        if model is Plan:
-            changes.update(grid_id=survivor.grid_id, village_id=survivor.village_id)
+        if model is Clue:
+            changes["village_id"] = survivor.village_id
         save_record(actor, entity, record, "update", assign(record, changes), device_id)
     return len(records)
 
@@ -107,6 +107,8 @@ def merge_children(actor, duplicate_id: str, into_id: str, device_id: str | None
     counts = {"visits": _repoint(actor, Visit, "visit", duplicate, survivor, device_id),
               "plans": _repoint(actor, Plan, "plan", duplicate, survivor, device_id),
               "clues": _repoint(actor, Clue, "clue", duplicate, survivor, device_id)}
+    # The duplicate may have lived in another grid or village: its history goes where the survivor is.
+    registry.move_history(survivor)
     changed = _absorb(survivor, duplicate)
     retired = assign(duplicate, {"merged_into_id": survivor.id, "deleted_at": utcnow()})
     save_record(actor, "child", duplicate, "delete", retired, device_id)

@@ -98,12 +98,12 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
         for child in db.session.scalars(select(Child).where(Child.household_id == household.id)):
             moved = assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
             save_record(actor, "child", child, "update", moved, device_id)
-            _move_history(child)
+            move_history(child)
     save_record(actor, "household", household, "update", changed, device_id)
     return household
 
 
-def _move_history(child: Child) -> None:
+def move_history(child: Child) -> None:
     """Take a moved child's visits, plans and their progress along to its new grid and village."""
     place = {"grid_id": child.grid_id, "village_id": child.village_id}
     plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
@@ -149,7 +149,7 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
     changed = assign(child, _child_fields(data))
     save_record(actor, "child", child, "update", changed, device_id)
     if "grid_id" in changed:
-        _move_history(child)
+        move_history(child)
     return child
 
 

@@ -1,13 +1,15 @@
 """Duplicate children found and merged with both histories; the to-do's deadlines and reports."""
+import uuid
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent, Child, ReportSnapshot, Visit, new_id
+from server.models import AuditEvent, Child, Clue, Plan, PlanProgress, ReportSnapshot, Visit, new_id
 from server.services import schedule
 
 from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import op, push
 from . import ledger_town
 from .helpers import post_visit, today
 
@@ -55,6 +57,35 @@ def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login
         assert db.session.scalar(select(Visit.child_id).where(Visit.id == visit["id"])) == town.children["a1"]
     groups = head.get("/api/children/duplicates").get_json()["groups"]
     assert [(g["match"], len(g["children"])) for g in groups] == [("name_birth_village", 2)]
+
+
+def test_a_merged_duplicates_history_moves_to_the_survivors_grid_and_village(app, town, login):
+    """The twin lived in grid a2: after the merge its visit, plan, plan progress and clue are where
+    the survivor is (grid a1), so a1's own worker sees them."""
+    twin = _twin(app, town, "a1", "430699201501010011")
+    head = login("head_a")
+    visit = post_visit(head, twin, "a2", {"injury_signs": True})
+    plan = head.get(f"/api/plans?child_id={twin}").get_json()["rows"][0]
+    progress = head.post("/api/plan_progress", json={"plan_id": plan["id"], "note": "已联系",
+                                                     "at": "2026-11-20T10:00:00+08:00"}).get_json()
+    clue = {"id": str(uuid.uuid4())}
+    filed = push(login("head_a", device_id="phone-merge-head-a"), [op("clue", "create", clue["id"], {
+        "child_id": twin, "description": "疑似被陌生人接触", "place": "村口"})])
+    assert filed["results"][0]["status"] == "applied"
+    assert head.post(f"/api/children/{twin}/merge", json={"into": town.children["a1"]}).status_code == 200
+    with app.app_context():
+        places = {model.__name__: (row.grid_id if hasattr(row, "grid_id") else None, row.village_id)
+                  for model, row in ((Visit, db.session.get(Visit, visit["id"])),
+                                     (Plan, db.session.get(Plan, plan["id"])),
+                                     (PlanProgress, db.session.get(PlanProgress, progress["id"])),
+                                     (Clue, db.session.get(Clue, clue["id"])))}
+    here = (town.grids["a1"], town.villages["a"])
+    assert places == {"Visit": here, "Plan": here, "PlanProgress": here, "Clue": (None, town.villages["a"])}
+    worker = login("worker_a")  # grid a1 only: before the merge it could see none of these
+    assert [r["id"] for r in worker.get(f"/api/visits?child_id={town.children['a1']}").get_json()["rows"]] \
+        == [visit["id"]]
+    assert [r["id"] for r in worker.get(f"/api/plan_progress?plan_id={plan['id']}").get_json()["rows"]] \
+        == [progress["id"]]
 
 
 def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch):
