@@ -60,10 +60,9 @@ class MinorFoundSchema(StrictSchema):
 
 
 class MinorFoundResultSchema(Schema):
-    """The clue filed and whether the child was linked."""
+    """The clue filed (never whether the minor is in the register)."""
 
     clue_id = fields.String()
-    child_linked = fields.Boolean()
 
 
 class UnregisteredMinorSchema(Schema):

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import extract, select
 
-from ..errors import ApiError, validation_error
+from ..errors import ApiError
 from ..extensions import db
 from ..models import Child, Clue, Inspection, JointOperation, User, Venue
 from . import schedule, scope
@@ -126,24 +126,27 @@ def _match_child(id_number: str | None) -> Child | None:
 
 
 def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | None = None) -> dict:
-    """File a clue for a minor found in a venue; link the child when the ID number is known."""
+    """File a clue for a minor found in a venue; link the child when the ID number is registered.
+
+    The answer is the same whether or not it is: the inspector, police or head who files it may
+    not read the town's child register, and must not learn from this form who is in it.
+    """
     inspection = scope.get_scoped(actor, Inspection, inspection_id)
     venue = db.session.get(Venue, inspection.venue_id)
     child = _match_child(data.get("id_number"))
-    if data.get("id_number") and child is None and not data.get("name"):
-        raise validation_error({"name": ["未找到该身份证号对应的儿童，请填写姓名以便核实登记"]})
     clue = new_record(Clue, {"id": data.get("id")})
     clue.reporter_id, clue.source_inspection_id = actor.id, inspection.id
     clue.village_id = child.village_id if child else venue.village_id
     clue.child_id = child.id if child else None
     details = [data["description"]]
-    if child is None and data.get("name"):
-        details.append(f"未成年人自述姓名：{data['name']}；身份证号：{data.get('id_number') or '未提供'}")
+    if child is None and (data.get("name") or data.get("id_number")):
+        details.append(f"未成年人自述姓名：{data.get('name') or '未提供'}；"
+                       f"身份证号：{data.get('id_number') or '未提供'}")
     clue.description = "\n".join(details)
     clue.place = f"{venue.name}（{venue.address or '地址未登记'}）"
     clue.happened_at = data.get("found_at") or inspection.inspected_at
     save_record(actor, "clue", clue, "create", ["description", "place", "child_id"], device_id)
-    return {"clue_id": clue.id, "child_linked": child is not None}
+    return {"clue_id": clue.id}
 
 
 def unregistered_minor_clues(actor) -> list[Clue]:
