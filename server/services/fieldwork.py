@@ -188,13 +188,20 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
 
 
 def file_clue(actor, data: dict, device_id: str | None = None, device_time=None) -> Clue:
-    """File a mandatory report; it is routed to the police and sealed from everyone else."""
+    """File a mandatory report; it is routed to the police and sealed from everyone else.
+
+    The visit or inspection it came from must be one the reporter may see: otherwise a clue
+    could claim an inspector's finding, or probe which record ids exist.
+    """
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id)
     child_id = data.pop("child_id", None)
     if child_id:
         child = _in_scope(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内")
         clue.child_id, clue.village_id = child.id, child.village_id
+    for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
+        if data.get(field):
+            _in_scope(actor, model, data[field], field, "来源记录不存在或不在您的管辖范围内")
     assign(clue, data)
     save_record(actor, "clue", clue, "create", sorted(data), device_id)
     return clue

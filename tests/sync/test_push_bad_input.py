@@ -213,3 +213,27 @@ def test_a_delete_needs_what_an_edit_of_the_kind_needs(app, town, login):
     delete = op("joint_operation", "delete", operation["id"], base_version=1)
     assert push(inspector, [delete])["results"] == [
         {"op_id": delete["op_id"], "status": "applied", "id": operation["id"], "version": 2}]
+
+
+def test_a_clue_names_only_a_source_its_reporter_may_see(app, town, worker, login):
+    """A worker cannot tie a clue to an inspection or another grid's visit (it would pass for an
+    inspector's finding), and an id that exists answers as one that does not."""
+    inspection = login("inspector").post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": "2026-11-20T10:00:00+08:00",
+        "answers": [{"item": "verify_identity", "result": "pass"}]}).get_json()["id"]
+    other_visit = push(login("worker_b", device_id="phone-worker-b-0001"),
+                       [visit_op(town.children["b1"])])["results"][0]["id"]
+    own_visit = push(worker, [visit_op(town.children["a1"])])["results"][0]["id"]
+    before = snapshot(app)
+    refused = push(worker, [
+        op("clue", "create", str(uuid.uuid4()), {"description": "来源", "source_inspection_id": inspection}),
+        op("clue", "create", str(uuid.uuid4()), {"description": "来源", "source_inspection_id": new_id()}),
+        op("clue", "create", str(uuid.uuid4()), {"description": "来源", "source_visit_id": other_visit})])
+    message = ["来源记录不存在或不在您的管辖范围内"]
+    assert [(r["status"], r["errors"]) for r in refused["results"]] == [
+        ("rejected", {"source_inspection_id": message}), ("rejected", {"source_inspection_id": message}),
+        ("rejected", {"source_visit_id": message})]
+    assert snapshot(app) == before
+    filed = push(worker, [op("clue", "create", str(uuid.uuid4()), {"description": "走访中发现",
+                                                                   "source_visit_id": own_visit})])
+    assert filed["results"][0]["status"] == "applied"
