@@ -108,7 +108,8 @@ def audit_verify_command():
         click.echo(f"ok: {result['events']} events, head {result['head']}")
         return
     broken = result["broken_at"]
-    click.echo(f"BROKEN at event {broken['seq']} ({broken['id']}): {broken['problem']}", err=True)
+    where = f"event {broken['seq']}" if broken["seq"] is not None else "report"
+    click.echo(f"BROKEN at {where} ({broken['id']}): {broken['problem']}", err=True)
     db.session.rollback()
     sys.exit(1)
 

@@ -3,11 +3,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, exists, or_, select, text
+from sqlalchemy.orm import aliased
 
 from ..crypto import DecryptionError, get_cipher
 from ..extensions import db
-from ..models import AuditEvent, new_id, utcnow
+from ..models import AuditEvent, ReportSnapshot, new_id, utcnow
 from . import batching
 from .listing import paginate
 
@@ -85,7 +86,11 @@ def record_event(action: str, actor=None, entity: str | None = None, entity_id: 
 
 
 def verify_chain(batch: int = 1000) -> dict:
-    """Walk the chain in order; return ok, the count and head, or the first event that breaks."""
+    """Walk the chain in order; return ok, the count and head, or the first event that breaks.
+
+    A chain cut back at its tail still links up, so it is also checked against the heads the
+    submitted reports printed: each must be in it, followed by that report's submission.
+    """
     table = AuditEvent.__table__
     prev, count, last_seq = GENESIS, 0, 0
     while True:
@@ -93,13 +98,32 @@ def verify_chain(batch: int = 1000) -> dict:
             select(table).where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch)
         ).all()
         if not rows:
-            return {"ok": True, "events": count, "head": prev}
+            break
         for row in rows:
             problem = _problem(row, prev)
             if problem:
                 return {"ok": False, "events": count, "head": prev,
                         "broken_at": {"seq": row.seq, "id": row.id, "problem": problem}}
             prev, count, last_seq = row.hash, count + 1, row.seq
+    cut = _report_cut_off()
+    if cut is not None:
+        return {"ok": False, "events": count, "head": prev, "broken_at": cut}
+    return {"ok": True, "events": count, "head": prev}
+
+
+def _report_cut_off() -> dict | None:
+    """Return the first submitted report whose printed head or submission the chain lacks."""
+    head_event = aliased(AuditEvent)
+    submitted = aliased(AuditEvent)
+    snapshot = db.session.execute(select(ReportSnapshot.id, ReportSnapshot.period).where(or_(
+        and_(ReportSnapshot.audit_head != GENESIS,
+             ~exists().where(head_event.hash == ReportSnapshot.audit_head)),
+        ~exists().where(submitted.action == "report.submit", submitted.entity_id == ReportSnapshot.id)))
+        .order_by(ReportSnapshot.submitted_at).limit(1)).first()
+    if snapshot is None:
+        return None
+    return {"seq": None, "id": snapshot.id,
+            "problem": f"the chain lacks events up to the {snapshot.period} report submitted on it"}
 
 
 def _problem(row, prev: str) -> str | None:

@@ -188,6 +188,25 @@ def test_submit_freezes_the_figures_with_the_audit_head(app, records, login):
     assert len(_events(app, "report.submit")) == 1
 
 
+@pytest.mark.parametrize("cut", ["from the frozen head", "the submission only"])
+def test_verify_finds_a_chain_cut_back_past_a_submitted_report(app, records, login, cut):
+    """Deleting the chain's last events leaves it linked; the printed report head gives it away."""
+    town = records
+    frozen = login("head_a").post(f"{URL}/submit", json={"period": PERIOD,
+                                                        "village_id": town.villages["a"]}).get_json()
+    with app.app_context():
+        table = AuditEvent.__table__
+        first = db.session.scalar(select(table.c.seq).where(
+            table.c.hash == frozen["audit_head"] if cut == "from the frozen head"
+            else table.c.action == "report.submit"))
+        db.session.execute(table.delete().where(table.c.seq >= first))
+        db.session.commit()
+        result = audit.verify_chain()
+    assert result == {"ok": False, "events": result["events"], "head": result["head"], "broken_at": {
+        "seq": None, "id": frozen["id"], "problem": f"the chain lacks events up to the {PERIOD} report "
+                                                     "submitted on it"}}
+
+
 def test_a_submission_that_loses_a_race_is_refused_by_the_unique_index(app, records, login, monkeypatch):
     head = login("head_a")
     body = {"period": PERIOD, "village_id": records.villages["a"]}
