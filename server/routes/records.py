@@ -12,6 +12,7 @@ from ..schemas import households as hs
 from ..schemas import venues as vs
 from ..schemas.common import dump_page, page_schema
 from ..services import listing, scope
+from ..services.masking import masked_for
 from ..sync.entities import ENTITIES
 from .common import actor, device_id, json_body, query_args
 
@@ -57,7 +58,9 @@ def list_resource(name: str):
     args = query_args(QUERIES.get(name, cs.SimpleQuerySchema)())
     entity = _entity(name)
     page = listing.list_records(actor(), entity.model, args, FILTERS.get(name))
-    return dump_page(entity.schema(), page)
+    body = dump_page(entity.schema(), page)
+    body["rows"] = [masked_for(actor(), entity.name, row) for row in body["rows"]]
+    return body
 
 
 @bp.get(f"/{ANY_PATH}/<record_id>")
@@ -65,7 +68,7 @@ def list_resource(name: str):
 def get_resource(name: str, record_id: str):
     """Return one record in scope, or 404."""
     entity = _entity(name)
-    return entity.schema().dump(scope.get_scoped(actor(), entity.model, record_id))
+    return _shown(entity, scope.get_scoped(actor(), entity.model, record_id))
 
 
 @bp.post(f"/{ANY_PATH}")
@@ -76,7 +79,7 @@ def create_resource(name: str):
     data = json_body(entity.create_schema())
     record = entity.create(actor(), data, SimpleNamespace(device_id=device_id(), device_time=None))
     db.session.commit()
-    return entity.schema().dump(record), 201
+    return _shown(entity, record), 201
 
 
 @bp.patch(f"/{ANY_MUTABLE}/<record_id>")
@@ -89,7 +92,11 @@ def update_resource(name: str, record_id: str):
     _check_if_match(stored)
     record = entity.update(actor(), record_id, data, device_id())
     db.session.commit()
-    return entity.schema().dump(record)
+    return _shown(entity, record)
+
+
+def _shown(entity, record) -> dict:
+    return masked_for(actor(), entity.name, entity.schema().dump(record))
 
 
 def _docs(kind: str, paths) -> dict:

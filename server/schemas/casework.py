@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
-from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text, Uuid
+from .common import Choice, Number, PageQuerySchema, PersonName, RecordSchema, StrictSchema, Text, Uuid
 from .households import LocationMixin
 from .validators import validate_id_number
 
@@ -233,7 +233,7 @@ class StaffCheckCreateSchema(StrictSchema):
     """A staff record check."""
 
     id = Uuid(load_default=None)
-    person_name = Text(50, 1, required=True)
+    person_name = PersonName(50, 1, required=True)
     id_number = fields.String(required=True, validate=validate_id_number)
     employer_kind = Choice(("unit", "venue"), required=True)
     employer_id = fields.String(required=True)

@@ -59,11 +59,21 @@ class PageQuerySchema(StrictSchema):
                               validate=validate.Range(min=1, max=500, error="每页 1 到 500 条"))
 
 
+def _length(max_length: int, min_length: int) -> validate.Length:
+    error = f"{min_length} 到 {max_length} 个字符" if min_length else f"最多 {max_length} 个字符"
+    return validate.Length(min=min_length, max=max_length, error=error)
+
+
 def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
     """Return a String field with a Chinese length message."""
-    error = f"{min_length} 到 {max_length} 个字符" if min_length else f"最多 {max_length} 个字符"
-    return fields.String(validate=validate.Length(min=min_length, max=max_length, error=error),
-                         **kwargs)
+    return fields.String(validate=_length(max_length, min_length), **kwargs)
+
+
+def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.String:
+    """Return a String field for a person's name; `*` is refused, so a name shown masked (欧**月)
+    and sent back unchanged cannot overwrite the real one."""
+    no_mask = validate.Regexp(r"\A[^*]*\Z", error="姓名中不能有 *：脱敏显示的姓名不能作为修改提交")
+    return fields.String(validate=[_length(max_length, min_length), no_mask], **kwargs)
 
 
 def Choice(choices, **kwargs) -> fields.String:

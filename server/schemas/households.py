@@ -4,7 +4,7 @@ from pypinyin import lazy_pinyin
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
-from .common import Choice, Number, PageQuerySchema, RecordSchema, StrictSchema, Text, Uuid
+from .common import Choice, Number, PageQuerySchema, PersonName, RecordSchema, StrictSchema, Text, Uuid
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
 FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
@@ -13,7 +13,7 @@ FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_be
 class GuardianSchema(StrictSchema):
     """A guardian of a household."""
 
-    name = Text(50, 1, required=True)
+    name = PersonName(50, 1, required=True)
     relation = Text(20, required=True)
     phone = fields.String(allow_none=True, validate=validate_phone)
 
@@ -76,7 +76,7 @@ class ChildCreateSchema(StrictSchema):
 
     id = Uuid(load_default=None)
     household_id = fields.String(required=True)
-    name = Text(50, 1, required=True)
+    name = PersonName(50, 1, required=True)
     id_number = fields.String(allow_none=True, validate=validate_id_number)
     birth_date = fields.Date(allow_none=True)
     sex = Choice(("F", "M"), allow_none=True)
@@ -132,7 +132,7 @@ class ChildQuerySchema(PageQuerySchema):
 class RevealSchema(StrictSchema):
     """POST /api/children/{id}/reveal."""
 
-    field = Choice(("id_number", "guardian_phones"), required=True)
+    field = Choice(("id_number", "guardian_phones", "name"), required=True)
     reason = fields.String(required=True, validate=validate.Length(
         min=4, max=500, error="请写明查看理由（4 到 500 个字符）"))
 

@@ -3,7 +3,7 @@ from marshmallow import fields
 
 from ..models import VENUE_TYPES
 from ..services.masking import mask_phone
-from .common import Choice, PageQuerySchema, RecordSchema, Text, Uuid
+from .common import Choice, PageQuerySchema, PersonName, RecordSchema, Text, Uuid
 from .households import LocationMixin
 from .validators import validate_phone
 
@@ -17,7 +17,7 @@ class VenueCreateSchema(LocationMixin):
     name = Text(200, 1, required=True)
     licence_no = Text(100, allow_none=True)
     address = Text(300, allow_none=True)
-    contact_name = Text(50, allow_none=True)
+    contact_name = PersonName(50, allow_none=True)
     contact_phone = fields.String(allow_none=True, validate=validate_phone)
     status = Choice(("open", "closed"), load_default="open")
 

@@ -1,4 +1,9 @@
-"""Mask identifiers and names for every answer and export."""
+"""Mask identifiers and names for every answer and export, and who sees people's names masked."""
+
+# DESIGN: the town office sees "children masked unless revealed with a reason"; so it sees
+# every person's name in the records masked, as in its ledgers.
+NAMES_MASKED_FOR = ("town_admin",)
+_NAME_FIELDS = {"child": ("name",), "venue": ("contact_name",), "staff_check": ("person_name",)}
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -28,3 +33,21 @@ def mask_name(value: str | None) -> str | None:
     if len(value) == 2:
         return value[0] + "*"
     return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def masks_names(actor) -> bool:
+    """Say whether `actor` sees people's names masked."""
+    return getattr(actor, "role", None) in NAMES_MASKED_FOR
+
+
+def masked_for(actor, entity: str, data: dict | None) -> dict | None:
+    """Return a record as dumped, with people's names masked when `actor` sees them so."""
+    if data is None or not masks_names(actor):
+        return data
+    shown = dict(data)
+    for name in _NAME_FIELDS.get(entity, ()):
+        if name in shown:
+            shown[name] = mask_name(shown[name])
+    if entity == "household" and shown.get("guardians"):
+        shown["guardians"] = [{**g, "name": mask_name(g.get("name"))} for g in shown["guardians"]]
+    return shown

@@ -15,6 +15,8 @@ def reveal_child_field(actor, child_id: str, field: str, reason: str,
         raise ApiError(403, "reveal_not_allowed", "您的角色无权查看完整信息")
     if field == "id_number":
         value = child.id_number
+    elif field == "name":
+        value = child.name
     else:
         household = db.session.get(Household, child.household_id)
         value = [g.get("phone") for g in (household.guardians or []) if g.get("phone")]

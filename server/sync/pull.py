@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
 from ..schemas.dumping import dumper
 from ..services import scope
+from ..services.masking import masked_for
 from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
 
@@ -36,7 +37,7 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor))
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = _materialize(rows)
+    changes = _materialize(actor, rows)
     next_seq = rows[-1].seq if more else head
     db.session.commit()
     return {"changes": changes, "cursor": encode(actor.id, next_seq, current), "more": more}
@@ -71,9 +72,9 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
         return _rescope_page(actor, changes, cursor, state)
     rows = _log_rows(room + 1, ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
     if len(rows) > room:
-        return _rescope_page(actor, changes + _materialize(rows[:room]), cursor,
+        return _rescope_page(actor, changes + _materialize(actor, rows[:room]), cursor,
                              Rescope(state.prior, "add", rows[room - 1].seq))
-    return {"changes": changes + _materialize(rows), "cursor": encode(actor.id, seq, cursor.scope),
+    return {"changes": changes + _materialize(actor, rows), "cursor": encode(actor.id, seq, cursor.scope),
             "more": True}
 
 
@@ -88,7 +89,7 @@ def _log_rows(limit: int, *where) -> list:
         .order_by(ChangeLog.seq).limit(limit)).all()
 
 
-def _materialize(rows: list) -> list[dict]:
+def _materialize(actor, rows: list) -> list[dict]:
     ids: dict[str, set[str]] = {}
     for row in rows:
         ids.setdefault(row.entity, set()).add(row.entity_id)
@@ -106,7 +107,7 @@ def _materialize(rows: list) -> list[dict]:
         if row.action == "upsert" and (record is None or record.deleted_at is not None):
             change["action"] = "delete"
         elif row.action == "upsert":
-            change["data"] = dumps[row.entity](record)
+            change["data"] = masked_for(actor, row.entity, dumps[row.entity](record))
         changes.append(change)
     return changes
 

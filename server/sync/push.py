@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Counter, Device, utcnow
 from ..schemas.sync import OpSchema
 from ..services import batching, scope
+from ..services.masking import masked_for
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -126,7 +127,7 @@ def _current(actor, entity, record_id: str) -> dict | None:
         record = scope.get_scoped(actor, entity.model, record_id)
     except ApiError:
         return None
-    return entity.schema().dump(record)
+    return masked_for(actor, entity.name, entity.schema().dump(record))
 
 
 def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
@@ -233,7 +234,7 @@ def _dispatch(actor, op: dict, ctx: SyncContext):
     if op["action"] == "delete":
         return _delete(actor, entity, record, op.get("base_version"), ctx)
     changes = entity.update_schema().load(data, partial=True)
-    _check_base(entity, record, op.get("base_version"), _touched(entity, changes), ctx.device_id)
+    _check_base(actor, entity, record, op.get("base_version"), _touched(entity, changes), ctx.device_id)
     return entity.update(actor, record_id, changes, ctx.device_id)
 
 
@@ -245,14 +246,14 @@ def _touched(entity, data: dict) -> set[str]:
     return {LOCATION_FIELDS.get(name, name) for name in data}
 
 
-def _check_base(entity, record, base_version: int | None, touched: set[str], device_id) -> None:
+def _check_base(actor, entity, record, base_version: int | None, touched: set[str], device_id) -> None:
     if base_version is None:
         raise ApiError(422, fields={"base_version": ["修改需提供所依据的版本号"]})
     if base_version == record.version:
         return
     if base_version > record.version or touched & changed_since(entity.name, record.id, base_version,
                                                                  device_id):
-        raise Conflict(entity.schema().dump(record))
+        raise Conflict(masked_for(actor, entity.name, entity.schema().dump(record)))
 
 
 def changed_since(entity: str, record_id: str, version: int, device_id: str | None = None) -> set[str]:
@@ -279,7 +280,7 @@ def _delete(actor, entity, record, base_version: int | None, ctx: SyncContext):
     if entity.guard is not None:
         entity.guard(actor, record)
     if base_version is None or base_version != record.version:
-        raise Conflict(entity.schema().dump(record))
+        raise Conflict(masked_for(actor, entity.name, entity.schema().dump(record)))
     record.deleted_at = utcnow()
     save_record(actor, entity.name, record, "delete", ["deleted_at"], ctx.device_id)
     return record

@@ -6,7 +6,7 @@ from sqlalchemy import String, func, select
 from ...extensions import db
 from ...models import Child, Grid, Household, Plan, Village, Visit
 from .. import schedule, scope
-from ..masking import mask_name, mask_phone
+from ..masking import mask_name, mask_phone, masks_names
 from . import base
 from .base import Column, Ledger
 from .search import name_matches, normalize_query
@@ -173,7 +173,7 @@ def build_children_ledger(actor, args: dict, paged: bool = True, unmasked: bool 
     rows, total, offset = _select_rows(actor, args, today, paged)
     ids = [r.id for r in rows]
     helpers, visits = _helpers(ids), _visits_this_year(ids, today)
-    view = {"names": (actor.role == "town_admin" or not paged) and not unmasked, "phones": not unmasked,
+    view = {"names": (masks_names(actor) or not paged) and not unmasked, "phones": not unmasked,
             "grids": base.grid_names()}
     built = [_row(r, offset + i + 1, today, view, helpers, visits) for i, r in enumerate(rows)]
     return Ledger("children", base.title_of(actor, "children", args), COLUMNS, built,

@@ -1,0 +1,63 @@
+"""The town office sees "children masked unless revealed with a reason" (DESIGN): people's names
+reach it masked through every read, as in its ledgers; a village head sees them whole."""
+import json
+import uuid
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent
+
+from ..sync.test_push_pull_basics import op, pull_all, push
+from .helpers import assert_error
+
+
+def _flagged_visit(town, login) -> str:
+    worker = login("worker_a", device_id="phone-mask-worker-a")
+    visit_id = str(uuid.uuid4())
+    answer = push(worker, [op("visit", "create", visit_id, {
+        "child_id": town.children["a1"], "visited_at": "2026-11-28T09:00:00+08:00"})])  # no fix: flagged
+    assert answer["results"][0]["status"] == "applied"
+    return visit_id
+
+
+def test_the_town_admin_reads_every_name_masked_and_reveals_one_with_a_reason(app, town, login):
+    _flagged_visit(town, login)
+    admin = login("admin", device_id="phone-mask-admin")
+    child_url = f"/api/children/{town.children['a1']}"
+    child = admin.get(child_url).get_json()
+    assert (child["name"], child["id_number"]) == ("欧**月", "430699********0011")
+    assert {r["id"]: r["name"] for r in admin.get("/api/children?per_page=500").get_json()["rows"]} == {
+        town.children["a1"]: "欧**月", town.children["a2"]: "司**雨", town.children["b1"]: "诸**东"}
+    household = admin.get(f"/api/households/{town.households['a1']}").get_json()
+    assert household["guardians"] == [{"name": "监****山", "relation": "祖父", "phone": "139****0000"}]
+    assert admin.get(f"/api/venues/{town.venues['a']}").get_json()["contact_name"] == "老*a"
+    review = admin.get("/api/review/visits").get_json()["rows"]
+    assert [r["child_name"] for r in review] == ["欧**月"]
+    changes, _ = pull_all(admin)
+    pulled = json.dumps(changes, ensure_ascii=False)
+    for name in ("欧阳明月", "司马小雨", "诸葛晓东", "监护人欧大山", "老板a"):
+        assert name not in pulled
+    push(login("head_a", device_id="phone-mask-head-a"),
+         [op("child", "update", town.children["a1"], {"notes": "村里改的"}, base_version=1)])
+    conflict = push(admin, [op("child", "update", town.children["a1"], {"notes": "镇里改的"}, base_version=1)])
+    assert [(r["status"], r["current"]["name"]) for r in conflict["results"]] == [("conflict", "欧**月")]
+    revealed = admin.post(f"{child_url}/reveal", json={"field": "name", "reason": "核对走访对象身份"})
+    assert revealed.get_json() == {"value": "欧阳明月"}
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "reveal"))
+        assert (event.entity_id, event.actor_id, event.detail) == (
+            town.children["a1"], town.users["admin"], {"field": "name"})
+    assert_error(admin.patch(child_url, json={"name": child["name"]}, headers={"If-Match": "2"}),
+                 422, "validation_error", fields={"name": ["姓名中不能有 *：脱敏显示的姓名不能作为修改提交"]})
+
+
+def test_a_village_head_reads_the_names_of_its_village_whole(town, login):
+    _flagged_visit(town, login)
+    head = login("head_a", device_id="phone-mask-head-a")
+    assert head.get(f"/api/children/{town.children['a1']}").get_json()["name"] == "欧阳明月"
+    household = head.get(f"/api/households/{town.households['a1']}").get_json()
+    assert household["guardians"][0]["name"] == "监护人欧大山"
+    assert [r["child_name"] for r in head.get("/api/review/visits").get_json()["rows"]] == ["欧阳明月"]
+    changes, _ = pull_all(head)
+    assert "欧阳明月" in json.dumps(changes, ensure_ascii=False)
