@@ -68,7 +68,7 @@ def list_resource(name: str):
 def get_resource(name: str, record_id: str):
     """Return one record in scope, or 404."""
     entity = _entity(name)
-    return _shown(entity, scope.get_scoped(actor(), entity.model, record_id))
+    return entity.shown(actor(), scope.get_scoped(actor(), entity.model, record_id))
 
 
 @bp.post(f"/{ANY_PATH}")
@@ -79,7 +79,7 @@ def create_resource(name: str):
     data = json_body(entity.create_schema())
     record = entity.create(actor(), data, SimpleNamespace(device_id=device_id(), device_time=None))
     db.session.commit()
-    return _shown(entity, record), 201
+    return entity.shown(actor(), record), 201
 
 
 @bp.patch(f"/{ANY_MUTABLE}/<record_id>")
@@ -92,11 +92,7 @@ def update_resource(name: str, record_id: str):
     _check_if_match(stored)
     record = entity.update(actor(), record_id, data, device_id())
     db.session.commit()
-    return _shown(entity, record)
-
-
-def _shown(entity, record) -> dict:
-    return masked_for(actor(), entity.name, entity.schema().dump(record))
+    return entity.shown(actor(), record)
 
 
 def _docs(kind: str, paths) -> dict:

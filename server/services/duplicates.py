@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Child, Clue, Plan, Visit, utcnow
 from . import audit, registry, risk, scope
 from .ledgers.base import decrypt
-from .masking import mask_id_number, mask_name, masks_names
+from .masking import mask_id_number, name_for
 from .writes import assign, save_record
 
 MERGE_ROLES = ("village_head", "town_admin")
@@ -53,9 +53,8 @@ def find_duplicates(actor) -> dict:
     visits = dict(db.session.execute(select(Visit.child_id, func.count()).where(
         Visit.child_id.in_(ids)).group_by(Visit.child_id)).all()) if ids else {}
     children = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
-    mask = masks_names(actor)
     return {"groups": [{"match": match, "children": [{
-        "id": r.id, "name": mask_name(children[r.id].name) if mask else children[r.id].name,
+        "id": r.id, "name": name_for(actor, children[r.id].name),
         "birth_date": children[r.id].birth_date, "id_number": mask_id_number(children[r.id].id_number),
         "village_id": r.village_id, "grid_id": children[r.id].grid_id,
         "created_at": children[r.id].created_at, "visits": visits.get(r.id, 0)} for r in group]}

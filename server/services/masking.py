@@ -40,6 +40,11 @@ def masks_names(actor) -> bool:
     return getattr(actor, "role", None) in NAMES_MASKED_FOR
 
 
+def name_for(actor, name: str | None) -> str | None:
+    """Return a person's name as `actor` sees it."""
+    return mask_name(name) if masks_names(actor) else name
+
+
 def masked_for(actor, entity: str, data: dict | None) -> dict | None:
     """Return a record as dumped, with people's names masked when `actor` sees them so."""
     if data is None or not masks_names(actor):

@@ -6,7 +6,7 @@ from ..extensions import db
 from ..models import Child, User, Visit, utcnow
 from . import risk, scope
 from .listing import Page, paginate
-from .masking import mask_name, masks_names
+from .masking import name_for
 from .writes import assign, save_record
 
 REVIEWER_ROLES = ("village_head",)
@@ -27,11 +27,9 @@ def review_queue(actor, args: dict) -> Page:
         select(Child).where(Child.id.in_({v.child_id for v in page.rows})))}
     workers = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({v.worker_id for v in page.rows})))}
-    masked = masks_names(actor)
     for visit in page.rows:
         child, worker = children.get(visit.child_id), workers.get(visit.worker_id)
-        name = child.name if child is not None else None
-        visit.child_name = mask_name(name) if masked else name
+        visit.child_name = name_for(actor, child.name) if child is not None else None
         visit.worker_name = (worker.display_name or worker.username) if worker is not None else None
     return page
 

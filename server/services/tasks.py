@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Child, Plan, Visit
 from . import deadlines, plans, schedule, scope
-from .masking import mask_name, masks_names
+from .masking import name_for
 
 LIMIT = 50
 CHILD_ROLES = ("grid_worker", "village_head", "town_admin")
@@ -26,7 +26,7 @@ def _children(ids) -> dict[str, Child]:
 def _name(actor, child: Child | None) -> str:
     if child is None:
         return ""
-    return mask_name(child.name) if masks_names(actor) else child.name
+    return name_for(actor, child.name)
 
 
 def _overdue_visits(actor, today) -> tuple[int, list[dict]]:

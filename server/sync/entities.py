@@ -18,6 +18,7 @@ from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
 from ..services import casework, fieldwork, registry
+from ..services.masking import masked_for
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class Entity:
     def is_fact(self) -> bool:
         """Say whether records of this kind are create-only."""
         return self.update is None
+
+    def shown(self, actor, record) -> dict:
+        """Return `record` as `actor` may see it: the kind's schema, names masked where the role
+        sees them so (a pull dumps with the compiled dumper and masks the same way)."""
+        return masked_for(actor, self.name, self.schema().dump(record))
 
 
 def _fact(create: Callable) -> Callable:

@@ -12,7 +12,6 @@ from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Counter, Device, utcnow
 from ..schemas.sync import OpSchema
 from ..services import batching, scope
-from ..services.masking import masked_for
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -127,7 +126,7 @@ def _current(actor, entity, record_id: str) -> dict | None:
         record = scope.get_scoped(actor, entity.model, record_id)
     except ApiError:
         return None
-    return masked_for(actor, entity.name, entity.schema().dump(record))
+    return entity.shown(actor, record)
 
 
 def _runs(todo: list[tuple[int, dict]]) -> list[list[tuple[int, dict]]]:
@@ -253,7 +252,7 @@ def _check_base(actor, entity, record, base_version: int | None, touched: set[st
         return
     if base_version > record.version or touched & changed_since(entity.name, record.id, base_version,
                                                                  device_id):
-        raise Conflict(masked_for(actor, entity.name, entity.schema().dump(record)))
+        raise Conflict(entity.shown(actor, record))
 
 
 def changed_since(entity: str, record_id: str, version: int, device_id: str | None = None) -> set[str]:
@@ -280,7 +279,7 @@ def _delete(actor, entity, record, base_version: int | None, ctx: SyncContext):
     if entity.guard is not None:
         entity.guard(actor, record)
     if base_version is None or base_version != record.version:
-        raise Conflict(masked_for(actor, entity.name, entity.schema().dump(record)))
+        raise Conflict(entity.shown(actor, record))
     record.deleted_at = utcnow()
     save_record(actor, entity.name, record, "delete", ["deleted_at"], ctx.device_id)
     return record
