@@ -1,5 +1,6 @@
 """What every view shares: parse the JSON body and query with a schema, find the caller."""
 import json
+import re
 
 from flask import request
 from flask_login import current_user
@@ -8,6 +9,9 @@ from marshmallow import Schema
 from ..errors import ApiError, validation_error
 
 BAD_TEXT = "含有无效字符"
+# Valid JSON can carry NUL or a surrogate only as a \u escape (raw control characters and
+# surrogates do not parse or decode), so a body without one needs no walk through its strings.
+_ESCAPED_BAD_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def _bad_text(value: str) -> bool:
@@ -63,7 +67,7 @@ def json_body(schema: Schema, partial: bool = False) -> dict:
         raise ApiError(400, "bad_json", "请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "请求内容应为 JSON 对象")
-    problems = _text_problems(data)
+    problems = _text_problems(data) if _ESCAPED_BAD_TEXT.search(text) else None
     if problems:
         raise validation_error(problems)
     return schema.load(data, partial=partial)
