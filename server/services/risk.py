@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from ..errors import ApiError
 from ..extensions import db
 from ..models import VISIT_FLAGS, Child, Visit, utcnow, visit_stands
-from . import audit, batching, checklists, plans, schedule, scope
+from . import audit, batching, checklists, plans, schedule, scope, views
 from .writes import assign, save_record
 
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -130,7 +130,7 @@ def prefetch_latest_visits(child_ids: set[str]) -> None:
     latest_id = select(candidate.id).where(candidate.child_id == Child.id, *visit_stands(candidate)) \
         .order_by(*_latest_order(candidate)).limit(1).correlate(Child).scalar_subquery()
     ids = [i for i in db.session.scalars(select(latest_id).where(Child.id.in_(child_ids))) if i]
-    latest = db.session.scalars(select(Visit).where(Visit.id.in_(ids))).all() if ids else []
+    latest = views.read(Visit, ids) if ids else []
     run.memo.update({("latest_visit", child_id): None for child_id in child_ids})
     run.memo.update({("latest_visit", visit.child_id): visit for visit in latest})
 

@@ -1,16 +1,14 @@
 """Answer a pull: the caller's changes after a cursor, in commit order, with evictions."""
 from datetime import timedelta
-from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import and_, delete, func, inspect, not_, or_, select, update
+from sqlalchemy import and_, delete, func, not_, or_, select, update
 
-from ..crypto import encrypted_fields
 from ..errors import ApiError
 from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
 from ..schemas.dumping import dumper
-from ..services import scope
+from ..services import scope, views
 from ..services.masking import masked_for
 from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
@@ -97,7 +95,7 @@ def _materialize(actor, rows: list) -> list[dict]:
         ids.setdefault(row.entity, set()).add(row.entity_id)
     records = {}
     for name, wanted in ids.items():
-        for record in _read(ENTITIES[name].model, wanted):
+        for record in views.read(ENTITIES[name].model, wanted):
             records[(name, record.id)] = record
     dumps = {name: dumper(ENTITIES[name].schema) for name in ids}
     changes = []
@@ -111,30 +109,6 @@ def _materialize(actor, rows: list) -> list[dict]:
             change["data"] = masked_for(actor, row.entity, dumps[row.entity](record))
         changes.append(change)
     return changes
-
-
-class _View:
-    """A stored record read for sending: its columns as attributes, its encrypted fields opened
-    on access as the model opens them, without the ORM's identity map and instrumentation
-    (a first pull reads thousands; they are only dumped)."""
-
-    def __init__(self, values: dict):
-        self.__dict__.update(values)
-
-
-@cache
-def _view_of(model: type) -> tuple[type, tuple, tuple[str, ...]]:
-    attrs = inspect(model).column_attrs
-    fields = {field.name: field for field in encrypted_fields(model)}
-    view = type(f"{model.__name__}View", (_View,), {"__tablename__": model.__tablename__, **fields})
-    return view, tuple(attr.columns[0] for attr in attrs), tuple(attr.key for attr in attrs)
-
-
-def _read(model: type, ids) -> list[_View]:
-    """Return the records of `model` with these ids as read-only views."""
-    view, columns, keys = _view_of(model)
-    rows = db.session.connection().execute(select(*columns).where(model.id.in_(ids)))
-    return [view(dict(zip(keys, row))) for row in rows]
 
 
 def tombstone_floor() -> int:
