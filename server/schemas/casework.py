@@ -3,11 +3,19 @@ from marshmallow import fields, validate
 
 from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
-from .common import Choice, Number, PageQuerySchema, PersonName, RecordSchema, StrictSchema, Text, Uuid
+from .common import (
+    Aware,
+    Choice,
+    Number,
+    PageQuerySchema,
+    PersonName,
+    RecordSchema,
+    StrictSchema,
+    Text,
+    Uuid,
+)
 from .households import LocationMixin
 from .validators import validate_id_number
-
-Aware = fields.AwareDateTime
 
 
 class FixSchema(LocationMixin):

@@ -4,7 +4,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validates
 
 from .casework import OperationSchema
-from .common import StrictSchema, Text, Uuid
+from .common import Aware, StrictSchema, Text, Uuid
 from .validators import validate_id_number
 from .venues import VenueSchema
 
@@ -56,7 +56,7 @@ class MinorFoundSchema(StrictSchema):
     description = Text(4000, 1, required=True)
     name = Text(50, allow_none=True)
     id_number = fields.String(allow_none=True, validate=validate_id_number)
-    found_at = fields.AwareDateTime(allow_none=True)
+    found_at = Aware(allow_none=True)
 
 
 class MinorFoundResultSchema(Schema):
