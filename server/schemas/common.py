@@ -17,6 +17,20 @@ fields.Date.default_error_messages.update({"invalid": "日期格式应为 YYYY-M
 fields.DateTime.default_error_messages.update({"invalid": "时间格式应为 ISO 8601（含时区）"})
 fields.List.default_error_messages.update({"invalid": "应为列表"})
 fields.Nested.default_error_messages.update({"type": "应为对象"})
+fields.Mapping.default_error_messages.update({"invalid": "应为对象"})
+fields.Number.default_error_messages.update({"too_large": "数值过大"})
+# Validators declared without their own message answer in Chinese too.
+validate.Length.message_min = "至少 {min} 个字符"
+validate.Length.message_max = "最多 {max} 个字符"
+validate.Length.message_all = "{min} 到 {max} 个字符"
+validate.Length.message_equal = "应为 {equal} 个字符"
+validate.Range.message_min = "应{min_op} {{min}}"
+validate.Range.message_max = "应{max_op} {{max}}"
+validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
+validate.Range.message_gte, validate.Range.message_gt = "不小于", "大于"
+validate.Range.message_lte, validate.Range.message_lt = "不大于", "小于"
+validate.Regexp.default_message = "格式不正确"
+validate.OneOf.default_message = "取值无效：{input}"
 Schema.error_messages = {"unknown": "不允许的字段", "type": "应为 JSON 对象"}
 
 
