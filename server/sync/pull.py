@@ -38,9 +38,10 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     more = len(rows) > limit
     rows = rows[:limit]
     changes = _materialize(actor, rows)
-    next_seq = rows[-1].seq if more else head
-    db.session.commit()
-    return {"changes": changes, "cursor": encode(actor.id, next_seq, current), "more": more}
+    answer = {"changes": changes, "cursor": encode(actor.id, rows[-1].seq if more else head, current),
+              "more": more}
+    db.session.commit()  # after it, reading the caller's id would load the user again
+    return answer
 
 
 def _as_user(prior: dict):
