@@ -41,7 +41,7 @@ class Run:
 
 
 def active() -> Run | None:
-    """Return the run in progress on this session, if any."""
+    """Return the run in progress in this context (thread or request), if any."""
     return _ACTIVE.get()
 
 
