@@ -86,6 +86,11 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(err: HTTPException):
         status = err.code or 500
+        if status >= 500:
+            # The server failed (werkzeug's InternalServerError, NotImplemented…): not the
+            # caller's malformed request.
+            log.error("server error %s: %s", status, type(err).__name__)
+            return _respond(ApiError(500, "internal_error", "服务器内部错误"))
         allow = {key: value for key, value in err.get_headers() if key == "Allow"}
         return _respond(ApiError(status if status in HTTP_CODES else 400, headers=allow))
 

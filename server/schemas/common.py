@@ -8,7 +8,7 @@ fields.Field.default_error_messages.update({
     "null": "不能为空",
     "validator_failed": "取值无效",
 })
-fields.String.default_error_messages.update({"invalid": "应为文本"})
+fields.String.default_error_messages.update({"invalid": "应为文本", "invalid_utf8": "应为 UTF-8 文本"})
 fields.Integer.default_error_messages.update({"invalid": "应为整数"})
 fields.Float.default_error_messages.update({"invalid": "应为数字", "special": "应为有限数字"})
 fields.Boolean.default_error_messages.update({"invalid": "应为真或假"})
