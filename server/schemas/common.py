@@ -1,4 +1,5 @@
 """Shared schema pieces: strict loading, record metadata, paging, Chinese messages."""
+import re
 from datetime import datetime
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -48,11 +49,18 @@ class Uuid(fields.UUID):
         return str(super()._deserialize(value, attr, data, **kwargs))
 
 
-class Aware(fields.AwareDateTime):
-    """An ISO 8601 time with its UTC offset; a time without one is refused, not guessed.
+_LOCAL_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?"
+ISO_MOMENT = re.compile(_LOCAL_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
+LOCAL_TIME = re.compile(_LOCAL_TIME)
 
-    Parsed by `datetime.fromisoformat` (a twentieth of marshmallow's pattern matching; a push
-    reads one a visit).
+
+class Aware(fields.AwareDateTime):
+    """An ISO 8601 time with its UTC offset (2026-11-29T09:30:00+08:00); a time without one is
+    refused, not guessed.
+
+    The shape is checked first (`datetime.fromisoformat` also takes week dates, any separator and
+    odd offsets), then parsed by `fromisoformat`: a twentieth of marshmallow's pattern matching,
+    and a push reads one a visit.
     """
 
     default_error_messages = {"invalid": "时间格式应为 ISO 8601（含时区）",
@@ -61,13 +69,12 @@ class Aware(fields.AwareDateTime):
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if not isinstance(value, str):
             raise self.make_error("invalid")
+        if not ISO_MOMENT.fullmatch(value):
+            raise self.make_error("invalid_awareness" if LOCAL_TIME.fullmatch(value) else "invalid")
         try:
-            parsed = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value)
         except ValueError:
             raise self.make_error("invalid") from None
-        if parsed.tzinfo is None:
-            raise self.make_error("invalid_awareness")
-        return parsed
 
 
 class Number(fields.Float):
