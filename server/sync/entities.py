@@ -17,6 +17,7 @@ from ..models import (
 from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
+from ..schemas.dumping import dumper
 from ..services import casework, fieldwork, registry
 from ..services.masking import masked_for
 
@@ -46,9 +47,10 @@ class Entity:
         return self.update is None
 
     def shown(self, actor, record) -> dict:
-        """Return `record` as `actor` may see it: the kind's schema, names masked where the role
-        sees them so (a pull dumps with the compiled dumper and masks the same way)."""
-        return masked_for(actor, self.name, self.schema().dump(record))
+        """Return `record` (a model or a stored view) as `actor` may see it: dumped by the kind's
+        schema, names masked where the role sees them so. Every answer that carries a record,
+        the pull's thousands included, is made here."""
+        return masked_for(actor, self.name, dumper(self.schema)(record))
 
 
 def _fact(create: Callable) -> Callable:

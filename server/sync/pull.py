@@ -7,9 +7,7 @@ from sqlalchemy import and_, delete, func, not_, or_, select, update
 from ..errors import ApiError
 from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
-from ..schemas.dumping import dumper
 from ..services import scope, views
-from ..services.masking import masked_for
 from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
 
@@ -98,7 +96,6 @@ def _materialize(actor, rows: list) -> list[dict]:
     for name, wanted in ids.items():
         for record in views.read(ENTITIES[name].model, wanted):
             records[(name, record.id)] = record
-    dumps = {name: dumper(ENTITIES[name].schema) for name in ids}
     changes = []
     for row in rows:
         record = records.get((row.entity, row.entity_id))
@@ -107,7 +104,7 @@ def _materialize(actor, rows: list) -> list[dict]:
         if row.action == "upsert" and (record is None or record.deleted_at is not None):
             change["action"] = "delete"
         elif row.action == "upsert":
-            change["data"] = masked_for(actor, row.entity, dumps[row.entity](record))
+            change["data"] = ENTITIES[row.entity].shown(actor, record)
         changes.append(change)
     return changes
 
