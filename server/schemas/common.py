@@ -105,12 +105,12 @@ class PageQuerySchema(StrictSchema):
 
 
 def _length(max_length: int, min_length: int) -> validate.Length:
-    error = f"{min_length} 到 {max_length} 个字符" if min_length else f"最多 {max_length} 个字符"
-    return validate.Length(min=min_length, max=max_length, error=error)
+    # Worded by the Length defaults above: "最多 N 个字符", or "M 到 N 个字符" with a minimum.
+    return validate.Length(min=min_length or None, max=max_length)
 
 
 def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
-    """Return a String field with a Chinese length message."""
+    """Return a String field of at most `max_length` (and at least `min_length`) characters."""
     return fields.String(validate=_length(max_length, min_length), **kwargs)
 
 
@@ -123,7 +123,7 @@ def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.St
 
 def Choice(choices, **kwargs) -> fields.String:
     """Return a String field limited to `choices`."""
-    return fields.String(validate=validate.OneOf(choices, error="取值无效：{input}"), **kwargs)
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
 def page_schema(row_schema: type[Schema]) -> type[Schema]:

@@ -15,7 +15,7 @@ class ReportQuerySchema(StrictSchema):
     """GET /api/reports/monthly: period (default: the one due next), village (none: the town), format."""
 
     period = Period()
-    village_id = fields.String(validate=validate.Length(max=36, error="最多 36 个字符"))
+    village_id = fields.String(validate=validate.Length(max=36))
     format = Choice(("json", "xlsx"), load_default="json")
 
 
@@ -29,7 +29,7 @@ class ReportSubmitSchema(StrictSchema):
     """POST /api/reports/monthly/submit: the village head submits the village's period."""
 
     period = Period(required=True)
-    village_id = fields.String(required=True, validate=validate.Length(min=1, max=36, error="1 到 36 个字符"))
+    village_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
 
 
 class VillageFiguresSchema(Schema):
