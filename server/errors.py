@@ -1,5 +1,6 @@
 """The one error envelope: every failure leaves as {"error": {code, message, fields?}}."""
 import logging
+import re
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
@@ -18,9 +19,17 @@ HTTP_CODES = {
     410: ("gone", "资源已失效"),
     413: ("payload_too_large", "请求内容过大（上限 5 MB）"),
     415: ("unsupported_media_type", "请使用 JSON 格式（application/json）"),
+    416: ("range_not_satisfiable", "请求的范围超出内容长度"),
     422: ("validation_error", "提交的数据有误"),
     429: ("too_many_requests", "尝试次数过多，请稍后再试"),
 }
+
+
+EXPLAINING_HEADERS = frozenset({"Allow", "Content-Range", "Retry-After", "WWW-Authenticate"})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "error"
 
 
 class ApiError(Exception):
@@ -91,8 +100,11 @@ def register_errorhandlers(app: Flask) -> None:
             # caller's malformed request.
             log.error("server error %s: %s", status, type(err).__name__)
             return _respond(ApiError(500, "internal_error", "服务器内部错误"))
-        allow = {key: value for key, value in err.get_headers() if key == "Allow"}
-        return _respond(ApiError(status if status in HTTP_CODES else 400, headers=allow))
+        # A client error keeps its own status and the headers that explain it (Allow on a 405,
+        # Content-Range on a 416, Retry-After on a 429): turning it into a 400 hides what to fix.
+        kept = {key: value for key, value in err.get_headers() if key in EXPLAINING_HEADERS}
+        code = None if status in HTTP_CODES else _snake(err.name)
+        return _respond(ApiError(status, code, None if code is None else "请求无法处理", headers=kept))
 
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):

@@ -262,6 +262,28 @@ def test_wrong_method_is_405_with_allow(app, town, login):
         assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
 
 
+def test_a_range_past_the_end_is_416_with_content_range(app, client):
+    size = len(client.get("/js/app.js").get_data())
+    response = client.get("/js/app.js", headers={"Range": f"bytes={size + 10}-"})
+    assert_error(response, 416, "range_not_satisfiable")
+    assert response.headers["Content-Range"] == f"bytes */{size}"
+
+
+@pytest.mark.parametrize("error, code", [(http_errors.PreconditionFailed, "precondition_failed"),
+                                         (http_errors.Locked, "locked")])
+def test_an_unlisted_client_error_keeps_its_status(app, town, login, monkeypatch, error, code):
+    api = login("admin")
+
+    def refuse(*args, **kwargs):
+        raise error(LEAK)
+
+    monkeypatch.setattr(listing, "list_records", refuse)
+    response = api.get("/api/children")
+    assert_error(response, error.code, code)
+    assert response.get_json()["error"]["message"] == "请求无法处理"
+    assert LEAK not in response.get_data(as_text=True)
+
+
 LEAK = "SELECT id_number FROM child WHERE key='c2VjcmV0' /work/main/server/services"
 
 
