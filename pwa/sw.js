@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v6';
+const VERSION = 'v7';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -37,6 +37,7 @@ const SHELL = [
   '/js/views/head.js',
   '/js/views/ledgers.js',
   '/js/views/review.js',
+  '/js/views/locations.js',
   '/js/views/plans.js',
   '/js/views/child-head.js',
 ];

@@ -21,6 +21,7 @@ const VIEWS = {
   head: () => import('./views/head.js'),
   ledgers: () => import('./views/ledgers.js'),
   review: () => import('./views/review.js'),
+  locations: () => import('./views/locations.js'),
   plans: () => import('./views/plans.js'),
   plan: () => import('./views/plans.js'),
 };

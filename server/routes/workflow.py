@@ -4,7 +4,10 @@ from flask_login import login_required
 
 from ..schemas import workflow as ws
 from ..schemas.common import dump_page, page_schema
+from ..schemas.households import HouseholdSchema
 from ..services import duplicates, plans, review, risk, tasks
+from ..services.masking import masked_for
+from ..sync.entities import ENTITIES
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("workflow", __name__, url_prefix="/api")
@@ -53,6 +56,27 @@ def review_visit(visit_id: str):
     data = json_body(ws.ReviewDecisionSchema())
     visit = review.review_visit(actor(), visit_id, data["decision"], data["note"], device_id())
     return ws.ReviewedVisitSchema().dump(visit)
+
+
+@bp.get("/review/locations")
+@api_doc(query=ws.LocationQuerySchema, response=page_schema(ws.ProposedLocationSchema))
+@login_required
+def location_queue():
+    """List the households whose location a visit proposed, waiting for the village head."""
+    args = query_args(ws.LocationQuerySchema())
+    body = dump_page(ws.ProposedLocationSchema(), review.location_queue(actor(), args))
+    body["rows"] = [masked_for(actor(), "household", row) for row in body["rows"]]
+    return body
+
+
+@bp.post("/households/<household_id>/location-review")
+@api_doc(body=ws.LocationDecisionSchema, response=HouseholdSchema)
+@login_required
+def review_location(household_id: str):
+    """Confirm a household's proposed location, or reject it (a later visit may propose again)."""
+    data = json_body(ws.LocationDecisionSchema())
+    household = review.review_location(actor(), household_id, data["decision"], device_id())
+    return ENTITIES["household"].shown(actor(), household)
 
 
 @bp.get("/helpers")

@@ -62,6 +62,7 @@ class HouseholdSchema(RecordSchema):
     lon = fields.Function(lambda h: (h.location or {}).get("lon"))
     guardians = fields.Function(lambda h: [
         {**g, "phone": mask_phone(g.get("phone"))} for g in (h.guardians or [])])
+    location_proposal = fields.Function(lambda h: h.proposed_location)
 
 
 class HouseholdQuerySchema(PageQuerySchema):

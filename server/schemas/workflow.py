@@ -1,11 +1,12 @@
-"""Schemas of the village head's work: risk overrides, visit reviews, plan steps, merges, to-dos."""
+"""Schemas of the village head's work: risk overrides, reviews of visits and locations, plan steps,
+merges, to-dos."""
 from marshmallow import Schema, fields, validate
 
 from ..models import RISK_LEVELS
 from ..services.risk import reason_labels
 from .casework import PlanSchema, VisitSchema
 from .common import Choice, PageQuerySchema, StrictSchema, Text
-from .households import ChildSchema
+from .households import ChildSchema, HouseholdSchema
 
 Reason = fields.String(required=True, validate=validate.Length(
     min=4, max=500, error="请写明理由（4 到 500 个字符）"))
@@ -47,6 +48,12 @@ class ReviewQuerySchema(PageQuerySchema):
     grid_id = fields.String()
 
 
+class LocationQuerySchema(PageQuerySchema):
+    """Filters of GET /api/review/locations."""
+
+    grid_id = fields.String()
+
+
 class HelpersQuerySchema(StrictSchema):
     """Filters of GET /api/helpers: the village of the child the plan is for."""
 
@@ -68,6 +75,19 @@ class ReviewedVisitSchema(VisitSchema):
     reviewed_at = fields.DateTime()
     child_name = fields.Function(lambda v: getattr(v, "child_name", None))
     worker_name = fields.Function(lambda v: getattr(v, "worker_name", None))
+
+
+class LocationDecisionSchema(StrictSchema):
+    """POST /api/households/{id}/location-review."""
+
+    decision = Choice(("confirm", "reject"), required=True)
+
+
+class ProposedLocationSchema(HouseholdSchema):
+    """A household whose location a visit proposed, with its grid and the worker who made the visit."""
+
+    grid_name = fields.Function(lambda h: getattr(h, "grid_name", None))
+    worker_name = fields.Function(lambda h: getattr(h, "worker_name", None))
 
 
 class PlanStateSchema(PlanSchema):

@@ -1,5 +1,5 @@
 """Facts from the field: visits, inspections, plan progress and clues (create only)."""
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
-from . import audit, batching, checklists, risk, schedule, scope, trust
+from . import batching, checklists, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
 from .writes import assign, save_record
@@ -81,7 +81,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     save_record(actor, "visit", visit, "create", sorted(data), device_id)
     if track is not None:
         track.add(Visit, visit.visited_at, visit.id, fix)
-    _propose_household_location(actor, household, fix, device_id)
+    _propose_household_location(actor, household, visit, fix, device_id)
     _after_visit(actor, child, visit, device_id)
     return visit
 
@@ -102,13 +102,17 @@ def prefetch_visits(actor, items: list[dict]) -> None:
     trust.prefetch_track(actor.id, [item["visited_at"] for item in items])
 
 
-def _propose_household_location(actor, household: Household, fix: dict | None, device_id) -> None:
+def _propose_household_location(actor, household: Household, visit: Visit, fix: dict | None,
+                                device_id) -> None:
+    """Propose a household without a location the fix of an accurate visit, for the village head
+    to confirm (`review.review_location`); one proposal waits at a time."""
     accuracy = (fix or {}).get("accuracy_m")
     limit = current_app.config["TRUST_PROPOSE_ACCURACY_M"]
     if household.location or household.proposed_location or accuracy is None or accuracy > limit:
         return
-    household.proposed_location = fix
-    audit.record_event("household.location_proposed", actor, "household", household.id, device_id)
+    household.proposed_location = {**fix, "visit_id": visit.id, "worker_id": actor.id,
+                                   "visited_at": visit.visited_at.astimezone(UTC).isoformat()}
+    save_record(actor, "household", household, "update", ["proposed_location"], device_id)
 
 
 def _after_visit(actor, child: Child, visit: Visit, device_id) -> None:

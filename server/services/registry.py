@@ -92,6 +92,9 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
     if "grid_id" in data and data["grid_id"] != household.grid_id:
         data["village_id"] = _place_for_grid(actor, data["grid_id"]).village_id
     changed = assign(household, _set_location(data))
+    if "location" in changed and household.proposed_location is not None:
+        # A location set by hand settles the question a visit's proposal was waiting on.
+        changed = sorted(changed + assign(household, {"proposed_location": None}))
     if "guardians" in changed:
         _index_guardian_phones(household)
     if "grid_id" in changed:

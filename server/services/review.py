@@ -1,9 +1,10 @@
-"""The village head's review of flagged visits: accept, or question back to the worker."""
+"""The village head's reviews: flagged visits (accept, or question back to the worker) and household
+locations proposed from visits (confirm or reject)."""
 from sqlalchemy import select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, User, Visit, utcnow
+from ..models import Child, Grid, Household, User, Visit, utcnow
 from . import risk, scope
 from .listing import Page, paginate
 from .masking import name_for
@@ -16,8 +17,7 @@ REVIEWABLE = ("pending", "questioned")
 
 def review_queue(actor, args: dict) -> Page:
     """Return the flagged visits awaiting review in the actor's scope, oldest first."""
-    if actor.role not in QUEUE_ROLES:
-        raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录")
+    _require_queue(actor)
     statuses = [args["status"]] if args.get("status") else ["pending"]
     query = scope.scoped_select(actor, Visit).where(Visit.review_status.in_(statuses))
     if args.get("grid_id"):
@@ -52,3 +52,48 @@ def review_visit(actor, visit_id: str, decision: str, note: str | None,
         risk.refresh_child(actor, db.session.get(Child, visit.child_id), device_id)
     db.session.commit()
     return visit
+
+
+def _require_queue(actor) -> None:
+    if actor.role not in QUEUE_ROLES:
+        raise ApiError(403, "review_not_allowed", "只有村/社区负责人和镇平安办查看待审核事项")
+
+
+def location_pending(actor):
+    """Return a select of the households in scope whose proposed location awaits the village head."""
+    return scope.scoped_select(actor, Household).where(Household.proposed_location_ct.is_not(None))
+
+
+def location_queue(actor, args: dict) -> Page:
+    """Return the households with a proposed location in the actor's scope, longest waiting first."""
+    _require_queue(actor)
+    query = location_pending(actor)
+    if args.get("grid_id"):
+        query = query.where(Household.grid_id == args["grid_id"])
+    page = paginate(query, args["page"], args["per_page"], [Household.updated_at, Household.id])
+    proposals = {h.id: h.proposed_location or {} for h in page.rows}
+    workers = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({p.get("worker_id") for p in proposals.values()})))}
+    grids = dict(db.session.execute(
+        select(Grid.id, Grid.name).where(Grid.id.in_({h.grid_id for h in page.rows}))).all())
+    for household in page.rows:
+        worker = workers.get(proposals[household.id].get("worker_id"))
+        household.worker_name = (worker.display_name or worker.username) if worker is not None else None
+        household.grid_name = grids.get(household.grid_id)
+    return page
+
+
+def review_location(actor, household_id: str, decision: str, device_id: str | None = None) -> Household:
+    """Confirm a household's proposed location (it becomes the household's), or reject it."""
+    household = scope.get_scoped(actor, Household, household_id)
+    if actor.role not in REVIEWER_ROLES:
+        raise ApiError(403, "review_not_allowed", "只有村/社区负责人确认住户位置")
+    proposal = household.proposed_location
+    if proposal is None:
+        raise ApiError(409, "not_pending", "该户没有待确认的位置（可能已被他人处理），请刷新")
+    values = {"proposed_location": None}
+    if decision == "confirm":
+        values["location"] = {"lat": proposal["lat"], "lon": proposal["lon"]}
+    save_record(actor, "household", household, "update", assign(household, values), device_id)
+    db.session.commit()
+    return household

@@ -1,11 +1,12 @@
-"""The caller's to-do: overdue visits, questioned visits, plans missing or due, deadlines, reports."""
+"""The caller's to-do: overdue visits, visits and locations to review, plans missing or due,
+deadlines, reports."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Child, Plan, Visit
-from . import deadlines, plans, schedule, scope
+from . import deadlines, plans, review, schedule, scope
 from .masking import name_for
 
 LIMIT = 50
@@ -80,18 +81,29 @@ def _plans_missing(actor, today) -> tuple[int, list[dict]]:
                     "village_id": c.village_id, "detail": {"risk_level": c.risk_level}} for c in children]
 
 
-def _review_pending(actor, today) -> tuple[int, list[dict]]:
-    total = db.session.scalar(select(func.count()).select_from(scope.scoped_select(actor, Visit).where(
-        Visit.review_status == "pending").order_by(None).subquery())) or 0
-    return total, ([{"kind": "review_pending", "title": f"{total} 条走访记录待审核", "due": None,
-                     "overdue": False, "entity": "review", "entity_id": None, "village_id": actor.village_id,
+def _waiting(actor, query, kind: str, title: str, entity: str) -> tuple[int, list[dict]]:
+    """One to-do that counts what waits in a queue of the village head's."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return total, ([{"kind": kind, "title": title.format(total), "due": None, "overdue": False,
+                     "entity": entity, "entity_id": None, "village_id": actor.village_id,
                      "detail": {"count": total}}] if total else [])
+
+
+def _review_pending(actor, today) -> tuple[int, list[dict]]:
+    query = scope.scoped_select(actor, Visit).where(Visit.review_status == "pending")
+    return _waiting(actor, query, "review_pending", "{} 条走访记录待审核", "review")
+
+
+def _location_pending(actor, today) -> tuple[int, list[dict]]:
+    return _waiting(actor, review.location_pending(actor), "location_pending", "{} 户住址位置待确认",
+                    "review_location")
 
 
 SOURCES = {
     "grid_worker": (("overdue_visit", _overdue_visits), ("visit_questioned", _questioned_visits),
                     ("plan_review_due", _plans_due)),
     "village_head": (("overdue_visit", _overdue_visits), ("review_pending", _review_pending),
+                     ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_review_due", _plans_due)),
     "town_admin": (("overdue_visit", _overdue_visits), ("plan_missing", _plans_missing),

@@ -264,7 +264,9 @@ def test_household_without_location_gets_a_proposal_from_an_accurate_first_visit
     body = visit(worker, child_id, fix, accuracy=30)
     assert (body["flags"], body["distance_m"]) == ([], None)
     assert _household_locations(app, household_id) == (
-        None, {"lat": round(fix[0], 7), "lon": round(fix[1], 7), "accuracy_m": 30.0})
+        None, {"lat": round(fix[0], 7), "lon": round(fix[1], 7), "accuracy_m": 30.0,
+               "visit_id": body["id"], "worker_id": body["worker_id"],
+               "visited_at": datetime.fromisoformat(body["visited_at"]).astimezone(UTC).isoformat()})
     later = visit(worker, child_id, offset(HOME, 500), accuracy=5,
                   at=now() - timedelta(minutes=1))
     assert later["flags"] == []

@@ -33,6 +33,8 @@ export function render(id) {
       row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
       row('身份证号', c.id_number), row('下次走访', c.next_visit_due), row('地址', hh && hh.address),
       row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
+    hh && hh.lat == null && hh.location_proposal
+      ? h('p', { class: 'hint', 'data-testid': 'location-pending' }, '位置待村负责人确认') : null,
     isHead() ? headPanel(id) : null,
     edit,
     h('h2', {}, `走访记录（${visits.length}）`),

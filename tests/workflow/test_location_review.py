@@ -1,0 +1,143 @@
+"""A household's location proposed from an accurate visit, confirmed or rejected by the village head."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent
+from server.services.audit import verify_chain
+from tests.services.test_trust import HOME, make_home, now, offset, push_at, visit
+from tests.sync.test_push_pull_basics import op, pull_all
+
+from ..routes.helpers import assert_error
+
+DEVICE = "phone-locations-worker-a"
+
+
+@pytest.fixture
+def worker(town, login):
+    return login("worker_a", device_id=DEVICE)
+
+
+@pytest.fixture
+def proposed(worker, town):
+    """A household without a location, its child, and the accurate visit that proposed one."""
+    household_id, child_id = make_home(worker, town.grids["a1"], point=None)
+    fix = offset(HOME, 10)
+    body = visit(worker, child_id, fix, accuracy=30)
+    proposal = {"lat": round(fix[0], 7), "lon": round(fix[1], 7), "accuracy_m": 30.0,
+                "visit_id": body["id"], "worker_id": body["worker_id"],
+                "visited_at": datetime.fromisoformat(body["visited_at"]).astimezone(UTC).isoformat()}
+    return household_id, child_id, proposal
+
+
+def _household_events(app, household_id):
+    with app.app_context():
+        return [(e.action, e.actor_id, e.detail) for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_id == household_id).order_by(AuditEvent.seq))]
+
+
+def _location_tasks(api):
+    body = api.get("/api/tasks").get_json()
+    return body["counts"].get("location_pending"), [
+        (t["title"], t["entity"], t["detail"]) for t in body["tasks"] if t["kind"] == "location_pending"]
+
+
+def test_the_proposal_waits_for_the_village_head_who_confirms_it(app, town, login, worker, proposed):
+    household_id, child_id, proposal = proposed
+    head, admin = login("head_a"), login("admin")
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["lat"], shown["lon"], shown["version"], shown["location_proposal"]) == (
+        None, None, 2, proposal)
+
+    queue = head.get("/api/review/locations").get_json()
+    assert (queue["total"], len(queue["rows"])) == (1, 1)
+    row = queue["rows"][0]
+    assert {k: row[k] for k in ("id", "address", "grid_id", "grid_name", "worker_name", "lat",
+                                "location_proposal", "version")} == {
+        "id": household_id, "address": "槐花巷1号", "grid_id": town.grids["a1"], "grid_name": "第1网格",
+        "worker_name": "测试worker_a", "lat": None, "location_proposal": proposal, "version": 2}
+    assert head.get(f"/api/review/locations?grid_id={town.grids['a2']}").get_json()["total"] == 0
+    assert login("head_b").get("/api/review/locations").get_json()["total"] == 0
+    assert admin.get("/api/review/locations").get_json()["total"] == 1
+    assert_error(worker.get("/api/review/locations"), 403, "review_not_allowed")
+    assert _location_tasks(head) == (1, [("1 户住址位置待确认", "review_location", {"count": 1})])
+    assert _location_tasks(worker) == (None, [])
+
+    url = f"/api/households/{household_id}/location-review"
+    assert_error(admin.post(url, json={"decision": "confirm"}), 403, "review_not_allowed")
+    assert_error(worker.post(url, json={"decision": "confirm"}), 403, "review_not_allowed")
+    assert_error(login("head_b").post(url, json={"decision": "confirm"}), 404, "not_found")
+    assert_error(head.post(url, json={"decision": "maybe"}), 422, "validation_error", field_names={"decision"})
+    assert_error(head.post(url, json={}), 422, "validation_error", field_names={"decision"})
+    assert worker.get(f"/api/households/{household_id}").get_json()["version"] == 2
+
+    confirmed = head.post(url, json={"decision": "confirm"}).get_json()
+    assert (confirmed["lat"], confirmed["lon"], confirmed["location_proposal"], confirmed["version"]) == (
+        proposal["lat"], proposal["lon"], None, 3)
+    assert head.get("/api/review/locations").get_json()["total"] == 0
+    assert _location_tasks(head) == (0, [])
+    assert_error(head.post(url, json={"decision": "confirm"}), 409, "not_pending")
+    assert _household_events(app, household_id) == [
+        ("household.create", town.users["worker_a"], {"version": 1, "fields": [
+            "address", "family_type", "grid_id", "guardians"]}),
+        ("household.update", town.users["worker_a"], {"version": 2, "fields": ["proposed_location"]}),
+        ("household.update", town.users["head_a"], {"version": 3, "fields": ["location", "proposed_location"]})]
+    with app.app_context():
+        assert verify_chain()["ok"]
+
+    changes, _ = pull_all(login("worker_a", device_id="phone-locations-worker-a-2"))
+    pulled = [c for c in changes if c["id"] == household_id]
+    assert [(c["action"], c["version"], c["data"]["lat"], c["data"]["location_proposal"]) for c in pulled] == [
+        ("upsert", 3, proposal["lat"], None)]
+    # Visits are now checked against the confirmed location.
+    far = visit(worker, child_id, offset(HOME, 2000), accuracy=10, at=now() - timedelta(days=2))
+    assert far["flags"] == ["location_mismatch"]
+    assert far["distance_m"] == pytest.approx(1990, abs=15)
+
+
+def test_a_rejected_proposal_is_cleared_and_a_later_visit_proposes_again(app, town, login, worker, proposed):
+    household_id, child_id, proposal = proposed
+    head = login("head_a")
+    rejected = head.post(f"/api/households/{household_id}/location-review",
+                         json={"decision": "reject"}).get_json()
+    assert (rejected["lat"], rejected["location_proposal"], rejected["version"]) == (None, None, 3)
+    assert _household_events(app, household_id)[-1] == (
+        "household.update", town.users["head_a"], {"version": 3, "fields": ["proposed_location"]})
+    assert head.get("/api/review/locations").get_json()["total"] == 0
+
+    again = visit(worker, child_id, offset(HOME, 30), accuracy=20, at=now() - timedelta(days=2))
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["lat"], shown["version"], shown["location_proposal"]["visit_id"],
+            shown["location_proposal"]["accuracy_m"]) == (None, 4, again["id"], 20.0)
+    assert head.get("/api/review/locations").get_json()["total"] == 1
+
+
+def test_a_location_set_by_hand_settles_the_waiting_proposal(app, town, login, worker, proposed):
+    household_id, _, _ = proposed
+    hand = offset(HOME, 40)
+    # The phone edits the location on version 1, which it had before the proposal: the proposal
+    # touched no field the phone changed, so the edit merges, and the proposal is moot.
+    push_at(worker, [op("household", "update", household_id, {"lat": hand[0], "lon": hand[1]},
+                        base_version=1)])
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["lat"], shown["lon"], shown["location_proposal"], shown["version"]) == (
+        hand[0], hand[1], None, 3)
+    assert _household_events(app, household_id)[-1] == (
+        "household.update", town.users["worker_a"], {"version": 3, "fields": ["location", "proposed_location"]})
+    head = login("head_a")
+    assert head.get("/api/review/locations").get_json()["total"] == 0
+    assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "confirm"}),
+                 409, "not_pending")
+
+
+def test_a_vague_fix_proposes_nothing_and_nothing_waits(app, town, login, worker):
+    household_id, child_id = make_home(worker, town.grids["a1"], point=None)
+    visit(worker, child_id, offset(HOME, 10), accuracy=80)
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["location_proposal"], shown["version"]) == (None, 1)
+    head = login("head_a")
+    assert head.get("/api/review/locations").get_json()["total"] == 0
+    assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "reject"}),
+                 409, "not_pending")
