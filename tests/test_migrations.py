@@ -25,6 +25,17 @@ def bare_app(url: str):
                                "HULEI_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()})
 
 
+def town_at(revision: str):
+    """The test town in a database at an older `revision`: built with today's models at the head,
+    then migrated down, since today's models may hold columns the older schema lacks."""
+    upgrade()
+    town = build_town()
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision=revision)
+    return town
+
+
 def script() -> ScriptDirectory:
     return ScriptDirectory(str(MIGRATIONS))
 
@@ -88,8 +99,7 @@ def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(db_
     app = bare_app(db_url)
     app.config["REPORT_DUE_DAY"] = 20
     with app.app_context():
-        upgrade(revision="0006")
-        town = build_town()
+        town = town_at("0006")
         old = ReportSnapshot(id=new_id(), kind="monthly", period="2026-01", village_id=town.villages["a"],
                              figures={}, audit_head="0" * 64, submitted_by=town.users["head_a"])
         kept = ReportSnapshot(id=new_id(), kind="monthly", period="2026-01", village_id=town.villages["b"],
@@ -116,8 +126,7 @@ def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(db_
     """Conflict answers stored before 0008 held the record in the clear; the rest stay as they were."""
     app = bare_app(db_url)
     with app.app_context():
-        upgrade(revision="0007")
-        town = build_town()
+        town = town_at("0007")
         conflict = {"op_id": "c", "status": "conflict", "id": "x", "version": 2,
                     "current": {"name": "欧阳明月", "version": 2}}
         applied = {"op_id": "a", "status": "applied", "id": "y", "version": 1}

@@ -1,18 +1,19 @@
 """Every model, re-exported so Alembic and services import them from one place."""
 from .base import new_id, utcnow
 from .cases import Clue, StaffCheck
+from .facts import stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
 from .places import Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
 from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, ReportSnapshot
 from .users import ROLES, Device, LoginFailure, User, UserSession, user_grid
 from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
-from .visits import VISIT_FLAGS, Visit, visit_stands
+from .visits import VISIT_FLAGS, Visit
 
 __all__ = [
     "CATEGORIES", "CHILD_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES", "RISK_LEVELS", "ROLES",
     "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
-    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "utcnow", "visit_stands",
+    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "stands", "utcnow",
 ]

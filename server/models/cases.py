@@ -8,9 +8,10 @@ from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_id_number
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
+from .facts import Amendable
 
 
-class Clue(Versioned, db.Model):
+class Clue(Amendable, Versioned, db.Model):
     """A mandatory report of suspected abuse; sealed: only police and the town office read it."""
 
     __tablename__ = "clue"

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..crypto import EncryptedField
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
+from .facts import Amendable
 
 MEASURE_KINDS = ("legal_aid", "judicial_aid", "living_aid", "medical", "psychological",
                  "school_transfer", "temporary_guardianship", "other")
@@ -35,7 +36,7 @@ class Plan(Versioned, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PlanProgress(Versioned, db.Model):
+class PlanProgress(Amendable, Versioned, db.Model):
     """A progress entry on a plan, written from the phone; a fact."""
 
     __tablename__ = "plan_progress"

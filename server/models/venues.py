@@ -8,6 +8,7 @@ from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_phone
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column, utcnow
+from .facts import Amendable
 
 VENUE_TYPES = ("hotel", "esports_hotel", "cinema", "internet_cafe", "bar", "ktv", "other")
 
@@ -46,7 +47,7 @@ class JointOperation(Versioned, db.Model):
     notes = EncryptedField()
 
 
-class Inspection(Versioned, db.Model):
+class Inspection(Amendable, Versioned, db.Model):
     """One checklist inspection of a venue; each failed item carries a rectification deadline."""
 
     __tablename__ = "inspection"

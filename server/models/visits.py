@@ -1,18 +1,19 @@
 """Home visits (走访): facts, never edited in place; a correction amends with a reason."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, exists
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
+from .facts import Amendable
 
 VISIT_FLAGS = ("location_mismatch", "no_location", "clock_skew", "future_time", "late_entry",
                "impossible_travel")
 
 
-class Visit(Versioned, db.Model):
+class Visit(Amendable, Versioned, db.Model):
     """One visit to a child: where and when, the checklist answers, and the server's flags."""
 
     __tablename__ = "visit"
@@ -37,18 +38,8 @@ class Visit(Versioned, db.Model):
     notes = EncryptedField()
     follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[list] = mapped_column(JSON, default=list)
-    amends_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"), index=True)
-    amend_reason_ct: Mapped[bytes | None] = ciphertext()
-    amend_reason = EncryptedField()
     review_status: Mapped[str] = mapped_column(String(20), default="none", index=True)
     review_note_ct: Mapped[bytes | None] = ciphertext()
     review_note = EncryptedField()
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-def visit_stands(visit=Visit) -> tuple:
-    """Return the conditions under which `visit` (Visit or an alias) stands: not deleted, and no
-    amendment replaced it. A replaced visit is no longer the record of where and when anyone was."""
-    amendment = aliased(Visit)
-    return visit.deleted_at.is_(None), ~exists().where(amendment.amends_id == visit.id)

@@ -1,5 +1,5 @@
 """Schemas of visits, inspections, joint operations, plans, progress, clues and staff checks."""
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
@@ -18,13 +18,27 @@ from .households import LocationMixin
 from .validators import validate_id_number
 
 
+class AmendsMixin(StrictSchema):
+    """A correction of a fact names the record it amends and why."""
+
+    amends = fields.String(allow_none=True)
+    amend_reason = Text(500, allow_none=True)
+
+
+class AmendedMixin(Schema):
+    """The record a fact corrects, and why."""
+
+    amends = fields.String(attribute="amends_id")
+    amend_reason = fields.String()
+
+
 class FixSchema(LocationMixin):
     """A GPS fix as the phone took it, with its coordinate system."""
 
     accuracy_m = Number(allow_none=True, validate=validate.Range(min=0, max=100000))
 
 
-class VisitCreateSchema(FixSchema):
+class VisitCreateSchema(AmendsMixin, FixSchema):
     """A home visit as the phone records it (a fact: create only)."""
 
     id = Uuid(load_default=None)
@@ -34,11 +48,9 @@ class VisitCreateSchema(FixSchema):
     answers = fields.Dict(load_default=dict)
     notes = Text(4000, allow_none=True)
     follow_up = fields.Boolean(load_default=False)
-    amends = fields.String(allow_none=True)
-    amend_reason = Text(500, allow_none=True)
 
 
-class VisitSchema(RecordSchema):
+class VisitSchema(AmendedMixin, RecordSchema):
     """A visit as answers show it, with the server's trust flags."""
 
     child_id = fields.String()
@@ -56,10 +68,9 @@ class VisitSchema(RecordSchema):
     answers = fields.Dict()
     notes = fields.String()
     follow_up = fields.Boolean()
-    amends = fields.String(attribute="amends_id")
-    amend_reason = fields.String()
     flags = fields.List(Choice(VISIT_FLAGS))
     review_status = fields.String()
+    review_note = fields.String()
 
 
 class VisitQuerySchema(PageQuerySchema):
@@ -81,7 +92,7 @@ class InspectionAnswerSchema(StrictSchema):
     deadline = fields.Date(allow_none=True)
 
 
-class InspectionCreateSchema(FixSchema):
+class InspectionCreateSchema(AmendsMixin, FixSchema):
     """An inspection as the inspector records it (a fact: create only)."""
 
     id = Uuid(load_default=None)
@@ -95,7 +106,7 @@ class InspectionCreateSchema(FixSchema):
     reinspection_of = fields.String(allow_none=True)
 
 
-class InspectionSchema(RecordSchema):
+class InspectionSchema(AmendedMixin, RecordSchema):
     """An inspection as answers show it."""
 
     venue_id = fields.String()
@@ -193,7 +204,7 @@ class PlanSchema(RecordSchema):
     closed_at = fields.DateTime()
 
 
-class ProgressCreateSchema(StrictSchema):
+class ProgressCreateSchema(AmendsMixin):
     """A progress entry on a plan (a fact)."""
 
     id = Uuid(load_default=None)
@@ -202,7 +213,7 @@ class ProgressCreateSchema(StrictSchema):
     note = Text(4000, 1, required=True)
 
 
-class ProgressSchema(RecordSchema):
+class ProgressSchema(AmendedMixin, RecordSchema):
     """A progress entry as answers show it."""
 
     plan_id = fields.String()
@@ -211,7 +222,7 @@ class ProgressSchema(RecordSchema):
     note = fields.String()
 
 
-class ClueCreateSchema(StrictSchema):
+class ClueCreateSchema(AmendsMixin):
     """A mandatory report (强制报告)."""
 
     id = Uuid(load_default=None)
@@ -223,7 +234,7 @@ class ClueCreateSchema(StrictSchema):
     source_inspection_id = fields.String(allow_none=True)
 
 
-class ClueSchema(RecordSchema):
+class ClueSchema(AmendedMixin, RecordSchema):
     """A clue as police and the town office see it."""
 
     reporter_id = fields.String()

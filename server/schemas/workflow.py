@@ -70,7 +70,6 @@ class ReviewDecisionSchema(StrictSchema):
 class ReviewedVisitSchema(VisitSchema):
     """A visit with its review, the child's name and the name of the worker who made it."""
 
-    review_note = fields.String()
     reviewed_by = fields.String()
     reviewed_at = fields.DateTime()
     child_name = fields.Function(lambda v: getattr(v, "child_name", None))

@@ -21,12 +21,26 @@ def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
                                                   Inspection.id)))
 
 
-def _root(inspection: Inspection, by_id: dict[str, Inspection]) -> str:
+def _root(inspection: Inspection, by_id: dict[str, Inspection], standing: dict[str, str]) -> str:
     seen = {inspection.id}
-    while inspection.reinspection_of in by_id and inspection.reinspection_of not in seen:
-        inspection = by_id[inspection.reinspection_of]
+    while (checked := standing.get(inspection.reinspection_of)) in by_id and checked not in seen:
+        inspection = by_id[checked]
         seen.add(inspection.id)
     return inspection.id
+
+
+def standing_ids(inspections: list[Inspection]) -> dict[str, str]:
+    """Map each inspection's id to the id of the record that stands for it: itself, or the last
+    correction in its chain of amendments (a re-inspection of a corrected one re-checks the correction)."""
+    replaced_by = {i.amends_id: i.id for i in inspections if i.amends_id}
+    standing = {}
+    for inspection in inspections:
+        current, seen = inspection.id, {inspection.id}
+        while current in replaced_by and replaced_by[current] not in seen:
+            current = replaced_by[current]
+            seen.add(current)
+        standing[inspection.id] = current
+    return standing
 
 
 def open_violations(actor, today: date) -> list[dict]:
@@ -40,10 +54,13 @@ def open_violations(actor, today: date) -> list[dict]:
 
 def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
     """Return the open violations of these inspections (in inspection order), overdue on `today`."""
+    standing = standing_ids(inspections)
     by_id = {i.id: i for i in inspections}
     latest: dict[tuple[str, str], tuple[Inspection, dict]] = {}
     for inspection in inspections:
-        root = _root(inspection, by_id)
+        if standing[inspection.id] != inspection.id:
+            continue
+        root = _root(inspection, by_id, standing)
         for result in inspection.results or []:
             if result["result"] in ("pass", "fail"):
                 latest[(root, result["item"])] = (inspection, result)

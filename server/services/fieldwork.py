@@ -2,11 +2,11 @@
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, utcnow
+from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, stands, utcnow
 from . import batching, checklists, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
@@ -23,6 +23,28 @@ def _in_scope(actor, model, record_id: str, field: str, message: str):
 def _require_writer(actor, model) -> None:
     if not scope.can_write(actor, model):
         raise ApiError(403, "not_allowed", "您的角色不能提交此类记录")
+
+
+def _amended(actor, model, data: dict, same: str, value, label: str, target: str, find=None):
+    """Take a correction's `amends` out of `data` and return the record it corrects, or None.
+
+    The record must be one the actor may see (`find` for a kind the filer cannot read back), of
+    the same child, venue or plan, and still standing: a replaced record is corrected through the
+    one that replaced it, so one thing that happened never has two standing records.
+    """
+    amends = data.pop("amends", None)
+    if not amends:
+        return None
+    missing = f"被更正的{label}不存在"
+    if find is None:
+        original = _in_scope(actor, model, amends, "amends", missing)
+    elif (original := find(amends)) is None:
+        raise validation_error({"amends": [missing]})
+    if getattr(original, same) != value or not (data.get("amend_reason") or "").strip():
+        raise validation_error({"amend_reason": [f"更正须针对同一{target}并写明理由"]})
+    if db.session.scalar(select(exists().where(model.amends_id == original.id))):
+        raise validation_error({"amends": [f"该{label}已被更正，请更正最新的一条"]})
+    return original
 
 
 def _fix(data: dict) -> dict | None:
@@ -59,11 +81,8 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     _require_writer(actor, Visit)
     child = _in_scope(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内")
     _check_home_visit_answers(data.get("answers") or {})
-    amends = data.pop("amends", None)
-    if amends:
-        original = _in_scope(actor, Visit, amends, "amends", "被更正的走访记录不存在")
-        if original.child_id != child.id or not data.get("amend_reason"):
-            raise validation_error({"amend_reason": ["更正须针对同一儿童并写明理由"]})
+    original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童")
+    amends = original.id if original is not None else None
     household = batching.known(Household, child.household_id) or db.session.get(Household,
                                                                                  child.household_id)
     fix, now = _fix(data), utcnow()
@@ -151,7 +170,9 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     _require_writer(actor, Inspection)
     venue = _in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
     template = checklists.template_for_venue_type(venue.type)
-    reinspection_of = data.pop("reinspection_of", None)
+    original = _amended(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所")
+    # A correction re-checks what its original re-checked unless it says otherwise.
+    reinspection_of = data.pop("reinspection_of", None) or (original.reinspection_of if original else None)
     if reinspection_of:
         first = _in_scope(actor, Inspection, reinspection_of, "reinspection_of", "被复查的检查记录不存在")
         if first.venue_id != venue.id:
@@ -162,6 +183,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     inspection = Inspection(id=record_id, venue_id=venue.id, village_id=venue.village_id,
                             inspector_id=actor.id, device_id=device_id, received_at=now,
                             template_key=template["key"], reinspection_of=reinspection_of,
+                            amends_id=original.id if original is not None else None,
                             results=results, lat=(fix or {}).get("lat"), lon=(fix or {}).get("lon"),
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
@@ -170,11 +192,17 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         inspection.template_version = template["version"]
     flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})
     flags += trust.time_flags(inspection.inspected_at, now, device_time)
-    flags += trust.travel_flags(actor.id, inspection.inspected_at, fix, inspection.id)
+    flags += trust.travel_flags(actor.id, inspection.inspected_at, fix, inspection.id,
+                                replaces=inspection.amends_id)
     inspection.flags = sorted(set(flags))
     save_record(actor, "inspection", inspection, "create", sorted(data), device_id)
-    if venue.last_inspected_at is None or venue.last_inspected_at < inspection.inspected_at:
-        changed = assign(venue, {"last_inspected_at": inspection.inspected_at})
+    if original is not None:  # a corrected time may move the venue's last inspection either way
+        last = db.session.scalar(select(func.max(Inspection.inspected_at)).where(
+            Inspection.venue_id == venue.id, *stands(Inspection)))
+    else:
+        last = max(filter(None, (venue.last_inspected_at, inspection.inspected_at)))
+    changed = assign(venue, {"last_inspected_at": last})
+    if changed:
         save_record(actor, "venue", venue, "update", changed, device_id)
     return inspection
 
@@ -183,9 +211,11 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     """Add a progress entry to a plan in scope."""
     _require_writer(actor, PlanProgress)
     plan = _in_scope(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在")
+    original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
     record_id = unused_id(PlanProgress, data)
     progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
-                            village_id=plan.village_id, author_id=actor.id)
+                            village_id=plan.village_id, author_id=actor.id,
+                            amends_id=original.id if original is not None else None)
     assign(progress, data)
     save_record(actor, "plan_progress", progress, "create", sorted(data), device_id)
     return progress
@@ -197,8 +227,10 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     The visit or inspection it came from must be one the reporter may see: otherwise a clue
     could claim an inspector's finding, or probe which record ids exist.
     """
+    original = _amended(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
+                        find=lambda clue_id: _own_clue(actor, clue_id))
     record_id = unused_id(Clue, data)
-    clue = Clue(id=record_id, reporter_id=actor.id)
+    clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id = data.pop("child_id", None)
     if child_id:
         child = _in_scope(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内")
@@ -209,3 +241,9 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     assign(clue, data)
     save_record(actor, "clue", clue, "create", sorted(data), device_id)
     return clue
+
+
+def _own_clue(actor, clue_id: str) -> Clue | None:
+    # A reporter cannot read clues back, so the one they correct is found among their own only.
+    clue = db.session.get(Clue, str(clue_id))
+    return clue if clue is not None and clue.reporter_id == actor.id and clue.deleted_at is None else None

@@ -19,7 +19,7 @@ from ..models import (
     StaffCheck,
     Venue,
     Visit,
-    visit_stands,
+    stands,
 )
 from . import checklists, enforcement, periods, schedule
 
@@ -74,7 +74,7 @@ def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> 
         *live, Visit.amends_id.is_(None), Visit.visited_at >= start)).all()
     # The last visit is the latest standing one, as on the schedule: a time corrected back counts.
     last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at))
-                                   .where(*live, *visit_stands(Visit)).group_by(Visit.child_id)).all())
+                                   .where(*live, *stands(Visit)).group_by(Visit.child_id)).all())
     return {"total": len(rows), "children_visited": len({r.child_id for r in rows if r.child_id}),
             "flagged": sum(bool(r.flags) for r in rows),
             "accepted": sum(r.review_status == "accepted" for r in rows),
@@ -126,7 +126,9 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
     inspections = list(db.session.scalars(select(Inspection).where(
         Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.inspected_at < as_of)
         .order_by(Inspection.inspected_at, Inspection.received_at, Inspection.id)))
-    in_window = [i for i in inspections if i.inspected_at >= start]
+    standing = enforcement.standing_ids(inspections)
+    # A correction replaces its inspection: one inspection, counted as corrected.
+    in_window = [i for i in inspections if i.inspected_at >= start and standing[i.id] == i.id]
     violations = enforcement.violations_in(inspections, schedule.local_date(as_of))
     return {"total": venues, "inspected": len({i.venue_id for i in in_window}),
             "inspections": len(in_window),

@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import VISIT_FLAGS, Child, Visit, utcnow, visit_stands
+from ..models import VISIT_FLAGS, Child, Visit, stands, utcnow
 from . import audit, batching, checklists, plans, schedule, scope, views
 from .writes import assign, save_record
 
@@ -117,7 +117,7 @@ def latest_visit(child_id: str) -> Visit | None:
     run = batching.active()
     if run is not None and ("latest_visit", child_id) in run.memo:
         return run.memo[("latest_visit", child_id)]
-    return db.session.scalar(select(Visit).where(Visit.child_id == child_id, *visit_stands(Visit))
+    return db.session.scalar(select(Visit).where(Visit.child_id == child_id, *stands(Visit))
                              .order_by(*_latest_order(Visit)).limit(1))
 
 
@@ -127,7 +127,7 @@ def prefetch_latest_visits(child_ids: set[str]) -> None:
     if run is None or not child_ids:
         return
     candidate = aliased(Visit)
-    latest_id = select(candidate.id).where(candidate.child_id == Child.id, *visit_stands(candidate)) \
+    latest_id = select(candidate.id).where(candidate.child_id == Child.id, *stands(candidate)) \
         .order_by(*_latest_order(candidate)).limit(1).correlate(Child).scalar_subquery()
     ids = [i for i in db.session.scalars(select(latest_id).where(Child.id.in_(child_ids))) if i]
     latest = views.read(Visit, ids) if ids else []

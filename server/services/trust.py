@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select
 
 from ..extensions import db
-from ..models import Inspection, Visit, visit_stands
+from ..models import Inspection, Visit, stands
 from . import batching
 from .geo import distance_m, spherical_km
 
@@ -62,7 +62,7 @@ class Track:
         """Load the worker's records from `start` to `end` and the nearest beyond each edge."""
         track = cls(start, end)
         for model, who, when in cls.MODELS:
-            live = visit_stands(model) if model is Visit else ()
+            live = stands(model)
             mine = select(model.id, when).where(who == worker_id, *live)
             # Nearest first by the (worker, time) index: the scan stops at the first standing record.
             before = select(when).where(who == worker_id, when < start, *live) \

@@ -63,12 +63,15 @@ def scenario(seed, places, count):
 
 
 def with_amendments(visits, chunk, rng):
-    """Let some visits after the first chunk amend an earlier chunk's visit of the same child."""
+    """Let some visits after the first chunk amend an earlier chunk's visit of the same child (one
+    that still stands: a visit is corrected once, then through its correction)."""
+    amended = set()
     for index in range(chunk, len(visits)):
         earlier = [j for j in range(index - index % chunk) if visits[j]["child"] == visits[index]["child"]
-                   and "amends" not in visits[j]]
+                   and "amends" not in visits[j] and j not in amended]
         if earlier and rng.random() < 0.25:
             visits[index]["amends"] = rng.choice(earlier)
+            amended.add(visits[index]["amends"])
     return visits
 
 

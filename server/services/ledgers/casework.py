@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import case, func, select
 
 from ...extensions import db
-from ...models import Child, Plan, PlanProgress, StaffCheck, Unit, Venue
+from ...models import Child, Plan, PlanProgress, StaffCheck, Unit, Venue, stands
 from .. import schedule, scope
 from ..masking import mask_id_number, mask_name, masks_names
 from . import base
@@ -70,7 +70,8 @@ def build_plans_ledger(actor, args: dict, paged: bool = True, unmasked: bool = F
     page, offset = _page(rows, args, paged)
     ids = [p.id for p, _ in page]
     progress = dict(db.session.execute(select(PlanProgress.plan_id, func.count()).where(
-        PlanProgress.plan_id.in_(ids)).group_by(PlanProgress.plan_id)).all()) if ids else {}
+        PlanProgress.plan_id.in_(ids), *stands(PlanProgress)).group_by(PlanProgress.plan_id)
+    ).all()) if ids else {}
     names = {"villages": base.village_names(), "grids": base.grid_names(), "progress": progress,
              "users": base.user_names([p.helper_id for p, _ in page] + [p.approved_by for p, _ in page])}
     mask = (masks_names(actor) or not paged) and not unmasked

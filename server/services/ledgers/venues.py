@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Inspection, Venue
+from ...models import Inspection, Venue, stands
 from .. import checklists, enforcement, schedule, scope
 from ..masking import mask_name, mask_phone
 from . import base
@@ -107,7 +107,9 @@ def build_inspections_ledger(actor, args: dict, paged: bool = True, unmasked: bo
     base.require_readable(actor, Inspection)
     base.check_filters(args, FILTERS)
     today = schedule.local_today()
-    query = base.place_where(scope.scoped_select(actor, Inspection), Inspection, args)
+    # A corrected inspection is shown as its correction.
+    standing = scope.scoped_select(actor, Inspection).where(*stands(Inspection))
+    query = base.place_where(standing, Inspection, args)
     inspections = list(db.session.scalars(query.order_by(Inspection.inspected_at.desc(), Inspection.id)))
     venues = {v.id: v for v in db.session.scalars(
         select(Venue).where(Venue.id.in_({i.venue_id for i in inspections})))} if inspections else {}

@@ -1,0 +1,25 @@
+"""Facts (visits, inspections, plan progress, clues): never edited in place; a correction is a new
+record that names the one it amends and says why, and the amended one no longer stands."""
+from sqlalchemy import ForeignKey, exists, inspect
+from sqlalchemy.orm import Mapped, aliased, declared_attr, mapped_column
+
+from ..crypto import EncryptedField
+from .base import ciphertext
+
+
+class Amendable:
+    """The record this one corrects, and why (encrypted: a reason can name people)."""
+
+    @declared_attr
+    def amends_id(cls) -> Mapped[str | None]:
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), index=True)
+
+    amend_reason_ct: Mapped[bytes | None] = ciphertext()
+    amend_reason = EncryptedField()
+
+
+def stands(record) -> tuple:
+    """Return the conditions under which `record` (a fact's model or an alias of it) stands: not
+    deleted, and no amendment replaced it. A replaced record no longer says what happened."""
+    amendment = aliased(inspect(record).mapper.class_)
+    return record.deleted_at.is_(None), ~exists().where(amendment.amends_id == record.id)
