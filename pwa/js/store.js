@@ -33,6 +33,15 @@ export const children = () => all('child').filter((c) => c.status !== 'moved_out
   .sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
 export const visitsOf = (childId) => all('visit').filter((v) => v.child_id === childId)
   .sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)));
+
+/** Ids of the visits that another visit, synced or still on this phone, corrects. */
+export const amendedIds = () => new Set(all('visit').map((v) => v.amends).filter(Boolean));
+/** The user's visits the village head questioned that no visit corrects yet, oldest first. */
+export function questionedVisits(userId) {
+  const amended = amendedIds();
+  return all('visit').filter((v) => v.review_status === 'questioned' && v.worker_id === userId && !amended.has(v.id))
+    .sort((a, b) => String(a.visited_at).localeCompare(String(b.visited_at)));
+}
 export const plansOf = (childId) => all('plan').filter((p) => p.child_id === childId);
 export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
   .sort((a, b) => String(b.inspected_at).localeCompare(String(a.inspected_at)));

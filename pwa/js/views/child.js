@@ -3,11 +3,37 @@ import { h, field, page, fmtTime, toast } from '../ui.js';
 import * as store from '../store.js';
 import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
 import { isHead } from '../online.js';
+import * as state from '../state.js';
 import { headPanel } from './child-head.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
 }
+
+/** One visit of the history, with its review and correction: a corrected visit stays, muted. */
+function visitItem(v, amended, me) {
+  const superseded = amended.has(v.id);
+  const questioned = v.review_status === 'questioned' && !superseded;
+  const mine = !v.worker_id || v.worker_id === me;
+  const note = questioned ? v.review_note || null : null;
+  return h('li', { class: superseded ? 'item superseded' : 'item', 'data-testid': 'visit', 'data-visit': v.id },
+    h('strong', {}, fmtTime(v.visited_at)), h('span', { class: 'meta' }, v.notes || '（无备注）'),
+    superseded ? h('span', { class: 'tag' }, '已更正') : null,
+    questioned ? h('span', { class: 'tag high' }, '存疑') : null,
+    v.amends ? h('span', { class: 'tag' }, '更正') : null,
+    v._pending ? h('span', { class: 'tag' }, '待同步') : null,
+    v.follow_up ? h('span', { class: 'tag high' }, '需跟进') : null,
+    v.amends ? h('span', { class: 'meta' }, `更正原因：${v.amend_reason || '—'}`) : null,
+    questioned && (note || mine) ? h('span', { class: 'meta', 'data-testid': 'review-note' },
+      `负责人意见：${note || '（联网同步后可查看）'}`) : null,
+    mine && !superseded && !v._pending
+      ? h('a', { class: 'btn small amend', href: `#/visit/${v.child_id}/${v.id}`,
+        'aria-label': `更正 ${fmtTime(v.visited_at)} 的走访` }, '更正') : null);
+}
+
+// An amendment keeps its original's time: list it right above the visit it replaces.
+const newestFirst = (a, b) => String(b.visited_at).localeCompare(String(a.visited_at))
+  || (a.amends === b.id ? -1 : 0) || (b.amends === a.id ? 1 : 0);
 
 export function render(id) {
   const c = store.one('child', id);
@@ -23,7 +49,9 @@ export function render(id) {
     await store.update('child', id, { notes: notes.value });
     toast('备注已保存，待同步');
   });
-  const visits = store.visitsOf(id);
+  const visits = store.visitsOf(id).sort(newestFirst);
+  const amended = store.amendedIds();
+  const me = (state.get().user || {}).id;
   const plans = store.plansOf(id);
   return page(c.name,
     h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/visit/${id}` }, '记录走访'),
@@ -38,10 +66,7 @@ export function render(id) {
     isHead() ? headPanel(id) : null,
     edit,
     h('h2', {}, `走访记录（${visits.length}）`),
-    visits.length ? h('ul', { class: 'list' }, visits.map((v) => h('li', { class: 'item' },
-      h('strong', {}, fmtTime(v.visited_at)), h('span', { class: 'meta' }, v.notes || '（无备注）'),
-      v._pending ? h('span', { class: 'tag' }, '待同步') : null,
-      v.follow_up ? h('span', { class: 'tag high' }, '需跟进') : null))) : h('p', {}, '暂无走访记录。'),
+    visits.length ? h('ul', { class: 'list' }, visits.map((v) => visitItem(v, amended, me))) : h('p', {}, '暂无走访记录。'),
     h('h2', {}, '帮扶计划'),
     plans.length ? plans.map((p) => h('div', { class: 'card' },
       h('p', {}, `状态：${PLAN_STATUS[p.status] || p.status}；每 ${p.review_every_days || '—'} 天复核`),

@@ -1,6 +1,8 @@
-// 今日待办: overdue visits first, then the nearest households by GPS.
-import { h, page, today } from '../ui.js';
+// 今日待办: visits the village head questioned first, then overdue visits, then the nearest
+// households by GPS.
+import { h, page, today, fmtTime } from '../ui.js';
 import * as store from '../store.js';
+import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
 
 let position = null;
@@ -27,6 +29,21 @@ function childItem(c, extra) {
     h('span', { class: 'meta' }, extra)));
 }
 
+/** My visits the village head questioned and nothing corrects yet: from the local store, offline too. */
+function questionedSection() {
+  const visits = store.questionedVisits((state.get().user || {}).id);
+  if (!visits.length) return null;
+  return h('section', { 'aria-labelledby': 'questioned-h', 'data-testid': 'questioned' },
+    h('h2', { id: 'questioned-h' }, `走访记录存疑，待更正（${visits.length}）`),
+    h('ul', { class: 'list' }, visits.map((v) => {
+      const c = store.one('child', v.child_id);
+      return h('li', {}, h('a', { class: 'item', href: `#/visit/${v.child_id}/${v.id}`, 'data-visit': v.id },
+        h('strong', {}, c ? c.name : '（本机没有该儿童）'), h('span', { class: 'tag high' }, '存疑'),
+        h('span', { class: 'meta' }, `${fmtTime(v.visited_at)} 的走访记录存疑，待更正`),
+        h('span', { class: 'meta' }, `负责人意见：${v.review_note || '（无）'}`)));
+    })));
+}
+
 export async function render() {
   if (!position) position = await locate();
   const now = today();
@@ -41,7 +58,9 @@ export async function render() {
   const venues = store.all('venue').filter((v) => v.status !== 'closed')
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
   const near = (c) => (position && place(c) ? `约 ${Math.round(distanceM(position, place(c)))} 米` : `下次走访 ${c.next_visit_due || '—'}`);
+  const questioned = questionedSection();
   return page(T.today,
+    questioned,
     kids.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, `逾期走访（${overdue.length}）`),
       overdue.length ? h('ul', { class: 'list' }, overdue.map((c) => childItem(c, c.next_visit_due ? `应于 ${c.next_visit_due} 走访` : '尚未走访')))
@@ -53,5 +72,5 @@ export async function render() {
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
+    !kids.length && !venues.length && !questioned ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

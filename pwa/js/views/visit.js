@@ -1,8 +1,19 @@
-// Record a home visit: the server's checklist template, GPS with its accuracy, notes, follow-up.
-import { h, field, page, radios, checkbox, isoNow, toast } from '../ui.js';
+// Record a home visit, or correct one: the server's checklist template, GPS with its accuracy,
+// notes, follow-up; a correction is a new visit that names the one it amends and why.
+import { h, field, page, radios, checkbox, isoNow, toast, fmtTime } from '../ui.js';
 import * as store from '../store.js';
+import * as state from '../state.js';
 
-export function gpsWidget() {
+const AMEND_REASON_MAX = 500;
+
+function showFix(out, fix, prefix) {
+  const acc = fix.accuracy_m == null ? '精度未知' : `精度 ±${Math.round(fix.accuracy_m)} 米`;
+  out.textContent = `${prefix}：${Number(fix.lat).toFixed(5)}, ${Number(fix.lon).toFixed(5)}，${acc}`;
+}
+
+/** The visit's GPS fix. `kept` (a correction's original) keeps that fix: a correction written later
+ *  elsewhere must not be placed where the phone is now unless the worker asks for a new fix. */
+export function gpsWidget(kept = null) {
   const fix = { lat: null, lon: null, accuracy_m: null };
   const out = h('p', { class: 'gps', 'aria-live': 'polite', 'data-testid': 'gps' }, '正在获取定位…');
   const take = () => {
@@ -10,59 +21,124 @@ export function gpsWidget() {
     out.textContent = '正在获取定位…';
     navigator.geolocation.getCurrentPosition((p) => {
       Object.assign(fix, { lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy) });
-      out.textContent = `已定位：${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)}，精度 ±${fix.accuracy_m} 米`;
+      showFix(out, fix, '已定位');
     }, (e) => { out.textContent = `无法定位（${e.message || e.code}），可不带定位保存`; },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   };
-  take();
   const again = h('button', { type: 'button', class: 'btn small' }, '重新定位');
   again.addEventListener('click', take);
-  return { fix, el: h('div', { class: 'card' }, h('h2', {}, '定位'), out, again) };
+  if (!kept) take();
+  else if (kept.lat != null && kept.lon != null) {
+    Object.assign(fix, { lat: kept.lat, lon: kept.lon, accuracy_m: kept.accuracy_m ?? null });
+    showFix(out, fix, '沿用原记录的定位');
+  } else out.textContent = '原记录没有定位，更正也不带定位。';
+  const hint = kept ? h('small', { class: 'hint' }, '只有人在儿童家中时才点“重新定位”。') : null;
+  return { fix, el: h('div', { class: 'card' }, h('h2', {}, '定位'), out, hint, again) };
 }
 
-function itemControl(item) {
+/** One checklist item's control, prefilled with `value`; in a correction (`amending`) an item the
+ *  original left unanswered stays unanswered unless the worker answers it. */
+function itemControl(item, value, amending) {
   const name = `a_${item.key}`;
   if (item.kind === 'bool') {
-    return { el: radios(item.label, name, [['true', '是'], ['false', '否']], null),
+    return { el: radios(item.label, name, [['true', '是'], ['false', '否']], typeof value === 'boolean' ? String(value) : null),
       read: (f) => { const v = f.querySelector(`input[name="${name}"]:checked`); return v ? v.value === 'true' : undefined; } };
   }
   if (item.kind === 'number') {
-    const input = h('input', { type: 'number', name, inputmode: 'numeric', min: item.min, max: item.max });
+    const input = h('input', { type: 'number', name, inputmode: 'numeric', min: item.min, max: item.max,
+      value: typeof value === 'number' ? String(value) : null });
     const unit = item.unit && !item.label.includes(item.unit) ? `（${item.unit}）` : '';
     return { el: field(`${item.label}${unit}`, input, item.help),
       read: () => (input.value === '' ? undefined : Number(input.value)) };
   }
+  const picked = Array.isArray(value) ? value : [];
   return { el: h('fieldset', { class: 'choices' }, h('legend', {}, item.label),
-    (item.options || []).map((o) => checkbox(o.label, `${name}:${o.key}`))),
-  read: (f) => (item.options || []).filter((o) => f.querySelector(`input[name="${name}:${o.key}"]`).checked).map((o) => o.key) };
+    (item.options || []).map((o) => checkbox(o.label, `${name}:${o.key}`, picked.includes(o.key)))),
+  read: (f) => {
+    const keys = (item.options || []).filter((o) => f.querySelector(`input[name="${name}:${o.key}"]`).checked).map((o) => o.key);
+    return keys.length || !amending || value !== undefined ? keys : undefined;
+  } };
 }
 
-export async function render(childId) {
+const localInput = (value) => isoNow(new Date(value)).slice(0, 19);
+
+/** The correction's own fields: the head's note, the reason, and the time of the visit (the
+ *  original's, kept to the microsecond unless the worker changes it). */
+function amendFields(original) {
+  const questioned = original.review_status === 'questioned';
+  const note = original.review_note || null;
+  const reason = h('textarea', { name: 'amend_reason', rows: '3', maxlength: String(AMEND_REASON_MAX), 'aria-required': 'true' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const when = h('input', { type: 'datetime-local', name: 'visited_at', step: '1', value: localInput(original.visited_at) });
+  const initial = when.value;  // as the browser normalised it (whole minutes lose their ':00')
+  const card = h('div', { class: 'card', 'data-testid': 'amend' }, h('h2', {}, '更正说明'),
+    h('p', {}, `更正 ${fmtTime(original.visited_at)} 的走访记录。原记录保留，以更正后的记录为准。`),
+    questioned ? h('p', { class: 'banner warn', 'data-testid': 'review-note' },
+      `负责人意见：${note || '（无）'}`) : null,
+    field('更正原因（必填）', reason, `写明更正了什么、为什么，最多 ${AMEND_REASON_MAX} 字`), error,
+    field('走访时间', when, '默认为原记录的走访时间'));
+  const read = () => {
+    const text = reason.value.trim();
+    error.textContent = !text ? '请写明更正原因' : text.length > AMEND_REASON_MAX ? `更正原因最多 ${AMEND_REASON_MAX} 字` : '';
+    if (error.textContent) { reason.focus(); return null; }
+    if (!when.value) { error.textContent = '请填写走访时间'; when.focus(); return null; }
+    const visitedAt = when.value === initial ? original.visited_at : isoNow(new Date(when.value));
+    return { amends: original.id, amend_reason: text, visited_at: visitedAt };
+  };
+  return { el: card, read };
+}
+
+/** The checklist answers; without a downloaded checklist a correction keeps the original's as they were. */
+function readAnswers(form, controls, template, before) {
+  const answers = template ? {} : { ...before };
+  for (const x of controls) { const v = x.read(form); if (v !== undefined) answers[x.item.key] = v; }
+  return answers;
+}
+
+/** Why a visit cannot be corrected here, or null. */
+function notAmendable(original, childId) {
+  if (!original || original.child_id !== childId) return '这条走访记录不在本机数据中。';
+  if (store.amendedIds().has(original.id)) return '这条走访记录已更正，请在更正后的记录上再更正。';
+  if (original.worker_id && original.worker_id !== (state.get().user || {}).id) return '只能更正自己的走访记录。';
+  if (original._pending) return '这条走访记录还没有同步，同步后才能更正。';
+  return null;
+}
+
+export async function render(childId, amendsId) {
   const c = store.one('child', childId);
   if (!c) return page('未找到', h('p', {}, '这个儿童不在本机数据中。'));
+  const original = amendsId ? store.one('visit', amendsId) : null;
+  if (amendsId) {
+    const why = notAmendable(original, childId);
+    if (why) return page(`更正走访 ${c.name}`, h('p', { class: 'banner warn' }, why), h('a', { href: `#/child/${childId}` }, '返回儿童详情'));
+  }
   const templates = (await store.reference('templates')) || [];
   const template = templates.find((t) => !t.venue_types || !t.venue_types.length);
-  const gps = gpsWidget();
-  const controls = template ? template.items.map((item) => ({ item, ...itemControl(item) })) : [];
-  const notes = h('textarea', { name: 'notes', rows: '4' });
-  const followUp = checkbox('需要跟进', 'follow_up');
-  const form = h('form', { class: 'stack' }, gps.el,
+  const gps = gpsWidget(original);
+  const before = (original && original.answers) || {};
+  const controls = template ? template.items.map((item) => ({ item, ...itemControl(item, before[item.key], Boolean(original)) })) : [];
+  const notes = h('textarea', { name: 'notes', rows: '4', value: original ? original.notes || '' : null });
+  const followUp = checkbox('需要跟进', 'follow_up', original && original.follow_up);
+  const amend = original ? amendFields(original) : null;
+  const form = h('form', { class: 'stack' }, amend && amend.el, gps.el,
     template ? h('div', { class: 'card' }, h('h2', {}, `${template.title}（第 ${template.version} 版）`), controls.map((x) => x.el))
       : h('p', { class: 'banner warn' }, '尚未下载走访清单，联网同步后可填写清单；现在可只记录备注。'),
     field('走访情况', notes), followUp,
-    h('button', { type: 'submit', class: 'btn primary wide' }, '保存走访'));
+    h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : '保存走访'));
   form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const answers = {};
-    for (const x of controls) { const v = x.read(form); if (v !== undefined) answers[x.item.key] = v; }
-    const data = { child_id: childId, visited_at: isoNow(), template_version: template ? template.version : null,
-      answers, notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked };
+    const correction = amend ? amend.read() : {};
+    if (!correction) return;
+    const data = { child_id: childId, visited_at: isoNow(),
+      template_version: template ? template.version : (original ? original.template_version ?? null : null),
+      answers: readAnswers(form, controls, template, before), notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked,
+      ...correction };
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     form.removeAttribute('data-dirty');
     await store.create('visit', data);
-    toast('走访已保存在本机，待同步');
+    toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
     location.hash = `#/child/${childId}`;
   });
-  return page(`走访 ${c.name}`, form);
+  return page(original ? `更正走访 ${c.name}` : `走访 ${c.name}`, form);
 }
