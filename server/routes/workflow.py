@@ -13,6 +13,10 @@ from .common import actor, api_doc, device_id, json_body, query_args
 bp = Blueprint("workflow", __name__, url_prefix="/api")
 
 
+def _risk(child) -> dict:
+    return masked_for(actor(), "child", ws.ChildRiskSchema().dump(child))
+
+
 @bp.post("/children/<child_id>/risk-override")
 @api_doc(body=ws.RiskOverrideSchema, response=ws.ChildRiskSchema)
 @login_required
@@ -20,7 +24,7 @@ def override_risk(child_id: str):
     """Set or clear the village head's risk level for a child, with a reason (audited)."""
     data = json_body(ws.RiskOverrideSchema())
     child = risk.set_override(actor(), child_id, data["level"], data["reason"], device_id())
-    return ws.ChildRiskSchema().dump(child)
+    return _risk(child)
 
 
 @bp.get("/children/<child_id>/risk")
@@ -28,7 +32,7 @@ def override_risk(child_id: str):
 @login_required
 def child_risk(child_id: str):
     """Return a child's level with the assessment, override and reasons behind it."""
-    return ws.ChildRiskSchema().dump(risk.child_risk(actor(), child_id))
+    return _risk(risk.child_risk(actor(), child_id))
 
 
 @bp.get("/risk-reasons")
@@ -137,4 +141,4 @@ def merge_child(child_id: str):
     """Merge a duplicate child into the one it duplicates (audited); answer the survivor."""
     data = json_body(ws.MergeSchema())
     survivor = duplicates.merge_children(actor(), child_id, data["into"], device_id())
-    return ws.ChildRiskSchema().dump(survivor)
+    return _risk(survivor)

@@ -3,7 +3,8 @@
 # DESIGN: the town office sees "children masked unless revealed with a reason"; so it sees
 # every person's name in the records masked, as in its ledgers.
 NAMES_MASKED_FOR = ("town_admin",)
-_NAME_FIELDS = {"child": ("name",), "venue": ("contact_name",), "staff_check": ("person_name",)}
+# A child's pinyin initials (oymy) would spell out the characters a masked name (欧**月) hides.
+_NAME_FIELDS = {"child": ("name", "name_initials"), "venue": ("contact_name",), "staff_check": ("person_name",)}
 
 
 def mask_id_number(value: str | None) -> str | None:

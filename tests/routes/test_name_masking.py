@@ -61,3 +61,21 @@ def test_a_village_head_reads_the_names_of_its_village_whole(town, login):
     assert [r["child_name"] for r in head.get("/api/review/visits").get_json()["rows"]] == ["欧阳明月"]
     changes, _ = pull_all(head)
     assert "欧阳明月" in json.dumps(changes, ensure_ascii=False)
+
+
+def test_the_town_admin_reads_a_childs_risk_and_a_merge_masked_and_no_initials(app, town, login):
+    from ..workflow.test_duplicates_and_tasks import _twin
+
+    admin = login("admin", device_id="phone-mask-admin")
+    child_url = f"/api/children/{town.children['a1']}"
+    assert [admin.get(child_url).get_json()[k] for k in ("name", "name_initials")] == ["欧**月", "o**y"]
+    risk = admin.get(f"{child_url}/risk").get_json()
+    assert (risk["name"], risk["name_initials"], risk["id_number"]) == ("欧**月", "o**y", "430699********0011")
+    twin = _twin(app, town, "a1", "430699201501010011")
+    merged = admin.post(f"/api/children/{twin}/merge", json={"into": town.children["a1"]}).get_json()
+    assert (merged["id"], merged["name"], merged["name_initials"]) == (town.children["a1"], "欧**月", "o**y")
+    changes, _ = pull_all(admin)
+    children = [c["data"] for c in changes if c["entity"] == "child" and c["action"] == "upsert"]
+    assert {c["name_initials"] for c in children} == {"o**y", "s**y", "z**d"}
+    head_view = login("head_a").get(f"{child_url}/risk").get_json()
+    assert (head_view["name"], head_view["name_initials"]) == ("欧阳明月", "oymy")
