@@ -49,6 +49,8 @@ class DeviceSchema(Schema):
     id = fields.String()
     user_id = fields.String()
     username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
     created_at = fields.DateTime()
     last_login_at = fields.DateTime()
     last_push_at = fields.DateTime()

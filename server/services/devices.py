@@ -9,7 +9,7 @@ from .listing import Page, paginate
 
 
 def list_devices(args: dict) -> Page:
-    """Return a page of devices, newest first, each with its user's username (town admin)."""
+    """Return a page of devices, newest first, each with its user's username, name and role (town admin)."""
     query = select(Device)
     if args.get("user_id"):
         query = query.where(Device.user_id == args["user_id"])
@@ -17,10 +17,13 @@ def list_devices(args: dict) -> Page:
         query = query.where(Device.revoked_at.isnot(None) if args["revoked"]
                             else Device.revoked_at.is_(None))
     page = paginate(query, args["page"], args["per_page"], [Device.created_at.desc(), Device.id])
-    names = dict(db.session.execute(select(User.id, User.username).where(
-        User.id.in_({device.user_id for device in page.rows}))).all())
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({device.user_id for device in page.rows})))}
     for device in page.rows:
-        device.username = names.get(device.user_id)
+        user = users.get(device.user_id)
+        device.username = user.username if user is not None else None
+        device.display_name = user.display_name if user is not None else None
+        device.role = user.role if user is not None else None
     return page
 
 

@@ -60,11 +60,11 @@ def test_admin_lists_devices_with_last_push_and_pull(town, login):
     listed = _listed(admin)
     assert set(listed) == {DEVICE, "phone-head-a-devices", "pc-admin-devices"}
     row = listed[DEVICE]
-    assert set(row) == {"id", "user_id", "username", "created_at", "last_login_at",
+    assert set(row) == {"id", "user_id", "username", "display_name", "role", "created_at", "last_login_at",
                         "last_push_at", "last_pull_at", "revoked_at", "revoked_by"}
-    assert (row["user_id"], row["username"], row["last_push_at"], row["last_pull_at"],
-            row["revoked_at"], row["revoked_by"]) == (
-        town.users["worker_a"], "worker_a", None, None, None, None)
+    assert (row["user_id"], row["username"], row["display_name"], row["role"], row["last_push_at"],
+            row["last_pull_at"], row["revoked_at"], row["revoked_by"]) == (
+        town.users["worker_a"], "worker_a", "测试worker_a", "grid_worker", None, None, None, None)
     start = datetime.now(UTC)
     push(worker, [op("household", "create", str(uuid.uuid4()),
                      {"grid_id": town.grids["a1"], "address": "新户1号"})])
