@@ -201,7 +201,8 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
                 "version": conflict.current.get("version"), "current": conflict.current}
     except ValidationError as err:
         savepoint.rollback()
-        return _rejected(op_id, {"data": err.messages})
+        # Per field, as the services' own refusals are (API.md: "`errors` says why, per field").
+        return _rejected(op_id, err.messages if isinstance(err.messages, dict) else {"_op": err.messages})
     except ApiError as err:
         savepoint.rollback()
         return _rejected(op_id, err.fields or {"_op": [err.message]})
