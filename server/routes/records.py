@@ -10,7 +10,7 @@ from ..models import Child
 from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
-from ..schemas.common import dump_page, page_schema
+from ..schemas.common import PageQuerySchema, dump_page, filter_schema, page_schema
 from ..services import listing, scope
 from ..services.masking import masked_for
 from ..sync.entities import ENTITIES
@@ -21,8 +21,10 @@ bp = Blueprint("records", __name__, url_prefix="/api")
 PATHS = {"households": "household", "children": "child", "visits": "visit", "venues": "venue",
          "inspections": "inspection", "operations": "joint_operation", "plans": "plan",
          "plan_progress": "plan_progress", "staff_checks": "staff_check", "clues": "clue"}
-QUERIES = {"households": hs.HouseholdQuerySchema, "children": hs.ChildQuerySchema,
-           "venues": vs.VenueQuerySchema, "visits": cs.VisitQuerySchema}
+OWN_FILTERS = {"households": hs.HouseholdQuerySchema, "children": hs.ChildQuerySchema,
+               "venues": vs.VenueQuerySchema, "visits": cs.VisitQuerySchema}
+QUERIES = {path: filter_schema(ENTITIES[name].model, ENTITIES[name].schema,
+                               OWN_FILTERS.get(path, PageQuerySchema)) for path, name in PATHS.items()}
 MUTABLE = [path for path, name in PATHS.items() if not ENTITIES[name].is_fact]
 ANY_PATH = f"<any({', '.join(PATHS)}):name>"
 ANY_MUTABLE = f"<any({', '.join(MUTABLE)}):name>"
@@ -56,7 +58,7 @@ def _check_if_match(record) -> None:
 @login_required
 def list_resource(name: str):
     """List records of one kind in the caller's scope."""
-    args = query_args(QUERIES.get(name, cs.SimpleQuerySchema)())
+    args = query_args(QUERIES[name]())
     entity = _entity(name)
     page = listing.list_records(actor(), entity.model, args, FILTERS.get(name))
     body = dump_page(entity.schema(), page)
@@ -101,7 +103,7 @@ def _docs(kind: str, paths) -> dict:
     for path in paths:
         entity = ENTITIES[PATHS[path]]
         docs[path] = {
-            "list": {"query": QUERIES.get(path, cs.SimpleQuerySchema),
+            "list": {"query": QUERIES[path],
                      "response": page_schema(entity.schema)},
             "get": {"response": entity.schema},
             "create": {"body": entity.create_schema, "response": entity.schema, "status": 201},

@@ -280,13 +280,3 @@ class StaffCheckSchema(RecordSchema):
     next_due = fields.Date()
 
 
-class SimpleQuerySchema(PageQuerySchema):
-    """Filters shared by the record lists without their own."""
-
-    village_id = fields.String()
-    child_id = fields.String()
-    venue_id = fields.String()
-    plan_id = fields.String()
-    grid_id = fields.String()
-
-

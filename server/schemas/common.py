@@ -3,6 +3,7 @@ import re
 from datetime import datetime
 
 from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import Boolean, Date, Integer, String
 
 fields.Field.default_error_messages.update({
     "required": "必填项",
@@ -124,6 +125,25 @@ def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.St
 def Choice(choices, **kwargs) -> fields.String:
     """Return a String field limited to `choices`."""
     return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+_FILTER_FIELDS = {String: fields.String, Integer: fields.Integer, Boolean: fields.Boolean, Date: fields.Date}
+
+
+def filter_schema(model, answer: type[Schema], base: type[Schema]) -> type[Schema]:
+    """Return `base` with a filter for every plain column an answer of `model` shows under its own
+    name, and its place (API.md: list filters are "query args named after the fields"); `base`
+    keeps its own."""
+    added = {}
+    shown = {name: field.attribute in (None, name) for name, field in answer._declared_fields.items()}
+    for name, plain in {"village_id": True, "grid_id": True, **shown}.items():
+        column = model.__table__.columns.get(name) if plain else None
+        kind = next((f for t, f in _FILTER_FIELDS.items() if column is not None and isinstance(column.type, t)),
+                    None)
+        if kind is not None and name not in base._declared_fields and not column.primary_key \
+                and name != "version":
+            added[name] = kind()
+    return type(base.__name__.removesuffix("Schema") + "FilterSchema", (base,), added)
 
 
 def page_schema(row_schema: type[Schema]) -> type[Schema]:
