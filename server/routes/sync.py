@@ -25,5 +25,5 @@ def push():
 def pull():
     """Return the caller's changes after a cursor, in commit order."""
     args = query_args(PullQuerySchema())
-    device = check_device(actor(), device_id() or "")
+    device = check_device(actor(), device_id())
     return dumper(PullResultSchema)(pull_changes(actor(), device, args["cursor"], args["limit"]))

@@ -62,15 +62,7 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
 def start_session(user: User, device_id: str | None) -> str:
     """Create a server-side session (and register the device); return the cookie token."""
     if device_id:
-        device = db.session.get(Device, device_id)
-        if device is not None and device.user_id != user.id:
-            raise ApiError(409, "device_in_use", "该设备已登记给其他账号，请先由管理员处理")
-        if device is not None and device.revoked_at is not None:
-            raise ApiError(410, "device_revoked", "该设备已被停用")
-        if device is None:
-            device = Device(id=device_id, user_id=user.id)
-            db.session.add(device)
-        device.last_login_at = utcnow()
+        claim_device(user, device_id).last_login_at = utcnow()
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, device_id=device_id,
                                session_version=user.session_version))
@@ -78,6 +70,29 @@ def start_session(user: User, device_id: str | None) -> str:
     db.session.commit()
     user.session_token = token
     return token
+
+
+def claim_device(user: User, device_id: str) -> Device:
+    """Return `user`'s device `device_id`, registering it on first use; refuse another's or a revoked one."""
+    device = db.session.get(Device, device_id)
+    if device is not None and device.user_id != user.id:
+        raise ApiError(409, "device_in_use", "该设备已登记给其他账号，请先由管理员处理")
+    if device is not None and device.revoked_at is not None:
+        raise ApiError(410, "device_revoked", "该设备已被停用")
+    if device is None:
+        device = Device(id=device_id, user_id=user.id)
+        db.session.add(device)
+    return device
+
+
+def bind_device(user: User, device_id: str) -> Device:
+    """Give a session opened without a device (API.md: login's `device_id` is optional) the device
+    its first push names, so that device's revoke ends it like any other."""
+    device = claim_device(user, device_id)
+    db.session.execute(update(UserSession).where(UserSession.token_hash == _token_hash(user.session_token))
+                       .values(device_id=device_id))
+    user.device_id = device_id
+    return device
 
 
 def load_session(token: str, idle_timeout: timedelta) -> User | None:

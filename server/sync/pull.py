@@ -20,7 +20,8 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     current = scope_of(actor)
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
-    device.last_pull_at = utcnow()
+    if device is not None:
+        device.last_pull_at = utcnow()
     if cursor is not None and cursor.rescope is not None and cursor.scope != current:
         # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
         raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")

@@ -11,7 +11,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Counter, Device, utcnow
 from ..schemas.sync import OpSchema
-from ..services import batching, scope
+from ..services import auth, batching, scope
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -36,8 +36,13 @@ class Conflict(Exception):
         self.current = current
 
 
-def check_device(actor, device_id: str) -> Device:
-    """Return the caller's registered, unrevoked device, or raise."""
+def check_device(actor, device_id: str | None) -> Device | None:
+    """Return the caller's registered, unrevoked device (None for a session opened without one,
+    pulling), or raise. A session pushes as its own device only, or names one on its first push."""
+    if getattr(actor, "device_id", None) is None and device_id:
+        return auth.bind_device(actor, device_id)
+    if not device_id:
+        return None
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
         raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")

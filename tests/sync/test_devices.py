@@ -143,10 +143,30 @@ def test_push_or_pull_from_another_device_than_the_sessions_is_403(town, login):
         response = worker.post("/api/sync/push", json={"device_id": device_id, "ops": ops})
         assert_error(response, 403, "device_mismatch")
     assert worker.get("/api/households").get_json()["total"] == 1
+
+
+def test_a_session_opened_without_a_device_pulls_and_takes_the_device_of_its_first_push(app, town, login):
+    """API.md makes login's device_id optional and names the device in every push."""
+    login("worker_b", device_id="phone-worker-b-owned")
     without = login("worker_a")
-    response = without.post("/api/sync/push", json={"device_id": DEVICE, "ops": ops})
-    assert_error(response, 403, "device_mismatch")
-    assert_error(without.get("/api/sync/pull"), 403, "device_mismatch")
+    changes, _ = pull_all(without)
+    assert {c["id"] for c in changes if c["entity"] == "household"} == {town.households["a1"]}
+    ops = [op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"], "address": "新户6号"})]
+    assert_error(without.post("/api/sync/push", json={"device_id": "phone-worker-b-owned", "ops": ops}),
+                 409, "device_in_use")
+    first = without.post("/api/sync/push", json={"device_id": "phone-worker-a-late", "ops": ops})
+    assert [r["status"] for r in first.get_json()["results"]] == ["applied"]
+    row = _device_row(app, "phone-worker-a-late")
+    assert (row["user_id"], row["revoked_at"]) == (town.users["worker_a"], None)
+    assert row["last_push_at"] is not None
+    more = [op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"], "address": "新户7号"})]
+    assert_error(without.post("/api/sync/push", json={"device_id": "phone-worker-a-other", "ops": more}),
+                 403, "device_mismatch")
+    pull_all(without)
+    assert _device_row(app, "phone-worker-a-late")["last_pull_at"] is not None
+    admin = login("admin", device_id="pc-admin-devices")
+    assert admin.post("/api/devices/phone-worker-a-late/revoke").status_code == 204
+    assert_error(without.get("/api/sync/pull"), 410, "device_revoked")
 
 
 def test_outdated_client_schema_is_400(town, login):
