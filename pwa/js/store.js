@@ -34,11 +34,11 @@ export const children = () => all('child').filter((c) => c.status !== 'moved_out
 export const visitsOf = (childId) => all('visit').filter((v) => v.child_id === childId)
   .sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)));
 
-/** Ids of the visits that another visit, synced or still on this phone, corrects. */
-export const amendedIds = () => new Set(all('visit').map((v) => v.amends).filter(Boolean));
+/** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects. */
+export const amendedIds = (entity) => new Set(all(entity).map((r) => r.amends).filter(Boolean));
 /** The user's visits the village head questioned that no visit corrects yet, oldest first. */
 export function questionedVisits(userId) {
-  const amended = amendedIds();
+  const amended = amendedIds('visit');
   return all('visit').filter((v) => v.review_status === 'questioned' && v.worker_id === userId && !amended.has(v.id))
     .sort((a, b) => String(a.visited_at).localeCompare(String(b.visited_at)));
 }

@@ -1,15 +1,34 @@
 // Open violations worked out on the phone from the inspections it holds, by the server's rule:
 // within a re-inspection chain an item's latest check decides: a pass closes it, a fail carries
-// it forward with that inspection's deadline, so one problem is one violation.
+// it forward with that inspection's deadline, so one problem is one violation. A corrected
+// inspection stops counting: its last correction stands for it, in chains too.
 import * as store from './store.js';
 
 const time = (i) => Date.parse(i.inspected_at) || 0;
 
-function rootOf(inspection, byId) {
+/** Each inspection's id mapped to the one that stands for it: itself, or its last correction. */
+function standingIds(inspections) {
+  const replacedBy = new Map(inspections.filter((i) => i.amends).map((i) => [i.amends, i.id]));
+  const standing = new Map();
+  for (const inspection of inspections) {
+    let current = inspection.id;
+    const seen = new Set([current]);
+    while (replacedBy.has(current) && !seen.has(replacedBy.get(current))) {
+      current = replacedBy.get(current);
+      seen.add(current);
+    }
+    standing.set(inspection.id, current);
+  }
+  return standing;
+}
+
+// A re-inspection of a corrected inspection re-checks the correction.
+function rootOf(inspection, byId, standing) {
   const seen = new Set([inspection.id]);
   let current = inspection;
-  while (current.reinspection_of && byId.has(current.reinspection_of) && !seen.has(current.reinspection_of)) {
-    current = byId.get(current.reinspection_of);
+  let checked;
+  while ((checked = standing.get(current.reinspection_of)) && byId.has(checked) && !seen.has(checked)) {
+    current = byId.get(checked);
     seen.add(current.id);
   }
   return current.id;
@@ -17,15 +36,16 @@ function rootOf(inspection, byId) {
 
 function venueInspections(venueId) {
   const inspections = store.inspectionsOf(venueId).slice().sort((a, b) => time(a) - time(b));
-  return { inspections, byId: new Map(inspections.map((i) => [i.id, i])) };
+  return { inspections, byId: new Map(inspections.map((i) => [i.id, i])), standing: standingIds(inspections) };
 }
 
 /** A venue's open violations, newest inspection first: `{inspection, root, item, deadline, note}`. */
 export function openViolations(venueId) {
-  const { inspections, byId } = venueInspections(venueId);
+  const { inspections, byId, standing } = venueInspections(venueId);
   const latest = new Map();
   for (const inspection of inspections) {
-    const root = rootOf(inspection, byId);
+    if (standing.get(inspection.id) !== inspection.id) continue;
+    const root = rootOf(inspection, byId, standing);
     for (const a of inspection.answers || []) {
       if (a.result === 'pass' || a.result === 'fail') latest.set(`${root}\u0000${a.item}`, { inspection, root, a });
     }
@@ -38,9 +58,9 @@ export function openViolations(venueId) {
 
 /** The inspection a re-inspection links to, with the open items of its chain, one per item. */
 export function chainOf(venueId, inspectionId, open = openViolations(venueId)) {
-  const { byId } = venueInspections(venueId);
-  const original = byId.get(inspectionId);
+  const { byId, standing } = venueInspections(venueId);
+  const original = byId.get(standing.get(inspectionId));
   if (!original) return null;
-  const root = rootOf(original, byId);
+  const root = rootOf(original, byId, standing);
   return { inspection: original, items: open.filter((v) => v.root === root) };
 }

@@ -1,4 +1,6 @@
 """What the browser tests do on the phone: log in, unlock, wait for sync, read raw IndexedDB."""
+import re
+
 from playwright.sync_api import Page, expect
 
 from .. import factories
@@ -110,7 +112,33 @@ def axe_violations(page: Page) -> list[dict]:
 
 
 def check_screen(page: Page, name: str) -> list[dict]:
-    """Screenshot the screen and return its serious accessibility violations, labelled."""
+    """Screenshot the screen, assert no stray null, undefined, NaN or [object …] in the text of the
+    view, and return its serious accessibility violations, labelled."""
     page.wait_for_timeout(150)
     screenshot(page, name)
+    view = page.locator("#view")
+    text = view.inner_text() if view.count() else ""
+    assert not re.search(r"\bnull\b|undefined|NaN|\[object", text), (name, text)
     return [{**v, "screen": name} for v in axe_violations(page)]
+
+
+OUTBOX = """async () => (await import('/js/db.js')).outboxByState('pending')
+  .then((ops) => ops.map(({ entity, action, id, base_version, data }) =>
+    ({ entity, action, id, base_version, data })))"""
+
+
+def pending_ops(page: Page) -> list[dict]:
+    """The phone's outbox ops waiting to be pushed, as they will be sent."""
+    return page.evaluate(OUTBOX)
+
+
+def save_correction(page: Page, reason: str, back_to: str) -> list[dict]:
+    """Give a correction its reason and save it (offline or not); return the one op it queued."""
+    page.get_by_label("更正原因（必填）").fill(reason)
+    page.get_by_role("button", name="保存更正").click()
+    expect(page.locator("#toast")).to_have_text("更正已保存在本机，待同步")
+    expect(page.get_by_role("heading", name=back_to)).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    ops = pending_ops(page)
+    assert len(ops) == 1, ops
+    return ops

@@ -15,10 +15,6 @@ ANSWERS = {"guardian_present": False, "guardian_away_months": 8, "in_school": Tr
            "needs": ["living", "schooling"]}
 NOTES = "孩子在家，爷爷照看"
 FIX = {"lat": 29.13, "lon": 113.2, "accuracy_m": 15.0}
-OUTBOX = """async () => (await import('/js/db.js')).outboxByState('pending')
-  .then((ops) => ops.map(({ entity, action, id, base_version, data }) =>
-    ({ entity, action, id, base_version, data })))"""
-
 
 def _questioned_visit(server) -> tuple[factories.ApiClient, dict]:
     """worker_a visits 欧阳明月 3 km from the home (flagged); head_a questions the visit."""
@@ -49,14 +45,6 @@ def _questioned_tasks(api) -> tuple[int, list[tuple]]:
     return body["counts"]["visit_questioned"], items
 
 
-def _check(page, name: str) -> list[dict]:
-    """check_screen, and no stray null, undefined, NaN or [object …] in the text of the screen."""
-    problems = helpers.check_screen(page, name)
-    text = page.locator("#view").inner_text()
-    assert not re.search(r"\bnull\b|undefined|NaN|\[object", text), (name, text)
-    return problems
-
-
 def _open_child(page, child_id: str):
     page.evaluate(f"location.hash = '#/child/{child_id}'")
     expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
@@ -81,7 +69,7 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     expect(item).to_have_attribute("href", f"#/visit/{child_id}/{original['id']}")
     assert [item.locator("strong").inner_text(), *item.locator(".tag, .meta").all_inner_texts()] == [
         "欧阳明月", "存疑", f"{when} 的走访记录存疑，待更正", f"负责人意见：{QUESTION}"]
-    problems += _check(page, "amend-01-today")
+    problems += helpers.check_screen(page, "amend-01-today")
 
     # The child's visit history: 存疑 with the note, and a 更正 action on the worker's own visit.
     _open_child(page, child_id)
@@ -91,7 +79,7 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     assert row.locator("strong, .tag, .meta").all_inner_texts() == [
         when, NOTES, "存疑", "需跟进", f"负责人意见：{QUESTION}"]
     expect(row).not_to_have_class(re.compile("superseded"))
-    problems += _check(page, "amend-02-child-questioned")
+    problems += helpers.check_screen(page, "amend-02-child-questioned")
     row.get_by_role("link", name="更正").click()
 
     # The correction form, prefilled from the original, keeping its GPS fix.
@@ -110,7 +98,7 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     expect(page.get_by_label("走访情况")).to_have_value(NOTES)
     expect(page.get_by_label("需要跟进")).to_be_checked()
     expect(page.get_by_label("更正原因（必填）")).to_have_value("")
-    problems += _check(page, "amend-03-form")
+    problems += helpers.check_screen(page, "amend-03-form")
 
     # No reason: refused on the phone, nothing queued.
     page.get_by_role("button", name="保存更正").click()
@@ -119,18 +107,12 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     page.get_by_label("更正原因（必填）").fill("   ")
     page.get_by_role("button", name="保存更正").click()
     expect(page.get_by_test_id("amend").get_by_role("alert")).to_have_text("请写明更正原因")
-    assert page.evaluate(OUTBOX) == []
+    assert helpers.pending_ops(page) == []
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
 
     # Saved offline: queued as a visit create naming the original, shown at once as pending.
     helpers.go_offline(context)
-    page.get_by_label("更正原因（必填）").fill(REASON)
-    page.get_by_role("button", name="保存更正").click()
-    expect(page.locator("#toast")).to_have_text("更正已保存在本机，待同步")
-    expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
-    ops = page.evaluate(OUTBOX)
-    assert len(ops) == 1
+    ops = helpers.save_correction(page, REASON, "欧阳明月")
     amendment_id = ops[0]["id"]
     assert ops == [{"entity": "visit", "action": "create", "id": amendment_id, "base_version": None, "data": {
         "child_id": child_id, "visited_at": original["visited_at"], "template_version": 1, "answers": ANSWERS,
@@ -146,7 +128,7 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     expect(row).to_have_class(re.compile("superseded"))
     expect(row.get_by_role("link", name="更正")).to_have_count(0)
     assert visits.evaluate_all("(els) => els.map((e) => e.dataset.visit)") == [amendment_id, original["id"]]
-    problems += _check(page, "amend-04-child-pending")
+    problems += helpers.check_screen(page, "amend-04-child-pending")
     page.locator("#nav").get_by_role("link", name="今日待办").click()
     expect(page.get_by_role("heading", name="今日待办")).to_be_visible()
     expect(page.get_by_test_id("questioned")).to_have_count(0)
@@ -178,7 +160,7 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     expect(fresh.get_by_role("link", name="更正")).to_have_count(1)
     assert row.locator("strong, .tag, .meta").all_inner_texts() == [when, NOTES, "已更正", "需跟进"]
     expect(row).to_have_class(re.compile("superseded"))
-    problems += _check(page, "amend-05-child-synced")
+    problems += helpers.check_screen(page, "amend-05-child-synced")
     context.close()
     assert problems == []
 

@@ -5,6 +5,7 @@ import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
 import { isHead } from '../online.js';
 import * as state from '../state.js';
 import { headPanel } from './child-head.js';
+import { newestFirst } from '../amend.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
@@ -31,10 +32,6 @@ function visitItem(v, amended, me) {
         'aria-label': `更正 ${fmtTime(v.visited_at)} 的走访` }, '更正') : null);
 }
 
-// An amendment keeps its original's time: list it right above the visit it replaces.
-const newestFirst = (a, b) => String(b.visited_at).localeCompare(String(a.visited_at))
-  || (a.amends === b.id ? -1 : 0) || (b.amends === a.id ? 1 : 0);
-
 export function render(id) {
   const c = store.one('child', id);
   if (!c) return page('未找到', h('p', {}, '这个儿童不在本机数据中。'), h('a', { href: '#/children' }, '返回列表'));
@@ -49,8 +46,8 @@ export function render(id) {
     await store.update('child', id, { notes: notes.value });
     toast('备注已保存，待同步');
   });
-  const visits = store.visitsOf(id).sort(newestFirst);
-  const amended = store.amendedIds();
+  const visits = store.visitsOf(id).sort(newestFirst('visited_at'));
+  const amended = store.amendedIds('visit');
   const me = (state.get().user || {}).id;
   const plans = store.plansOf(id);
   return page(c.name,

@@ -1,7 +1,9 @@
 // Record an inspection: the checklist for the venue type (the five musts first for lodging; on a
 // re-inspection, the items still open first), linked to today's joint operation, with optional
-// photos; a failed item gets a rectification deadline.
-import { h, field, page, radios, checkbox, isoNow, today, addDays, toast } from '../ui.js';
+// photos; a failed item gets a rectification deadline. Or correct one: a new inspection, prefilled
+// from the original, that names it and why.
+import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, toast } from '../ui.js';
+import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import { fitPhoto, TOO_LARGE } from '../photos.js';
@@ -13,13 +15,15 @@ import { RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 const DEADLINE_DAYS = { high: 7, medium: 15, low: 30 };
 const FIVE_MUSTS = ['verify_identity', 'ask_guardian', 'patrol_visitors', 'report_suspicious', 'contact_guardian'];
 
-function itemBlock(item, index, open) {
+/** One checklist item; a correction's (`before`, the original's answer) comes prefilled. */
+function itemBlock(item, index, open, before, earliest) {
   const name = `r_${item.key}`;
-  const deadline = h('input', { type: 'date', name: `d_${item.key}`, min: today(),
-    value: addDays(today(), DEADLINE_DAYS[item.severity] || 15) });
-  const note = h('input', { name: `n_${item.key}`, autocomplete: 'off' });
-  const failBox = h('div', { class: 'fail-box', hidden: true }, field('整改期限', deadline), field('问题说明', note));
-  const group = radios(`${index + 1}. ${item.label}`, name, Object.entries(RESULT), null,
+  const deadline = h('input', { type: 'date', name: `d_${item.key}`, min: earliest,
+    value: (before && before.deadline) || addDays(earliest, DEADLINE_DAYS[item.severity] || 15) });
+  const note = h('input', { name: `n_${item.key}`, autocomplete: 'off', value: (before && before.note) || null });
+  const failBox = h('div', { class: 'fail-box', hidden: !before || before.result !== 'fail' },
+    field('整改期限', deadline), field('问题说明', note));
+  const group = radios(`${index + 1}. ${item.label}`, name, Object.entries(RESULT), before ? before.result : null,
     (v) => { failBox.hidden = v !== 'fail'; });
   const previous = open ? h('p', { class: 'previous', 'data-testid': 'previous' },
     `原整改期限 ${open.deadline || '—'}${open.deadline && open.deadline < today() ? '（已逾期）' : ''}`,
@@ -28,13 +32,13 @@ function itemBlock(item, index, open) {
     read: (form) => {
       const picked = form.querySelector(`input[name="${name}"]:checked`);
       if (!picked) return null;
-      const answer = { item: item.key, result: picked.value, note: note.value.trim() || null };
-      if (picked.value === 'fail') answer.deadline = deadline.value || null;
-      return answer;
+      // The note and deadline belong to a failure: an item switched to pass drops them.
+      if (picked.value !== 'fail') return { item: item.key, result: picked.value, note: null };
+      return { item: item.key, result: 'fail', note: note.value.trim() || null, deadline: deadline.value || null };
     } };
 }
 
-function photoPicker() {
+function photoPicker(amending) {
   const picked = [];
   const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', 'data-testid': 'photo-input' });
   const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'photo-error' });
@@ -54,6 +58,7 @@ function photoPicker() {
     show();
   });
   return { picked, el: h('section', { class: 'card', 'aria-labelledby': 'photos-h' }, h('h2', { id: 'photos-h' }, '照片（可选）'),
+    amending ? h('p', { class: 'hint' }, '原记录的照片仍在原记录上；需要时可在这里补拍。') : null,
     field('拍照或选择照片', input, '每张不超过 2 MB。照片加密保存在本机，检查同步后自动上传。'), error, thumbs) };
 }
 
@@ -67,52 +72,95 @@ function orderItems(template, open) {
   return { first, musts, others, lodging };
 }
 
-export async function render(venueId, reinspectionOf) {
-  const v = store.one('venue', venueId);
-  if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'));
-  const templates = (await store.reference('templates')) || [];
-  const template = templates.find((t) => (t.venue_types || []).includes(v.type));
-  if (!template) return page(`检查 ${v.name}`, h('p', { class: 'banner warn' }, '尚未下载检查清单，请联网同步后再检查。'));
-  const target = reinspectionOf ? chainOf(venueId, reinspectionOf) : null;
+/** Today's joint operation for a new inspection; for a correction, the original's, if it had one. */
+function operationBox(original) {
+  if (!original) {
+    const op = todaysOperation();
+    return op && { id: op.id, el: checkbox(`计入今日联合执法行动（牵头：${op.lead_unit}）`, 'in_operation', true) };
+  }
+  if (!original.operation_id) return null;
+  const op = store.one('joint_operation', original.operation_id);
+  return { id: original.operation_id, el: checkbox(op ? `计入 ${op.date} 的联合执法行动（牵头：${op.lead_unit}）`
+    : '计入原记录所属的联合执法行动', 'in_operation', true) };
+}
+
+/** What keeps the inspection from being saved, or ''. */
+function refusal(data, amending) {
+  if (!data.answers.length) return '请至少填写一项检查结果';
+  const day = amending ? localDate(new Date(data.inspected_at)) : today();
+  if (data.answers.some((a) => a.deadline && a.deadline < day)) return amending ? '整改期限不能早于检查日期' : '整改期限不能早于今天';
+  return '';
+}
+
+/** The form of a new inspection, a re-inspection of `target`, or a correction of `original`. */
+function inspectionForm(v, template, target, original) {
   const open = target ? target.items : [];
   const { first, musts, others, lodging } = orderItems(template, open);
   const byItem = new Map(open.map((o) => [o.item, o]));
-  const blocks = [...first, ...musts, ...others].map((item, i) => itemBlock(item, i, byItem.get(item.key)));
+  const before = new Map(((original && original.answers) || []).map((a) => [a.item, a]));
+  // The server's rule: no deadline before the day of the inspection (a correction keeps its day).
+  const earliest = original ? localDate(new Date(original.inspected_at)) : today();
+  const blocks = [...first, ...musts, ...others].map((item, i) => itemBlock(item, i, byItem.get(item.key),
+    before.get(item.key), earliest));
   const section = (id, title, list) => (list.length ? h('section', { class: 'card', 'aria-labelledby': id },
     h('h2', { id }, title), list.map((b) => b.el)) : null);
-  const gps = gpsWidget();
-  const op = todaysOperation();
-  const opBox = op ? checkbox(`计入今日联合执法行动（牵头：${op.lead_unit}）`, 'in_operation', true) : null;
-  const photos = photoPicker();
-  const notes = h('textarea', { name: 'notes', rows: '3' });
+  const kind = original && original.reinspection_of ? '复查记录' : '检查记录';
+  const amend = original ? amendFields(original, { kind, at: 'inspected_at', atLabel: '检查时间' }) : null;
+  const gps = gpsWidget(original, '该场所');
+  const opBox = operationBox(original);
+  const photos = photoPicker(Boolean(original));
+  const notes = h('textarea', { name: 'notes', rows: '3', value: original ? original.notes || '' : null });
   const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack' },
+  const form = h('form', { class: 'stack' }, amend && amend.el,
     target ? h('p', { class: 'banner info' }, `复查 ${String(target.inspection.inspected_at).slice(0, 10)} 的检查：`
       + `${open.length} 项待整改，先逐项复查；合格的问题将销项。`) : null,
-    gps.el, opBox,
+    gps.el, opBox && opBox.el,
     section('open-h', `待复查问题（${first.length}）`, blocks.slice(0, first.length)),
     section('musts-h', '“五必须”', blocks.slice(first.length, first.length + musts.length)),
     section('items-h', first.length || lodging ? '其他检查项' : template.title, blocks.slice(first.length + musts.length)),
-    photos.el, field('检查情况', notes), error, h('button', { type: 'submit', class: 'btn primary wide' }, target ? '保存复查' : '保存检查'));
+    photos.el, field('检查情况', notes), error,
+    h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : target ? '保存复查' : '保存检查'));
   form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
   form.addEventListener('change', () => form.setAttribute('data-dirty', ''));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    const correction = amend ? amend.read() : {};
+    if (!correction) return;
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
-    if (!answers.length) { error.textContent = '请至少填写一项检查结果'; return; }
-    if (answers.some((a) => a.deadline && a.deadline < today())) { error.textContent = '整改期限不能早于今天'; return; }
-    const data = { venue_id: venueId, inspected_at: isoNow(), template_version: template.version, answers,
-      notes: notes.value || null };
-    if (op && form.querySelector('input[name="in_operation"]').checked) data.operation_id = op.id;
-    if (target) data.reinspection_of = target.inspection.id;
+    const data = { venue_id: v.id, inspected_at: isoNow(), template_version: template.version, answers,
+      notes: notes.value || null, ...correction };
+    error.textContent = refusal(data, Boolean(original));
+    if (error.textContent) return;
+    if (opBox && form.querySelector('input[name="in_operation"]').checked) data.operation_id = opBox.id;
+    const recheck = target ? target.inspection.id : original && original.reinspection_of;
+    if (recheck) data.reinspection_of = recheck;
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     const pics = await Promise.all(photos.picked.map(async (p) => ({ id: p.id, bytes: await p.blob.arrayBuffer() })));
     form.removeAttribute('data-dirty');
     await store.create('inspection', data, [], pics);
     photos.picked.forEach((p) => URL.revokeObjectURL(p.url));
-    toast(pics.length ? `检查和 ${pics.length} 张照片已保存在本机，待同步` : '检查已保存在本机，待同步');
-    location.hash = '#/venues';
+    const what = original ? '更正' : '检查';
+    toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
+    location.hash = original ? `#/venue/${v.id}` : '#/venues';
   });
-  const title = target ? `复查 ${v.name}` : `检查 ${v.name}`;
-  return page(title, h('p', {}, `${VENUE_TYPE[v.type] || v.type} · ${template.title}（第 ${template.version} 版）`), form);
+  return form;
+}
+
+/** `#/inspect/{venue}`, `#/inspect/{venue}/{inspection to re-inspect}`, `#/inspect/{venue}/amend/{inspection}`. */
+export async function render(venueId, arg, amendsId) {
+  const v = store.one('venue', venueId);
+  if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'));
+  const original = arg === 'amend' ? store.one('inspection', amendsId) : null;
+  if (arg === 'amend') {
+    const ours = original && original.venue_id === venueId ? original : null;
+    const why = notAmendable('inspection', ours, '检查记录', 'inspector_id');
+    if (why) return page(`更正检查 ${v.name}`, h('p', { class: 'banner warn' }, why), h('a', { href: `#/venue/${venueId}` }, '返回场所'));
+  }
+  const templates = (await store.reference('templates')) || [];
+  const template = templates.find((t) => (t.venue_types || []).includes(v.type));
+  if (!template) return page(`检查 ${v.name}`, h('p', { class: 'banner warn' }, '尚未下载检查清单，请联网同步后再检查。'));
+  const target = arg && arg !== 'amend' ? chainOf(venueId, arg) : null;
+  const title = original ? `更正检查 ${v.name}` : target ? `复查 ${v.name}` : `检查 ${v.name}`;
+  return page(title, h('p', {}, `${VENUE_TYPE[v.type] || v.type} · ${template.title}（第 ${template.version} 版）`),
+    inspectionForm(v, template, target, original));
 }

@@ -1,5 +1,6 @@
 // My venues: today's joint operation on top, then the venues nearest first (by name without a GPS
-// fix), each with its last inspection, its open violations and, when it has some, a re-inspection.
+// fix), each with its last inspection, its open violations and, when it has some, a re-inspection
+// and its inspection history.
 import { h, page, today } from '../ui.js';
 import * as store from '../store.js';
 import { openViolations } from '../violations.js';
@@ -39,8 +40,9 @@ function operationCard(op) {
     h('p', { class: 'meta' }, '今天的检查将计入本次行动。'));
 }
 
-function venueItem(v, distance) {
-  const last = store.inspectionsOf(v.id)[0];
+function venueItem(v, distance, amended) {
+  const inspections = store.inspectionsOf(v.id);
+  const last = inspections.find((i) => !amended.has(i.id));
   const open = openViolations(v.id);
   const overdue = open.some((x) => x.deadline && x.deadline < today());
   const meta = [distance === null ? null : distanceText(distance),
@@ -53,8 +55,10 @@ function venueItem(v, distance) {
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null,
       h('span', { class: 'meta' }, meta)),
-    open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
-      'aria-label': `复查 ${v.name}` }, '复查') : null);
+    inspections.length || open.length ? h('p', { class: 'row venue-actions' },
+      inspections.length ? h('a', { class: 'btn small', href: `#/venue/${v.id}`, 'aria-label': `检查记录 ${v.name}` }, '检查记录') : null,
+      open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
+        'aria-label': `复查 ${v.name}` }, '复查') : null) : null);
 }
 
 function build() {
@@ -63,10 +67,11 @@ function build() {
     .sort((a, b) => (a.v.status === 'closed') - (b.v.status === 'closed') || (a.d ?? Infinity) - (b.d ?? Infinity)
       || (a.v.name || '').localeCompare(b.v.name || '', 'zh-CN'));
   const op = todaysOperation();
+  const amended = store.amendedIds('inspection');
   return page(T.venues, op ? operationCard(op) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
       h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
-      h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d)))) : h('p', {}, '暂无场所。'));
+      h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d, amended)))) : h('p', {}, '暂无场所。'));
 }
 
 let shown = null;

@@ -1,19 +1,17 @@
 // Record a home visit, or correct one: the server's checklist template, GPS with its accuracy,
 // notes, follow-up; a correction is a new visit that names the one it amends and why.
-import { h, field, page, radios, checkbox, isoNow, toast, fmtTime } from '../ui.js';
+import { h, field, page, radios, checkbox, isoNow, toast } from '../ui.js';
 import * as store from '../store.js';
-import * as state from '../state.js';
-
-const AMEND_REASON_MAX = 500;
+import { amendFields, notAmendable } from '../amend.js';
 
 function showFix(out, fix, prefix) {
   const acc = fix.accuracy_m == null ? '精度未知' : `精度 ±${Math.round(fix.accuracy_m)} 米`;
   out.textContent = `${prefix}：${Number(fix.lat).toFixed(5)}, ${Number(fix.lon).toFixed(5)}，${acc}`;
 }
 
-/** The visit's GPS fix. `kept` (a correction's original) keeps that fix: a correction written later
- *  elsewhere must not be placed where the phone is now unless the worker asks for a new fix. */
-export function gpsWidget(kept = null) {
+/** The GPS fix of a visit or inspection. `kept` (a correction's original) keeps that fix: a correction
+ *  written later elsewhere must not be placed where the phone is now unless asked for a new fix at `place`. */
+export function gpsWidget(kept = null, place = '儿童家中') {
   const fix = { lat: null, lon: null, accuracy_m: null };
   const out = h('p', { class: 'gps', 'aria-live': 'polite', 'data-testid': 'gps' }, '正在获取定位…');
   const take = () => {
@@ -32,7 +30,7 @@ export function gpsWidget(kept = null) {
     Object.assign(fix, { lat: kept.lat, lon: kept.lon, accuracy_m: kept.accuracy_m ?? null });
     showFix(out, fix, '沿用原记录的定位');
   } else out.textContent = '原记录没有定位，更正也不带定位。';
-  const hint = kept ? h('small', { class: 'hint' }, '只有人在儿童家中时才点“重新定位”。') : null;
+  const hint = kept ? h('small', { class: 'hint' }, `只有人在${place}时才点“重新定位”。`) : null;
   return { fix, el: h('div', { class: 'card' }, h('h2', {}, '定位'), out, hint, again) };
 }
 
@@ -60,32 +58,10 @@ function itemControl(item, value, amending) {
   } };
 }
 
-const localInput = (value) => isoNow(new Date(value)).slice(0, 19);
-
-/** The correction's own fields: the head's note, the reason, and the time of the visit (the
- *  original's, kept to the microsecond unless the worker changes it). */
-function amendFields(original) {
-  const questioned = original.review_status === 'questioned';
-  const note = original.review_note || null;
-  const reason = h('textarea', { name: 'amend_reason', rows: '3', maxlength: String(AMEND_REASON_MAX), 'aria-required': 'true' });
-  const error = h('p', { class: 'error', role: 'alert' });
-  const when = h('input', { type: 'datetime-local', name: 'visited_at', step: '1', value: localInput(original.visited_at) });
-  const initial = when.value;  // as the browser normalised it (whole minutes lose their ':00')
-  const card = h('div', { class: 'card', 'data-testid': 'amend' }, h('h2', {}, '更正说明'),
-    h('p', {}, `更正 ${fmtTime(original.visited_at)} 的走访记录。原记录保留，以更正后的记录为准。`),
-    questioned ? h('p', { class: 'banner warn', 'data-testid': 'review-note' },
-      `负责人意见：${note || '（无）'}`) : null,
-    field('更正原因（必填）', reason, `写明更正了什么、为什么，最多 ${AMEND_REASON_MAX} 字`), error,
-    field('走访时间', when, '默认为原记录的走访时间'));
-  const read = () => {
-    const text = reason.value.trim();
-    error.textContent = !text ? '请写明更正原因' : text.length > AMEND_REASON_MAX ? `更正原因最多 ${AMEND_REASON_MAX} 字` : '';
-    if (error.textContent) { reason.focus(); return null; }
-    if (!when.value) { error.textContent = '请填写走访时间'; when.focus(); return null; }
-    const visitedAt = when.value === initial ? original.visited_at : isoNow(new Date(when.value));
-    return { amends: original.id, amend_reason: text, visited_at: visitedAt };
-  };
-  return { el: card, read };
+/** The head's note on a questioned visit, shown above the correction's reason. */
+function reviewNote(original) {
+  if (original.review_status !== 'questioned') return null;
+  return h('p', { class: 'banner warn', 'data-testid': 'review-note' }, `负责人意见：${original.review_note || '（无）'}`);
 }
 
 /** The checklist answers; without a downloaded checklist a correction keeps the original's as they were. */
@@ -95,21 +71,13 @@ function readAnswers(form, controls, template, before) {
   return answers;
 }
 
-/** Why a visit cannot be corrected here, or null. */
-function notAmendable(original, childId) {
-  if (!original || original.child_id !== childId) return '这条走访记录不在本机数据中。';
-  if (store.amendedIds().has(original.id)) return '这条走访记录已更正，请在更正后的记录上再更正。';
-  if (original.worker_id && original.worker_id !== (state.get().user || {}).id) return '只能更正自己的走访记录。';
-  if (original._pending) return '这条走访记录还没有同步，同步后才能更正。';
-  return null;
-}
-
 export async function render(childId, amendsId) {
   const c = store.one('child', childId);
   if (!c) return page('未找到', h('p', {}, '这个儿童不在本机数据中。'));
   const original = amendsId ? store.one('visit', amendsId) : null;
   if (amendsId) {
-    const why = notAmendable(original, childId);
+    const ours = original && original.child_id === childId ? original : null;
+    const why = notAmendable('visit', ours, '走访记录', 'worker_id');
     if (why) return page(`更正走访 ${c.name}`, h('p', { class: 'banner warn' }, why), h('a', { href: `#/child/${childId}` }, '返回儿童详情'));
   }
   const templates = (await store.reference('templates')) || [];
@@ -119,7 +87,8 @@ export async function render(childId, amendsId) {
   const controls = template ? template.items.map((item) => ({ item, ...itemControl(item, before[item.key], Boolean(original)) })) : [];
   const notes = h('textarea', { name: 'notes', rows: '4', value: original ? original.notes || '' : null });
   const followUp = checkbox('需要跟进', 'follow_up', original && original.follow_up);
-  const amend = original ? amendFields(original) : null;
+  const amend = original ? amendFields(original, { kind: '走访记录', at: 'visited_at', atLabel: '走访时间',
+    extra: reviewNote(original) }) : null;
   const form = h('form', { class: 'stack' }, amend && amend.el, gps.el,
     template ? h('div', { class: 'card' }, h('h2', {}, `${template.title}（第 ${template.version} 版）`), controls.map((x) => x.el))
       : h('p', { class: 'banner warn' }, '尚未下载走访清单，联网同步后可填写清单；现在可只记录备注。'),

@@ -1,0 +1,51 @@
+// One venue: its open violations and its inspections, newest first; a corrected inspection stays,
+// muted, under the correction that replaced it, and the inspector corrects their own synced ones.
+import { h, page, fmtTime, today } from '../ui.js';
+import * as store from '../store.js';
+import * as state from '../state.js';
+import { newestFirst } from '../amend.js';
+import { openViolations } from '../violations.js';
+import { VENUE_TYPE } from '../i18n/zh-CN.js';
+
+function findings(i, labels) {
+  const failed = (i.answers || []).filter((a) => a.result === 'fail').map((a) => labels.get(a.item) || a.item);
+  return failed.length ? `不合格 ${failed.length} 项：${failed.join('、')}` : '无不合格项';
+}
+
+function inspectionItem(i, amended, me, labels) {
+  const superseded = amended.has(i.id);
+  const mine = !i.inspector_id || i.inspector_id === me;
+  return h('li', { class: superseded ? 'item superseded' : 'item', 'data-testid': 'inspection', 'data-inspection': i.id },
+    h('strong', {}, fmtTime(i.inspected_at)), h('span', { class: 'meta' }, findings(i, labels)),
+    h('span', { class: 'meta' }, i.notes || '（无备注）'),
+    superseded ? h('span', { class: 'tag' }, '已更正') : null,
+    i.reinspection_of ? h('span', { class: 'tag' }, '复查') : null,
+    i.amends ? h('span', { class: 'tag' }, '更正') : null,
+    i._pending ? h('span', { class: 'tag' }, '待同步') : null,
+    i.amends ? h('span', { class: 'meta' }, `更正原因：${i.amend_reason || '—'}`) : null,
+    mine && !superseded && !i._pending
+      ? h('a', { class: 'btn small amend', href: `#/inspect/${i.venue_id}/amend/${i.id}`,
+        'aria-label': `更正 ${fmtTime(i.inspected_at)} 的检查` }, '更正') : null);
+}
+
+export async function render(id) {
+  const v = store.one('venue', id);
+  if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'), h('a', { href: '#/venues' }, '返回场所列表'));
+  const templates = (await store.reference('templates')) || [];
+  const labels = new Map(templates.flatMap((t) => (t.items || []).map((x) => [x.key, x.label])));
+  const inspections = store.inspectionsOf(id).sort(newestFirst('inspected_at'));
+  const amended = store.amendedIds('inspection');
+  const me = (state.get().user || {}).id;
+  const open = openViolations(id);
+  const overdue = open.some((x) => x.deadline && x.deadline < today());
+  return page(v.name,
+    h('p', { class: 'meta' }, [VENUE_TYPE[v.type] || v.type, v.address, v.status === 'closed' ? '已停业' : null]
+      .filter(Boolean).join(' · ')),
+    h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/inspect/${id}` }, '检查'),
+      open.length ? h('a', { class: 'btn', href: `#/inspect/${id}/${open[0].inspection.id}` }, '复查') : null,
+      open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
+        `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null),
+    h('h2', {}, `检查记录（${inspections.length}）`),
+    inspections.length ? h('ul', { class: 'list' }, inspections.map((i) => inspectionItem(i, amended, me, labels)))
+      : h('p', {}, '暂无检查记录。'));
+}
