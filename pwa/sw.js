@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v8';
+const VERSION = 'v10';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -27,17 +27,20 @@ const SHELL = [
   '/js/views/visit.js',
   '/js/views/register.js',
   '/js/views/venues.js',
+  '/js/views/venue.js',
   '/js/views/inspection.js',
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',
   '/js/photos.js',
   '/js/violations.js',
+  '/js/amend.js',
   '/js/online.js',
   '/js/views/head.js',
   '/js/views/ledgers.js',
   '/js/views/review.js',
   '/js/views/locations.js',
+  '/js/views/devices.js',
   '/js/views/plans.js',
   '/js/views/child-head.js',
 ];

@@ -14,6 +14,7 @@ const VIEWS = {
   visit: () => import('./views/visit.js'),
   register: () => import('./views/register.js'),
   venues: () => import('./views/venues.js'),
+  venue: () => import('./views/venue.js'),
   inspect: () => import('./views/inspection.js'),
   clue: () => import('./views/clue.js'),
   sync: () => import('./views/sync.js'),
@@ -22,11 +23,12 @@ const VIEWS = {
   ledgers: () => import('./views/ledgers.js'),
   review: () => import('./views/review.js'),
   locations: () => import('./views/locations.js'),
+  devices: () => import('./views/devices.js'),
   plans: () => import('./views/plans.js'),
   plan: () => import('./views/plans.js'),
 };
 const RECORD_TITLES = {
-  child: '儿童详情', visit: '记录走访', inspect: '场所检查', clue: '强制报告', conflict: '处理冲突',
+  child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', clue: '强制报告', conflict: '处理冲突',
   review: '走访审核', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账',
 };
 const WIPE_MESSAGES = {

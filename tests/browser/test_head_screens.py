@@ -40,14 +40,6 @@ def _casework(server) -> dict:
     return {"worker": worker, "first": first, "second": second, "plan": plans[0]}
 
 
-def _check(page, name: str) -> list[dict]:
-    """check_screen, and no stray null, undefined or [object …] in the text of the screen."""
-    problems = helpers.check_screen(page, name)
-    text = page.locator("#view").inner_text()
-    assert not re.search(r"\bnull\b|undefined|\[object", text), (name, text)
-    return problems
-
-
 def _names(page, testid: str) -> list[str]:
     return page.get_by_test_id(testid).locator("strong").all_inner_texts()
 
@@ -63,7 +55,7 @@ def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live
     nav.get_by_role("link", name="村务").click()
     expect(page.get_by_role("heading", name="村务")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("待审核走访"))).to_contain_text("2 条走访有核验标记")
-    problems += _check(page, "head-01-hub")
+    problems += helpers.check_screen(page, "head-01-hub")
 
     page.get_by_role("link", name=re.compile("^台账")).click()
     expect(page.get_by_role("heading", name="台账")).to_be_visible()
@@ -72,7 +64,7 @@ def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live
     assert page.get_by_test_id("ledger-cards").locator(".tag").all_inner_texts() == ["高风险", "低风险"]
     expect(page.get_by_test_id("ledger-table")).to_have_count(0)
     expect(page.get_by_text("导出未脱敏台账")).to_have_count(0)
-    problems += _check(page, "head-02-ledger-cards")
+    problems += helpers.check_screen(page, "head-02-ledger-cards")
 
     page.get_by_text("筛选", exact=True).click()
     page.get_by_label("风险等级").select_option(label="高风险")
@@ -129,7 +121,7 @@ def test_ledger_is_a_table_on_a_desk_and_the_admin_may_export_unmasked(browser, 
     assert headers[:3] == ["序号", "姓名", "性别"] and headers[-1] == "状态"
     assert table.locator("tbody th").all_inner_texts() == ["欧阳明月", "司马小雨"]
     expect(page.get_by_test_id("ledger-cards")).to_have_count(0)
-    problems = _check(page, "head-03-ledger-table")
+    problems = helpers.check_screen(page, "head-03-ledger-table")
     context.close()
 
     context = browser.new_context(**DESK)
@@ -156,11 +148,11 @@ def test_ledger_is_a_table_on_a_desk_and_the_admin_may_export_unmasked(browser, 
     assert rows[0][0] == f"测试B村重点未成年人台账（截至 {today().isoformat()}）"
     assert [(r[1], r[6]) for r in rows[2:-1]] == [("诸葛晓东", "13900000002")]
     assert "未脱敏" in rows[-1][0]
-    problems += _check(page, "head-04-admin-ledger")
+    problems += helpers.check_screen(page, "head-04-admin-ledger")
     page.evaluate(f"location.hash = '#/child/{live_server.ids.children['a1']}'")
     expect(page.get_by_test_id("risk")).to_contain_text("高风险")
     expect(page.get_by_role("button", name="保存调整")).to_have_count(0)
-    problems += _check(page, "head-04b-admin-child")
+    problems += helpers.check_screen(page, "head-04b-admin-child")
     context.close()
     assert problems == []
 
@@ -179,7 +171,7 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
     expect(items.nth(0)).to_contain_text("第一次补录走访")
     expect(items.nth(0)).to_contain_text("没有定位")
     expect(items.nth(0)).to_contain_text("走访人测试worker_a")
-    problems += _check(page, "head-05-review")
+    problems += helpers.check_screen(page, "head-05-review")
     items.nth(0).get_by_role("button", name="通过").click()
     expect(items).to_have_count(1)
     expect(page.get_by_test_id("review-count")).to_have_text("共 1 条走访有核验标记，等待审核。")
@@ -199,27 +191,27 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
     page.locator("#nav").get_by_role("link", name="村务").click()
     page.get_by_role("link", name=re.compile("^帮扶计划")).click()
     expect(page.get_by_test_id("plan_approval").get_by_role("link")).to_have_text(["欧阳明月 帮扶计划待审批"])
-    problems += _check(page, "head-06-plans")
+    problems += helpers.check_screen(page, "head-06-plans")
     page.get_by_role("link", name="欧阳明月 帮扶计划待审批").click()
     expect(page.get_by_role("heading", name="帮扶计划：欧阳明月")).to_be_visible()
     expect(page.get_by_test_id("plan-status")).to_have_text("草稿")
     expect(page.locator(".facts")).to_contain_text("测试worker_a")
     expect(page.locator(".facts")).to_contain_text("身体有不明伤痕")
     expect(page.get_by_test_id("measures").locator("li")).to_have_count(len(work["plan"]["measures"]))
-    problems += _check(page, "head-07-plan-draft")
+    problems += helpers.check_screen(page, "head-07-plan-draft")
     page.get_by_test_id("approve").click()
     expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
     plan = worker.get(f"/api/plans/{work['plan']['id']}").get_json()
     assert (plan["status"], plan["approved_by"]) == ("active", ids.users["head_a"])
     expect(page.get_by_role("heading", name="记录定期评估")).to_be_visible()
-    problems += _check(page, "head-08-plan-active")
+    problems += helpers.check_screen(page, "head-08-plan-active")
 
     page.evaluate(f"location.hash = '#/child/{ids.children['a1']}'")
     risk = page.get_by_test_id("risk")
     expect(risk).to_contain_text("高风险")
     expect(risk).to_contain_text("最近一次走访存在核验标记")
     expect(page.get_by_role("link", name=re.compile("帮扶计划（执行中）"))).to_be_visible()
-    problems += _check(page, "head-09-child")
+    problems += helpers.check_screen(page, "head-09-child")
     page.get_by_role("radio", name="中风险").check()
     page.get_by_role("button", name="保存调整").click()
     expect(page.locator(".head-panel [role=alert]")).to_have_text("请写明调整理由（至少 4 个字）")
@@ -275,7 +267,7 @@ def test_a_heads_own_draft_gets_a_helper_and_a_measure_before_approval(browser, 
     page.get_by_label("具体内容").fill("申请临时救助")
     page.get_by_role("button", name="添加措施").click()
     expect(page.get_by_test_id("measures").locator("li")).to_have_count(1)
-    problems = _check(page, "head-10-plan-own-draft")
+    problems = helpers.check_screen(page, "head-10-plan-own-draft")
     page.get_by_test_id("approve").click()
     expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
     body = head.get(f"/api/plans/{plan['id']}").get_json()

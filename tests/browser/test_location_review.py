@@ -56,14 +56,6 @@ def _tasks(api) -> tuple[int, list[dict]]:
     return body["counts"].get("location_pending", 0), items
 
 
-def _check(page, name: str) -> list[dict]:
-    """check_screen, and no stray null, undefined, NaN or [object …] in the text of the screen."""
-    problems = helpers.check_screen(page, name)
-    text = page.locator("#view").inner_text()
-    assert not re.search(r"\bnull\b|undefined|NaN|\[object", text), (name, text)
-    return problems
-
-
 def _hub_entry(page):
     page.locator("#nav").get_by_role("link", name="村务").click()
     expect(page.get_by_role("heading", name="村务")).to_be_visible()
@@ -99,7 +91,7 @@ def test_the_village_head_confirms_one_location_and_rejects_another(browser, liv
     entry = _hub_entry(page)
     expect(entry.locator(".meta")).to_have_text("2 户住址位置待确认")
     expect(entry.locator(".tag")).to_have_text("2")
-    problems += _check(page, "locations-01-hub")
+    problems += helpers.check_screen(page, "locations-01-hub")
     entry.click()
     expect(page.get_by_role("heading", name="待确认位置")).to_be_visible()
     count_line = page.get_by_test_id("locations-count")
@@ -114,7 +106,7 @@ def test_the_village_head_confirms_one_location_and_rejects_another(browser, liv
         "第1网格", "测试worker_a", visited.strftime("%Y-%m-%d %H:%M"), "29.123456, 113.234567（精度 ±12 米）"]
     expect(west.locator("dd").nth(3)).to_have_text("29.104321, 113.187654（精度 ±35 米）")
     expect(east.get_by_role("button")).to_have_text(["确认位置", "不采用"])
-    problems += _check(page, "locations-02-list")
+    problems += helpers.check_screen(page, "locations-02-list")
 
     east.get_by_role("button", name="确认位置").click()
     expect(page.locator("#toast")).to_have_text("已确认，住址位置已更新")
@@ -181,6 +173,6 @@ def test_the_town_admin_sees_the_proposals_but_may_not_decide(browser, live_serv
     expect(page.get_by_test_id("location-item")).to_have_count(2)
     expect(page.get_by_text("由村/社区负责人确认；您可以查看。")).to_be_visible()
     expect(page.locator("#view button")).to_have_count(0)
-    problems = _check(page, "locations-03-admin")
+    problems = helpers.check_screen(page, "locations-03-admin")
     context.close()
     assert problems == []

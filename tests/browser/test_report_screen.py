@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from . import helpers
 from .conftest import PHONE
-from .test_head_screens import _check
 
 
 def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(browser, live_server):
@@ -19,12 +18,12 @@ def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(
     report = page.get_by_test_id("monthly-report")
     expect(report).to_contain_text("在册重点儿童")
     expect(report).to_contain_text("应于")
-    problems = _check(page, "report-01-head")
+    problems = helpers.check_screen(page, "report-01-head")
     page.get_by_role("button", name="提交月报").click()
     page.get_by_role("dialog").get_by_role("button", name="提交").click()
     expect(page.get_by_test_id("report-submitted")).to_contain_text("审计链头")
     expect(page.get_by_role("button", name="提交月报")).to_have_count(0)
-    problems += _check(page, "report-02-submitted")
+    problems += helpers.check_screen(page, "report-02-submitted")
     rows = exported(page)
     assert re.fullmatch(r"测试A村未成年人保护工作月报（\d{4}-\d{2}）", rows[0][0])
     assert ["审计链头（提交时）"] == [r[0] for r in rows if r[0] == "审计链头（提交时）"]
@@ -40,7 +39,7 @@ def test_the_village_head_submits_the_monthly_report_and_the_town_admin_sees_it(
     expect(rows.nth(0)).to_contain_text("已提交")
     expect(rows.nth(1)).to_contain_text("测试B村")
     expect(rows.nth(1)).to_contain_text("未提交")
-    problems += _check(page, "report-03-town")
+    problems += helpers.check_screen(page, "report-03-town")
     rows = exported(page)
     assert re.fullmatch(r".+未成年人保护工作月报（\d{4}-\d{2}）", rows[0][0])
     assert rows[1][:4] == ["指标", "全镇合计", "测试A村", "测试B村"]
