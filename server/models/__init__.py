@@ -1,6 +1,6 @@
 """Every model, re-exported so Alembic and services import them from one place."""
 from .base import new_id, utcnow
-from .cases import Clue, StaffCheck
+from .cases import CLUE_OUTCOMES, CLUE_STATUSES, Clue, StaffCheck
 from .facts import stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
 from .places import Grid, Town, Unit, Village
@@ -11,7 +11,8 @@ from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
 from .visits import VISIT_FLAGS, Visit
 
 __all__ = [
-    "CATEGORIES", "CHILD_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES", "RISK_LEVELS", "ROLES",
+    "CATEGORIES", "CHILD_STATUSES", "CLUE_OUTCOMES", "CLUE_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES",
+    "RISK_LEVELS", "ROLES",
     "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",

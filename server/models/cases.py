@@ -10,9 +10,14 @@ from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
 from .facts import Amendable
 
+CLUE_STATUSES = ("new", "received", "closed")
+CLUE_OUTCOMES = ("case_filed", "no_case", "referred", "other")
+
 
 class Clue(Amendable, Versioned, db.Model):
-    """A mandatory report of suspected abuse; sealed: only police and the town office read it."""
+    """A mandatory report of suspected abuse; sealed: only police and the town office read it.
+
+    The police station receives it (new → received) and closes it with an outcome and a note."""
 
     __tablename__ = "clue"
     id: Mapped[str] = id_column()
@@ -25,6 +30,12 @@ class Clue(Amendable, Versioned, db.Model):
     place = EncryptedField()
     happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_note_ct: Mapped[bytes | None] = ciphertext()
+    outcome_note = EncryptedField()
     source_visit_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"))
     source_inspection_id: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"))
 

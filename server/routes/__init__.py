@@ -3,6 +3,7 @@ from . import (
     admin,
     auth,
     checklists,
+    clues,
     enforcement,
     health,
     ledgers,
@@ -17,4 +18,4 @@ from . import (
 )
 
 BLUEPRINTS = (health.bp, auth.bp, places.bp, checklists.bp, enforcement.bp, photos.bp, records.bp, sync.bp,
-              admin.bp, openapi.bp, pwa.bp, workflow.bp, ledgers.bp, reports.bp)
+              admin.bp, openapi.bp, pwa.bp, workflow.bp, ledgers.bp, reports.bp, clues.bp)

@@ -1,7 +1,7 @@
 """Schemas of visits, inspections, joint operations, plans, progress, clues and staff checks."""
 from marshmallow import Schema, fields, validate
 
-from ..models import MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
+from ..models import CLUE_OUTCOMES, MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
 from .common import (
     Aware,
@@ -246,6 +246,18 @@ class ClueSchema(AmendedMixin, RecordSchema):
     status = fields.String()
     source_visit_id = fields.String()
     source_inspection_id = fields.String()
+    received_at = fields.DateTime()
+    received_by = fields.String()
+    closed_at = fields.DateTime()
+    outcome = fields.String()
+    outcome_note = fields.String()
+
+
+class ClueCloseSchema(StrictSchema):
+    """POST /api/clues/{id}/close: what came of the clue, and what was done."""
+
+    outcome = Choice(CLUE_OUTCOMES, required=True)
+    note = Text(1000, 1, required=True)
 
 
 class StaffCheckCreateSchema(StrictSchema):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Child, Plan, Visit
-from . import deadlines, plans, review, schedule, scope
+from . import clues, deadlines, plans, review, schedule, scope
 from .masking import name_for
 
 LIMIT = 50
@@ -94,6 +94,10 @@ def _review_pending(actor, today) -> tuple[int, list[dict]]:
     return _waiting(actor, query, "review_pending", "{} 条走访记录待审核", "review")
 
 
+def _clues_waiting(actor, today) -> tuple[int, list[dict]]:
+    return _waiting(actor, clues.waiting(actor), "clue_new", "{} 条线索待受理", "clue")
+
+
 def _location_pending(actor, today) -> tuple[int, list[dict]]:
     return _waiting(actor, review.location_pending(actor), "location_pending", "{} 户住址位置待确认",
                     "review_location")
@@ -107,7 +111,8 @@ SOURCES = {
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_review_due", _plans_due)),
     "town_admin": (("overdue_visit", _overdue_visits), ("plan_missing", _plans_missing),
-                   ("plan_review_due", _plans_due)),
+                   ("plan_review_due", _plans_due), ("clue_new", _clues_waiting)),
+    "police": (("clue_new", _clues_waiting),),
 }
 
 
