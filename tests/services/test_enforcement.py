@@ -299,11 +299,12 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
     recheck = ("staff_recheck_due", check["id"])
     found = ("staff_record_found", check["id"])
     minor = ("minor_unregistered", unlinked["clue_id"])
-    admin_expected = sorted([rect, stale_b, recheck, found, minor] + (
+    waiting = ("clue_new", None)  # the town's clue and the minor found, not yet received by the station
+    admin_expected = sorted([rect, stale_b, recheck, found, minor, waiting] + (
         [("operation_missing", None)] if today.month == NOW.month else []))
     assert kinds("inspector") == sorted([rect, stale_b, recheck])
     assert kinds("admin") == admin_expected
-    assert kinds("police") == [found]
+    assert kinds("police") == sorted([found, waiting])
     assert kinds("head_a") == sorted([rect, minor])
     assert kinds("head_b") == [recheck]
     assert kinds("worker_a") == []
