@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v10';
+const VERSION = 'v11';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -43,6 +43,7 @@ const SHELL = [
   '/js/views/devices.js',
   '/js/views/plans.js',
   '/js/views/child-head.js',
+  '/js/views/clues.js',
 ];
 
 async function precache() {

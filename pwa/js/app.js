@@ -17,6 +17,7 @@ const VIEWS = {
   venue: () => import('./views/venue.js'),
   inspect: () => import('./views/inspection.js'),
   clue: () => import('./views/clue.js'),
+  clues: () => import('./views/clues.js'),
   sync: () => import('./views/sync.js'),
   conflict: () => import('./views/conflict.js'),
   head: () => import('./views/head.js'),

@@ -204,6 +204,19 @@ export async function applyPull(changes, cursor) {
   });
 }
 
+/** Keep the server's copy of a record an online action answered with (a received clue), unless
+ *  this phone has unsynced ops on it or already holds a newer copy; the cursor stays, so the next
+ *  pull brings the same version again. */
+export async function putServerRecord(entity, id, version, data) {
+  const sealed = await sealRecord(entity, id, data);
+  await tx(['records'], 'readwrite', (s) => {
+    done(s.records.get(sealed.key)).then((row) => {
+      if (row && (row.pending > 0 || row.version > version)) return;
+      s.records.put({ ...sealed, version, pending: 0 });
+    });
+  });
+}
+
 /** 410 resync_required: forget the cursor and every record without pending ops; keep the outbox. */
 export async function resetForResync() {
   await tx(['records', 'meta'], 'readwrite', (s) => {

@@ -6,11 +6,13 @@ import * as state from './state.js';
 const CHILD_ROLES = ['grid_worker', 'village_head', 'town_admin'];
 const HEAD_ROLES = ['village_head', 'town_admin'];
 const VENUE_ROLES = ['inspector', 'village_head', 'town_admin', 'police'];
+const CLUE_ROLES = ['police', 'town_admin'];
 
 export function navItems(role) {
   const items = [['#/today', T.today]];
   if (CHILD_ROLES.includes(role)) items.push(['#/children', T.children]);
   if (VENUE_ROLES.includes(role)) items.push(['#/venues', T.venues]);
+  if (CLUE_ROLES.includes(role)) items.push(['#/clues', T.clues]);
   if (CHILD_ROLES.includes(role)) items.push(['#/register', T.register]);
   if (HEAD_ROLES.includes(role)) items.push(['#/head', T.head]);
   items.push(['#/sync', T.sync]);

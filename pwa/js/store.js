@@ -82,5 +82,11 @@ export async function update(entity, id, changes) {
   await load();
 }
 
+/** Take a record as an online action's answer left it, so local screens show it before the next pull. */
+export async function keepServer(entity, record) {
+  await db.putServerRecord(entity, record.id, record.version, record);
+  await load();
+}
+
 /** Reference data kept for offline forms: 'templates' (checklists) and 'places'. */
 export const reference = (name) => db.kvGet(name);

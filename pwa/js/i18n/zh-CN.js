@@ -8,7 +8,7 @@ export const T = {
   clue: '强制报告', save: '保存', cancel: '取消', yes: '是', no: '否',
   savedPending: '已保存在本机，待同步', relogin: '登录已过期，请输入密码重新连接服务器',
   updateReady: '有新版本', updateNow: '更新',
-  head: '村务', ledgers: '台账', review: '待审核走访', locations: '待确认位置', devices: '设备管理', plans: '帮扶计划',
+  head: '村务', ledgers: '台账', review: '待审核走访', locations: '待确认位置', devices: '设备管理', plans: '帮扶计划', clues: '线索',
   needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
 };
 
@@ -36,6 +36,8 @@ export const MEASURE = {
   legal_aid: '法律援助', judicial_aid: '司法救助', living_aid: '生活救助', medical: '医疗',
   psychological: '心理辅导', school_transfer: '转学', temporary_guardianship: '临时监护', other: '其他',
 };
+export const CLUE_STATUS = { new: '待受理', received: '已受理', closed: '已办结' };
+export const CLUE_OUTCOME = { case_filed: '立案侦查', no_case: '不予立案', referred: '移交其他部门', other: '其他' };
 export const PLAN_STATUS = { draft: '草稿', active: '执行中', closed: '已结案' };
 export const FLAG = {
   location_mismatch: '定位与住址不符', no_location: '没有定位', clock_skew: '手机时间与服务器不一致',

@@ -1,5 +1,5 @@
-// 今日待办: visits the village head questioned first, then overdue visits, then the nearest
-// households by GPS.
+// 今日待办: the station's new clues (police), visits the village head questioned, then overdue
+// visits, then the nearest households by GPS.
 import { h, page, today, fmtTime } from '../ui.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
@@ -44,6 +44,17 @@ function questionedSection() {
     })));
 }
 
+/** The police station's new clues, counted from the local store so the to-do shows offline too. */
+function cluesSection() {
+  if ((state.get().user || {}).role !== 'police') return null;
+  const waiting = store.all('clue').filter((c) => c.status === 'new').length;
+  if (!waiting) return null;
+  return h('section', { 'aria-labelledby': 'clues-h', 'data-testid': 'clues-waiting' },
+    h('h2', { id: 'clues-h' }, '线索'),
+    h('ul', { class: 'list' }, h('li', {}, h('a', { class: 'item', href: '#/clues' },
+      h('strong', {}, `${waiting} 条线索待受理`)))));
+}
+
 export async function render() {
   if (!position) position = await locate();
   const now = today();
@@ -59,7 +70,9 @@ export async function render() {
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
   const near = (c) => (position && place(c) ? `约 ${Math.round(distanceM(position, place(c)))} 米` : `下次走访 ${c.next_visit_due || '—'}`);
   const questioned = questionedSection();
+  const clues = cluesSection();
   return page(T.today,
+    clues,
     questioned,
     kids.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, `逾期走访（${overdue.length}）`),
@@ -72,5 +85,5 @@ export async function render() {
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
+    !kids.length && !venues.length && !questioned && !clues ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }
