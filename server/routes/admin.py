@@ -13,7 +13,7 @@ from ..schemas.admin import (
     DeviceSchema,
 )
 from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
-from ..schemas.common import dump_page, page_schema
+from ..schemas.common import PageQuerySchema, dump_page, page_schema
 from ..services import audit, devices, users
 from .common import actor, api_doc, json_body, query_args
 
@@ -32,11 +32,11 @@ def town_admin_only(view):
 
 
 @bp.get("/users")
-@api_doc(response=UserSchema(many=True))
+@api_doc(query=PageQuerySchema, response=page_schema(UserSchema))
 @town_admin_only
 def list_users():
-    """List every account."""
-    return {"rows": UserSchema(many=True).dump(users.list_users())}
+    """List every account, a page at a time."""
+    return dump_page(UserSchema(), users.list_users(query_args(PageQuerySchema())))
 
 
 @bp.post("/users")

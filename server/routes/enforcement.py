@@ -6,7 +6,9 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Inspection
 from ..schemas import enforcement as es
+from ..schemas.common import PageQuerySchema, dump_page, page_schema
 from ..services import enforcement, schedule, scope
+from ..services.listing import page_of
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("enforcement", __name__, url_prefix="/api")
@@ -22,14 +24,15 @@ def operation_month():
 
 
 @bp.get("/violations")
-@api_doc(response=es.ViolationListSchema)
+@api_doc(query=PageQuerySchema, response=page_schema(es.ViolationSchema))
 @login_required
 def list_violations():
-    """Return failed items not yet closed by a passing re-inspection."""
+    """Return failed items not yet closed by a passing re-inspection, a page at a time."""
+    args = query_args(PageQuerySchema())
     if not scope.can_read(actor(), Inspection):
         raise ApiError(404)
     rows = enforcement.open_violations(actor(), schedule.local_today())
-    return es.ViolationListSchema().dump({"rows": rows})
+    return dump_page(es.ViolationSchema(), page_of(rows, args["page"], args["per_page"]))
 
 
 @bp.post("/inspections/<inspection_id>/minor-found")
@@ -44,11 +47,13 @@ def minor_found(inspection_id: str):
 
 
 @bp.get("/minors-found")
-@api_doc(response=es.UnregisteredListSchema)
+@api_doc(query=PageQuerySchema, response=page_schema(es.UnregisteredMinorSchema))
 @login_required
 def unregistered_minors():
-    """List minors found in venues of my village that still need registering."""
-    return es.UnregisteredListSchema().dump({"rows": enforcement.unregistered_minor_clues(actor())})
+    """List minors found in venues of my village that still need registering, a page at a time."""
+    args = query_args(PageQuerySchema())
+    rows = enforcement.unregistered_minor_clues(actor())
+    return dump_page(es.UnregisteredMinorSchema(), page_of(rows, args["page"], args["per_page"]))
 
 
 @bp.post("/minors-found/<clue_id>/link")

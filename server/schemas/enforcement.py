@@ -43,12 +43,6 @@ class ViolationSchema(Schema):
     overdue = fields.Boolean()
 
 
-class ViolationListSchema(Schema):
-    """GET /api/violations."""
-
-    rows = fields.List(fields.Nested(ViolationSchema))
-
-
 class MinorFoundSchema(StrictSchema):
     """POST /api/inspections/{id}/minor-found."""
 
@@ -71,12 +65,6 @@ class UnregisteredMinorSchema(Schema):
     clue_id = fields.String(attribute="id")
     village_id = fields.String()
     found_at = fields.DateTime(attribute="happened_at")
-
-
-class UnregisteredListSchema(Schema):
-    """GET /api/minors-found."""
-
-    rows = fields.List(fields.Nested(UnregisteredMinorSchema))
 
 
 class LinkMinorSchema(StrictSchema):

@@ -26,6 +26,12 @@ def paginate(query, page: int, per_page: int, order_by) -> Page:
     return Page(rows=list(rows), total=total or 0, page=page, per_page=per_page)
 
 
+def page_of(rows: list, page: int, per_page: int) -> Page:
+    """Return one page of rows already built and ordered in memory (computed lists)."""
+    start = (page - 1) * per_page
+    return Page(rows=rows[start:start + per_page], total=len(rows), page=page, per_page=per_page)
+
+
 def list_records(actor, model, args: dict, filters: dict | None = None) -> Page:
     """List `model` in the actor's scope, filtered by equality on the given args."""
     query = scope.scoped_select(actor, model)

@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
 from . import audit
 from .auth import end_all_sessions, set_password
+from .listing import Page, paginate
 
 NEEDS = {"grid_worker": "grid_ids", "village_head": "village_id", "inspector": "unit_id",
          "police": "unit_id"}
@@ -70,6 +71,6 @@ def update_user(actor, user_id: str, data: dict) -> User:
     return user
 
 
-def list_users() -> list[User]:
-    """Return every account, by username."""
-    return list(db.session.scalars(select(User).order_by(User.username)))
+def list_users(args: dict) -> Page:
+    """Return a page of every account, by username."""
+    return paginate(select(User), args["page"], args["per_page"], [User.username, User.id])
