@@ -191,8 +191,10 @@ export async function applyPull(changes, cursor) {
       const k = recordKey(c.entity, c.id);
       done(s.records.get(k)).then((row) => {
         const busy = row && row.pending > 0;
-        if (c.action === 'upsert' && !busy) s.records.put({ ...sealed[i], version: c.version, pending: 0 });
-        else if (c.action === 'evict' || (c.action === 'delete' && !busy)) s.records.delete(k);
+        if (c.action === 'upsert' && !busy) {
+          // An online action's answer (a received clue) may have brought a newer copy than this page.
+          if (!(row && row.version > c.version)) s.records.put({ ...sealed[i], version: c.version, pending: 0 });
+        } else if (c.action === 'evict' || (c.action === 'delete' && !busy)) s.records.delete(k);
         // Busy is known only here, so the kept copy is the box sealed for the record (same AAD):
         // a pull of thousands of records seals each once.
         else if (c.action === 'upsert') {
