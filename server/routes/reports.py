@@ -1,11 +1,12 @@
-"""Monthly reports: the figures (JSON or XLSX), the village head's submission, who has submitted."""
+"""Monthly reports: the figures (JSON or XLSX), the village head's submission, who has submitted;
+the police station's weekly report of clues."""
 from urllib.parse import quote
 
 from flask import Blueprint, Response
 from flask_login import login_required
 
 from ..schemas import reports as rs
-from ..services import periods, report_export, reports, schedule
+from ..services import periods, report_export, reports, schedule, weekly_reports
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("reports", __name__, url_prefix="/api/reports")
@@ -49,3 +50,21 @@ def status():
     """Return who has submitted a period's monthly report and who is late."""
     args = query_args(rs.ReportStatusQuerySchema())
     return rs.ReportStatusSchema().dump(reports.report_status(actor(), _period(args)))
+
+
+@bp.get("/weekly")
+@api_doc(query=rs.WeeklyQuerySchema, response=rs.WeeklyReportSchema)
+@login_required
+def weekly():
+    """Return the police station's weekly report of clues (police, town admin)."""
+    args = query_args(rs.WeeklyQuerySchema())
+    return rs.WeeklyReportSchema().dump(weekly_reports.weekly_report(actor(), args.get("week")))
+
+
+@bp.post("/weekly/submit")
+@api_doc(body=rs.WeeklySubmitSchema, response=rs.WeeklyReportSchema, status=201)
+@login_required
+def submit_weekly():
+    """Submit the station's weekly report: its figures frozen with the audit chain's head."""
+    data = json_body(rs.WeeklySubmitSchema())
+    return rs.WeeklyReportSchema().dump(weekly_reports.submit_weekly(actor(), data["week"], device_id())), 201

@@ -80,3 +80,40 @@ class ReportStatusSchema(Schema):
     period = fields.String()
     due = fields.Date()
     villages = fields.List(fields.Nested(VillageStatusSchema))
+
+
+def Week(**kwargs) -> fields.String:
+    """Return a YYYY-Www (ISO week) field."""
+    shape = validate.Regexp(r"^\d{4}-W\d{2}$", error="周次格式应为 YYYY-Www（如 2026-W48）")
+    return fields.String(validate=shape, **kwargs)
+
+
+class WeeklyQuerySchema(StrictSchema):
+    """GET /api/reports/weekly: the ISO week (default: last week)."""
+
+    week = Week()
+
+
+class WeeklySubmitSchema(StrictSchema):
+    """POST /api/reports/weekly/submit: the police station submits a week."""
+
+    week = Week(required=True)
+
+
+class WeeklyReportSchema(Schema):
+    """The police station's weekly report of clues; once submitted, the frozen snapshot."""
+
+    id = fields.String(allow_none=True)
+    period = fields.String()
+    unit_id = fields.String(allow_none=True)
+    window_start = fields.Date()
+    window_end = fields.Date()
+    due = fields.Date()
+    as_of = fields.DateTime()
+    submitted = fields.Boolean()
+    figures = fields.Dict()
+    audit_head = fields.String(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    submitted_by_name = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    late = fields.Boolean()

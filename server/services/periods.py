@@ -1,16 +1,18 @@
-"""Report periods (YYYY-MM): the one place for their windows, due dates and the current period.
+"""Report periods: the one place for their windows, due dates and the current period.
 
-The monthly report due on the cut-off day (setting REPORT_DUE_DAY, default 17) covers the
-cut-off day of the previous month up to the day before the cut-off of its own month.
+The monthly report (YYYY-MM) due on the cut-off day (setting REPORT_DUE_DAY, default 17) covers the
+cut-off day of the previous month up to the day before the cut-off of its own month. The police
+station's weekly report (YYYY-Www, an ISO week) covers Monday to Sunday and is due the Monday after.
 """
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 
 from . import schedule
 
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4][0-9]|5[0-3])$")
 
 
 def due_day() -> int:
@@ -70,3 +72,23 @@ def current_period(today: date) -> str:
 def is_future(period: str, today: date) -> bool:
     """Say whether a period's month lies after today's month (its report cannot be submitted)."""
     return parse(period) > (today.year, today.month)
+
+
+def week_window(week: str) -> tuple[date, date]:
+    """Return the Monday of an ISO week and the Monday after (its due date); ValueError if malformed."""
+    match = WEEK.match(week or "")
+    if match is None:
+        raise ValueError(f"not a week: {week!r}")
+    monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+    return monday, monday + timedelta(days=7)
+
+
+def week_name(day: date) -> str:
+    """Return the ISO week a day falls in."""
+    year, week, _ = day.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def last_week(today: date) -> str:
+    """Return the last whole week before today's: the one whose weekly report falls due next."""
+    return week_name(today - timedelta(days=7))

@@ -63,7 +63,7 @@ def _village_snapshots(period: str, villages: list[Village]) -> dict[str, Report
     return {s.village_id: s for s in db.session.scalars(query)}
 
 
-def _submitter_names(snapshots) -> dict[str, str]:
+def submitter_names(snapshots) -> dict[str, str]:
     """Return the name shown for each snapshot's submitter, by user id, in one query."""
     ids = {s.submitted_by for s in snapshots}
     users = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else ()
@@ -75,7 +75,7 @@ def _snapshot_answer(snapshot: ReportSnapshot, village: Village) -> dict:
     return {**header, "village_id": village.id, "village_name": village.name,
             "submitted": True, "id": snapshot.id, "as_of": snapshot.submitted_at, "figures": snapshot.figures,
             "audit_head": snapshot.audit_head, "submitted_by": snapshot.submitted_by,
-            "submitted_by_name": _submitter_names([snapshot]).get(snapshot.submitted_by),
+            "submitted_by_name": submitter_names([snapshot]).get(snapshot.submitted_by),
             "submitted_at": snapshot.submitted_at, "late": is_late(header["due"], snapshot.submitted_at, None)}
 
 
@@ -161,7 +161,7 @@ def report_status(actor, period: str) -> dict:
     today, due = schedule.local_today(), periods.report_due_date(period)
     villages = db.session.scalars(query).all()
     snapshots = _village_snapshots(period, villages)
-    names = _submitter_names(snapshots.values())
+    names = submitter_names(snapshots.values())
     rows = []
     for village in villages:
         snapshot = snapshots.get(village.id)

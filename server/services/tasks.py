@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Child, Plan, Visit
-from . import clues, deadlines, plans, review, schedule, scope
+from . import clues, deadlines, periods, plans, review, schedule, scope, weekly_reports
 from .masking import name_for
 
 LIMIT = 50
@@ -98,6 +98,15 @@ def _clues_waiting(actor, today) -> tuple[int, list[dict]]:
     return _waiting(actor, clues.waiting(actor), "clue_new", "{} 条线索待受理", "clue")
 
 
+def _weekly_due(actor, today) -> tuple[int, list[dict]]:
+    week = periods.last_week(today)
+    if weekly_reports.find_weekly(week, actor.unit_id) is not None:
+        return 0, []
+    due = periods.week_window(week)[1]
+    return 1, [{"kind": "weekly_report_due", "title": f"{week} 周报待提交", "due": due, "overdue": today > due,
+                "entity": "weekly_report", "entity_id": week, "village_id": None, "detail": {"period": week}}]
+
+
 def _location_pending(actor, today) -> tuple[int, list[dict]]:
     return _waiting(actor, review.location_pending(actor), "location_pending", "{} 户住址位置待确认",
                     "review_location")
@@ -112,7 +121,7 @@ SOURCES = {
                      ("plan_review_due", _plans_due)),
     "town_admin": (("overdue_visit", _overdue_visits), ("plan_missing", _plans_missing),
                    ("plan_review_due", _plans_due), ("clue_new", _clues_waiting)),
-    "police": (("clue_new", _clues_waiting),),
+    "police": (("clue_new", _clues_waiting), ("weekly_report_due", _weekly_due)),
 }
 
 

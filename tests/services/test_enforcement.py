@@ -8,7 +8,7 @@ import pytest
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User
-from server.services import checklists, enforcement, schedule
+from server.services import checklists, enforcement, periods, schedule
 
 from ..factories import valid_id_number
 from ..workflow.helpers import TZ
@@ -304,7 +304,7 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
         [("operation_missing", None)] if today.month == NOW.month else []))
     assert kinds("inspector") == sorted([rect, stale_b, recheck])
     assert kinds("admin") == admin_expected
-    assert kinds("police") == sorted([found, waiting])
+    assert kinds("police") == sorted([found, waiting, ("weekly_report_due", periods.last_week(today))])
     assert kinds("head_a") == sorted([rect, minor])
     assert kinds("head_b") == [recheck]
     assert kinds("worker_a") == []

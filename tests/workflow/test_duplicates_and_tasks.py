@@ -122,7 +122,7 @@ def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch
     assert [t["kind"] for t in login("head_b").get("/api/tasks").get_json()["tasks"]
             if t["kind"] == "rectification"] == []
     police = login("police").get("/api/tasks").get_json()
-    assert set(police["counts"]) == {"rectification", "report_due", "clue_new"}
+    assert set(police["counts"]) == {"rectification", "report_due", "clue_new", "weekly_report_due"}
     # Units submit no monthly report, so they are never reminded of one they could not clear.
     for unit_user in ("police", "inspector"):
         tasks = login(unit_user).get("/api/tasks").get_json()["tasks"]

@@ -1,0 +1,85 @@
+"""The police station's weekly report (周报) of clues: counted from the records, submitted once,
+frozen with the audit chain's head."""
+import uuid
+
+from server.extensions import db
+from server.models import User
+from server.services import periods, schedule
+from server.services.audit import verify_chain
+from tests.sync.test_push_pull_basics import op, push
+
+from ..routes.helpers import assert_error
+from ..services.test_enforcement import inspect
+
+
+def _week(app, back: int = 0) -> str:
+    with app.app_context():
+        today = schedule.local_today()
+        return periods.last_week(today) if back else periods.week_name(today)
+
+
+def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, town, login):
+    worker = login("worker_a", device_id="phone-weekly-worker-a")
+    police, admin = login("police"), login("admin")
+    filed, corrected = str(uuid.uuid4()), str(uuid.uuid4())
+    results = push(worker, [
+        op("clue", "create", filed, {"description": "发现陌生人接触", "place": "村口"}),
+        op("clue", "create", corrected, {"description": "发现陌生成年男子多次接触", "place": "村口",
+                                         "amends": filed, "amend_reason": "补充"})])["results"]
+    assert [r["status"] for r in results] == ["applied"] * 2
+    inspector = login("inspector")
+    inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "pass"}])
+    found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found",
+                           json={"description": "发现未成年人入住", "name": "某某"}).get_json()["clue_id"]
+    for clue_id in (corrected, town.clues["a1"]):
+        assert police.post(f"/api/clues/{clue_id}/receive").status_code == 200
+    assert police.post(f"/api/clues/{corrected}/close", json={"outcome": "case_filed", "note": "已立案"}) \
+        .status_code == 200
+
+    week = _week(app)
+    report = police.get(f"/api/reports/weekly?week={week}").get_json()
+    expected = {"filed": 3, "minors_found": 1, "received": 2, "closed": 1,
+                "outcomes": {"case_filed": 1, "no_case": 0, "referred": 0, "other": 0}, "waiting": 1, "open": 1}
+    with app.app_context():
+        station = db.session.get(User, town.users["police"]).unit_id
+    assert (report["period"], report["submitted"], report["figures"], report["unit_id"]) == (
+        week, False, expected, station)
+    start, end = periods.week_window(week)
+    assert (report["window_start"], report["window_end"], report["due"]) == (
+        start.isoformat(), (end - (end - start) / 7).isoformat(), end.isoformat())
+    assert admin.get(f"/api/reports/weekly?week={week}").get_json()["figures"] == expected
+    for who in ("worker_a", "head_a", "inspector"):
+        assert_error(login(who).get("/api/reports/weekly"), 404, "not_found")
+    assert_error(admin.post("/api/reports/weekly/submit", json={"week": week}), 403, "report_not_allowed")
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": "2026-48"}), 422, "validation_error",
+                 field_names={"week"})
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": "2025-W53"}), 422, "validation_error",
+                 fields={"week": ["周次无效"]})
+    next_year = f"{int(week[:4]) + 1}{week[4:]}"
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": next_year}), 422, "validation_error",
+                 fields={"week": ["不能提交未来的周报"]})
+
+    submitted = police.post("/api/reports/weekly/submit", json={"week": week})
+    assert submitted.status_code == 201
+    body = submitted.get_json()
+    assert (body["submitted"], body["figures"], body["submitted_by"], body["late"]) == (
+        True, expected, town.users["police"], False)
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": week}), 409, "report_submitted")
+    police.post(f"/api/clues/{found}/receive")
+    frozen = admin.get(f"/api/reports/weekly?week={week}").get_json()
+    assert (frozen["id"], frozen["figures"], frozen["audit_head"]) == (body["id"], expected, body["audit_head"])
+    assert police.get(f"/api/reports/weekly?week={week}").get_json()["figures"] == expected
+    with app.app_context():
+        assert verify_chain()["ok"]
+        db.session.remove()
+
+
+def test_the_station_is_reminded_of_last_weeks_report_until_it_is_submitted(app, town, login):
+    police = login("police")
+    last = _week(app, back=1)
+    due = periods.week_window(last)[1].isoformat()
+    tasks = [t for t in police.get("/api/tasks").get_json()["tasks"] if t["kind"] == "weekly_report_due"]
+    assert [(t["title"], t["due"], t["entity_id"]) for t in tasks] == [(f"{last} 周报待提交", due, last)]
+    assert police.post("/api/reports/weekly/submit", json={"week": last}).status_code == 201
+    assert [t for t in police.get("/api/tasks").get_json()["tasks"] if t["kind"] == "weekly_report_due"] == []
+    assert police.get("/api/reports/weekly").get_json()["period"] == last
