@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from server import create_app
 from server.extensions import db
-from server.models import AppliedOp, ReportSnapshot, new_id
+from server.models import AppliedOp, Clue, Inspection, ReportSnapshot, new_id, utcnow
 
 from .factories import build_town
 
@@ -140,3 +140,28 @@ def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(db_
         db.session.remove()
         db.engine.dispose()
     assert rows == {"c": {key: value for key, value in conflict.items() if key != "current"}, "a": applied}
+
+
+def test_a_table_others_refer_to_is_rebuilt_without_losing_them(db_url):
+    """0009 rebuilds `inspection` on SQLite (batch mode); a clue found in an inspection refers to it."""
+    app = bare_app(db_url)
+    with app.app_context():
+        upgrade()
+        town = build_town()
+        inspection_id = new_id()
+        db.session.add(Inspection(id=inspection_id, venue_id=town.venues["a"], village_id=town.villages["a"],
+                                  inspector_id=town.users["inspector"], inspected_at=utcnow(),
+                                  received_at=utcnow(), results=[], flags=[]))
+        db.session.flush()
+        db.session.get(Clue, town.clues["a1"]).source_inspection_id = inspection_id
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0008")
+        upgrade()
+        clue = db.session.get(Clue, town.clues["a1"])
+        assert (clue.source_inspection_id, db.session.get(Inspection, inspection_id).venue_id) == (
+            inspection_id, town.venues["a"])
+        foreign_keys = db.session.execute(text("PRAGMA foreign_keys")).scalar() if "sqlite" in db_url else 1
+        assert foreign_keys == 1
+        db.session.remove()
+        db.engine.dispose()
