@@ -96,5 +96,7 @@ export function render() {
   });
   return page(T.clues,
     role() === 'police' ? null : h('p', { class: 'hint' }, '由派出所受理和办结'),
+    h('p', {}, h('a', { class: 'item', href: '#/weekly', 'data-testid': 'weekly-link' }, h('strong', {}, '周报'),
+      h('span', { class: 'meta' }, role() === 'police' ? '每周线索统计，每周一前提交上周周报（需联网）' : '派出所每周线索统计和提交情况（需联网）'))),
     clues.length ? sections : h('p', {}, '暂无线索。'));
 }

@@ -93,6 +93,7 @@ export async function render() {
       entry('#/locations', T.locations, n('location_pending') ? `${n('location_pending')} 户住址位置待确认` : '走访定位提出的住址位置', n('location_pending')),
       entry('#/plans', T.plans, `待审批 ${n('plan_approval')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
         n('plan_approval') + n('plan_missing')),
+      role() === 'town_admin' ? entry('#/weekly', '派出所周报', '线索周报的统计和提交情况') : null,
       role() === 'town_admin' ? entry('#/devices', T.devices, '各账号登录过的手机和电脑：最近上传、下载；停用丢失的设备') : null),
     n('overdue_visit') ? h('p', {}, `本村有 ${n('overdue_visit')} 名儿童走访逾期，`, h('a', { href: '#/ledgers/children/overdue' }, '查看名单')) : null,
     problem ? null : await reportSection(tasks));

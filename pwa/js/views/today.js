@@ -1,6 +1,7 @@
-// 今日待办: the station's new clues (police), visits the village head questioned, then overdue
-// visits, then the nearest households by GPS.
+// 今日待办: the station's new clues and weekly report (police), visits the village head questioned,
+// then overdue visits, then the nearest households by GPS.
 import { h, page, today, fmtTime } from '../ui.js';
+import * as api from '../api.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
@@ -55,6 +56,22 @@ function cluesSection() {
       h('strong', {}, `${waiting} 条线索待受理`)))));
 }
 
+/** The station's weekly report waiting to be submitted: the server knows, so only online, and a
+ * slow network must not hold up a screen that otherwise opens from the phone. */
+async function weeklySection() {
+  if ((state.get().user || {}).role !== 'police' || !navigator.onLine) return null;
+  const tasks = await Promise.race([
+    api.get('/api/tasks').then((r) => r.tasks || [], () => []),
+    new Promise((resolve) => { setTimeout(() => resolve([]), 3000); })]);
+  const due = tasks.filter((t) => t.kind === 'weekly_report_due');
+  if (!due.length) return null;
+  return h('section', { 'aria-labelledby': 'weekly-h', 'data-testid': 'weekly-due' },
+    h('h2', { id: 'weekly-h' }, '周报'),
+    h('ul', { class: 'list' }, due.map((t) => h('li', {}, h('a', { class: 'item', href: `#/weekly/${encodeURIComponent(t.entity_id)}` },
+      h('strong', {}, t.title), t.overdue ? h('span', { class: 'tag high' }, '逾期') : null,
+      h('span', { class: 'meta' }, `应于 ${t.due} 前提交`))))));
+}
+
 export async function render() {
   if (!position) position = await locate();
   const now = today();
@@ -71,8 +88,10 @@ export async function render() {
   const near = (c) => (position && place(c) ? `约 ${Math.round(distanceM(position, place(c)))} 米` : `下次走访 ${c.next_visit_due || '—'}`);
   const questioned = questionedSection();
   const clues = cluesSection();
+  const weekly = await weeklySection();
   return page(T.today,
     clues,
+    weekly,
     questioned,
     kids.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, `逾期走访（${overdue.length}）`),
@@ -85,5 +104,5 @@ export async function render() {
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned && !clues ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
+    !kids.length && !venues.length && !questioned && !clues && !weekly ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }
