@@ -11,11 +11,22 @@ from contextlib import contextmanager
 from sqlalchemy import delete, event, insert, inspect, update
 from sqlalchemy.orm import Session
 
+from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
 
 UNTRACKED = "hulei.untracked"
 SYNCED = frozenset({"household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                     "plan_progress", "clue", "staff_check"})
+
+
+def lock_writers() -> None:
+    """Take the change counter's row lock (held to commit): writers that check, then write, queue here.
+
+    A push takes it first, so concurrent pushes serialize cleanly and a retried op id always finds
+    the ledger row of the push that applied it; a correction takes it before checking that its
+    record is not corrected already.
+    """
+    db.session.execute(update(Counter).where(Counter.name == "change").values(value=Counter.value))
 
 
 def reserve_seqs(connection, count: int, name: str = "change") -> int:

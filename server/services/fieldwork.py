@@ -7,7 +7,7 @@ from sqlalchemy import exists, func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, stands, utcnow
-from . import batching, checklists, risk, schedule, scope, trust
+from . import batching, changes, checklists, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
 from .writes import assign, save_record
@@ -42,6 +42,7 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
         raise validation_error({"amends": [missing]})
     if getattr(original, same) != value or not (data.get("amend_reason") or "").strip():
         raise validation_error({"amend_reason": [f"更正须针对同一{target}并写明理由"]})
+    changes.lock_writers()  # two corrections of one record, checked at once, would both pass
     if db.session.scalar(select(exists().where(model.amends_id == original.id))):
         raise validation_error({"amends": [f"该{label}已被更正，请更正最新的一条"]})
     return original
@@ -100,7 +101,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     save_record(actor, "visit", visit, "create", sorted(data), device_id)
     if track is not None:
         track.add(Visit, visit.visited_at, visit.id, fix)
-    _propose_household_location(actor, household, visit, fix, device_id)
+    _propose_household_location(actor, household, visit, fix, device_id, replaces=amends)
     _after_visit(actor, child, visit, device_id)
     return visit
 
@@ -122,12 +123,19 @@ def prefetch_visits(actor, items: list[dict]) -> None:
 
 
 def _propose_household_location(actor, household: Household, visit: Visit, fix: dict | None,
-                                device_id) -> None:
+                                device_id, replaces: str | None = None) -> None:
     """Propose a household without a location the fix of an accurate visit, for the village head
-    to confirm (`review.review_location`); one proposal waits at a time."""
+    to confirm (`review.review_location`); one proposal waits at a time. A correction of the visit
+    that proposed it takes its place: its fix if accurate enough, else none."""
+    proposal = household.proposed_location
+    withdrawn = proposal is not None and replaces is not None and proposal.get("visit_id") == replaces
+    if household.location or (proposal is not None and not withdrawn):
+        return
     accuracy = (fix or {}).get("accuracy_m")
-    limit = current_app.config["TRUST_PROPOSE_ACCURACY_M"]
-    if household.location or household.proposed_location or accuracy is None or accuracy > limit:
+    if accuracy is None or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"]:
+        if withdrawn:
+            household.proposed_location = None
+            save_record(actor, "household", household, "update", ["proposed_location"], device_id)
         return
     household.proposed_location = {**fix, "visit_id": visit.id, "worker_id": actor.id,
                                    "visited_at": visit.visited_at.astimezone(UTC).isoformat()}

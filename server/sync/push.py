@@ -5,13 +5,13 @@ from datetime import datetime
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select, true, update
+from sqlalchemy import select, true
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AppliedOp, AuditEvent, Counter, Device, utcnow
+from ..models import AppliedOp, AuditEvent, Device, utcnow
 from ..schemas.sync import OpSchema
-from ..services import auth, batching, scope
+from ..services import auth, batching, changes, scope
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -59,7 +59,7 @@ def push_batch(actor, envelope: dict) -> dict:
     if len(envelope["ops"]) > config["SYNC_MAX_OPS"]:
         raise ApiError(413, "too_many_ops", f"每批最多 {config['SYNC_MAX_OPS']} 条操作")
     device = check_device(actor, envelope["device_id"])
-    _lock_writers()
+    changes.lock_writers()
     ctx = SyncContext(device.id, envelope.get("device_time"))
     results, todo = _triage(actor, envelope["ops"])
     for group in _runs(todo):
@@ -72,12 +72,6 @@ def push_batch(actor, envelope: dict) -> dict:
     actor_id = actor.id  # read before the commit expires the user, which would load it again
     db.session.commit()
     return {"results": results, "cursor": head_cursor(actor_id)}
-
-
-def _lock_writers() -> None:
-    # Take the change counter's row lock first, so concurrent pushes serialize cleanly and a
-    # retried op id always finds the ledger row of the push that applied it.
-    db.session.execute(update(Counter).where(Counter.name == "change").values(value=Counter.value))
 
 
 def _rejected(op_id, errors: dict) -> dict:

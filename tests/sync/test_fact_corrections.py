@@ -1,6 +1,8 @@
 """Facts are corrected, never edited: a visit, inspection, plan progress entry or clue is amended by
 a new record naming it and a reason; the amended record stops standing, and is corrected once."""
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Venue
-from server.services import periods
+from server.services import fieldwork, periods
 
 from ..services.test_enforcement import inspect
 from ..workflow.helpers import TZ
@@ -163,3 +165,61 @@ def test_a_reporter_corrects_a_clue_they_cannot_read_back(app, town, login, work
     assert statuses(again) == [("rejected", {"amends": ["该线索已被更正，请更正最新的一条"]})]
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(db.metadata.tables["clue"])) == 3
+
+
+def test_two_corrections_of_one_record_at_once_leave_one(app, town, login, engine_name, monkeypatch):
+    if engine_name != "postgresql":
+        pytest.skip("two writers at once need PostgreSQL (SQLite serializes every writer)")
+    first, second = login("worker_a"), login("head_a")
+    plan = first.post("/api/plans", json={"child_id": town.children["a1"], "helper_id": town.users["worker_a"],
+                                          "risk_factors": ["无人照看"], "review_every_days": 30}).get_json()
+    entry = first.post("/api/plan_progress", json={"plan_id": plan["id"], "at": NOW.isoformat(),
+                                                   "note": "已联系学校"}).get_json()
+    # Each correction waits, once checked, for the other to be checked too (or 2 s): without the
+    # writers' lock both checks pass before either writes.
+    checked = threading.Barrier(2, timeout=2)
+    real = fieldwork._amended
+
+    def meet(*args, **kwargs):
+        original = real(*args, **kwargs)
+        try:
+            checked.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return original
+    monkeypatch.setattr(fieldwork, "_amended", meet)
+
+    def correct(api):
+        return api.post("/api/plan_progress", json={"plan_id": plan["id"], "at": NOW.isoformat(),
+                                                    "note": "已联系学校和村委", "amends": entry["id"],
+                                                    "amend_reason": "补充"})
+    with ThreadPoolExecutor(2) as executor:
+        answers = list(executor.map(correct, (first, second)))
+    assert sorted(a.status_code for a in answers) == [201, 422]
+    refused = next(a for a in answers if a.status_code == 422)
+    assert refused.get_json()["error"]["fields"] == {"amends": ["该进展记录已被更正，请更正最新的一条"]}
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(db.metadata.tables["plan_progress"])
+                                 .where(db.text("amends_id = :e")), {"e": entry["id"]}) == 1
+
+
+def test_a_reason_without_the_record_it_corrects_is_refused(town, login, worker):
+    response = worker.post("/api/visits", json={"child_id": town.children["a1"], "visited_at": NOW.isoformat(),
+                                                "amend_reason": "无中生有"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "amend_reason": ["更正理由须与被更正的记录（amends）一同提供"]}
+    assert worker.get("/api/visits").get_json()["total"] == 0
+
+
+def test_a_corrected_clue_waits_once_and_only_its_correction_is_handled(town, login, worker):
+    clue, fixed = str(uuid.uuid4()), str(uuid.uuid4())
+    push(worker, [op("clue", "create", clue, {"description": "发现可疑情况", "place": "村口"}),
+                  op("clue", "create", fixed, {"description": "发现可疑成年人", "place": "村口小卖部",
+                                               "amends": clue, "amend_reason": "补充"})])
+    police = login("police")
+    assert police.get("/api/tasks").get_json()["counts"]["clue_new"] == 2  # the town's clue and the correction
+    refused = police.post(f"/api/clues/{clue}/receive")
+    assert (refused.status_code, refused.get_json()["error"]["message"]) == (
+        409, "该线索已被报告人更正，请处理更正后的线索")
+    assert police.post(f"/api/clues/{fixed}/receive").get_json()["status"] == "received"
