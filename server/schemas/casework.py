@@ -1,5 +1,5 @@
 """Schemas of visits, inspections, joint operations, plans, progress, clues and staff checks."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import CLUE_OUTCOMES, MEASURE_KINDS, PLAN_STATUSES, VISIT_FLAGS
 from ..services.masking import mask_id_number
@@ -23,6 +23,11 @@ class AmendsMixin(StrictSchema):
 
     amends = fields.String(allow_none=True)
     amend_reason = Text(500, allow_none=True)
+
+    @validates_schema
+    def reason_corrects_something(self, data, **kwargs):
+        if data.get("amend_reason") and not data.get("amends"):
+            raise ValidationError("更正理由须与被更正的记录（amends）一同提供", "amend_reason")
 
 
 class AmendedMixin(Schema):
