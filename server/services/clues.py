@@ -1,7 +1,9 @@
 """The police station's handling of clues: received, then closed with an outcome; each step audited."""
+from sqlalchemy import exists, select
+
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Clue, utcnow
+from ..models import Clue, stands, utcnow
 from . import scope
 from .writes import assign, save_record
 
@@ -9,14 +11,16 @@ HANDLER_ROLES = ("police",)
 
 
 def waiting(actor):
-    """Return a select of the clues in scope that no one at the station has received yet."""
-    return scope.scoped_select(actor, Clue).where(Clue.status == "new")
+    """Return a select of the standing clues in scope that no one at the station has received yet."""
+    return scope.scoped_select(actor, Clue).where(Clue.status == "new", *stands(Clue))
 
 
 def _handled(actor, clue_id: str, status: str) -> Clue:
     clue = scope.get_scoped(actor, Clue, clue_id)
     if actor.role not in HANDLER_ROLES:
         raise ApiError(403, "clue_not_allowed", "只有派出所受理和办结线索")
+    if db.session.scalar(select(exists().where(Clue.amends_id == clue.id))):
+        raise ApiError(409, "clue_state", "该线索已被报告人更正，请处理更正后的线索")
     if clue.status != status:
         message = {"new": "该线索已受理", "received": "该线索尚未受理或已办结"}[status]
         raise ApiError(409, "clue_state", f"{message}，请刷新")

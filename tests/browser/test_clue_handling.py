@@ -19,18 +19,19 @@ def _shown(value: str) -> str:
     return datetime.fromisoformat(value).astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def _file(server) -> tuple[str, str]:
-    """worker_a files a clue, and corrects the test town's own clue (also hers); both new."""
+def _file(server) -> tuple[str, str, str]:
+    """worker_a files a clue, corrects the test town's own clue (also hers), and files another; all new."""
     worker = factories.ApiClient(server.app.test_client())
     worker.login("worker_a")
-    filed, corrected = str(uuid.uuid4()), str(uuid.uuid4())
+    filed, corrected, later = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     happened = (datetime.now(TZ) - timedelta(hours=3)).isoformat()
     for body in ({"id": filed, "child_id": server.ids.children["a1"], "happened_at": happened, **FILED},
                  {"id": corrected, "child_id": server.ids.children["a1"], "amends": server.ids.clues["a1"],
-                  **CORRECTION}):
+                  **CORRECTION},
+                 {"id": later, "description": "网吧有未成年人深夜上网", "place": "镇上网吧"}):
         answer = worker.post("/api/clues", json=body)
         assert answer.status_code == 201, answer.get_json()
-    return filed, corrected
+    return filed, corrected, later
 
 
 def _api(server, username: str) -> factories.ApiClient:
@@ -49,7 +50,7 @@ def _facts(card) -> list[str]:
 
 
 def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browser, live_server):
-    filed, corrected = _file(live_server)
+    filed, corrected, later = _file(live_server)
     original = live_server.ids.clues["a1"]
     police = _api(live_server, "police")
     tasks = police.get("/api/tasks").get_json()
@@ -78,7 +79,7 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     expect(page.get_by_test_id("clues-received")).to_have_count(0)
     expect(page.get_by_test_id("clues-closed")).to_have_count(0)
     cards = waiting.get_by_test_id("clue")
-    assert [cards.nth(i).get_attribute("data-clue") for i in range(3)] == [corrected, filed, original]
+    assert [cards.nth(i).get_attribute("data-clue") for i in range(3)] == [later, corrected, filed]
     card = page.locator(f"[data-clue='{filed}']")
     expect(card.get_by_test_id("clue-status")).to_have_text("待受理")
     expect(card.locator("h3")).to_have_text(f"{_shown(clue['created_at'])} 报告")
@@ -89,9 +90,11 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     fix = page.locator(f"[data-clue='{corrected}']")
     expect(fix.get_by_test_id("clue-amend")).to_have_text("更正：补充地点")
     expect(fix.get_by_test_id("clue-replaced")).to_have_count(0)
-    old = page.locator(f"[data-clue='{original}']")
+    old = page.get_by_test_id("clues-replaced").locator(f"[data-clue='{original}']")
+    expect(page.get_by_test_id("clues-replaced").locator("h2")).to_have_text("已被更正（1）")
     expect(old.get_by_test_id("clue-replaced")).to_have_text("已被更正")
     expect(old).to_have_class("card superseded")
+    expect(old.get_by_role("button")).to_have_count(0)
     expect(old.get_by_test_id("clue-place")).to_have_text("未填写")
     problems += helpers.check_screen(page, "clues-02-police-new")
 
@@ -139,12 +142,12 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     problems += helpers.check_screen(page, "clues-04-police-closed")
 
     # Someone at the station received it meanwhile: the server's words, and the card catches up.
-    assert police.post(f"/api/clues/{original}/receive").status_code == 200
-    old = page.locator(f"[data-clue='{original}']")
-    old.get_by_role("button", name="受理").click()
+    assert police.post(f"/api/clues/{corrected}/receive").status_code == 200
+    fix = page.locator(f"[data-clue='{corrected}']")
+    fix.get_by_role("button", name="受理").click()
     expect(page.locator("#toast")).to_have_text("该线索已受理，请刷新")
-    old = page.get_by_test_id("clues-received").locator(f"[data-clue='{original}']")
-    expect(old.get_by_test_id("clue-status")).to_have_text("已受理")
+    fix = page.get_by_test_id("clues-received").locator(f"[data-clue='{corrected}']")
+    expect(fix.get_by_test_id("clue-status")).to_have_text("已受理")
     expect(page.get_by_test_id("clues-new").locator("h2")).to_have_text("待受理（1）")
 
     # Offline the list and the to-do still open from the phone; the action needs the network.
@@ -152,11 +155,11 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     page.locator("#nav").get_by_role("link", name="今日待办").click()
     expect(page.get_by_test_id("clues-waiting").get_by_role("link")).to_have_text("1 条线索待受理")
     _clues_screen(page)
-    fix = page.locator(f"[data-clue='{corrected}']")
-    fix.get_by_role("button", name="受理").click()
-    expect(fix.get_by_role("alert")).to_have_text("此页面需要联网。当前离线，请到有信号的地方再打开。")
-    expect(fix.get_by_test_id("clue-status")).to_have_text("待受理")
-    expect(fix.get_by_role("button", name="受理")).to_be_enabled()
+    last = page.locator(f"[data-clue='{later}']")
+    last.get_by_role("button", name="受理").click()
+    expect(last.get_by_role("alert")).to_have_text("此页面需要联网。当前离线，请到有信号的地方再打开。")
+    expect(last.get_by_test_id("clue-status")).to_have_text("待受理")
+    expect(last.get_by_role("button", name="受理")).to_be_enabled()
     context.close()
 
     context = browser.new_context(**PHONE)
@@ -178,7 +181,7 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     fix, old = page.locator(f"[data-clue='{corrected}']"), page.locator(f"[data-clue='{original}']")
     expect(fix.get_by_test_id("clue-amend")).to_have_text("更正：补充地点")
     expect(old.get_by_test_id("clue-replaced")).to_have_text("已被更正")
-    expect(old.get_by_test_id("clue-status")).to_have_text("已受理")
+    expect(old.get_by_test_id("clue-status")).to_have_text("待受理")
     problems += helpers.check_screen(page, "clues-05-admin")
     context.close()
     assert problems == []

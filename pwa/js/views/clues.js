@@ -73,7 +73,8 @@ function card(clue, replaced) {
       clue.received_at ? row('受理时间', fmtTime(clue.received_at)) : null,
       closed ? [row('办结时间', fmtTime(clue.closed_at)), row('办理结果', CLUE_OUTCOME[clue.outcome] || clue.outcome, 'clue-outcome'),
         row('处理情况', clue.outcome_note, 'clue-note')] : null));
-  if (role() !== 'police' || closed) return li;
+  // A replaced clue is handled through its correction, as the server insists.
+  if (role() !== 'police' || closed || replaced) return li;
   const out = h('p', { class: 'error', role: 'alert' });
   // Another clue's form being typed in keeps the page from re-rendering: redraw this card then.
   const after = () => { const now = store.one('clue', clue.id); if (now && li.isConnected) li.replaceWith(card(now, replaced)); };
@@ -86,12 +87,15 @@ export function render() {
   // A clue this phone filed and has not sent yet is not the station's until the server has it.
   const clues = store.all('clue').filter((c) => !c._pending && c.status)
     .sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
-  const sections = ORDER.map((status) => {
-    const mine = clues.filter((c) => c.status === status);
+  // A clue its reporter corrected is handled through the correction; it is kept, apart, to read.
+  const groups = [...ORDER.map((status) => [status, CLUE_STATUS[status],
+    clues.filter((c) => c.status === status && !replaced.has(c.id))]),
+  ['replaced', '已被更正', clues.filter((c) => replaced.has(c.id))]];
+  const sections = groups.map(([key, title, mine]) => {
     if (!mine.length) return null;
-    const id = `clues-${status}`;
+    const id = `clues-${key}`;
     return h('section', { 'aria-labelledby': id, 'data-testid': id },
-      h('h2', { id }, `${CLUE_STATUS[status]}（${mine.length}）`),
+      h('h2', { id }, `${title}（${mine.length}）`),
       h('ul', { class: 'list' }, mine.map((c) => card(c, replaced.has(c.id)))));
   });
   return page(T.clues,

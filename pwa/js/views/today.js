@@ -48,7 +48,8 @@ function questionedSection() {
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
 function cluesSection() {
   if ((state.get().user || {}).role !== 'police') return null;
-  const waiting = store.all('clue').filter((c) => c.status === 'new').length;
+  const replaced = store.amendedIds('clue');
+  const waiting = store.all('clue').filter((c) => c.status === 'new' && !replaced.has(c.id)).length;
   if (!waiting) return null;
   return h('section', { 'aria-labelledby': 'clues-h', 'data-testid': 'clues-waiting' },
     h('h2', { id: 'clues-h' }, '线索'),
