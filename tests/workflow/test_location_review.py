@@ -1,4 +1,5 @@
 """A household's location proposed from an accurate visit, confirmed or rejected by the village head."""
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,3 +142,23 @@ def test_a_vague_fix_proposes_nothing_and_nothing_waits(app, town, login, worker
     assert head.get("/api/review/locations").get_json()["total"] == 0
     assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "reject"}),
                  409, "not_pending")
+
+
+def test_a_correction_of_the_proposing_visit_takes_the_proposal_with_it(app, town, login, worker, proposed):
+    household_id, child_id, proposal = proposed
+    moved = offset(HOME, 25)
+    at = datetime.fromisoformat(proposal["visited_at"])
+    corrected = push_at(worker, [op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": at.isoformat(), "lat": moved[0], "lon": moved[1],
+        "accuracy_m": 8, "amends": proposal["visit_id"], "amend_reason": "定位记错了"})])[0]
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["version"], shown["location_proposal"]) == (3, {
+        "lat": round(moved[0], 7), "lon": round(moved[1], 7), "accuracy_m": 8.0, "visit_id": corrected["id"],
+        "worker_id": proposal["worker_id"], "visited_at": proposal["visited_at"]})
+    # Corrected again, without a fix: nothing is left to propose.
+    push_at(worker, [op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": at.isoformat(), "amends": corrected["id"],
+        "amend_reason": "当时没有定位"})])
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["version"], shown["location_proposal"], shown["lat"]) == (4, None, None)
+    assert login("head_a").get("/api/review/locations").get_json()["total"] == 0
