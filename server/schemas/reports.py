@@ -1,4 +1,5 @@
-"""Schemas of the monthly report: the period, the query, the submit body, the answers."""
+"""Schemas of the monthly report and the police's weekly report: the period, the query, the submit
+body, the answers."""
 from marshmallow import Schema, fields, validate
 
 from .common import Choice, StrictSchema
@@ -41,13 +42,11 @@ class VillageFiguresSchema(Schema):
     figures = fields.Dict()
 
 
-class ReportSchema(Schema):
-    """A report: the window, the figures, and once submitted the frozen snapshot with its audit head."""
+class FrozenReportSchema(Schema):
+    """A report's window and figures, and once submitted the frozen snapshot with its audit head."""
 
     id = fields.String(allow_none=True)
     period = fields.String()
-    village_id = fields.String(allow_none=True)
-    village_name = fields.String()
     window_start = fields.Date()
     window_end = fields.Date()
     due = fields.Date()
@@ -59,6 +58,13 @@ class ReportSchema(Schema):
     submitted_by_name = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     late = fields.Boolean(allow_none=True)
+
+
+class ReportSchema(FrozenReportSchema):
+    """A village's or the town's monthly report."""
+
+    village_id = fields.String(allow_none=True)
+    village_name = fields.String()
     villages = fields.List(fields.Nested(VillageFiguresSchema))
 
 
@@ -100,20 +106,7 @@ class WeeklySubmitSchema(StrictSchema):
     week = Week(required=True)
 
 
-class WeeklyReportSchema(Schema):
-    """The police station's weekly report of clues; once submitted, the frozen snapshot."""
+class WeeklyReportSchema(FrozenReportSchema):
+    """The police station's weekly report of clues."""
 
-    id = fields.String(allow_none=True)
-    period = fields.String()
     unit_id = fields.String(allow_none=True)
-    window_start = fields.Date()
-    window_end = fields.Date()
-    due = fields.Date()
-    as_of = fields.DateTime()
-    submitted = fields.Boolean()
-    figures = fields.Dict()
-    audit_head = fields.String(allow_none=True)
-    submitted_by = fields.String(allow_none=True)
-    submitted_by_name = fields.String(allow_none=True)
-    submitted_at = fields.DateTime(allow_none=True)
-    late = fields.Boolean()
