@@ -39,6 +39,8 @@ def run_migrations_online() -> None:
             # after the migrations, instead. (The pragma is a no-op inside a transaction.)
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
+            if sqlite:  # one transaction for every migration and the check, so a failure undoes them all
+                conf_args["transactional_ddl"] = True
             context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
             with context.begin_transaction():
                 context.run_migrations()

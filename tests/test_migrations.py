@@ -165,3 +165,27 @@ def test_a_table_others_refer_to_is_rebuilt_without_losing_them(db_url):
         assert foreign_keys == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_migration_that_leaves_a_broken_reference_on_sqlite_is_undone(tmp_path):
+    """Migrations and the foreign-key check run in one transaction: a failed check leaves the revision."""
+    app = bare_app(f"sqlite:///{tmp_path / 'broken.db'}")
+    with app.app_context():
+        upgrade(revision="0009")
+        raw = db.engine.raw_connection()  # outside a transaction, where the pragma takes effect
+        raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        raw.driver_connection.execute(
+            "INSERT INTO village (id, town_id, name, kind, created_at, updated_at) "
+            "VALUES ('v', 'nowhere', '孤村', 'village', '2026-11-01 00:00:00', '2026-11-01 00:00:00')")
+        raw.driver_connection.execute("PRAGMA foreign_keys=ON")
+        raw.close()
+        try:
+            upgrade()
+        except (RuntimeError, SystemExit):
+            pass
+        else:
+            raise AssertionError("the upgrade should have failed on the broken reference")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0009"
+            assert "received_at" not in {c["name"] for c in inspect(conn).get_columns("clue")}
+        db.engine.dispose()
