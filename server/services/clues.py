@@ -4,7 +4,7 @@ from sqlalchemy import exists, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Clue, stands, utcnow
-from . import scope
+from . import changes, scope
 from .writes import assign, save_record
 
 HANDLER_ROLES = ("police",)
@@ -19,6 +19,7 @@ def _handled(actor, clue_id: str, status: str) -> Clue:
     clue = scope.get_scoped(actor, Clue, clue_id)
     if actor.role not in HANDLER_ROLES:
         raise ApiError(403, "clue_not_allowed", "只有派出所受理和办结线索")
+    changes.lock_writers()  # a correction filed at the same moment checks under the same lock
     if db.session.scalar(select(exists().where(Clue.amends_id == clue.id))):
         raise ApiError(409, "clue_state", "该线索已被报告人更正，请处理更正后的线索")
     if clue.status != status:

@@ -237,6 +237,9 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     """
     original = _amended(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
                         find=lambda clue_id: _own_clue(actor, clue_id))
+    if original is not None and original.status != "new":
+        # The station's handling belongs to the clue it received; a correction would start afresh.
+        raise validation_error({"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id = data.pop("child_id", None)

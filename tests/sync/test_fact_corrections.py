@@ -223,3 +223,12 @@ def test_a_corrected_clue_waits_once_and_only_its_correction_is_handled(town, lo
     assert (refused.status_code, refused.get_json()["error"]["message"]) == (
         409, "该线索已被报告人更正，请处理更正后的线索")
     assert police.post(f"/api/clues/{fixed}/receive").get_json()["status"] == "received"
+
+
+def test_a_clue_the_station_has_received_is_not_corrected_by_its_reporter(town, login, worker):
+    clue = str(uuid.uuid4())
+    push(worker, [op("clue", "create", clue, {"description": "发现可疑情况", "place": "村口"})])
+    assert login("police").post(f"/api/clues/{clue}/receive").status_code == 200
+    results = push(worker, [op("clue", "create", str(uuid.uuid4()), {
+        "description": "补充情况", "place": "村口", "amends": clue, "amend_reason": "补充"})])["results"]
+    assert statuses(results) == [("rejected", {"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})]
