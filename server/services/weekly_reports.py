@@ -91,8 +91,9 @@ def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
     if actor.role not in SUBMIT_ROLES or not actor.unit_id:
         raise ApiError(403, "report_not_allowed", "只有派出所可以提交周报")
     start, end = _bounds(week)
-    if start.date() > schedule.local_today():
-        raise validation_error({"week": ["不能提交未来的周报"]})
+    if end.date() > schedule.local_today():
+        # A week frozen before it ends would leave its last days' clues out of every week.
+        raise validation_error({"week": ["该周尚未结束，周一起可提交"]})
     head = audit.locked_head()
     if find_weekly(week, actor.unit_id) is not None:
         raise ApiError(409, "report_submitted", f"{week} 周报已提交，不能重复提交")

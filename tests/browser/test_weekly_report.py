@@ -97,27 +97,28 @@ def test_the_police_submit_the_weekly_report_and_the_town_office_reads_it(browse
     assert _shown_lines(page) == _lines(current["figures"])
     expect(nxt).to_be_disabled()
     expect(page.get_by_test_id("weekly-unsubmitted")).to_have_text("未提交")
+    # This week is not over: nothing to submit yet.
+    expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
+    expect(page.get_by_test_id("weekly-not-yet")).to_have_text("本周结束后（下周一起）可提交")
     problems += helpers.check_screen(page, "weekly-02-police-current")
     page.get_by_role("button", name="‹ 上一周").click()
     expect(page.get_by_test_id("weekly-window")).to_have_text(_window(previous))
-    page.get_by_role("button", name="下一周 ›").click()
-    expect(page.get_by_test_id("weekly-window")).to_have_text(_window(current))
-    assert _shown_lines(page) == _lines(current["figures"])
 
-    # Cancelling the confirmation sends nothing; confirming freezes the week.
+    # Cancelling the confirmation sends nothing; confirming freezes last week.
     submit = page.get_by_role("button", name="提交周报")
     submit.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("提交后该周数据将被固定，不能修改。确定提交？")
     dialog.get_by_role("button", name="取消").click()
-    assert police.get(f"/api/reports/weekly?week={week}").get_json()["submitted"] is False
+    assert police.get(f"/api/reports/weekly?week={last}").get_json()["submitted"] is False
     submit.click()
     page.get_by_role("dialog").get_by_role("button", name="提交").click()
     expect(page.locator("#toast")).to_have_text("周报已提交")
-    frozen = police.get(f"/api/reports/weekly?week={week}").get_json()
-    assert (frozen["submitted"], frozen["figures"], frozen["late"]) == (True, current["figures"], False)
+    frozen = police.get(f"/api/reports/weekly?week={last}").get_json()
+    assert (frozen["submitted"], frozen["figures"]) == (True, previous["figures"])
     submitted_on = datetime.fromisoformat(frozen["submitted_at"]).astimezone(TZ).strftime("%Y-%m-%d")
-    line = f"已于 {submitted_on} 提交，审计链头 {frozen['audit_head'][:12]}…"
+    late = "（逾期）" if frozen["late"] else ""
+    line = f"已于 {submitted_on} 提交{late}，审计链头 {frozen['audit_head'][:12]}…"
     expect(page.get_by_test_id("weekly-submitted")).to_have_text(line)
     expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
     assert _shown_lines(page) == _lines(frozen["figures"])
@@ -139,12 +140,12 @@ def test_the_police_submit_the_weekly_report_and_the_town_office_reads_it(browse
     page.locator("#nav").get_by_role("link", name="村务").click()
     page.get_by_role("link", name=re.compile("派出所周报")).click()
     expect(page.get_by_test_id("weekly-window")).to_have_text(_window(previous))
-    unsubmitted = "未提交逾期" if previous["late"] else "未提交"
-    expect(page.get_by_test_id("weekly-unsubmitted")).to_have_text(unsubmitted)
-    expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
-    page.get_by_role("button", name="下一周 ›").click()
     expect(page.get_by_test_id("weekly-submitted")).to_have_text(line)
     assert _shown_lines(page) == _lines(frozen["figures"])
+    expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
+    page.get_by_role("button", name="下一周 ›").click()
+    expect(page.get_by_test_id("weekly-unsubmitted")).to_have_text("未提交")
+    expect(page.get_by_test_id("weekly-not-yet")).to_have_count(0)
     expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
     expect(page.get_by_role("button", name="下一周 ›")).to_be_disabled()
     problems += helpers.check_screen(page, "weekly-04-admin")

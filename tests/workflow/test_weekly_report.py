@@ -18,7 +18,7 @@ def _week(app, back: int = 0) -> str:
         return periods.last_week(today) if back else periods.week_name(today)
 
 
-def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, town, login):
+def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, town, login, monkeypatch):
     worker = login("worker_a", device_id="phone-weekly-worker-a")
     police, admin = login("police"), login("admin")
     filed, corrected = str(uuid.uuid4()), str(uuid.uuid4())
@@ -55,9 +55,12 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
                  field_names={"week"})
     assert_error(police.post("/api/reports/weekly/submit", json={"week": "2025-W53"}), 422, "validation_error",
                  fields={"week": ["周次无效"]})
-    next_year = f"{int(week[:4]) + 1}{week[4:]}"
-    assert_error(police.post("/api/reports/weekly/submit", json={"week": next_year}), 422, "validation_error",
-                 fields={"week": ["不能提交未来的周报"]})
+    for unfinished in (week, f"{int(week[:4]) + 1}{week[4:]}"):
+        assert_error(police.post("/api/reports/weekly/submit", json={"week": unfinished}), 422,
+                     "validation_error", fields={"week": ["该周尚未结束，周一起可提交"]})
+    with app.app_context():
+        monday = periods.week_window(week)[1]
+    monkeypatch.setattr(schedule, "local_today", lambda: monday)  # the week is over
 
     submitted = police.post("/api/reports/weekly/submit", json={"week": week})
     assert submitted.status_code == 201

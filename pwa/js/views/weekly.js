@@ -67,7 +67,9 @@ function report(r) {
   box.append(h('p', { class: 'meta' }, `数据截至 ${fmtTime(r.as_of)}`),
     h('p', { class: 'row', 'data-testid': 'weekly-unsubmitted' }, h('span', { class: 'tag' }, '未提交'),
       r.late ? h('span', { class: 'tag high' }, '逾期') : null));
-  if (role() === 'police') box.append(submitButton(r, box));
+  // A week frozen before it ends would leave its last days' clues out of every week (the server agrees).
+  if (role() === 'police' && today() >= r.due) box.append(submitButton(r, box));
+  else if (role() === 'police') box.append(h('p', { class: 'hint', 'data-testid': 'weekly-not-yet' }, '本周结束后（下周一起）可提交'));
   return box;
 }
 
