@@ -26,8 +26,14 @@ def _bounds(week: str) -> tuple[datetime, datetime]:
 def figures(start: datetime, end: datetime, as_of: datetime) -> dict:
     """Count the town's clues for a week: a correction is not another clue, and counts as corrected."""
     clues = db.session.scalars(select(Clue).where(Clue.deleted_at.is_(None), Clue.created_at < end)).all()
-    replaced = {c.amends_id for c in clues if c.amends_id}
-    standing = [c for c in clues if c.id not in replaced]
+    replaced_by = {c.amends_id: c for c in clues if c.amends_id}
+    standing = [c for c in clues if c.id not in replaced_by]
+
+    def corrected(clue: Clue) -> Clue:
+        while clue.id in replaced_by:
+            clue = replaced_by[clue.id]
+        return clue
+
     stop = min(end, as_of)
 
     def within(moment) -> bool:
@@ -40,7 +46,7 @@ def figures(start: datetime, end: datetime, as_of: datetime) -> dict:
     closed = [c for c in standing if within(c.closed_at)]
     return {
         "filed": len(filed),
-        "minors_found": sum(c.source_inspection_id is not None for c in filed),
+        "minors_found": sum(corrected(c).source_inspection_id is not None for c in filed),
         "received": sum(within(c.received_at) for c in standing),
         "closed": len(closed),
         "outcomes": {outcome: sum(c.outcome == outcome for c in closed) for outcome in CLUE_OUTCOMES},

@@ -31,6 +31,12 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
     inspection = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "pass"}])
     found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found",
                            json={"description": "发现未成年人入住", "name": "某某"}).get_json()["clue_id"]
+    # Filed plainly, then corrected to name the inspection it came from: a minor found, counted once.
+    plain, named = str(uuid.uuid4()), str(uuid.uuid4())
+    assert inspector.post("/api/clues", json={"id": plain, "description": "网吧有未成年人"}).status_code == 201
+    assert inspector.post("/api/clues", json={"id": named, "description": "网吧有未成年人",
+                                              "source_inspection_id": inspection["id"], "amends": plain,
+                                              "amend_reason": "补记来源"}).status_code == 201
     for clue_id in (corrected, town.clues["a1"]):
         assert police.post(f"/api/clues/{clue_id}/receive").status_code == 200
     assert police.post(f"/api/clues/{corrected}/close", json={"outcome": "case_filed", "note": "已立案"}) \
@@ -38,8 +44,8 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
 
     week = _week(app)
     report = police.get(f"/api/reports/weekly?week={week}").get_json()
-    expected = {"filed": 3, "minors_found": 1, "received": 2, "closed": 1,
-                "outcomes": {"case_filed": 1, "no_case": 0, "referred": 0, "other": 0}, "waiting": 1, "open": 1}
+    expected = {"filed": 4, "minors_found": 2, "received": 2, "closed": 1,
+                "outcomes": {"case_filed": 1, "no_case": 0, "referred": 0, "other": 0}, "waiting": 2, "open": 1}
     with app.app_context():
         station = db.session.get(User, town.users["police"]).unit_id
     assert (report["period"], report["submitted"], report["figures"], report["unit_id"]) == (
