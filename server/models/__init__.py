@@ -1,7 +1,7 @@
 """Every model, re-exported so Alembic and services import them from one place."""
 from .base import new_id, utcnow
 from .cases import CLUE_OUTCOMES, CLUE_STATUSES, Clue, StaffCheck
-from .facts import stands
+from .facts import standing_ids, stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
 from .places import Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
@@ -16,5 +16,6 @@ __all__ = [
     "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
-    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "stands", "utcnow",
+    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "standing_ids", "stands",
+    "utcnow",
 ]

@@ -5,7 +5,7 @@ from sqlalchemy import extract, select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Child, Clue, Inspection, JointOperation, User, Venue
+from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids
 from . import schedule, scope
 from .registry import new_record
 from .writes import save_record
@@ -27,20 +27,6 @@ def _root(inspection: Inspection, by_id: dict[str, Inspection], standing: dict[s
         inspection = by_id[checked]
         seen.add(inspection.id)
     return inspection.id
-
-
-def standing_ids(inspections: list[Inspection]) -> dict[str, str]:
-    """Map each inspection's id to the id of the record that stands for it: itself, or the last
-    correction in its chain of amendments (a re-inspection of a corrected one re-checks the correction)."""
-    replaced_by = {i.amends_id: i.id for i in inspections if i.amends_id}
-    standing = {}
-    for inspection in inspections:
-        current, seen = inspection.id, {inspection.id}
-        while current in replaced_by and replaced_by[current] not in seen:
-            current = replaced_by[current]
-            seen.add(current)
-        standing[inspection.id] = current
-    return standing
 
 
 def open_violations(actor, today: date) -> list[dict]:

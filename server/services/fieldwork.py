@@ -127,9 +127,11 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
     """Propose a household without a location the fix of an accurate visit, for the village head
     to confirm (`review.review_location`); one proposal waits at a time. A correction of the visit
     that proposed it takes its place: its fix if accurate enough, else none."""
+    if household.location:  # most households: the only field a visit's push opens here
+        return
     proposal = household.proposed_location
     withdrawn = proposal is not None and replaces is not None and proposal.get("visit_id") == replaces
-    if household.location or (proposal is not None and not withdrawn):
+    if proposal is not None and not withdrawn:
         return
     accuracy = (fix or {}).get("accuracy_m")
     if accuracy is None or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"]:

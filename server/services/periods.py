@@ -83,6 +83,13 @@ def week_window(week: str) -> tuple[date, date]:
     return monday, monday + timedelta(days=7)
 
 
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """Return an ISO week as aware moments [Monday, Monday after) at local midnight in the town's zone."""
+    zone = schedule.local_zone()
+    start, end = week_window(week)
+    return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
+
+
 def week_name(day: date) -> str:
     """Return the ISO week a day falls in."""
     year, week, _ = day.isocalendar()

@@ -19,6 +19,7 @@ from ..models import (
     StaffCheck,
     Venue,
     Visit,
+    standing_ids,
     stands,
 )
 from . import checklists, enforcement, periods, schedule
@@ -126,7 +127,7 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
     inspections = list(db.session.scalars(select(Inspection).where(
         Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.inspected_at < as_of)
         .order_by(Inspection.inspected_at, Inspection.received_at, Inspection.id)))
-    standing = enforcement.standing_ids(inspections)
+    standing = standing_ids(inspections)
     # A correction replaces its inspection: one inspection, counted as corrected.
     in_window = [i for i in inspections if i.inspected_at >= start and standing[i.id] == i.id]
     violations = enforcement.violations_in(inspections, schedule.local_date(as_of))

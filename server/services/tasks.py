@@ -82,7 +82,7 @@ def _plans_missing(actor, today) -> tuple[int, list[dict]]:
 
 
 def _waiting(actor, query, kind: str, title: str, entity: str) -> tuple[int, list[dict]]:
-    """One to-do that counts what waits in a queue of the village head's."""
+    """One to-do that counts what waits in a queue (flagged visits, proposed locations, new clues)."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     return total, ([{"kind": kind, "title": title.format(total), "due": None, "overdue": False,
                      "entity": entity, "entity_id": None, "village_id": actor.village_id,

@@ -1,12 +1,12 @@
 """The police station's weekly report (周报) of clues: filed, received and closed in an ISO week and
 what still waits at its end; submitted once a week by the station, frozen with the audit head."""
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
-from ..models import CLUE_OUTCOMES, Clue, ReportSnapshot, new_id, utcnow
+from ..models import CLUE_OUTCOMES, Clue, ReportSnapshot, new_id, standing_ids, utcnow
 from . import audit, periods, schedule
 from .reports import is_late, submitter_names
 
@@ -16,23 +16,16 @@ SUBMIT_ROLES = ("police",)
 
 def _bounds(week: str) -> tuple[datetime, datetime]:
     try:
-        start, end = periods.week_window(week)
+        return periods.week_bounds(week)
     except ValueError:
         raise validation_error({"week": ["周次无效"]}) from None
-    zone = schedule.local_zone()
-    return datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
 
 
 def figures(start: datetime, end: datetime, as_of: datetime) -> dict:
     """Count the town's clues for a week: a correction is not another clue, and counts as corrected."""
     clues = db.session.scalars(select(Clue).where(Clue.deleted_at.is_(None), Clue.created_at < end)).all()
-    replaced_by = {c.amends_id: c for c in clues if c.amends_id}
-    standing = [c for c in clues if c.id not in replaced_by]
-
-    def corrected(clue: Clue) -> Clue:
-        while clue.id in replaced_by:
-            clue = replaced_by[clue.id]
-        return clue
+    by_id, stand = {c.id: c for c in clues}, standing_ids(clues)
+    standing = [c for c in clues if stand[c.id] == c.id]
 
     stop = min(end, as_of)
 
@@ -46,7 +39,7 @@ def figures(start: datetime, end: datetime, as_of: datetime) -> dict:
     closed = [c for c in standing if within(c.closed_at)]
     return {
         "filed": len(filed),
-        "minors_found": sum(corrected(c).source_inspection_id is not None for c in filed),
+        "minors_found": sum(by_id[stand[c.id]].source_inspection_id is not None for c in filed),
         "received": sum(within(c.received_at) for c in standing),
         "closed": len(closed),
         "outcomes": {outcome: sum(c.outcome == outcome for c in closed) for outcome in CLUE_OUTCOMES},
