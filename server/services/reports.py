@@ -7,8 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
-from ..models import ReportSnapshot, Town, User, Village, new_id, utcnow
+from ..models import ReportSnapshot, Town, Village, new_id, utcnow
 from . import audit, periods, report_figures, schedule
+from .users import display_names
 
 READ_ROLES = ("village_head", "town_admin")
 SUBMIT_ROLES = ("village_head",)
@@ -63,19 +64,12 @@ def _village_snapshots(period: str, villages: list[Village]) -> dict[str, Report
     return {s.village_id: s for s in db.session.scalars(query)}
 
 
-def submitter_names(snapshots) -> dict[str, str]:
-    """Return the name shown for each snapshot's submitter, by user id, in one query."""
-    ids = {s.submitted_by for s in snapshots}
-    users = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else ()
-    return {u.id: u.display_name or u.username for u in users}
-
-
 def _snapshot_answer(snapshot: ReportSnapshot, village: Village) -> dict:
     header = _frozen_header(snapshot)
     return {**header, "village_id": village.id, "village_name": village.name,
             "submitted": True, "id": snapshot.id, "as_of": snapshot.submitted_at, "figures": snapshot.figures,
             "audit_head": snapshot.audit_head, "submitted_by": snapshot.submitted_by,
-            "submitted_by_name": submitter_names([snapshot]).get(snapshot.submitted_by),
+            "submitted_by_name": display_names([snapshot.submitted_by]).get(snapshot.submitted_by),
             "submitted_at": snapshot.submitted_at, "late": is_late(header["due"], snapshot.submitted_at, None)}
 
 
@@ -161,7 +155,7 @@ def report_status(actor, period: str) -> dict:
     today, due = schedule.local_today(), periods.report_due_date(period)
     villages = db.session.scalars(query).all()
     snapshots = _village_snapshots(period, villages)
-    names = submitter_names(snapshots.values())
+    names = display_names(s.submitted_by for s in snapshots.values())
     rows = []
     for village in villages:
         snapshot = snapshots.get(village.id)

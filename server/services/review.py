@@ -4,10 +4,11 @@ from sqlalchemy import select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Grid, Household, User, Visit, utcnow
+from ..models import Child, Grid, Household, Visit, utcnow
 from . import risk, scope
 from .listing import Page, paginate
 from .masking import name_for
+from .users import display_names
 from .writes import assign, save_record
 
 REVIEWER_ROLES = ("village_head",)
@@ -25,12 +26,11 @@ def review_queue(actor, args: dict) -> Page:
     page = paginate(query, args["page"], args["per_page"], [Visit.received_at, Visit.id])
     children = {c.id: c for c in db.session.scalars(
         select(Child).where(Child.id.in_({v.child_id for v in page.rows})))}
-    workers = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({v.worker_id for v in page.rows})))}
+    workers = display_names(v.worker_id for v in page.rows)
     for visit in page.rows:
-        child, worker = children.get(visit.child_id), workers.get(visit.worker_id)
+        child = children.get(visit.child_id)
         visit.child_name = name_for(actor, child.name) if child is not None else None
-        visit.worker_name = (worker.display_name or worker.username) if worker is not None else None
+        visit.worker_name = workers.get(visit.worker_id)
     return page
 
 
@@ -71,14 +71,11 @@ def location_queue(actor, args: dict) -> Page:
     if args.get("grid_id"):
         query = query.where(Household.grid_id == args["grid_id"])
     page = paginate(query, args["page"], args["per_page"], [Household.updated_at, Household.id])
-    proposals = {h.id: h.proposed_location or {} for h in page.rows}
-    workers = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_({p.get("worker_id") for p in proposals.values()})))}
+    workers = display_names((h.proposed_location or {}).get("worker_id") for h in page.rows)
     grids = dict(db.session.execute(
         select(Grid.id, Grid.name).where(Grid.id.in_({h.grid_id for h in page.rows}))).all())
     for household in page.rows:
-        worker = workers.get(proposals[household.id].get("worker_id"))
-        household.worker_name = (worker.display_name or worker.username) if worker is not None else None
+        household.worker_name = workers.get((household.proposed_location or {}).get("worker_id"))
         household.grid_name = grids.get(household.grid_id)
     return page
 

@@ -8,7 +8,8 @@ from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
 from ..models import CLUE_OUTCOMES, Clue, ReportSnapshot, new_id, standing_ids, utcnow
 from . import audit, periods, schedule
-from .reports import is_late, submitter_names
+from .reports import is_late
+from .users import display_names
 
 READ_ROLES = ("police", "town_admin")
 SUBMIT_ROLES = ("police",)
@@ -69,7 +70,7 @@ def _answer(week: str, snapshot: ReportSnapshot | None, unit_id: str | None) -> 
     return {**header, "unit_id": snapshot.unit_id, "submitted": True, "id": snapshot.id,
             "as_of": snapshot.submitted_at, "figures": snapshot.figures, "audit_head": snapshot.audit_head,
             "submitted_by": snapshot.submitted_by,
-            "submitted_by_name": submitter_names([snapshot]).get(snapshot.submitted_by),
+            "submitted_by_name": display_names([snapshot.submitted_by]).get(snapshot.submitted_by),
             "submitted_at": snapshot.submitted_at, "late": is_late(header["due"], snapshot.submitted_at, None)}
 
 

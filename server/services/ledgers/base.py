@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ...crypto import get_cipher
 from ...errors import ApiError, validation_error
 from ...extensions import db
-from ...models import Grid, Town, User, Village
+from ...models import Grid, Town, Village
 from .. import scope
 from ..schedule import local_today
 
@@ -100,14 +100,6 @@ def grid_names() -> dict[str, str]:
 def village_names() -> dict[str, str]:
     """Return every village's name by id."""
     return dict(db.session.execute(select(Village.id, Village.name)).all())
-
-
-def user_names(ids) -> dict[str, str]:
-    """Return the display names of the given users."""
-    ids = {i for i in ids if i}
-    rows = db.session.execute(select(User.id, User.display_name_ct, User.username)
-                              .where(User.id.in_(ids))).all() if ids else []
-    return {r.id: decrypt(r.display_name_ct, "user", "display_name", r.id) or r.username for r in rows}
 
 
 def day(value) -> str:

@@ -7,6 +7,7 @@ from ...extensions import db
 from ...models import Child, Plan, PlanProgress, StaffCheck, Unit, Venue, stands
 from .. import schedule, scope
 from ..masking import mask_id_number, mask_name, masks_names
+from ..users import display_names
 from . import base
 from .base import Column, Ledger
 from .search import name_matches, normalize_query
@@ -73,7 +74,7 @@ def build_plans_ledger(actor, args: dict, paged: bool = True, unmasked: bool = F
         PlanProgress.plan_id.in_(ids), *stands(PlanProgress)).group_by(PlanProgress.plan_id)
     ).all()) if ids else {}
     names = {"villages": base.village_names(), "grids": base.grid_names(), "progress": progress,
-             "users": base.user_names([p.helper_id for p, _ in page] + [p.approved_by for p, _ in page])}
+             "users": display_names([p.helper_id for p, _ in page] + [p.approved_by for p, _ in page])}
     mask = (masks_names(actor) or not paged) and not unmasked
     built = [_plan_row(offset + i + 1, p, c, names, mask) for i, (p, c) in enumerate(page)]
     return Ledger("plans", base.title_of(actor, "plans", args), PLAN_COLUMNS, built, len(rows),

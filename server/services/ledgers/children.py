@@ -7,6 +7,7 @@ from ...extensions import db
 from ...models import Child, Grid, Household, Plan, Village, Visit
 from .. import schedule, scope
 from ..masking import mask_name, mask_phone, masks_names
+from ..users import display_names
 from . import base
 from .base import Column, Ledger
 from .search import name_matches, normalize_query
@@ -112,7 +113,7 @@ def _helpers(child_ids: list[str]) -> dict[str, str]:
             select(Plan.child_id, Plan.helper_id).where(
                 Plan.child_id.in_(chunk), Plan.status.in_(("draft", "active")), Plan.deleted_at.is_(None))
             .order_by(Plan.status.desc())).all())
-    names = base.user_names(found.values())
+    names = display_names(found.values())
     return {child: names.get(helper, "") for child, helper in found.items()}
 
 

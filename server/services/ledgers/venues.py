@@ -7,6 +7,7 @@ from ...extensions import db
 from ...models import Inspection, Venue, stands
 from .. import checklists, enforcement, schedule, scope
 from ..masking import mask_name, mask_phone
+from ..users import display_names
 from . import base
 from .base import Column, Ledger
 
@@ -120,7 +121,7 @@ def build_inspections_ledger(actor, args: dict, paged: bool = True, unmasked: bo
         inspections = [i for i in inspections if any(v["overdue"] for v in violations.get(i.id, []))]
     page, offset = _page(inspections, args, paged)
     labels, villages = _item_labels(), base.village_names()
-    inspectors = base.user_names(i.inspector_id for i in page)
+    inspectors = display_names(i.inspector_id for i in page)
     rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], violations.get(i.id, []),
                             {"items": labels, "villages": villages, "inspectors": inspectors})
             for n, i in enumerate(page)]
