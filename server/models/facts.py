@@ -1,5 +1,7 @@
 """Facts (visits, inspections, plan progress, clues): never edited in place; a correction is a new
 record that names the one it amends and says why, and the amended one no longer stands."""
+from functools import cache
+
 from sqlalchemy import ForeignKey, exists, inspect
 from sqlalchemy.orm import Mapped, aliased, declared_attr, mapped_column
 
@@ -21,8 +23,15 @@ class Amendable:
 def stands(record) -> tuple:
     """Return the conditions under which `record` (a fact's model or an alias of it) stands: not
     deleted, and no amendment replaced it. A replaced record no longer says what happened."""
-    amendment = aliased(inspect(record).mapper.class_)
+    amendment = _amendment_of(inspect(record).mapper.class_)
     return record.deleted_at.is_(None), ~exists().where(amendment.amends_id == record.id)
+
+
+@cache
+def _amendment_of(model: type):
+    # One alias a kind: building a fresh alias adapts every column again, on each statement built
+    # (twice a pushed visit). Each use is its own EXISTS, so one alias name serves them all.
+    return aliased(model)
 
 
 def standing_ids(records) -> dict[str, str]:

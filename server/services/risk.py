@@ -121,12 +121,15 @@ def latest_visit(child_id: str) -> Visit | None:
                              .order_by(*_latest_order(Visit)).limit(1))
 
 
+_CANDIDATE = aliased(Visit)  # built once: a new alias adapts every column again
+
+
 def prefetch_latest_visits(child_ids: set[str]) -> None:
     """Load each child's latest visit once for a run; the run's visits then keep it current."""
     run = batching.active()
     if run is None or not child_ids:
         return
-    candidate = aliased(Visit)
+    candidate = _CANDIDATE
     latest_id = select(candidate.id).where(candidate.child_id == Child.id, *stands(candidate)) \
         .order_by(*_latest_order(candidate)).limit(1).correlate(Child).scalar_subquery()
     ids = [i for i in db.session.scalars(select(latest_id).where(Child.id.in_(child_ids))) if i]
