@@ -47,15 +47,17 @@ def create_user_command(username, role, village, grids, unit, display_name, pass
 @click.option("--seed", default=1, show_default=True)
 @click.option("--scale", default=1, show_default=True)
 @click.option("--if-empty", is_flag=True, help="do nothing when a town already exists")
+@click.option("--no-activity", is_flag=True,
+              help="the town and its people only, without the past month's field work")
 @with_appcontext
-def demo_data_command(seed, scale, if_empty):
+def demo_data_command(seed, scale, if_empty, no_activity):
     """Load an invented demo town and print each demo login."""
     from .services.demo.load import load_demo_town, town_exists
 
     if if_empty and town_exists():
         click.echo("demo town already loaded; skipping")
         return
-    logins = load_demo_town(seed=seed, scale=scale)
+    logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
     click.echo("演示账号（仅用于演示，数据均为虚构）：")
     for login in logins:
         click.echo(f"  {login['role']:<13} {login['username']:<14} {login['password']}")

@@ -1,5 +1,5 @@
 """Every model, re-exported so Alembic and services import them from one place."""
-from .base import new_id, utcnow
+from .base import new_id, replaying_at, utcnow
 from .cases import CLUE_OUTCOMES, CLUE_STATUSES, Clue, StaffCheck
 from .facts import standing_ids, stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
@@ -16,6 +16,7 @@ __all__ = [
     "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
     "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
     "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
-    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "user_grid", "standing_ids", "stands",
-    "utcnow",
+    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "replaying_at", "user_grid",
+    "standing_ids",
+    "stands", "utcnow",
 ]

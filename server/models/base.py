@@ -1,14 +1,30 @@
 """Column types and mixins shared by every model."""
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, LargeBinary, String, TypeDecorator
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+_REPLAYED_AT: ContextVar[datetime | None] = ContextVar("hulei_replayed_at", default=None)
+
 
 def utcnow() -> datetime:
-    """Return the current time, aware, in UTC."""
-    return datetime.now(UTC)
+    """Return the current time, aware, in UTC (inside `replaying_at`, the moment replayed)."""
+    return _REPLAYED_AT.get() or datetime.now(UTC)
+
+
+@contextmanager
+def replaying_at(moment: datetime) -> Iterator[None]:
+    """Have everything done inside happen at `moment`, as if it arrived then: the demo town's
+    month of field work is recorded through the same services a phone's push goes through."""
+    token = _REPLAYED_AT.set(moment)
+    try:
+        yield
+    finally:
+        _REPLAYED_AT.reset(token)
 
 
 def new_id() -> str:

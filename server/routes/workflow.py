@@ -2,6 +2,7 @@
 from flask import Blueprint
 from flask_login import login_required
 
+from ..extensions import db
 from ..schemas import workflow as ws
 from ..schemas.common import dump_page, page_schema
 from ..schemas.households import HouseholdSchema
@@ -97,7 +98,9 @@ def list_helpers():
 @login_required
 def approve_plan(plan_id: str):
     """Approve a draft plan: it becomes active with its first review date."""
-    return ws.PlanStateSchema().dump(plans.approve_plan(actor(), plan_id, device_id()))
+    plan = plans.approve_plan(actor(), plan_id, device_id())
+    db.session.commit()
+    return ws.PlanStateSchema().dump(plan)
 
 
 @bp.post("/plans/<plan_id>/review")
@@ -106,7 +109,9 @@ def approve_plan(plan_id: str):
 def review_plan(plan_id: str):
     """Record a plan's periodic review; the next one falls due after its cadence."""
     data = json_body(ws.PlanReviewSchema())
-    return ws.PlanStateSchema().dump(plans.review_plan(actor(), plan_id, data["note"], device_id()))
+    plan = plans.review_plan(actor(), plan_id, data["note"], device_id())
+    db.session.commit()
+    return ws.PlanStateSchema().dump(plan)
 
 
 @bp.post("/plans/<plan_id>/close")
@@ -115,7 +120,9 @@ def review_plan(plan_id: str):
 def close_plan(plan_id: str):
     """Close a plan with its outcome."""
     data = json_body(ws.PlanCloseSchema())
-    return ws.PlanStateSchema().dump(plans.close_plan(actor(), plan_id, data["outcome"], device_id()))
+    plan = plans.close_plan(actor(), plan_id, data["outcome"], device_id())
+    db.session.commit()
+    return ws.PlanStateSchema().dump(plan)
 
 
 @bp.get("/tasks")

@@ -110,7 +110,6 @@ def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
     changed = assign(plan, {"status": "active", "approved_by": actor.id, "approved_at": now,
                             "next_review_due": _next_review(plan, now)})
     save_record(actor, "plan", plan, "update", changed, device_id)
-    db.session.commit()
     return plan
 
 
@@ -130,7 +129,6 @@ def review_plan(actor, plan_id: str, note: str, device_id: str | None = None) ->
     save_record(actor, "plan_progress", entry, "create", ["note"], device_id)
     changed = assign(plan, {"next_review_due": _next_review(plan, now)})
     save_record(actor, "plan", plan, "update", changed, device_id)
-    db.session.commit()
     return plan
 
 
@@ -142,7 +140,6 @@ def close_plan(actor, plan_id: str, outcome: str, device_id: str | None = None) 
     plan.outcome = outcome
     changed = assign(plan, {"status": "closed", "closed_at": utcnow(), "next_review_due": None})
     save_record(actor, "plan", plan, "update", changed + ["outcome"], device_id)
-    db.session.commit()
     return plan
 
 

@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import and_, or_
 from sqlalchemy.sql import ColumnElement
 
-from ..models import Child
+from ..models import Child, utcnow
 from . import checklists
 
 
@@ -17,7 +17,7 @@ def local_zone() -> ZoneInfo:
 
 def local_today() -> date:
     """Return today's date in the town."""
-    return datetime.now(local_zone()).date()
+    return utcnow().astimezone(local_zone()).date()
 
 
 def local_date(moment: datetime | None) -> date | None:

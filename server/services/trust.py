@@ -1,9 +1,10 @@
 """The server's own checks of a visit or inspection: where, when, and how fast the worker moved."""
 import bisect
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, union_all
+from sqlalchemy import bindparam, select, union_all
 
 from ..extensions import db
 from ..models import Inspection, Visit, stands
@@ -61,18 +62,8 @@ class Track:
     def window(cls, worker_id: str, start: datetime, end: datetime) -> "Track":
         """Load the worker's records from `start` to `end` and the nearest beyond each edge."""
         track = cls(start, end)
-        for model, who, when in cls.MODELS:
-            live = stands(model)
-            mine = select(model.id, when).where(who == worker_id, *live)
-            # Nearest first by the (worker, time) index: the scan stops at the first standing record.
-            before = select(when).where(who == worker_id, when < start, *live) \
-                .order_by(when.desc()).limit(1).scalar_subquery()
-            after = select(when).where(who == worker_id, when > end, *live) \
-                .order_by(when).limit(1).scalar_subquery()
-            # Three index ranges, not one OR of them: with the OR the planner walks every record
-            # of the worker, and a worker's history only grows.
-            rows = db.session.execute(union_all(mine.where(when >= start, when <= end),
-                                                mine.where(when == before), mine.where(when == after)))
+        for model, _, _ in cls.MODELS:
+            rows = db.session.execute(_window_query(model), {"worker": worker_id, "start": start, "end": end})
             track.times[model] = [(t, i) for i, t in rows]
         track._sort()
         return track
@@ -106,6 +97,23 @@ class Track:
         if record_id not in self.points:
             self.points[record_id] = _point_of(db.session.get(model, record_id))
         return self.points[record_id]
+
+
+@cache
+def _window_query(model: type):
+    """The statement `Track.window` runs for one kind, built once (it is long to build and key)."""
+    who, when = {m: (w, t) for m, w, t in Track.MODELS}[model]
+    worker, start, end = bindparam("worker"), bindparam("start"), bindparam("end")
+    live = stands(model)
+    mine = select(model.id, when).where(who == worker, *live)
+    # Nearest first by the (worker, time) index: the scan stops at the first standing record.
+    before = select(when).where(who == worker, when < start, *live) \
+        .order_by(when.desc()).limit(1).scalar_subquery()
+    after = select(when).where(who == worker, when > end, *live).order_by(when).limit(1).scalar_subquery()
+    # Three index ranges, not one OR of them: with the OR the planner walks every record of the
+    # worker, and a worker's history only grows.
+    return union_all(mine.where(when >= start, when <= end), mine.where(when == before),
+                     mine.where(when == after))
 
 
 def _last_at_or_before(times, at, skip):

@@ -7,7 +7,20 @@ import pytest
 from sqlalchemy import select, update
 
 from server.extensions import db
-from server.models import Child, GuardianPhone, Household, Town, Unit, User, Venue, Village
+from server.models import (
+    Child,
+    Clue,
+    GuardianPhone,
+    Household,
+    PlanProgress,
+    Town,
+    Unit,
+    User,
+    Venue,
+    Village,
+    Visit,
+)
+from server.services.demo.activity import CLUE_DESCRIPTION, PROGRESS_NOTE, VISIT_NOTES
 from server.services.demo.generate import build_demo_town
 from server.services.demo.load import load_demo_town
 from server.services.registry import household_phone_index
@@ -60,6 +73,7 @@ def secrets_by_kind(town, ids) -> dict[str, list[str]]:
     kinds["phone"] += [REST_HOUSEHOLD["phone"], "13800000001", "13800000002"]
     kinds["address"].append(REST_HOUSEHOLD["address"])
     kinds["note"] += [REST_CHILD["notes"], REVEAL_REASON, "老板a"]
+    kinds["note"] += [*VISIT_NOTES, CLUE_DESCRIPTION, PROGRESS_NOTE]  # the demo month's field work
     return kinds
 
 
@@ -119,7 +133,10 @@ def assert_readable(app, seeded, town) -> None:
             REST_CHILD["name"], REST_CHILD["id_number"], REST_CHILD["notes"], REST_CHILD["school"])
         assert households[seeded["household_id"]].address == REST_HOUSEHOLD["address"]
         readable = ({c.name for c in children.values()} | {c.id_number for c in children.values()}
-                    | {c.notes for c in children.values()} | {h.address for h in households.values()})
+                    | {c.notes for c in children.values()} | {h.address for h in households.values()}
+                    | {v.notes for v in db.session.scalars(select(Visit))}
+                    | {c.description for c in db.session.scalars(select(Clue))}
+                    | {p.note for p in db.session.scalars(select(PlanProgress))})
         for kind in ("id_number", "address", "note"):
             assert set(kinds[kind]) - {REVEAL_REASON, "老板a"} <= readable, kind
         db.session.remove()

@@ -1,6 +1,7 @@
 """Load the generated demo town into the database, encrypted like any other record."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -15,13 +16,17 @@ from ...models import (
     User,
     Venue,
     Village,
+    replaying_at,
+    utcnow,
 )
 from .. import audit
 from ..passwords import hash_password
 from ..registry import household_phone_index
+from .activity import record_demo_activity
 from .generate import build_demo_town
 
 BATCH = 2000
+REGISTERED_DAYS_AGO = 60
 
 
 def town_exists() -> bool:
@@ -95,18 +100,25 @@ def _venues(town) -> None:
     db.session.flush()
 
 
-def load_demo_town(seed: int = 1, scale: int = 1) -> list[dict]:
-    """Generate and store a demo town in one transaction; return each login."""
-    town = build_demo_town(seed=seed, scale=scale)
-    _places(town)
-    _users(town)
-    _households(town)
-    _children(town)
-    _venues(town)
-    audit.record_event("demo.load", detail={
-        "seed": seed, "scale": scale, "villages": len(town.villages),
-        "households": len(town.households), "children": len(town.children),
-        "venues": len(town.venues), "users": len(town.users)})
+def load_demo_town(seed: int = 1, scale: int = 1, activity: bool = True) -> list[dict]:
+    """Generate and store a demo town in one transaction; return each login.
+
+    The town is registered two months back; with `activity`, the past month's field work
+    follows (`activity.record_demo_activity`), up to now.
+    """
+    town, now = build_demo_town(seed=seed, scale=scale), utcnow()
+    with replaying_at(now - timedelta(days=REGISTERED_DAYS_AGO)):
+        _places(town)
+        _users(town)
+        _households(town)
+        _children(town)
+        _venues(town)
+        audit.record_event("demo.load", detail={
+            "seed": seed, "scale": scale, "villages": len(town.villages),
+            "households": len(town.households), "children": len(town.children),
+            "venues": len(town.venues), "users": len(town.users)})
+    if activity:
+        record_demo_activity(town, seed, now)
     db.session.commit()
     return [{"username": u["username"], "password": u["password"], "role": u["role"]}
             for u in town.users]
