@@ -15,8 +15,10 @@ class ReportSnapshot(db.Model):
     """A submitted monthly or weekly report, frozen with the audit head of that moment."""
 
     __tablename__ = "report_snapshot"
+    # A village's monthly report, a station's weekly one: one a period each (a NULL is never equal).
     __table_args__ = (Index("uq_report_snapshot_kind_period_village_id", "kind", "period", "village_id",
-                            unique=True),)
+                            unique=True),
+                      Index("uq_report_snapshot_kind_period_unit_id", "kind", "period", "unit_id", unique=True))
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(10))
     period: Mapped[str] = mapped_column(String(10), index=True)

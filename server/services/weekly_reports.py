@@ -3,6 +3,7 @@ what still waits at its end; submitted once a week by the station, frozen with t
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
@@ -96,15 +97,23 @@ def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
         raise validation_error({"week": ["该周尚未结束，周一起可提交"]})
     head = audit.locked_head()
     if find_weekly(week, actor.unit_id) is not None:
-        raise ApiError(409, "report_submitted", f"{week} 周报已提交，不能重复提交")
+        raise _already_submitted(week)
     now = utcnow()
     snapshot = ReportSnapshot(id=new_id(), kind="weekly", period=week, unit_id=actor.unit_id,
                               figures=figures(start, end, min(now, end)), audit_head=head,
                               submitted_by=actor.id, submitted_at=now, window_start=start.date(),
                               window_end=(end - timedelta(days=1)).date(), due_on=end.date())
-    db.session.add(snapshot)
-    audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
-                       detail={"kind": "weekly", "period": week, "unit_id": actor.unit_id, "audit_head": head,
-                               "late": is_late(snapshot.due_on, now, None)})
-    db.session.commit()
+    try:
+        db.session.add(snapshot)
+        audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
+                           detail={"kind": "weekly", "period": week, "unit_id": actor.unit_id,
+                                   "audit_head": head, "late": is_late(snapshot.due_on, now, None)})
+        db.session.commit()
+    except IntegrityError:  # a submission that raced this one won (the unique index)
+        db.session.rollback()
+        raise _already_submitted(week) from None
     return _answer(week, snapshot, actor.unit_id)
+
+
+def _already_submitted(week: str) -> ApiError:
+    return ApiError(409, "report_submitted", f"{week} 周报已提交，不能重复提交")

@@ -4,11 +4,11 @@ import uuid
 
 from server.extensions import db
 from server.models import User
-from server.services import periods, schedule
+from server.services import periods, schedule, weekly_reports
 from server.services.audit import verify_chain
 from tests.sync.test_push_pull_basics import op, push
 
-from ..routes.helpers import assert_error
+from ..routes.helpers import assert_error, snapshot
 from ..services.test_enforcement import inspect
 
 
@@ -78,6 +78,19 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
     frozen = admin.get(f"/api/reports/weekly?week={week}").get_json()
     assert (frozen["id"], frozen["figures"], frozen["audit_head"]) == (body["id"], expected, body["audit_head"])
     assert police.get(f"/api/reports/weekly?week={week}").get_json()["figures"] == expected
+    with app.app_context():
+        assert verify_chain()["ok"]
+        db.session.remove()
+
+
+def test_a_weekly_submission_that_loses_a_race_is_refused_by_the_unique_index(app, town, login, monkeypatch):
+    police = login("police")
+    week = _week(app, back=1)
+    assert police.post("/api/reports/weekly/submit", json={"week": week}).status_code == 201
+    before = snapshot(app, ("report_snapshot", "audit_event"))
+    monkeypatch.setattr(weekly_reports, "find_weekly", lambda *args, **kwargs: None)  # as if it checked first
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": week}), 409, "report_submitted")
+    assert snapshot(app, ("report_snapshot", "audit_event")) == before
     with app.app_context():
         assert verify_chain()["ok"]
         db.session.remove()
