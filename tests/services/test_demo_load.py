@@ -11,12 +11,16 @@ from server.models import (
     VENUE_TYPES,
     AuditEvent,
     Child,
+    Clue,
     Grid,
     Household,
+    Inspection,
+    Plan,
     Town,
     User,
     Venue,
     Village,
+    Visit,
 )
 from server.services.audit import verify_chain
 
@@ -65,9 +69,11 @@ def test_demo_data_loads_a_whole_town_and_every_login_works(app):
         assert counts() == before
 
 
-def test_if_empty_loads_an_empty_database(app):
-    result = app.test_cli_runner().invoke(args=["demo-data", "--if-empty", "--seed", "2"])
+def test_if_empty_loads_an_empty_database_and_no_activity_leaves_the_month_out(app):
+    result = app.test_cli_runner().invoke(args=["demo-data", "--if-empty", "--seed", "2", "--no-activity"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("演示账号（仅用于演示，数据均为虚构）：\n")
     with app.app_context():
         assert counts()["child"] >= 1500
+        field_work = (Visit, Inspection, Plan, Clue)
+        assert [db.session.scalar(select(func.count()).select_from(m)) for m in field_work] == [0, 0, 0, 0]
