@@ -11,12 +11,11 @@ from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
 from .visits import VISIT_FLAGS, Visit
 
 __all__ = [
-    "CATEGORIES", "CHILD_STATUSES", "CLUE_OUTCOMES", "CLUE_STATUSES", "MEASURE_KINDS", "PLAN_STATUSES",
-    "RISK_LEVELS", "ROLES",
-    "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp", "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue",
-    "Counter", "Device", "Grid", "GuardianPhone", "Household", "Inspection", "JointOperation",
-    "KeyCanary", "LoginFailure", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town",
-    "Unit", "User", "UserSession", "Venue", "Visit", "Village", "new_id", "replaying_at", "user_grid",
-    "standing_ids",
-    "stands", "utcnow",
+    "CATEGORIES", "CHILD_STATUSES", "CLUE_OUTCOMES", "CLUE_STATUSES", "MEASURE_KINDS",
+    "PLAN_STATUSES", "RISK_LEVELS", "ROLES", "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp",
+    "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue", "Counter", "Device", "Grid",
+    "GuardianPhone", "Household", "Inspection", "JointOperation", "KeyCanary", "LoginFailure",
+    "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town", "Unit", "User", "UserSession",
+    "Venue", "Visit", "Village", "new_id", "replaying_at", "user_grid", "standing_ids", "stands",
+    "utcnow",
 ]

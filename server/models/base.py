@@ -20,7 +20,10 @@ def utcnow() -> datetime:
 def replaying_at(moment: datetime) -> Iterator[None]:
     """Have everything done inside happen at `moment`, as if it arrived then: the demo town's
     month of field work is recorded through the same services a phone's push goes through."""
-    token = _REPLAYED_AT.set(moment)
+    if moment.tzinfo is None:
+        raise ValueError("a replayed moment must be aware")
+    # In UTC, as utcnow() is: the audit chain hashes the time it was given, and reads back UTC.
+    token = _REPLAYED_AT.set(moment.astimezone(UTC))
     try:
         yield
     finally:

@@ -1,7 +1,7 @@
 """The monthly report as XLSX: title, 指标/数值 rows, the window, the audit head, the watermark; audited."""
-from datetime import datetime
 
 from ..extensions import db
+from ..models import utcnow
 from . import audit, reports, schedule
 from .ledgers.base import CATEGORIES, RISK, Column
 from .ledgers.export import MIMETYPES, watermark
@@ -73,7 +73,7 @@ def export_report(actor, period: str, village_id: str | None = None,
     report = reports.monthly_report(actor, period, village_id)
     title = f"{report['village_name']}未成年人保护工作月报（{period}）"
     columns, rows = report_sheet(report)
-    footer = watermark(actor, datetime.now(schedule.local_zone()), False)
+    footer = watermark(actor, utcnow().astimezone(schedule.local_zone()), False)
     content = write_xlsx("月报", title, columns, rows, footer)
     audit.record_event("report.export", actor, "report", report.get("id") or period, device_id,
                        detail={"format": "xlsx", "period": period, "village_id": report["village_id"],

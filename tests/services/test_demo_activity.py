@@ -1,7 +1,9 @@
 """The demo town's month of field work: recorded through the services, at the moments it happened,
 so each role's screens and to-do list have something real on them after `make run`."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -11,12 +13,15 @@ from server.models import (
     Clue,
     Household,
     Inspection,
+    JointOperation,
     Plan,
     PlanProgress,
     User,
     Visit,
+    replaying_at,
     utcnow,
 )
+from server.services import schedule
 from server.services.audit import verify_chain
 from server.services.demo.load import REGISTERED_DAYS_AGO, load_demo_town
 
@@ -101,10 +106,18 @@ def check_inspections(demo):
     """Inspections find violations, some already past their deadline."""
     inspections = db.session.scalars(select(Inspection)).all()
     assert len(inspections) >= 20
+    # Each month's inspections belong to that month's joint action, dated its first day.
+    operations = {o.id: o for o in db.session.scalars(select(JointOperation))}
+    assert len(operations) in (1, 2) and {i.operation_id for i in inspections} == set(operations)
+    for inspection in inspections:
+        operation = operations[inspection.operation_id]
+        day = schedule.local_date(inspection.inspected_at)
+        assert (day.year, day.month) == (operation.date.year, operation.date.month) and day >= operation.date
+        assert inspection.inspector_id in operation.member_ids
     assert all(not i.flags for i in inspections)
     failed = [r for i in inspections for r in i.results if r["result"] == "fail"]
     assert failed and all(r["deadline"] for r in failed)
-    today = demo["ended"].date().isoformat()
+    today = schedule.local_today().isoformat()
     assert any(r["deadline"] < today for r in failed) and any(r["deadline"] >= today for r in failed)
 
 
@@ -143,3 +156,13 @@ def check_tasks(app, demo):
     assert tasks("police01")["clue_new"] == 1
     inspectors = [name for name, login in demo["logins"].items() if login["role"] == "inspector"]
     assert sum(tasks(name).get("rectification", 0) for name in inspectors) > 0
+
+
+def test_a_replayed_moment_is_held_in_utc_and_must_be_aware():
+    moment = datetime(2026, 3, 1, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with replaying_at(moment):
+        assert (utcnow(), utcnow().tzinfo) == (moment, UTC)
+        assert utcnow().isoformat() == "2026-03-01T00:30:00+00:00"
+    assert utcnow() - datetime.now(UTC) < timedelta(seconds=5)
+    with pytest.raises(ValueError), replaying_at(datetime(2026, 3, 1, 8, 30)):
+        pass

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Plan, User, replaying_at
 from ...schemas import casework as cs
-from .. import batching, checklists, fieldwork, plans, schedule
+from .. import batching, casework, checklists, fieldwork, plans, schedule
 from .families import KM_PER_DEG_LAT, offset_point
 from .generate import DemoTown
+from .identity import new_id
 
 DAYS = 30
 VISIT_NOTES = (
@@ -49,57 +50,70 @@ class _Job:
     args: tuple = field(compare=False)
 
 
-def record_demo_activity(town: DemoTown, seed: int, now: datetime) -> dict:
-    """Record the past month's visits, inspections, plans and a clue; return how many of each."""
-    rng = random.Random(seed * 7919 + 17)
-    users = {u.username: u for u in db.session.scalars(select(User))}
-    specs = {u["username"]: u for u in town.users}
-    heads = {spec["village_id"]: users[name] for name, spec in specs.items() if spec["role"] == "village_head"}
-    counter = itertools.count()
-    jobs: list[_Job] = []
-    for at, kind, args in _visits(rng, town, specs, now) + _inspections(rng, town, specs, now):
-        heapq.heappush(jobs, _Job(at, next(counter), kind, args))
-    done = {"visit": 0, "inspection": 0, "plan_approved": 0, "progress": 0, "clue": 0}
-    followed: set[str] = set()
-    while jobs:
-        job = heapq.heappop(jobs)
-        if job.kind == "round":
-            worker = users[job.args[0]]
-            visits = _round(worker, job.at, job.args[1])
-            done["visit"] += len(visits)
-            for plan_id in _drafts(visits, followed):
-                if rng.random() < APPROVED_SHARE:
-                    _follow_up(jobs, counter, job.at, now, plan_id, heads[worker.village_id], worker)
-            hurt = [visit for visit in visits if (visit.answers or {}).get("injury_signs")]
-            if hurt and not done["clue"]:
-                with replaying_at(job.at + timedelta(minutes=10)):
-                    fieldwork.file_clue(worker, cs.ClueCreateSchema().load(_clue(hurt[0])))
-                done["clue"] += 1
-            continue
-        with replaying_at(job.at):
-            if job.kind == "inspection":
-                inspector, data = users[job.args[0]], job.args[1]
-                fieldwork.record_inspection(inspector, cs.InspectionCreateSchema().load(data))
-                done["inspection"] += 1
-            elif job.kind == "approve":
-                plans.approve_plan(job.args[1], job.args[0])
-                done["plan_approved"] += 1
-            elif job.kind == "progress":
-                fieldwork.add_progress(job.args[1], cs.ProgressCreateSchema().load({
-                    "plan_id": job.args[0], "at": job.at.isoformat(),
-                    "note": PROGRESS_NOTE}))
-                done["progress"] += 1
+class _Replay:
+    """The queue of what happens, in time order, and what each kind of job does."""
+
+    def __init__(self, rng: random.Random, town: DemoTown, now: datetime):
+        self.rng, self.now, self.jobs, self.counter = rng, now, [], itertools.count()
+        self.users = {u.username: u for u in db.session.scalars(select(User))}
+        self.heads = {spec["village_id"]: self.users[spec["username"]] for spec in town.users
+                      if spec["role"] == "village_head"}
+        self.followed: set[str] = set()
+        self.clue_filed = False
+
+    def push(self, at: datetime, kind: str, *args) -> None:
+        if at < self.now:  # what would happen later has not happened yet
+            heapq.heappush(self.jobs, _Job(at, next(self.counter), kind, args))
+
+    def run(self) -> None:
+        while self.jobs:
+            job = heapq.heappop(self.jobs)
+            with replaying_at(job.at):
+                getattr(self, job.kind)(job.at, *job.args)
+
+    def round(self, at: datetime, worker_name: str, data: list[dict]) -> None:
+        """One sync of a worker's phone: the visits since the last, applied as a push applies them."""
+        worker, schema = self.users[worker_name], cs.VisitCreateSchema()
+        items = [schema.load(item) for item in data]
+        with batching.run():
+            fieldwork.prefetch_visits(worker, items)
+            visits = [fieldwork.record_visit(worker, item) for item in items]
+        for plan_id in _drafts(visits, self.followed):
+            if self.rng.random() < APPROVED_SHARE:
+                # Approved two days on; the first progress a week after that.
+                self.push(at + timedelta(days=2, hours=1), "approve", plan_id, self.heads[worker.village_id])
+                self.push(at + timedelta(days=9, hours=3), "progress", plan_id, worker)
+        hurt = [visit for visit in visits if (visit.answers or {}).get("injury_signs")]
+        if hurt and not self.clue_filed:
+            self.clue_filed = True
+            self.push(at + timedelta(minutes=10), "clue", worker, hurt[0])
+
+    def operation(self, at: datetime, inspector_name: str, data: dict) -> None:
+        inspector = self.users[inspector_name]
+        members = [self.users[name].id for name in data.pop("members")]
+        casework.create_operation(inspector, cs.OperationCreateSchema().load({**data, "member_ids": members}))
+
+    def inspection(self, at: datetime, inspector_name: str, data: dict) -> None:
+        fieldwork.record_inspection(self.users[inspector_name], cs.InspectionCreateSchema().load(data))
+
+    def approve(self, at: datetime, plan_id: str, head: User) -> None:
+        plans.approve_plan(head, plan_id)
+
+    def progress(self, at: datetime, plan_id: str, helper: User) -> None:
+        fieldwork.add_progress(helper, cs.ProgressCreateSchema().load(
+            {"plan_id": plan_id, "at": at.isoformat(), "note": PROGRESS_NOTE}))
+
+    def clue(self, at: datetime, worker: User, visit) -> None:
+        fieldwork.file_clue(worker, cs.ClueCreateSchema().load(_clue(visit)))
+
+
+def record_demo_activity(town: DemoTown, seed: int, now: datetime) -> None:
+    """Record the past month's visits, inspections, plans and a clue, each at its moment."""
+    replay = _Replay(random.Random(seed * 7919 + 17), town, now)
+    for at, kind, args in _visits(replay.rng, town, now) + _inspections(replay.rng, town, now):
+        replay.push(at, kind, *args)
+    replay.run()
     db.session.flush()
-    return done
-
-
-def _round(worker: User, at: datetime, visits: list[dict]) -> list:
-    """One sync of a worker's phone: the visits since the last, applied as a push applies them."""
-    schema = cs.VisitCreateSchema()
-    items = [schema.load(data) for data in visits]
-    with replaying_at(at), batching.run():
-        fieldwork.prefetch_visits(worker, items)
-        return [fieldwork.record_visit(worker, item) for item in items]
 
 
 def _drafts(visits: list, followed: set[str]) -> list[str]:
@@ -109,15 +123,6 @@ def _drafts(visits: list, followed: set[str]) -> list[str]:
     found = [plan_id for plan_id in drafts if plan_id not in followed]
     followed.update(found)
     return found
-
-
-def _follow_up(jobs, counter, at: datetime, now: datetime, plan_id: str, head: User, worker: User) -> None:
-    # A draft is approved two days on and gets its first progress a week later, if that has come.
-    approve_at, progress_at = at + timedelta(days=2, hours=1), at + timedelta(days=9, hours=3)
-    if approve_at < now:
-        heapq.heappush(jobs, _Job(approve_at, next(counter), "approve", (plan_id, head)))
-        if progress_at < now:
-            heapq.heappush(jobs, _Job(progress_at, next(counter), "progress", (plan_id, worker)))
 
 
 def _clue(visit) -> dict:
@@ -131,7 +136,7 @@ def _working_moment(day: datetime, minutes: int) -> datetime:
     return start.astimezone(UTC) + timedelta(minutes=minutes)
 
 
-def _visits(rng: random.Random, town: DemoTown, specs: dict, now: datetime) -> list[tuple]:
+def _visits(rng: random.Random, town: DemoTown, now: datetime) -> list[tuple]:
     households = {h["id"]: h for h in town.households}
     villages = {v["id"]: v for v in town.villages}
     by_grid: dict[str, list[dict]] = {}
@@ -140,9 +145,10 @@ def _visits(rng: random.Random, town: DemoTown, specs: dict, now: datetime) -> l
             by_grid.setdefault(child["grid_id"], []).append(child)
     today = now.astimezone(schedule.local_zone())
     rounds = []
-    for name, spec in sorted(specs.items()):
+    for spec in sorted(town.users, key=lambda u: u["username"]):
         if spec["role"] != "grid_worker":
             continue
+        name = spec["username"]
         days: dict[int, list[dict]] = {}
         for grid_id in spec["grid_ids"]:
             for child in by_grid.get(grid_id, []):
@@ -163,7 +169,8 @@ def _visits(rng: random.Random, town: DemoTown, specs: dict, now: datetime) -> l
             # The phone syncs once it has signal again, that evening or after.
             synced = datetime.fromisoformat(visits[-1]["visited_at"]) + timedelta(minutes=rng.randint(30, 240))
             rounds.append((min(synced, now - timedelta(minutes=5)), "round", (name, visits)))
-    every = [data for _, _, (_, visits) in rounds for data in visits]
+    located = {c["id"] for c in town.children if households[c["household_id"]]["lat"] is not None}
+    every = [data for _, _, (_, visits) in rounds for data in visits if data["child_id"] in located]
     odd = rng.sample(every, MISPLACED_VISITS + UNLOCATED_VISITS)
     for data in odd[:MISPLACED_VISITS]:
         data["lat"] = round(data["lat"] + 1.4 / KM_PER_DEG_LAT, 6)
@@ -220,14 +227,14 @@ def _answers(rng: random.Random, child: dict, household: dict) -> dict:
     return answers
 
 
-def _inspections(rng: random.Random, town: DemoTown, specs: dict, now: datetime) -> list[tuple]:
-    """This month's joint action and last month's: each inspector checks some of the town's venues;
+def _inspections(rng: random.Random, town: DemoTown, now: datetime) -> list[tuple]:
+    """This month's joint action and last month's: the inspectors check some of the town's venues;
     about one item in eight fails, with the deadline its severity gives."""
-    inspectors = sorted(name for name, spec in specs.items() if spec["role"] == "inspector")
+    inspectors = sorted(u["username"] for u in town.users if u["role"] == "inspector")
     venues = [v for v in town.venues if v["status"] == "open"]
     rng.shuffle(venues)
     today = now.astimezone(schedule.local_zone())
-    planned, busy = [], {}
+    planned, busy, months = [], {}, {}
     for n, venue in enumerate(venues[: 2 * len(venues) // 3]):
         inspector = inspectors[n % len(inspectors)]
         ago = rng.randint(1, min(today.day - 1, 10)) if today.day > 1 and n % 2 == 0 \
@@ -235,18 +242,29 @@ def _inspections(rng: random.Random, town: DemoTown, specs: dict, now: datetime)
         # One inspector's venues of a day an hour and more apart: the town is wide.
         minutes = busy[(inspector, ago)] = busy.get((inspector, ago), -60) + rng.randint(60, 90)
         at = _working_moment(today - timedelta(days=ago), minutes)
-        if at >= now - timedelta(hours=1):
-            continue
-        template = checklists.template_for_venue_type(venue["type"])
-        answers = [{"item": item["key"], "result": "fail" if rng.random() < FAIL_SHARE else "pass"}
-                   for item in template["items"]]
-        for answer in answers:
-            if answer["result"] == "fail":
-                answer["note"] = "现场检查发现未落实，已责令限期整改。"
-        lat, lon = (venue["lat"], venue["lon"]) if venue["lat"] is not None else (None, None)
-        data = {"venue_id": venue["id"], "inspected_at": at.isoformat(), "answers": answers,
-                "template_version": template["version"]}
-        if lat is not None:
-            data.update(lat=round(lat + rng.uniform(-1e-4, 1e-4), 6), lon=lon, accuracy_m=15.0)
+        month = months.setdefault((at.year, at.month), {"id": new_id(rng), "first": at})
+        month["first"] = min(month["first"], at)
+        data = {"venue_id": venue["id"], "operation_id": month["id"], "inspected_at": at.isoformat(),
+                "answers": _inspection_answers(rng, venue)}
+        if venue["lat"] is not None:
+            data.update(lat=round(venue["lat"] + rng.uniform(-1e-4, 1e-4), 6), lon=venue["lon"],
+                        accuracy_m=15.0)
         planned.append((at + timedelta(minutes=rng.randint(5, 60)), "inspection", (inspector, data)))
+    lead = next(u["name"] for u in town.units if u["kind"] == "town_office")
+    units = [u["name"] for u in town.units if u["kind"] in ("police", "market", "civil_affairs")]
+    for month in months.values():
+        operation = {"id": month["id"], "date": schedule.local_date(month["first"]).isoformat(),
+                     "lead_unit": lead, "units": units, "members": inspectors,
+                     "notes": "每月联合执法行动：宾馆、网吧、KTV、酒吧等场所落实未成年人保护规定情况。"}
+        planned.append((month["first"] - timedelta(hours=1), "operation", (inspectors[0], operation)))
     return planned
+
+
+def _inspection_answers(rng: random.Random, venue: dict) -> list[dict]:
+    template = checklists.template_for_venue_type(venue["type"])
+    answers = [{"item": item["key"], "result": "fail" if rng.random() < FAIL_SHARE else "pass"}
+               for item in template["items"]]
+    for answer in answers:
+        if answer["result"] == "fail":
+            answer["note"] = "现场检查发现未落实，已责令限期整改。"
+    return answers

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from ...errors import ApiError, validation_error
 from ...extensions import db
-from ...models import Child, Inspection, Plan, StaffCheck, Venue
+from ...models import Child, Inspection, Plan, StaffCheck, Venue, utcnow
 from .. import audit, schedule
 from . import base
 from .casework import build_plans_ledger, build_staff_checks_ledger
@@ -74,7 +74,7 @@ def export_ledger(actor, name: str, args: dict, fmt: str, unmasked: bool = False
     """Build a whole ledger as CSV or XLSX, audit the export with its row count; return the file."""
     _check_export(actor, name, unmasked, reason)
     ledger = BUILDERS[name][1](actor, args, paged=False, unmasked=unmasked)
-    now = datetime.now(schedule.local_zone())
+    now = utcnow().astimezone(schedule.local_zone())
     footer = watermark(actor, now, unmasked)
     content = to_csv(ledger, footer) if fmt == "csv" else to_xlsx(ledger, footer)
     audit.record_event("ledger.export", actor, "ledger", name, device_id, reason=reason if unmasked else None,
