@@ -34,7 +34,7 @@ def wait_synced(page: Page, unsynced: int = 0) -> None:
 def wait_installed(page: Page) -> None:
     """Wait until the service worker has precached the shell and controls the page."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    for _ in range(100):
+    for _ in range(300):  # 30 s: precaching the shell takes long on a loaded 2-core CI machine
         if page.evaluate("navigator.serviceWorker.controller !== null"):
             return
         page.wait_for_timeout(100)
