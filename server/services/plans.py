@@ -6,7 +6,7 @@ from sqlalchemy import and_, exists, func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Plan, PlanProgress, User, new_id, utcnow
-from . import audit, batching, checklists, schedule, scope
+from . import audit, batching, risk_rules, schedule, scope
 from .writes import assign, save_record
 
 APPROVER_ROLES = ("village_head",)
@@ -16,7 +16,7 @@ OPEN_STATUSES = ("draft", "active")
 
 def suggested_measures(reasons: list[str], answers: dict | None = None) -> list[dict]:
     """Return plan measures suggested by the reasons' measure groups and the needs chosen."""
-    rules = checklists.risk_rules()
+    rules = risk_rules.rules()
     groups = {f["key"]: f["measure_group"] for f in rules["factors"]}
     found = [m for key in reasons if key in groups
              for m in rules["measure_groups"][groups[key]]["measures"]]
@@ -50,7 +50,7 @@ def _open_plan(child_id: str) -> Plan | None:
 
 def propose_plan(actor, child: Child, answers: dict | None, device_id: str | None = None) -> Plan | None:
     """Draft a plan for a child whose level needs one and who has no open plan."""
-    required = checklists.risk_rules()["plan"]["required_levels"]
+    required = risk_rules.rules()["plan"]["required_levels"]
     if child.risk_level not in required or child.status != "active" or _has_open_plan(child.id):
         return None
     plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
@@ -145,7 +145,7 @@ def close_plan(actor, plan_id: str, outcome: str, device_id: str | None = None) 
 
 def missing_plan_condition(now=None):
     """Return the filter of children whose level needs a plan, past the deadline, with none active."""
-    rules = checklists.risk_rules()["plan"]
+    rules = risk_rules.rules()["plan"]
     cutoff = (now or utcnow()) - timedelta(days=rules["deadline_days"])
     active = exists().where(Plan.child_id == Child.id, Plan.status == "active", Plan.deleted_at.is_(None))
     return and_(Child.risk_level.in_(rules["required_levels"]), Child.status == "active",

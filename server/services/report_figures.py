@@ -22,7 +22,7 @@ from ..models import (
     standing_ids,
     stands,
 )
-from . import checklists, enforcement, periods, schedule
+from . import enforcement, periods, risk_rules, schedule
 
 
 def village_figures(village_id: str, period: str, as_of: datetime) -> dict:
@@ -107,7 +107,7 @@ def _active_at(plan, as_of: datetime) -> bool:
 def _plans(rows: list, start: datetime, as_of: datetime, active: list) -> dict:
     """Count plans active at the end, drafted, approved and closed in the window, and children missing one."""
     active_plans = {r.child_id for r in rows if _active_at(r, as_of)}
-    rules = checklists.risk_rules()["plan"]
+    rules = risk_rules.rules()["plan"]
     cutoff = as_of - timedelta(days=rules["deadline_days"])
 
     def within(moment):

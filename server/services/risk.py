@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from ..errors import ApiError
 from ..extensions import db
 from ..models import VISIT_FLAGS, Child, Visit, stands, utcnow
-from . import audit, batching, checklists, plans, schedule, scope, views
+from . import audit, batching, plans, risk_rules, schedule, scope, views
 from .writes import assign, save_record
 
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -56,8 +56,8 @@ _prepared: list[_Rules] = []
 
 
 def _rules() -> _Rules:
-    # The rules are read once and shared (checklists.risk_rules); prepare them once per reading.
-    source = checklists.risk_rules()
+    # The rules are read once and shared (risk_rules.rules); prepare them once per reading.
+    source = risk_rules.rules()
     if _prepared and _prepared[0].source is source:
         return _prepared[0]
     levels = tuple((rule["level"], frozenset(rule["any_of"]), 1) if "any_of" in rule
@@ -102,7 +102,7 @@ def reason_labels(keys: list[str]) -> list[str]:
 
 def reason_catalogue() -> list[dict]:
     """Return every risk reason key with its Chinese label, in the rules' order."""
-    rules = checklists.risk_rules()
+    rules = risk_rules.rules()
     reason = _trust(rules)["reason"]
     return [{"key": f["key"], "label": f["label"]} for f in rules["factors"]] + [
         {"key": reason["key"], "label": reason.get("label", reason["key"])}]

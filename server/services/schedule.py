@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.sql import ColumnElement
 
 from ..models import Child, utcnow
-from . import checklists
+from . import risk_rules
 
 
 def local_zone() -> ZoneInfo:
@@ -29,7 +29,7 @@ def interval_days(level: str | None) -> int:
     """Return the days between visits for a risk level (setting VISIT_INTERVAL_DAYS, else the rules)."""
     level = level or "low"
     setting = (current_app.config.get("VISIT_INTERVAL_DAYS") or {}).get(level)
-    return int(setting if setting is not None else checklists.risk_rules()["visit_interval_days"][level])
+    return int(setting if setting is not None else risk_rules.rules()["visit_interval_days"][level])
 
 
 def next_visit_due(child: Child) -> date | None:

@@ -5,15 +5,16 @@ import shutil
 
 import pytest
 
-from server.services import checklists
+from server.models import MEASURE_KINDS
+from server.services import checklists, risk_rules
 from server.services.checklists import (
     VENUE_TYPES,
     home_visit_template,
-    load_risk_rules,
     load_templates,
     severity_deadline_days,
     template_for_venue_type,
 )
+from server.services.risk_rules import load_rules as load_risk_rules
 
 FIVE_MUSTS = {
     "verify_identity",
@@ -49,11 +50,12 @@ def data_copy(tmp_path, monkeypatch):
     target = tmp_path / "checklists"
     shutil.copytree(checklists.CHECKLISTS_DIR, target)
     rules = tmp_path / "risk_rules.json"
-    shutil.copy(checklists.RISK_RULES_PATH, rules)
+    shutil.copy(risk_rules.RISK_RULES_PATH, rules)
     monkeypatch.setattr(checklists, "CHECKLISTS_DIR", target)
-    monkeypatch.setattr(checklists, "RISK_RULES_PATH", rules)
+    monkeypatch.setattr(risk_rules, "RISK_RULES_PATH", rules)
     yield target
     checklists.clear_caches()
+    risk_rules.clear_cache()
 
 
 def edit_json(path, change):
@@ -209,7 +211,7 @@ def test_risk_rules_load():
         for group in rules["measure_groups"].values()
         for m in group["measures"]
     }
-    assert kinds <= set(checklists.MEASURE_KINDS)
+    assert kinds <= set(MEASURE_KINDS)
 
 
 def test_copied_data_still_valid(data_copy):
@@ -277,14 +279,14 @@ def test_risk_rule_with_unknown_answer_raises(data_copy):
     def change(rules):
         rules["factors"][0]["when"]["answer"] = "no_such_item"
 
-    edit_json(checklists.RISK_RULES_PATH, change)
+    edit_json(risk_rules.RISK_RULES_PATH, change)
     with pytest.raises(ValueError, match="no_such_item"):
         load_risk_rules()
 
 
 def test_risk_rule_with_bad_measure_kind_raises(data_copy):
     edit_json(
-        checklists.RISK_RULES_PATH,
+        risk_rules.RISK_RULES_PATH,
         lambda r: r["measure_groups"]["dropped_out"]["measures"][0].update(
             kind="prayer"
         ),

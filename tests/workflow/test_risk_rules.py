@@ -86,7 +86,7 @@ def test_every_kind_of_condition_and_level_rule(monkeypatch, categories, answers
     A bool never compares with a number (`n: True` is not < 3; `b: 1` is not True), a missing
     or null answer never matches, and an empty or non-list multi answer is no `any`.
     """
-    monkeypatch.setattr("server.services.checklists.risk_rules", lambda: SYNTHETIC_RULES)
+    monkeypatch.setattr("server.services.risk_rules.rules", lambda: SYNTHETIC_RULES)
     assert assess_child(child(categories), answers, []) == expected
     level, reasons = expected
     assert assess_child(child(categories, assessed="high"), answers, ["no_location"]) == (
