@@ -75,8 +75,7 @@ class EncryptedField:
         cached = obj.__dict__.get(self.cache_key)
         if cached is not None and cached[0] == blob:
             return cached[1]
-        raw = get_cipher().decrypt(bytes(blob), self.table(obj), self.name, self._row_id(obj))
-        value = _decode(self.kind, raw)
+        value = self.open(self.table(obj), self._row_id(obj), blob)
         obj.__dict__[self.cache_key] = (blob, value)
         return value
 
@@ -96,6 +95,12 @@ class EncryptedField:
         if value is None:
             return None
         return get_cipher().encrypt(_encode(self.kind, value), table, self.name, str(row_id))
+
+    def open(self, table: str, row_id: str, blob: bytes | None):
+        """Return the value of a ciphertext of this field read without the model (a Core select)."""
+        if blob is None:
+            return None
+        return _decode(self.kind, get_cipher().decrypt(bytes(blob), table, self.name, str(row_id)))
 
     def index_for(self, value, obj) -> str | None:
         """Return the blind index of `value` under the current key, or None for empty values."""

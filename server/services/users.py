@@ -1,7 +1,6 @@
 """Create and manage accounts: the town admin's work, and the create-user command's."""
 from sqlalchemy import select
 
-from ..crypto import get_cipher
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
@@ -16,9 +15,7 @@ def display_names(ids) -> dict[str, str]:
     ids = {i for i in ids if i}
     rows = db.session.execute(select(User.id, User.display_name_ct, User.username)
                               .where(User.id.in_(ids))).all() if ids else []
-    cipher = get_cipher()
-    return {r.id: (cipher.decrypt(bytes(r.display_name_ct), "user", "display_name", r.id).decode()
-                   if r.display_name_ct else None) or r.username for r in rows}
+    return {r.id: User.display_name.open("user", r.id, r.display_name_ct) or r.username for r in rows}
 
 
 NEEDS = {"grid_worker": "grid_ids", "village_head": "village_id", "inspector": "unit_id",
