@@ -113,7 +113,6 @@ def record_demo_activity(town: DemoTown, seed: int, now: datetime) -> None:
     for at, kind, args in _visits(replay.rng, town, now) + _inspections(replay.rng, town, now):
         replay.push(at, kind, *args)
     replay.run()
-    db.session.flush()
 
 
 def _drafts(visits: list, followed: set[str]) -> list[str]:
