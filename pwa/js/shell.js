@@ -8,21 +8,31 @@ const HEAD_ROLES = ['village_head', 'town_admin'];
 const VENUE_ROLES = ['inspector', 'village_head', 'town_admin', 'police'];
 const CLUE_ROLES = ['police', 'town_admin'];
 
+const CROWDED = 7;  // the town office's tabs; six still fit on one line at 360 px
+
+/** The role's tabs as [href, key of T]. */
 export function navItems(role) {
-  const items = [['#/today', T.today]];
-  if (CHILD_ROLES.includes(role)) items.push(['#/children', T.children]);
-  if (VENUE_ROLES.includes(role)) items.push(['#/venues', T.venues]);
-  if (CLUE_ROLES.includes(role)) items.push(['#/clues', T.clues]);
-  if (CHILD_ROLES.includes(role)) items.push(['#/register', T.register]);
-  if (HEAD_ROLES.includes(role)) items.push(['#/head', T.head]);
-  items.push(['#/sync', T.sync]);
+  const items = [['#/today', 'today']];
+  if (CHILD_ROLES.includes(role)) items.push(['#/children', 'children']);
+  if (VENUE_ROLES.includes(role)) items.push(['#/venues', 'venues']);
+  if (CLUE_ROLES.includes(role)) items.push(['#/clues', 'clues']);
+  if (CHILD_ROLES.includes(role)) items.push(['#/register', 'register']);
+  if (HEAD_ROLES.includes(role)) items.push(['#/head', 'head']);
+  items.push(['#/sync', 'sync']);
   return items;
+}
+
+function tab(href, key, crowded) {
+  const short = crowded && T.navShort[key];
+  // A short label keeps the whole one as the link's name, which contains it (label in name).
+  return h('a', { href, 'data-nav': href, ...(short ? { 'aria-label': T[key] } : {}) }, short || T[key]);
 }
 
 export function show(user) {
   for (const id of ['status', 'nav', 'clue-fab']) document.getElementById(id).hidden = !user;
   const nav = document.getElementById('nav');
-  nav.replaceChildren(...(user ? navItems(user.role).map(([href, text]) => h('a', { href, 'data-nav': href }, text)) : []));
+  const items = user ? navItems(user.role) : [];
+  nav.replaceChildren(...items.map(([href, key]) => tab(href, key, items.length >= CROWDED)));
   markNav();
 }
 

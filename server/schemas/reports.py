@@ -68,16 +68,21 @@ class ReportSchema(FrozenReportSchema):
     villages = fields.List(fields.Nested(VillageFiguresSchema))
 
 
-class VillageStatusSchema(Schema):
-    """Whether one village has submitted, when, by whom, and whether it is late."""
+class SubmissionStatusSchema(Schema):
+    """Whether a unit has submitted a period's report, when, by whom, and whether it is late."""
 
-    village_id = fields.String()
     name = fields.String()
     submitted = fields.Boolean()
     submitted_at = fields.DateTime(allow_none=True)
     submitted_by = fields.String(allow_none=True)
     submitted_by_name = fields.String(allow_none=True)
     late = fields.Boolean()
+
+
+class VillageStatusSchema(SubmissionStatusSchema):
+    """One village's monthly submission."""
+
+    village_id = fields.String()
 
 
 class ReportStatusSchema(Schema):
@@ -106,7 +111,14 @@ class WeeklySubmitSchema(StrictSchema):
     week = Week(required=True)
 
 
+class StationStatusSchema(SubmissionStatusSchema):
+    """One police station's weekly submission."""
+
+    unit_id = fields.String()
+
+
 class WeeklyReportSchema(FrozenReportSchema):
-    """The police station's weekly report of clues."""
+    """The police station's weekly report of clues, with every station's submission status."""
 
     unit_id = fields.String(allow_none=True)
+    stations = fields.List(fields.Nested(StationStatusSchema))

@@ -156,12 +156,15 @@ def report_status(actor, period: str) -> dict:
     villages = db.session.scalars(query).all()
     snapshots = _village_snapshots(period, villages)
     names = display_names(s.submitted_by for s in snapshots.values())
-    rows = []
-    for village in villages:
-        snapshot = snapshots.get(village.id)
-        at = snapshot.submitted_at if snapshot else None
-        rows.append({"village_id": village.id, "name": village.name, "submitted": snapshot is not None,
-                     "submitted_at": at, "submitted_by": snapshot.submitted_by if snapshot else None,
-                     "submitted_by_name": names.get(snapshot.submitted_by) if snapshot else None,
-                     "late": is_late(snapshot.due_on if snapshot else due, at, today)})
+    rows = [{"village_id": village.id, "name": village.name,
+             **submission_status(snapshots.get(village.id), names, due, today)} for village in villages]
     return {"period": period, "due": due, "villages": rows}
+
+
+def submission_status(snapshot: ReportSnapshot | None, names: dict, due: date, today: date) -> dict:
+    """Return whether a unit submitted (its snapshot or None), when, by whom, and whether it is late."""
+    at = snapshot.submitted_at if snapshot else None
+    return {"submitted": snapshot is not None, "submitted_at": at,
+            "submitted_by": snapshot.submitted_by if snapshot else None,
+            "submitted_by_name": names.get(snapshot.submitted_by) if snapshot else None,
+            "late": is_late(snapshot.due_on if snapshot else due, at, today)}

@@ -7,9 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
-from ..models import CLUE_OUTCOMES, Clue, ReportSnapshot, new_id, standing_ids, utcnow
+from ..models import CLUE_OUTCOMES, Clue, ReportSnapshot, Unit, new_id, standing_ids, utcnow
 from . import audit, periods, schedule
-from .reports import is_late
+from .reports import is_late, submission_status
 from .users import display_names
 
 READ_ROLES = ("police", "town_admin")
@@ -58,10 +58,23 @@ def find_weekly(week: str, unit_id: str | None) -> ReportSnapshot | None:
     return db.session.scalar(query.order_by(ReportSnapshot.submitted_at).limit(1))
 
 
+def stations(week: str, due) -> list[dict]:
+    """Return each police station of the town with whether, when and by whom it submitted the week."""
+    units = db.session.scalars(select(Unit).where(Unit.kind == "police").order_by(Unit.name)).all()
+    submitted = {s.unit_id: s for s in db.session.scalars(select(ReportSnapshot).where(
+        ReportSnapshot.kind == "weekly", ReportSnapshot.period == week,
+        ReportSnapshot.unit_id.in_([u.id for u in units])))}
+    names = display_names(s.submitted_by for s in submitted.values())
+    today = schedule.local_today()
+    return [{"unit_id": unit.id, "name": unit.name,
+             **submission_status(submitted.get(unit.id), names, due, today)} for unit in units]
+
+
 def _answer(week: str, snapshot: ReportSnapshot | None, unit_id: str | None) -> dict:
     start, end = _bounds(week)
     header = {"period": week, "window_start": start.date(), "window_end": (end - timedelta(days=1)).date(),
               "due": end.date()}
+    header["stations"] = stations(week, header["due"])
     if snapshot is None:
         as_of = min(utcnow(), end)
         return {**header, "unit_id": unit_id, "submitted": False, "id": None, "as_of": as_of,
@@ -77,7 +90,7 @@ def _answer(week: str, snapshot: ReportSnapshot | None, unit_id: str | None) -> 
 
 def weekly_report(actor, week: str | None) -> dict:
     """Return a week's report (default: last week's): the station's own, or for the town office the
-    first station's submission, else the figures as they stand."""
+    first station's submission, else the figures as they stand; with every station's status."""
     if actor.role not in READ_ROLES:
         raise not_found()
     week = week or periods.last_week(schedule.local_today())

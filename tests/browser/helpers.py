@@ -122,6 +122,19 @@ def check_screen(page: Page, name: str) -> list[dict]:
     return [{**v, "screen": name} for v in axe_violations(page)]
 
 
+NAV_LABELS = """() => [...document.querySelectorAll('#nav a')].map((a) => {
+  const text = document.createRange();
+  text.selectNodeContents(a);
+  const lines = new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size;
+  return [a.textContent, a.getAttribute('aria-label'), lines];
+})"""
+
+
+def nav_labels(page: Page) -> list[tuple[str, str | None, int]]:
+    """Each tab of the bottom bar: its visible label, its aria-label, and how many lines the label takes."""
+    return [tuple(label) for label in page.evaluate(NAV_LABELS)]
+
+
 OUTBOX = """async () => (await import('/js/db.js')).outboxByState('pending')
   .then((ops) => ops.map(({ entity, action, id, base_version, data }) =>
     ({ entity, action, id, base_version, data })))"""

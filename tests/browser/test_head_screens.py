@@ -52,6 +52,8 @@ def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live
     helpers.login(page, live_server.url, "head_a")
     nav = page.locator("#nav")
     expect(nav.get_by_role("link")).to_have_text(["今日待办", "我的儿童", "我的场所", "登记", "村务", "同步"])
+    # Six tabs: whole labels, one line each.
+    assert [lines for _, _, lines in helpers.nav_labels(page)] == [1] * 6
     nav.get_by_role("link", name="村务").click()
     expect(page.get_by_role("heading", name="村务")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("待审核走访"))).to_contain_text("2 条走访有核验标记")

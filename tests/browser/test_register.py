@@ -28,6 +28,8 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
+    assert helpers.nav_labels(page) == [("今日待办", None, 1), ("我的儿童", None, 1), ("登记", None, 1),
+                                        ("同步", None, 1)]
     helpers.go_offline(context)
     register(page, "王小花")
     register(page, "王小草", id_number="123456")  # not a valid ID number: the server will refuse it

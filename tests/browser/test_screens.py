@@ -17,6 +17,10 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     helpers.login(page, live_server.url, "admin")
     helpers.wait_installed(page)
     nav = page.locator("#nav")
+    # Seven tabs: the longer labels are shortened to fit one line, keeping the whole label as the name.
+    assert helpers.nav_labels(page) == [
+        ("待办", "今日待办", 1), ("儿童", "我的儿童", 1), ("场所", "我的场所", 1), ("线索", None, 1),
+        ("登记", None, 1), ("村务", None, 1), ("同步", None, 1)]
     problems += helpers.check_screen(page, "02-today")
 
     nav.get_by_role("link", name="我的儿童").click()

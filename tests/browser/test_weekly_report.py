@@ -122,6 +122,7 @@ def test_the_police_submit_the_weekly_report_and_the_town_office_reads_it(browse
     expect(page.get_by_test_id("weekly-submitted")).to_have_text(line)
     expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
     assert _shown_lines(page) == _lines(frozen["figures"])
+    expect(page.get_by_test_id("weekly-stations")).to_have_count(0)
     problems += helpers.check_screen(page, "weekly-03-police-submitted")
 
     # Offline the 周报 needs the network; the to-do still opens without it.
@@ -143,8 +144,13 @@ def test_the_police_submit_the_weekly_report_and_the_town_office_reads_it(browse
     expect(page.get_by_test_id("weekly-submitted")).to_have_text(line)
     assert _shown_lines(page) == _lines(frozen["figures"])
     expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
+    stations = page.get_by_test_id("weekly-stations").locator("li")
+    overdue = "逾期" if frozen["late"] else ""
+    status = rf"^测试派出所\s*已提交 {submitted_on}（测试police）\s*{overdue}$"
+    expect(stations).to_have_text([re.compile(status)])
     page.get_by_role("button", name="下一周 ›").click()
     expect(page.get_by_test_id("weekly-unsubmitted")).to_have_text("未提交")
+    expect(stations).to_have_text([re.compile(r"^测试派出所\s*未提交\s*$")])
     expect(page.get_by_test_id("weekly-not-yet")).to_have_count(0)
     expect(page.get_by_role("button", name="提交周报")).to_have_count(0)
     expect(page.get_by_role("button", name="下一周 ›")).to_be_disabled()

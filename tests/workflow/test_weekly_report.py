@@ -1,13 +1,15 @@
 """The police station's weekly report (周报) of clues: counted from the records, submitted once,
 frozen with the audit chain's head."""
 import uuid
+from datetime import timedelta
 
 from server.extensions import db
-from server.models import User
+from server.models import Unit, User, new_id
 from server.services import periods, schedule, weekly_reports
 from server.services.audit import verify_chain
 from tests.sync.test_push_pull_basics import op, push
 
+from .. import factories
 from ..routes.helpers import assert_error, snapshot
 from ..services.test_enforcement import inspect
 
@@ -105,3 +107,33 @@ def test_the_station_is_reminded_of_last_weeks_report_until_it_is_submitted(app,
     assert police.post("/api/reports/weekly/submit", json={"week": last}).status_code == 201
     assert [t for t in police.get("/api/tasks").get_json()["tasks"] if t["kind"] == "weekly_report_due"] == []
     assert police.get("/api/reports/weekly").get_json()["period"] == last
+
+
+def test_the_town_office_sees_which_stations_have_submitted_the_week(app, town, login, monkeypatch):
+    with app.app_context():
+        town_id = db.session.get(User, town.users["police"]).town_id
+        second = Unit(id=new_id(), town_id=town_id, name="测试第二派出所", kind="police")
+        db.session.add(second)
+        db.session.flush()
+        factories.add_user(town, "police_2", "police", town_id, unit_id=second.id)
+        db.session.commit()
+        first = db.session.get(User, town.users["police"]).unit_id
+        second_id = second.id
+        due = periods.week_window(_week(app, back=1))[1]
+    police, admin = login("police"), login("admin")
+    last = _week(app, back=1)
+    monkeypatch.setattr(schedule, "local_today", lambda: due)  # the Monday after: nothing is late yet
+    submitted = police.post("/api/reports/weekly/submit", json={"week": last}).get_json()
+
+    def statuses(who):
+        return [(s["unit_id"], s["name"], s["submitted"], s["submitted_at"], s["submitted_by_name"], s["late"])
+                for s in who.get(f"/api/reports/weekly?week={last}").get_json()["stations"]]
+    expected = [(first, "测试派出所", True, submitted["submitted_at"], "测试police", False),
+                (second_id, "测试第二派出所", False, None, None, False)]
+    assert statuses(admin) == statuses(police) == expected
+    theirs = login("police_2").get(f"/api/reports/weekly?week={last}").get_json()["stations"]
+    assert [(s["name"], s["submitted"]) for s in theirs] == [("测试派出所", True), ("测试第二派出所", False)]
+    # A station that has not submitted by the day after the Monday is late; one that has, is not.
+    monkeypatch.setattr(schedule, "local_today", lambda: due + timedelta(days=1))
+    later = admin.get(f"/api/reports/weekly?week={last}").get_json()["stations"]
+    assert [(s["name"], s["late"]) for s in later] == [("测试派出所", False), ("测试第二派出所", True)]

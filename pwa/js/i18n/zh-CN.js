@@ -5,6 +5,8 @@ export const T = {
   syncing: '正在同步…', syncNow: '立即同步', attention: '需要处理', conflicts: '冲突',
   login: '登录', unlock: '解锁', username: '用户名', password: '密码', logout: '退出登录',
   today: '今日待办', children: '我的儿童', venues: '我的场所', register: '登记', sync: '同步',
+  // Shown instead in a bottom bar of seven tabs, where four characters wrap at 360 px.
+  navShort: { today: '待办', children: '儿童', venues: '场所' },
   clue: '强制报告', save: '保存', cancel: '取消', yes: '是', no: '否',
   savedPending: '已保存在本机，待同步', relogin: '登录已过期，请输入密码重新连接服务器',
   updateReady: '有新版本', updateNow: '更新',

@@ -73,6 +73,16 @@ function report(r) {
   return box;
 }
 
+/** The town office's view of which stations have submitted the week, and which are late. */
+function stations(r) {
+  return h('section', { 'data-testid': 'weekly-stations' }, h('h2', {}, '各派出所提交情况'),
+    h('ul', { class: 'list' }, r.stations.map((s) => h('li', { class: 'item' },
+      h('strong', {}, s.name),
+      h('span', { class: 'tag' }, s.submitted
+        ? `已提交 ${localDate(new Date(s.submitted_at))}${s.submitted_by_name ? `（${s.submitted_by_name}）` : ''}` : '未提交'),
+      s.late ? h('span', { class: 'tag high' }, '逾期') : null))));
+}
+
 export async function render(week) {
   if (!navigator.onLine) return page(TITLE, offlineNotice());
   let r;
@@ -83,6 +93,6 @@ export async function render(week) {
   }
   return page(TITLE,
     role() === 'police' ? null : h('p', { class: 'hint' }, '由派出所每周提交'),
-    picker(r), report(r),
+    picker(r), report(r), role() === 'police' ? null : stations(r),
     h('p', {}, h('a', { href: '#/clues' }, '返回线索')));
 }
