@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from sqlalchemy import and_, exists, or_, select, text
 from sqlalchemy.orm import aliased
 
-from ..crypto import DecryptionError, get_cipher
+from ..crypto import DecryptionError
 from ..extensions import db
 from ..models import AuditEvent, ReportSnapshot, new_id, utcnow
 from . import batching
@@ -34,9 +34,7 @@ def _digest(event: Mapping, reason: str | None) -> str:
 
 
 def _stored_reason(row) -> str | None:
-    if row.reason_ct is None:
-        return None
-    return get_cipher().decrypt(bytes(row.reason_ct), "audit_event", "reason", row.id).decode()
+    return AuditEvent.reason.open("audit_event", row.id, row.reason_ct)
 
 
 def _lock_chain() -> None:

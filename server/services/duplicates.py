@@ -7,7 +7,6 @@ from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Plan, Visit, utcnow
 from . import audit, registry, risk, scope
-from .ledgers.base import decrypt
 from .masking import mask_id_number, name_for
 from .writes import assign, save_record
 
@@ -22,8 +21,8 @@ def _require_role(actor) -> None:
 
 
 def _identity(row) -> tuple:
-    name = decrypt(row.name_ct, "child", "name", row.id)
-    birth = decrypt(row.birth_date_ct, "child", "birth_date", row.id, "date")
+    name = Child.name.open("child", row.id, row.name_ct)
+    birth = Child.birth_date.open("child", row.id, row.birth_date_ct)
     return name, birth
 
 

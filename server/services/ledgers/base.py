@@ -1,11 +1,8 @@
 """What every ledger shares: columns, the page it answers, its title, labels and decryption."""
-import json
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import select
 
-from ...crypto import get_cipher
 from ...errors import ApiError, validation_error
 from ...extensions import db
 from ...models import Grid, Town, Village
@@ -44,16 +41,6 @@ class Ledger:
     total: int = 0
     page: int = 1
     per_page: int = 0
-
-
-def decrypt(blob, table: str, column: str, row_id: str, kind: str = "text"):
-    """Return the plain value of one ciphertext read with a Core select (None stays None)."""
-    if blob is None:
-        return None
-    text = get_cipher().decrypt(bytes(blob), table, column, row_id).decode()
-    if kind == "json":
-        return json.loads(text)
-    return date.fromisoformat(text) if kind == "date" else text
 
 
 def check_filters(args: dict, supported: set[str]) -> None:

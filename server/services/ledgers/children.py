@@ -91,7 +91,7 @@ def _select_rows(actor, args: dict, today: date, paged: bool) -> tuple[list, int
     if args.get("q"):
         needle = normalize_query(args["q"])
         found = sorted((r for r in _fetch(_narrow(query, Child.name_ct))
-                        if name_matches(base.decrypt(r.name_ct, "child", "name", r.id), needle)),
+                        if name_matches(Child.name.open("child", r.id, r.name_ct), needle)),
                        key=_order_key(rank))
         ids = [r.id for r in found]
         return _rows_by_id(query, ids[offset:offset + args["per_page"]] if paged else ids), len(ids), offset
@@ -144,9 +144,9 @@ def _overdue(row, today: date) -> bool:
 
 
 def _row(r, seq: int, today: date, view: dict, helpers: dict, visits: dict) -> dict:
-    name = base.decrypt(r.name_ct, "child", "name", r.id)
-    birth = base.decrypt(r.birth_date_ct, "child", "birth_date", r.id, "date")
-    guardians = base.decrypt(r.guardians_ct, "household", "guardians", r.household_id, "json") or []
+    name = Child.name.open("child", r.id, r.name_ct)
+    birth = Child.birth_date.open("child", r.id, r.birth_date_ct)
+    guardians = Household.guardians.open("household", r.household_id, r.guardians_ct) or []
     first = guardians[0] if guardians else {}
     guardian = (mask_name(first.get("name")) if view["names"] else first.get("name")) or ""
     if guardian and first.get("relation"):

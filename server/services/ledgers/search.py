@@ -10,9 +10,6 @@ from functools import lru_cache
 
 from pypinyin import Style, pinyin
 
-from ...extensions import db
-from .base import decrypt
-
 LETTERS = re.compile(r"^[a-z]+$")
 
 
@@ -42,10 +39,3 @@ def name_matches(name: str | None, query: str) -> bool:
     return any(all(query[j] in initials[start + j] for j in range(len(query)))
                for start in range(len(initials) - len(query) + 1))
 
-
-def matching_ids(query, id_column, name_column, q: str) -> list[str]:
-    """Return, in the query's order, the ids of the rows whose decrypted name matches `q`."""
-    needle, table = normalize_query(q), name_column.table.name
-    field = name_column.key.removesuffix("_ct")
-    rows = db.session.execute(query.with_only_columns(id_column, name_column)).all()
-    return [row[0] for row in rows if name_matches(decrypt(row[1], table, field, row[0]), needle)]
