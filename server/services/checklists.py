@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from ..models import VENUE_TYPES
-from .datafiles import DATA_DIR, KEY_RE, fail, read_json, require_positive_int, require_text
+from .datafiles import (
+    DATA_DIR,
+    fail,
+    read_json,
+    require_key,
+    require_new_key,
+    require_positive_int,
+    require_text,
+)
 
 CHECKLISTS_DIR = DATA_DIR / "checklists"
 
@@ -21,9 +29,7 @@ COMMON_VENUE_ITEMS = ("staff_checks_done", "mandatory_report_known")
 def _validate_item(item: Any, where: str, is_home_visit: bool) -> None:
     if not isinstance(item, dict):
         fail(where, "item must be an object")
-    key = item.get("key")
-    if not isinstance(key, str) or not KEY_RE.match(key):
-        fail(where, f"item key {key!r} must be snake_case")
+    key = require_key(item.get("key"), where, "item")
     where = f"{where} item '{key}'"
     require_text(item.get("label"), where, "label")
     if "help" in item and not isinstance(item["help"], str):
@@ -55,12 +61,8 @@ def _validate_item(item: Any, where: str, is_home_visit: bool) -> None:
             fail(where, "multi items need a non-empty 'options' list")
         seen: set[str] = set()
         for option in options:
-            option_key = option.get("key") if isinstance(option, dict) else None
-            if not isinstance(option_key, str) or not KEY_RE.match(option_key):
-                fail(where, f"option key {option_key!r} must be snake_case")
-            if option_key in seen:
-                fail(where, f"duplicate option key '{option_key}'")
-            seen.add(option_key)
+            option_key = require_new_key(option.get("key") if isinstance(option, dict) else None,
+                                         seen, where, "option")
             require_text(
                 option.get("label"), f"{where} option '{option_key}'", "label"
             )
@@ -71,9 +73,7 @@ def _validate_item(item: Any, where: str, is_home_visit: bool) -> None:
 def _validate_template(template: Any, where: str) -> None:
     if not isinstance(template, dict):
         fail(where, "template must be a JSON object")
-    key = template.get("key")
-    if not isinstance(key, str) or not KEY_RE.match(key):
-        fail(where, f"template key {key!r} must be snake_case")
+    require_key(template.get("key"), where, "template")
     require_positive_int(template.get("version"), where, "version")
     require_text(template.get("title"), where, "title")
     venue_types = template.get("venue_types")
@@ -91,9 +91,7 @@ def _validate_template(template: Any, where: str) -> None:
     seen: set[str] = set()
     for item in items:
         _validate_item(item, where, is_home_visit)
-        if item["key"] in seen:
-            fail(where, f"duplicate item key '{item['key']}'")
-        seen.add(item["key"])
+        require_new_key(item["key"], seen, where, "item")
     if not is_home_visit:
         missing = [k for k in COMMON_VENUE_ITEMS if k not in seen]
         if missing:

@@ -29,6 +29,22 @@ def require_positive_int(value: Any, where: str, field: str) -> None:
         fail(where, f"'{field}' must be a positive integer, got {value!r}")
 
 
+def require_key(key: Any, where: str, what: str) -> str:
+    """Refuse a key that is not snake_case; return it."""
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        fail(where, f"{what} key {key!r} must be snake_case")
+    return key
+
+
+def require_new_key(key: Any, seen: set[str], where: str, what: str) -> str:
+    """Refuse a key that is not snake_case or is already in `seen` (its list's keys so far); add it."""
+    require_key(key, where, what)
+    if key in seen:
+        fail(where, f"duplicate {what} key '{key}'")
+    seen.add(key)
+    return key
+
+
 def read_json(path: Path) -> Any:
     """Return a data file's JSON, or refuse it."""
     try:

@@ -11,7 +11,15 @@ from typing import Any
 from ..models import CATEGORIES as CHILD_CATEGORIES
 from ..models import MEASURE_KINDS, RISK_LEVELS
 from . import checklists
-from .datafiles import DATA_DIR, KEY_RE, fail, read_json, require_positive_int, require_text
+from .datafiles import (
+    DATA_DIR,
+    fail,
+    read_json,
+    require_key,
+    require_new_key,
+    require_positive_int,
+    require_text,
+)
 
 RISK_RULES_PATH = DATA_DIR / "risk_rules.json"
 CONDITION_OPS = ("eq", "ne", "gte", "gt", "lte", "lt", "any")
@@ -103,12 +111,8 @@ def _validate_risk_rules(rules: Any, where: str, template: dict) -> None:
         fail(where, "'factors' must be a non-empty list")
     factor_keys: set[str] = set()
     for factor in factors:
-        key = factor.get("key") if isinstance(factor, dict) else None
-        if not isinstance(key, str) or not KEY_RE.match(key):
-            fail(where, f"factor key {key!r} must be snake_case")
-        if key in factor_keys:
-            fail(where, f"duplicate factor key '{key}'")
-        factor_keys.add(key)
+        key = require_new_key(factor.get("key") if isinstance(factor, dict) else None,
+                              factor_keys, where, "factor")
         factor_where = f"{where} factor '{key}'"
         require_text(factor.get("label"), factor_where, "label")
         _validate_condition(factor.get("when"), factor_where, items)
@@ -170,8 +174,7 @@ def _validate_risk_rules(rules: Any, where: str, template: dict) -> None:
     for follow_up in rules.get("follow_ups") or []:
         key = follow_up.get("key") if isinstance(follow_up, dict) else None
         follow_where = f"{where} follow-up {key!r}"
-        if not isinstance(key, str) or not KEY_RE.match(key):
-            fail(follow_where, "key must be snake_case")
+        require_key(key, follow_where, "follow-up")
         _validate_condition(follow_up.get("when"), follow_where, items)
         require_text(follow_up.get("detail"), follow_where, "detail")
         require_text(follow_up.get("unit"), follow_where, "unit")

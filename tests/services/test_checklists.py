@@ -293,3 +293,25 @@ def test_risk_rule_with_bad_measure_kind_raises(data_copy):
     )
     with pytest.raises(ValueError, match="measure kind"):
         load_risk_rules()
+
+
+def _first_multi(template: dict) -> dict:
+    return next(item for item in template["items"] if item["kind"] == "multi")
+
+
+@pytest.mark.parametrize("path, change, loader, message", [
+    ("home_visit.json", lambda d: _first_multi(d)["options"].append(dict(_first_multi(d)["options"][0])),
+     load_templates, r"home_visit\.json item '\w+': duplicate option key '\w+'"),
+    ("lodging.json", lambda d: d.update(key="Lodging"), load_templates,
+     r"lodging\.json: template key 'Lodging' must be snake_case"),
+    ("lodging.json", lambda d: d["items"][0].update(key="verify-identity"), load_templates,
+     r"lodging\.json: item key 'verify-identity' must be snake_case"),
+    (None, lambda r: r["factors"].append(dict(r["factors"][0])), load_risk_rules,
+     r"risk_rules\.json: duplicate factor key '\w+'"),
+    (None, lambda r: r["follow_ups"][0].update(key="Follow up"), load_risk_rules,
+     r"risk_rules\.json follow-up 'Follow up': follow-up key 'Follow up' must be snake_case"),
+])
+def test_a_bad_or_repeated_key_is_refused_naming_the_file_and_place(data_copy, path, change, loader, message):
+    edit_json(data_copy / path if path else risk_rules.RISK_RULES_PATH, change)
+    with pytest.raises(ValueError, match=message):
+        loader()
