@@ -36,12 +36,23 @@ export function show(user) {
   markNav();
 }
 
+// A screen inside a tab lights that tab: a child's page and visits are under 儿童, and so on.
+const TAB_OF = {
+  today: '#/today', child: '#/children', visit: '#/children', venue: '#/venues', inspect: '#/venues',
+  weekly: '#/clues', head: '#/head', ledgers: '#/head', review: '#/head', locations: '#/head',
+  devices: '#/head', plans: '#/head', plan: '#/head', conflict: '#/sync',
+};
+
 export function markNav() {
-  const here = location.hash.split('/').slice(0, 2).join('/');
+  const name = location.hash.replace(/^#\/?/, '').split('/')[0] || 'today';
+  const here = TAB_OF[name] || `#/${name}`;
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.getAttribute('data-nav') === here) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // The report button would only repeat the form it opens.
+  const fab = document.getElementById('clue-fab');
+  if (!document.getElementById('nav').hidden) fab.hidden = name === 'clue';
 }
 
 function renderStatus(s) {

@@ -130,6 +130,20 @@ NAV_LABELS = """() => [...document.querySelectorAll('#nav a')].map((a) => {
 })"""
 
 
+def clear_of_fixed_bars(page: Page, locator) -> bool:
+    """Scroll to the end of the page; say whether `locator` then lies clear of the report button,
+    the toast and the bottom bar (nothing fixed covers any part of it)."""
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_timeout(100)
+    box = locator.bounding_box()
+    for fixed in ("#clue-fab", "#nav"):
+        other = page.locator(fixed).bounding_box()
+        if other and not (box["y"] + box["height"] <= other["y"] or other["y"] + other["height"] <= box["y"]
+                          or box["x"] + box["width"] <= other["x"] or other["x"] + other["width"] <= box["x"]):
+            return False
+    return True
+
+
 def nav_labels(page: Page) -> list[tuple[str, str | None, int]]:
     """Each tab of the bottom bar: its visible label, its aria-label, and how many lines the label takes."""
     return [tuple(label) for label in page.evaluate(NAV_LABELS)]

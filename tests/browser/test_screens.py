@@ -3,6 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
+from .. import factories
 from . import helpers
 from .conftest import PHONE
 
@@ -21,6 +22,8 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     assert helpers.nav_labels(page) == [
         ("待办", "今日待办", 1), ("儿童", "我的儿童", 1), ("场所", "我的场所", 1), ("线索", None, 1),
         ("登记", None, 1), ("村务", None, 1), ("同步", None, 1)]
+    current = nav.locator("[aria-current=page]")
+    expect(current).to_have_text("待办")  # the first screen after login has no address of its own
     problems += helpers.check_screen(page, "02-today")
 
     nav.get_by_role("link", name="我的儿童").click()
@@ -30,13 +33,20 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     expect(page.locator(".list .item")).to_have_count(1)
     page.get_by_role("link", name=re.compile(r"欧\*\*月")).click()  # the town office sees names masked
     expect(page.get_by_role("heading", name="欧**月")).to_be_visible()
+    expect(current).to_have_text("儿童")  # a screen inside a tab lights its tab
     problems += helpers.check_screen(page, "04-child")
     page.get_by_role("link", name="记录走访").click()
     expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    expect(current).to_have_text("儿童")
+    # Scrolled to the end, the report button floats above the save button, not on it.
+    assert helpers.clear_of_fixed_bars(page, page.get_by_role("button", name="保存走访"))
+    page.evaluate("window.scrollTo(0, 0)")
     problems += helpers.check_screen(page, "05-visit")
 
     nav.get_by_role("link", name="登记").click()
     expect(page.get_by_role("heading", name="登记家庭或儿童")).to_be_visible()
+    assert helpers.clear_of_fixed_bars(page, page.get_by_role("button", name="保存登记"))
+    page.evaluate("window.scrollTo(0, 0)")
     problems += helpers.check_screen(page, "06-register")
 
     nav.get_by_role("link", name="我的场所").click()
@@ -45,14 +55,23 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     page.get_by_role("link", name=re.compile("测试a宾馆")).click()
     expect(page.get_by_role("heading", name="“五必须”")).to_be_visible()
     page.locator(".check-item").nth(0).get_by_label("不合格").check()
+    expect(current).to_have_text("场所")
     problems += helpers.check_screen(page, "08-inspection")
 
     page.get_by_role("link", name="强制报告").click()  # tap 1 from any screen
     expect(page.get_by_role("heading", name="强制报告")).to_be_visible()
+    expect(page.locator("#clue-fab")).to_be_hidden()  # the button would only open this form again
+    expect(current).to_have_count(0)
     problems += helpers.check_screen(page, "09-clue")
     page.get_by_label("发生了什么（必填）").fill("孩子说晚上有陌生人来家里")
-    page.get_by_role("button", name="提交报告").click()  # tap 2: filed
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    page.get_by_role("button", name="提交报告").click()  # tap 2: filed, and sent at once while online
+    expect(page.locator("#toast")).to_have_text("报告已保存，正在报送公安机关")
+    expect(page.locator("#clue-fab")).to_be_visible()
+    helpers.wait_synced(page)
+    police = factories.ApiClient(live_server.app.test_client())
+    police.login("police")
+    described = [c["description"] for c in police.get("/api/clues").get_json()["rows"]]
+    assert described.count("孩子说晚上有陌生人来家里") == 1
 
     nav.get_by_role("link", name="同步").click()
     expect(page.get_by_role("heading", name="同步状态")).to_be_visible()

@@ -40,7 +40,7 @@ export const MEASURE = {
 };
 export const CLUE_STATUS = { new: '待受理', received: '已受理', closed: '已办结' };
 export const CLUE_OUTCOME = { case_filed: '立案侦查', no_case: '不予立案', referred: '移交其他部门', other: '其他' };
-export const PLAN_STATUS = { draft: '草稿', active: '执行中', closed: '已结案' };
+export const PLAN_STATUS = { draft: '待审批', active: '执行中', closed: '已结案' };
 export const FLAG = {
   location_mismatch: '定位与住址不符', no_location: '没有定位', clock_skew: '手机时间与服务器不一致',
   future_time: '走访时间晚于上传时间', late_entry: '走访后很久才上传', impossible_travel: '短时间内相距过远',

@@ -64,8 +64,12 @@ export function render(id) {
     edit,
     h('h2', {}, `走访记录（${visits.length}）`),
     visits.length ? h('ul', { class: 'list' }, visits.map((v) => visitItem(v, amended, me))) : h('p', {}, '暂无走访记录。'),
-    h('h2', {}, '帮扶计划'),
-    plans.length ? plans.map((p) => h('div', { class: 'card' },
-      h('p', {}, `状态：${PLAN_STATUS[p.status] || p.status}；每 ${p.review_every_days || '—'} 天复核`),
-      h('ul', {}, (p.measures || []).map((m) => h('li', {}, `${MEASURE[m.kind] || m.kind}：${m.detail || ''}${m.due ? `（${m.due} 前）` : ''}`))))) : h('p', {}, '暂无帮扶计划。'));
+    // Online, a head's panel above lists the plans with their links; offline this is all there is.
+    isHead() && navigator.onLine ? null : storedPlans(plans));
+}
+
+function storedPlans(plans) {
+  return [h('h2', {}, '帮扶计划'), plans.length ? plans.map((p) => h('div', { class: 'card' },
+    h('p', {}, `状态：${PLAN_STATUS[p.status] || p.status}；每 ${p.review_every_days || '—'} 天复核`),
+    h('ul', {}, (p.measures || []).map((m) => h('li', {}, `${MEASURE[m.kind] || m.kind}：${m.detail || ''}${m.due ? `（${m.due} 前）` : ''}`))))) : h('p', {}, '暂无帮扶计划。')];
 }

@@ -1,6 +1,7 @@
 // File a clue (强制报告): one tap on the red button, type what happened, one tap to send.
 import { h, field, page, isoNow, toast } from '../ui.js';
 import * as store from '../store.js';
+import { sync } from '../sync.js';
 
 export function render() {
   const description = h('textarea', { name: 'description', rows: '5', required: true, autofocus: true });
@@ -20,7 +21,13 @@ export function render() {
     form.removeAttribute('data-dirty');
     await store.create('clue', { description: description.value.trim(), child_id: child.value || null,
       place: place.value.trim() || null, happened_at: isoNow() });
-    toast('报告已保存，联网后立即报送公安机关');
+    // A report does not wait for the next scheduled sync.
+    if (navigator.onLine) {
+      toast('报告已保存，正在报送公安机关');
+      sync();
+    } else {
+      toast('报告已保存在本机，联网后立即报送公安机关');
+    }
     history.back();
   });
   setTimeout(() => description.focus(), 0);

@@ -95,7 +95,7 @@ function exports() {
       h('button', { type: 'button', class: 'btn', onclick: run('csv') }, '导出 CSV')), out);
   if (role() === 'town_admin') {
     const reason = h('textarea', { name: 'reason', rows: '2', minlength: '4', maxlength: '500' });
-    box.append(h('details', {}, h('summary', {}, '导出未脱敏台账（须写明理由）'),
+    box.append(h('details', { class: 'filter-more' }, h('summary', {}, '导出未脱敏台账（须写明理由）'),
       field('导出理由（必填，至少 4 个字）', reason, '理由会记入审计日志'),
       h('button', { type: 'button', class: 'btn danger', onclick: () => {
         if (reason.value.trim().length < 4) { out.textContent = '请写明导出理由（至少 4 个字）'; return null; }

@@ -5,12 +5,13 @@ import { FLAG, T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
 
 function facts(v) {
-  const where = v.lat == null ? '没有定位' : `距住址约 ${v.distance_m == null ? '—' : Math.round(v.distance_m)} 米（精度 ±${v.accuracy_m == null ? '—' : Math.round(v.accuracy_m)} 米）`;
+  const where = `距住址约 ${v.distance_m == null ? '—' : Math.round(v.distance_m)} 米（精度 ±${v.accuracy_m == null ? '—' : Math.round(v.accuracy_m)} 米）`;
   return h('dl', { class: 'kv' },
     h('dt', {}, '走访人'), h('dd', {}, v.worker_name || '—'),
     h('dt', {}, '走访时间'), h('dd', {}, fmtTime(v.visited_at)),
     h('dt', {}, '上传时间'), h('dd', {}, fmtTime(v.received_at)),
-    h('dt', {}, '位置'), h('dd', {}, where),
+    // Without a fix the 没有定位 tag already says so.
+    v.lat == null ? null : [h('dt', {}, '位置'), h('dd', {}, where)],
     h('dt', {}, '走访情况'), h('dd', {}, v.notes || '（无）'));
 }
 
