@@ -19,7 +19,7 @@ from ..models import (
     Visit,
     new_id,
 )
-from . import batching, scope
+from . import batching, plans, risk, scope
 from .geo import to_wgs84
 from .writes import assign, save_record
 
@@ -136,7 +136,11 @@ def create_child(actor, data: dict, device_id: str | None = None) -> Child:
     child = new_record(Child, data)
     child.grid_id, child.village_id = household.grid_id, household.village_id
     assign(child, _child_fields(data))
+    # The rules score categories: a child registered disabled or disadvantaged is not left at low
+    # until a first visit, and one whose level needs a plan gets a draft.
+    risk.reassess(child, None)
     save_record(actor, "child", child, "create", sorted(data), device_id)
+    plans.propose_plan(actor, child, {}, device_id)
     return child
 
 
@@ -150,7 +154,10 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
             raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
         data.update(grid_id=household.grid_id, village_id=household.village_id)
     changed = assign(child, _child_fields(data))
-    save_record(actor, "child", child, "update", changed, device_id)
+    if "categories" in changed:  # the rules score categories: the edit saves with its new assessment
+        risk.refresh_child(actor, child, device_id, changed)
+    else:
+        save_record(actor, "child", child, "update", changed, device_id)
     if "grid_id" in changed:
         move_history(child)
     return child

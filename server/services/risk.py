@@ -153,23 +153,30 @@ def _take_into_latest(visit: Visit) -> None:
 _LOOK_UP = object()
 
 
-def refresh_child(actor, child: Child, device_id: str | None = None, changed=(), latest=_LOOK_UP) -> None:
-    """Re-run the assessment, set level and schedule, save, and propose a plan when one is needed.
-
-    `latest` is the child's latest standing visit when the caller has already read it.
-    """
-    visit = latest_visit(child.id) if latest is _LOOK_UP else latest
+def reassess(child: Child, visit: Visit | None) -> list[str]:
+    """Set the child's assessment, level and next visit from its categories and latest standing
+    visit (None: not visited yet); return the names of the fields that changed."""
     answers = (visit.answers or {}) if visit else {}
     flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
     level, reasons = assess_child(child, answers, flags)
-    changed = list(changed) + assign(child, {"risk_assessed": level, "risk_reasons": reasons})
+    changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons})
     effective = child.risk_override or level
     if effective != child.risk_level:
         changed += assign(child, {"risk_level": effective, "risk_changed_at": utcnow()})
-    changed += assign(child, {"next_visit_due": schedule.next_visit_due(child)})
+    return changed + assign(child, {"next_visit_due": schedule.next_visit_due(child)})
+
+
+def refresh_child(actor, child: Child, device_id: str | None = None, changed=(), latest=_LOOK_UP) -> None:
+    """Re-run the assessment, set level and schedule, save, and propose a plan when one is needed.
+
+    `latest` is the child's latest standing visit when the caller has already read it; `changed`
+    names fields the caller changed and saves with the assessment, as one update.
+    """
+    visit = latest_visit(child.id) if latest is _LOOK_UP else latest
+    changed = list(changed) + reassess(child, visit)
     if changed:
         save_record(actor, "child", child, "update", sorted(set(changed)), device_id)
-    plans.propose_plan(actor, child, answers, device_id)
+    plans.propose_plan(actor, child, (visit.answers or {}) if visit else {}, device_id)
 
 
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:

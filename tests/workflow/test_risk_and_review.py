@@ -1,4 +1,5 @@
 """Risk re-assessed on every visit, the schedule it sets, the village head's override and review."""
+import uuid
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from server.models import AuditEvent, Child, Plan
 from server.services.audit import verify_chain
 
 from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import op, push
 from .helpers import TZ, post_visit
 
 
@@ -131,3 +133,23 @@ def test_an_amendment_that_corrects_a_future_visit_time_moves_the_schedule_back(
     child = worker.get(child_url).get_json()
     assert (_local_day(child["last_visit_at"]), child["next_visit_due"]) == (
         right.date(), (right.date() + timedelta(days=182)).isoformat())
+
+
+def test_categories_set_the_level_at_registration_and_when_edited(app, town, login):
+    worker = login("worker_a", device_id="phone-risk-categories")
+    child_id = str(uuid.uuid4())
+    created = worker.post("/api/children", json={"id": child_id, "household_id": town.households["a1"],
+                                                 "name": "新登记儿童", "sex": "M", "categories": ["disabled"]})
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert (body["risk_level"], body["risk_reasons"], body["version"]) == ("medium", ["disabled"], 1)
+    result = push(worker, [op("child", "update", child_id, {"categories": ["left_behind"]}, base_version=1)])
+    assert [(r["status"], r["version"]) for r in result["results"]] == [("applied", 2)]
+    child = worker.get(f"/api/children/{child_id}").get_json()
+    assert (child["risk_level"], child["risk_reasons"]) == ("low", [])
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.action, AuditEvent.detail).where(
+            AuditEvent.entity_id == child_id).order_by(AuditEvent.seq)).all()
+        assert [(action, detail["version"]) for action, detail in events] == [("child.create", 1), ("child.update", 2)]
+        assert events[1][1]["fields"] == ["categories", "risk_assessed", "risk_changed_at", "risk_level", "risk_reasons"]
+        db.session.remove()
