@@ -4,6 +4,7 @@ import re
 
 from flask import Flask, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -87,9 +88,7 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_stale(err: StaleDataError):
         # Another request changed the record between this one's read and its write; the failed
         # flush leaves the session to roll back before the session cookie is saved.
-        from .extensions import db
-
-        db.session.rollback()
+        _roll_back()
         return _respond(ApiError(409, "version_conflict", "记录已被他人修改，请刷新后再编辑"))
 
     @app.errorhandler(HTTPException)
@@ -106,7 +105,27 @@ def register_errorhandlers(app: Flask) -> None:
         code = None if status in HTTP_CODES else _snake(err.name)
         return _respond(ApiError(status, code, None if code is None else "请求无法处理", headers=kept))
 
+    @app.errorhandler(OperationalError)
+    def handle_busy(err: OperationalError):
+        # A deadlock, a lock wait that ran out, a lost connection: nothing was written, and the
+        # same request may well pass a moment later (a phone's sync retries a 503).
+        _roll_back()
+        log.warning("database unavailable: %s", type(err.orig).__name__)
+        return _respond(ApiError(503, "busy", "服务器繁忙，请稍后重试", headers={"Retry-After": "5"}))
+
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):
         log.exception("unhandled error: %s", type(err).__name__)
+        _roll_back()
         return _respond(ApiError(500, "internal_error", "服务器内部错误"))
+
+
+def _roll_back() -> None:
+    """Leave a failed request's session clean, so nothing after it (the session cookie, the
+    teardown) flushes what failed."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the answer still goes out; the connection is discarded
+        log.warning("rollback after a failed request failed")

@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..models import ROLES
-from .common import Choice, StrictSchema, Text
+from .common import Choice, DeviceId, StrictSchema, Text
 
 
 class LoginSchema(StrictSchema):
@@ -10,8 +10,7 @@ class LoginSchema(StrictSchema):
 
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    device_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$",
-                                                       error="设备编号格式不正确"))
+    device_id = DeviceId()
 
 
 class PasswordChangeSchema(StrictSchema):

@@ -65,7 +65,8 @@ class Aware(fields.AwareDateTime):
     """
 
     default_error_messages = {"invalid": "时间格式应为 ISO 8601（含时区）",
-                              "invalid_awareness": "时间须带时区（如 +08:00）"}
+                              "invalid_awareness": "时间须带时区（如 +08:00）",
+                              "out_of_range": "时间超出范围（1900 至 2100 年）"}
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if not isinstance(value, str):
@@ -73,9 +74,13 @@ class Aware(fields.AwareDateTime):
         if not ISO_MOMENT.fullmatch(value):
             raise self.make_error("invalid_awareness" if LOCAL_TIME.fullmatch(value) else "invalid")
         try:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             raise self.make_error("invalid") from None
+        # Far enough from year 1 and 9999 that storing it in UTC cannot overflow.
+        if not 1900 <= moment.year <= 2100:
+            raise self.make_error("out_of_range")
+        return moment
 
 
 class Number(fields.Float):
@@ -120,6 +125,12 @@ def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.St
     and sent back unchanged cannot overwrite the real one."""
     no_mask = validate.Regexp(r"\A[^*]*\Z", error="姓名中不能有 *：脱敏显示的姓名不能作为修改提交")
     return fields.String(validate=[_length(max_length, min_length), no_mask], **kwargs)
+
+
+def DeviceId(**kwargs) -> fields.String:
+    """Return a device id field: a phone's own id, which also names it in a URL (revoke)."""
+    return fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{8,64}$", error="设备编号格式不正确"),
+                         **kwargs)
 
 
 def Choice(choices, **kwargs) -> fields.String:

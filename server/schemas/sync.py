@@ -1,7 +1,7 @@
 """Schemas of the sync envelope: push batches, ops and pull queries."""
 from marshmallow import Schema, fields, validate
 
-from .common import Aware, Choice, StrictSchema, Uuid
+from .common import Aware, Choice, DeviceId, StrictSchema, Uuid
 
 ENTITY_NAMES = ("household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                 "plan_progress", "clue", "staff_check")
@@ -21,7 +21,7 @@ class OpSchema(StrictSchema):
 class PushSchema(StrictSchema):
     """POST /api/sync/push; ops are validated one by one so one bad op does not stop the rest."""
 
-    device_id = fields.String(required=True, validate=validate.Length(min=8, max=64))
+    device_id = DeviceId(required=True)
     device_time = Aware(allow_none=True)
     schema_version = fields.Integer(load_default=1)
     ops = fields.List(fields.Raw(allow_none=True), required=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from ..crypto import DecryptionError
 from ..extensions import db
 from ..models import AuditEvent, ReportSnapshot, new_id, utcnow
-from . import batching
+from . import batching, changes
 from .listing import paginate
 
 GENESIS = "0" * 64
@@ -38,6 +38,10 @@ def _stored_reason(row) -> str | None:
 
 
 def _lock_chain() -> None:
+    # The change counter's row first, then the chain: the order every writer takes them in. A
+    # push locks the counter and then audits; an audited edit that locked the chain first and
+    # flushed its change-log rows afterwards would wait on the push while the push waited on it.
+    changes.lock_writers()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
 

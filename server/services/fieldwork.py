@@ -6,7 +6,19 @@ from sqlalchemy import exists, func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Clue, Household, Inspection, Plan, PlanProgress, Venue, Visit, stands, utcnow
+from ..models import (
+    Child,
+    Clue,
+    Household,
+    Inspection,
+    JointOperation,
+    Plan,
+    PlanProgress,
+    Venue,
+    Visit,
+    stands,
+    utcnow,
+)
 from . import batching, changes, checklists, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
@@ -69,8 +81,8 @@ def _check_home_visit_answers(answers: dict) -> None:
             errors[key] = ["应为是或否"]
         elif item["kind"] == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             errors[key] = ["应为数字"]
-        elif item["kind"] == "multi" and (not isinstance(value, list) or not set(value) <= {
-                o["key"] for o in item["options"]}):
+        elif item["kind"] == "multi" and (not isinstance(value, list) or not all(
+                isinstance(v, str) for v in value) or not set(value) <= {o["key"] for o in item["options"]}):
             errors[key] = ["选项无效"]
     if errors:
         raise validation_error({"answers": errors})
@@ -187,6 +199,8 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         first = _in_scope(actor, Inspection, reinspection_of, "reinspection_of", "被复查的检查记录不存在")
         if first.venue_id != venue.id:
             raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
+    if data.get("operation_id"):
+        _in_scope(actor, JointOperation, data["operation_id"], "operation_id", "联合行动不存在")
     fix, now = _fix(data), utcnow()
     record_id = unused_id(Inspection, data)
     results, notes = _results(template, data.pop("answers"), schedule.local_date(data["inspected_at"]))

@@ -65,7 +65,7 @@ def decode(token: str | None, user_id: str) -> Cursor | None:
         return None
     raw, dot, mac = token.partition(".")
     cursor = _parse(raw)
-    if not dot or not hmac.compare_digest(mac, _mac(user_id, raw)):
+    if not dot or not hmac.compare_digest(mac.encode(), _mac(user_id, raw).encode()):
         # Unsigned (issued before cursors were signed), signed with another secret key, or
         # issued to someone else: the phone starts afresh, as after a lost tombstone.
         raise ApiError(410, "resync_required", "同步游标已失效，需要重新完整同步")
@@ -86,7 +86,7 @@ def _parse(raw: str) -> Cursor:
                     or scope is None or rescope.after < 0:
                 raise ValueError
         return Cursor(seq, scope, rescope)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None
 
 

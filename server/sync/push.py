@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select, true
+from sqlalchemy.exc import OperationalError
 
 from ..errors import ApiError
 from ..extensions import db
@@ -175,6 +176,8 @@ def _apply_run(actor, group: list[tuple[int, dict]], ctx: SyncContext) -> list[d
                 answers.append(answer)
         savepoint.commit()
         return answers
+    except OperationalError:
+        raise
     except Exception:  # noqa: BLE001 - any refusal is answered op by op, each in its own savepoint
         savepoint.rollback()
         return None
@@ -205,6 +208,10 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
     except ApiError as err:
         savepoint.rollback()
         return _rejected(op_id, err.fields or {"_op": [err.message]})
+    except OperationalError:
+        # A deadlock or a lost connection says nothing about the op: the ledger must not keep it
+        # as refused. The whole batch fails (503) with nothing written, and the phone sends it again.
+        raise
     except Exception:
         savepoint.rollback()
         log.exception("sync op %s on %s failed", op_id, op["entity"])

@@ -141,3 +141,42 @@ def test_puller_beside_writers_misses_no_change(pg_engine, app, town):
     assert committed and len([p for p in pages if p]) > 4, "the puller ran beside the writers"
     seeded = {("household", town.households["a1"]), ("child", town.children["a1"])}
     assert seen == committed | seeded
+
+
+def test_an_audited_edit_and_a_push_take_the_writers_locks_in_one_order(pg_engine, app, town, login):
+    """An edit that audits first and flushes its change-log rows later (a risk override does) and a
+    push (the change counter first, then the chain) once waited on each other: a deadlock."""
+    from server.services import audit
+    from server.services.writes import save_record
+
+    worker = login("worker_a", device_id="phone-worker-a-lockorder")
+    edit_holds, push_started, errors = threading.Event(), threading.Event(), []
+
+    def audited_edit() -> None:
+        try:
+            with app.app_context():
+                admin = db.session.get(User, town.users["admin"])
+                audit.record_event("test.first", admin, "child", town.children["a1"])
+                edit_holds.set()
+                push_started.wait(timeout=30)
+                time.sleep(0.5)  # the push is now waiting on a lock, or holds one
+                home = db.session.get(Household, town.households["a1"])
+                home.address = "锁顺序测试巷1号"
+                save_record(admin, "household", home, "update", ["address"])
+                db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    thread = threading.Thread(target=audited_edit)
+    thread.start()
+    assert edit_holds.wait(timeout=30)
+    push_started.set()
+    results = push(worker, [op("household", "create", str(uuid.uuid4()),
+                               {"grid_id": town.grids["a1"], "address": "并发新户1号"})])["results"]
+    thread.join(timeout=60)
+    assert (errors, [r["status"] for r in results]) == ([], ["applied"])
+    with app.app_context():
+        assert audit.verify_chain()["ok"]
+        assert db.session.get(Household, town.households["a1"]).address == "锁顺序测试巷1号"
+        db.session.remove()

@@ -1,11 +1,14 @@
 """Push with bad input: per-op rejections that spare the rest, and whole-batch refusals."""
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from server.extensions import db
 from server.models import Plan, new_id
+from server.sync import entities
 from tests.routes.helpers import WRITE_TABLES, assert_error, snapshot
 from tests.sync.test_push_pull_basics import op, push
 
@@ -236,3 +239,55 @@ def test_a_clue_names_only_a_source_its_reporter_may_see(app, town, worker, logi
     filed = push(worker, [op("clue", "create", str(uuid.uuid4()), {"description": "走访中发现",
                                                                    "source_visit_id": own_visit})])
     assert filed["results"][0]["status"] == "applied"
+
+
+def test_input_the_services_once_crashed_on_is_refused_per_op_and_over_rest(app, town, worker, login):
+    """Each of these reached a service unchecked: sync stored a generic refusal, REST answered 500."""
+    inspector = login("inspector", device_id="phone-inspector-badinput")
+    unknown_operation = op("inspection", "create", str(uuid.uuid4()), {
+        "venue_id": town.venues["a"], "inspected_at": VISITED, "operation_id": str(uuid.uuid4()),
+        "answers": [{"item": "verify_identity", "result": "pass"}]})
+    year_one = visit_op(town.children["a1"], visited_at="0001-01-01T00:00:00+08:00")
+    objects_as_options = visit_op(town.children["a1"], answers={"needs": [{"x": 1}]})
+    before = snapshot(app, TABLES)
+    answers = push(inspector, [unknown_operation])["results"]
+    answers += push(worker, [year_one, objects_as_options])["results"]
+    assert [(r["status"], r["errors"]) for r in answers] == [
+        ("rejected", {"operation_id": ["联合行动不存在"]}),
+        ("rejected", {"visited_at": ["时间超出范围（1900 至 2100 年）"]}),
+        ("rejected", {"answers": {"needs": ["选项无效"]}})]
+    rest = [inspector.post("/api/inspections", json=unknown_operation["data"]),
+            worker.post("/api/visits", json=year_one["data"]),
+            worker.post("/api/visits", json=objects_as_options["data"])]
+    assert [(r.status_code, r.get_json()["error"]["code"]) for r in rest] == [(422, "validation_error")] * 3
+    # Nothing but the three refusals in the op ledger.
+    after = snapshot(app, TABLES)
+    assert {name: rows for name, rows in after.items() if name != "applied_op"} == {
+        name: rows for name, rows in before.items() if name != "applied_op"}
+    assert len(after["applied_op"]) == len(before["applied_op"]) + 3
+
+
+def test_a_device_id_unfit_for_a_url_is_refused_on_push_as_on_login(app, town, login):
+    session = login("worker_a")  # opened without a device: its first push would bind one
+    before = snapshot(app, (*TABLES, "device"))
+    response = session.post("/api/sync/push", json={"device_id": "lost/phone 1", "ops": [household_op(town)]})
+    assert_error(response, 422, "validation_error", fields={"device_id": ["设备编号格式不正确"]})
+    assert snapshot(app, (*TABLES, "device")) == before
+
+
+def test_a_database_failure_in_an_op_fails_the_batch_unrecorded(app, town, worker, monkeypatch):
+    """A deadlock or a lost connection says nothing about the op: the batch answers 503 with nothing
+    written, not a refusal the op ledger would keep for good, and the same batch applies later."""
+    ops = [household_op(town, "先到的户"), visit_op(town.children["a1"]), household_op(town, "后到的户")]
+    before = snapshot(app, TABLES)
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("INSERT INTO visit", {}, Exception("deadlock detected"))
+    visit = entities.ENTITIES["visit"]
+    monkeypatch.setitem(entities.ENTITIES, "visit", replace(visit, create=entities._fact(deadlocked)))
+    response = worker.post("/api/sync/push", json={"device_id": DEVICE, "ops": ops})
+    assert_error(response, 503, "busy")
+    assert response.headers["Retry-After"] == "5"
+    assert snapshot(app, TABLES) == before
+    monkeypatch.setitem(entities.ENTITIES, "visit", visit)
+    assert [r["status"] for r in push(worker, ops)["results"]] == ["applied"] * 3
