@@ -39,6 +39,7 @@ run: install instance
 	@umask 077; export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \
 	$(FLASK) db upgrade && \
 	$(FLASK) demo-data --if-empty && \
+	$(FLASK) prune-tombstones && \
 	echo "Hulei: http://$(HOST):$(PORT)/" && \
 	$(VENV)/bin/flask --app 'server:serving_app()' run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
 

@@ -1,4 +1,4 @@
-"""Command-line commands: create-user, demo-data, keys rotate, audit verify.
+"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones.
 
 Each runs in an app context of its own (with_appcontext), so it also works from
 `app.test_cli_runner()` and any other click invoker, not only from the `flask` command.
@@ -116,4 +116,15 @@ def audit_verify_command():
     sys.exit(1)
 
 
-COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group)
+@click.command("prune-tombstones")
+@with_appcontext
+def prune_tombstones_command():
+    """Drop delete and evict rows older than SYNC_TOMBSTONE_DAYS (`make run` does it at each start;
+    run it daily from cron on a server that runs for weeks); a cursor from before them must resync."""
+    from .sync.pull import prune_tombstones
+
+    days = current_app.config["SYNC_TOMBSTONE_DAYS"]
+    click.echo(f"pruned {prune_tombstones(days)} tombstones older than {days} days")
+
+
+COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group, prune_tombstones_command)

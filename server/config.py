@@ -64,6 +64,8 @@ def base_config(env: dict | None = None) -> dict:
         "ROTATE_PAUSE_SECONDS": int(env.get("HULEI_ROTATE_PAUSE_MS", "0")) / 1000,
         "JSON_AS_ASCII": False,
         "TRUST_MIN_DISTANCE_M": 200.0,
+        # The phone reports its own accuracy: beyond this, a claimed accuracy widens the allowance no further.
+        "TRUST_MAX_ACCURACY_M": 1000.0,
         "TRUST_CLOCK_SKEW": timedelta(minutes=10),
         "TRUST_LATE_ENTRY": timedelta(days=7),
         "TRUST_MAX_SPEED_KMH": 120.0,

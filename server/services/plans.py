@@ -31,7 +31,8 @@ def suggested_measures(reasons: list[str], answers: dict | None = None) -> list[
     return measures
 
 
-def _has_open_plan(child_id: str) -> bool:
+def has_open_plan(child_id: str) -> bool:
+    """Say whether the child has a draft or active plan (in a run, counting one proposed in it)."""
     # In a run a plan proposed earlier is not flushed yet: the run remembers it instead.
     run = batching.active()
     key = ("open_plan", child_id)
@@ -51,7 +52,7 @@ def _open_plan(child_id: str) -> Plan | None:
 def propose_plan(actor, child: Child, answers: dict | None, device_id: str | None = None) -> Plan | None:
     """Draft a plan for a child whose level needs one and who has no open plan."""
     required = risk_rules.rules()["plan"]["required_levels"]
-    if child.risk_level not in required or child.status != "active" or _has_open_plan(child.id):
+    if child.risk_level not in required or child.status != "active" or has_open_plan(child.id):
         return None
     plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
                 helper_id=actor.id if actor.role == "grid_worker" else None,

@@ -1,5 +1,5 @@
 """Register and edit households, children and venues within the actor's scope."""
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
@@ -117,6 +117,19 @@ def move_history(child: Child) -> None:
     for record in records:
         assign(record, place)
     db.session.flush()
+
+
+def check_household_removable(actor, household: Household) -> None:
+    """Refuse to delete a household whose children are registered: they would stay live under it."""
+    live = exists().where(Child.household_id == household.id, Child.deleted_at.is_(None))
+    if db.session.scalar(select(live)):
+        raise ApiError(409, "has_children", "该户还有登记的儿童，请先将儿童迁到其他户或删除")
+
+
+def check_child_removable(actor, child: Child) -> None:
+    """Refuse to delete a child with an open plan: its helper would go on with a plan for no one."""
+    if plans.has_open_plan(child.id):
+        raise ApiError(409, "has_open_plan", "该儿童有未结案的帮扶计划，请先结案")
 
 
 def _child_fields(data: dict) -> dict:

@@ -19,7 +19,9 @@ def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], fl
     if not target or target.get("lat") is None:
         return [], None
     distance = distance_m((fix["lat"], fix["lon"]), (target["lat"], target["lon"]))
-    allowed = max(current_app.config["TRUST_MIN_DISTANCE_M"], 2 * (fix.get("accuracy_m") or 0))
+    config = current_app.config
+    accuracy = min(fix.get("accuracy_m") or 0, config["TRUST_MAX_ACCURACY_M"])
+    allowed = max(config["TRUST_MIN_DISTANCE_M"], 2 * accuracy)
     return (["location_mismatch"] if distance > allowed else []), round(distance, 1)
 
 

@@ -28,7 +28,9 @@ class Entity:
 
     A kind with `prefetch(actor, items)` has its consecutive creates in a push applied as one
     run (services/batching.py), `prefetch` loading what the run will look up. `guard(actor, record)`
-    refuses an edit or a delete the record's state does not allow the caller (a closed plan).
+    refuses an edit or a delete the record's state does not allow the caller (a closed plan);
+    `removable(actor, record)` refuses a delete that would leave other live records orphaned (a
+    household's children).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Entity:
     update: Callable | None = None
     prefetch: Callable | None = None
     guard: Callable | None = None
+    removable: Callable | None = None
 
     @property
     def is_fact(self) -> bool:
@@ -63,9 +66,10 @@ def _mutable(create: Callable) -> Callable:
 
 ENTITIES = {e.name: e for e in (
     Entity("household", Household, hs.HouseholdSchema, hs.HouseholdCreateSchema,
-           _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household),
+           _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household,
+           removable=registry.check_household_removable),
     Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _mutable(registry.create_child),
-           hs.ChildUpdateSchema, registry.update_child),
+           hs.ChildUpdateSchema, registry.update_child, removable=registry.check_child_removable),
     Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit),
            prefetch=fieldwork.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),

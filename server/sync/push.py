@@ -283,8 +283,9 @@ def _delete(actor, entity, record, base_version: int | None, ctx: SyncContext):
     # Seeing a record is not leave to remove it: a delete needs what an edit of the kind needs.
     if not scope.can_write(actor, entity.model):
         raise ApiError(403, "not_allowed", "您的角色不能删除此类记录")
-    if entity.guard is not None:
-        entity.guard(actor, record)
+    for check in (entity.guard, entity.removable):
+        if check is not None:
+            check(actor, record)
     if base_version is None or base_version != record.version:
         raise Conflict(entity.shown(actor, record))
     record.deleted_at = utcnow()

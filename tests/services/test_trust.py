@@ -115,6 +115,16 @@ def test_poor_accuracy_widens_the_allowance_to_twice_the_accuracy(worker, home):
                                                      pytest.approx(300, abs=0.5))
 
 
+def test_a_claimed_accuracy_widens_the_allowance_to_2_km_at_most(worker, home):
+    """The phone reports its own accuracy: a claimed 100 km would have let a fix from anywhere pass."""
+    far = visit(worker, home[1], offset(HOME, 111_000), accuracy=100_000, at=now() - timedelta(hours=9))
+    assert (far["flags"], far["distance_m"]) == (["location_mismatch"], pytest.approx(111_000, abs=1))
+    beyond = visit(worker, home[1], offset(HOME, 2500), accuracy=5000, at=now() - timedelta(hours=6))
+    assert (beyond["flags"], beyond["distance_m"]) == (["location_mismatch"], pytest.approx(2500, abs=0.5))
+    within = visit(worker, home[1], offset(HOME, 1900), accuracy=5000, at=now() - timedelta(hours=3))
+    assert (within["flags"], within["distance_m"]) == ([], pytest.approx(1900, abs=0.5))
+
+
 def test_no_fix_is_flagged_no_location(worker, home):
     body = visit(worker, home[1], None)
     assert (body["flags"], body["distance_m"], body["lat"], body["lon"]) == (

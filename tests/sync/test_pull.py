@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 
-from server.sync.pull import prune_tombstones
 from tests.factories import valid_id_number
 from tests.routes.helpers import assert_error
 from tests.sync.test_push_pull_basics import op, pull_all, push
@@ -279,8 +278,14 @@ def test_cursor_older_than_the_tombstone_floor_must_resync(app, town, login):
     _, old_cursor = pull_all(worker)
     push(worker, [op("child", "delete", town.children["a1"], base_version=1)])
     _, fresh_cursor = pull_all(worker, old_cursor)
-    with app.app_context():
-        assert prune_tombstones(0) == 1
+    # `make run` prunes at each start (a server that runs for weeks, from cron): within the
+    # retention (SYNC_TOMBSTONE_DAYS, 90) the tombstone stays and the old cursor still reads it.
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["prune-tombstones"]).output == "pruned 0 tombstones older than 90 days\n"
+    kept = pull_all(worker, old_cursor)[0]
+    assert [(c["id"], c["action"]) for c in kept] == [(town.children["a1"], "delete")]
+    app.config["SYNC_TOMBSTONE_DAYS"] = 0
+    assert runner.invoke(args=["prune-tombstones"]).output == "pruned 1 tombstones older than 0 days\n"
     assert_error(worker.get(f"/api/sync/pull?cursor={old_cursor}"), 410, "resync_required")
     assert pull_all(worker, fresh_cursor) == ([], fresh_cursor)
     changes, _ = pull_all(worker)

@@ -291,3 +291,30 @@ def test_a_database_failure_in_an_op_fails_the_batch_unrecorded(app, town, worke
     assert snapshot(app, TABLES) == before
     monkeypatch.setitem(entities.ENTITIES, "visit", visit)
     assert [r["status"] for r in push(worker, ops)["results"]] == ["applied"] * 3
+
+
+def test_a_delete_that_would_leave_live_records_orphaned_is_refused(app, town, worker):
+    home, kid = str(uuid.uuid4()), str(uuid.uuid4())
+    created = push(worker, [
+        op("household", "create", home, {"grid_id": town.grids["a1"], "address": "待删户1号"}),
+        op("child", "create", kid, {"household_id": home, "name": "待删儿童", "sex": "F"})])
+    assert [r["status"] for r in created["results"]] == ["applied", "applied"]
+    refused = push(worker, [op("household", "delete", home, base_version=1)])["results"]
+    assert [(r["status"], r["errors"]) for r in refused] == [
+        ("rejected", {"_op": ["该户还有登记的儿童，请先将儿童迁到其他户或删除"]})]
+    assert worker.get(f"/api/households/{home}").status_code == 200
+    # Once its child is removed, the household may go too.
+    gone = push(worker, [op("child", "delete", kid, base_version=1),
+                         op("household", "delete", home, base_version=1)])
+    assert [r["status"] for r in gone["results"]] == ["applied", "applied"]
+    paths = (f"households/{home}", f"children/{kid}")
+    assert [worker.get(f"/api/{path}").status_code for path in paths] == [404] * 2
+
+    # A child whose visit calls for a plan has a draft: it is not removed from under its helper.
+    injured = push(worker, [visit_op(town.children["a1"], answers={"injury_signs": True})])["results"]
+    assert [r["status"] for r in injured] == ["applied"]
+    version = worker.get(f"/api/children/{town.children['a1']}").get_json()["version"]
+    kept = push(worker, [op("child", "delete", town.children["a1"], base_version=version)])["results"]
+    assert [(r["status"], r["errors"]) for r in kept] == [
+        ("rejected", {"_op": ["该儿童有未结案的帮扶计划，请先结案"]})]
+    assert worker.get(f"/api/children/{town.children['a1']}").status_code == 200
