@@ -1,9 +1,11 @@
 """Assistance plans, joint operations and staff record checks: mutable records with versions."""
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, JointOperation, Plan, StaffCheck, Unit, Venue
+from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
 from . import audit, plans, scope
 from .registry import new_record
 from .writes import assign, save_record
@@ -47,7 +49,9 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     if data.get("helper_id"):
         plans.check_helper(data["helper_id"], plan.village_id)
     changed = assign(plan, _measures(data))
-    save_record(actor, "plan", plan, "update", changed, device_id)
+    if "review_every_days" in changed:
+        changed += assign(plan, {"next_review_due": plans.rescheduled_review(plan)})
+    save_record(actor, "plan", plan, "update", sorted(changed), device_id)
     return plan
 
 
@@ -63,9 +67,19 @@ def check_plan_editable(actor, plan: Plan) -> None:
         raise ApiError(403, "plan_not_allowed", "已批准的帮扶计划只能由村/社区负责人修改")
 
 
+def _check_members(actor, member_ids: list[str] | None) -> None:
+    """Refuse team members who are not active people of the actor's town."""
+    wanted = set(member_ids or [])
+    found = set(db.session.scalars(select(User.id).where(
+        User.id.in_(wanted), User.town_id == actor.town_id, User.active.is_(True)))) if wanted else set()
+    if wanted - found:
+        raise validation_error({"member_ids": ["成员不存在或已停用"]})
+
+
 def create_operation(actor, data: dict, device_id: str | None = None) -> JointOperation:
     """Record a joint enforcement operation."""
     _require_writer(actor, JointOperation)
+    _check_members(actor, data.get("member_ids"))
     operation = new_record(JointOperation, data)
     assign(operation, data)
     save_record(actor, "joint_operation", operation, "create", sorted(data), device_id)
@@ -76,6 +90,8 @@ def update_operation(actor, operation_id: str, data: dict, device_id: str | None
     """Edit a joint operation."""
     _require_writer(actor, JointOperation)
     operation = scope.get_scoped(actor, JointOperation, operation_id)
+    if "member_ids" in data:
+        _check_members(actor, data["member_ids"])
     changed = assign(operation, data)
     save_record(actor, "joint_operation", operation, "update", changed, device_id)
     return operation
@@ -85,8 +101,9 @@ def _employer_village(actor, data: dict) -> str | None:
     kind, employer_id = data.get("employer_kind"), data.get("employer_id")
     if kind == "venue":
         venue = db.session.get(Venue, employer_id)
-        if venue is None or not scope.place_in_scope(actor, venue.village_id) and actor.role not in (
-                "inspector", "town_admin"):
+        reachable = actor.role in ("inspector", "town_admin") or (
+            venue is not None and scope.place_in_scope(actor, venue.village_id))
+        if venue is None or venue.deleted_at is not None or not reachable:
             raise validation_error({"employer_id": ["场所不存在或不在您的管辖范围内"]})
         return venue.village_id
     if db.session.get(Unit, employer_id) is None or actor.role == "village_head":
@@ -121,6 +138,8 @@ def update_staff_check(actor, check_id: str, data: dict, device_id: str | None =
     if {"employer_kind", "employer_id"} & set(data):
         merged = {"employer_kind": check.employer_kind, "employer_id": check.employer_id, **data}
         data["village_id"] = _employer_village(actor, merged)
+    if "checked_on" in data and "next_due" not in data:  # the next check falls due a year from this one
+        data["next_due"] = data["checked_on"] + timedelta(days=STAFF_RECHECK_DAYS)
     changed = assign(check, data)
     save_record(actor, "staff_check", check, "update", changed, device_id)
     if "result" in changed:

@@ -235,6 +235,8 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     """Add a progress entry to a plan in scope."""
     _require_writer(actor, PlanProgress)
     plan = _in_scope(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在")
+    if plan.status == "closed":
+        raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
     original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
     record_id = unused_id(PlanProgress, data)
     progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,

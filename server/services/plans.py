@@ -5,7 +5,7 @@ from sqlalchemy import and_, exists, func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Plan, PlanProgress, User, new_id, utcnow
+from ..models import Child, Plan, PlanProgress, User, new_id, stands, utcnow
 from . import audit, batching, risk_rules, schedule, scope
 from .writes import assign, save_record
 
@@ -116,6 +116,16 @@ def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
 
 def _next_review(plan: Plan, now) -> date:
     return schedule.local_date(now) + timedelta(days=plan.review_every_days)
+
+
+def rescheduled_review(plan: Plan) -> date | None:
+    """Return an active plan's next review counted anew from its last review, else its approval
+    (after its review interval changed)."""
+    if plan.status != "active":
+        return plan.next_review_due
+    last = db.session.scalar(select(func.max(PlanProgress.at)).where(
+        PlanProgress.plan_id == plan.id, PlanProgress.kind == "review", *stands(PlanProgress)))
+    return _next_review(plan, last or plan.approved_at)
 
 
 def review_plan(actor, plan_id: str, note: str, device_id: str | None = None) -> Plan:

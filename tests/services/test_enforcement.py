@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from server.extensions import db
-from server.models import AuditEvent, Child, Clue, User
+from server.models import AuditEvent, Child, Clue, User, Venue
 from server.services import checklists, enforcement, periods, schedule
 
 from ..factories import valid_id_number
+from ..routes.helpers import assert_error
 from ..workflow.helpers import TZ
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -344,3 +345,27 @@ def test_a_deadline_before_the_inspection_or_a_repeated_item_is_refused(app, tow
     assert response.get_json()["error"]["fields"] == {"answers": [message]}
     with app.app_context():
         assert db.session.scalar(db.text("SELECT count(*) FROM inspection")) == 0
+
+
+def test_staff_checks_and_operations_name_only_live_records(app, town, login):
+    api = login("inspector")
+    body = {"person_name": "前台员工", "id_number": valid_id_number("43069919900101002"),
+            "employer_kind": "venue", "employer_id": town.venues["a"], "checked_on": "2026-03-01",
+            "result": "clear"}
+    check = api.post("/api/staff_checks", json=body).get_json()
+    assert check["next_due"] == "2027-03-01"
+    # A check redone on a later day falls due a year from that day.
+    redone = api.edit(f"/api/staff_checks/{check['id']}", {"checked_on": "2026-11-02"})
+    assert (redone.status_code, redone.get_json()["next_due"]) == (200, "2027-11-02")
+    with app.app_context():
+        db.session.get(Venue, town.venues["b"]).deleted_at = datetime.now(UTC)
+        db.session.commit()
+    assert_error(api.post("/api/staff_checks", json={**body, "employer_id": town.venues["b"]}), 422,
+                 "validation_error", fields={"employer_id": ["场所不存在或不在您的管辖范围内"]})
+    operation = {"date": NOW.date().isoformat(), "lead_unit": "测试派出所", "member_ids": [str(uuid.uuid4())]}
+    assert_error(api.post("/api/operations", json=operation), 422, "validation_error",
+                 fields={"member_ids": ["成员不存在或已停用"]})
+    made = api.post("/api/operations", json={**operation, "member_ids": [town.users["inspector"]]})
+    assert made.status_code == 201, made.get_json()
+    assert_error(api.edit(f"/api/operations/{made.get_json()['id']}", {"member_ids": ["no-such-user"]}), 422,
+                 "validation_error", fields={"member_ids": ["成员不存在或已停用"]})

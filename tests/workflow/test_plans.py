@@ -1,4 +1,5 @@
 """The plan lifecycle: automatic draft, approval, progress, review, closing; the 7-day to-do."""
+import uuid
 from datetime import timedelta
 
 from server.extensions import db
@@ -149,3 +150,20 @@ def test_a_worker_still_edits_and_deletes_a_draft(app, town, login):
     assert edited.status_code == 200 and edited.get_json()["review_every_days"] == 14
     deleted = push(worker, [op("plan", "delete", plan["id"], base_version=edited.get_json()["version"])])
     assert deleted["results"][0]["status"] == "applied"
+
+
+def test_a_new_review_interval_moves_the_next_review_and_a_closed_plan_takes_no_progress(app, town, login):
+    worker, head, url, approved = _approved_plan(town, login)
+    assert approved["next_review_due"] == (today() + timedelta(days=30)).isoformat()
+    edited = head.edit(url, {"review_every_days": 14})
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["next_review_due"] == (today() + timedelta(days=14)).isoformat()
+    closed = head.post(f"{url}/close", json={"outcome": "风险解除"})
+    assert closed.status_code == 200, closed.get_json()
+    entry = {"plan_id": approved["id"], "at": "2026-11-20T10:00:00+08:00", "note": "结案后补记"}
+    assert_error(worker.post("/api/plan_progress", json=entry), 409, "plan_closed")
+    result = push(worker, [op("plan_progress", "create", str(uuid.uuid4()), entry)])["results"]
+    assert [(r["status"], r["errors"]) for r in result] == [
+        ("rejected", {"_op": ["帮扶计划已结案，不能再添加进展"]})]
+    notes = [r["note"] for r in head.get(f"/api/plan_progress?plan_id={approved['id']}").get_json()["rows"]]
+    assert "结案后补记" not in notes

@@ -150,6 +150,8 @@ def test_categories_set_the_level_at_registration_and_when_edited(app, town, log
     with app.app_context():
         events = db.session.execute(select(AuditEvent.action, AuditEvent.detail).where(
             AuditEvent.entity_id == child_id).order_by(AuditEvent.seq)).all()
-        assert [(action, detail["version"]) for action, detail in events] == [("child.create", 1), ("child.update", 2)]
-        assert events[1][1]["fields"] == ["categories", "risk_assessed", "risk_changed_at", "risk_level", "risk_reasons"]
+        assert [(action, detail["version"]) for action, detail in events] == [
+            ("child.create", 1), ("child.update", 2)]
+        assert events[1][1]["fields"] == [
+            "categories", "risk_assessed", "risk_changed_at", "risk_level", "risk_reasons"]
         db.session.remove()
