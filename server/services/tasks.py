@@ -102,8 +102,11 @@ def _weekly_due(actor, today) -> tuple[int, list[dict]]:
     week = periods.last_week(today)
     if weekly_reports.find_weekly(week, actor.unit_id) is not None:
         return 0, []
-    due = periods.week_window(week)[1]
-    return 1, [{"kind": "weekly_report_due", "title": f"{week} 周报待提交", "due": due, "overdue": today > due,
+    monday, due = periods.week_window(week)
+    sunday = due - timedelta(days=1)
+    # People read the week by its days; its code (2026-W48) stays the task's entity_id.
+    title = f"上周（{monday.month}月{monday.day}日至{sunday.month}月{sunday.day}日）周报待提交"
+    return 1, [{"kind": "weekly_report_due", "title": title, "due": due, "overdue": today > due,
                 "entity": "weekly_report", "entity_id": week, "village_id": None, "detail": {"period": week}}]
 
 

@@ -89,7 +89,24 @@ def _log_rows(limit: int, *where) -> list:
         .order_by(ChangeLog.seq).limit(limit)).all()
 
 
+def _still_seen(actor, rows: list) -> set[tuple[str, str]]:
+    """Return the evicted records the caller still sees: moved within its scope (a village head's
+    household from one grid to another), they are not taken off the phone in between."""
+    evicted: dict[str, set[str]] = {}
+    for row in rows:
+        if row.action == "evict":
+            evicted.setdefault(row.entity, set()).add(row.entity_id)
+    seen = set()
+    for name, wanted in evicted.items():
+        model = ENTITIES[name].model
+        query = scope.scoped_select(actor, model, include_deleted=True).where(model.id.in_(wanted))
+        seen.update((name, record_id) for record_id in db.session.scalars(query.with_only_columns(model.id)))
+    return seen
+
+
 def _materialize(actor, rows: list) -> list[dict]:
+    kept = _still_seen(actor, rows)
+    rows = [row for row in rows if (row.entity, row.entity_id) not in kept or row.action != "evict"]
     ids: dict[str, set[str]] = {}
     for row in rows:
         ids.setdefault(row.entity, set()).add(row.entity_id)

@@ -81,7 +81,9 @@ def test_the_police_submit_the_weekly_report_and_the_town_office_reads_it(browse
     problems = []
     helpers.login(page, live_server.url, "police")
     due = page.get_by_test_id("weekly-due").get_by_role("link")
-    expect(due).to_contain_text(f"{last} 周报待提交")
+    sunday = today - timedelta(days=today.weekday() + 1)
+    monday = sunday - timedelta(days=6)
+    expect(due).to_contain_text(f"上周（{monday.month}月{monday.day}日至{sunday.month}月{sunday.day}日）周报待提交")
     problems += helpers.check_screen(page, "weekly-01-police-today")
 
     # The to-do opens last week's report; the picker goes on to this week and no further.

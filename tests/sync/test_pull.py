@@ -300,6 +300,23 @@ def test_limit_out_of_range_is_422(town, login, limit):
                  field_names={"limit"})
 
 
+@pytest.mark.parametrize("username", ["head_a", "admin"])
+def test_a_household_moved_within_the_callers_scope_is_never_evicted(town, login, username):
+    """Moved from grid a1 to a2 of the same village: the village head and the town office see it
+    throughout, so a pull sends the new state and never takes it off the phone, even for a page."""
+    reader = login(username, device_id=device(username))
+    _, cursor = pull_all(reader)
+    admin = login("admin", device_id=device("admin") + "-mover")
+    moved = push(admin, [op("household", "update", town.households["a1"],
+                            {"grid_id": town.grids["a2"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied"
+    pages, _ = _pages(reader, cursor, 1)
+    changes = [change for page in pages for change in page]
+    assert sorted((c["entity"], c["id"], c["action"]) for c in changes) == [
+        ("child", town.children["a1"], "upsert"), ("household", town.households["a1"], "upsert")]
+    assert {c["data"]["grid_id"] for c in changes} == {town.grids["a2"]}
+
+
 def _apply(held: dict, changes: list[dict]) -> dict:
     for change in changes:
         key = (change["entity"], change["id"])

@@ -37,6 +37,7 @@ WIPED = {"applied_op", "change_log", "audit_event", "clue", "plan_progress", "pl
          "inspection", "staff_check", "joint_operation", "venue", "visit", "guardian_phone",
          "child", "household"}
 SERVER_ERROR = "服务器无法处理此操作，已记录，请联系管理员"
+HAS_CHILDREN = {"_op": ["该户还有登记的儿童，请先将儿童迁到其他户或删除"]}
 TZ = timezone(timedelta(hours=8))
 
 
@@ -68,7 +69,8 @@ class Phone:
         return [i for i, r in self.store.items() if r.entity == entity and not r.deleted]
 
     def settle(self, sent_op: dict, result: dict) -> None:
-        """Take one answer: drop the op from the outbox, surface a conflict, undo a refused create."""
+        """Take one answer: drop the op from the outbox, surface a conflict, undo a refused create
+        or delete (a household whose children are registered stays)."""
         self.outbox = [o for o in self.outbox if o["op_id"] != sent_op["op_id"]]
         self.answers[sent_op["op_id"]] = result
         if result["status"] == "conflict":
@@ -79,6 +81,8 @@ class Phone:
                 self.store[sent_op["id"]] = Rec(sent_op["entity"], current["version"], False, current)
         elif result["status"] == "rejected" and sent_op["action"] == "create":
             self.store.pop(sent_op["id"], None)
+        elif result["status"] == "rejected" and sent_op["action"] == "delete" and sent_op["id"] in self.store:
+            self.store[sent_op["id"]].deleted = False
 
     def take(self, change: dict) -> None:
         """Apply one pulled change to the store."""
@@ -393,7 +397,8 @@ class SyncMachine(RuleBasedStateMachine):
                 assert sent_op["action"] == "update", f"unexpected conflict: {sent_op} {result}"
             elif sent_op["action"] == "delete":
                 household = db.session.get(Household, record_id)
-                assert household is None or household.deleted_at is not None, (sent_op, result)
+                assert household is None or household.deleted_at is not None \
+                    or result["errors"] == HAS_CHILDREN, (sent_op, result)
             elif sent_op["action"] == "update" or entity == "visit":
                 child_id = sent_op["data"].get("child_id", record_id)
                 assert db.session.get(Child, child_id) is None, (sent_op, result)

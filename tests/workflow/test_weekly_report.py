@@ -103,7 +103,9 @@ def test_the_station_is_reminded_of_last_weeks_report_until_it_is_submitted(app,
     last = _week(app, back=1)
     due = periods.week_window(last)[1].isoformat()
     tasks = [t for t in police.get("/api/tasks").get_json()["tasks"] if t["kind"] == "weekly_report_due"]
-    assert [(t["title"], t["due"], t["entity_id"]) for t in tasks] == [(f"{last} 周报待提交", due, last)]
+    monday, sunday = periods.week_window(last)[0], periods.week_window(last)[1] - timedelta(days=1)
+    title = f"上周（{monday.month}月{monday.day}日至{sunday.month}月{sunday.day}日）周报待提交"
+    assert [(t["title"], t["due"], t["entity_id"]) for t in tasks] == [(title, due, last)]
     assert police.post("/api/reports/weekly/submit", json={"week": last}).status_code == 201
     assert [t for t in police.get("/api/tasks").get_json()["tasks"] if t["kind"] == "weekly_report_due"] == []
     assert police.get("/api/reports/weekly").get_json()["period"] == last
