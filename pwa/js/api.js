@@ -1,8 +1,21 @@
 // fetch with the session cookie and CSRF header; every failure becomes an ApiError.
 let csrf = null;
+let onRevoked = null;
+let revoking = false;
 
 export function setCsrf(token) { csrf = token; }
 export function hasCsrf() { return Boolean(csrf); }
+
+/** Call `fn` when any answer says this device was revoked (410 device_revoked): the phone must be
+ *  wiped, whichever request found out (a login, a sync, a lapsed session's reconnect). */
+export function whenRevoked(fn) { onRevoked = fn; }
+
+async function revoked() {
+  // The wipe's own request (ending the session) is answered the same way: no second wipe.
+  if (revoking || !onRevoked) return;
+  revoking = true;
+  try { await onRevoked(); } finally { revoking = false; }
+}
 
 export class ApiError extends Error {
   constructor(status, code, message, fields) {
@@ -14,6 +27,13 @@ export class ApiError extends Error {
 
   /** Network errors, 5xx and 429 are worth retrying later; other answers are final. */
   get retryable() { return this.status === 0 || this.status >= 500 || this.status === 429; }
+}
+
+/** The error for a refused answer; a revoked device is wiped first. */
+async function refusal(status, data) {
+  const err = (data && data.error) || {};
+  if (status === 410 && err.code === 'device_revoked') await revoked();
+  return new ApiError(status, err.code || `http_${status}`, err.message || `服务器错误 ${status}`, err.fields);
 }
 
 /** Send JSON, or raw bytes (an ArrayBuffer or Blob, e.g. a photo) with `extra` headers. */
@@ -31,11 +51,7 @@ export async function call(method, path, body, extra = {}) {
   } catch (e) {
     throw new ApiError(0, 'network', '网络不可用，稍后自动重试');
   }
-  if (!res.ok) {
-    const err = (data && data.error) || {};
-    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `服务器错误 ${res.status}`,
-      err.fields);
-  }
+  if (!res.ok) throw await refusal(res.status, data);
   return data;
 }
 
@@ -52,10 +68,7 @@ export async function download(path) {
   } catch (e) {
     throw new ApiError(0, 'network', '网络不可用，请联网后再导出');
   }
-  if (!res.ok) {
-    const err = ((await res.json().catch(() => null)) || {}).error || {};
-    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || `服务器错误 ${res.status}`, err.fields);
-  }
+  if (!res.ok) throw await refusal(res.status, await res.json().catch(() => null));
   const disposition = res.headers.get('Content-Disposition') || '';
   const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
   return { blob: await res.blob(), filename: named ? decodeURIComponent(named[1]) : 'ledger' };

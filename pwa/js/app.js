@@ -1,4 +1,5 @@
 // Start: the service worker, unlock or first login, the router, the sync schedule.
+import * as api from './api.js';
 import * as db from './db.js';
 import * as session from './session.js';
 import * as shell from './shell.js';
@@ -88,16 +89,18 @@ export async function route(focus = false) {
 async function afterUnlock() {
   state.set({ lastSync: await db.kvGet('lastSync') });
   await store.load();
+  if (!db.hasKey()) return;  // wiped meanwhile: the reconnect found the device revoked
   shell.show(state.get().user);
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if (navigator.serviceWorker && navigator.serviceWorker.controller) {
     navigator.serviceWorker.controller.postMessage({ type: 'PRECACHE' });
   }
   await route();
-  sync.start(wiped);
+  sync.start();
 }
 
 export async function wiped(reason) {
+  rendering += 1;  // a screen still being rendered must not replace the login form
   // A revoked phone cannot send what it holds: say how much was lost, so the worker can report it.
   let lost = 0;
   if (reason === 'revoked' && db.hasKey()) {
@@ -117,8 +120,11 @@ async function boot() {
   registerWorker().catch(() => {});
   store.onChange(() => { const v = document.getElementById('view'); if (!v.querySelector('form[data-dirty]')) route(); });
   addEventListener('hashchange', () => route(true));
+  api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');
   const auth = await db.getAuth();
+  // Locked: whoever unlocks logs in again, so no session may be left open meanwhile.
+  if (auth) session.endServerSession();
   document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped)
     : login.renderLogin(afterUnlock));
 }

@@ -76,6 +76,14 @@ export async function putAuth(auth) {
   await tx(['meta'], 'readwrite', (s) => { s.meta.put({ ...auth, k: 'auth' }); });
 }
 
+/** Write the first auth row; refused (false) when one exists already (another tab logged in). */
+export async function createAuth(auth) {
+  return tx(['meta'], 'readwrite', (s, t) => {
+    const req = s.meta.add({ ...auth, k: 'auth' });
+    req.onerror = (e) => { e.preventDefault(); e.stopPropagation(); t.abort(); };
+  }).then(() => true, () => false);
+}
+
 // ---- encrypted small values: user, cursor, templates, places, last sync ----
 export async function kvGet(name) {
   const row = await tx(['meta'], 'readonly', (s) => done(s.meta.get(`kv:${name}`))).then((p) => p);
@@ -243,22 +251,36 @@ export async function serverCopy(op) {
   return { version: kept.version, data: kept.deleted ? null : await unseal(key, kept, aadRecord(k)) };
 }
 
-/** Settle a conflict: drop the conflicted op and either queue `newOp` (mine or merged, based on the
- *  server's version) or take the server's record as it is (`record.data` null: deleted there).
- *  Resolve 'stale', changing nothing, when a newer server copy arrived after `record` was read. */
+/** The ops queued after `seq` on one record, oldest first. */
+async function laterOps(entity, id, seq) {
+  const rows = await tx(['outbox'], 'readonly', (s) => done(s.outbox.getAll(IDBKeyRange.lowerBound(seq, true))))
+    .then((p) => p);
+  const ops = await Promise.all(rows.map((row) => unseal(key, row, aadOp(row.op_id))));
+  return ops.filter((op) => op.entity === entity && op.id === id);
+}
+
+/** Settle a conflict: replace the conflicted op with `newOp` (mine or merged, based on the server's
+ *  version), in its place in the queue, or drop it and take the server's record as it is
+ *  (`record.data` null: deleted there). Edits queued after it on the record still go after it and
+ *  still show on the phone, on top of the settled record. Resolve 'stale', changing nothing, when
+ *  a newer server copy arrived after `record` was read. */
 export async function resolveConflict(opId, newOp, record) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);
-  const sealedRec = record.data ? await sealRecord(record.entity, record.id, record.data) : null;
-  return tx(['records', 'outbox'], 'readwrite', (s) => done(s.outbox.index('op_id').getKey(opId)).then((seq) => {
-    if (seq === undefined) return 'settled';
+  const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
+  if (seq === undefined) return 'settled';
+  const later = record.data ? await laterOps(record.entity, record.id, seq) : [];
+  const data = record.data && later.reduce((d, op) => ({ ...d, ...op.data }), record.data);
+  const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
+  return tx(['records', 'outbox'], 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
+    if (!now || now.op_id !== opId) return 'settled';
     return done(s.records.get(k)).then((row) => {
       if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
-      s.outbox.delete(seq);
+      if (sealedOp) s.outbox.put({ ...sealedOp, seq });
+      else s.outbox.delete(seq);
       const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
       if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
       else s.records.delete(k);
-      if (sealedOp) s.outbox.add(sealedOp);
       return 'settled';
     });
   }));

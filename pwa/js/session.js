@@ -7,27 +7,12 @@ import * as state from './state.js';
 export const MAX_TRIES = 5;
 const CHECK_AAD = 'meta:auth:check';
 
-/** First login on this phone (or after a wipe): online; sets up the local key and verifier. */
-export async function login(username, password) {
-  const existing = await db.getAuth();
-  if (existing && existing.username !== username) throw new Error('本机已有其他账号的数据，请先退出该账号');
-  const deviceId = existing ? existing.device_id : `pwa-${newId()}`;
-  const answer = await api.post('/api/auth/login', { username, password, device_id: deviceId });
-  api.setCsrf(answer.csrf_token);
-  const salt = randomBytes(16);
-  const key = await deriveKey(password, salt, ITERATIONS);
-  const check = await seal(key, { ok: true, user_id: answer.user.id }, CHECK_AAD);
-  db.setKey(key);
-  await db.putAuth({ username, user_id: answer.user.id, device_id: deviceId, salt, iterations: ITERATIONS,
-    check, failures: 0 });
-  await db.kvSet('user', answer.user);
-  state.set({ user: answer.user, needsLogin: false });
-  return answer.user;
-}
+let ending = Promise.resolve();
+let connecting = Promise.resolve();
 
-/** Unlock offline with the password; after MAX_TRIES wrong tries the phone is wiped. */
-export async function unlock(password) {
-  const auth = await db.getAuth();
+/** Open the local key with `password`, counting a wrong one: `{key}`, `{left}` tries, or `{wiped}`
+ *  after MAX_TRIES wrong ones. */
+async function openKey(auth, password) {
   const key = await deriveKey(password, auth.salt, auth.iterations);
   try {
     await unseal(key, auth.check, CHECK_AAD);
@@ -35,21 +20,74 @@ export async function unlock(password) {
     const failures = (auth.failures || 0) + 1;
     if (failures >= MAX_TRIES) {
       await wipe();
-      return { ok: false, wiped: true };
+      return { wiped: true };
     }
     await db.putAuth({ ...auth, failures });
-    return { ok: false, left: MAX_TRIES - failures };
+    return { left: MAX_TRIES - failures };
   }
-  db.setKey(key);
   if (auth.failures) await db.putAuth({ ...auth, failures: 0 });
+  return { key };
+}
+
+/** Login online. On a phone without data (first login, or after a wipe) it sets up the local key
+ *  and verifier. With the same user's data already here (another tab logged in meanwhile), the
+ *  password must open that data's key, which is kept: a new one would leave it sealed for good. */
+export async function login(username, password) {
+  const existing = await db.getAuth();
+  if (existing && existing.username !== username) throw new Error('本机已有其他账号的数据，请先退出该账号');
+  if (existing) return loginKeeping(existing, password);
+  const deviceId = `pwa-${newId()}`;
+  const answer = await api.post('/api/auth/login', { username, password, device_id: deviceId });
+  api.setCsrf(answer.csrf_token);
+  const salt = randomBytes(16);
+  const key = await deriveKey(password, salt, ITERATIONS);
+  const check = await seal(key, { ok: true, user_id: answer.user.id }, CHECK_AAD);
+  if (!await db.createAuth({ username, user_id: answer.user.id, device_id: deviceId, salt, iterations: ITERATIONS,
+    check, failures: 0 })) throw new Error('本机刚在另一个页面登录，请刷新页面后解锁');
+  db.setKey(key);
+  await db.kvSet('user', answer.user);
+  state.set({ user: answer.user, needsLogin: false });
+  return answer.user;
+}
+
+async function loginKeeping(auth, password) {
+  const opened = await openKey(auth, password);
+  if (opened.wiped) throw new Error('密码错误次数过多，本机数据已全部清除，请重新登录。');
+  if (!opened.key) throw new Error(wrongPassword(opened.left));
+  const user = await relogin(password, auth);
+  db.setKey(opened.key);
+  await db.kvSet('user', user);
+  state.set({ user });
+  return user;
+}
+
+export const wrongPassword = (left) => `密码错误，还可尝试 ${left} 次；用完后本机数据将被清除。`;
+
+/** Unlock offline with the password; after MAX_TRIES wrong tries the phone is wiped. */
+export async function unlock(password) {
+  const auth = await db.getAuth();
+  const opened = await openKey(auth, password);
+  if (!opened.key) return { ok: false, ...opened };
+  db.setKey(opened.key);
   const user = await db.kvGet('user');
   state.set({ user });
-  if (navigator.onLine) reconnect(auth, password).catch(() => {});
+  reconnectWhenOnline(auth, password);
   return { ok: true, user };
+}
+
+/** Settles once the server session an unlock reconnects is up, or could not be had: a sync waits
+ *  for it rather than find no session and ask for the password again. */
+export const connected = () => connecting;
+
+function reconnectWhenOnline(auth, password) {
+  const go = () => { connecting = reconnect(auth, password).catch(() => {}); };
+  if (navigator.onLine) go();
+  else addEventListener('online', go, { once: true });
 }
 
 /** With the password at hand and a network, make sure the server session is alive too. */
 async function reconnect(auth, password) {
+  await ending;
   try {
     const me = await api.get('/api/auth/me');
     api.setCsrf(me.csrf_token);
@@ -68,21 +106,30 @@ export async function relogin(password, auth = null) {
   return answer.user;
 }
 
+/** End the server session, if there is one and a network (best effort): a locked or wiped phone
+ *  must not leave a live session in the browser's cookie, which the app cannot clear itself. */
+export function endServerSession() {
+  ending = (async () => {
+    try {
+      if (!api.hasCsrf()) api.setCsrf((await api.get('/api/auth/me')).csrf_token);
+      await api.post('/api/auth/logout');
+    } catch (e) { /* offline, or no session left */ }
+    api.setCsrf(null);
+  })();
+  return ending;
+}
+
 export async function deviceId() {
   const auth = await db.getAuth();
   return auth ? auth.device_id : null;
 }
 
-/** Remove everything this app keeps on the phone: the database, the caches, web storage. */
+/** Remove everything this app keeps on the phone (the database, the caches, web storage), then
+ *  end the server session. */
 export async function wipe() {
   await db.wipe();
   if (self.caches) for (const name of await caches.keys()) await caches.delete(name);
   try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* not available */ }
-  api.setCsrf(null);
   state.set({ user: null, unsynced: 0, attention: 0, conflicts: 0, lastSync: null });
-}
-
-export async function logout() {
-  try { await api.post('/api/auth/logout'); } catch (e) { /* offline: the server session just expires */ }
-  await wipe();
+  await endServerSession();
 }

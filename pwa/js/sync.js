@@ -2,6 +2,7 @@
 import * as api from './api.js';
 import * as db from './db.js';
 import * as photos from './photos.js';
+import * as session from './session.js';
 import * as store from './store.js';
 import * as state from './state.js';
 import { isoNow } from './ui.js';
@@ -12,13 +13,13 @@ const EVERY_MS = 3 * 60 * 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 let failures = 0;
 let retryTimer = null;
-let onWiped = () => {};
+let running = false;
+let again = false;
 
 /** Start the schedule: now, on `online`, every few minutes while open. */
 let started = false;
 
-export function start(wipedHandler) {
-  onWiped = wipedHandler;
+export function start() {
   if (started) return sync();
   started = true;
   addEventListener('online', () => { state.set({ online: true }); sync(); });
@@ -27,15 +28,30 @@ export function start(wipedHandler) {
   return sync();
 }
 
-/** Run one sync unless another tab holds the lock. */
+/** Run one sync unless another tab holds the lock. Asked while this tab's sync runs (a retried or
+ *  settled op), it runs once more after it: that one may have pushed before the op was queued. */
 export function sync() {
   clearTimeout(retryTimer);
   if (!navigator.onLine) { state.set({ online: false }); return Promise.resolve(); }
+  if (running) { again = true; return Promise.resolve(); }
   if (!navigator.locks) return run();
   return navigator.locks.request('hulei-sync', { ifAvailable: true }, (lock) => (lock ? run() : null));
 }
 
 async function run() {
+  running = true;
+  try {
+    do {
+      again = false;
+      await once();
+    } while (again && navigator.onLine);
+  } finally {
+    running = false;
+  }
+}
+
+async function once() {
+  await session.connected();
   if (!db.hasKey()) return;
   state.set({ syncing: true, online: true });
   try {
@@ -57,10 +73,7 @@ async function run() {
 }
 
 async function handle(e) {
-  if (e.code === 'device_revoked') {
-    await onWiped('revoked');
-    return;
-  }
+  if (!db.hasKey()) return;  // wiped meanwhile (a revoked device: api.js)
   if (e.status === 401 || e.code === 'device_mismatch') {
     api.setCsrf(null);
     state.set({ needsLogin: true, syncError: null });
@@ -70,6 +83,7 @@ async function handle(e) {
   if (e.retryable || e.code === 'csrf_failed' || !(e instanceof api.ApiError)) {
     failures += 1;
     const delay = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+    clearTimeout(retryTimer);
     retryTimer = setTimeout(() => sync(), delay);
     state.set({ syncError: `同步失败，${Math.round(delay / 1000)} 秒后重试：${e.message}` });
     return;

@@ -27,6 +27,36 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+/** Wire a form to `save(form)`. Typing marks the form dirty, which keeps a background sync from
+ *  re-rendering it (app.js) until a save has succeeded. While a save runs the submit buttons are
+ *  disabled and further submits ignored: each save of a new record makes a new id, so a double
+ *  tap would queue it twice. `save` resolves false when it refused or was cancelled; the form is
+ *  then enabled again for the user to correct and retry. After a save the screen moves on or is
+ *  redrawn, so the buttons stay disabled. */
+export function onSave(form, save) {
+  let busy = false;
+  const dirty = () => form.setAttribute('data-dirty', '');
+  form.addEventListener('input', dirty);
+  form.addEventListener('change', dirty);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (busy) return;
+    busy = true;
+    const buttons = [...form.querySelectorAll('button[type="submit"]')];
+    buttons.forEach((b) => { b.disabled = true; });
+    let saved = false;
+    try {
+      saved = (await save(form)) !== false;
+    } finally {
+      if (saved) form.removeAttribute('data-dirty');
+      else {
+        busy = false;
+        buttons.forEach((b) => { b.disabled = false; });
+      }
+    }
+  });
+}
+
 /** A radio group in a fieldset with a legend. */
 export function radios(legend, name, options, value, onchange) {
   return h('fieldset', { class: 'choices' }, h('legend', {}, legend),

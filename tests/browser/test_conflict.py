@@ -186,3 +186,27 @@ def test_a_record_deleted_on_the_server_meanwhile_leaves_the_phone(browser, live
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
     expect(page.get_by_role("link", name=re.compile(NAME))).to_have_count(0)
     context.close()
+
+
+def test_settling_a_conflict_keeps_a_later_edit_after_it(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    helpers.go_offline(context)
+    latest = "网格员：最新情况，母亲又外出"
+    edit_notes(page, latest)
+    open_conflict(page)
+    expect(page.get_by_test_id("mine-notes")).to_have_text(MINE)
+    page.get_by_role("button", name="全部采用我的").click()
+    expect(page.locator("#toast")).to_have_text("已按您的选择保存，待同步")
+    assert [op["data"]["notes"] for op in helpers.pending_ops(page)] == [MINE, latest]
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (latest, first["version"], 2)
+
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    assert server_notes(live_server) == latest
+    assert stored_child(page, child_id)["notes"] == latest
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    expect(page.get_by_label("备注")).to_have_value(latest)
+    context.close()

@@ -103,3 +103,69 @@ def test_wrong_passwords_then_wipe(browser, live_server):
     expect(page.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
     assert_wiped(page)
     context.close()
+
+
+def revoked_with_lapsed_cookie(browser, live_server):
+    """Worker A's phone, revoked by the admin while its session cookie has lapsed: (context, page)."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    assert admin.post(f"/api/devices/{device_id(page)}/revoke").status_code == 204
+    context.clear_cookies()
+    return context, page
+
+
+def assert_wiped_as_revoked(page) -> None:
+    expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.get_by_label("用户名")).to_be_visible()
+    assert_wiped(page)
+
+
+def test_a_revoked_phone_whose_session_lapsed_is_wiped_when_it_logs_in_again(browser, live_server):
+    context, page = revoked_with_lapsed_cookie(browser, live_server)
+    helpers.sync_now(page)
+    expect(page.get_by_role("link", name="去登录")).to_be_visible(timeout=helpers.TIMEOUT)
+    relogin = page.locator("form.card").filter(has_text="重新连接服务器")
+    with page.expect_response("**/api/auth/login") as answer:
+        relogin.get_by_label("密码").fill(factories.PASSWORD)
+        relogin.get_by_role("button", name="登录").click()
+    assert answer.value.status == 410
+    assert_wiped_as_revoked(page)
+    context.close()
+
+
+def test_a_revoked_phone_whose_session_lapsed_is_wiped_when_it_is_unlocked(browser, live_server):
+    context, page = revoked_with_lapsed_cookie(browser, live_server)
+    page.reload()
+    with page.expect_response("**/api/auth/login") as answer:
+        page.get_by_label("密码").fill(factories.PASSWORD)
+        page.get_by_role("button", name="解锁").click()
+    assert answer.value.status == 410
+    assert_wiped_as_revoked(page)
+    context.close()
+
+
+def test_the_wipe_after_wrong_passwords_ends_the_server_session(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    page.reload()  # locked without coverage: the server session is still alive
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+    context.unroute("**/api/**")
+    assert context.request.get(live_server.url + "/api/children").status == 200
+    for left in (4, 3, 2, 1):
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="解锁").click()
+        expect(page.get_by_test_id("login-error")).to_contain_text(f"还可尝试 {left} 次")
+    with page.expect_response("**/api/auth/logout") as ended:
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="解锁").click()
+    assert ended.value.status == 204
+    expect(page.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
+    assert_wiped(page)
+    children = context.request.get(live_server.url + "/api/children")
+    assert children.status == 401 and "欧阳明月" not in children.text()
+    context.close()

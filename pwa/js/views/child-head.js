@@ -1,5 +1,5 @@
 // The village head's part of a child's page: the assessment behind the level, plans, the override.
-import { h, field, radios, toast } from '../ui.js';
+import { h, field, radios, onSave, toast } from '../ui.js';
 import * as api from '../api.js';
 import { PLAN_STATUS, RISK, T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure } from '../online.js';
@@ -14,18 +14,16 @@ function overrideForm(child, refresh) {
       level, (v) => { level = v; }),
     field('调整理由（必填，至少 4 个字）', reason, '理由会记入审计日志'), out,
     h('button', { type: 'submit', class: 'btn primary' }, '保存调整'));
-  form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  onSave(form, async () => {
     out.textContent = '';
-    if (reason.value.trim().length < 4) { out.textContent = '请写明调整理由（至少 4 个字）'; return; }
+    if (reason.value.trim().length < 4) { out.textContent = '请写明调整理由（至少 4 个字）'; return false; }
     try {
       await api.post(`/api/children/${child.id}/risk-override`, { level: level || null, reason: reason.value.trim() });
-      form.removeAttribute('data-dirty');
-      toast('风险等级已调整');
-      await refresh();
-      sync();
-    } catch (err) { out.textContent = err.status === 0 ? T.needsNetwork : errorText(err); }
+    } catch (err) { out.textContent = err.status === 0 ? T.needsNetwork : errorText(err); return false; }
+    toast('风险等级已调整');
+    await refresh();
+    sync();
+    return true;
   });
   return form;
 }

@@ -36,7 +36,7 @@ export function render(id) {
   const c = store.one('child', id);
   if (!c) return page('未找到', h('p', {}, '这个儿童不在本机数据中。'), h('a', { href: '#/children' }, '返回列表'));
   const hh = store.one('household', c.household_id);
-  const notes = h('textarea', { name: 'notes', rows: '3', value: c.notes || '' });
+  const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '2000', value: c.notes || '' });
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
   notes.addEventListener('input', () => edit.setAttribute('data-dirty', ''));

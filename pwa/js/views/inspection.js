@@ -2,7 +2,7 @@
 // re-inspection, the items still open first), linked to today's joint operation, with optional
 // photos; a failed item gets a rectification deadline. Or correct one: a new inspection, prefilled
 // from the original, that names it and why.
-import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, onSave, toast } from '../ui.js';
 import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
@@ -20,7 +20,7 @@ function itemBlock(item, index, open, before, earliest) {
   const name = `r_${item.key}`;
   const deadline = h('input', { type: 'date', name: `d_${item.key}`, min: earliest,
     value: (before && before.deadline) || addDays(earliest, DEADLINE_DAYS[item.severity] || 15) });
-  const note = h('input', { name: `n_${item.key}`, autocomplete: 'off', value: (before && before.note) || null });
+  const note = h('input', { name: `n_${item.key}`, maxlength: '1000', autocomplete: 'off', value: (before && before.note) || null });
   const failBox = h('div', { class: 'fail-box', hidden: !before || before.result !== 'fail' },
     field('整改期限', deadline), field('问题说明', note));
   const group = radios(`${index + 1}. ${item.label}`, name, Object.entries(RESULT), before ? before.result : null,
@@ -109,7 +109,7 @@ function inspectionForm(v, template, target, original) {
   const gps = gpsWidget(original, '该场所');
   const opBox = operationBox(original);
   const photos = photoPicker(Boolean(original));
-  const notes = h('textarea', { name: 'notes', rows: '3', value: original ? original.notes || '' : null });
+  const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '4000', value: original ? original.notes || '' : null });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'stack' }, amend && amend.el,
     target ? h('p', { class: 'banner info' }, `复查 ${String(target.inspection.inspected_at).slice(0, 10)} 的检查：`
@@ -120,23 +120,19 @@ function inspectionForm(v, template, target, original) {
     section('items-h', first.length || lodging ? '其他检查项' : template.title, blocks.slice(first.length + musts.length)),
     photos.el, field('检查情况', notes), error,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : target ? '保存复查' : '保存检查'));
-  form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('change', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  onSave(form, async () => {
     const correction = amend ? amend.read() : {};
-    if (!correction) return;
+    if (!correction) return false;
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
     const data = { venue_id: v.id, inspected_at: isoNow(), template_version: template.version, answers,
       notes: notes.value || null, ...correction };
     error.textContent = refusal(data, Boolean(original));
-    if (error.textContent) return;
+    if (error.textContent) return false;
     if (opBox && form.querySelector('input[name="in_operation"]').checked) data.operation_id = opBox.id;
     const recheck = target ? target.inspection.id : original && original.reinspection_of;
     if (recheck) data.reinspection_of = recheck;
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     const pics = await Promise.all(photos.picked.map(async (p) => ({ id: p.id, bytes: await p.blob.arrayBuffer() })));
-    form.removeAttribute('data-dirty');
     await store.create('inspection', data, [], pics);
     photos.picked.forEach((p) => URL.revokeObjectURL(p.url));
     const what = original ? '更正' : '检查';

@@ -44,7 +44,7 @@ export function renderUnlock(auth, onDone, wiped) {
       pass.value = '';
       if (result.ok) { await onDone(); return; }
       if (result.wiped) { await wiped('tries'); return; }
-      error.textContent = `密码错误，还可尝试 ${result.left} 次；用完后本机数据将被清除。`;
+      error.textContent = session.wrongPassword(result.left);
     }),
     switchUser);
 }

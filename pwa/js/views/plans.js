@@ -1,5 +1,5 @@
 // 帮扶计划: what waits for the village head (approval, review, missing plans), and one plan's page.
-import { h, field, page, fmtTime, confirmDialog, toast } from '../ui.js';
+import { h, field, page, fmtTime, confirmDialog, onSave, toast } from '../ui.js';
 import * as api from '../api.js';
 import { MEASURE, PLAN_STATUS, RISK, T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
@@ -29,24 +29,19 @@ async function renderList() {
   return body;
 }
 
-/** A small form whose submit calls `act(values)`, shows the server's refusal, and re-renders. */
+/** A small form whose submit calls `act(form)` (false: cancelled), shows the server's refusal, and re-renders. */
 function actionForm(title, controls, button, act, danger = false) {
   const out = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'card' }, h('h2', {}, title), controls, out,
     h('button', { type: 'submit', class: `btn ${danger ? 'danger' : 'primary'}` }, button));
-  form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  onSave(form, async () => {
     out.textContent = '';
-    const submit = form.querySelector('button[type=submit]');
-    submit.disabled = true;
     try {
-      form.removeAttribute('data-dirty');
-      await act(form);
+      return await act(form);
     } catch (err) {
       out.textContent = err.status === 0 ? T.needsNetwork : errorText(err);
+      return false;
     }
-    submit.disabled = false;
   });
   return form;
 }
@@ -98,7 +93,7 @@ function activeForms(plan, refresh) {
       await refresh();
     }),
     actionForm('结案', field('帮扶结果（必填）', outcome), '结案', async () => {
-      if (!await confirmDialog('结案', '结案后计划不再执行和提醒，确定结案？', '结案')) return;
+      if (!await confirmDialog('结案', '结案后计划不再执行和提醒，确定结案？', '结案')) return false;
       await api.post(`/api/plans/${plan.id}/close`, { outcome: outcome.value.trim() });
       toast('计划已结案');
       await refresh();

@@ -1,6 +1,6 @@
 // Record a home visit, or correct one: the server's checklist template, GPS with its accuracy,
 // notes, follow-up; a correction is a new visit that names the one it amends and why.
-import { h, field, page, radios, checkbox, isoNow, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, isoNow, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { amendFields, notAmendable } from '../amend.js';
 
@@ -85,7 +85,7 @@ export async function render(childId, amendsId) {
   const gps = gpsWidget(original);
   const before = (original && original.answers) || {};
   const controls = template ? template.items.map((item) => ({ item, ...itemControl(item, before[item.key], Boolean(original)) })) : [];
-  const notes = h('textarea', { name: 'notes', rows: '4', value: original ? original.notes || '' : null });
+  const notes = h('textarea', { name: 'notes', rows: '4', maxlength: '4000', value: original ? original.notes || '' : null });
   const followUp = checkbox('需要跟进', 'follow_up', original && original.follow_up);
   const amend = original ? amendFields(original, { kind: '走访记录', at: 'visited_at', atLabel: '走访时间',
     extra: reviewNote(original) }) : null;
@@ -94,17 +94,14 @@ export async function render(childId, amendsId) {
       : h('p', { class: 'banner warn' }, '尚未下载走访清单，联网同步后可填写清单；现在可只记录备注。'),
     field('走访情况', notes), followUp,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : '保存走访'));
-  form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  onSave(form, async () => {
     const correction = amend ? amend.read() : {};
-    if (!correction) return;
+    if (!correction) return false;
     const data = { child_id: childId, visited_at: isoNow(),
       template_version: template ? template.version : (original ? original.template_version ?? null : null),
       answers: readAnswers(form, controls, template, before), notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked,
       ...correction };
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
-    form.removeAttribute('data-dirty');
     await store.create('visit', data);
     toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
     location.hash = `#/child/${childId}`;

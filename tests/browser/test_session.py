@@ -1,0 +1,104 @@
+"""The server session follows the phone's lock: a locked app has none, unlocking logs in again, and a
+login in a second tab keeps the key the phone's data is sealed with."""
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Visit
+
+from .. import factories
+from . import helpers
+from .conftest import PHONE
+from .test_offline import record_visit
+
+
+def visit_notes(live_server) -> list[str]:
+    with live_server.app.app_context():
+        notes = [v.notes for v in db.session.scalars(select(Visit))]
+        db.session.remove()
+        return notes
+
+
+def test_a_locked_app_leaves_no_live_server_session_and_unlocking_logs_in_again(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    assert context.request.get(live_server.url + "/api/children").status == 200
+    with page.expect_response("**/api/auth/logout") as ended:
+        page.reload()
+    assert ended.value.status == 204
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+    children = context.request.get(live_server.url + "/api/children")
+    assert children.status == 401 and "欧阳明月" not in children.text()
+
+    with page.expect_response("**/api/auth/login") as answer:
+        helpers.unlock(page)
+    assert answer.value.status == 200
+    record_visit(page, "欧阳明月", "解锁后记录的走访")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    expect(page.get_by_role("link", name="去登录")).to_have_count(0)
+    assert context.request.get(live_server.url + "/api/children").status == 200
+    context.close()
+    assert "解锁后记录的走访" in visit_notes(live_server)
+
+
+def test_unlocking_offline_still_works_and_logs_in_once_back_online(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    with page.expect_response("**/api/auth/logout"):
+        page.reload()
+    helpers.go_offline(context)
+    helpers.unlock(page)
+    record_visit(page, "欧阳明月", "离线解锁后记录的走访")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    with page.expect_response("**/api/auth/login") as answer:
+        helpers.go_online(context)
+    assert answer.value.status == 200
+    helpers.wait_synced(page)
+    expect(page.get_by_role("link", name="去登录")).to_have_count(0)
+    context.close()
+    assert "离线解锁后记录的走访" in visit_notes(live_server)
+
+
+def test_a_login_in_a_second_tab_keeps_the_unsynced_visit_readable(browser, live_server):
+    context = browser.new_context(**PHONE)
+    tab_a, tab_b = context.new_page(), context.new_page()
+    tab_b.goto(live_server.url + "/")
+    expect(tab_b.get_by_label("用户名")).to_be_visible()
+    helpers.login(tab_a, live_server.url, "worker_a")
+    context.route("**/api/sync/push", lambda route: route.abort("internetdisconnected"))
+    record_visit(tab_a, "欧阳明月", "第二个标签页登录前的走访")
+    expect(tab_a.get_by_test_id("unsynced")).to_have_text("待同步 1")
+
+    tab_b.get_by_label("用户名").fill("worker_a")
+    tab_b.get_by_label("密码").fill("wrong-password")
+    tab_b.get_by_role("button", name="登录").click()
+    expect(tab_b.get_by_test_id("login-error")).to_contain_text("还可尝试 4 次")
+    tab_b.get_by_label("密码").fill(factories.PASSWORD)
+    tab_b.get_by_role("button", name="登录").click()
+    expect(tab_b.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(tab_b.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    tab_a.close()
+    context.unroute("**/api/sync/push")
+
+    tab_b.reload()
+    helpers.unlock(tab_b)
+    helpers.sync_now(tab_b)
+    helpers.wait_synced(tab_b)
+    context.close()
+    assert "第二个标签页登录前的走访" in visit_notes(live_server)
+
+
+def test_a_first_login_never_replaces_the_key_of_data_already_on_the_phone(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    auth = "() => import('/js/db.js').then((d) => d.getAuth()).then((a) => JSON.stringify(a))"
+    before = page.evaluate(auth)
+    # Another tab's first login racing this one's: its auth row is refused, not written over this.
+    create = "() => import('/js/db.js').then((d) => d.createAuth({ username: 'worker_a' }))"
+    assert page.evaluate(create) is False
+    assert page.evaluate(auth) == before
+    context.close()
