@@ -9,14 +9,12 @@ from marshmallow import Schema, ValidationError, fields
 import server.schemas
 from server.schemas.auth import LoginSchema
 from server.schemas.casework import PlanCreateSchema, VisitCreateSchema
-from server.schemas.sync import PushSchema
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VISIT = {"child_id": "c", "visited_at": "2026-11-29T13:00:00+08:00"}
 
 
 @pytest.mark.parametrize("schema, data, expected", [
-    (PushSchema, {"device_id": "short", "ops": []}, {"device_id": ["8 到 64 个字符"]}),
     (LoginSchema, {"username": "", "password": "x" * 300},
      {"username": ["1 到 64 个字符"], "password": ["1 到 256 个字符"]}),
     (VisitCreateSchema, {**VISIT, "accuracy_m": -1}, {"accuracy_m": ["应不小于 0 且不大于 100000"]}),
