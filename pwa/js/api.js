@@ -36,6 +36,27 @@ async function refusal(status, data) {
   return new ApiError(status, err.code || `http_${status}`, err.message || `服务器错误 ${status}`, err.fields);
 }
 
+// On a weak signal a request can hang without ever failing, and a sync holds its lock meanwhile:
+// it is given up after this long (ms) and retried like any network failure. Photos and exports
+// get longer on a slow line.
+export const TIMEOUTS = { json: 60000, bytes: 600000 };
+
+/** Fetch and read the answer with `read(res)`, both within `ms`; a request that runs over is aborted. */
+async function fetchWithin(ms, path, options, read) {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), ms);
+  try {
+    const res = await fetch(path, { ...options, signal: stop.signal });
+    return { res, data: await read(res) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// An answer that is not JSON reads as null; one cut off by the timeout fails as the request does.
+const readJson = (res) => (res.status === 204 ? null
+  : res.json().catch((e) => { if (e.name === 'AbortError') throw e; return null; }));
+
 /** Send JSON, or raw bytes (an ArrayBuffer or Blob, e.g. a photo) with `extra` headers. */
 export async function call(method, path, body, extra = {}) {
   const raw = body instanceof ArrayBuffer || body instanceof Blob;
@@ -45,9 +66,9 @@ export async function call(method, path, body, extra = {}) {
   let res;
   let data = null;
   try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: body === undefined || raw ? body : JSON.stringify(body) });
-    if (res.status !== 204) data = await res.json().catch(() => null);
+    ({ res, data } = await fetchWithin(raw ? TIMEOUTS.bytes : TIMEOUTS.json, path, { method, headers,
+      credentials: 'same-origin', cache: 'no-store', body: body === undefined || raw ? body : JSON.stringify(body) },
+    readJson));
   } catch (e) {
     throw new ApiError(0, 'network', '网络不可用，稍后自动重试');
   }
@@ -63,13 +84,15 @@ export const patch = (path, body, version) => call('PATCH', path, body,
 /** Fetch a file the API builds (a ledger export): its bytes and the name the server gave it. */
 export async function download(path) {
   let res;
+  let data;
   try {
-    res = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+    ({ res, data } = await fetchWithin(TIMEOUTS.bytes, path, { credentials: 'same-origin', cache: 'no-store' },
+      (answer) => (answer.ok ? answer.blob() : readJson(answer))));
   } catch (e) {
     throw new ApiError(0, 'network', '网络不可用，请联网后再导出');
   }
-  if (!res.ok) throw await refusal(res.status, await res.json().catch(() => null));
+  if (!res.ok) throw await refusal(res.status, data);
   const disposition = res.headers.get('Content-Disposition') || '';
   const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
-  return { blob: await res.blob(), filename: named ? decodeURIComponent(named[1]) : 'ledger' };
+  return { blob: data, filename: named ? decodeURIComponent(named[1]) : 'ledger' };
 }

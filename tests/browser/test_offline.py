@@ -127,3 +127,25 @@ def test_lost_push_response_is_retried_without_duplicates(browser, live_server):
         notes = [v.notes for v in db.session.scalars(select(Visit))]
         assert sorted(notes) == ["第一次走访", "第二次走访"]
         assert db.session.scalar(select(func.count()).select_from(AppliedOp)) == 2
+
+
+def test_a_push_that_hangs_is_given_up_and_the_next_sync_sends_it(browser, live_server):
+    """On a weak signal a request can hang without failing; the sync holding its lock meanwhile
+    would send nothing until the app was closed."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    page.evaluate("import('/js/api.js').then((api) => { api.TIMEOUTS.json = 1500; })")
+    hung = []
+    context.route("**/api/sync/push", lambda route: hung.append(route))  # never answered
+    record_visit(page, "欧阳明月", "信号很弱时记录的走访")
+    helpers.sync_now(page)
+    expect(page.get_by_text(re.compile("^同步失败")).first).to_be_visible(timeout=helpers.TIMEOUT)
+    assert len(hung) >= 1
+    context.unroute("**/api/sync/push")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        notes = [v.notes for v in db.session.scalars(select(Visit))]
+    assert notes.count("信号很弱时记录的走访") == 1
