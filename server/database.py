@@ -63,3 +63,19 @@ def _check_canaries(engine, cipher: FieldCipher) -> None:
                                  if engine.dialect.name == "sqlite" else
                                  "INSERT INTO key_canary (key_version, ciphertext) VALUES (%s, %s)"
                                  " ON CONFLICT DO NOTHING", (current, blob))
+
+
+# Deadlock, serialization failure, lock not available; class 08 is a lost connection.
+TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def is_transient(err) -> bool:
+    """Say whether a database error (an OperationalError) says nothing about the request itself:
+    a deadlock, a lock wait that ran out, a lost connection. The same request may pass a moment
+    later. Others (too many variables, a missing table) would fail the same way every time."""
+    if getattr(err, "connection_invalidated", False):
+        return True
+    state = getattr(err.orig, "sqlstate", None) or ""
+    if state in TRANSIENT_SQLSTATES or state.startswith("08"):
+        return True
+    return "database is locked" in str(err.orig) or "database table is locked" in str(err.orig)

@@ -107,10 +107,14 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_busy(err: OperationalError):
-        # A deadlock, a lock wait that ran out, a lost connection: nothing was written, and the
-        # same request may well pass a moment later (a phone's sync retries a 503).
+        from .database import is_transient
+
+        if not is_transient(err):
+            return handle_unexpected(err)
+        # Nothing was written, and the same request may well pass a moment later (a phone's sync
+        # retries a 503).
         _roll_back()
-        log.warning("database unavailable: %s", type(err.orig).__name__)
+        log.warning("database busy: %s %s", type(err.orig).__name__, getattr(err.orig, "sqlstate", ""))
         return _respond(ApiError(503, "busy", "服务器繁忙，请稍后重试", headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)

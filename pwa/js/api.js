@@ -37,9 +37,9 @@ async function refusal(status, data) {
 }
 
 // On a weak signal a request can hang without ever failing, and a sync holds its lock meanwhile:
-// it is given up after this long (ms) and retried like any network failure. Photos and exports
-// get longer on a slow line.
-export const TIMEOUTS = { json: 60000, bytes: 600000 };
+// it is given up after this long (ms) and retried like any network failure. Long enough for a full
+// batch or pull page (about 1 MB) at 5 KB/s, as on GPRS; photos and exports get longer.
+export const TIMEOUTS = { json: 300000, bytes: 900000 };
 
 /** Fetch and read the answer with `read(res)`, both within `ms`; a request that runs over is aborted. */
 async function fetchWithin(ms, path, options, read) {

@@ -103,7 +103,7 @@ export async function wiped(reason) {
   rendering += 1;  // a screen still being rendered must not replace the login form
   // A revoked phone cannot send what it holds: say how much was lost, so the worker can report it.
   let lost = 0;
-  if (reason === 'revoked' && db.hasKey()) {
+  if (reason === 'revoked') {  // the outbox's counts are readable without the key
     await store.refreshCounts().catch(() => {});
     lost = state.get().unsynced || 0;
   }
@@ -123,8 +123,9 @@ async function boot() {
   api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');
   const auth = await db.getAuth();
-  // Locked: whoever unlocks logs in again, so no session may be left open meanwhile.
-  if (auth) session.endServerSession();
+  // Locked: whoever unlocks logs in again, so no session may be left open meanwhile, unless
+  // another tab is unlocked and working in it.
+  if (auth && !await session.unlockedElsewhere()) session.endServerSession();
   document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped)
     : login.renderLogin(afterUnlock));
 }

@@ -45,6 +45,7 @@ export async function login(username, password) {
   if (!await db.createAuth({ username, user_id: answer.user.id, device_id: deviceId, salt, iterations: ITERATIONS,
     check, failures: 0 })) throw new Error('本机刚在另一个页面登录，请刷新页面后解锁');
   db.setKey(key);
+  markUnlocked();
   await db.kvSet('user', answer.user);
   state.set({ user: answer.user, needsLogin: false });
   return answer.user;
@@ -56,6 +57,7 @@ async function loginKeeping(auth, password) {
   if (!opened.key) throw new Error(wrongPassword(opened.left));
   const user = await relogin(password, auth);
   db.setKey(opened.key);
+  markUnlocked();
   await db.kvSet('user', user);
   state.set({ user });
   return user;
@@ -69,6 +71,7 @@ export async function unlock(password) {
   const opened = await openKey(auth, password);
   if (!opened.key) return { ok: false, ...opened };
   db.setKey(opened.key);
+  markUnlocked();
   const user = await db.kvGet('user');
   state.set({ user });
   reconnectWhenOnline(auth, password);
@@ -78,6 +81,23 @@ export async function unlock(password) {
 /** Settles once the server session an unlock reconnects is up, or could not be had: a sync waits
  *  for it rather than find no session and ask for the password again. */
 export const connected = () => connecting;
+
+const UNLOCKED = 'hulei-unlocked';
+let holding = false;
+
+/** Hold, for this tab's life, the shared lock that says a tab here is unlocked. */
+function markUnlocked() {
+  if (holding || !navigator.locks) return;
+  holding = true;
+  navigator.locks.request(UNLOCKED, { mode: 'shared' }, () => new Promise(() => {}));
+}
+
+/** Say whether another tab on this phone is unlocked (it shares the server session). */
+export async function unlockedElsewhere() {
+  if (!navigator.locks) return false;
+  const { held } = await navigator.locks.query();
+  return held.some((lock) => lock.name === UNLOCKED);
+}
 
 function reconnectWhenOnline(auth, password) {
   const go = () => { connecting = reconnect(auth, password).catch(() => {}); };

@@ -13,7 +13,7 @@ const EVERY_MS = 3 * 60 * 1000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 let failures = 0;
 let retryTimer = null;
-let running = false;
+let current = null;  // the sync running in this tab, which a caller asking for one waits on
 let again = false;
 
 /** Start the schedule: now, on `online`, every few minutes while open. */
@@ -33,21 +33,23 @@ export function start() {
 export function sync() {
   clearTimeout(retryTimer);
   if (!navigator.onLine) { state.set({ online: false }); return Promise.resolve(); }
-  if (running) { again = true; return Promise.resolve(); }
+  if (current) { again = true; return current; }
   if (!navigator.locks) return run();
   return navigator.locks.request('hulei-sync', { ifAvailable: true }, (lock) => (lock ? run() : null));
 }
 
-async function run() {
-  running = true;
-  try {
-    do {
-      again = false;
-      await once();
-    } while (again && navigator.onLine);
-  } finally {
-    running = false;
-  }
+function run() {
+  current = (async () => {
+    try {
+      do {
+        again = false;
+        await once();
+      } while (again && navigator.onLine);
+    } finally {
+      current = null;
+    }
+  })();
+  return current;
 }
 
 async function once() {

@@ -95,7 +95,14 @@ def weekly_report(actor, week: str | None) -> dict:
         raise not_found()
     week = week or periods.last_week(schedule.local_today())
     unit_id = actor.unit_id if actor.role == "police" else None
-    return _answer(week, find_weekly(week, unit_id), unit_id)
+    return _own_station(_answer(week, find_weekly(week, unit_id), unit_id), unit_id)
+
+
+def _own_station(answer: dict, unit_id: str | None) -> dict:
+    # A station sees its own row; who submitted for the others is the town office's to know.
+    if unit_id is not None:
+        answer["stations"] = [s for s in answer["stations"] if s["unit_id"] == unit_id]
+    return answer
 
 
 def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
@@ -125,7 +132,7 @@ def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
     except IntegrityError:  # a submission that raced this one won (the unique index)
         db.session.rollback()
         raise _already_submitted(week) from None
-    return _answer(week, snapshot, actor.unit_id)
+    return _own_station(_answer(week, snapshot, actor.unit_id), actor.unit_id)
 
 
 def _already_submitted(week: str) -> ApiError:

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select, true
 from sqlalchemy.exc import OperationalError
 
+from ..database import is_transient
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Device, utcnow
@@ -176,9 +177,9 @@ def _apply_run(actor, group: list[tuple[int, dict]], ctx: SyncContext) -> list[d
                 answers.append(answer)
         savepoint.commit()
         return answers
-    except OperationalError:
-        raise
-    except Exception:  # noqa: BLE001 - any refusal is answered op by op, each in its own savepoint
+    except Exception as err:  # noqa: BLE001 - any refusal is answered op by op, each in its own savepoint
+        if _transient(err):
+            raise
         savepoint.rollback()
         return None
 
@@ -208,14 +209,18 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
     except ApiError as err:
         savepoint.rollback()
         return _rejected(op_id, err.fields or {"_op": [err.message]})
-    except OperationalError:
-        # A deadlock or a lost connection says nothing about the op: the ledger must not keep it
-        # as refused. The whole batch fails (503) with nothing written, and the phone sends it again.
-        raise
-    except Exception:
+    except Exception as err:
+        if _transient(err):
+            # A deadlock or a lost connection says nothing about the op: the ledger must not keep
+            # it as refused. The whole batch fails (503) with nothing written; the phone resends it.
+            raise
         savepoint.rollback()
         log.exception("sync op %s on %s failed", op_id, op["entity"])
         return _rejected(op_id, {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})
+
+
+def _transient(err: Exception) -> bool:
+    return isinstance(err, OperationalError) and is_transient(err)
 
 
 def _op_data(op: dict) -> dict:

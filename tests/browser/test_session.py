@@ -102,3 +102,21 @@ def test_a_first_login_never_replaces_the_key_of_data_already_on_the_phone(brows
     assert page.evaluate(create) is False
     assert page.evaluate(auth) == before
     context.close()
+
+
+def test_opening_a_second_tab_leaves_the_first_tabs_session_alone(browser, live_server):
+    """A tab that starts locked ends the server session only when no other tab is working in it."""
+    context = browser.new_context(**PHONE)
+    first = context.new_page()
+    helpers.login(first, live_server.url, "worker_a")
+    second = context.new_page()
+    second.goto(live_server.url + "/")
+    expect(second.get_by_role("button", name="解锁")).to_be_visible()
+    second.wait_for_timeout(1000)  # its start has run; a logout would have been sent by now
+    assert context.request.get(live_server.url + "/api/children").status == 200
+    record_visit(first, "欧阳明月", "第二个标签页打开后记录的走访")
+    helpers.sync_now(first)
+    helpers.wait_synced(first)
+    expect(first.get_by_role("link", name="去登录")).to_have_count(0)
+    context.close()
+    assert "第二个标签页打开后记录的走访" in visit_notes(live_server)

@@ -275,6 +275,10 @@ def test_a_device_id_unfit_for_a_url_is_refused_on_push_as_on_login(app, town, l
     assert snapshot(app, (*TABLES, "device")) == before
 
 
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # as psycopg reports a deadlock
+
+
 def test_a_database_failure_in_an_op_fails_the_batch_unrecorded(app, town, worker, monkeypatch):
     """A deadlock or a lost connection says nothing about the op: the batch answers 503 with nothing
     written, not a refusal the op ledger would keep for good, and the same batch applies later."""
@@ -282,7 +286,7 @@ def test_a_database_failure_in_an_op_fails_the_batch_unrecorded(app, town, worke
     before = snapshot(app, TABLES)
 
     def deadlocked(*args, **kwargs):
-        raise OperationalError("INSERT INTO visit", {}, Exception("deadlock detected"))
+        raise OperationalError("INSERT INTO visit", {}, _Deadlock("deadlock detected"))
     visit = entities.ENTITIES["visit"]
     monkeypatch.setitem(entities.ENTITIES, "visit", replace(visit, create=entities._fact(deadlocked)))
     response = worker.post("/api/sync/push", json={"device_id": DEVICE, "ops": ops})
@@ -318,3 +322,15 @@ def test_a_delete_that_would_leave_live_records_orphaned_is_refused(app, town, w
     assert [(r["status"], r["errors"]) for r in kept] == [
         ("rejected", {"_op": ["该儿童有未结案的帮扶计划，请先结案"]})]
     assert worker.get(f"/api/children/{town.children['a1']}").status_code == 200
+
+
+def test_a_database_failure_that_would_recur_refuses_the_op_and_not_the_batch(app, town, worker, monkeypatch):
+    """Not every OperationalError passes on a retry ("too many SQL variables" fails the same way each
+    time): as a 503 it would hold the phone's whole outbox back for good."""
+    def too_many(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("too many SQL variables"))
+    monkeypatch.setitem(entities.ENTITIES, "visit",
+                        replace(entities.ENTITIES["visit"], create=entities._fact(too_many)))
+    results = push(worker, [household_op(town, "先到的户"), visit_op(town.children["a1"])])["results"]
+    assert [(r["status"], r.get("errors")) for r in results] == [
+        ("applied", None), ("rejected", {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})]
