@@ -38,7 +38,8 @@ def test_revoked_device_is_wiped_at_next_sync(browser, live_server):
     context.close()
 
 
-def test_a_revoked_phone_says_how_many_unsynced_entries_it_could_not_send(browser, live_server):
+def revoked_with_an_unsynced_visit(browser, live_server):
+    """A phone with one visit it could not send, whose device the town office then revoked."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
@@ -49,6 +50,11 @@ def test_a_revoked_phone_says_how_many_unsynced_entries_it_could_not_send(browse
     admin.login("admin")
     assert admin.post(f"/api/devices/{device_id(page)}/revoke").status_code == 204
     context.unroute("**/api/sync/**")
+    return context, page
+
+
+def test_a_revoked_phone_says_how_many_unsynced_entries_it_could_not_send(browser, live_server):
+    context, page = revoked_with_an_unsynced_visit(browser, live_server)
     helpers.sync_now(page)
     expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_contain_text(
         "其中 1 条未同步的记录无法再上传", timeout=helpers.TIMEOUT)
@@ -60,16 +66,7 @@ def test_a_revoked_phone_found_out_as_it_is_reopened_still_says_how_many_it_coul
         browser, live_server):
     """Reopened, the locked app ends its server session, and the answer is that the device was
     revoked: the wipe comes before any unlock, and the count of what was lost is read without the key."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    context.route("**/api/sync/**", lambda route: route.abort("internetdisconnected"))
-    record_visit(page, "欧阳明月", "停用前未同步的走访")
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
-    admin = factories.ApiClient(live_server.app.test_client())
-    admin.login("admin")
-    assert admin.post(f"/api/devices/{device_id(page)}/revoke").status_code == 204
-    context.unroute("**/api/sync/**")
+    context, page = revoked_with_an_unsynced_visit(browser, live_server)
     page.reload()
     expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_contain_text(
         "其中 1 条未同步的记录无法再上传", timeout=helpers.TIMEOUT)
