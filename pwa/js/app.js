@@ -42,6 +42,7 @@ const WIPE_MESSAGES = {
 let waitingWorker = null;
 let updating = false;
 let rendering = 0;
+let reloadPending = false;
 
 async function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
@@ -53,14 +54,24 @@ async function registerWorker() {
     const w = reg.installing;
     w.addEventListener('statechange', () => { if (w.state === 'installed' && navigator.serviceWorker.controller) offer(w); });
   });
-  navigator.serviceWorker.addEventListener('controllerchange', () => { if (updating || hadController) location.reload(); });
+  let controlled = hadController;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    const first = !controlled;  // the first worker taking over a page loaded without one
+    controlled = true;
+    if (first && !updating) return;
+    // Another tab took the update: this one reloads once its half-filled form is saved (route).
+    if (!updating && dirtyForm()) reloadPending = true;
+    else location.reload();
+  });
 }
+
+const dirtyForm = () => document.querySelector('#view form[data-dirty]');
 
 /** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
 async function applyUpdate() {
   if (!waitingWorker) return;
   // The reload that takes the new version keeps everything saved, but not a form being filled in.
-  if (document.querySelector('#view form[data-dirty]') && !await confirmDialog('更新应用',
+  if (dirtyForm() && !await confirmDialog('更新应用',
     '正在填写的内容还没有保存，现在更新会丢失这些内容。建议先保存，再点“更新”。', '仍然更新')) return;
   updating = true;
   const go = () => waitingWorker.postMessage({ type: 'SKIP_WAITING' });
@@ -77,6 +88,10 @@ export async function route(focus = false) {
   const el = await mod.render(...params.map(decodeURIComponent));
   if (ticket !== rendering) return;
   view.replaceChildren(el);
+  if (reloadPending && !dirtyForm()) {  // the form that held a new version back has been left
+    location.reload();
+    return;
+  }
   shell.markNav();
   const title = view.querySelector('h1');
   if (title && focus) title.focus();
@@ -118,7 +133,7 @@ export async function wiped(reason) {
 async function boot() {
   shell.init(applyUpdate);
   registerWorker().catch(() => {});
-  store.onChange(() => { const v = document.getElementById('view'); if (!v.querySelector('form[data-dirty]')) route(); });
+  store.onChange(() => { if (!dirtyForm()) route(); });
   addEventListener('hashchange', () => route(true));
   api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');

@@ -100,3 +100,41 @@ def test_updating_with_a_form_half_filled_asks_first(browser, live_server):
     helpers.unlock(page)
     assert page.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
     context.close()
+
+
+def test_an_update_taken_in_another_tab_waits_for_this_tabs_half_filled_form(browser, live_server):
+    context = browser.new_context(**PHONE)
+    working = context.new_page()
+    helpers.login(working, live_server.url, "worker_a")
+    helpers.wait_installed(working)
+    working.reload()  # now loaded under the installed version, as every later start is
+    helpers.unlock(working)
+    other = context.new_page()
+    other.goto(live_server.url + "/")
+    helpers.unlock(other)
+    sw = (PWA / "sw.js").read_text(encoding="utf-8")
+    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
+    live_server.overrides["/sw.js"] = sw.replace(f"'v{current}'", f"'v{current + 1}'").encode()
+    working.locator("#nav").get_by_role("link", name="我的儿童").click()
+    working.get_by_role("link", name=re.compile("欧阳明月")).click()
+    working.get_by_role("link", name="记录走访").click()
+    working.get_by_label("走访情况").fill("写了一半的走访记录")
+
+    other.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
+    banner = other.get_by_role("alert").filter(has_text="有新版本")
+    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    with other.expect_navigation():
+        banner.get_by_role("button", name="更新").click()
+    working.wait_for_timeout(1500)  # the new version has taken over this tab as well
+    expect(working.get_by_label("走访情况")).to_have_value("写了一半的走访记录")
+
+    # Saved, the form is no longer at stake: the tab takes the new version then.
+    with working.expect_event("load"):
+        working.get_by_role("button", name="保存走访").click()
+    helpers.unlock(working)
+    assert working.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
+    helpers.sync_now(working)
+    helpers.wait_synced(working)
+    context.close()
+    with live_server.app.app_context():
+        assert [v.notes for v in db.session.scalars(select(Visit))] == ["写了一半的走访记录"]
