@@ -58,9 +58,11 @@ def find_weekly(week: str, unit_id: str | None) -> ReportSnapshot | None:
     return db.session.scalar(query.order_by(ReportSnapshot.submitted_at).limit(1))
 
 
-def stations(week: str, due) -> list[dict]:
-    """Return each police station of the town with whether, when and by whom it submitted the week."""
-    units = db.session.scalars(select(Unit).where(Unit.kind == "police").order_by(Unit.name)).all()
+def stations(week: str, due, unit_id: str | None = None) -> list[dict]:
+    """Return each police station of the town (one station: `unit_id`'s only; who submitted for the
+    others is the town office's to know) with whether, when and by whom it submitted the week."""
+    query = select(Unit).where(Unit.kind == "police").order_by(Unit.name)
+    units = db.session.scalars(query if unit_id is None else query.where(Unit.id == unit_id)).all()
     submitted = {s.unit_id: s for s in db.session.scalars(select(ReportSnapshot).where(
         ReportSnapshot.kind == "weekly", ReportSnapshot.period == week,
         ReportSnapshot.unit_id.in_([u.id for u in units])))}
@@ -74,7 +76,7 @@ def _answer(week: str, snapshot: ReportSnapshot | None, unit_id: str | None) -> 
     start, end = _bounds(week)
     header = {"period": week, "window_start": start.date(), "window_end": (end - timedelta(days=1)).date(),
               "due": end.date()}
-    header["stations"] = stations(week, header["due"])
+    header["stations"] = stations(week, header["due"], unit_id)
     if snapshot is None:
         as_of = min(utcnow(), end)
         return {**header, "unit_id": unit_id, "submitted": False, "id": None, "as_of": as_of,
@@ -95,14 +97,7 @@ def weekly_report(actor, week: str | None) -> dict:
         raise not_found()
     week = week or periods.last_week(schedule.local_today())
     unit_id = actor.unit_id if actor.role == "police" else None
-    return _own_station(_answer(week, find_weekly(week, unit_id), unit_id), unit_id)
-
-
-def _own_station(answer: dict, unit_id: str | None) -> dict:
-    # A station sees its own row; who submitted for the others is the town office's to know.
-    if unit_id is not None:
-        answer["stations"] = [s for s in answer["stations"] if s["unit_id"] == unit_id]
-    return answer
+    return _answer(week, find_weekly(week, unit_id), unit_id)
 
 
 def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
@@ -132,7 +127,7 @@ def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
     except IntegrityError:  # a submission that raced this one won (the unique index)
         db.session.rollback()
         raise _already_submitted(week) from None
-    return _own_station(_answer(week, snapshot, actor.unit_id), actor.unit_id)
+    return _answer(week, snapshot, actor.unit_id)
 
 
 def _already_submitted(week: str) -> ApiError:
