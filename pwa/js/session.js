@@ -44,23 +44,24 @@ export async function login(username, password) {
   const check = await seal(key, { ok: true, user_id: answer.user.id }, CHECK_AAD);
   if (!await db.createAuth({ username, user_id: answer.user.id, device_id: deviceId, salt, iterations: ITERATIONS,
     check, failures: 0 })) throw new Error('本机刚在另一个页面登录，请刷新页面后解锁');
+  return openStore(key, answer.user);
+}
+
+/** Open the store with `key` for `user` (fresh from the server, or as this phone last saw it). */
+async function openStore(key, user = null) {
   db.setKey(key);
   markUnlocked();
-  await db.kvSet('user', answer.user);
-  state.set({ user: answer.user, needsLogin: false });
-  return answer.user;
+  if (user) await db.kvSet('user', user);
+  const me = user || await db.kvGet('user');
+  state.set({ user: me, ...(user ? { needsLogin: false } : {}) });
+  return me;
 }
 
 async function loginKeeping(auth, password) {
   const opened = await openKey(auth, password);
   if (opened.wiped) throw new Error('密码错误次数过多，本机数据已全部清除，请重新登录。');
   if (!opened.key) throw new Error(wrongPassword(opened.left));
-  const user = await relogin(password, auth);
-  db.setKey(opened.key);
-  markUnlocked();
-  await db.kvSet('user', user);
-  state.set({ user });
-  return user;
+  return openStore(opened.key, await relogin(password, auth));
 }
 
 export const wrongPassword = (left) => `密码错误，还可尝试 ${left} 次；用完后本机数据将被清除。`;
@@ -70,10 +71,7 @@ export async function unlock(password) {
   const auth = await db.getAuth();
   const opened = await openKey(auth, password);
   if (!opened.key) return { ok: false, ...opened };
-  db.setKey(opened.key);
-  markUnlocked();
-  const user = await db.kvGet('user');
-  state.set({ user });
+  const user = await openStore(opened.key);
   reconnectWhenOnline(auth, password);
   return { ok: true, user };
 }
