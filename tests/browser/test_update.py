@@ -13,6 +13,30 @@ from .shell import PWA
 from .test_offline import record_visit
 
 
+def deploy_next_version(live_server) -> int:
+    """Serve a release one version newer than the installed one; return its number."""
+    sw = (PWA / "sw.js").read_text(encoding="utf-8")
+    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
+    live_server.overrides["/sw.js"] = sw.replace(f"const VERSION = 'v{current}';",
+                                                 f"const VERSION = 'v{current + 1}';").encode()
+    return current + 1
+
+
+def offered_update(page):
+    """Have the page look for a new release; return the 有新版本 banner it shows."""
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
+    banner = page.get_by_role("alert").filter(has_text="有新版本")
+    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    return banner
+
+
+def half_fill_visit(page, note: str) -> None:
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile("欧阳明月")).click()
+    page.get_by_role("link", name="记录走访").click()
+    page.get_by_label("走访情况").fill(note)
+
+
 def test_new_version_keeps_unsynced_entries(browser, live_server):
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -22,18 +46,13 @@ def test_new_version_keeps_unsynced_entries(browser, live_server):
     record_visit(page, "欧阳明月", "更新前保存的走访")
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
 
-    sw = (PWA / "sw.js").read_text(encoding="utf-8")
-    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
-    sw = sw.replace(f"const VERSION = 'v{current}';", f"const VERSION = 'v{current + 1}';")
-    live_server.overrides["/sw.js"] = sw.encode()
-    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
-    banner = page.get_by_role("alert").filter(has_text="有新版本")
-    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    newer = deploy_next_version(live_server)
+    banner = offered_update(page)
     with page.expect_navigation():
         banner.get_by_role("button", name="更新").click()
     helpers.unlock(page)
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
-    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
+    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{newer}"]
 
     context.unroute("**/api/sync/**")
     helpers.sync_now(page)
@@ -81,16 +100,9 @@ def test_updating_with_a_form_half_filled_asks_first(browser, live_server):
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
     helpers.wait_installed(page)
-    sw = (PWA / "sw.js").read_text(encoding="utf-8")
-    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
-    live_server.overrides["/sw.js"] = sw.replace(f"'v{current}'", f"'v{current + 1}'").encode()
-    page.locator("#nav").get_by_role("link", name="我的儿童").click()
-    page.get_by_role("link", name=re.compile("欧阳明月")).click()
-    page.get_by_role("link", name="记录走访").click()
-    page.get_by_label("走访情况").fill("写了一半")
-    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
-    banner = page.get_by_role("alert").filter(has_text="有新版本")
-    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    newer = deploy_next_version(live_server)
+    half_fill_visit(page, "写了一半")
+    banner = offered_update(page)
     banner.get_by_role("button", name="更新").click()
     page.get_by_role("dialog").get_by_role("button", name="取消").click()
     expect(page.get_by_label("走访情况")).to_have_value("写了一半")
@@ -98,7 +110,7 @@ def test_updating_with_a_form_half_filled_asks_first(browser, live_server):
         banner.get_by_role("button", name="更新").click()
         page.get_by_role("dialog").get_by_role("button", name="仍然更新").click()
     helpers.unlock(page)
-    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
+    assert page.evaluate("caches.keys()") == [f"hulei-shell-v{newer}"]
     context.close()
 
 
@@ -112,17 +124,10 @@ def test_an_update_taken_in_another_tab_waits_for_this_tabs_half_filled_form(bro
     other = context.new_page()
     other.goto(live_server.url + "/")
     helpers.unlock(other)
-    sw = (PWA / "sw.js").read_text(encoding="utf-8")
-    current = int(re.search(r"const VERSION = 'v(\d+)';", sw).group(1))
-    live_server.overrides["/sw.js"] = sw.replace(f"'v{current}'", f"'v{current + 1}'").encode()
-    working.locator("#nav").get_by_role("link", name="我的儿童").click()
-    working.get_by_role("link", name=re.compile("欧阳明月")).click()
-    working.get_by_role("link", name="记录走访").click()
-    working.get_by_label("走访情况").fill("写了一半的走访记录")
+    newer = deploy_next_version(live_server)
+    half_fill_visit(working, "写了一半的走访记录")
 
-    other.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)")
-    banner = other.get_by_role("alert").filter(has_text="有新版本")
-    expect(banner).to_be_visible(timeout=helpers.TIMEOUT)
+    banner = offered_update(other)
     with other.expect_navigation():
         banner.get_by_role("button", name="更新").click()
     working.wait_for_timeout(1500)  # the new version has taken over this tab as well
@@ -132,7 +137,7 @@ def test_an_update_taken_in_another_tab_waits_for_this_tabs_half_filled_form(bro
     with working.expect_event("load"):
         working.get_by_role("button", name="保存走访").click()
     helpers.unlock(working)
-    assert working.evaluate("caches.keys()") == [f"hulei-shell-v{current + 1}"]
+    assert working.evaluate("caches.keys()") == [f"hulei-shell-v{newer}"]
     helpers.sync_now(working)
     helpers.wait_synced(working)
     context.close()
