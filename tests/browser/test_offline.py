@@ -1,5 +1,6 @@
 """The offline round trip and the lost push response."""
 import re
+import threading
 
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -149,3 +150,35 @@ def test_a_push_that_hangs_is_given_up_and_the_next_sync_sends_it(browser, live_
     with live_server.app.app_context():
         notes = [v.notes for v in db.session.scalars(select(Visit))]
     assert notes.count("信号很弱时记录的走访") == 1
+
+
+def test_a_sync_asked_for_while_one_runs_waits_for_it(browser, live_server, monkeypatch):
+    """The sync button, a retried op or a settled conflict asks for a sync while one may be running:
+    the caller waits for the one running, instead of being answered at once."""
+    from server.routes import sync as sync_routes
+
+    arrived, go_on, real = threading.Event(), threading.Event(), sync_routes.push_batch
+
+    def held_push(*args, **kwargs):  # the server takes the push, then waits for the test
+        arrived.set()
+        go_on.wait(30)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(sync_routes, "push_batch", held_push)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    record_visit(page, "欧阳明月", "同步进行中时记录的走访")
+    page.evaluate("() => { import('/js/sync.js').then((s) => { s.sync(); }); }")
+    assert arrived.wait(30)
+    # Not awaited here: the page's promise settles only once the running sync has.
+    page.evaluate("() => { import('/js/sync.js').then((s) => s.sync())"
+                  ".then(() => { window.secondDone = true; }); }")
+    page.wait_for_timeout(500)
+    assert page.evaluate("Boolean(window.secondDone)") is False  # still waiting for the running sync
+    go_on.set()
+    page.wait_for_function("() => window.secondDone === true", timeout=helpers.TIMEOUT)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    context.close()
+    with live_server.app.app_context():
+        notes = [v.notes for v in db.session.scalars(select(Visit))]
+    assert notes.count("同步进行中时记录的走访") == 1
