@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v21';
+const VERSION = 'v22';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -35,6 +35,7 @@ const SHELL = [
   '/js/photos.js',
   '/js/violations.js',
   '/js/amend.js',
+  '/js/discard.js',
   '/js/online.js',
   '/js/views/head.js',
   '/js/views/ledgers.js',

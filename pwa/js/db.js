@@ -238,17 +238,25 @@ export async function resetForResync() {
 // A server delete is final; otherwise the higher version is the newer copy.
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
 
+/** The newest server copy a pull kept aside for a busy record, `{version, data}` (data null: the
+ *  server deleted it); null when none came, undefined when the phone holds no such record. */
+export async function keptCopy(entity, id) {
+  const k = recordKey(entity, id);
+  const row = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
+  if (!row || !row.server) return row ? null : undefined;
+  return { version: row.server.version, data: row.server.deleted ? null : await unseal(key, row.server, aadRecord(k)) };
+}
+
 /** The newest server copy of a conflicted op's record, `{version, data}` (data null when the
  *  server deleted it or this user may no longer see it): the push's answer, or what a later pull
  *  kept aside if that is newer. */
 export async function serverCopy(op) {
-  const k = recordKey(op.entity, op.id);
-  const row = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
-  const kept = row && row.server;
-  // No `current`: by the time a retried op was answered the record was gone for this user.
-  const answer = op.current ? { version: op.current.version, data: op.current } : { version: null, data: null };
-  if (!newerThan(kept, answer.version ?? -Infinity)) return answer;
-  return { version: kept.version, data: kept.deleted ? null : await unseal(key, kept, aadRecord(k)) };
+  const kept = await keptCopy(op.entity, op.id);
+  // No `current`: by the time a retried op was answered the record was gone for this user. No
+  // record here: a pull evicted it since, out of this user's scope now.
+  const answer = op.current && kept !== undefined ? { version: op.current.version, data: op.current }
+    : { version: null, data: null };
+  return newerThan(kept && { ...kept, deleted: kept.data === null }, answer.version ?? -Infinity) ? kept : answer;
 }
 
 /** The ops queued after `seq` on one record, oldest first. */
@@ -260,10 +268,10 @@ async function laterOps(entity, id, seq) {
 }
 
 /** Settle a conflict: replace the conflicted op with `newOp` (mine or merged, based on the server's
- *  version), in its place in the queue, or drop it and take the server's record as it is
- *  (`record.data` null: deleted there). Edits queued after it on the record still go after it and
- *  still show on the phone, on top of the settled record. Resolve 'stale', changing nothing, when
- *  a newer server copy arrived after `record` was read. */
+ *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
+ *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued
+ *  after it on the record still go after it and still show on the phone, on top of the settled
+ *  record. Resolve 'stale', changing nothing, when a newer server copy arrived after `record` was read. */
 export async function resolveConflict(opId, newOp, record) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);

@@ -111,13 +111,26 @@ function nextBatch(ops) {
   return batch;
 }
 
+// A push answered 413 (body over the server's limit, or too many ops) is sent again in halves;
+// an op refused so on its own can never go, and is set aside for the user like a rejection.
+const TOO_LARGE = { _op: ['内容过大，服务器无法接收。请放弃此条，精简内容后重新录入。'] };
+
 async function pushAll() {
   const deviceId = (await db.getAuth()).device_id;
+  let size = BATCH;
   for (;;) {
-    const ops = nextBatch(await db.outboxByState('pending', BATCH));
+    const ops = nextBatch(await db.outboxByState('pending', size));
     if (!ops.length) return;
-    const answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
-      schema_version: 1, ops });
+    let answer;
+    try {
+      answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
+        schema_version: 1, ops });
+    } catch (e) {
+      if (e.status !== 413) throw e;
+      if (ops.length > 1) { size = Math.ceil(ops.length / 2); continue; }
+      answer = { results: [{ op_id: ops[0].op_id, status: 'rejected', errors: TOO_LARGE }] };
+      size = BATCH;
+    }
     await db.applyPush(ops, answer.results);
     await store.load();
   }

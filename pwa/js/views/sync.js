@@ -5,18 +5,79 @@ import * as store from '../store.js';
 import * as db from '../db.js';
 import * as session from '../session.js';
 import * as sync from '../sync.js';
-import { ENTITY, T } from '../i18n/zh-CN.js';
+import * as discard from '../discard.js';
+import { ENTITY, FIELD, T } from '../i18n/zh-CN.js';
 
 function errorsText(errors) {
   if (!errors) return '';
   const flat = [];
   const walk = (v, path) => {
-    if (Array.isArray(v)) flat.push(`${path}：${v.join('，')}`);
+    // '_op' and '_schema' hold what is wrong with the whole op: the message alone says it.
+    if (Array.isArray(v)) flat.push(path.startsWith('_') ? v.join('，') : `${path}：${v.join('，')}`);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
     else flat.push(`${path}：${v}`);
   };
   walk(errors, '');
   return flat.join('；');
+}
+
+function short(v) {
+  const t = v === null || v === undefined || v === '' ? '（空）' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return t.length > 40 ? `${t.slice(0, 40)}…` : t;
+}
+const changesText = (op) => Object.entries(op.data || {}).map(([k, v]) => `${FIELD[k] || k}：${short(v)}`).join('；');
+
+/** Which record an op is about, in words: from the phone's copy, or from the op itself when the
+ *  record has left the phone (moved out of scope). */
+function subject(op) {
+  const d = { ...(op.data || {}), ...(store.one(op.entity, op.id) || {}) };
+  const plan = store.one('plan', d.plan_id);
+  const child = store.one('child', d.child_id || (plan && plan.child_id));
+  const venue = store.one('venue', d.venue_id);
+  const when = d.visited_at || d.inspected_at || d.at || d.happened_at;
+  const words = [d.name || d.person_name || (child && child.name) || (venue && venue.name) || d.address || d.lead_unit,
+    when && fmtTime(when)].filter(Boolean).join('，');
+  return `${ENTITY[op.entity] || op.entity}${words ? `「${words}」` : ''}`;
+}
+
+const ACTION_OF = { update: '的修改', delete: '的删除' };
+
+/** What giving up a rejected op throws away, said before it is done. */
+function lossText(op, photos) {
+  if (op.action === 'create') {
+    return `这条${subject(op)}只保存在本机，服务器没有接收。放弃后它${photos ? `和 ${photos} 张照片` : ''}将从本机删除，无法恢复。`;
+  }
+  const after = store.one(op.entity, op.id) ? '本机恢复为服务器上的记录。' : '这条记录已不在本机。';
+  if (op.action === 'delete') return `对${subject(op)}的删除将被撤销；${after}`;
+  return `您对${subject(op)}的修改（${changesText(op)}）将被丢弃，无法恢复；${after}`;
+}
+
+async function giveUp(op, button) {
+  const photos = op.entity === 'inspection' && op.action === 'create' ? (await discard.photosOf(op.id)).length : 0;
+  if (!await confirmDialog('放弃此修改', lossText(op, photos), '放弃并删除')) return;
+  button.disabled = true;
+  let held;
+  try {
+    held = await discard.discard(op);
+  } catch (e) {
+    button.disabled = false;
+    toast(e.status === 0 ? '放弃修改需要联网，以便从服务器取回这条记录的原样。请联网后再试。' : `未能放弃：${e.message}`);
+    return;
+  }
+  toast(held ? '已放弃此修改，本机已恢复为服务器上的记录' : '已放弃，这条记录已不在本机');
+}
+
+function rejectedItem(op) {
+  const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
+  retry.addEventListener('click', async () => { await db.retryOp(op.op_id); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
+  const drop = h('button', { type: 'button', class: 'btn small danger' }, '放弃此修改');
+  drop.addEventListener('click', () => giveUp(op, drop));
+  const gone = op.action !== 'create' && !store.one(op.entity, op.id);
+  return h('li', { class: 'item', 'data-testid': 'rejected-op' },
+    h('strong', {}, `被退回：${subject(op)}${ACTION_OF[op.action] || ''}`),
+    op.action === 'update' ? h('span', { class: 'meta' }, `修改内容：${changesText(op)}`) : null,
+    gone ? h('span', { class: 'meta' }, '这条记录已不在本机（可能已移出您的管辖范围）。') : null,
+    h('span', { class: 'meta' }, errorsText(op.errors)), h('span', { class: 'row' }, retry, drop));
 }
 
 async function storageInfo() {
@@ -83,12 +144,7 @@ export async function render() {
       photos.map(photoItem),
       conflicts.map((op) => h('li', {}, h('a', { class: 'item', href: `#/conflict/${op.op_id}` },
         h('strong', {}, `冲突：${ENTITY[op.entity] || op.entity}`), h('span', { class: 'meta' }, '服务器上的记录已被他人修改，点此对比并选择')))),
-      rejected.map((op) => {
-        const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
-        retry.addEventListener('click', async () => { await db.retryOp(op.op_id); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
-        return h('li', { class: 'item' }, h('strong', {}, `被退回：${ENTITY[op.entity] || op.entity}`),
-          h('span', { class: 'meta' }, errorsText(op.errors)), retry);
-      })) : h('p', {}, '没有需要处理的记录。'),
+      rejected.map(rejectedItem)) : h('p', {}, '没有需要处理的记录。'),
     h('h2', {}, '存储'), quota,
     h('h2', {}, '账号'), logout);
 }

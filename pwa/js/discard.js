@@ -1,0 +1,46 @@
+// Give up a rejected op for good: it leaves the outbox and its record goes back to the server's state.
+import * as api from './api.js';
+import * as db from './db.js';
+import * as store from './store.js';
+
+const PATHS = { household: 'households', child: 'children', visit: 'visits', venue: 'venues',
+  inspection: 'inspections', joint_operation: 'operations', plan: 'plans', plan_progress: 'plan_progress',
+  staff_check: 'staff_checks', clue: 'clues' };
+
+/** The queued photos of an inspection, waiting or refused (they go when its create is given up). */
+export async function photosOf(inspectionId) {
+  const rows = [...await db.photosByState('pending'), ...await db.photosByState('rejected')];
+  return rows.filter((p) => p.inspection_id === inspectionId);
+}
+
+/** The server's state of a rejected op's record, `{version, data}` (data null: none): the copy a
+ *  pull kept aside; none for a record the server never took or the phone no longer holds (moved
+ *  out of scope); else read from the server, since the phone's copy holds the edit given up. */
+async function serverState(op) {
+  const kept = await db.keptCopy(op.entity, op.id);
+  if (kept) return kept;
+  if (kept === undefined || op.action === 'create') return { version: null, data: null };
+  try {
+    const record = await api.get(`/api/${PATHS[op.entity]}/${encodeURIComponent(op.id)}`);
+    return { version: record.version, data: record };
+  } catch (e) {
+    if (e.status === 404) return { version: null, data: null };
+    throw e;
+  }
+}
+
+/** Drop a rejected op and take its record as the server has it, the ops queued after it still on
+ *  top; an inspection's photos go with its create. Resolve whether the phone still holds the
+ *  record; throw (an ApiError, status 0 offline) when the server's copy could not be read. */
+export async function discard(op) {
+  let record;
+  // 'stale': a pull kept a newer copy while this one was read; the next round takes that one.
+  do {
+    record = { entity: op.entity, id: op.id, ...await serverState(op) };
+  } while (await db.resolveConflict(op.op_id, null, record) === 'stale');
+  if (op.entity === 'inspection' && op.action === 'create') {
+    for (const p of await photosOf(op.id)) await db.deletePhoto(p.id);
+  }
+  await store.load();
+  return record.data !== null;
+}

@@ -1,0 +1,233 @@
+"""What the server refuses for good is given up by hand, a push too large for the server goes in
+halves, and edits of a record that left the phone still show and can be given up."""
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Child, Visit
+
+from . import helpers
+from .conftest import PHONE
+from .test_conflict import (
+    NAME,
+    NEWEST,
+    conflicted,
+    edit_notes,
+    head_edit,
+    head_phone,
+    open_conflict,
+    server_notes,
+    stored_child,
+    sync_pulling,
+)
+from .test_offline import record_visit
+from .test_register import register
+
+# A school name over the server's 100 characters: an edit no retry will get through.
+REFUSED_EDIT = """([id, notes]) => import('/js/store.js')
+  .then((s) => s.update('child', id, { notes, school: '很'.repeat(120) }))"""
+OUTBOX = """async () => (await import('/js/db.js')).outboxCounts()"""
+
+
+def phone(browser, live_server, username: str = "worker_a"):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, username)
+    return context, page
+
+
+def refused_edit(page, child_id: str, notes: str) -> None:
+    """Queue an edit of the child the server will refuse, sync, and see it under 需要处理."""
+    page.evaluate(REFUSED_EDIT, [child_id, notes])
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("rejected-op")).to_contain_text(f"被退回：儿童「{NAME}」的修改",
+                                                              timeout=helpers.TIMEOUT)
+
+
+def give_up(page, has_text: str) -> str:
+    """Press 放弃此修改 on the refused entry, confirm, and return what the confirm said."""
+    item = page.get_by_test_id("rejected-op").filter(has_text=has_text)
+    item.get_by_role("button", name="放弃此修改").click()
+    dialog = page.get_by_role("dialog", name="放弃此修改")
+    message = dialog.inner_text()
+    dialog.get_by_role("button", name="放弃并删除").click()
+    return message
+
+
+def move_child(live_server, grid: str, village: str) -> None:
+    """Move child a1 to another grid on the server (out of worker_a's scope, or back)."""
+    ids = live_server.ids
+    with live_server.app.app_context():
+        child = db.session.get(Child, ids.children["a1"])
+        child.grid_id, child.village_id = ids.grids[grid], ids.villages[village]
+        db.session.commit()
+        db.session.remove()
+
+
+def test_giving_up_a_refused_edit_takes_the_server_record_back(browser, live_server):
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    before = stored_child(page, child_id)
+    refused_edit(page, child_id, "网格员：孩子转学了")
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text("修改内容：备注：网格员：孩子转学了")
+    expect(item).to_contain_text("school：")  # the server's reason
+    assert stored_child(page, child_id)["notes"] == "网格员：孩子转学了"
+
+    # Offline the server's copy cannot be had: nothing is given up, the edit still shows as unsynced.
+    helpers.go_offline(context)
+    message = give_up(page, NAME)
+    assert "备注：网格员：孩子转学了" in message and "无法恢复；本机恢复为服务器上的记录" in message, message
+    expect(page.locator("#toast")).to_contain_text("放弃修改需要联网")
+    expect(item).to_have_count(1)
+    assert stored_child(page, child_id)["_pending"] == 1
+
+    helpers.go_online(context)
+    give_up(page, NAME)
+    expect(page.locator("#toast")).to_have_text("已放弃此修改，本机已恢复为服务器上的记录")
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["school"], child["_version"], child["_pending"]) == \
+        (before["notes"], before["school"], before["_version"], 0)
+
+    edit_notes(page, "网格员：核实后再改")  # a new edit rests on the server's version again
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    assert server_notes(live_server) == "网格员：核实后再改"
+    context.close()
+
+
+def test_giving_up_a_refused_edit_offline_keeps_a_later_edit_on_the_pulled_record(browser, live_server):
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    refused_edit(page, child_id, "网格员：第一次修改")
+    head = head_phone(live_server)
+    newest = head_edit(head, child_id, NEWEST)
+    sync_pulling(page)  # the record is busy with the refused edit: the head's copy is kept aside
+    assert stored_child(page, child_id)["notes"] == "网格员：第一次修改"
+
+    helpers.go_offline(context)
+    latest = "网格员：孩子已返校"
+    edit_notes(page, latest)
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    message = give_up(page, "网格员：第一次修改")
+    assert "网格员：第一次修改" in message, message
+    expect(page.locator("#toast")).to_have_text("已放弃此修改，本机已恢复为服务器上的记录")
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["school"], child["_version"], child["_pending"]) == \
+        (latest, NEWEST["school"], newest["version"], 1)
+    assert [op["data"] for op in helpers.pending_ops(page)] == [{"notes": latest}]
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+
+    helpers.go_online(context)
+    with page.expect_response(re.compile(r"/api/sync/push")) as pushed:
+        helpers.sync_now(page)
+    assert pushed.value.request.post_data_json["ops"][0]["base_version"] == newest["version"]
+    assert pushed.value.json()["results"][0]["status"] == "applied"
+    helpers.wait_synced(page)
+    record = head.get(f"/api/children/{child_id}").get_json()
+    assert (record["notes"], record["school"]) == (latest, NEWEST["school"])
+    context.close()
+
+
+def test_giving_up_a_refused_new_record_removes_it_from_the_phone(browser, live_server):
+    context, page = phone(browser, live_server)
+    register(page, "王小草", id_number="123456")  # not a valid ID number: the server refuses the child
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text("被退回：儿童「王小草」", timeout=helpers.TIMEOUT)
+    message = give_up(page, "王小草")
+    assert "儿童「王小草」只保存在本机" in message and "无法恢复" in message, message
+    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    households = page.evaluate("import('/js/store.js').then((s) => s.all('household').map((h) => h.address))")
+    assert "测试镇新建组8号" in households  # the household the server took stays
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("link", name=re.compile(NAME))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("王小草"))).to_have_count(0)
+    context.close()
+
+
+def test_a_push_too_large_goes_in_halves_and_an_op_too_large_alone_is_set_aside(browser, live_server):
+    context, page = phone(browser, live_server)
+    helpers.go_offline(context)
+    notes = ["第一次走访", "第二次走访", "第三次走访", "长" * 3000]
+    for note in notes:
+        record_visit(page, NAME, note)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
+    # The big visit alone is over the body limit; any two ops are over the count limit.
+    live_server.app.config.update(MAX_CONTENT_LENGTH=8000, SYNC_MAX_OPS=1)
+    pushes = []
+
+    def seen(response):
+        if "/api/sync/push" in response.url:
+            code = response.json()["error"]["code"] if response.status == 413 else None
+            pushes.append((len(response.request.post_data_json["ops"]), response.status, code))
+    page.on("response", seen)
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text(f"被退回：走访「{NAME}", timeout=helpers.TIMEOUT)
+    expect(item).to_contain_text("内容过大，服务器无法接收")
+    helpers.wait_synced(page, unsynced=1)
+    assert pushes == [(4, 413, "payload_too_large"), (2, 413, "too_many_ops"), (1, 200, None),
+                      (1, 200, None), (1, 200, None), (1, 413, "payload_too_large")]
+    with live_server.app.app_context():
+        assert sorted(v.notes for v in db.session.scalars(select(Visit))) == sorted(notes[:3])
+        db.session.remove()
+
+    message = give_up(page, NAME)
+    assert f"走访「{NAME}，" in message and "只保存在本机" in message, message
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    visits = page.evaluate("import('/js/store.js').then((s) => s.all('visit').map((v) => v.notes))")
+    assert sorted(visits) == sorted(notes[:3])
+    context.close()
+
+
+def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    helpers.go_offline(context)
+    edit_notes(page, "网格员：母亲已返乡")
+    move_child(live_server, "b1", "b")  # out of worker_a's grid while the phone was offline
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text("被退回：儿童的修改", timeout=helpers.TIMEOUT)
+    helpers.wait_synced(page, unsynced=1)
+    assert stored_child(page, child_id) is None  # evicted though it had an op
+    expect(item).to_contain_text("修改内容：备注：网格员：母亲已返乡")
+    expect(item).to_contain_text("这条记录已不在本机（可能已移出您的管辖范围）")
+    expect(item).to_contain_text("记录不存在")
+    assert helpers.check_screen(page, "sync-refused-gone") == []
+
+    message = give_up(page, "网格员：母亲已返乡")
+    assert "网格员：母亲已返乡" in message and "这条记录已不在本机" in message, message
+    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    assert stored_child(page, child_id) is None
+    context.close()
+
+
+def test_a_conflict_on_a_child_moved_out_of_reach_since_offers_only_removal(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    move_child(live_server, "b1", "b")
+    sync_pulling(page)
+    assert stored_child(page, child_id) is None
+    open_conflict(page)
+    expect(page.get_by_text("在服务器上已被删除或已不在您的管辖范围内")).to_be_visible()
+    page.get_by_role("button", name="知道了，从本机移除").click()
+    helpers.wait_synced(page)
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    assert stored_child(page, child_id) is None
+    context.close()
