@@ -4,6 +4,7 @@ from flask_login import login_required
 
 from ..schemas.dumping import dumper
 from ..schemas.sync import PullQuerySchema, PullResultSchema, PushResultSchema, PushSchema
+from ..services import collector
 from ..sync.pull import pull_changes
 from ..sync.push import check_device, push_batch
 from .common import actor, api_doc, device_id, json_body, query_args
@@ -16,7 +17,8 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync")
 @login_required
 def push():
     """Apply a batch of ops exactly once each; one result per op, in order."""
-    return dumper(PushResultSchema)(push_batch(actor(), json_body(PushSchema())))
+    with collector.paused():
+        return dumper(PushResultSchema)(push_batch(actor(), json_body(PushSchema())))
 
 
 @bp.get("/pull")

@@ -43,10 +43,19 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 class Uuid(fields.UUID):
-    """A UUID, loaded as its canonical text: ids are stored, compared and answered as text."""
+    """A UUID, loaded as its canonical text: ids are stored, compared and answered as text.
+
+    Text already canonical (what the phone sends, three times an op) is its own answer; any other
+    form goes through `uuid.UUID`, which also takes braces, capitals and no hyphens.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+            return value
         return str(super()._deserialize(value, attr, data, **kwargs))
 
 
