@@ -11,7 +11,7 @@ from ..crypto import get_cipher
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Device, LoginFailure, User, UserSession, utcnow
-from . import audit
+from . import audit, changes
 from .passwords import dummy_verify, hash_password, needs_rehash, password_problems, verify_password
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
 
 def start_session(user: User, device_id: str | None) -> str:
     """Create a server-side session (and register the device); return the cookie token."""
+    # The writers' lock before the device row, the order a push from this device takes them in
+    # (the push updates the device at its end): the other order deadlocked the two.
+    changes.lock_writers()
     if device_id:
         claim_device(user, device_id).last_login_at = utcnow()
     token = secrets.token_urlsafe(32)

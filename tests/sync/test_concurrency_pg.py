@@ -14,6 +14,7 @@ from server.extensions import db
 from server.models import AppliedOp, AuditEvent, Device, Household, User, Visit
 from server.services import registry
 from server.sync.pull import pull_changes
+from tests import factories
 
 from .test_push_pull_basics import op, push
 
@@ -180,3 +181,41 @@ def test_an_audited_edit_and_a_push_take_the_writers_locks_in_one_order(pg_engin
         assert audit.verify_chain()["ok"]
         assert db.session.get(Household, town.households["a1"]).address == "锁顺序测试巷1号"
         db.session.remove()
+
+
+def test_a_login_and_a_push_from_one_device_take_the_writers_locks_in_one_order(
+        pg_engine, app, town, login, monkeypatch):
+    """A login updated its device row and then audited (the change counter); a push from the same
+    device holds the counter and updates the device row at its end: they deadlocked."""
+    from server.services import auth
+
+    worker = login("worker_a", device_id="phone-worker-a-relogin")
+    claimed, push_started, answers = threading.Event(), threading.Event(), []
+    real_claim = auth.claim_device
+
+    def slow_claim(user, device_id):
+        device = real_claim(user, device_id)
+        device.last_login_at = auth.utcnow()
+        db.session.flush()  # the device row is now locked, as at the login's audit
+        claimed.set()
+        push_started.wait(timeout=30)
+        time.sleep(0.5)  # the push now holds the counter, or waits for it
+        return device
+
+    monkeypatch.setattr(auth, "claim_device", slow_claim)
+
+    def second_login() -> None:
+        with app.test_client() as client:
+            answers.append(client.post("/api/auth/login", json={
+                "username": "worker_a", "password": factories.PASSWORD,
+                "device_id": "phone-worker-a-relogin"}).status_code)
+
+    thread = threading.Thread(target=second_login)
+    thread.start()
+    assert claimed.wait(timeout=30)
+    push_started.set()
+    response = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
+        op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"], "address": "重登巷1号"})]})
+    thread.join(timeout=60)
+    assert (answers, response.status_code) == ([200], 200)
+    assert [r["status"] for r in response.get_json()["results"]] == ["applied"]
