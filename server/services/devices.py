@@ -4,7 +4,7 @@ from sqlalchemy import select, update
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Device, User, UserSession, utcnow
-from . import audit
+from . import audit, changes
 from .listing import Page, paginate
 
 
@@ -28,7 +28,13 @@ def list_devices(args: dict) -> Page:
 
 
 def revoke_device(actor, device_id: str) -> None:
-    """Mark a device revoked and end its sessions."""
+    """Mark a device revoked and end its sessions.
+
+    Under the writers' lock, taken first as every writer takes it: a push from the device holds
+    it from before its device check to its commit, so the push ends before the revoke or is
+    refused after it, and the two never wait on each other's rows.
+    """
+    changes.lock_writers()
     device = db.session.get(Device, device_id)
     if device is None:
         raise ApiError(404)

@@ -45,7 +45,7 @@ def check_device(actor, device_id: str | None) -> Device | None:
         return auth.bind_device(actor, device_id)
     if not device_id:
         return None
-    device = db.session.get(Device, device_id)
+    device = db.session.get(Device, device_id, populate_existing=True)  # as committed now, not at sign-in
     if device is not None and device.revoked_at is not None:
         raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
     if device is None or device.user_id != actor.id or getattr(actor, "device_id", None) != device_id:
@@ -60,8 +60,9 @@ def push_batch(actor, envelope: dict) -> dict:
         raise ApiError(400, "client_outdated", "应用版本过旧，请先更新应用（数据不会丢失）")
     if len(envelope["ops"]) > config["SYNC_MAX_OPS"]:
         raise ApiError(413, "too_many_ops", f"每批最多 {config['SYNC_MAX_OPS']} 条操作")
-    device = check_device(actor, envelope["device_id"])
+    # The lock first: a revoke waits for this push to end, or this push sees the revoke.
     changes.lock_writers()
+    device = check_device(actor, envelope["device_id"])
     ctx = SyncContext(device.id, envelope.get("device_time"))
     results, todo = _triage(actor, envelope["ops"])
     for group in _runs(todo):

@@ -219,3 +219,39 @@ def test_a_login_and_a_push_from_one_device_take_the_writers_locks_in_one_order(
     thread.join(timeout=60)
     assert (answers, response.status_code) == ([200], 200)
     assert [r["status"] for r in response.get_json()["results"]] == ["applied"]
+
+
+def test_a_revoke_beside_a_push_from_the_device_lets_it_finish_first_or_refuses_it(
+        pg_engine, app, town, login, monkeypatch):
+    """A revoke updated the device row and then audited; a push from the device holds the counter
+    and updates the device row at its end: they deadlocked. Now the push waits for the revoke
+    and is refused, as a push after it is."""
+    from server.services import audit
+
+    worker = login("worker_a", device_id="phone-worker-a-revoked-midway")
+    admin = login("admin")
+    holding, push_started, answers = threading.Event(), threading.Event(), []
+    real_record = audit.record_event
+
+    def slow_record(action, *args, **kwargs):
+        if action == "device.revoke":
+            holding.set()  # the device row is updated and flushed by now
+            push_started.wait(timeout=30)
+            time.sleep(0.5)  # the push now holds the counter, or waits for it
+        return real_record(action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record_event", slow_record)
+    thread = threading.Thread(target=lambda: answers.append(
+        admin.post("/api/devices/phone-worker-a-revoked-midway/revoke").status_code))
+    thread.start()
+    assert holding.wait(timeout=30)
+    push_started.set()
+    home = str(uuid.uuid4())
+    response = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
+        op("household", "create", home, {"grid_id": town.grids["a1"], "address": "停用巷1号"})]})
+    thread.join(timeout=60)
+    assert (answers, response.status_code, response.get_json()["error"]["code"]) == (
+        [204], 410, "device_revoked")
+    with app.app_context():
+        assert db.session.get(Household, home) is None
+        db.session.remove()
