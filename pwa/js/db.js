@@ -72,8 +72,15 @@ export async function getAuth() {
   return tx(['meta'], 'readonly', (s) => done(s.meta.get('auth'))).then((p) => p);
 }
 
-export async function putAuth(auth) {
-  await tx(['meta'], 'readwrite', (s) => { s.meta.put({ ...auth, k: 'auth' }); });
+/** Count a wrong password, or clear the count (`wrong` false), in one transaction: tabs may try at
+ *  once. Resolve the count, null when the auth row is gone (wiped meanwhile). */
+export async function countFailure(wrong = true) {
+  return tx(['meta'], 'readwrite', (s) => done(s.meta.get('auth')).then((auth) => {
+    if (!auth) return null;
+    const failures = wrong ? (auth.failures || 0) + 1 : 0;
+    s.meta.put({ ...auth, failures });
+    return failures;
+  }));
 }
 
 /** Write the first auth row; refused (false) when one exists already (another tab logged in). */
@@ -194,10 +201,14 @@ export async function applyPull(changes, cursor) {
   const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
     ? sealRecord(c.entity, c.id, c.data) : null)));
   const cursorRow = await sealKv('cursor', cursor);
-  await tx(['records', 'meta'], 'readwrite', (s) => {
+  const queued = await queuedOps();
+  await tx(['records', 'meta', 'outbox'], 'readwrite', (s) => {
     changes.forEach((c, i) => {
       const k = recordKey(c.entity, c.id);
-      done(s.records.get(k)).then((row) => {
+      // An evict drops a record even with ops queued; coming back, it is busy with them again.
+      const back = () => stillQueued(s.outbox, queued.filter((op) => recordKey(op.entity, op.id) === k))
+        .then((pending) => (pending ? { ...sealed[i], version: c.version, pending } : undefined));
+      done(s.records.get(k)).then((found) => (found || !sealed[i] ? found : back())).then((row) => {
         const busy = row && row.pending > 0;
         if (c.action === 'upsert' && !busy) {
           // An online action's answer (a received clue) may have brought a newer copy than this page.
@@ -259,20 +270,27 @@ export async function serverCopy(op) {
   return newerThan(kept && { ...kept, deleted: kept.data === null }, answer.version ?? -Infinity) ? kept : answer;
 }
 
-/** The ops queued after `seq` on one record, oldest first. */
-async function laterOps(entity, id, seq) {
+/** The ops queued after `seq` (0: all), oldest first, each with its seq. */
+async function queuedOps(seq = 0) {
   const rows = await tx(['outbox'], 'readonly', (s) => done(s.outbox.getAll(IDBKeyRange.lowerBound(seq, true))))
     .then((p) => p);
-  const ops = await Promise.all(rows.map((row) => unseal(key, row, aadOp(row.op_id))));
-  return ops.filter((op) => op.entity === entity && op.id === id);
+  return Promise.all(rows.map(async (row) => ({ ...(await unseal(key, row, aadOp(row.op_id))), seq: row.seq })));
 }
+
+/** How many of `ops`, read before this transaction, are still queued (a seq is never reused). */
+const stillQueued = (outbox, ops) => Promise.all(ops.map((op) => done(outbox.count(op.seq))))
+  .then((counts) => counts.reduce((a, b) => a + b, 0));
+
+/** The ops queued after `seq` on one record, oldest first. */
+const laterOps = async (entity, id, seq) => (await queuedOps(seq)).filter((op) => op.entity === entity && op.id === id);
 
 /** Settle a conflict: replace the conflicted op with `newOp` (mine or merged, based on the server's
  *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
  *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued
  *  after it on the record still go after it and still show on the phone, on top of the settled
- *  record. Resolve 'stale', changing nothing, when a newer server copy arrived after `record` was read. */
-export async function resolveConflict(opId, newOp, record) {
+ *  record. `photoIds`, of a dropped create, go in the same transaction. Resolve 'stale', changing
+ *  nothing, when a newer server copy arrived after `record` was read. */
+export async function resolveConflict(opId, newOp, record, photoIds = []) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);
   const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
@@ -280,12 +298,14 @@ export async function resolveConflict(opId, newOp, record) {
   const later = record.data ? await laterOps(record.entity, record.id, seq) : [];
   const data = record.data && later.reduce((d, op) => ({ ...d, ...op.data }), record.data);
   const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
-  return tx(['records', 'outbox'], 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
+  const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
+  return tx(names, 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
     if (!now || now.op_id !== opId) return 'settled';
     return done(s.records.get(k)).then((row) => {
       if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
       if (sealedOp) s.outbox.put({ ...sealedOp, seq });
       else s.outbox.delete(seq);
+      photoIds.forEach((id) => s.photos.delete(id));
       const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
       if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
       else s.records.delete(k);

@@ -34,13 +34,12 @@ async function serverState(op) {
  *  record; throw (an ApiError, status 0 offline) when the server's copy could not be read. */
 export async function discard(op) {
   let record;
+  // Photos are queued with their inspection only: none can join the list once it is read.
+  const photos = op.entity === 'inspection' && op.action === 'create' ? (await photosOf(op.id)).map((p) => p.id) : [];
   // 'stale': a pull kept a newer copy while this one was read; the next round takes that one.
   do {
     record = { entity: op.entity, id: op.id, ...await serverState(op) };
-  } while (await db.resolveConflict(op.op_id, null, record) === 'stale');
-  if (op.entity === 'inspection' && op.action === 'create') {
-    for (const p of await photosOf(op.id)) await db.deletePhoto(p.id);
-  }
+  } while (await db.resolveConflict(op.op_id, null, record, photos) === 'stale');
   await store.load();
   return record.data !== null;
 }

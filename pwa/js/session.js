@@ -17,15 +17,15 @@ async function openKey(auth, password) {
   try {
     await unseal(key, auth.check, CHECK_AAD);
   } catch (e) {
-    const failures = (auth.failures || 0) + 1;
-    if (failures >= MAX_TRIES) {
+    // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
+    const failures = await db.countFailure();
+    if (failures === null || failures >= MAX_TRIES) {
       await wipe();
       return { wiped: true };
     }
-    await db.putAuth({ ...auth, failures });
     return { left: MAX_TRIES - failures };
   }
-  if (auth.failures) await db.putAuth({ ...auth, failures: 0 });
+  await db.countFailure(false);
   return { key };
 }
 

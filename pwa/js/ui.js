@@ -57,6 +57,15 @@ export function onSave(form, save) {
   });
 }
 
+/** Redraw a screen that stays after `form` saved on it: the store's reload passed it over while the
+ *  form was still unsaved (app.js). Not while another of its forms holds typing; say whether it did. */
+export function redrawSaved(screen, form, render) {
+  const typing = screen && [...screen.querySelectorAll('form[data-dirty]')].some((f) => f !== form);
+  if (!screen || !screen.isConnected || typing) return false;
+  screen.replaceWith(render());
+  return true;
+}
+
 /** A radio group in a fieldset with a legend. */
 export function radios(legend, name, options, value, onchange) {
   return h('fieldset', { class: 'choices' }, h('legend', {}, legend),

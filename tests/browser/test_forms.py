@@ -9,6 +9,7 @@ from server.models import Child, Clue, Visit
 
 from . import helpers
 from .conftest import PHONE
+from .test_clue_handling import NOTE, _api, _file
 from .test_offline import SHOWN, shown
 
 
@@ -67,6 +68,61 @@ def test_a_double_tap_on_file_report_files_one_report(browser, live_server):
     sync_back_online(context, page)
     context.close()
     assert stored(live_server, Clue, "description").count("只报一次的线索") == 1
+
+
+def test_a_double_tap_on_save_notes_queues_one_edit(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=shown("欧阳明月")).click()
+    page.get_by_label("备注").fill("只存一次的备注")
+    page.get_by_role("button", name="保存备注").dblclick()
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    assert [op["data"] for op in helpers.pending_ops(page)] == [{"notes": "只存一次的备注"}]
+    # Redrawn once saved: the note shows, and the form takes the next one.
+    expect(page.get_by_label("备注")).to_have_value("只存一次的备注")
+    expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
+    expect(page.locator("#view form[data-dirty]")).to_have_count(0)
+    sync_back_online(context, page)
+    context.close()
+    assert stored(live_server, Child, "notes").count("只存一次的备注") == 1
+
+
+def test_closing_a_clue_submitted_twice_asks_once_and_stays_unsaved_until_the_server_has_it(
+        browser, live_server):
+    filed = _file(live_server)[0]
+    assert _api(live_server, "police").post(f"/api/clues/{filed}/receive").status_code == 200
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "police")
+    held = []
+    context.route("**/api/clues/*/close", lambda route: held.append(route))
+    page.locator("#nav").get_by_role("link", name="线索").click()
+    card = page.get_by_test_id("clues-received").locator(f"[data-clue='{filed}']")
+    card.get_by_label("不予立案").check()
+    card.get_by_label("处理情况（必填）").fill(NOTE)
+    form = card.get_by_test_id("close-form")
+    form.evaluate("(f) => { f.requestSubmit(); f.requestSubmit(); }")  # a double tap
+    expect(page.locator("dialog")).to_have_count(1)
+    page.get_by_role("dialog").get_by_role("button", name="办结").click()
+    for _ in range(200):  # until the close is sent (and held, unanswered)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    # Sent but not answered: a sync redrawing the page now would lose the note.
+    expect(form).to_have_attribute("data-dirty", "")
+    expect(form.get_by_role("button", name="办结")).to_be_disabled()
+    held[0].continue_()
+    expect(page.locator("#toast")).to_have_text("线索已办结")
+    card = page.get_by_test_id("clues-closed").locator(f"[data-clue='{filed}']")
+    expect(card.get_by_test_id("clue-note")).to_have_text(NOTE)
+    page.wait_for_timeout(300)
+    assert len(held) == 1
+    context.close()
 
 
 def test_a_refused_registration_keeps_what_was_typed_through_a_sync(browser, live_server):

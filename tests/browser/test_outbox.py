@@ -22,6 +22,7 @@ from .test_conflict import (
     stored_child,
     sync_pulling,
 )
+from .test_inspection_flow import png
 from .test_offline import record_visit
 from .test_register import register
 
@@ -56,6 +57,14 @@ def give_up(page, has_text: str) -> str:
     return message
 
 
+def expect_all_settled(page, toast: str) -> None:
+    """After a give-up: its toast, nothing left to handle, nothing queued."""
+    expect(page.locator("#toast")).to_have_text(toast)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+
+
 def move_child(live_server, grid: str, village: str) -> None:
     """Move child a1 to another grid on the server (out of worker_a's scope, or back)."""
     ids = live_server.ids
@@ -86,10 +95,7 @@ def test_giving_up_a_refused_edit_takes_the_server_record_back(browser, live_ser
 
     helpers.go_online(context)
     give_up(page, NAME)
-    expect(page.locator("#toast")).to_have_text("已放弃此修改，本机已恢复为服务器上的记录")
-    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
-    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    expect_all_settled(page, "已放弃此修改，本机已恢复为服务器上的记录")
     child = stored_child(page, child_id)
     assert (child["notes"], child["school"], child["_version"], child["_pending"]) == \
         (before["notes"], before["school"], before["_version"], 0)
@@ -143,10 +149,7 @@ def test_giving_up_a_refused_new_record_removes_it_from_the_phone(browser, live_
     expect(item).to_contain_text("被退回：儿童「王小草」", timeout=helpers.TIMEOUT)
     message = give_up(page, "王小草")
     assert "儿童「王小草」只保存在本机" in message and "无法恢复" in message, message
-    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
-    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
-    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    expect_all_settled(page, "已放弃，这条记录已不在本机")
     households = page.evaluate("import('/js/store.js').then((s) => s.all('household').map((h) => h.address))")
     assert "测试镇新建组8号" in households  # the household the server took stays
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
@@ -192,7 +195,9 @@ def test_a_push_too_large_goes_in_halves_and_an_op_too_large_alone_is_set_aside(
     context.close()
 
 
-def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
+def edited_then_moved_out(browser, live_server):
+    """A phone edits a child offline; the child moves out of its grid meanwhile; the sync that
+    follows has the edit refused and the child evicted. Return (context, page, child id, item)."""
     context, page = phone(browser, live_server)
     child_id = live_server.ids.children["a1"]
     helpers.go_offline(context)
@@ -203,7 +208,12 @@ def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser
     item = page.get_by_test_id("rejected-op")
     expect(item).to_contain_text("被退回：儿童的修改", timeout=helpers.TIMEOUT)
     helpers.wait_synced(page, unsynced=1)
-    assert stored_child(page, child_id) is None  # evicted though it had an op
+    assert stored_child(page, child_id) is None  # evicted though its refused edit is queued
+    return context, page, child_id, item
+
+
+def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
+    context, page, child_id, item = edited_then_moved_out(browser, live_server)
     expect(item).to_contain_text("修改内容：备注：网格员：母亲已返乡")
     expect(item).to_contain_text("这条记录已不在本机（可能已移出您的管辖范围）")
     expect(item).to_contain_text("记录不存在")
@@ -211,10 +221,7 @@ def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser
 
     message = give_up(page, "网格员：母亲已返乡")
     assert "网格员：母亲已返乡" in message and "这条记录已不在本机" in message, message
-    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
-    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
-    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    expect_all_settled(page, "已放弃，这条记录已不在本机")
     assert stored_child(page, child_id) is None
     context.close()
 
@@ -230,4 +237,81 @@ def test_a_conflict_on_a_child_moved_out_of_reach_since_offers_only_removal(brow
     helpers.wait_synced(page)
     assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
     assert stored_child(page, child_id) is None
+    context.close()
+
+
+def test_a_child_moved_out_and_back_comes_back_busy_with_its_refused_edit(browser, live_server):
+    context, page, child_id, _ = edited_then_moved_out(browser, live_server)
+
+    move_child(live_server, "a1", "a")  # back in worker_a's grid
+    sync_pulling(page)
+    back = stored_child(page, child_id)
+    assert back is not None and back["_pending"] == 1
+    # Busy: a later pull keeps the head's edit aside instead of taking it as this phone's base.
+    newest = head_edit(head_phone(live_server), child_id, NEWEST)
+    sync_pulling(page)
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (back["notes"], back["_version"], 1)
+    kept = page.evaluate("(id) => import('/js/db.js').then((d) => d.keptCopy('child', id))", child_id)
+    assert (kept["version"], kept["data"]["notes"]) == (newest["version"], NEWEST["notes"])
+
+    helpers.go_offline(context)  # the kept copy is enough to give the edit up
+    give_up(page, "网格员：母亲已返乡")
+    expect(page.locator("#toast")).to_have_text("已放弃此修改，本机已恢复为服务器上的记录")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (NEWEST["notes"], newest["version"], 0)
+    context.close()
+
+
+# A readonly transaction on the photos that never ends: a write to them waits for it, as for a
+# phone too slow to get there before the app is killed.
+HOLD_PHOTOS = """() => new Promise((held) => {
+  const open = indexedDB.open('hulei');
+  open.onsuccess = () => {
+    const photos = open.result.transaction('photos').objectStore('photos');
+    const spin = () => { photos.count().onsuccess = spin; };
+    photos.count().onsuccess = () => { held(); spin(); };
+  };
+})"""
+
+
+def test_a_refused_inspection_given_up_takes_its_photo_with_it_even_if_the_app_dies(browser, live_server):
+    context, page = phone(browser, live_server, "inspector")
+
+    def refuse(route):
+        route.fulfill(json={"results": [{"op_id": op["op_id"], "status": "rejected",
+                                         "errors": {"answers": ["检查项不完整"]}}
+                                        for op in route.request.post_data_json["ops"]]})
+    context.route("**/api/sync/push", refuse)
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    page.get_by_test_id("photo-input").set_input_files(
+        [{"name": "door.png", "mimeType": "image/png", "buffer": png(24, 16, seed=7)}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    page.get_by_role("button", name="保存检查").click()
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text("被退回：检查「测试a宾馆", timeout=helpers.TIMEOUT)
+
+    item.get_by_role("button", name="放弃此修改").click()
+    dialog = page.get_by_role("dialog", name="放弃此修改")
+    expect(dialog).to_contain_text("和 1 张照片将从本机删除")
+    page.evaluate(HOLD_PHOTOS)
+    dialog.get_by_role("button", name="放弃并删除").click()
+    page.wait_for_timeout(1500)  # time for whatever part of the discard does not wait for the photos
+    page.reload()  # the app dies mid-discard
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+    raw = helpers.raw_indexeddb(page)
+    assert (len(raw["stores"]["hulei/outbox"]), len(raw["stores"]["hulei/photos"])) == (1, 1)  # all or nothing
+
+    helpers.unlock(page)
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    give_up(page, "测试a宾馆")
+    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    raw = helpers.raw_indexeddb(page)
+    assert (raw["stores"]["hulei/outbox"], raw["stores"]["hulei/photos"]) == ([], [])
     context.close()

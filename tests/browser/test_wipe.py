@@ -187,3 +187,33 @@ def test_the_wipe_after_wrong_passwords_ends_the_server_session(browser, live_se
     children = context.request.get(live_server.url + "/api/children")
     assert children.status == 401 and "欧阳明月" not in children.text()
     context.close()
+
+
+def test_wrong_passwords_in_two_tabs_count_together(browser, live_server):
+    context = browser.new_context(**PHONE)
+    first = context.new_page()
+    helpers.login(first, live_server.url, "worker_a")
+    helpers.wait_installed(first)
+    second = context.new_page()
+    second.goto(live_server.url + "/")
+    first.reload()
+    tabs = (first, second)
+    for tab in tabs:
+        expect(tab.get_by_role("button", name="解锁")).to_be_visible()
+
+    def wrong(tab) -> None:
+        tab.get_by_label("密码").fill("wrong-password")
+        tab.get_by_role("button", name="解锁").click()
+
+    for lefts in ([3, 4], [1, 2]):
+        for tab in tabs:  # the second tab's try starts while the first's is still being checked
+            wrong(tab)
+        for tab in tabs:
+            expect(tab.get_by_test_id("login-error")).to_contain_text("还可尝试", timeout=helpers.TIMEOUT)
+        said = [tab.get_by_test_id("login-error").inner_text() for tab in tabs]
+        assert sorted(int(re.search(r"还可尝试 (\d) 次", text).group(1)) for text in said) == lefts, said
+    wrong(first)  # the fifth wrong password in all
+    expect(first.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
+    assert_wiped(first)
+    expect(second.get_by_label("用户名")).to_be_visible(timeout=helpers.TIMEOUT)
+    context.close()

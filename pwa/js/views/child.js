@@ -1,5 +1,5 @@
 // A child's page: details, the edit of notes, the visit history and the assistance plan.
-import { h, field, page, fmtTime, toast } from '../ui.js';
+import { h, field, page, fmtTime, onSave, redrawSaved, toast } from '../ui.js';
 import * as store from '../store.js';
 import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
 import { isHead } from '../online.js';
@@ -39,18 +39,16 @@ export function render(id) {
   const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '2000', value: c.notes || '' });
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
-  notes.addEventListener('input', () => edit.setAttribute('data-dirty', ''));
-  edit.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    edit.removeAttribute('data-dirty');
+  onSave(edit, async () => {
     await store.update('child', id, { notes: notes.value });
     toast('备注已保存，待同步');
+    redrawSaved(body, edit, () => render(id));
   });
   const visits = store.visitsOf(id).sort(newestFirst('visited_at'));
   const amended = store.amendedIds('visit');
   const me = (state.get().user || {}).id;
   const plans = store.plansOf(id);
-  return page(c.name,
+  const body = page(c.name,
     h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/visit/${id}` }, '记录走访'),
       c._pending ? h('span', { class: 'tag' }, '有未同步的修改') : null),
     h('dl', { class: 'facts' },
@@ -66,6 +64,7 @@ export function render(id) {
     visits.length ? h('ul', { class: 'list' }, visits.map((v) => visitItem(v, amended, me))) : h('p', {}, '暂无走访记录。'),
     // Online, a head's panel above lists the plans with their links; offline this is all there is.
     isHead() && navigator.onLine ? null : storedPlans(plans));
+  return body;
 }
 
 function storedPlans(plans) {

@@ -1,6 +1,6 @@
 // 线索: the clues filed to the station, read from the phone's store so the list opens offline;
 // the police receive and close them online, the town office reads.
-import { h, field, radios, page, fmtTime, confirmDialog, toast } from '../ui.js';
+import { h, field, radios, page, fmtTime, confirmDialog, onSave, redrawSaved, toast } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import { CLUE_OUTCOME, CLUE_STATUS, T } from '../i18n/zh-CN.js';
@@ -41,17 +41,13 @@ function closeForm(clue, out, after) {
   const form = h('form', { novalidate: true, 'data-testid': 'close-form' },
     radios('办理结果', `outcome-${clue.id}`, Object.entries(CLUE_OUTCOME), null, (v) => { outcome = v; }),
     field('处理情况（必填）', note, `写明处理经过，最多 ${NOTE_MAX} 字`), out, submit);
-  // A dirty form keeps a background sync from re-rendering away the note being typed (app.js).
-  form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  onSave(form, async () => {
     out.textContent = !outcome ? '请选择办理结果' : !note.value.trim() ? '请写明处理情况' : '';
-    if (out.textContent) { (outcome ? note : form.querySelector('input')).focus(); return; }
-    if (!await confirmDialog('办结线索', `办理结果：${CLUE_OUTCOME[outcome]}。办结后不能再修改，确定办结？`, '办结')) return;
-    submit.disabled = true;
-    form.removeAttribute('data-dirty');
-    if (await send(clue, 'close', { outcome, note: note.value.trim() }, '线索已办结', out)) after();
-    else { submit.disabled = false; form.setAttribute('data-dirty', ''); }
+    if (out.textContent) { (outcome ? note : form.querySelector('input')).focus(); return false; }
+    if (!await confirmDialog('办结线索', `办理结果：${CLUE_OUTCOME[outcome]}。办结后不能再修改，确定办结？`, '办结')) return false;
+    if (!await send(clue, 'close', { outcome, note: note.value.trim() }, '线索已办结', out)) return false;
+    if (!redrawSaved(form.closest('.page'), form, render)) after();
+    return true;
   });
   return form;
 }
