@@ -121,6 +121,7 @@ def load_session(token: str, idle_timeout: timedelta) -> User | None:
 
 def end_session(user: User) -> None:
     """End the caller's session on the server, so a replayed cookie is refused."""
+    changes.lock_writers()  # before the session row, as a revoke that ends it takes them
     if user.session_token:
         db.session.execute(update(UserSession).where(
             UserSession.token_hash == _token_hash(user.session_token)).values(ended_at=utcnow()))

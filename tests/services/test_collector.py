@@ -67,3 +67,25 @@ def test_a_push_runs_without_the_collector_and_turns_it_back_on_after_success_or
     assert too_many.status_code == 413
     assert during == [False, False]
     assert gc.isenabled()
+
+
+def test_pauses_that_keep_overlapping_still_collect_once_the_collector_has_been_off_too_long(
+        monkeypatch):
+    collections = []
+
+    def seen(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    monkeypatch.setattr(collector, "MAX_OFF_S", 0.0)
+    gc.callbacks.append(seen)
+    try:
+        with collector.paused():
+            with collector.paused():
+                pass
+            inner_left = list(collections)
+            assert not gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
+    assert inner_left == [2]
+    assert gc.isenabled()

@@ -255,3 +255,31 @@ def test_a_revoke_beside_a_push_from_the_device_lets_it_finish_first_or_refuses_
     with app.app_context():
         assert db.session.get(Household, home) is None
         db.session.remove()
+
+
+def test_a_logout_beside_a_revoke_of_its_device_take_the_writers_locks_in_one_order(
+        pg_engine, app, town, login, monkeypatch):
+    """A logout ended its session row and then audited (the counter); a revoke takes the counter
+    and then ends the device's sessions: with the revoke taking the counter first, they deadlocked."""
+    from server.services import audit
+
+    worker = login("worker_a", device_id="phone-worker-a-logout-revoke")
+    admin = login("admin")
+    holding, revoke_started, answers = threading.Event(), threading.Event(), []
+    real_record = audit.record_event
+
+    def slow_record(action, *args, **kwargs):
+        if action == "logout":
+            holding.set()  # the session row is updated by now
+            revoke_started.wait(timeout=30)
+            time.sleep(0.5)  # the revoke now holds the counter, or waits for it
+        return real_record(action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record_event", slow_record)
+    thread = threading.Thread(target=lambda: answers.append(worker.post("/api/auth/logout").status_code))
+    thread.start()
+    assert holding.wait(timeout=30)
+    revoke_started.set()
+    revoked = admin.post("/api/devices/phone-worker-a-logout-revoke/revoke")
+    thread.join(timeout=60)
+    assert (answers, revoked.status_code) == ([204], 204)
