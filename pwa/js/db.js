@@ -284,6 +284,10 @@ const stillQueued = (outbox, ops) => Promise.all(ops.map((op) => done(outbox.cou
 /** The ops queued after `seq` on one record, oldest first. */
 const laterOps = async (entity, id, seq) => (await queuedOps(seq)).filter((op) => op.entity === entity && op.id === id);
 
+/** The ops on one record queued before `seq` (in any state). */
+export const earlierOps = async (entity, id, seq) => (await queuedOps())
+  .filter((op) => op.entity === entity && op.id === id && op.seq < seq);
+
 /** Settle a conflict: replace the conflicted op with `newOp` (mine or merged, based on the server's
  *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
  *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued

@@ -29,6 +29,13 @@ async function serverState(op) {
   }
 }
 
+/** Say whether an earlier op on the same record is still queued: given up first, this one would
+ *  take the record back to the server's state (or off the phone, under a refused create) while
+ *  that op, and what it entered, still waits. */
+export async function waitsOnEarlier(op) {
+  return (await db.earlierOps(op.entity, op.id, op.seq)).length > 0;
+}
+
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
  *  top; an inspection's photos go with its create. Resolve whether the phone still holds the
  *  record; throw (an ApiError, status 0 offline) when the server's copy could not be read. */

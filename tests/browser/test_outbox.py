@@ -315,3 +315,28 @@ def test_a_refused_inspection_given_up_takes_its_photo_with_it_even_if_the_app_d
     raw = helpers.raw_indexeddb(page)
     assert (raw["stores"]["hulei/outbox"], raw["stores"]["hulei/photos"]) == ([], [])
     context.close()
+
+
+def test_an_edit_of_a_refused_new_record_waits_for_the_record_to_be_handled_first(browser, live_server):
+    context, page = phone(browser, live_server)
+    register(page, "王小草", id_number="123456")  # not a valid ID number: the server refuses the child
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("rejected-op")).to_contain_text("被退回：儿童「王小草」",
+                                                              timeout=helpers.TIMEOUT)
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile("王小草")).click()
+    page.get_by_label("备注").fill("网格员：补记")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+    helpers.sync_now(page)
+    edit = page.get_by_test_id("rejected-op").filter(has_text="的修改")
+    expect(edit).to_have_count(1, timeout=helpers.TIMEOUT)
+
+    # Given up first, the edit would take the child off the phone while its registration waits.
+    edit.get_by_role("button", name="放弃此修改").click()
+    expect(page.locator("#toast")).to_have_text("这条记录还有更早的一条未同步（被退回或冲突），请先处理那一条")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 2, "conflict": 0}
+    names = page.evaluate("import('/js/store.js').then((s) => s.all('child').map((c) => c.name))")
+    assert "王小草" in names
+    context.close()

@@ -53,6 +53,10 @@ function lossText(op, photos) {
 }
 
 async function giveUp(op, button) {
+  if (await discard.waitsOnEarlier(op)) {
+    toast('这条记录还有更早的一条未同步（被退回或冲突），请先处理那一条');
+    return;
+  }
   const photos = op.entity === 'inspection' && op.action === 'create' ? (await discard.photosOf(op.id)).length : 0;
   if (!await confirmDialog('放弃此修改', lossText(op, photos), '放弃并删除')) return;
   button.disabled = true;
