@@ -183,42 +183,75 @@ def test_an_audited_edit_and_a_push_take_the_writers_locks_in_one_order(pg_engin
         db.session.remove()
 
 
+class Beside:
+    """Run `first` in a thread until it calls `hold()` (a row of its locked), then `second` here
+    while `first` waits half a second (long enough for `second` to take, or wait for, the counter)
+    before going on. Deadlocked, one of the two answers 503."""
+
+    def __init__(self):
+        self.reached, self.started = threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        self.reached.set()
+        self.started.wait(timeout=30)
+        time.sleep(0.5)
+
+    def run(self, first, second):
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(first()))
+        thread.start()
+        assert self.reached.wait(timeout=30)
+        self.started.set()
+        answer = second()
+        thread.join(timeout=60)
+        return answers[0] if answers else None, answer
+
+
+def _held_at(monkeypatch, beside: Beside, action: str) -> None:
+    """Hold the request that audits `action` just before its audit event."""
+    from server.services import audit
+
+    real = audit.record_event
+
+    def held(name, *args, **kwargs):
+        if name == action:
+            beside.hold()
+        return real(name, *args, **kwargs)
+    monkeypatch.setattr(audit, "record_event", held)
+
+
+def _push_one(api, town, record_id: str, address: str):
+    return api.post("/api/sync/push", json={"device_id": api.device_id, "ops": [
+        op("household", "create", record_id, {"grid_id": town.grids["a1"], "address": address})]})
+
+
 def test_a_login_and_a_push_from_one_device_take_the_writers_locks_in_one_order(
         pg_engine, app, town, login, monkeypatch):
     """A login updated its device row and then audited (the change counter); a push from the same
     device holds the counter and updates the device row at its end: they deadlocked."""
     from server.services import auth
 
-    worker = login("worker_a", device_id="phone-worker-a-relogin")
-    claimed, push_started, answers = threading.Event(), threading.Event(), []
+    worker, beside = login("worker_a", device_id="phone-worker-a-relogin"), Beside()
     real_claim = auth.claim_device
 
-    def slow_claim(user, device_id):
+    def held_claim(user, device_id):
         device = real_claim(user, device_id)
         device.last_login_at = auth.utcnow()
         db.session.flush()  # the device row is now locked, as at the login's audit
-        claimed.set()
-        push_started.wait(timeout=30)
-        time.sleep(0.5)  # the push now holds the counter, or waits for it
+        beside.hold()
         return device
+    monkeypatch.setattr(auth, "claim_device", held_claim)
 
-    monkeypatch.setattr(auth, "claim_device", slow_claim)
-
-    def second_login() -> None:
+    def second_login() -> int:
         with app.test_client() as client:
-            answers.append(client.post("/api/auth/login", json={
+            return client.post("/api/auth/login", json={
                 "username": "worker_a", "password": factories.PASSWORD,
-                "device_id": "phone-worker-a-relogin"}).status_code)
+                "device_id": "phone-worker-a-relogin"}).status_code
 
-    thread = threading.Thread(target=second_login)
-    thread.start()
-    assert claimed.wait(timeout=30)
-    push_started.set()
-    response = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
-        op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"], "address": "重登巷1号"})]})
-    thread.join(timeout=60)
-    assert (answers, response.status_code) == ([200], 200)
-    assert [r["status"] for r in response.get_json()["results"]] == ["applied"]
+    logged_in, pushed = beside.run(second_login,
+                                   lambda: _push_one(worker, town, str(uuid.uuid4()), "重登巷1号"))
+    assert (logged_in, pushed.status_code) == (200, 200)
+    assert [r["status"] for r in pushed.get_json()["results"]] == ["applied"]
 
 
 def test_a_revoke_beside_a_push_from_the_device_lets_it_finish_first_or_refuses_it(
@@ -226,32 +259,14 @@ def test_a_revoke_beside_a_push_from_the_device_lets_it_finish_first_or_refuses_
     """A revoke updated the device row and then audited; a push from the device holds the counter
     and updates the device row at its end: they deadlocked. Now the push waits for the revoke
     and is refused, as a push after it is."""
-    from server.services import audit
-
-    worker = login("worker_a", device_id="phone-worker-a-revoked-midway")
-    admin = login("admin")
-    holding, push_started, answers = threading.Event(), threading.Event(), []
-    real_record = audit.record_event
-
-    def slow_record(action, *args, **kwargs):
-        if action == "device.revoke":
-            holding.set()  # the device row is updated and flushed by now
-            push_started.wait(timeout=30)
-            time.sleep(0.5)  # the push now holds the counter, or waits for it
-        return real_record(action, *args, **kwargs)
-
-    monkeypatch.setattr(audit, "record_event", slow_record)
-    thread = threading.Thread(target=lambda: answers.append(
-        admin.post("/api/devices/phone-worker-a-revoked-midway/revoke").status_code))
-    thread.start()
-    assert holding.wait(timeout=30)
-    push_started.set()
+    worker, admin = login("worker_a", device_id="phone-worker-a-revoked-midway"), login("admin")
+    beside = Beside()
+    _held_at(monkeypatch, beside, "device.revoke")  # the device row is updated and flushed by then
     home = str(uuid.uuid4())
-    response = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
-        op("household", "create", home, {"grid_id": town.grids["a1"], "address": "停用巷1号"})]})
-    thread.join(timeout=60)
-    assert (answers, response.status_code, response.get_json()["error"]["code"]) == (
-        [204], 410, "device_revoked")
+    revoked, pushed = beside.run(lambda: admin.post("/api/devices/phone-worker-a-revoked-midway/revoke"),
+                                 lambda: _push_one(worker, town, home, "停用巷1号"))
+    assert (revoked.status_code, pushed.status_code, pushed.get_json()["error"]["code"]) == (
+        204, 410, "device_revoked")
     with app.app_context():
         assert db.session.get(Household, home) is None
         db.session.remove()
@@ -261,25 +276,9 @@ def test_a_logout_beside_a_revoke_of_its_device_take_the_writers_locks_in_one_or
         pg_engine, app, town, login, monkeypatch):
     """A logout ended its session row and then audited (the counter); a revoke takes the counter
     and then ends the device's sessions: with the revoke taking the counter first, they deadlocked."""
-    from server.services import audit
-
-    worker = login("worker_a", device_id="phone-worker-a-logout-revoke")
-    admin = login("admin")
-    holding, revoke_started, answers = threading.Event(), threading.Event(), []
-    real_record = audit.record_event
-
-    def slow_record(action, *args, **kwargs):
-        if action == "logout":
-            holding.set()  # the session row is updated by now
-            revoke_started.wait(timeout=30)
-            time.sleep(0.5)  # the revoke now holds the counter, or waits for it
-        return real_record(action, *args, **kwargs)
-
-    monkeypatch.setattr(audit, "record_event", slow_record)
-    thread = threading.Thread(target=lambda: answers.append(worker.post("/api/auth/logout").status_code))
-    thread.start()
-    assert holding.wait(timeout=30)
-    revoke_started.set()
-    revoked = admin.post("/api/devices/phone-worker-a-logout-revoke/revoke")
-    thread.join(timeout=60)
-    assert (answers, revoked.status_code) == ([204], 204)
+    worker, admin = login("worker_a", device_id="phone-worker-a-logout-revoke"), login("admin")
+    beside = Beside()
+    _held_at(monkeypatch, beside, "logout")  # the session row is updated by then
+    logged_out, revoked = beside.run(lambda: worker.post("/api/auth/logout"),
+                                     lambda: admin.post("/api/devices/phone-worker-a-logout-revoke/revoke"))
+    assert (logged_out.status_code, revoked.status_code) == (204, 204)
