@@ -201,7 +201,9 @@ export async function applyPull(changes, cursor) {
   const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
     ? sealRecord(c.entity, c.id, c.data) : null)));
   const cursorRow = await sealKv('cursor', cursor);
-  const queued = await queuedOps();
+  // Decrypted only when something is queued: after a push the outbox is mostly empty.
+  const { pending, rejected, conflict } = await outboxCounts();
+  const queued = pending + rejected + conflict ? await queuedOps() : [];
   await tx(['records', 'meta', 'outbox'], 'readwrite', (s) => {
     changes.forEach((c, i) => {
       const k = recordKey(c.entity, c.id);
