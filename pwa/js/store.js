@@ -70,9 +70,14 @@ export async function create(entity, data, extra = [], photos = []) {
 }
 
 /** Edit fields of a record: the op carries only the changed fields and the version they rest on. */
-export async function update(entity, id, changes) {
+/** Queue an edit of the fields that differ from the local copy; resolve false when none do, so a
+ *  second tap on a redrawn form, or a save of what is already there, queues nothing. */
+export async function update(entity, id, edits) {
   const current = one(entity, id);
   const { _version: version, _pending: pending, ...data } = current;
+  const changes = Object.fromEntries(Object.entries(edits)
+    .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(data[k] ?? null)));
+  if (!Object.keys(changes).length) return false;
   // An edit on top of my own unsynced edit rests on whatever that one produces: the push fills
   // in its base version once the earlier op is applied.
   const chain = pending > 0;
@@ -80,6 +85,7 @@ export async function update(entity, id, changes) {
     data: changes, chain };
   await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op]);
   await load();
+  return true;
 }
 
 /** Take a record as an online action's answer left it, so local screens show it before the next pull. */

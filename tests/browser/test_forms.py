@@ -86,6 +86,11 @@ def test_a_double_tap_on_save_notes_queues_one_edit(browser, live_server):
     expect(page.get_by_label("备注")).to_have_value("只存一次的备注")
     expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
     expect(page.locator("#view form[data-dirty]")).to_have_count(0)
+    # A tap that lands on the redrawn form, or any save of the same text, queues nothing.
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.locator("#toast")).to_have_text("备注没有修改")
+    expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     sync_back_online(context, page)
     context.close()
     assert stored(live_server, Child, "notes").count("只存一次的备注") == 1

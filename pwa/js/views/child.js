@@ -40,7 +40,10 @@ export function render(id) {
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
   onSave(edit, async () => {
-    await store.update('child', id, { notes: notes.value });
+    if (!await store.update('child', id, { notes: notes.value })) {
+      toast('备注没有修改');
+      return false;
+    }
     toast('备注已保存，待同步');
     redrawSaved(body, edit, () => render(id));
   });
