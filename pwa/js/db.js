@@ -284,7 +284,7 @@ const stillQueued = (outbox, ops) => Promise.all(ops.map((op) => done(outbox.cou
   .then((counts) => counts.reduce((a, b) => a + b, 0));
 
 /** The ops queued after `seq` on one record, oldest first. */
-const laterOps = async (entity, id, seq) => (await queuedOps(seq)).filter((op) => op.entity === entity && op.id === id);
+export const laterOps = async (entity, id, seq) => (await queuedOps(seq)).filter((op) => op.entity === entity && op.id === id);
 
 /** The ops on one record queued before `seq` (in any state). */
 export const earlierOps = async (entity, id, seq) => (await queuedOps())
@@ -294,29 +294,37 @@ export const earlierOps = async (entity, id, seq) => (await queuedOps())
  *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
  *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued
  *  after it on the record still go after it and still show on the phone, on top of the settled
- *  record. `photoIds`, of a dropped create, go in the same transaction. Resolve 'stale', changing
- *  nothing, when a newer server copy arrived after `record` was read. */
-export async function resolveConflict(opId, newOp, record, photoIds = []) {
+ *  record, unless `dropLater` (a refused create given up: they cannot apply without it) drops them
+ *  too. `photoIds`, of a dropped create, go in the same transaction. Resolve 'stale', changing
+ *  nothing, when a newer server copy arrived after `record` was read, or an op was queued since. */
+export async function resolveConflict(opId, newOp, record, photoIds = [], dropLater = false) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);
   const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
   if (seq === undefined) return 'settled';
-  const later = record.data ? await laterOps(record.entity, record.id, seq) : [];
-  const data = record.data && later.reduce((d, op) => ({ ...d, ...op.data }), record.data);
+  const after = record.data || dropLater ? await queuedOps(seq) : [];
+  const later = after.filter((op) => op.entity === record.entity && op.id === record.id);
+  const data = record.data && (dropLater ? record.data : later.reduce((d, op) => ({ ...d, ...op.data }), record.data));
   const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
   const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
+  const seen = new Set(after.map((op) => op.seq));
   return tx(names, 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
     if (!now || now.op_id !== opId) return 'settled';
-    return done(s.records.get(k)).then((row) => {
+    return done(s.records.get(k)).then((row) => (dropLater
+      ? done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true))) : Promise.resolve([])).then((queued) => {
       if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
+      // Ops are sealed, so one queued since `later` was read may be on this record: read again.
+      if (queued.some((n) => !seen.has(n))) return 'stale';
+      const gone = later.filter((op) => queued.includes(op.seq));
       if (sealedOp) s.outbox.put({ ...sealedOp, seq });
       else s.outbox.delete(seq);
+      gone.forEach((op) => s.outbox.delete(op.seq));
       photoIds.forEach((id) => s.photos.delete(id));
-      const pending = Math.max(0, (row ? row.pending : 1) - 1) + (sealedOp ? 1 : 0);
+      const pending = Math.max(0, (row ? row.pending : 1) - 1 - gone.length) + (sealedOp ? 1 : 0);
       if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
       else s.records.delete(k);
       return 'settled';
-    });
+    }));
   }));
 }
 

@@ -1,4 +1,5 @@
-// Give up a rejected op for good: it leaves the outbox and its record goes back to the server's state.
+// Give up a rejected op for good: it leaves the outbox (a create with the edits queued after it)
+// and its record goes back to the server's state.
 import * as api from './api.js';
 import * as db from './db.js';
 import * as store from './store.js';
@@ -36,17 +37,24 @@ export async function waitsOnEarlier(op) {
   return (await db.earlierOps(op.entity, op.id, op.seq)).length > 0;
 }
 
+/** The ops queued after a refused create on its record, which go with it when it is given up:
+ *  never on the server, the record has nothing they could apply to. None after another op. */
+export async function laterOps(op) {
+  return op.action === 'create' ? db.laterOps(op.entity, op.id, op.seq) : [];
+}
+
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
- *  top; an inspection's photos go with its create. Resolve whether the phone still holds the
- *  record; throw (an ApiError, status 0 offline) when the server's copy could not be read. */
+ *  top, or, after a create, dropped with it in the same transaction, as are an inspection's
+ *  photos. Resolve whether the phone still holds the record; throw (an ApiError, status 0
+ *  offline) when the server's copy could not be read. */
 export async function discard(op) {
   let record;
   // Photos are queued with their inspection only: none can join the list once it is read.
   const photos = op.entity === 'inspection' && op.action === 'create' ? (await photosOf(op.id)).map((p) => p.id) : [];
-  // 'stale': a pull kept a newer copy while this one was read; the next round takes that one.
+  // 'stale': a pull kept a newer copy, or an op was queued, while this one was read; read again.
   do {
     record = { entity: op.entity, id: op.id, ...await serverState(op) };
-  } while (await db.resolveConflict(op.op_id, null, record, photos) === 'stale');
+  } while (await db.resolveConflict(op.op_id, null, record, photos, op.action === 'create') === 'stale');
   await store.load();
   return record.data !== null;
 }

@@ -58,7 +58,9 @@ async function giveUp(op, button) {
     return;
   }
   const photos = op.entity === 'inspection' && op.action === 'create' ? (await discard.photosOf(op.id)).length : 0;
-  if (!await confirmDialog('放弃此修改', lossText(op, photos), '放弃并删除')) return;
+  const later = (await discard.laterOps(op)).length;
+  const also = later ? `放弃这条新建记录，也会放弃之后对它的 ${later} 条修改。确定放弃吗？` : '';
+  if (!await confirmDialog('放弃此修改', `${lossText(op, photos)}${also}`, '放弃并删除')) return;
   button.disabled = true;
   let held;
   try {
@@ -68,7 +70,8 @@ async function giveUp(op, button) {
     toast(e.status === 0 ? '放弃修改需要联网，以便从服务器取回这条记录的原样。请联网后再试。' : `未能放弃：${e.message}`);
     return;
   }
-  toast(held ? '已放弃此修改，本机已恢复为服务器上的记录' : '已放弃，这条记录已不在本机');
+  toast(held ? '已放弃此修改，本机已恢复为服务器上的记录'
+    : `已放弃，这条记录${later ? '及之后对它的修改' : ''}已不在本机`);
 }
 
 function rejectedItem(op) {
