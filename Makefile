@@ -45,7 +45,7 @@ run: install instance
 
 test: install-dev
 	$(VENV)/bin/python -m tests.browser_setup
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: install-dev
 	$(VENV)/bin/ruff check server tests bench

@@ -61,8 +61,7 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
 
 def start_session(user: User, device_id: str | None) -> str:
     """Create a server-side session (and register the device); return the cookie token."""
-    # The writers' lock before the device row, the order a push from this device takes them in
-    # (the push updates the device at its end): the other order deadlocked the two.
+    # Before the device check: two logins naming one new device would both register it.
     changes.lock_writers()
     if device_id:
         claim_device(user, device_id).last_login_at = utcnow()
@@ -112,7 +111,11 @@ def load_session(token: str, idle_timeout: timedelta) -> User | None:
     if user is None or not user.active or user.session_version != row.session_version:
         return None
     if now - row.last_seen_at > LAST_SEEN_GRANULARITY:
-        row.last_seen_at = now
+        # On the connection, not under the writers' lock (changes.track_changes): one row, committed
+        # at once, waiting on nothing else, so a request need not queue behind a push to touch it.
+        table = UserSession.__table__
+        db.session.connection().execute(update(table).where(table.c.token_hash == row.token_hash)
+                                        .values(last_seen_at=now))
         db.session.commit()
     user.session_token = token
     user.device_id = row.device_id
@@ -121,7 +124,6 @@ def load_session(token: str, idle_timeout: timedelta) -> User | None:
 
 def end_session(user: User) -> None:
     """End the caller's session on the server, so a replayed cookie is refused."""
-    changes.lock_writers()  # before the session row, as a revoke that ends it takes them
     if user.session_token:
         db.session.execute(update(UserSession).where(
             UserSession.token_hash == _token_hash(user.session_token)).values(ended_at=utcnow()))

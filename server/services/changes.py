@@ -15,18 +15,54 @@ from ..extensions import db
 from ..models import ChangeLog, Counter, utcnow
 
 UNTRACKED = "hulei.untracked"
+LOCK_OWNER = "hulei.writers_lock"
 SYNCED = frozenset({"household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                     "plan_progress", "clue", "staff_check"})
 
 
 def lock_writers() -> None:
-    """Take the change counter's row lock (held to commit): writers that check, then write, queue here.
+    """Take the writers' lock now (the change counter's row, held to commit), before the reads a
+    write depends on: writers that check, then write, queue here.
 
     A push takes it first, so concurrent pushes serialize cleanly and a retried op id always finds
     the ledger row of the push that applied it; a correction takes it before checking that its
-    record is not corrected already.
+    record is not corrected already. A writer that checks nothing need not call it: its first
+    write takes it (`track_changes`).
     """
-    db.session.execute(update(Counter).where(Counter.name == "change").values(value=Counter.value))
+    _lock(db.session())
+
+
+def _lock(session: Session) -> None:
+    # Once a transaction, on the connection: a session-level statement would autoflush the
+    # caller's pending rows, and take their locks, before the counter's.
+    if session.info.get(LOCK_OWNER) is not None:
+        return
+    connection = session.connection()
+    session.info[LOCK_OWNER] = session.get_nested_transaction() or session.get_transaction()
+    table = Counter.__table__
+    try:
+        connection.execute(update(table).where(table.c.name == "change").values(value=table.c.value))
+    except BaseException:
+        session.info.pop(LOCK_OWNER, None)
+        raise
+
+
+def _lock_before_flush(session: Session, flush_context, instances) -> None:
+    if session.info.get(LOCK_OWNER) is None and (session.new or session.deleted or any(
+            session.is_modified(record) for record in session.dirty)):
+        _lock(session)
+
+
+def _lock_before_dml(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _lock(state.session)
+
+
+def _forget_lock(session: Session, transaction) -> None:
+    # A savepoint rolled back releases what it locked; one released keeps it, but forgetting it
+    # costs only a second, waitless UPDATE of a row this transaction already holds.
+    if session.info.get(LOCK_OWNER) is transaction:
+        session.info.pop(LOCK_OWNER, None)
 
 
 def reserve_seqs(connection, count: int, name: str = "change") -> int:
@@ -123,6 +159,17 @@ def _write(connection, entries: list[tuple]) -> None:
 
 
 def track_changes(session) -> None:
-    """Log every change of a synced record flushed through `session` (idempotent)."""
-    if not event.contains(session, "before_flush", _log_changes):
-        event.listen(session, "before_flush", _log_changes)
+    """Log every change of a synced record flushed through `session`, and have every transaction
+    that writes take the writers' lock before its first write (idempotent).
+
+    The lock first, always: a writer that locked a row (a device, a session) and then the counter
+    (its audit event, its change-log rows) would wait on a push that holds the counter and wants
+    that row, while the push waited on it. A statement run on the session's connection is not
+    seen here: that is the way for a write that locks one row, waits on nothing and commits at
+    once (a session's last-seen time), so it need not queue behind a push.
+    """
+    for name, listener in (("before_flush", _lock_before_flush), ("before_flush", _log_changes),
+                           ("do_orm_execute", _lock_before_dml),
+                           ("after_transaction_end", _forget_lock)):
+        if not event.contains(session, name, listener):
+            event.listen(session, name, listener)

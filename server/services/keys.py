@@ -9,11 +9,13 @@ from ..crypto import EncryptedField, encrypted_fields, get_cipher
 from ..crypto.keyring import Keyring, new_key_text, write_key_file
 from ..database import CANARY
 from ..extensions import db
-from ..models import GuardianPhone, Household, KeyCanary
+from ..models import Attachment, GuardianPhone, Household, KeyCanary
 from . import audit, changes
 from .registry import household_phone_index
 
 log = logging.getLogger(__name__)
+# A batch holds the writers' lock while it re-encrypts; a photo is up to 2 MB.
+PHOTOS_PER_BATCH = 10
 
 
 def encrypted_models() -> list[type]:
@@ -44,9 +46,13 @@ def _rotate_model(model, fields: list[EncryptedField], batch: int, pause: float)
     while True:
         # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes writers): a request
         # that edits a row while its batch is re-encrypted waits, instead of being overwritten.
+        # The writers' lock first, as every writer takes it: a push holding it and a row of the
+        # batch would otherwise wait on this batch while it waited on the push.
+        changes.lock_writers()
         rows = db.session.scalars(
             select(model).where(model.id > last_id).order_by(model.id).limit(batch).with_for_update()).all()
         if not rows:
+            db.session.commit()  # lets the writers' lock go before the next model or the count
             return changed
         with changes.untracked(db.session):
             for row in rows:
@@ -82,7 +88,8 @@ def rotate_all(batch: int = 500, pause: float = 0.0) -> dict:
         db.session.commit()
     counts = {}
     for model in encrypted_models():
-        counts[model.__tablename__] = _rotate_model(model, encrypted_fields(model), batch, pause)
+        size = min(batch, PHOTOS_PER_BATCH) if model is Attachment else batch
+        counts[model.__tablename__] = _rotate_model(model, encrypted_fields(model), size, pause)
         log.info("re-encrypted %s: %d values", model.__tablename__, counts[model.__tablename__])
     remaining = count_old_values()
     if remaining == 0:

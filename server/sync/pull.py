@@ -6,7 +6,7 @@ from sqlalchemy import and_, delete, func, not_, or_, select, update
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import ChangeLog, Counter, utcnow
+from ..models import ChangeLog, Counter, Device, utcnow
 from ..services import scope, views
 from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
@@ -16,31 +16,48 @@ FLOOR = "tombstone_floor"
 
 def pull_changes(actor, device, token: str | None, limit: int) -> dict:
     """Return up to `limit` changes after the cursor, the next cursor, and whether more wait."""
+    answer = _page(actor, token, limit)
+    if device is not None:
+        _note_pull(device.id)
+    db.session.commit()
+    return answer
+
+
+def _note_pull(device_id: str) -> None:
+    """Note the pull on its device unless it is revoked now: a revoke that committed while the page
+    was read, or is committing, refuses the page (the UPDATE waits for it and reads the row again);
+    a later one waits for this pull to commit.
+
+    Only the device row, on the connection, not under the writers' lock (changes.track_changes):
+    a pull waits on no other pull or push, and locks nothing a writer holding the lock waits for
+    past this commit."""
+    table = Device.__table__
+    noted = db.session.connection().execute(update(table).where(
+        table.c.id == device_id, table.c.revoked_at.is_(None)).values(last_pull_at=utcnow()))
+    if noted.rowcount != 1:
+        raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
+
+
+def _page(actor, token: str | None, limit: int) -> dict:
     cursor = decode(token, actor.id)
     current = scope_of(actor)
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
-    if device is not None:
-        device.last_pull_at = utcnow()
     if cursor is not None and cursor.rescope is not None and cursor.scope != current:
         # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
         raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")
     if cursor is not None and cursor.rescope is None and cursor.scope not in (None, current):
         cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0))
     if cursor is not None and cursor.rescope is not None:
-        answer = _rescope(actor, cursor, limit)
-        db.session.commit()
-        return answer
+        return _rescope(actor, cursor, limit)
     seq = cursor.seq if cursor else 0
     head = head_seq()
     rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor))
     more = len(rows) > limit
     rows = rows[:limit]
     changes = _materialize(actor, rows)
-    answer = {"changes": changes, "cursor": encode(actor.id, rows[-1].seq if more else head, current),
-              "more": more}
-    db.session.commit()  # after it, reading the caller's id would load the user again
-    return answer
+    return {"changes": changes, "cursor": encode(actor.id, rows[-1].seq if more else head, current),
+            "more": more}
 
 
 def _as_user(prior: dict):

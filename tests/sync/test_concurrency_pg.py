@@ -282,3 +282,83 @@ def test_a_logout_beside_a_revoke_of_its_device_take_the_writers_locks_in_one_or
     logged_out, revoked = beside.run(lambda: worker.post("/api/auth/logout"),
                                      lambda: admin.post("/api/devices/phone-worker-a-logout-revoke/revoke"))
     assert (logged_out.status_code, revoked.status_code) == (204, 204)
+
+
+def test_a_pull_beside_a_revoke_of_its_device_is_refused_when_the_revoke_commits_first(
+        pg_engine, app, town, login, monkeypatch):
+    """A pull read its page and then noted itself on the device, while a revoke of the device
+    committed between the two: the page went out to a phone already revoked. The pull now notes
+    itself under the writers' lock, rereading the device, and a page read across a revoke is refused."""
+    from server.sync import pull
+
+    worker, admin = login("worker_a", device_id="phone-worker-a-pull-revoke"), login("admin")
+    beside, real = Beside(), pull._note_pull
+
+    def held_note(device_id):
+        beside.hold()  # the page is read; the revoke runs and commits meanwhile
+        return real(device_id)
+    monkeypatch.setattr(pull, "_note_pull", held_note)
+    pulled, revoked = beside.run(lambda: worker.get("/api/sync/pull?limit=500"),
+                                 lambda: admin.post("/api/devices/phone-worker-a-pull-revoke/revoke"))
+    assert (pulled.status_code, pulled.get_json()["error"]["code"], revoked.status_code) == (
+        410, "device_revoked", 204)
+    with app.app_context():
+        device = db.session.get(Device, "phone-worker-a-pull-revoke")
+        assert device.revoked_at is not None and device.last_pull_at is None
+        db.session.remove()
+
+
+def test_a_key_rotation_beside_a_push_take_the_writers_locks_in_one_order(
+        pg_engine, app, town, login, monkeypatch):
+    """A push edited two households, the later id first; a rotation batch locking households in id
+    order (FOR UPDATE) took the earlier one and waited on the later, while the push waited on the
+    earlier: a deadlock. The rotation now takes the writers' lock before it locks a batch."""
+    from server.services import keys
+    from server.sync import push as pushing
+
+    worker, beside = login("worker_a", device_id="phone-worker-a-rotation"), Beside()
+    other = str(uuid.uuid4())
+    created = push(worker, [op("household", "create", other,
+                               {"grid_id": town.grids["a1"], "address": "轮换巷2号"})])["results"]
+    assert [r["status"] for r in created] == ["applied"]
+    low, high = sorted([town.households["a1"], other])
+    with app.app_context():
+        versions = {h: db.session.get(Household, h).version for h in (low, high)}
+        db.session.remove()
+    real_dispatch = pushing._dispatch
+
+    def held_dispatch(actor, item, ctx):
+        if item["id"] == low:  # the later id is edited and flushed by now
+            beside.hold()
+        return real_dispatch(actor, item, ctx)
+    monkeypatch.setattr(pushing, "_dispatch", held_dispatch)
+
+    def rotate() -> dict:
+        with app.app_context():
+            try:
+                return keys.rotate_all()
+            finally:
+                db.session.remove()
+
+    edits = [op("household", "update", h, {"address": f"轮换巷{n}号改"}, base_version=versions[h])
+             for n, h in ((1, high), (2, low))]
+    pushed, rotated = beside.run(
+        lambda: worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": edits}), rotate)
+    assert (pushed.status_code, rotated["remaining"]) == (200, 0)
+    assert [r["status"] for r in pushed.get_json()["results"]] == ["applied", "applied"]
+    with app.app_context():
+        assert {db.session.get(Household, h).address for h in (low, high)} == {"轮换巷1号改", "轮换巷2号改"}
+        db.session.remove()
+
+
+def test_a_pull_beside_a_revoke_committing_waits_for_it_and_is_refused(
+        pg_engine, app, town, login, monkeypatch):
+    """A revoke has updated the device row and not yet committed when the pull notes itself on the
+    device: the pull waits for the revoke and answers 410, sending no page to a revoked phone."""
+    worker, admin = login("worker_a", device_id="phone-worker-a-revoke-pull"), login("admin")
+    beside = Beside()
+    _held_at(monkeypatch, beside, "device.revoke")  # the device row is updated and flushed by then
+    revoked, pulled = beside.run(lambda: admin.post("/api/devices/phone-worker-a-revoke-pull/revoke"),
+                                 lambda: worker.get("/api/sync/pull?limit=500"))
+    assert (revoked.status_code, pulled.status_code, pulled.get_json()["error"]["code"]) == (
+        204, 410, "device_revoked")
