@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v27';
+const VERSION = 'v28';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -13,6 +13,13 @@ const SHELL = [
   '/js/api.js',
   '/js/crypto.js',
   '/js/db.js',
+  '/js/db/idb.js',
+  '/js/db/meta.js',
+  '/js/db/records.js',
+  '/js/db/outbox.js',
+  '/js/db/pull.js',
+  '/js/db/conflicts.js',
+  '/js/db/photo-queue.js',
   '/js/session.js',
   '/js/state.js',
   '/js/store.js',

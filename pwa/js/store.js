@@ -69,9 +69,9 @@ export async function create(entity, data, extra = [], photos = []) {
   return id;
 }
 
-/** Edit fields of a record: the op carries only the changed fields and the version they rest on. */
-/** Queue an edit of the fields that differ from the local copy; resolve false when none do, so a
- *  second tap on a redrawn form, or a save of what is already there, queues nothing. */
+/** Queue an edit of the fields that differ from the local copy, on the version they rest on;
+ *  resolve false when none differ, so a second tap on a redrawn form, or a save of what is
+ *  already there, queues nothing. */
 export async function update(entity, id, edits) {
   const current = one(entity, id);
   const { _version: version, _pending: pending, ...data } = current;

@@ -1,0 +1,57 @@
+// Conflicted and refused ops settled: the server's newest copy read, the op replaced or dropped.
+import { done, recordKey, sealOp, sealRecord, tx } from './idb.js';
+import { queuedOps } from './outbox.js';
+import { keptCopy } from './pull.js';
+
+// A server delete is final; otherwise the higher version is the newer copy.
+const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
+
+/** The newest server copy of a conflicted op's record, `{version, data}` (data null when the
+ *  server deleted it or this user may no longer see it): the push's answer, or what a later pull
+ *  kept aside if that is newer. */
+export async function serverCopy(op) {
+  const kept = await keptCopy(op.entity, op.id);
+  // No `current`: by the time a retried op was answered the record was gone for this user. No
+  // record here: a pull evicted it since, out of this user's scope now.
+  const answer = op.current && kept !== undefined ? { version: op.current.version, data: op.current }
+    : { version: null, data: null };
+  return newerThan(kept && { ...kept, deleted: kept.data === null }, answer.version ?? -Infinity) ? kept : answer;
+}
+
+/** Settle a conflict: replace the conflicted op with `newOp` (mine or merged, based on the server's
+ *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
+ *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued
+ *  after it on the record still go after it and still show on the phone, on top of the settled
+ *  record, unless `dropLater` (a refused create given up: they cannot apply without it) drops them
+ *  too. `photoIds`, of a dropped create, go in the same transaction. Resolve 'stale', changing
+ *  nothing, when a newer server copy arrived after `record` was read, or an op was queued since. */
+export async function resolveConflict(opId, newOp, record, photoIds = [], dropLater = false) {
+  const sealedOp = newOp ? await sealOp(newOp) : null;
+  const k = recordKey(record.entity, record.id);
+  const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
+  if (seq === undefined) return 'settled';
+  const after = record.data || dropLater ? await queuedOps(seq) : [];
+  const later = after.filter((op) => op.entity === record.entity && op.id === record.id);
+  const data = record.data && (dropLater ? record.data : later.reduce((d, op) => ({ ...d, ...op.data }), record.data));
+  const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
+  const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
+  const seen = new Set(after.map((op) => op.seq));
+  return tx(names, 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
+    if (!now || now.op_id !== opId) return 'settled';
+    return done(s.records.get(k)).then((row) => (dropLater
+      ? done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true))) : Promise.resolve([])).then((queued) => {
+      if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
+      // Ops are sealed, so one queued since `later` was read may be on this record: read again.
+      if (queued.some((n) => !seen.has(n))) return 'stale';
+      const gone = later.filter((op) => queued.includes(op.seq));
+      if (sealedOp) s.outbox.put({ ...sealedOp, seq });
+      else s.outbox.delete(seq);
+      gone.forEach((op) => s.outbox.delete(op.seq));
+      photoIds.forEach((id) => s.photos.delete(id));
+      const pending = Math.max(0, (row ? row.pending : 1) - 1 - gone.length) + (sealedOp ? 1 : 0);
+      if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
+      else s.records.delete(k);
+      return 'settled';
+    }));
+  }));
+}

@@ -1,0 +1,37 @@
+// The meta store: the plaintext unlock data and the encrypted small values.
+import { done, sealKv, tx, unsealKv } from './idb.js';
+
+// ---- plaintext unlock data (salt, iterations, verifier, failures, device id) ----
+export async function getAuth() {
+  return tx(['meta'], 'readonly', (s) => done(s.meta.get('auth'))).then((p) => p);
+}
+
+/** Count a wrong password, or clear the count (`wrong` false), in one transaction: tabs may try at
+ *  once. Resolve the count, null when the auth row is gone (wiped meanwhile). */
+export async function countFailure(wrong = true) {
+  return tx(['meta'], 'readwrite', (s) => done(s.meta.get('auth')).then((auth) => {
+    if (!auth) return null;
+    const failures = wrong ? (auth.failures || 0) + 1 : 0;
+    s.meta.put({ ...auth, failures });
+    return failures;
+  }));
+}
+
+/** Write the first auth row; refused (false) when one exists already (another tab logged in). */
+export async function createAuth(auth) {
+  return tx(['meta'], 'readwrite', (s, t) => {
+    const req = s.meta.add({ ...auth, k: 'auth' });
+    req.onerror = (e) => { e.preventDefault(); e.stopPropagation(); t.abort(); };
+  }).then(() => true, () => false);
+}
+
+// ---- encrypted small values: user, cursor, templates, places, last sync ----
+export async function kvGet(name) {
+  const row = await tx(['meta'], 'readonly', (s) => done(s.meta.get(`kv:${name}`))).then((p) => p);
+  return row ? unsealKv(name, row) : null;
+}
+
+export async function kvSet(name, value) {
+  const row = await sealKv(name, value);
+  await tx(['meta'], 'readwrite', (s) => { s.meta.put(row); });
+}

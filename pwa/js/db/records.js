@@ -1,0 +1,30 @@
+// The phone's records as the app reads them, and the local saves that queue their ops.
+import { done, recordKey, sealOp, sealPhoto, sealRecord, tx, unsealRecord } from './idb.js';
+
+export async function allRecords() {
+  const rows = await tx(['records'], 'readonly', (s) => done(s.records.getAll())).then((p) => p);
+  return Promise.all(rows.map(async (row) => ({
+    entity: row.entity, id: row.id, version: row.version, pending: row.pending,
+    data: await unsealRecord(row.key, row),
+  })));
+}
+
+/** Save local records, their ops and any photos in one transaction (each op marks its record
+ *  pending); photos are `{id, inspection_id, bytes}`. */
+export async function saveLocal(records, ops, photos = []) {
+  const sealedRecords = await Promise.all(records.map((r) => sealRecord(r.entity, r.id, r.data)));
+  const sealedOps = await Promise.all(ops.map((op) => sealOp(op)));
+  const sealedPhotos = await Promise.all(photos.map(sealPhoto));
+  const names = ['records', 'outbox', ...(photos.length ? ['photos'] : [])];
+  await tx(names, 'readwrite', (s) => {
+    sealedPhotos.forEach((row) => s.photos.put(row));
+    sealedRecords.forEach((row, i) => {
+      done(s.records.get(row.key)).then((old) => {
+        const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
+        s.records.put({ ...row, version: old ? old.version : (records[i].version ?? null),
+          pending: (old ? old.pending : 0) + opsFor, ...(old && old.server ? { server: old.server } : {}) });
+      });
+    });
+    sealedOps.forEach((row) => s.outbox.add(row));
+  });
+}
