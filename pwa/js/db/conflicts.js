@@ -1,7 +1,7 @@
 // Conflicted and refused ops settled: the server's newest copy read, the op replaced or dropped.
 import { done, recordKey, sealOp, sealRecord, tx } from './idb.js';
 import { queuedOps } from './outbox.js';
-import { keptCopy } from './pull.js';
+import { keptCopy, withOps } from './pull.js';
 
 // A server delete is final; otherwise the higher version is the newer copy.
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
@@ -32,7 +32,7 @@ export async function resolveConflict(opId, newOp, record, photoIds = [], dropLa
   if (seq === undefined) return 'settled';
   const after = record.data || dropLater ? await queuedOps(seq) : [];
   const later = after.filter((op) => op.entity === record.entity && op.id === record.id);
-  const data = record.data && (dropLater ? record.data : later.reduce((d, op) => ({ ...d, ...op.data }), record.data));
+  const data = record.data && (dropLater ? record.data : withOps(record.data, later));
   const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
   const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
   const seen = new Set(after.map((op) => op.seq));

@@ -3,9 +3,45 @@
 import { done, recordKey, sealKv, sealRecord, tx, unsealRecord } from './idb.js';
 import { outboxCounts, queuedOps } from './outbox.js';
 
-/** How many of `ops`, read before this transaction, are still queued (a seq is never reused). */
-const stillQueued = (outbox, ops) => Promise.all(ops.map((op) => done(outbox.count(op.seq))))
-  .then((counts) => counts.reduce((a, b) => a + b, 0));
+/** A record's data as the phone shows it: `data` with the data of `ops` on it on top, in queue order. */
+export const withOps = (data, ops) => ops.reduce((d, op) => ({ ...d, ...op.data }), data);
+
+/** For each of `records` ({entity, id, data} from the server; null: none) with ops queued on it,
+ *  what it shows if it comes back to a phone that no longer holds it (a pull evicted it): those
+ *  ops, oldest first, and for each the server's data with that op's and the later ones' on top,
+ *  sealed now, since crypto awaited inside the transaction that writes it would end it. */
+async function comingBack(records) {
+  // Decrypted only when something is queued: after a push the outbox is mostly empty.
+  const { pending, rejected, conflict } = await outboxCounts();
+  const byKey = new Map();
+  for (const op of pending + rejected + conflict ? await queuedOps() : []) {
+    const k = recordKey(op.entity, op.id);
+    byKey.set(k, [...(byKey.get(k) || []), op]);
+  }
+  return Promise.all(records.map(async (r) => {
+    const ops = r ? byKey.get(recordKey(r.entity, r.id)) : null;
+    if (!ops) return null;
+    // Whether the phone still holds the record is known only in the transaction: at most one
+    // extra box per queued op, whatever the size of the pull.
+    const boxes = await Promise.all(ops.map((_, j) => sealRecord(r.entity, r.id, withOps(r.data, ops.slice(j)))));
+    return { ops, boxes };
+  }));
+}
+
+/** In the transaction: the row of a record the phone no longer holds, come back as the server's
+ *  `box` of `version`, with `back` from comingBack(): busy with its ops still queued, showing what
+ *  they entered, the server's copy kept aside as for any busy record; undefined when none is. */
+function backRow(outbox, back, box, version) {
+  if (!back) return Promise.resolve(undefined);
+  return Promise.all(back.ops.map((op) => done(outbox.count(op.seq)))).then((counts) => {
+    // No push runs while a pull is written, and a give-up waits on earlier ops on the record: an
+    // op gone since it was read is among the oldest, so those still queued are the last ones.
+    const first = counts.findIndex((n) => n > 0);
+    if (first < 0) return undefined;
+    return { ...back.boxes[first], version, pending: counts.reduce((a, b) => a + b, 0),
+      server: { version, iv: box.iv, ct: box.ct } };
+  });
+}
 
 /** Apply a pulled batch and its cursor in one transaction; local records with pending ops keep
  *  their data and base version so the push can still detect a conflict, and the server's copy
@@ -14,16 +50,13 @@ export async function applyPull(changes, cursor) {
   const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
     ? sealRecord(c.entity, c.id, c.data) : null)));
   const cursorRow = await sealKv('cursor', cursor);
-  // Decrypted only when something is queued: after a push the outbox is mostly empty.
-  const { pending, rejected, conflict } = await outboxCounts();
-  const queued = pending + rejected + conflict ? await queuedOps() : [];
+  const backs = await comingBack(changes.map((c) => (c.action === 'upsert' ? c : null)));
   await tx(['records', 'meta', 'outbox'], 'readwrite', (s) => {
     changes.forEach((c, i) => {
       const k = recordKey(c.entity, c.id);
       // An evict drops a record even with ops queued; coming back, it is busy with them again.
-      const back = () => stillQueued(s.outbox, queued.filter((op) => recordKey(op.entity, op.id) === k))
-        .then((pending) => (pending ? { ...sealed[i], version: c.version, pending } : undefined));
-      done(s.records.get(k)).then((found) => (found || !sealed[i] ? found : back())).then((row) => {
+      const orBack = (found) => found || backRow(s.outbox, backs[i], sealed[i], c.version);
+      done(s.records.get(k)).then(orBack).then((row) => {
         const busy = row && row.pending > 0;
         if (c.action === 'upsert' && !busy) {
           // An online action's answer (a received clue) may have brought a newer copy than this page.
@@ -42,13 +75,16 @@ export async function applyPull(changes, cursor) {
 
 /** Keep the server's copy of a record an online action answered with (a received clue), unless
  *  this phone has unsynced ops on it or already holds a newer copy; the cursor stays, so the next
- *  pull brings the same version again. */
+ *  pull brings the same version again. A record a pull evicted with ops still queued on it comes
+ *  back busy with them, as from a pull. */
 export async function putServerRecord(entity, id, version, data) {
   const sealed = await sealRecord(entity, id, data);
-  await tx(['records'], 'readwrite', (s) => {
+  const [back] = await comingBack([{ entity, id, data }]);
+  await tx(['records', 'outbox'], 'readwrite', (s) => {
     done(s.records.get(sealed.key)).then((row) => {
-      if (row && (row.pending > 0 || row.version > version)) return;
-      s.records.put({ ...sealed, version, pending: 0 });
+      const fresh = { ...sealed, version, pending: 0 };
+      if (!row) backRow(s.outbox, back, sealed, version).then((busy) => s.records.put(busy || fresh));
+      else if (!(row.pending > 0 || row.version > version)) s.records.put(fresh);
     });
   });
 }
