@@ -1,0 +1,140 @@
+"""A record that left the phone's scope with an edit queued on it: the edit still shows and can be
+given up, and when the record comes back it shows the edit over the server's copy until it goes."""
+import re
+
+from playwright.sync_api import expect
+
+from . import helpers
+from .outbox import OUTBOX, edited_then_moved_out, expect_all_settled, give_up, move_child
+from .test_conflict import (
+    MINE,
+    NAME,
+    NEWEST,
+    conflicted,
+    head_edit,
+    head_phone,
+    open_conflict,
+    server_notes,
+    stored_child,
+    sync_pulling,
+)
+
+
+def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
+    context, page, child_id, item = edited_then_moved_out(browser, live_server)
+    expect(item).to_contain_text("修改内容：备注：网格员：母亲已返乡")
+    expect(item).to_contain_text("这条记录已不在本机（可能已移出您的管辖范围）")
+    expect(item).to_contain_text("记录不存在")
+    assert helpers.check_screen(page, "sync-refused-gone") == []
+
+    message = give_up(page, "网格员：母亲已返乡")
+    assert "网格员：母亲已返乡" in message and "这条记录已不在本机" in message, message
+    expect_all_settled(page, "已放弃，这条记录已不在本机")
+    assert stored_child(page, child_id) is None
+    context.close()
+
+
+def test_a_conflict_on_a_child_moved_out_of_reach_since_offers_only_removal(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    move_child(live_server, "b1", "b")
+    sync_pulling(page)
+    assert stored_child(page, child_id) is None
+    open_conflict(page)
+    expect(page.get_by_text("在服务器上已被删除或已不在您的管辖范围内")).to_be_visible()
+    page.get_by_role("button", name="知道了，从本机移除").click()
+    helpers.wait_synced(page)
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    assert stored_child(page, child_id) is None
+    context.close()
+
+
+def test_a_child_moved_out_and_back_comes_back_busy_with_its_refused_edit(browser, live_server):
+    context, page, child_id, _ = edited_then_moved_out(browser, live_server)
+
+    move_child(live_server, "a1", "a")  # back in worker_a's grid
+    sync_pulling(page)
+    back = stored_child(page, child_id)
+    assert back is not None and back["_pending"] == 1
+    # Busy: a later pull keeps the head's edit aside instead of taking it as this phone's base.
+    newest = head_edit(head_phone(live_server), child_id, NEWEST)
+    sync_pulling(page)
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (back["notes"], back["_version"], 1)
+    kept = page.evaluate("(id) => import('/js/db.js').then((d) => d.keptCopy('child', id))", child_id)
+    assert (kept["version"], kept["data"]["notes"]) == (newest["version"], NEWEST["notes"])
+
+    helpers.go_offline(context)  # the kept copy is enough to give the edit up
+    give_up(page, "网格员：母亲已返乡")
+    expect(page.locator("#toast")).to_have_text("已放弃此修改，本机已恢复为服务器上的记录")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (NEWEST["notes"], newest["version"], 0)
+    context.close()
+
+
+KEPT = "(id) => import('/js/db.js').then((d) => d.keptCopy('child', id))"
+
+
+# What an online action answered with (a received clue), taken as the server's copy.
+KEEP_ANSWER = """(id) => Promise.all([import('/js/api.js'), import('/js/store.js')])
+  .then(async ([api, s]) => s.keepServer('child', await api.get(`/api/children/${id}`)))"""
+
+
+def expect_back_with_edit(page, live_server, child_id: str) -> None:
+    """The child is on the phone again, busy with its refused edit, which shows on top of the
+    server's copy; that copy is kept aside."""
+    server = head_phone(live_server).get(f"/api/children/{child_id}").get_json()
+    assert server["notes"] != MINE
+    child = stored_child(page, child_id)
+    assert (child["name"], child["notes"], child["_version"], child["_pending"]) == \
+        (NAME, MINE, server["version"], 1)
+    kept = page.evaluate(KEPT, child_id)
+    assert (kept["version"], kept["data"]["name"], kept["data"]["notes"]) == \
+        (server["version"], NAME, server["notes"])
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    link = page.get_by_role("link", name=re.compile(NAME))
+    expect(link).to_contain_text("待同步")
+    link.click()
+    expect(page.get_by_label("备注")).to_have_value(MINE)
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+
+
+def retry_until_settled(page, live_server, child_id: str) -> None:
+    """Put the refused edit back in the queue: it reaches the server once and all settles."""
+    answers = []
+
+    def pushed(response):
+        if "/api/sync/push" in response.url and response.ok:
+            ops, results = response.request.post_data_json["ops"], response.json()["results"]
+            answers.extend(a["status"] for op, a in zip(ops, results) if op["id"] == child_id)
+    page.on("response", pushed)
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    page.get_by_test_id("rejected-op").get_by_role("button", name="重新提交").click()
+    helpers.wait_synced(page)
+    expect_all_settled(page, "已放回待同步队列")
+    assert answers == ["applied"]
+    assert server_notes(live_server) == MINE
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_pending"]) == (MINE, 0)
+    assert page.evaluate(KEPT, child_id) is None
+
+
+def test_a_child_moved_out_and_back_shows_its_refused_edit_over_the_servers_copy(browser, live_server):
+    context, page, child_id, _ = edited_then_moved_out(browser, live_server)
+    move_child(live_server, "a1", "a")
+    sync_pulling(page)
+    expect_back_with_edit(page, live_server, child_id)
+    retry_until_settled(page, live_server, child_id)
+    context.close()
+
+
+def test_an_online_answer_for_a_child_moved_out_and_back_keeps_its_refused_edit(browser, live_server):
+    context, page, child_id, _ = edited_then_moved_out(browser, live_server)
+    move_child(live_server, "a1", "a")
+    page.evaluate(KEEP_ANSWER, child_id)  # before any pull brings it back
+    expect_back_with_edit(page, live_server, child_id)
+    sync_pulling(page)  # busy: the pull keeps the same copy aside
+    expect_back_with_edit(page, live_server, child_id)
+    retry_until_settled(page, live_server, child_id)
+    context.close()
