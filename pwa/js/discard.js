@@ -44,17 +44,22 @@ export async function laterOps(op) {
 }
 
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
- *  top, or, after a create, dropped with it in the same transaction, as are an inspection's
- *  photos. Resolve whether the phone still holds the record; throw (an ApiError, status 0
- *  offline) when the server's copy could not be read. */
-export async function discard(op) {
+ *  top, or, after a create, dropped with it in the same transaction (`agreed`: the op ids of the
+ *  later ops the user agreed to drop), as are an inspection's photos. Resolve whether the phone
+ *  still holds the record, or 'changed', having changed nothing, when the later ops are not the
+ *  agreed ones any more (another tab queued one); throw (an ApiError, status 0 offline) when the
+ *  server's copy could not be read. */
+export async function discard(op, agreed = []) {
   let record;
+  let answer;
   // Photos are queued with their inspection only: none can join the list once it is read.
   const photos = op.entity === 'inspection' && op.action === 'create' ? (await photosOf(op.id)).map((p) => p.id) : [];
-  // 'stale': a pull kept a newer copy, or an op was queued, while this one was read; read again.
+  // 'stale' or 'queued': a pull kept a newer copy, or an op was queued, while this one was read.
   do {
     record = { entity: op.entity, id: op.id, ...await serverState(op) };
-  } while (await db.resolveConflict(op.op_id, null, record, photos, op.action === 'create') === 'stale');
+    answer = await db.resolveConflict(op.op_id, null, record, photos, op.action === 'create' ? agreed : null);
+  } while (answer === 'stale' || answer === 'queued');
+  if (answer === 'changed') return answer;
   await store.load();
   return record.data !== null;
 }

@@ -69,6 +69,9 @@ export async function create(entity, data, extra = [], photos = []) {
   return id;
 }
 
+// An empty text and no text are the same to a form: a field never filled saved empty is no edit.
+const same = (value) => JSON.stringify(value === '' || value === undefined ? null : value);
+
 /** Queue an edit of the fields that differ from the local copy, on the version they rest on;
  *  resolve false when none differ, so a second tap on a redrawn form, or a save of what is
  *  already there, queues nothing. */
@@ -76,7 +79,7 @@ export async function update(entity, id, edits) {
   const current = one(entity, id);
   const { _version: version, _pending: pending, ...data } = current;
   const changes = Object.fromEntries(Object.entries(edits)
-    .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(data[k] ?? null)));
+    .filter(([k, v]) => v !== undefined && same(v) !== same(data[k])));
   if (!Object.keys(changes).length) return false;
   // An edit on top of my own unsynced edit rests on whatever that one produces: the push fills
   // in its base version once the earlier op is applied.

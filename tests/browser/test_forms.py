@@ -11,6 +11,7 @@ from . import helpers
 from .conftest import PHONE
 from .test_clue_handling import NOTE, _api, _file
 from .test_offline import SHOWN, shown
+from .test_register import register
 
 
 def open_visit_form(page, name: str) -> None:
@@ -88,12 +89,36 @@ def test_a_double_tap_on_save_notes_queues_one_edit(browser, live_server):
     expect(page.locator("#view form[data-dirty]")).to_have_count(0)
     # A tap that lands on the redrawn form, or any save of the same text, queues nothing.
     page.get_by_role("button", name="保存备注").click()
-    expect(page.locator("#toast")).to_have_text("备注没有修改")
+    expect(page.locator("#toast")).to_have_text("备注已是最新")
     expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     sync_back_online(context, page)
     context.close()
     assert stored(live_server, Child, "notes").count("只存一次的备注") == 1
+
+
+def test_saving_empty_notes_on_a_child_without_notes_queues_nothing(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    register(page, "王小禾")  # no notes: the phone holds none for it
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")  # the household and the child
+    page.get_by_role("link", name=re.compile("王小禾")).click()
+    expect(page.get_by_label("备注")).to_have_value("")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.locator("#toast")).to_have_text("备注已是最新")
+    expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
+    assert [op["entity"] for op in helpers.pending_ops(page)] == ["household", "child"]
+    # Typed and put back: still nothing to save, and the form no longer holds back a redraw.
+    page.get_by_label("备注").fill("草稿")
+    page.get_by_label("备注").fill("")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.locator("#toast")).to_have_text("备注已是最新")
+    expect(page.locator("#view form[data-dirty]")).to_have_count(0)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
+    context.close()
 
 
 def test_closing_a_clue_submitted_twice_asks_once_and_stays_unsaved_until_the_server_has_it(

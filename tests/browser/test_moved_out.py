@@ -131,9 +131,13 @@ def test_a_child_moved_out_and_back_shows_its_refused_edit_over_the_servers_copy
 
 def test_an_online_answer_for_a_child_moved_out_and_back_keeps_its_refused_edit(browser, live_server):
     context, page, child_id, _ = edited_then_moved_out(browser, live_server)
+    # A sync round still running must not bring it back by a pull first.
+    context.route("**/api/sync/pull**", lambda route: route.abort())
     move_child(live_server, "a1", "a")
-    page.evaluate(KEEP_ANSWER, child_id)  # before any pull brings it back
+    assert stored_child(page, child_id) is None
+    page.evaluate(KEEP_ANSWER, child_id)
     expect_back_with_edit(page, live_server, child_id)
+    context.unroute("**/api/sync/pull**")
     sync_pulling(page)  # busy: the pull keeps the same copy aside
     expect_back_with_edit(page, live_server, child_id)
     retry_until_settled(page, live_server, child_id)

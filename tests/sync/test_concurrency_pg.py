@@ -288,7 +288,8 @@ def test_a_pull_beside_a_revoke_of_its_device_is_refused_when_the_revoke_commits
         pg_engine, app, town, login, monkeypatch):
     """A pull read its page and then noted itself on the device, while a revoke of the device
     committed between the two: the page went out to a phone already revoked. The pull now notes
-    itself under the writers' lock, rereading the device, and a page read across a revoke is refused."""
+    itself at its end with an UPDATE that matches only an unrevoked device, and a page read across
+    a revoke is refused."""
     from server.sync import pull
 
     worker, admin = login("worker_a", device_id="phone-worker-a-pull-revoke"), login("admin")

@@ -3,6 +3,8 @@ import { done, recordKey, sealOp, sealRecord, tx } from './idb.js';
 import { queuedOps } from './outbox.js';
 import { keptCopy, withOps } from './pull.js';
 
+const NONE = [];  // no later ops read: nothing to check them against
+
 // A server delete is final; otherwise the higher version is the newer copy.
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
 
@@ -22,28 +24,32 @@ export async function serverCopy(op) {
  *  version), in its place in the queue, or drop it (a conflicted or rejected op given up) and take
  *  the server's record as it is (`record.data` null: deleted there, or never there). Edits queued
  *  after it on the record still go after it and still show on the phone, on top of the settled
- *  record, unless `dropLater` (a refused create given up: they cannot apply without it) drops them
- *  too. `photoIds`, of a dropped create, go in the same transaction. Resolve 'stale', changing
- *  nothing, when a newer server copy arrived after `record` was read, or an op was queued since. */
-export async function resolveConflict(opId, newOp, record, photoIds = [], dropLater = false) {
+ *  record, unless `dropLater` (a refused create given up: they cannot apply without it) names
+ *  them: the op ids of exactly those the user agreed to drop with it. `photoIds`, of a dropped
+ *  create, go in the same transaction. Resolve, changing nothing, 'stale' when a newer server copy
+ *  arrived after `record` was read, 'queued' when an op was queued since (read again), 'changed'
+ *  when the edits after a create are no longer the ones agreed to. */
+export async function resolveConflict(opId, newOp, record, photoIds = [], dropLater = null) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);
   const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
   if (seq === undefined) return 'settled';
-  const after = record.data || dropLater ? await queuedOps(seq) : [];
+  const after = record.data || dropLater ? await queuedOps(seq) : NONE;
   const later = after.filter((op) => op.entity === record.entity && op.id === record.id);
   const data = record.data && (dropLater ? record.data : withOps(record.data, later));
   const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
   const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
   const seen = new Set(after.map((op) => op.seq));
+  const agreed = dropLater && new Set(dropLater);
+  if (agreed && (later.length !== agreed.size || later.some((op) => !agreed.has(op.op_id)))) return 'changed';
   return tx(names, 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
     if (!now || now.op_id !== opId) return 'settled';
-    return done(s.records.get(k)).then((row) => (dropLater
-      ? done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true))) : Promise.resolve([])).then((queued) => {
+    return done(s.records.get(k)).then((row) => (after === NONE ? Promise.resolve([])
+      : done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true)))).then((queued) => {
       if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
       // Ops are sealed, so one queued since `later` was read may be on this record: read again.
-      if (queued.some((n) => !seen.has(n))) return 'stale';
-      const gone = later.filter((op) => queued.includes(op.seq));
+      if (queued.some((n) => !seen.has(n))) return 'queued';
+      const gone = dropLater ? later.filter((op) => queued.includes(op.seq)) : [];
       if (sealedOp) s.outbox.put({ ...sealedOp, seq });
       else s.outbox.delete(seq);
       gone.forEach((op) => s.outbox.delete(op.seq));

@@ -29,17 +29,19 @@ async function comingBack(records) {
 }
 
 /** In the transaction: the row of a record the phone no longer holds, come back as the server's
- *  `box` of `version`, with `back` from comingBack(): busy with its ops still queued, showing what
- *  they entered, the server's copy kept aside as for any busy record; undefined when none is. */
+ *  `box` of `version`, with `back` from comingBack(): busy with its ops still queued, the server's
+ *  copy kept aside as for any busy record; undefined when none is. It shows what the ops entered
+ *  when those still queued are the last ones read, unchanged; else (one given up or replaced out
+ *  of order meanwhile) the server's data until the push. */
 function backRow(outbox, back, box, version) {
   if (!back) return Promise.resolve(undefined);
-  return Promise.all(back.ops.map((op) => done(outbox.count(op.seq)))).then((counts) => {
-    // No push runs while a pull is written, and a give-up waits on earlier ops on the record: an
-    // op gone since it was read is among the oldest, so those still queued are the last ones.
-    const first = counts.findIndex((n) => n > 0);
-    if (first < 0) return undefined;
-    return { ...back.boxes[first], version, pending: counts.reduce((a, b) => a + b, 0),
-      server: { version, iv: box.iv, ct: box.ct } };
+  return Promise.all(back.ops.map((op) => done(outbox.get(op.seq)))).then((rows) => {
+    const pending = rows.filter(Boolean).length;
+    if (!pending) return undefined;
+    const same = rows.map((row, j) => Boolean(row) && row.op_id === back.ops[j].op_id);
+    const first = same.indexOf(true);
+    const exact = first >= 0 && same.slice(first).every(Boolean) && !rows.slice(0, first).some(Boolean);
+    return { ...(exact ? back.boxes[first] : box), version, pending, server: { version, iv: box.iv, ct: box.ct } };
   });
 }
 

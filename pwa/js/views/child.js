@@ -40,8 +40,13 @@ export function render(id) {
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
   onSave(edit, async () => {
+    if (!store.one('child', id)) {
+      toast('这个儿童已不在本机（可能已移出您的管辖范围），备注未保存');
+      return false;
+    }
     if (!await store.update('child', id, { notes: notes.value })) {
-      toast('备注没有修改');
+      edit.removeAttribute('data-dirty');  // typed and put back: nothing to keep from a redraw
+      toast('备注已是最新');
       return false;
     }
     toast('备注已保存，待同步');

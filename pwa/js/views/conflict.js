@@ -40,7 +40,9 @@ export async function render(opId) {
     const record = { entity: op.entity, id: op.id, version, data: gone ? null : { ...serverData, ...merged } };
     const newOp = Object.keys(merged).length ? { op_id: newId(), entity: op.entity, action: op.action, id: op.id,
       base_version: version, data: merged } : null;
-    if (await db.resolveConflict(op.op_id, newOp, record) === 'stale') {
+    let answer;
+    do answer = await db.resolveConflict(op.op_id, newOp, record); while (answer === 'queued');
+    if (answer === 'stale') {
       await store.load();
       toast('服务器上又有新的修改，请重新对比后选择');
       return;

@@ -58,16 +58,22 @@ async function giveUp(op, button) {
     return;
   }
   const photos = op.entity === 'inspection' && op.action === 'create' ? (await discard.photosOf(op.id)).length : 0;
-  const later = (await discard.laterOps(op)).length;
+  const laterIds = (await discard.laterOps(op)).map((o) => o.op_id);
+  const later = laterIds.length;
   const also = later ? `放弃这条新建记录，也会放弃之后对它的 ${later} 条修改。确定放弃吗？` : '';
   if (!await confirmDialog('放弃此修改', `${lossText(op, photos)}${also}`, '放弃并删除')) return;
   button.disabled = true;
   let held;
   try {
-    held = await discard.discard(op);
+    held = await discard.discard(op, laterIds);
   } catch (e) {
     button.disabled = false;
     toast(e.status === 0 ? '放弃修改需要联网，以便从服务器取回这条记录的原样。请联网后再试。' : `未能放弃：${e.message}`);
+    return;
+  }
+  if (held === 'changed') {
+    button.disabled = false;
+    toast('这条记录刚有新的修改，未放弃。请重新确认');
     return;
   }
   toast(held ? '已放弃此修改，本机已恢复为服务器上的记录'
