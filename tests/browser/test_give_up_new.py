@@ -95,12 +95,18 @@ def refused_new_child_edited_twice(browser, live_server):
     return context, page, child_id, create.get_by_role("button", name="放弃此修改")
 
 
+def ask_to_give_up(page, drop, later: int):
+    """Press the create's 放弃此修改; the confirm names the `later` edits that go with it."""
+    drop.click()
+    dialog = page.get_by_role("dialog", name="放弃此修改")
+    expect(dialog).to_contain_text(f"放弃这条新建记录，也会放弃之后对它的 {later} 条修改。确定放弃吗？")
+    return dialog
+
+
 def test_giving_up_a_refused_new_record_gives_up_the_edits_queued_after_it(browser, live_server):
     context, page, child_id, drop = refused_new_child_edited_twice(browser, live_server)
-    drop.click()  # offline: a record the server never took needs nothing from it
-    dialog = page.get_by_role("dialog", name="放弃此修改")
+    dialog = ask_to_give_up(page, drop, 2)  # offline: a record the server never took needs nothing from it
     expect(dialog).to_contain_text(f"儿童「{NEW_CHILD}」只保存在本机")
-    expect(dialog).to_contain_text("放弃这条新建记录，也会放弃之后对它的 2 条修改。确定放弃吗？")
     dialog.get_by_role("button", name="放弃并删除").click()
     expect_all_settled(page, "已放弃，这条记录及之后对它的修改已不在本机")
     expect(page.get_by_test_id("sync-unsynced")).to_have_text("0")
@@ -128,9 +134,7 @@ def test_giving_up_a_refused_new_record_gives_up_the_edits_queued_after_it(brows
 
 def test_an_edit_queued_while_a_give_up_is_confirmed_stops_it_until_asked_again(browser, live_server):
     context, page, child_id, drop = refused_new_child_edited_twice(browser, live_server)
-    drop.click()
-    dialog = page.get_by_role("dialog", name="放弃此修改")
-    expect(dialog).to_contain_text("也会放弃之后对它的 2 条修改")
+    dialog = ask_to_give_up(page, drop, 2)
     page.evaluate(QUEUE_EDIT, ["child", child_id, "网格员：另一页补记"])  # as another tab would
     dialog.get_by_role("button", name="放弃并删除").click()
     expect(page.locator("#toast")).to_have_text("这条记录刚有新的修改，未放弃。请重新确认")
@@ -138,10 +142,7 @@ def test_an_edit_queued_while_a_give_up_is_confirmed_stops_it_until_asked_again(
     child = stored_child(page, child_id)
     assert (child["notes"], child["_pending"]) == ("网格员：另一页补记", 4)
 
-    drop.click()
-    dialog = page.get_by_role("dialog", name="放弃此修改")
-    expect(dialog).to_contain_text("也会放弃之后对它的 3 条修改")
-    dialog.get_by_role("button", name="放弃并删除").click()
+    ask_to_give_up(page, drop, 3).get_by_role("button", name="放弃并删除").click()
     expect_all_settled(page, "已放弃，这条记录及之后对它的修改已不在本机")
     assert stored_child(page, child_id) is None
     context.close()
@@ -149,10 +150,7 @@ def test_an_edit_queued_while_a_give_up_is_confirmed_stops_it_until_asked_again(
 
 def test_cancelling_the_give_up_of_a_refused_new_record_keeps_it_and_its_edits(browser, live_server):
     context, page, child_id, drop = refused_new_child_edited_twice(browser, live_server)
-    drop.click()
-    dialog = page.get_by_role("dialog", name="放弃此修改")
-    expect(dialog).to_contain_text("放弃这条新建记录，也会放弃之后对它的 2 条修改。确定放弃吗？")
-    dialog.get_by_role("button", name="取消").click()
+    ask_to_give_up(page, drop, 2).get_by_role("button", name="取消").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_test_id("rejected-op")).to_have_count(2)
     expect(page.get_by_test_id("sync-unsynced")).to_have_text("3")
