@@ -33,6 +33,14 @@ async function openKey(auth, password) {
  *  and verifier. With the same user's data already here (another tab logged in meanwhile), the
  *  password must open that data's key, which is kept: a new one would leave it sealed for good. */
 export async function login(username, password) {
+  // One tab at a time: two first logins at once would register two devices, leave one an orphan
+  // and let the later cookie replace the earlier tab's session. Second, a tab finds the first's
+  // data and logs in keeping its key and device.
+  if (navigator.locks) return navigator.locks.request('hulei-login', () => loginOnce(username, password));
+  return loginOnce(username, password);
+}
+
+async function loginOnce(username, password) {
   const existing = await db.getAuth();
   if (existing && existing.username !== username) throw new Error('本机已有其他账号的数据，请先退出该账号');
   if (existing) return loginKeeping(existing, password);

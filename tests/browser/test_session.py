@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Visit
+from server.models import Device, User, Visit
 
 from .. import factories
 from . import helpers
@@ -89,6 +89,34 @@ def test_a_login_in_a_second_tab_keeps_the_unsynced_visit_readable(browser, live
     helpers.wait_synced(tab_b)
     context.close()
     assert "第二个标签页登录前的走访" in visit_notes(live_server)
+
+
+def test_first_logins_in_two_tabs_at_once_share_one_device_and_both_work(browser, live_server):
+    context = browser.new_context(**PHONE)
+    tabs = [context.new_page(), context.new_page()]
+    for tab in tabs:
+        tab.goto(live_server.url + "/")
+        tab.get_by_label("用户名").fill("worker_a")
+        tab.get_by_label("密码").fill(factories.PASSWORD)
+    for tab in tabs:  # the second starts while the first is still at the server or deriving its key
+        tab.get_by_role("button", name="登录").click(no_wait_after=True)
+    for tab in tabs:
+        expect(tab.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
+    device = "() => import('/js/db.js').then((d) => d.getAuth()).then((a) => a.device_id)"
+    ids = {tab.evaluate(device) for tab in tabs}
+    with live_server.app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "worker_a"))
+        registered = set(db.session.scalars(select(Device.id).where(Device.user_id == user.id)))
+        db.session.remove()
+    assert len(ids) == 1 and registered == ids
+    for n, tab in enumerate(tabs):
+        helpers.sync_now(tab)  # a tab whose first sync found the other's running has not pulled yet
+        helpers.wait_synced(tab)
+        record_visit(tab, "欧阳明月", f"同时登录的第{n + 1}个标签页的走访")
+        helpers.sync_now(tab)
+        helpers.wait_synced(tab)
+    context.close()
+    assert {"同时登录的第1个标签页的走访", "同时登录的第2个标签页的走访"} <= set(visit_notes(live_server))
 
 
 def test_a_first_login_never_replaces_the_key_of_data_already_on_the_phone(browser, live_server):
