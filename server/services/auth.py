@@ -11,7 +11,7 @@ from ..crypto import get_cipher
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Device, LoginFailure, User, UserSession, utcnow
-from . import audit, changes
+from . import audit, changes, devices
 from .passwords import dummy_verify, hash_password, needs_rehash, password_problems, verify_password
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def claim_device(user: User, device_id: str) -> Device:
     if device is not None and device.user_id != user.id:
         raise ApiError(409, "device_in_use", "该设备已登记给其他账号，请先由管理员处理")
     if device is not None and device.revoked_at is not None:
-        raise ApiError(410, "device_revoked", "该设备已被停用")
+        raise devices.revoked()
     if device is None:
         device = Device(id=device_id, user_id=user.id)
         db.session.add(device)
@@ -104,18 +104,16 @@ def load_session(token: str, idle_timeout: timedelta) -> User | None:
     if row is not None and row.device_id:
         device = db.session.get(Device, row.device_id)
         if device is not None and device.revoked_at is not None:
-            raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
+            raise devices.revoked()
     if row is None or row.ended_at is not None or now - row.last_seen_at > idle_timeout:
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.active or user.session_version != row.session_version:
         return None
     if now - row.last_seen_at > LAST_SEEN_GRANULARITY:
-        # On the connection, not under the writers' lock (changes.track_changes): one row, committed
-        # at once, waiting on nothing else, so a request need not queue behind a push to touch it.
         table = UserSession.__table__
-        db.session.connection().execute(update(table).where(table.c.token_hash == row.token_hash)
-                                        .values(last_seen_at=now))
+        changes.write_unlocked(update(table).where(table.c.token_hash == row.token_hash)
+                               .values(last_seen_at=now))
         db.session.commit()
     user.session_token = token
     user.device_id = row.device_id

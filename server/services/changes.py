@@ -32,6 +32,13 @@ def lock_writers() -> None:
     _lock(db.session())
 
 
+def write_unlocked(statement):
+    """Run a write outside the writers' lock (on the connection, which the hooks below do not see):
+    for one that locks a single row, waits on nothing else and commits at once, so it need not
+    queue behind a push (a session's last-seen time, a pull's note on its device)."""
+    return db.session.connection().execute(statement)
+
+
 def _lock(session: Session) -> None:
     # Once a transaction, on the connection: a session-level statement would autoflush the
     # caller's pending rows, and take their locks, before the counter's.
@@ -164,9 +171,7 @@ def track_changes(session) -> None:
 
     The lock first, always: a writer that locked a row (a device, a session) and then the counter
     (its audit event, its change-log rows) would wait on a push that holds the counter and wants
-    that row, while the push waited on it. A statement run on the session's connection is not
-    seen here: that is the way for a write that locks one row, waits on nothing and commits at
-    once (a session's last-seen time), so it need not queue behind a push.
+    that row, while the push waited on it. `write_unlocked` is the one way around it.
     """
     for name, listener in (("before_flush", _lock_before_flush), ("before_flush", _log_changes),
                            ("do_orm_execute", _lock_before_dml),

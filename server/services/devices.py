@@ -8,6 +8,11 @@ from . import audit, changes
 from .listing import Page, paginate
 
 
+def revoked() -> ApiError:
+    """The answer to anything a revoked device asks: the phone wipes itself on it (pwa api.js)."""
+    return ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
+
+
 def list_devices(args: dict) -> Page:
     """Return a page of devices, newest first, each with its user's username, name and role (town admin)."""
     query = select(Device)

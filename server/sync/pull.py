@@ -7,7 +7,8 @@ from sqlalchemy import and_, delete, func, not_, or_, select, update
 from ..errors import ApiError
 from ..extensions import db
 from ..models import ChangeLog, Counter, Device, utcnow
-from ..services import scope, views
+from ..services import devices, scope, views
+from ..services.changes import write_unlocked
 from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
 from .entities import ENTITIES
 
@@ -26,16 +27,13 @@ def pull_changes(actor, device, token: str | None, limit: int) -> dict:
 def _note_pull(device_id: str) -> None:
     """Note the pull on its device unless it is revoked now: a revoke that committed while the page
     was read, or is committing, refuses the page (the UPDATE waits for it and reads the row again);
-    a later one waits for this pull to commit.
-
-    Only the device row, on the connection, not under the writers' lock (changes.track_changes):
-    a pull waits on no other pull or push, and locks nothing a writer holding the lock waits for
-    past this commit."""
+    a later one waits for this pull to commit. Outside the writers' lock: a pull waits on no
+    other pull or push."""
     table = Device.__table__
-    noted = db.session.connection().execute(update(table).where(
+    noted = write_unlocked(update(table).where(
         table.c.id == device_id, table.c.revoked_at.is_(None)).values(last_pull_at=utcnow()))
     if noted.rowcount != 1:
-        raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
+        raise devices.revoked()
 
 
 def _page(actor, token: str | None, limit: int) -> dict:

@@ -13,7 +13,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Device, utcnow
 from ..schemas.sync import OpSchema
-from ..services import auth, batching, changes, scope
+from ..services import auth, batching, changes, devices, scope
 from ..services.writes import save_record
 from .cursor import head_cursor
 from .entities import ENTITIES
@@ -47,7 +47,7 @@ def check_device(actor, device_id: str | None) -> Device | None:
         return None
     device = db.session.get(Device, device_id, populate_existing=True)  # as committed now, not at sign-in
     if device is not None and device.revoked_at is not None:
-        raise ApiError(410, "device_revoked", "该设备已被停用，本机数据将被清除")
+        raise devices.revoked()
     if device is None or device.user_id != actor.id or getattr(actor, "device_id", None) != device_id:
         raise ApiError(403, "device_mismatch", "请在本设备上重新登录后再同步")
     return device
