@@ -8,10 +8,17 @@ const PATHS = { household: 'households', child: 'children', visit: 'visits', ven
   inspection: 'inspections', joint_operation: 'operations', plan: 'plans', plan_progress: 'plan_progress',
   staff_check: 'staff_checks', clue: 'clues' };
 
-/** The queued photos of an inspection, waiting or refused (they go when its create is given up). */
-export async function photosOf(inspectionId) {
-  const rows = [...await db.photosByState('pending'), ...await db.photosByState('rejected')];
-  return rows.filter((p) => p.inspection_id === inspectionId);
+/** What giving up `op` takes with it: a create's photos (an inspection's) and the ops queued after
+ *  it on its record, which cannot apply without it. Read once, to say so to the user and to hand
+ *  to discard() as what they agreed to; photos are queued with their inspection only, so none
+ *  can join later. */
+export async function loss(op) {
+  if (op.action !== 'create') return { photoIds: [], laterIds: [] };
+  const rows = op.entity === 'inspection'
+    ? [...await db.photosByState('pending'), ...await db.photosByState('rejected')] : [];
+  const later = await db.laterOps(op.entity, op.id, op.seq);
+  return { photoIds: rows.filter((p) => p.inspection_id === op.id).map((p) => p.id),
+    laterIds: later.map((o) => o.op_id) };
 }
 
 /** The server's state of a rejected op's record, `{version, data}` (data null: none): the copy a
@@ -37,27 +44,19 @@ export async function waitsOnEarlier(op) {
   return (await db.earlierOps(op.entity, op.id, op.seq)).length > 0;
 }
 
-/** The ops queued after a refused create on its record, which go with it when it is given up:
- *  never on the server, the record has nothing they could apply to. None after another op. */
-export async function laterOps(op) {
-  return op.action === 'create' ? db.laterOps(op.entity, op.id, op.seq) : [];
-}
-
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
- *  top, or, after a create, dropped with it in the same transaction (`agreed`: the op ids of the
- *  later ops the user agreed to drop), as are an inspection's photos. Resolve whether the phone
- *  still holds the record, or 'changed', having changed nothing, when the later ops are not the
- *  agreed ones any more (another tab queued one); throw (an ApiError, status 0 offline) when the
- *  server's copy could not be read. */
-export async function discard(op, agreed = []) {
+ *  top, or, after a create, with what `loss(op)` named (read anew when not given) in the same
+ *  transaction. Resolve whether the phone still holds the record, or 'changed', having changed
+ *  nothing, when the ops after a create are not the ones agreed to any more (another tab queued
+ *  one); throw (an ApiError, status 0 offline) when the server's copy could not be read. */
+export async function discard(op, agreed = null) {
+  const { photoIds, laterIds } = agreed || await loss(op);
   let record;
   let answer;
-  // Photos are queued with their inspection only: none can join the list once it is read.
-  const photos = op.entity === 'inspection' && op.action === 'create' ? (await photosOf(op.id)).map((p) => p.id) : [];
   // 'stale' or 'queued': a pull kept a newer copy, or an op was queued, while this one was read.
   do {
     record = { entity: op.entity, id: op.id, ...await serverState(op) };
-    answer = await db.resolveConflict(op.op_id, null, record, photos, op.action === 'create' ? agreed : null);
+    answer = await db.resolveConflict(op.op_id, null, record, photoIds, op.action === 'create' ? laterIds : null);
   } while (answer === 'stale' || answer === 'queued');
   if (answer === 'changed') return answer;
   await store.load();

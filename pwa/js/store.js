@@ -72,15 +72,17 @@ export async function create(entity, data, extra = [], photos = []) {
 // An empty text and no text are the same to a form: a field never filled saved empty is no edit.
 const same = (value) => JSON.stringify(value === '' || value === undefined ? null : value);
 
-/** Queue an edit of the fields that differ from the local copy, on the version they rest on;
- *  resolve false when none differ, so a second tap on a redrawn form, or a save of what is
- *  already there, queues nothing. */
+/** Queue an edit of the fields that differ from the local copy, on the version they rest on, and
+ *  resolve 'queued'; 'same' when none differ (a second tap on a redrawn form, a save of what is
+ *  already there), 'gone' when the phone no longer holds the record (moved out of reach while
+ *  its screen was open): neither queues anything. */
 export async function update(entity, id, edits) {
   const current = one(entity, id);
+  if (!current) return 'gone';
   const { _version: version, _pending: pending, ...data } = current;
   const changes = Object.fromEntries(Object.entries(edits)
     .filter(([k, v]) => v !== undefined && same(v) !== same(data[k])));
-  if (!Object.keys(changes).length) return false;
+  if (!Object.keys(changes).length) return 'same';
   // An edit on top of my own unsynced edit rests on whatever that one produces: the push fills
   // in its base version once the earlier op is applied.
   const chain = pending > 0;
@@ -88,7 +90,7 @@ export async function update(entity, id, edits) {
     data: changes, chain };
   await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op]);
   await load();
-  return true;
+  return 'queued';
 }
 
 /** Take a record as an online action's answer left it, so local screens show it before the next pull. */

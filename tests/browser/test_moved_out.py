@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from . import helpers
-from .outbox import OUTBOX, edited_then_moved_out, expect_all_settled, give_up, move_child
+from .outbox import OUTBOX, edited_then_moved_out, expect_all_settled, give_up, move_child, phone
 from .test_conflict import (
     MINE,
     NAME,
@@ -141,4 +141,25 @@ def test_an_online_answer_for_a_child_moved_out_and_back_keeps_its_refused_edit(
     sync_pulling(page)  # busy: the pull keeps the same copy aside
     expect_back_with_edit(page, live_server, child_id)
     retry_until_settled(page, live_server, child_id)
+    context.close()
+
+
+SYNC_HERE = "() => import('/js/sync.js').then((s) => s.sync())"
+
+
+def test_notes_typed_for_a_child_moved_out_meanwhile_stay_in_the_form_and_nothing_is_queued(
+        browser, live_server):
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_label("备注").fill("网格员：移出前写下的备注")
+    move_child(live_server, "b1", "b")
+    page.evaluate(SYNC_HERE)  # the typed form holds the screen back from a redraw
+    assert stored_child(page, child_id) is None
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.locator("#toast")).to_have_text("这个儿童已不在本机（可能已移出您的管辖范围），备注未保存")
+    expect(page.get_by_label("备注")).to_have_value("网格员：移出前写下的备注")
+    expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
     context.close()

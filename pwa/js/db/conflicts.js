@@ -3,8 +3,6 @@ import { done, recordKey, sealOp, sealRecord, tx } from './idb.js';
 import { queuedOps } from './outbox.js';
 import { keptCopy, withOps } from './pull.js';
 
-const NONE = [];  // no later ops read: nothing to check them against
-
 // A server delete is final; otherwise the higher version is the newer copy.
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
 
@@ -34,18 +32,20 @@ export async function resolveConflict(opId, newOp, record, photoIds = [], dropLa
   const k = recordKey(record.entity, record.id);
   const seq = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').getKey(opId))).then((p) => p);
   if (seq === undefined) return 'settled';
-  const after = record.data || dropLater ? await queuedOps(seq) : NONE;
+  // The later ops matter when they show on the record, or go with it.
+  const readLater = Boolean(record.data || dropLater);
+  const after = readLater ? await queuedOps(seq) : [];
   const later = after.filter((op) => op.entity === record.entity && op.id === record.id);
+  const agreed = dropLater && new Set(dropLater);
+  if (agreed && (later.length !== agreed.size || later.some((op) => !agreed.has(op.op_id)))) return 'changed';
   const data = record.data && (dropLater ? record.data : withOps(record.data, later));
   const sealedRec = data ? await sealRecord(record.entity, record.id, data) : null;
   const names = ['records', 'outbox', ...(photoIds.length ? ['photos'] : [])];
   const seen = new Set(after.map((op) => op.seq));
-  const agreed = dropLater && new Set(dropLater);
-  if (agreed && (later.length !== agreed.size || later.some((op) => !agreed.has(op.op_id)))) return 'changed';
   return tx(names, 'readwrite', (s) => done(s.outbox.get(seq)).then((now) => {
     if (!now || now.op_id !== opId) return 'settled';
-    return done(s.records.get(k)).then((row) => (after === NONE ? Promise.resolve([])
-      : done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true)))).then((queued) => {
+    return done(s.records.get(k)).then((row) => (readLater
+      ? done(s.outbox.getAllKeys(IDBKeyRange.lowerBound(seq, true))) : Promise.resolve([])).then((queued) => {
       if (sealedRec && newerThan(row && row.server, record.version)) return 'stale';
       // Ops are sealed, so one queued since `later` was read may be on this record: read again.
       if (queued.some((n) => !seen.has(n))) return 'queued';

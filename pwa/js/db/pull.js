@@ -8,8 +8,8 @@ export const withOps = (data, ops) => ops.reduce((d, op) => ({ ...d, ...op.data 
 
 /** For each of `records` ({entity, id, data} from the server; null: none) with ops queued on it,
  *  what it shows if it comes back to a phone that no longer holds it (a pull evicted it): those
- *  ops, oldest first, and for each the server's data with that op's and the later ones' on top,
- *  sealed now, since crypto awaited inside the transaction that writes it would end it. */
+ *  ops, oldest first, and the server's data with theirs on top, sealed now, since crypto awaited
+ *  inside the transaction that writes it would end it. */
 async function comingBack(records) {
   // Decrypted only when something is queued: after a push the outbox is mostly empty.
   const { pending, rejected, conflict } = await outboxCounts();
@@ -21,27 +21,24 @@ async function comingBack(records) {
   return Promise.all(records.map(async (r) => {
     const ops = r ? byKey.get(recordKey(r.entity, r.id)) : null;
     if (!ops) return null;
-    // Whether the phone still holds the record is known only in the transaction: at most one
-    // extra box per queued op, whatever the size of the pull.
-    const boxes = await Promise.all(ops.map((_, j) => sealRecord(r.entity, r.id, withOps(r.data, ops.slice(j)))));
-    return { ops, boxes };
+    // Whether the phone still holds the record is known only in the transaction: one extra box
+    // a record with ops queued, whatever the size of the pull.
+    return { ops, box: await sealRecord(r.entity, r.id, withOps(r.data, ops)) };
   }));
 }
 
 /** In the transaction: the row of a record the phone no longer holds, come back as the server's
  *  `box` of `version`, with `back` from comingBack(): busy with its ops still queued, the server's
  *  copy kept aside as for any busy record; undefined when none is. It shows what the ops entered
- *  when those still queued are the last ones read, unchanged; else (one given up or replaced out
- *  of order meanwhile) the server's data until the push. */
+ *  when they are all still queued, unchanged; else (one given up or replaced meanwhile) the
+ *  server's data until the push. */
 function backRow(outbox, back, box, version) {
   if (!back) return Promise.resolve(undefined);
   return Promise.all(back.ops.map((op) => done(outbox.get(op.seq)))).then((rows) => {
     const pending = rows.filter(Boolean).length;
     if (!pending) return undefined;
-    const same = rows.map((row, j) => Boolean(row) && row.op_id === back.ops[j].op_id);
-    const first = same.indexOf(true);
-    const exact = first >= 0 && same.slice(first).every(Boolean) && !rows.slice(0, first).some(Boolean);
-    return { ...(exact ? back.boxes[first] : box), version, pending, server: { version, iv: box.iv, ct: box.ct } };
+    const unchanged = rows.every((row, j) => row && row.op_id === back.ops[j].op_id);
+    return { ...(unchanged ? back.box : box), version, pending, server: { version, iv: box.iv, ct: box.ct } };
   });
 }
 

@@ -40,11 +40,12 @@ export function render(id) {
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
   onSave(edit, async () => {
-    if (!store.one('child', id)) {
+    const saved = await store.update('child', id, { notes: notes.value });
+    if (saved === 'gone') {
       toast('这个儿童已不在本机（可能已移出您的管辖范围），备注未保存');
       return false;
     }
-    if (!await store.update('child', id, { notes: notes.value })) {
+    if (saved === 'same') {
       edit.removeAttribute('data-dirty');  // typed and put back: nothing to keep from a redraw
       toast('备注已是最新');
       return false;

@@ -57,15 +57,14 @@ async function giveUp(op, button) {
     toast('这条记录还有更早的一条未同步（被退回或冲突），请先处理那一条');
     return;
   }
-  const photos = op.entity === 'inspection' && op.action === 'create' ? (await discard.photosOf(op.id)).length : 0;
-  const laterIds = (await discard.laterOps(op)).map((o) => o.op_id);
-  const later = laterIds.length;
+  const agreed = await discard.loss(op);
+  const [photos, later] = [agreed.photoIds.length, agreed.laterIds.length];
   const also = later ? `放弃这条新建记录，也会放弃之后对它的 ${later} 条修改。确定放弃吗？` : '';
   if (!await confirmDialog('放弃此修改', `${lossText(op, photos)}${also}`, '放弃并删除')) return;
   button.disabled = true;
   let held;
   try {
-    held = await discard.discard(op, laterIds);
+    held = await discard.discard(op, agreed);
   } catch (e) {
     button.disabled = false;
     toast(e.status === 0 ? '放弃修改需要联网，以便从服务器取回这条记录的原样。请联网后再试。' : `未能放弃：${e.message}`);
