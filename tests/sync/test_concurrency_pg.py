@@ -8,7 +8,7 @@ from collections import Counter as Tally
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.extensions import db
 from server.models import AppliedOp, AuditEvent, Device, Household, User, Visit
@@ -150,33 +150,23 @@ def test_an_audited_edit_and_a_push_take_the_writers_locks_in_one_order(pg_engin
     from server.services import audit
     from server.services.writes import save_record
 
-    worker = login("worker_a", device_id="phone-worker-a-lockorder")
-    edit_holds, push_started, errors = threading.Event(), threading.Event(), []
+    worker, beside = login("worker_a", device_id="phone-worker-a-lockorder"), Beside()
 
     def audited_edit() -> None:
-        try:
-            with app.app_context():
+        with app.app_context():
+            try:
                 admin = db.session.get(User, town.users["admin"])
                 audit.record_event("test.first", admin, "child", town.children["a1"])
-                edit_holds.set()
-                push_started.wait(timeout=30)
-                time.sleep(0.5)  # the push is now waiting on a lock, or holds one
+                beside.hold()
                 home = db.session.get(Household, town.households["a1"])
                 home.address = "锁顺序测试巷1号"
                 save_record(admin, "household", home, "update", ["address"])
                 db.session.commit()
+            finally:
                 db.session.remove()
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
 
-    thread = threading.Thread(target=audited_edit)
-    thread.start()
-    assert edit_holds.wait(timeout=30)
-    push_started.set()
-    results = push(worker, [op("household", "create", str(uuid.uuid4()),
-                               {"grid_id": town.grids["a1"], "address": "并发新户1号"})])["results"]
-    thread.join(timeout=60)
-    assert (errors, [r["status"] for r in results]) == ([], ["applied"])
+    _, pushed = beside.run(audited_edit, lambda: _push_one(worker, town, str(uuid.uuid4()), "并发新户1号"))
+    assert [r["status"] for r in pushed.get_json()["results"]] == ["applied"]
     with app.app_context():
         assert audit.verify_chain()["ok"]
         assert db.session.get(Household, town.households["a1"]).address == "锁顺序测试巷1号"
@@ -184,17 +174,21 @@ def test_an_audited_edit_and_a_push_take_the_writers_locks_in_one_order(pg_engin
 
 
 class Beside:
-    """Run `first` in a thread until it calls `hold()` (a row of its locked), then `second` here
-    while `first` waits half a second (long enough for `second` to take, or wait for, the counter)
-    before going on. Deadlocked, one of the two answers 503."""
+    """Run `first` in a thread until it calls `hold()` (a row of its locked), then `second` here;
+    `first` goes on once `second` waits on one of its locks or has finished. Deadlocked, one of
+    the two answers 503."""
 
     def __init__(self):
-        self.reached, self.started = threading.Event(), threading.Event()
+        self.reached, self.started, self.finished = threading.Event(), threading.Event(), threading.Event()
 
     def hold(self) -> None:
         self.reached.set()
-        self.started.wait(timeout=30)
-        time.sleep(0.5)
+        assert self.started.wait(timeout=30)
+        with db.engine.connect() as watcher:
+            deadline = time.monotonic() + 30
+            while not self.finished.is_set() and not _waiting_on_a_lock(watcher):
+                assert time.monotonic() < deadline, "the second neither waited on a lock nor finished"
+                time.sleep(0.01)
 
     def run(self, first, second):
         answers = []
@@ -202,9 +196,19 @@ class Beside:
         thread.start()
         assert self.reached.wait(timeout=30)
         self.started.set()
-        answer = second()
+        try:
+            answer = second()
+        finally:
+            self.finished.set()
         thread.join(timeout=60)
         return answers[0] if answers else None, answer
+
+
+def _waiting_on_a_lock(watcher) -> bool:
+    watcher.rollback()  # a fresh snapshot of pg_stat_activity each look
+    return bool(watcher.execute(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'")).scalar())
 
 
 def _held_at(monkeypatch, beside: Beside, action: str) -> None:
