@@ -9,6 +9,7 @@ from ..schemas import enforcement as es
 from ..schemas.common import PageQuerySchema, dump_page, page_schema
 from ..services import enforcement, schedule, scope
 from ..services.listing import page_of
+from ..services.masking import masked_for
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("enforcement", __name__, url_prefix="/api")
@@ -20,7 +21,10 @@ bp = Blueprint("enforcement", __name__, url_prefix="/api")
 def operation_month():
     """Return a month's joint operations and which venues they covered."""
     year, month = map(int, query_args(es.MonthQuerySchema())["month"].split("-"))
-    return es.MonthViewSchema().dump(enforcement.operation_month(actor(), year, month))
+    body = es.MonthViewSchema().dump(enforcement.operation_month(actor(), year, month))
+    for key in ("covered", "uncovered"):
+        body[key] = [masked_for(actor(), "venue", venue) for venue in body[key]]
+    return body
 
 
 @bp.get("/violations")

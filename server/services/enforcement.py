@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids
 from . import schedule, scope
 from .registry import new_record
-from .writes import save_record
+from .writes import assign, save_record
 
 STALE_VENUE_DAYS = 90
 
@@ -120,23 +120,30 @@ def operation_missing(today: date, day_of_warning: int = 20) -> bool:
         JointOperation.deleted_at.is_(None)).limit(1)) is None
 
 
-def _match_child(id_number: str | None) -> Child | None:
+def _match_child(actor, id_number: str | None) -> Child | None:
     if not id_number:
         return None
     indexes = Child.id_number.lookup_indexes(Child, id_number)
-    return db.session.scalar(select(Child).where(Child.id_number_bidx.in_(indexes),
-                                                 Child.deleted_at.is_(None)).limit(1))
+    child = db.session.scalar(select(Child).where(Child.id_number_bidx.in_(indexes),
+                                                  Child.deleted_at.is_(None)).limit(1))
+    # A village head reads the minors awaiting registration in their village: one linked to a
+    # child of another village would leave that list, telling the head who is registered there.
+    # It waits there as unregistered instead, for the town office to link.
+    if child is not None and actor.role == "village_head" and child.village_id != actor.village_id:
+        return None
+    return child
 
 
 def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | None = None) -> dict:
-    """File a clue for a minor found in a venue; link the child when the ID number is registered.
+    """File a clue for a minor found in a venue; link the child when the ID number is registered
+    (for a village head filing, registered in their own village).
 
     The answer is the same whether or not it is: the inspector, police or head who files it may
     not read the town's child register, and must not learn from this form who is in it.
     """
     inspection = scope.get_scoped(actor, Inspection, inspection_id)
     venue = db.session.get(Venue, inspection.venue_id)
-    child = _match_child(data.get("id_number"))
+    child = _match_child(actor, data.get("id_number"))
     clue = new_record(Clue, {"id": data.get("id")})
     clue.reporter_id, clue.source_inspection_id = actor.id, inspection.id
     clue.village_id = child.village_id if child else venue.village_id
@@ -169,6 +176,6 @@ def link_minor(actor, clue_id: str, child_id: str, device_id: str | None = None)
     if clue is None or clue not in unregistered_minor_clues(actor):
         raise ApiError(404)
     child = scope.get_scoped(actor, Child, child_id)
-    clue.child_id = child.id
-    save_record(actor, "clue", clue, "update", ["child_id"], device_id)
+    changed = assign(clue, {"child_id": child.id, "village_id": child.village_id})
+    save_record(actor, "clue", clue, "update", changed, device_id)
     return clue

@@ -2,13 +2,17 @@
 reach it masked through every read, as in its ledgers; a village head sees them whole."""
 import json
 import uuid
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEvent
+from server.services.masking import mask_name
 
 from ..sync.test_push_pull_basics import op, pull_all, push
+from ..workflow import ledger_town
 from .helpers import assert_error
 
 
@@ -79,3 +83,38 @@ def test_the_town_admin_reads_a_childs_risk_and_a_merge_masked_and_no_initials(a
     assert {c["name_initials"] for c in children} == {"o**y", "s**y", "z**d"}
     head_view = login("head_a").get(f"{child_url}/risk").get_json()
     assert (head_view["name"], head_view["name_initials"]) == ("欧阳明月", "oymy")
+
+
+def test_the_month_view_of_joint_operations_shows_venue_contacts_masked_to_the_town_admin(town, login):
+    admin, head = login("admin"), login("head_a")
+    assert admin.get(f"/api/venues/{town.venues['a']}").get_json()["contact_name"] == "老*a"
+    month = datetime.now(UTC).strftime("%Y-%m")
+    body = admin.get(f"/api/operations/month?month={month}").get_json()
+    assert {v["id"]: v["contact_name"] for v in body["covered"] + body["uncovered"]} == {
+        town.venues["a"]: "老*a", town.venues["b"]: "老*b"}
+    shown = head.get(f"/api/operations/month?month={month}").get_json()
+    assert {v["contact_name"] for v in shown["covered"] + shown["uncovered"]} == {"老板a"}
+
+
+@pytest.mark.parametrize("ledger, key, name, hidden, initials", [
+    ("children", "name", "欧阳明月", "阳明", "oymy"),
+    ("plans", "child", "欧阳明月", "阳明", "oymy"),
+    ("staff_checks", "person", "王小二", "小", "wxe"),
+])
+def test_the_ledger_search_matches_a_name_the_town_admin_sees_masked_only_as_shown(
+        app, town, login, ledger, key, name, hidden, initials):
+    """The hidden characters and the initials of a masked name would answer, one search at a
+    time and with no reveal, what the mask hides; the name as shown still finds the row."""
+    with app.app_context():
+        ledger_town.build(town)
+    admin = login("admin")
+    [target] = [r["id"] for r in admin.get(f"/api/ledgers/{ledger}").get_json()["rows"]
+                if r[key] == mask_name(name)]
+
+    def found(api, q: str) -> bool:
+        response = api.get(f"/api/ledgers/{ledger}?q={q}")
+        assert response.status_code == 200, response.get_json()
+        return target in [r["id"] for r in response.get_json()["rows"]]
+    assert [found(admin, q) for q in (hidden, initials, mask_name(name), name[0])] == [False, False, True, True]
+    reader = login("head_a" if ledger != "staff_checks" else "inspector")
+    assert [found(reader, q) for q in (hidden, initials)] == [True, True]

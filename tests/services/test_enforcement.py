@@ -369,3 +369,29 @@ def test_staff_checks_and_operations_name_only_live_records(app, town, login):
     assert made.status_code == 201, made.get_json()
     assert_error(api.edit(f"/api/operations/{made.get_json()['id']}", {"member_ids": ["no-such-user"]}), 422,
                  "validation_error", fields={"member_ids": ["成员不存在或已停用"]})
+
+
+def test_a_head_filing_a_minor_registered_in_another_village_sees_it_as_any_unregistered_one(
+        app, town, login):
+    """The list of minors awaiting registration must not tell the head who filed them which ID
+    number is in another village's register (out of the head's scope): a registered number and a
+    stranger's both wait in it. The town office, which reads the whole register, links the first,
+    and the clue goes to the child's village."""
+    registered = valid_id_number("43069920170303003")
+    stranger = valid_id_number("43069920160202002")
+    with app.app_context():
+        db.session.get(Child, town.children["b1"]).id_number = registered
+        db.session.commit()
+    inspection = inspect(login("inspector"), town.venues["a"], [{"item": "verify_identity", "result": "pass"}])
+    head = login("head_a")
+    assert head.get(f"/api/children/{town.children['b1']}").status_code == 404
+    filed = [head.post(f"/api/inspections/{inspection['id']}/minor-found",
+                       json={"description": "前台登记未成年人", "id_number": number}).get_json()["clue_id"]
+             for number in (registered, stranger)]
+    assert sorted(r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]) == sorted(filed)
+    admin = login("admin")
+    linked = admin.post(f"/api/minors-found/{filed[0]}/link", json={"child_id": town.children["b1"]})
+    assert linked.status_code == 204
+    assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [filed[1]]
+    clue = login("police").get(f"/api/clues/{filed[0]}").get_json()
+    assert (clue["child_id"], clue["village_id"]) == (town.children["b1"], town.villages["b"])

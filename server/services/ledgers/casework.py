@@ -34,7 +34,7 @@ def _page(rows: list, args: dict, paged: bool) -> tuple[list, int]:
     return rows[offset:offset + args["per_page"]], offset
 
 
-def _plans(actor, args: dict, today: date) -> list[tuple[Plan, Child]]:
+def _plans(actor, args: dict, today: date, unmasked: bool) -> list[tuple[Plan, Child]]:
     query = base.place_where(scope.scoped_select(actor, Plan), Plan, args)
     query = query.join(Child, Child.id == Plan.child_id)
     if args.get("risk_level"):
@@ -45,8 +45,8 @@ def _plans(actor, args: dict, today: date) -> list[tuple[Plan, Child]]:
     waiting = case({"draft": 0, "active": 1}, value=Plan.status, else_=2)
     rows = db.session.execute(query.add_columns(Child).order_by(waiting, Plan.created_at, Plan.id)).all()
     if args.get("q"):
-        needle = normalize_query(args["q"])
-        rows = [r for r in rows if name_matches(r[1].name, needle)]
+        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
+        rows = [r for r in rows if name_matches(r[1].name, needle, masked)]
     return [(r[0], r[1]) for r in rows]
 
 
@@ -67,7 +67,7 @@ def build_plans_ledger(actor, args: dict, paged: bool = True, unmasked: bool = F
     """Build the assistance-plan ledger in the actor's scope."""
     base.require_readable(actor, Plan)
     base.check_filters(args, PLAN_FILTERS)
-    rows = _plans(actor, args, schedule.local_today())
+    rows = _plans(actor, args, schedule.local_today(), unmasked)
     page, offset = _page(rows, args, paged)
     ids = [p.id for p, _ in page]
     progress = dict(db.session.execute(select(PlanProgress.plan_id, func.count()).where(
@@ -99,8 +99,8 @@ def build_staff_checks_ledger(actor, args: dict, paged: bool = True, unmasked: b
         query = query.where(StaffCheck.next_due < today)
     checks = list(db.session.scalars(query.order_by(StaffCheck.next_due, StaffCheck.id)))
     if args.get("q"):
-        needle = normalize_query(args["q"])
-        checks = [c for c in checks if name_matches(c.person_name, needle)]
+        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
+        checks = [c for c in checks if name_matches(c.person_name, needle, masked)]
     page, offset = _page(checks, args, paged)
     employers, mask = _employers(page), not unmasked
     rows = [{"seq": offset + i + 1, "id": c.id,

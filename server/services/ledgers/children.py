@@ -84,14 +84,14 @@ def _page_ids(query, rank: dict, offset: int, limit: int) -> tuple[list[str], in
     return ids, sum(counts.values())
 
 
-def _select_rows(actor, args: dict, today: date, paged: bool) -> tuple[list, int, int]:
+def _select_rows(actor, args: dict, today: date, paged: bool, unmasked: bool) -> tuple[list, int, int]:
     """Pick the page's ids on narrow rows first, then read the full rows of those ids only."""
     query, rank = _filtered(actor, args, today), _grid_rank()
     offset = (args["page"] - 1) * args["per_page"] if paged else 0
     if args.get("q"):
-        needle = normalize_query(args["q"])
+        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
         found = sorted((r for r in _fetch(_narrow(query, Child.name_ct))
-                        if name_matches(Child.name.open("child", r.id, r.name_ct), needle)),
+                        if name_matches(Child.name.open("child", r.id, r.name_ct), needle, masked)),
                        key=_order_key(rank))
         ids = [r.id for r in found]
         return _rows_by_id(query, ids[offset:offset + args["per_page"]] if paged else ids), len(ids), offset
@@ -171,7 +171,7 @@ def build_children_ledger(actor, args: dict, paged: bool = True, unmasked: bool 
     base.require_readable(actor, Child)
     base.check_filters(args, FILTERS)
     today = schedule.local_today()
-    rows, total, offset = _select_rows(actor, args, today, paged)
+    rows, total, offset = _select_rows(actor, args, today, paged, unmasked)
     ids = [r.id for r in rows]
     helpers, visits = _helpers(ids), _visits_this_year(ids, today)
     view = {"names": (masks_names(actor) or not paged) and not unmasked, "phones": not unmasked,

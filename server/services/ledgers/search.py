@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from pypinyin import Style, pinyin
 
+from ..masking import mask_name
+
 LETTERS = re.compile(r"^[a-z]+$")
 
 
@@ -27,10 +29,16 @@ def normalize_query(q: str) -> str:
     return "".join(q.split()).lower()
 
 
-def name_matches(name: str | None, query: str) -> bool:
-    """Say whether a name contains the query, or its initials contain the query's letters."""
+def name_matches(name: str | None, query: str, masked: bool = False) -> bool:
+    """Say whether a name contains the query, or its initials contain the query's letters.
+
+    A name the caller sees masked (欧**月) is matched as shown, without its initials: its hidden
+    characters would otherwise answer, one guess at a time and with no reveal, what the mask hides.
+    """
     if not name or not query:
         return False
+    if masked:
+        return query in mask_name(name).lower()
     if query in name.lower():
         return True
     if not LETTERS.match(query) or len(query) > len(name):
@@ -38,4 +46,3 @@ def name_matches(name: str | None, query: str) -> bool:
     initials = [char_initials(c) for c in name]
     return any(all(query[j] in initials[start + j] for j in range(len(query)))
                for start in range(len(initials) - len(query) + 1))
-
