@@ -106,7 +106,7 @@ def merge_children(actor, duplicate_id: str, into_id: str, device_id: str | None
               "plans": _repoint(actor, Plan, "plan", duplicate, survivor, device_id),
               "clues": _repoint(actor, Clue, "clue", duplicate, survivor, device_id)}
     # The duplicate may have lived in another grid or village: its history goes where the survivor is.
-    registry.move_history(survivor)
+    registry.move_history(actor, survivor, device_id)
     changed = _absorb(survivor, duplicate)
     retired = assign(duplicate, {"merged_into_id": survivor.id, "deleted_at": utcnow()})
     save_record(actor, "child", duplicate, "delete", retired, device_id)

@@ -19,7 +19,7 @@ from ..models import (
     stands,
     utcnow,
 )
-from . import batching, changes, checklists, risk, schedule, scope, trust
+from . import batching, changes, checklists, plans, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
 from .writes import assign, save_record
@@ -238,10 +238,13 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
     original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
+    if original is not None and original.kind == "review" and actor.role not in plans.APPROVER_ROLES:
+        raise ApiError(403, "not_allowed", "计划评估由村/社区负责人更正")
     record_id = unused_id(PlanProgress, data)
     progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
                             village_id=plan.village_id, author_id=actor.id,
-                            amends_id=original.id if original is not None else None)
+                            amends_id=original.id if original is not None else None,
+                            kind=original.kind if original is not None else "progress")
     assign(progress, data)
     save_record(actor, "plan_progress", progress, "create", sorted(data), device_id)
     return progress

@@ -101,20 +101,28 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
         for child in db.session.scalars(select(Child).where(Child.household_id == household.id)):
             moved = assign(child, {"grid_id": household.grid_id, "village_id": household.village_id})
             save_record(actor, "child", child, "update", moved, device_id)
-            move_history(child)
+            move_history(actor, child, device_id)
     save_record(actor, "household", household, "update", changed, device_id)
     return household
 
 
-def move_history(child: Child) -> None:
-    """Take a moved child's visits, plans and their progress along to its new grid and village."""
+def move_history(actor, child: Child, device_id: str | None = None) -> None:
+    """Take a moved child's visits, plans and their progress along to its new grid and village.
+
+    A plan is mutable: its move is saved as an edit (version, audit event). Facts carry no version;
+    they follow their child, whose audited edit records the move.
+    """
     place = {"grid_id": child.grid_id, "village_id": child.village_id}
     plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
-    records = [*db.session.scalars(select(Visit).where(Visit.child_id == child.id)), *plans]
+    for plan in plans:
+        moved = assign(plan, place)
+        if moved:
+            save_record(actor, "plan", plan, "update", moved, device_id)
+    facts = list(db.session.scalars(select(Visit).where(Visit.child_id == child.id)))
     if plans:
-        records += db.session.scalars(select(PlanProgress).where(
+        facts += db.session.scalars(select(PlanProgress).where(
             PlanProgress.plan_id.in_([p.id for p in plans])))
-    for record in records:
+    for record in facts:
         assign(record, place)
     db.session.flush()
 
@@ -172,7 +180,7 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
     else:
         save_record(actor, "child", child, "update", changed, device_id)
     if "grid_id" in changed:
-        move_history(child)
+        move_history(actor, child, device_id)
     return child
 
 
@@ -202,20 +210,25 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
     changed = assign(venue, _in_wgs84(data))
     save_record(actor, "venue", venue, "update", changed, device_id)
     if "village_id" in changed:
-        _move_venue_history(venue)
+        _move_venue_history(actor, venue, device_id)
     return venue
 
 
-def _move_venue_history(venue: Venue) -> None:
+def _move_venue_history(actor, venue: Venue, device_id: str | None) -> None:
     """Take a moved venue's inspections, its staff's checks and the clues of minors found there
-    but not yet linked to a child along to its new village, whose head now links them."""
+    but not yet linked to a child along to its new village, whose head now links them. A staff
+    check is mutable: its move is saved as an edit; facts follow the venue's audited edit."""
+    place = {"village_id": venue.village_id}
+    for check in db.session.scalars(select(StaffCheck).where(StaffCheck.employer_kind == "venue",
+                                                             StaffCheck.employer_id == venue.id)).all():
+        moved = assign(check, place)
+        if moved:
+            save_record(actor, "staff_check", check, "update", moved, device_id)
     inspections = list(db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)))
-    records = [*inspections,
-               *db.session.scalars(select(StaffCheck).where(StaffCheck.employer_kind == "venue",
-                                                            StaffCheck.employer_id == venue.id))]
+    facts = list(inspections)
     if inspections:
-        records += db.session.scalars(select(Clue).where(
+        facts += db.session.scalars(select(Clue).where(
             Clue.source_inspection_id.in_([i.id for i in inspections]), Clue.child_id.is_(None)))
-    for record in records:
-        assign(record, {"village_id": venue.village_id})
+    for record in facts:
+        assign(record, place)
     db.session.flush()

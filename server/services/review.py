@@ -1,11 +1,11 @@
 """The village head's reviews: flagged visits (accept, or question back to the worker) and household
 locations proposed from visits (confirm or reject)."""
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Grid, Household, Visit, utcnow
-from . import risk, scope
+from ..models import Child, Grid, Household, Visit, stands, utcnow
+from . import changes, risk, scope
 from .listing import Page, paginate
 from .masking import name_for
 from .users import display_names
@@ -20,7 +20,7 @@ def review_queue(actor, args: dict) -> Page:
     """Return the flagged visits awaiting review in the actor's scope, oldest first."""
     _require_queue(actor)
     statuses = [args["status"]] if args.get("status") else ["pending"]
-    query = scope.scoped_select(actor, Visit).where(Visit.review_status.in_(statuses))
+    query = scope.scoped_select(actor, Visit).where(Visit.review_status.in_(statuses), *stands(Visit))
     if args.get("grid_id"):
         query = query.where(Visit.grid_id == args["grid_id"])
     page = paginate(query, args["page"], args["per_page"], [Visit.received_at, Visit.id])
@@ -40,8 +40,14 @@ def review_visit(actor, visit_id: str, decision: str, note: str | None,
     visit = scope.get_scoped(actor, Visit, visit_id)
     if actor.role not in REVIEWER_ROLES:
         raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录")
+    if visit.worker_id == actor.id:
+        # The review is the second person's check on the one who made the record.
+        raise ApiError(403, "own_record", "不能审核自己记录的走访，待镇平安办查看")
     if visit.review_status not in REVIEWABLE:
         raise ApiError(409, "not_reviewable", "该走访记录不在待审核状态")
+    changes.lock_writers()  # an amendment filed at the same moment checks under the same lock
+    if db.session.scalar(select(exists().where(Visit.amends_id == visit.id))):
+        raise ApiError(409, "not_reviewable", "该走访记录已被更正，请审核更正后的记录")
     if decision == "question" and not (note or "").strip():
         raise validation_error({"note": ["请写明存疑的原因"]})
     status = "accepted" if decision == "accept" else "questioned"
@@ -88,6 +94,8 @@ def review_location(actor, household_id: str, decision: str, device_id: str | No
     proposal = household.proposed_location
     if proposal is None:
         raise ApiError(409, "not_pending", "该户没有待确认的位置（可能已被他人处理），请刷新")
+    if proposal.get("worker_id") == actor.id:
+        raise ApiError(403, "own_record", "不能确认自己走访时提出的位置，待镇平安办查看")
     values = {"proposed_location": None}
     if decision == "confirm":
         values["location"] = {"lat": proposal["lat"], "lon": proposal["lon"]}

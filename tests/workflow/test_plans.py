@@ -2,8 +2,11 @@
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from server.extensions import db
-from server.models import Child, Plan, utcnow
+from server.models import AuditEvent, Child, Plan, PlanProgress, utcnow
+from server.services.audit import verify_chain
 
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, push
@@ -167,3 +170,34 @@ def test_a_new_review_interval_moves_the_next_review_and_a_closed_plan_takes_no_
         ("rejected", {"_op": ["帮扶计划已结案，不能再添加进展"]})]
     notes = [r["note"] for r in head.get(f"/api/plan_progress?plan_id={approved['id']}").get_json()["rows"]]
     assert "结案后补记" not in notes
+
+
+def test_only_the_approver_corrects_a_plan_review_and_the_correction_stays_a_review(app, town, login):
+    """A worker's 'correction' of the head's review would replace it with a plain progress note."""
+    worker, head, url, approved = _approved_plan(town, login)
+    assert head.post(f"{url}/review", json={"note": "措施落实到位"}).status_code == 200
+    with app.app_context():
+        review_id = db.session.scalar(select(PlanProgress.id).where(
+            PlanProgress.plan_id == approved["id"], PlanProgress.kind == "review"))
+    body = {"plan_id": approved["id"], "at": utcnow().isoformat(), "note": "评估改写",
+            "amends": review_id, "amend_reason": "写错了"}
+    assert_error(worker.post("/api/plan_progress", json=body), 403, "not_allowed")
+    corrected = head.post("/api/plan_progress", json={**body, "note": "措施基本落实"})
+    assert corrected.status_code == 201, corrected.get_json()
+    with app.app_context():
+        assert db.session.get(PlanProgress, corrected.get_json()["id"]).kind == "review"
+
+
+def test_moving_a_household_saves_its_childs_plan_as_an_edit(app, town, login):
+    """A plan is mutable: carried to the new grid, it takes a new version and an audit event."""
+    worker, head, url, approved = _approved_plan(town, login)
+    moved = head.edit(f"/api/households/{town.households['a1']}", {"grid_id": town.grids["a2"]})
+    assert moved.status_code == 200, moved.get_json()
+    after = head.get(url).get_json()
+    assert (after["grid_id"], after["version"]) == (town.grids["a2"], approved["version"] + 1)
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.actor_id, AuditEvent.detail).where(
+            AuditEvent.entity_id == approved["id"], AuditEvent.action == "plan.update")
+            .order_by(AuditEvent.seq.desc()).limit(1)).all()
+        assert events == [(town.users["head_a"], {"version": after["version"], "fields": ["grid_id"]})]
+        assert verify_chain()["ok"]

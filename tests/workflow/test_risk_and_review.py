@@ -2,16 +2,16 @@
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.crypto import get_cipher
 from server.extensions import db
-from server.models import AuditEvent, Child, Plan
+from server.models import AuditEvent, Child, Plan, Visit
 from server.services.audit import verify_chain
 
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, push
-from .helpers import TZ, post_visit
+from .helpers import TZ, post_visit, visit_body
 
 
 def _local_day(iso: str) -> date:
@@ -155,3 +155,36 @@ def test_categories_set_the_level_at_registration_and_when_edited(app, town, log
         assert events[1][1]["fields"] == [
             "categories", "risk_assessed", "risk_changed_at", "risk_level", "risk_reasons"]
         db.session.remove()
+
+
+def test_a_visit_replaced_by_an_amendment_leaves_the_review_queue_and_is_not_reviewed(app, town, login):
+    """A replaced visit no longer says what happened: the head reviews the amendment that replaced it."""
+    worker, head = login("worker_a"), login("head_a")
+    flagged = post_visit(worker, town.children["a1"], "a1", located=False, hours_ago=2)
+    assert (flagged["flags"], flagged["review_status"]) == (["no_location"], "pending")
+    queued = lambda: [row["id"] for row in head.get("/api/review/visits").get_json()["rows"]]  # noqa: E731
+    assert queued() == [flagged["id"]]
+    body = {**visit_body(town.children["a1"], "a1", hours_ago=2), "visited_at": flagged["visited_at"],
+            "amends": flagged["id"], "amend_reason": "补充定位"}
+    amended = worker.post("/api/visits", json=body)
+    assert amended.status_code == 201, amended.get_json()
+    assert queued() == []
+    decision = head.post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept", "note": "可以"})
+    assert_error(decision, 409, "not_reviewable")
+    with app.app_context():
+        assert db.session.get(Visit, flagged["id"]).review_status == "pending"
+
+
+def test_a_village_head_does_not_review_a_visit_of_their_own(app, town, login):
+    """The review is the second person's check on the one who recorded the visit: a head's own
+    flagged visit waits, in the queue the town office reads too."""
+    head, admin = login("head_a"), login("admin")
+    own = post_visit(head, town.children["a1"], "a1", located=False)
+    assert own["flags"] == ["no_location"]
+    for decision in ("accept", "question"):
+        answer = head.post(f"/api/visits/{own['id']}/review", json={"decision": decision, "note": "已核实"})
+        assert_error(answer, 403, "own_record")
+    assert [row["id"] for row in admin.get("/api/review/visits").get_json()["rows"]] == [own["id"]]
+    with app.app_context():
+        assert (db.session.get(Visit, own["id"]).review_status, db.session.scalar(select(func.count()).where(
+            AuditEvent.action == "visit.update", AuditEvent.entity_id == own["id"]))) == ("pending", 0)
