@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v32';
+const VERSION = 'v33';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -24,6 +24,7 @@ const SHELL = [
   '/js/state.js',
   '/js/store.js',
   '/js/sync.js',
+  '/js/other-tabs.js',
   '/js/ui.js',
   '/js/shell.js',
   '/js/i18n/zh-CN.js',

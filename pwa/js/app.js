@@ -1,6 +1,7 @@
 // Start: the service worker, unlock or first login, the router, the sync schedule.
 import * as api from './api.js';
 import * as db from './db.js';
+import * as otherTabs from './other-tabs.js';
 import * as session from './session.js';
 import * as shell from './shell.js';
 import * as state from './state.js';
@@ -130,10 +131,21 @@ export async function wiped(reason) {
     lost ? `${message}其中 ${lost} 条未同步的记录无法再上传，请向镇平安办说明。` : message));
 }
 
+/** Show what another tab's sync brought: read from IndexedDB, never synced again here; the store's
+ *  reload redraws the screen unless a form on it holds typing. */
+async function showOtherSync(changed) {
+  if (!db.hasKey()) return;
+  try {
+    state.set({ lastSync: await db.kvGet('lastSync') });
+    if (changed) await store.load();
+  } catch (e) { /* wiped meanwhile: the login screen shows instead */ }
+}
+
 async function boot() {
   shell.init(applyUpdate);
   registerWorker().catch(() => {});
   store.onChange(() => { if (!dirtyForm()) route(); });
+  otherTabs.onOtherSync(showOtherSync);
   addEventListener('hashchange', () => route(true));
   api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');

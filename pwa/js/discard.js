@@ -60,5 +60,5 @@ export async function discard(op, agreed = null) {
   } while (answer === 'stale' || answer === 'queued');
   if (answer === 'changed') return answer;
   await store.load();
-  return record.data !== null;
+  return answer === 'back' || record.data !== null;
 }

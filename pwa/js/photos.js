@@ -28,8 +28,10 @@ export async function fitPhoto(file) {
 }
 
 /** Upload every queued photo whose inspection the server has applied. A network or server
- *  failure stops here (the sync retries later); a refusal keeps the photo, marked, for the user. */
+ *  failure stops here (the sync retries later); a refusal keeps the photo, marked, for the user.
+ *  Resolve whether any photo was uploaded or refused. */
 export async function uploadQueued() {
+  let handled = false;
   for (const id of await db.photoIds('pending')) {
     const photo = await db.photo(id);
     const inspection = photo && store.one('inspection', photo.inspection_id);
@@ -40,9 +42,12 @@ export async function uploadQueued() {
     } catch (e) {
       if (e.retryable || e.status === 401 || e.status === 403) throw e;
       await db.markPhoto(id, 'rejected', e.code);
+      handled = true;
       continue;
     }
     await db.deletePhoto(id);
+    handled = true;
   }
   await store.refreshCounts();
+  return handled;
 }

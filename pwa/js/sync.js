@@ -1,6 +1,7 @@
 // Outbox push (oldest first, in batches) and pull (each batch with its cursor), one tab at a time.
 import * as api from './api.js';
 import * as db from './db.js';
+import * as otherTabs from './other-tabs.js';
 import * as photos from './photos.js';
 import * as session from './session.js';
 import * as store from './store.js';
@@ -15,6 +16,7 @@ let failures = 0;
 let retryTimer = null;
 let current = null;  // the sync running in this tab, which a caller asking for one waits on
 let again = false;
+let changed = false;  // whether this sync wrote to the store: other tabs then read it again
 
 /** Start the schedule: now, on `online`, every few minutes while open. */
 let started = false;
@@ -56,12 +58,13 @@ async function once() {
   await session.connected();
   if (!db.hasKey()) return;
   state.set({ syncing: true, online: true });
+  changed = false;
   try {
     if (!api.hasCsrf()) api.setCsrf((await api.get('/api/auth/me')).csrf_token);
     await pushAll();
     await refreshReference();
     await pullAll();
-    await photos.uploadQueued();
+    if (await photos.uploadQueued()) changed = true;
     failures = 0;
     const lastSync = new Date().toISOString();
     await db.kvSet('lastSync', lastSync);
@@ -70,7 +73,10 @@ async function once() {
     await handle(e);
   } finally {
     state.set({ syncing: false });
-    if (db.hasKey()) await store.load().catch(() => {});
+    if (db.hasKey()) {
+      await store.load().catch(() => {});
+      otherTabs.announceSync(changed);
+    }
   }
 }
 
@@ -132,6 +138,7 @@ async function pushAll() {
       size = BATCH;
     }
     await db.applyPush(ops, answer.results);
+    changed = true;
     await store.load();
   }
 }
@@ -150,12 +157,14 @@ async function pullAll() {
   } catch (e) {
     if (e.code !== 'resync_required') throw e;
     await db.resetForResync();
+    changed = true;
     answer = await fetchPage(null);
   }
   for (;;) {
     const next = answer.more ? fetchPage(answer.cursor) : null;
     if (next) next.catch(() => {});
     await db.applyPull(answer.changes, answer.cursor);
+    if (answer.changes.length) changed = true;
     if (!next) return;
     answer = await next;
   }

@@ -163,3 +163,74 @@ def test_notes_typed_for_a_child_moved_out_meanwhile_stay_in_the_form_and_nothin
     expect(page.get_by_role("button", name="保存备注")).to_be_enabled()
     assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
     context.close()
+
+
+# Hold the next settling of a queued op (its readonly look-up by op id, which only resolveConflict
+# makes) until `releaseSettle()`: the op has been read, its transaction not begun.
+HOLD_SETTLE = """() => {
+  window.settleHeld = false;
+  const gate = new Promise((open) => { window.releaseSettle = open; });
+  const getKey = IDBIndex.prototype.getKey;
+  IDBIndex.prototype.getKey = function (query) {
+    const req = getKey.call(this, query);
+    if (this.name !== 'op_id' || this.objectStore.transaction.mode !== 'readonly') return req;
+    IDBIndex.prototype.getKey = getKey;
+    window.settleHeld = true;
+    Object.defineProperty(req, 'onsuccess', {
+      set(fn) { req.addEventListener('success', (e) => gate.then(() => fn.call(req, e))); },
+    });
+    return req;
+  };
+}"""
+
+
+def settle_while_a_pull_brings_it_back(page, live_server, child_id: str, press) -> None:
+    """Press what settles the op on the evicted child (`press()`), and while it is on its way to
+    its transaction let a sync pull the child back, busy with the op."""
+    page.evaluate(HOLD_SETTLE)
+    press()
+    page.wait_for_function("() => window.settleHeld === true")
+    move_child(live_server, "a1", "a")  # back in worker_a's grid
+    page.evaluate(SYNC_HERE)
+    assert stored_child(page, child_id)["_pending"] == 1
+    page.evaluate("window.releaseSettle()")
+
+
+def expect_servers_copy(page, live_server, child_id: str) -> None:
+    """The child is on the phone as the server has it: no queued op, none of mine on it."""
+    server = head_phone(live_server).get(f"/api/children/{child_id}").get_json()
+    assert server["notes"] != MINE
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    child = stored_child(page, child_id)
+    assert child is not None, "the pulled child was deleted by the give-up"
+    assert (child["name"], child["notes"], child["_version"], child["_pending"]) == \
+        (NAME, server["notes"], server["version"], 0)
+    assert page.evaluate(KEPT, child_id) is None
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("link", name=re.compile(NAME))).not_to_contain_text("待同步")
+
+
+def test_giving_up_an_edit_of_a_child_pulled_back_meanwhile_keeps_the_servers_copy(browser, live_server):
+    context, page, child_id, item = edited_then_moved_out(browser, live_server)
+
+    def press():
+        item.get_by_role("button", name="放弃此修改").click()
+        page.get_by_role("dialog", name="放弃此修改").get_by_role("button", name="放弃并删除").click()
+    settle_while_a_pull_brings_it_back(page, live_server, child_id, press)
+    expect_all_settled(page, "已放弃此修改，本机已恢复为服务器上的记录")
+    expect_servers_copy(page, live_server, child_id)
+    context.close()
+
+
+def test_removing_a_conflicted_child_pulled_back_meanwhile_keeps_the_servers_copy(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    move_child(live_server, "b1", "b")
+    sync_pulling(page)
+    assert stored_child(page, child_id) is None
+    open_conflict(page)
+    remove = page.get_by_role("button", name="知道了，从本机移除")
+    settle_while_a_pull_brings_it_back(page, live_server, child_id, remove.click)
+    expect(page.locator("#toast")).to_have_text("已采用服务器的记录")
+    helpers.wait_synced(page)
+    expect_servers_copy(page, live_server, child_id)
+    context.close()

@@ -1,14 +1,17 @@
 """The server session follows the phone's lock: a locked app has none, unlocking logs in again, and a
 login in a second tab keeps the key the phone's data is sealed with."""
+import re
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Device, User, Visit
+from server.models import Child, Device, User, Visit
 
 from .. import factories
 from . import helpers
 from .conftest import PHONE
+from .test_conflict import head_edit, head_phone
 from .test_offline import record_visit
 
 
@@ -148,3 +151,97 @@ def test_opening_a_second_tab_leaves_the_first_tabs_session_alone(browser, live_
     expect(first.get_by_role("link", name="去登录")).to_have_count(0)
     context.close()
     assert "第二个标签页打开后记录的走访" in visit_notes(live_server)
+
+
+MOVED_IN = "诸葛晓东"  # child b1 of the factories' town, in worker_b's grid
+SYNC_IN_BACKGROUND = "() => { import('/js/sync.js').then((s) => s.sync()); }"
+STORED = "([entity, id]) => import('/js/store.js').then((s) => s.one(entity, id))"
+
+
+def move_into_grid_a1(live_server, key: str) -> None:
+    """Move a child of another grid into worker_a's grid a1 on the server."""
+    ids = live_server.ids
+    with live_server.app.app_context():
+        child = db.session.get(Child, ids.children[key])
+        child.grid_id, child.village_id = ids.grids["a1"], ids.villages["a"]
+        db.session.commit()
+        db.session.remove()
+
+
+def second_tab_while_the_first_syncs(browser, live_server):
+    """Tab A is logged in; a child moves into its grid on the server; A's next sync is held at its
+    pull while tab B unlocks, so B's first sync finds A's running and skips. Return (context, A,
+    B, a function that lets A's pull through, the /api/sync/ requests B makes)."""
+    context = browser.new_context(**PHONE)
+    tab_a = context.new_page()
+    helpers.login(tab_a, live_server.url, "worker_a")
+    tab_b = context.new_page()
+    synced_by_b = []
+    tab_b.on("request", lambda r: synced_by_b.append(r.url) if "/api/sync/" in r.url else None)
+    tab_b.goto(live_server.url + "/")
+    move_into_grid_a1(live_server, "b1")
+    held = []
+    tab_a.route("**/api/sync/pull**", lambda route: held.append(route))
+    tab_a.evaluate(SYNC_IN_BACKGROUND)
+    for _ in range(200):
+        if held:
+            break
+        tab_a.wait_for_timeout(50)
+    assert held, "tab A's sync never reached its pull"
+    helpers.unlock(tab_b)
+    expect(tab_b.get_by_role("heading", name="今日待办")).to_be_visible()  # B's sync was tried since
+
+    def release():
+        held[0].continue_()
+        tab_a.unroute("**/api/sync/pull**")
+        helpers.wait_synced(tab_a)
+    return context, tab_a, tab_b, release, synced_by_b
+
+
+def wait_stored(page, entity: str, record_id: str) -> dict:
+    """Wait until the page's store holds the record; return it."""
+    for _ in range(100):
+        record = page.evaluate(STORED, [entity, record_id])
+        if record:
+            return record
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{entity} {record_id} never reached this tab's store")
+
+
+def test_a_tab_whose_first_sync_found_anothers_running_shows_what_that_one_pulled(browser, live_server):
+    context, tab_a, tab_b, release, synced_by_b = second_tab_while_the_first_syncs(browser, live_server)
+    tab_b.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(tab_b.get_by_role("link", name=re.compile("欧阳明月"))).to_be_visible()
+    expect(tab_b.get_by_role("link", name=re.compile(MOVED_IN))).to_have_count(0)
+
+    release()
+    expect(tab_b.get_by_role("link", name=re.compile(MOVED_IN))).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(tab_b.get_by_test_id("last-sync")).to_have_text(tab_a.get_by_test_id("last-sync").inner_text())
+    assert synced_by_b == []  # shown from IndexedDB: B did not sync again
+    context.close()
+
+
+def test_another_tabs_sync_leaves_a_form_being_typed_in_alone(browser, live_server):
+    child_id = live_server.ids.children["a1"]
+    school = "测试镇第二小学"
+    context, tab_a, tab_b, release, synced_by_b = second_tab_while_the_first_syncs(browser, live_server)
+    head_edit(head_phone(live_server), child_id, {"school": school})  # A's pull, held, has not asked yet
+    tab_b.locator("#nav").get_by_role("link", name="我的儿童").click()
+    tab_b.get_by_role("link", name=re.compile("欧阳明月")).click()
+    typed = "网格员：另一个标签页同步时正在写的备注"
+    tab_b.get_by_label("备注").fill(typed)
+
+    release()
+    assert wait_stored(tab_b, "child", child_id)["school"] == school
+    wait_stored(tab_b, "child", live_server.ids.children["b1"])
+    expect(tab_b.get_by_label("备注")).to_have_value(typed)  # the form was not drawn again
+    expect(tab_b.locator("dd", has_text=school)).to_have_count(0)
+    assert synced_by_b == []
+
+    tab_b.get_by_role("button", name="保存备注").click()
+    expect(tab_b.locator("#toast")).to_have_text("备注已保存，待同步")
+    expect(tab_b.locator("dd", has_text=school)).to_be_visible()
+    expect(tab_b.get_by_label("备注")).to_have_value(typed)
+    tab_b.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(tab_b.get_by_role("link", name=re.compile(MOVED_IN))).to_be_visible()
+    context.close()

@@ -6,6 +6,19 @@ import { keptCopy, withOps } from './pull.js';
 // A server delete is final; otherwise the higher version is the newer copy.
 const newerThan = (kept, version) => Boolean(kept) && (kept.deleted || kept.version > version);
 
+/** In the transaction of a give-up with no server copy at hand (`record.data` null), the row to
+ *  keep, `pending` ops left on it, if the stored one is the server's: a pull brought the record
+ *  back since it was read. The phone's own copy has ops pending and no live server copy aside.
+ *  Kept, it shows the server's data, with none of the dropped op's edits; null: remove the row. */
+function cameBack(row, pending) {
+  if (!row) return null;
+  const { server, ...rest } = row;
+  if (server && !server.deleted) {
+    return { ...rest, iv: server.iv, ct: server.ct, version: server.version, pending, ...(pending ? { server } : {}) };
+  }
+  return row.pending > 0 || server ? null : row;
+}
+
 /** The newest server copy of a conflicted op's record, `{version, data}` (data null when the
  *  server deleted it or this user may no longer see it): the push's answer, or what a later pull
  *  kept aside if that is newer. */
@@ -26,7 +39,8 @@ export async function serverCopy(op) {
  *  them: the op ids of exactly those the user agreed to drop with it. `photoIds`, of a dropped
  *  create, go in the same transaction. Resolve, changing nothing, 'stale' when a newer server copy
  *  arrived after `record` was read, 'queued' when an op was queued since (read again), 'changed'
- *  when the edits after a create are no longer the ones agreed to. */
+ *  when the edits after a create are no longer the ones agreed to; 'back', settled, when the record
+ *  (`record.data` null) is on the phone as the server's again, a pull having brought it back. */
 export async function resolveConflict(opId, newOp, record, photoIds = [], dropLater = null) {
   const sealedOp = newOp ? await sealOp(newOp) : null;
   const k = recordKey(record.entity, record.id);
@@ -55,9 +69,11 @@ export async function resolveConflict(opId, newOp, record, photoIds = [], dropLa
       gone.forEach((op) => s.outbox.delete(op.seq));
       photoIds.forEach((id) => s.photos.delete(id));
       const pending = Math.max(0, (row ? row.pending : 1) - 1 - gone.length) + (sealedOp ? 1 : 0);
+      const back = sealedRec ? null : cameBack(row, pending);
       if (sealedRec) s.records.put({ ...sealedRec, version: record.version, pending });
+      else if (back) s.records.put(back);
       else s.records.delete(k);
-      return 'settled';
+      return back ? 'back' : 'settled';
     }));
   }));
 }

@@ -48,7 +48,7 @@ export async function render(opId) {
       return;
     }
     await store.load();
-    toast(gone ? '已从本机移除这条记录' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
+    toast(gone && answer !== 'back' ? '已从本机移除这条记录' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
     location.hash = '#/sync';
     sync.sync();
   };
