@@ -9,6 +9,8 @@ export const role = () => (state.get().user || {}).role || null;
 export const isHead = () => HEAD_ROLES.includes(role());
 /** Only the village head decides (review, approve, override); the town admin reads. */
 export const decides = () => role() === 'village_head';
+// The town office sees people's names masked; the server matches a name search only as shown.
+export const namesMasked = () => role() === 'town_admin';
 
 export function offlineNotice() {
   return h('p', { class: 'banner warn', role: 'status', 'data-testid': 'offline' }, T.needsNetwork);

@@ -29,7 +29,7 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     nav.get_by_role("link", name="我的儿童").click()
     expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
     problems += helpers.check_screen(page, "03-children")
-    page.get_by_label("搜索姓名或拼音首字母").fill("欧")  # the town office has no initials of a masked name
+    page.get_by_label("搜索显示的姓名（已脱敏）").fill("欧")  # the town office searches names as shown
     expect(page.locator(".list .item")).to_have_count(1)
     page.get_by_role("link", name=re.compile(r"欧\*\*月")).click()  # the town office sees names masked
     expect(page.get_by_role("heading", name="欧**月")).to_be_visible()

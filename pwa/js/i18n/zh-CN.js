@@ -1,6 +1,6 @@
 // UI text (Simplified Chinese) and labels of server codes.
 export const T = {
-  app: '护蕾',
+  app: '护蕾', maskedSearch: '搜索显示的姓名（已脱敏）',
   online: '在线', offline: '离线', unsynced: '待同步', lastSync: '上次同步', never: '从未',
   syncing: '正在同步…', syncNow: '立即同步', attention: '需要处理', conflicts: '冲突',
   login: '登录', unlock: '解锁', username: '用户名', password: '密码', logout: '退出登录',

@@ -2,6 +2,7 @@
 import { h, field, page } from '../ui.js';
 import * as store from '../store.js';
 import { CATEGORY, RISK, T } from '../i18n/zh-CN.js';
+import { namesMasked } from '../online.js';
 
 let query = '';
 
@@ -15,8 +16,10 @@ function list(q) {
 }
 
 export function render() {
-  const search = h('input', { type: 'search', name: 'q', value: query, autocomplete: 'off', placeholder: '如 欧阳 或 oymy' });
+  const masked = namesMasked();
+  const search = h('input', { type: 'search', name: 'q', value: query, autocomplete: 'off',
+    placeholder: masked ? '如 欧**月' : '如 欧阳 或 oymy' });
   const results = h('div', { 'aria-live': 'polite' }, list(query));
   search.addEventListener('input', () => { query = search.value; results.replaceChildren(list(query)); });
-  return page(T.children, field('搜索姓名或拼音首字母', search), results);
+  return page(T.children, field(masked ? T.maskedSearch : '搜索姓名或拼音首字母', search), results);
 }

@@ -3,7 +3,7 @@ import { h, field, checkbox, page, toast } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import { CATEGORY, LEDGER, RISK, T } from '../i18n/zh-CN.js';
-import { errorText, failure, offlineNotice, role, saveFile } from '../online.js';
+import { errorText, failure, namesMasked, offlineNotice, role, saveFile } from '../online.js';
 
 const PER_PAGE = 20;
 const WIDE = matchMedia('(min-width: 760px)');
@@ -16,6 +16,7 @@ const OVERDUE = { children: '只看走访逾期', plans: '只看评估逾期', v
   inspections: '只看整改逾期', staff_checks: '只看查询逾期' };
 const SEARCH = { children: '搜索姓名或拼音首字母', plans: '搜索儿童姓名或拼音首字母', venues: '搜索场所名称',
   inspections: '搜索场所名称', staff_checks: '搜索姓名或拼音首字母' };
+const NAMED = new Set(['children', 'plans', 'staff_checks']);
 const TITLE_KEY = { children: 'name', plans: 'child', venues: 'name', inspections: 'venue', staff_checks: 'person' };
 const LINK = { children: (r) => (store.one('child', r.id) ? `#/child/${r.id}` : null), plans: (r) => `#/plan/${r.id}` };
 const blank = () => ({ village_id: '', grid_id: '', category: '', risk_level: '', overdue: false, q: '' });
@@ -152,7 +153,8 @@ async function filtersForm(name, reload) {
   const chosen = ['village_id', 'grid_id', 'risk_level', 'category', 'overdue'].filter((k) => current[k]).length;
   const more = h('details', { class: 'filter-more', open: chosen > 0 || WIDE.matches },
     h('summary', {}, chosen ? `筛选（已选 ${chosen} 项）` : '筛选'), h('div', { class: 'filter-row' }, kids), overdue);
-  const form = h('form', { class: 'filters', role: 'search' }, field(SEARCH[name], search), more);
+  const hint = namesMasked() && NAMED.has(name) ? T.maskedSearch : SEARCH[name];
+  const form = h('form', { class: 'filters', role: 'search' }, field(hint, search), more);
   // Keeps a sync from re-rendering the screen under the user's typing (see app.js).
   form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
   form.addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); current.q = search.value; current.page = 1; reload(); });
