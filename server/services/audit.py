@@ -2,6 +2,7 @@
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC
 
 from sqlalchemy import and_, exists, or_, select, text
 from sqlalchemy.orm import aliased
@@ -14,6 +15,12 @@ from .listing import paginate
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x48554C4549
+REPORT_SUBMIT = "report.submit"
+
+
+def _sha256(body) -> str:
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _digest(event: Mapping, reason: str | None) -> str:
@@ -29,8 +36,18 @@ def _digest(event: Mapping, reason: str | None) -> str:
         "detail": event["detail"] or {},
         "reason": None if reason is None else hashlib.sha256(reason.encode()).hexdigest(),
     }
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _sha256(body)
+
+
+def report_digest(snapshot) -> str:
+    """Return the SHA-256 of what a submitted report froze (a ReportSnapshot or its table row)."""
+    return _sha256({
+        "id": snapshot.id, "kind": snapshot.kind, "period": snapshot.period,
+        "village_id": snapshot.village_id, "unit_id": snapshot.unit_id, "figures": snapshot.figures,
+        "audit_head": snapshot.audit_head, "submitted_by": snapshot.submitted_by,
+        "submitted_at": snapshot.submitted_at.astimezone(UTC).isoformat(),
+        "window_start": snapshot.window_start.isoformat(),
+        "window_end": snapshot.window_end.isoformat(), "due_on": snapshot.due_on.isoformat()})
 
 
 def _stored_reason(row) -> str | None:
@@ -87,14 +104,21 @@ def record_event(action: str, actor=None, entity: str | None = None, entity_id: 
     run.audit_head = event["hash"]
 
 
+def record_report_submission(actor, snapshot: ReportSnapshot, device_id: str | None, detail: dict) -> None:
+    """Append a report's submission to the chain with the head it froze and the digest of its content."""
+    record_event(REPORT_SUBMIT, actor, "report", snapshot.id, device_id,
+                 detail={**detail, "audit_head": snapshot.audit_head, "digest": report_digest(snapshot)})
+
+
 def verify_chain(batch: int = 1000) -> dict:
     """Walk the chain in order; return ok, the count and head, or the first event that breaks.
 
     A chain cut back at its tail still links up, so it is also checked against the heads the
-    submitted reports printed: each must be in it, followed by that report's submission.
+    submitted reports printed: each must be in it, followed by that report's submission. Each
+    submission must in turn still have its report, as the submission's digest recorded it.
     """
     table = AuditEvent.__table__
-    prev, count, last_seq = GENESIS, 0, 0
+    prev, count, last_seq, mismatch = GENESIS, 0, 0, None
     while True:
         rows = db.session.execute(
             select(table).where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch)
@@ -107,9 +131,10 @@ def verify_chain(batch: int = 1000) -> dict:
                 return {"ok": False, "events": count, "head": prev,
                         "broken_at": {"seq": row.seq, "id": row.id, "problem": problem}}
             prev, count, last_seq = row.hash, count + 1, row.seq
-    cut = _report_cut_off()
-    if cut is not None:
-        return {"ok": False, "events": count, "head": prev, "broken_at": cut}
+        mismatch = mismatch or _submission_mismatch(rows)
+    broken = _report_cut_off() or mismatch
+    if broken is not None:
+        return {"ok": False, "events": count, "head": prev, "broken_at": broken}
     return {"ok": True, "events": count, "head": prev}
 
 
@@ -120,12 +145,32 @@ def _report_cut_off() -> dict | None:
     snapshot = db.session.execute(select(ReportSnapshot.id, ReportSnapshot.period).where(or_(
         and_(ReportSnapshot.audit_head != GENESIS,
              ~exists().where(head_event.hash == ReportSnapshot.audit_head)),
-        ~exists().where(submitted.action == "report.submit", submitted.entity_id == ReportSnapshot.id)))
+        ~exists().where(submitted.action == REPORT_SUBMIT, submitted.entity_id == ReportSnapshot.id)))
         .order_by(ReportSnapshot.submitted_at).limit(1)).first()
     if snapshot is None:
         return None
     return {"seq": None, "id": snapshot.id,
             "problem": f"the chain lacks events up to the {snapshot.period} report submitted on it"}
+
+
+def _submission_mismatch(events) -> dict | None:
+    """Return the first report submitted in these events that is gone or differs from its digest."""
+    submissions = [event for event in events if event.action == REPORT_SUBMIT]
+    if not submissions:
+        return None
+    table = ReportSnapshot.__table__
+    snapshots = {row.id: row for row in db.session.execute(
+        select(table).where(table.c.id.in_([event.entity_id for event in submissions])))}
+    for event in submissions:
+        snapshot, detail = snapshots.get(event.entity_id), event.detail or {}
+        if snapshot is None:
+            return {"seq": event.seq, "id": event.id,
+                    "problem": f"the {detail.get('period')} report submitted here is missing"}
+        # Submissions recorded before the digest carry none; the chain's hash keeps one from being removed.
+        if "digest" in detail and detail["digest"] != report_digest(snapshot):
+            return {"seq": None, "id": snapshot.id,
+                    "problem": f"the {snapshot.period} report differs from what its submission recorded"}
+    return None
 
 
 def _problem(row, prev: str) -> str | None:

@@ -131,9 +131,9 @@ def submit_report(actor, period: str, village_id: str, device_id: str | None = N
                               window_end=computed["window_end"], due_on=computed["due"])
     try:
         db.session.add(snapshot)
-        audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
-                           detail={"period": period, "village_id": village.id, "audit_head": head,
-                                   "late": is_late(snapshot.due_on, snapshot.submitted_at, None)})
+        audit.record_report_submission(actor, snapshot, device_id, {
+            "period": period, "village_id": village.id,
+            "late": is_late(snapshot.due_on, snapshot.submitted_at, None)})
         db.session.commit()
     except IntegrityError:  # a submission that raced this one won (the unique index)
         db.session.rollback()

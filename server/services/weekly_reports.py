@@ -120,9 +120,9 @@ def submit_weekly(actor, week: str, device_id: str | None = None) -> dict:
                               window_end=(end - timedelta(days=1)).date(), due_on=end.date())
     try:
         db.session.add(snapshot)
-        audit.record_event("report.submit", actor, "report", snapshot.id, device_id,
-                           detail={"kind": "weekly", "period": week, "unit_id": actor.unit_id,
-                                   "audit_head": head, "late": is_late(snapshot.due_on, now, None)})
+        audit.record_report_submission(actor, snapshot, device_id, {
+            "kind": "weekly", "period": week, "unit_id": actor.unit_id,
+            "late": is_late(snapshot.due_on, now, None)})
         db.session.commit()
     except IntegrityError:  # a submission that raced this one won (the unique index)
         db.session.rollback()

@@ -1,11 +1,13 @@
 """Monthly reports: figures from the records in the window, who may see and submit, the frozen snapshot
 with the audit head, who is late, the XLSX export and bad input."""
+import hashlib
 import io
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select, update
 
 from server.extensions import db
 from server.models import AuditEvent, ReportSnapshot, Village, new_id
@@ -83,6 +85,17 @@ def _events(app, action: str) -> list[AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action.like(action))
                                        .order_by(AuditEvent.seq)))
+
+
+def _frozen_digest(stored: ReportSnapshot) -> str:
+    """The digest a submission records, worked out here: submissions already in the chain keep it."""
+    frozen = {"id": stored.id, "kind": stored.kind, "period": stored.period, "village_id": stored.village_id,
+              "unit_id": stored.unit_id, "figures": stored.figures, "audit_head": stored.audit_head,
+              "submitted_by": stored.submitted_by, "submitted_at": stored.submitted_at.isoformat(),
+              "window_start": str(stored.window_start), "window_end": str(stored.window_end),
+              "due_on": str(stored.due_on)}
+    canonical = json.dumps(frozen, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def test_figures_of_each_village_and_the_town_total(app, records, login):
@@ -167,7 +180,8 @@ def test_submit_freezes_the_figures_with_the_audit_head(app, records, login):
     events = _events(app, "report.submit")
     assert [(e.actor_id, e.entity, e.entity_id, e.prev_hash, e.detail) for e in events] == [
         (town.users["head_a"], "report", stored.id, head_before,
-         {"period": PERIOD, "village_id": town.villages["a"], "audit_head": head_before, "late": True})]
+         {"period": PERIOD, "village_id": town.villages["a"], "audit_head": head_before, "late": True,
+          "digest": _frozen_digest(stored)})]
     assert chain["ok"] and chain["head"] == events[0].hash
     # A visit recorded later, inside the window, does not move the submitted report.
     with app.app_context():
@@ -205,6 +219,81 @@ def test_verify_finds_a_chain_cut_back_past_a_submitted_report(app, records, log
     assert result == {"ok": False, "events": result["events"], "head": result["head"], "broken_at": {
         "seq": None, "id": frozen["id"], "problem": f"the chain lacks events up to the {PERIOD} report "
                                                      "submitted on it"}}
+
+
+def _forged_figures(figures: dict) -> dict:
+    return {**figures, "visits": {**figures["visits"], "total": figures["visits"]["total"] + 250}}
+
+
+FORGERIES = {
+    "figures": lambda s: {"figures": _forged_figures(s.figures)},
+    "window": lambda s: {"window_end": s.window_end - timedelta(days=1)},
+    "due date": lambda s: {"due_on": s.due_on + timedelta(days=3)},
+    "submitted at": lambda s: {"submitted_at": s.submitted_at - timedelta(days=2)},
+    "audit head": lambda s: {"audit_head": audit.GENESIS},
+}
+
+
+@pytest.mark.parametrize("column", FORGERIES)
+def test_verify_finds_a_submitted_report_rewritten_in_the_database(app, records, login, column):
+    """The submission's digest covers what the report froze: a column rewritten since gives it away."""
+    town = records
+    frozen = login("head_a").post(f"{URL}/submit", json={"period": PERIOD,
+                                                        "village_id": town.villages["a"]}).get_json()
+    with app.app_context():
+        assert audit.verify_chain()["ok"]
+        stored = db.session.get(ReportSnapshot, frozen["id"])
+        db.session.execute(update(ReportSnapshot).where(ReportSnapshot.id == stored.id)
+                           .values(**FORGERIES[column](stored)))
+        db.session.commit()
+        result = audit.verify_chain(batch=7)
+        head = audit.chain_head()
+    assert result == {"ok": False, "events": result["events"], "head": head, "broken_at": {
+        "seq": None, "id": frozen["id"], "problem": f"the {PERIOD} report differs from what its submission "
+                                                     "recorded"}}
+
+
+def test_verify_finds_a_submitted_report_deleted_and_submitted_again(app, records, login):
+    """Every submission in the chain must still have its report: a second one for the period shows."""
+    town = records
+    head = login("head_a")
+    body = {"period": PERIOD, "village_id": town.villages["a"]}
+    assert head.post(f"{URL}/submit", json=body).status_code == 201
+    with app.app_context():
+        db.session.execute(delete(ReportSnapshot))
+        db.session.commit()
+    again = head.post(f"{URL}/submit", json=body)
+    assert again.status_code == 201, again.get_json()
+    first, second = _events(app, "report.submit")
+    assert second.entity_id == again.get_json()["id"] != first.entity_id
+    with app.app_context():
+        result = audit.verify_chain(batch=7)
+        chain_head = audit.chain_head()
+    assert result == {"ok": False, "events": result["events"], "head": chain_head, "broken_at": {
+        "seq": first.seq, "id": first.id, "problem": f"the {PERIOD} report submitted here is missing"}}
+
+
+def test_verify_reads_a_submission_recorded_before_digests_by_its_report_alone(app, records, login):
+    """A submission made before digests were recorded names no digest; its report must still be there."""
+    town = records
+    with app.app_context():
+        stored = ReportSnapshot(id=new_id(), kind="monthly", period=PERIOD, village_id=town.villages["a"],
+                                figures=FIGURES_A, audit_head=audit.locked_head(),
+                                submitted_by=town.users["head_a"], submitted_at=at(2026, 11, 16, 17, 30),
+                                window_start=date(2026, 10, 17), window_end=date(2026, 11, 16),
+                                due_on=date(2026, 11, 17))
+        db.session.add(stored)
+        audit.record_event("report.submit", actor_id=town.users["head_a"], entity="report",
+                           entity_id=stored.id, detail={"period": PERIOD, "village_id": town.villages["a"],
+                                                        "audit_head": stored.audit_head, "late": False})
+        db.session.commit()
+        assert audit.verify_chain()["ok"]
+        db.session.execute(delete(ReportSnapshot))
+        db.session.commit()
+        result = audit.verify_chain()
+    [submission] = _events(app, "report.submit")
+    assert result["broken_at"] == {"seq": submission.seq, "id": submission.id,
+                                   "problem": f"the {PERIOD} report submitted here is missing"}
 
 
 def test_a_submission_that_loses_a_race_is_refused_by_the_unique_index(app, records, login, monkeypatch):

@@ -3,8 +3,11 @@ frozen with the audit chain's head."""
 import uuid
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import delete, select, update
+
 from server.extensions import db
-from server.models import Unit, User, new_id
+from server.models import AuditEvent, ReportSnapshot, Unit, User, new_id
 from server.services import periods, schedule, weekly_reports
 from server.services.audit import verify_chain
 from tests.sync.test_push_pull_basics import op, push
@@ -96,6 +99,35 @@ def test_a_weekly_submission_that_loses_a_race_is_refused_by_the_unique_index(ap
     with app.app_context():
         assert verify_chain()["ok"]
         db.session.remove()
+
+
+@pytest.mark.parametrize("tamper", ["figures rewritten", "deleted and submitted again"])
+def test_verify_finds_a_weekly_report_rewritten_or_submitted_again(app, town, login, tamper):
+    police = login("police")
+    week = _week(app, back=1)
+    frozen = police.post("/api/reports/weekly/submit", json={"week": week}).get_json()
+    with app.app_context():
+        assert verify_chain()["ok"]
+        if tamper == "figures rewritten":
+            forged = {**frozen["figures"], "closed": frozen["figures"]["closed"] + 9}
+            db.session.execute(update(ReportSnapshot).where(ReportSnapshot.id == frozen["id"])
+                               .values(figures=forged))
+        else:
+            db.session.execute(delete(ReportSnapshot))
+        db.session.commit()
+    if tamper != "figures rewritten":
+        assert police.post("/api/reports/weekly/submit", json={"week": week}).status_code == 201
+    with app.app_context():
+        first = db.session.execute(select(AuditEvent.seq, AuditEvent.id).where(
+            AuditEvent.action == "report.submit").order_by(AuditEvent.seq).limit(1)).one()
+        result = verify_chain()
+        db.session.remove()
+    if tamper == "figures rewritten":
+        broken = {"seq": None, "id": frozen["id"], "problem": f"the {week} report differs from what its "
+                                                                "submission recorded"}
+    else:
+        broken = {"seq": first.seq, "id": first.id, "problem": f"the {week} report submitted here is missing"}
+    assert (result["ok"], result["broken_at"]) == (False, broken)
 
 
 def test_the_station_is_reminded_of_last_weeks_report_until_it_is_submitted(app, town, login):
