@@ -5,7 +5,7 @@ from sqlalchemy import extract, select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids
+from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids, stands
 from . import schedule, scope
 from .registry import new_record
 from .writes import assign, save_record
@@ -164,7 +164,7 @@ def unregistered_minor_clues(actor) -> list[Clue]:
     if actor.role not in ("village_head", "town_admin"):
         return []
     query = select(Clue).where(Clue.source_inspection_id.is_not(None), Clue.child_id.is_(None),
-                               Clue.deleted_at.is_(None))
+                               *stands(Clue))
     if actor.role == "village_head":
         query = query.where(Clue.village_id == actor.village_id)
     return list(db.session.scalars(query))

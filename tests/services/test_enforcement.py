@@ -395,3 +395,19 @@ def test_a_head_filing_a_minor_registered_in_another_village_sees_it_as_any_unre
     assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [filed[1]]
     clue = login("police").get(f"/api/clues/{filed[0]}").get_json()
     assert (clue["child_id"], clue["village_id"]) == (town.children["b1"], town.villages["b"])
+
+
+def test_a_minor_found_clue_corrected_by_its_reporter_leaves_the_list_to_register(app, town, login):
+    """A replaced clue no longer says what happened: the head links the correction, not it."""
+    inspector, inspection, _ = inspected_with_a_known_minor(app, town, login)
+    found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()["clue_id"]
+    head = login("head_a")
+    assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [found]
+    corrected = inspector.post("/api/clues", json={
+        "description": "网吧内发现疑似未成年人（已离开）", "source_inspection_id": inspection["id"],
+        "amends": found, "amend_reason": "补充情况"})
+    assert corrected.status_code == 201, corrected.get_json()
+    assert found not in [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]]
+    linked = head.post(f"/api/minors-found/{found}/link", json={"child_id": town.children["a2"]})
+    assert linked.status_code == 404
