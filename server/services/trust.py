@@ -40,15 +40,17 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
 class Track:
     """One worker's visits and inspections by time: where the travel check finds neighbours.
 
-    `window` loads every standing record in a span (a visit an amendment replaced is not where
-    anyone was) and the nearest one beyond each edge, so any moment inside the span finds its
-    true neighbours; `around` is the span of one moment.
-    Records of a run are added as they are made, so each op sees exactly what it would see
-    applied alone.
+    `window` loads every standing record with a fix in a span (a visit an amendment replaced is
+    not where anyone was; one without a fix says nothing of where) and the nearest such one beyond
+    each edge, so any moment inside the span finds its true neighbours; `around` is the span of one
+    moment. Records of a run are added as they are made, so each op sees exactly what it would
+    see applied alone.
     """
 
-    MODELS = ((Visit, Visit.worker_id, Visit.visited_at),
-              (Inspection, Inspection.inspector_id, Inspection.inspected_at))
+    # Each kind with the plain column that is null exactly when its record has no fix: a visit's
+    # location is only stored encrypted, and its ciphertext is null when there is none.
+    MODELS = ((Visit, Visit.worker_id, Visit.visited_at, Visit.location_ct),
+              (Inspection, Inspection.inspector_id, Inspection.inspected_at, Inspection.lat))
 
     def __init__(self, start: datetime | None = None, end: datetime | None = None):
         self.start, self.end = start, end
@@ -56,16 +58,18 @@ class Track:
         self.points: dict[str, dict | None] = {}
 
     @classmethod
-    def around(cls, worker_id: str, at: datetime) -> "Track":
-        """Load the worker's records at `at` and the nearest on each side."""
-        return cls.window(worker_id, at, at)
+    def around(cls, worker_id: str, at: datetime, replaces: str | None = None) -> "Track":
+        """Load the worker's records at `at` and the nearest on each side but the one `replaces`."""
+        return cls.window(worker_id, at, at, replaces)
 
     @classmethod
-    def window(cls, worker_id: str, start: datetime, end: datetime) -> "Track":
+    def window(cls, worker_id: str, start: datetime, end: datetime,
+               replaces: str | None = None) -> "Track":
         """Load the worker's records from `start` to `end` and the nearest beyond each edge."""
         track = cls(start, end)
-        for model, _, _ in cls.MODELS:
-            rows = db.session.execute(_window_query(model), {"worker": worker_id, "start": start, "end": end})
+        params = {"worker": worker_id, "start": start, "end": end, "replaces": replaces or ""}
+        for model, *_ in cls.MODELS:
+            rows = db.session.execute(_window_query(model), params)
             track.times[model] = [(t, i) for i, t in rows]
         track._sort()
         return track
@@ -84,15 +88,15 @@ class Track:
         self.points[record_id] = point
 
     def neighbours(self, at: datetime, skip: set[str]) -> list[tuple[datetime, dict]]:
-        """Return the nearest record before and after `at` of each kind but `skip`, with their points."""
+        """Return the nearest record with a fix on each side of `at`, of each kind but `skip`."""
         found = []
         for model, times in self.times.items():
-            for entry in (_last_at_or_before(times, at, skip),
-                          _first_at_or_after(times, at, skip)):
-                if entry is not None:
-                    point = self._point(model, entry[1])
+            for side in (_at_or_before(times, at), _at_or_after(times, at)):
+                for moment, record_id in side:
+                    point = None if record_id in skip else self._point(model, record_id)
                     if point:
-                        found.append((entry[0], point))
+                        found.append((moment, point))
+                        break
         return found
 
     def _point(self, model: type, record_id: str) -> dict | None:
@@ -104,36 +108,37 @@ class Track:
 @cache
 def _window_query(model: type):
     """The statement `Track.window` runs for one kind, built once (it is long to build and key)."""
-    who, when = {m: (w, t) for m, w, t in Track.MODELS}[model]
+    who, when, fix = {m: (w, t, f) for m, w, t, f in Track.MODELS}[model]
     worker, start, end = bindparam("worker"), bindparam("start"), bindparam("end")
-    live = stands(model)
+    live = (*stands(model), fix.is_not(None))
     mine = select(model.id, when).where(who == worker, *live)
-    # Nearest first by the (worker, time) index: the scan stops at the first standing record.
-    before = select(when).where(who == worker, when < start, *live) \
+    # The record being replaced still stands: the neighbour past it is the true one.
+    other = model.id != bindparam("replaces")
+    # Nearest first by the (worker, time) index: the scan stops at the first record that counts.
+    before = select(when).where(who == worker, when < start, other, *live) \
         .order_by(when.desc()).limit(1).scalar_subquery()
-    after = select(when).where(who == worker, when > end, *live).order_by(when).limit(1).scalar_subquery()
+    after = select(when).where(who == worker, when > end, other, *live) \
+        .order_by(when).limit(1).scalar_subquery()
     # Three index ranges, not one OR of them: with the OR the planner walks every record of the
     # worker, and a worker's history only grows.
     return union_all(mine.where(when >= start, when <= end), mine.where(when == before),
                      mine.where(when == after))
 
 
-def _last_at_or_before(times, at, skip):
+def _at_or_before(times, at):
+    """Yield the entries of `times` at or before `at`, nearest first."""
     index = bisect.bisect_right(times, (at, "\uffff"))
     while index > 0:
         index -= 1
-        if times[index][1] not in skip:
-            return times[index]
-    return None
+        yield times[index]
 
 
-def _first_at_or_after(times, at, skip):
+def _at_or_after(times, at):
+    """Yield the entries of `times` at or after `at`, nearest first."""
     index = bisect.bisect_left(times, (at, ""))
     while index < len(times):
-        if times[index][1] not in skip:
-            return times[index]
+        yield times[index]
         index += 1
-    return None
 
 
 def run_track(worker_id: str) -> Track | None:
@@ -170,7 +175,7 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
     slack_km = current_app.config["TRUST_MIN_DISTANCE_M"] / 1000
     if track is None or not track.covers(at):
         db.session.flush()
-        track = Track.around(worker_id, at)
+        track = Track.around(worker_id, at, replaces)
     for other_at, point in track.neighbours(at, {record_id, replaces} - {None}):
         hours = abs((at - other_at).total_seconds()) / 3600
         if not _may_exceed((fix["lat"], fix["lon"]), (point["lat"], point["lon"]), hours,

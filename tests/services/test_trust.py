@@ -167,6 +167,101 @@ def test_travel_between_two_homes(worker, town, gap, flags):
     assert (first["distance_m"], second["distance_m"]) == (0.0, 0.0)
 
 
+# A record without a fix says nothing of where the worker was: the check looks past it to the
+# nearest record that has one, on either side and of either kind.
+FAR = offset(HOME, 50_000, bearing=0)
+
+
+def test_a_visit_without_a_fix_in_between_does_not_hide_a_journey(worker, town):
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    start = now() - timedelta(hours=3)
+    home = visit(worker, near_child, HOME, at=start)
+    blind = visit(worker, near_child, None, at=start + timedelta(minutes=5))
+    away = visit(worker, far_child, FAR, at=start + timedelta(minutes=10))
+    assert (home["flags"], blind["flags"], away["distance_m"]) == ([], ["no_location"], 0.0)
+    assert away["flags"] == ["impossible_travel"]
+
+
+def test_a_visit_without_a_fix_later_in_time_does_not_hide_a_journey(worker, town):
+    """Recorded late: the record's later neighbour has no fix, the one after it is 50 km away."""
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    start = now() - timedelta(hours=3)
+    assert visit(worker, far_child, FAR, at=start + timedelta(minutes=10))["flags"] == []
+    assert visit(worker, near_child, None, at=start + timedelta(minutes=5))["flags"] == ["no_location"]
+    assert visit(worker, near_child, HOME, at=start)["flags"] == ["impossible_travel"]
+
+
+def test_two_visits_without_a_fix_in_a_row_do_not_hide_a_journey(worker, town):
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    start = now() - timedelta(hours=3)
+    assert visit(worker, near_child, HOME, at=start)["flags"] == []
+    for minutes in (3, 6):
+        assert visit(worker, near_child, None, at=start + timedelta(minutes=minutes))["flags"] == [
+            "no_location"]
+    assert visit(worker, far_child, FAR, at=start + timedelta(minutes=10))["flags"] == [
+        "impossible_travel"]
+
+
+def test_a_batch_with_a_visit_without_a_fix_in_between_does_not_hide_a_journey(worker, town):
+    """The three visits pushed together are applied as one run, on the track prefetched for it."""
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    start = now() - timedelta(hours=3)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    visits = [(near_child, HOME, 0), (near_child, None, 5), (far_child, FAR, 10)]
+    push_at(worker, [op("visit", "create", visit_id, {
+        "child_id": child_id, "visited_at": iso(start + timedelta(minutes=minutes)),
+        **({"lat": fix[0], "lon": fix[1], "accuracy_m": 10.0} if fix else {})})
+        for visit_id, (child_id, fix, minutes) in zip(ids, visits)])
+    assert [worker.get(f"/api/visits/{visit_id}").get_json()["flags"] for visit_id in ids] == [
+        [], ["no_location"], ["impossible_travel"]]
+
+
+def test_a_batch_after_a_stored_visit_without_a_fix_does_not_hide_a_journey(worker, town):
+    """The track prefetched for a run reaches past a stored record without a fix at its edge."""
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    start = now() - timedelta(hours=3)
+    assert visit(worker, near_child, HOME, at=start)["flags"] == []
+    assert visit(worker, near_child, None, at=start + timedelta(minutes=5))["flags"] == ["no_location"]
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    push_at(worker, [op("visit", "create", visit_id, {
+        "child_id": far_child, "visited_at": iso(start + timedelta(minutes=minutes)),
+        "lat": FAR[0], "lon": FAR[1], "accuracy_m": 10.0}) for visit_id, minutes in zip(ids, (10, 90))])
+    assert [worker.get(f"/api/visits/{visit_id}").get_json()["flags"] for visit_id in ids] == [
+        ["impossible_travel"], []]
+
+
+def test_a_correction_does_not_hide_the_record_before_the_one_it_corrects(worker, town):
+    """Correcting a visit at home into one 50 km away is still a journey from the visit before."""
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    start = now() - timedelta(hours=3)
+    assert visit(worker, near_child, HOME, at=start)["flags"] == []
+    corrected = visit(worker, near_child, HOME, at=start + timedelta(minutes=5))
+    fixed_id = str(uuid.uuid4())
+    push_at(worker, [op("visit", "create", fixed_id, {
+        "child_id": near_child, "visited_at": iso(start + timedelta(minutes=10)), "lat": FAR[0],
+        "lon": FAR[1], "accuracy_m": 10.0, "amends": corrected["id"], "amend_reason": "补记定位"})])
+    assert worker.get(f"/api/visits/{fixed_id}").get_json()["flags"] == [
+        "impossible_travel", "location_mismatch"]
+
+
+def test_an_inspection_without_a_fix_in_between_does_not_hide_a_journey(app, town, login, worker):
+    """A town admin inspects a venue at HOME, inspects again without a fix, then visits 50 km away."""
+    _place_venue(app, town.venues["a"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], FAR)
+    admin = login("admin", device_id="phone-trust-admin-01")
+    start = now() - timedelta(hours=3)
+    assert inspect(admin, town.venues["a"], HOME, at=start)["flags"] == []
+    assert inspect(admin, town.venues["a"], None, at=start + timedelta(minutes=5))["flags"] == [
+        "no_location"]
+    assert visit(admin, far_child, FAR, at=start + timedelta(minutes=10))["flags"] == [
+        "impossible_travel"]
+
+
 def test_a_correction_is_not_a_journey_from_the_record_it_corrects(worker, home):
     """Correcting a fix taken 30 km off (a stale GPS reading) a minute later is not impossible travel."""
     _, child_id = home
@@ -355,7 +450,8 @@ def test_the_travel_track_reads_index_ranges_not_a_workers_whole_history(app, en
         for model in (Visit, Inspection):
             compiled = trust._window_query(model).compile(db.engine)
             at = datetime(2026, 11, 1, tzinfo=UTC)
-            params = compiled.construct_params({"worker": "w", "start": at, "end": at})
+            params = compiled.construct_params({"worker": "w", "start": at, "end": at,
+                                                "replaces": ""})
             values = [params[name] for name in compiled.positiontup]
             plan = [row[3] for row in db.session.connection().exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {compiled}", tuple(str(v) for v in values))]
