@@ -74,6 +74,7 @@ class ReviewedVisitSchema(VisitSchema):
     reviewed_at = fields.DateTime()
     child_name = fields.Function(lambda v: getattr(v, "child_name", None))
     worker_name = fields.Function(lambda v: getattr(v, "worker_name", None))
+    may_decide = fields.Function(lambda v: getattr(v, "may_decide", False))
 
 
 class LocationDecisionSchema(StrictSchema):

@@ -90,8 +90,7 @@ def _waiting(actor, query, kind: str, title: str, entity: str) -> tuple[int, lis
 
 
 def _review_pending(actor, today) -> tuple[int, list[dict]]:
-    query = scope.scoped_select(actor, Visit).where(Visit.review_status == "pending")
-    return _waiting(actor, query, "review_pending", "{} 条走访记录待审核", "review")
+    return _waiting(actor, review.awaiting_review(actor), "review_pending", "{} 条走访记录待审核", "review")
 
 
 def _clues_waiting(actor, today) -> tuple[int, list[dict]]:
@@ -122,8 +121,9 @@ SOURCES = {
                      ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_review_due", _plans_due)),
-    "town_admin": (("overdue_visit", _overdue_visits), ("plan_missing", _plans_missing),
-                   ("plan_review_due", _plans_due), ("clue_new", _clues_waiting)),
+    "town_admin": (("overdue_visit", _overdue_visits), ("review_pending", _review_pending),
+                   ("plan_missing", _plans_missing), ("plan_review_due", _plans_due),
+                   ("clue_new", _clues_waiting)),
     "police": (("clue_new", _clues_waiting), ("weekly_report_due", _weekly_due)),
 }
 

@@ -163,13 +163,3 @@ def test_a_correction_of_the_proposing_visit_takes_the_proposal_with_it(app, tow
     assert (shown["version"], shown["location_proposal"], shown["lat"]) == (4, None, None)
     assert login("head_a").get("/api/review/locations").get_json()["total"] == 0
 
-
-def test_a_village_head_does_not_confirm_a_location_their_own_visit_proposed(app, town, login):
-    head = login("head_a", device_id="phone-locations-head-a")
-    household_id, child_id = make_home(head, town.grids["a1"], point=None)
-    visit(head, child_id, offset(HOME, 10), accuracy=30)
-    url = f"/api/households/{household_id}/location-review"
-    for decision in ("confirm", "reject"):
-        assert_error(head.post(url, json={"decision": decision}), 403, "own_record")
-    shown = head.get(f"/api/households/{household_id}").get_json()
-    assert (shown["lat"], shown["location_proposal"]["worker_id"]) == (None, town.users["head_a"])

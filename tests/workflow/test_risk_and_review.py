@@ -2,7 +2,7 @@
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.crypto import get_cipher
 from server.extensions import db
@@ -175,16 +175,40 @@ def test_a_visit_replaced_by_an_amendment_leaves_the_review_queue_and_is_not_rev
         assert db.session.get(Visit, flagged["id"]).review_status == "pending"
 
 
-def test_a_village_head_does_not_review_a_visit_of_their_own(app, town, login):
+def test_a_village_heads_own_flagged_visit_is_reviewed_by_the_town_office(app, town, login):
     """The review is the second person's check on the one who recorded the visit: a head's own
-    flagged visit waits, in the queue the town office reads too."""
-    head, admin = login("head_a"), login("admin")
+    flagged visit is neither in the head's to-do nor decided by the head, but by the town office."""
+    head, worker, admin = login("head_a"), login("worker_a"), login("admin")
     own = post_visit(head, town.children["a1"], "a1", located=False)
-    assert own["flags"] == ["no_location"]
+    theirs = post_visit(worker, town.children["a1"], "a1", located=False, hours_ago=2)
+    assert own["flags"] == theirs["flags"] == ["no_location"]
+
+    def queue(api):
+        return {row["id"]: row["may_decide"] for row in api.get("/api/review/visits").get_json()["rows"]}
+
+    def pending(api):
+        return api.get("/api/tasks").get_json()["counts"].get("review_pending", 0)
+    assert (queue(head), pending(head)) == ({own["id"]: False, theirs["id"]: True}, 1)
+    assert (queue(admin), pending(admin)) == ({own["id"]: True, theirs["id"]: False}, 1)
     for decision in ("accept", "question"):
         answer = head.post(f"/api/visits/{own['id']}/review", json={"decision": decision, "note": "已核实"})
         assert_error(answer, 403, "own_record")
-    assert [row["id"] for row in admin.get("/api/review/visits").get_json()["rows"]] == [own["id"]]
-    with app.app_context():
-        assert (db.session.get(Visit, own["id"]).review_status, db.session.scalar(select(func.count()).where(
-            AuditEvent.action == "visit.update", AuditEvent.entity_id == own["id"]))) == ("pending", 0)
+    assert_error(admin.post(f"/api/visits/{theirs['id']}/review", json={"decision": "accept"}),
+                 403, "review_not_allowed")
+    accepted = admin.post(f"/api/visits/{own['id']}/review", json={"decision": "accept", "note": "已核实"})
+    assert accepted.status_code == 200, accepted.get_json()
+    assert (accepted.get_json()["review_status"], accepted.get_json()["reviewed_by"]) == (
+        "accepted", town.users["admin"])
+    assert (pending(head), pending(admin)) == (1, 0)
+
+
+def test_a_flagged_visit_replaced_by_an_amendment_leaves_the_heads_to_do(app, town, login):
+    worker, head = login("worker_a"), login("head_a")
+    flagged = post_visit(worker, town.children["a1"], "a1", located=False, hours_ago=2)
+    assert head.get("/api/tasks").get_json()["counts"]["review_pending"] == 1
+    body = {**visit_body(town.children["a1"], "a1", hours_ago=2), "visited_at": flagged["visited_at"],
+            "amends": flagged["id"], "amend_reason": "补充定位"}
+    assert worker.post("/api/visits", json=body).status_code == 201
+    tasks = head.get("/api/tasks").get_json()
+    waiting = [t for t in tasks["tasks"] if t["kind"] == "review_pending"]
+    assert (tasks["counts"].get("review_pending", 0), waiting) == (0, [])

@@ -1,4 +1,5 @@
-// 待审核走访: visits the server flagged; the village head accepts them or questions them back.
+// 待审核走访: visits the server flagged; the village head accepts them or questions them back
+// (the town office those a head recorded: the server says which a caller may decide).
 import { h, field, page, fmtTime, toast } from '../ui.js';
 import * as api from '../api.js';
 import { FLAG, T } from '../i18n/zh-CN.js';
@@ -36,7 +37,7 @@ function item(v, onDone) {
     h('h2', {}, v.child_id ? h('a', { href: `#/child/${v.child_id}` }, v.child_name || '（未知儿童）') : '（未关联儿童）'),
     h('p', { class: 'row' }, (v.flags || []).map((f) => h('span', { class: 'tag high' }, FLAG[f] || f))),
     facts(v));
-  if (decides()) {
+  if (v.may_decide) {
     const form = h('form', {}, field('审核意见（存疑时必填）', note), out, h('div', { class: 'row' },
       h('button', { type: 'button', class: 'btn primary', onclick: act('accept') }, '通过'),
       h('button', { type: 'button', class: 'btn', onclick: act('question') }, '存疑，退回核实')));
@@ -44,6 +45,8 @@ function item(v, onDone) {
     form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
     form.addEventListener('submit', (e) => e.preventDefault());
     li.append(form);
+  } else if (decides()) {
+    li.append(h('p', { class: 'hint' }, '您本人记录的走访，由镇平安办审核。'));
   }
   return li;
 }
@@ -60,6 +63,7 @@ export async function render() {
   const done = (li) => { li.remove(); left -= 1; show(); };
   list.append(...data.rows.map((v) => item(v, done)));
   show();
-  body.append(count, ...(decides() ? [] : [h('p', { class: 'hint' }, '由村/社区负责人审核；您可以查看。')]), list);
+  const hint = '由村/社区负责人审核；负责人本人记录的走访由镇平安办审核。';
+  body.append(count, ...(decides() ? [] : [h('p', { class: 'hint' }, hint)]), list);
   return body;
 }
