@@ -4,7 +4,7 @@ from sqlalchemy import select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit
+from . import audit, devices
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -64,7 +64,8 @@ def create_user(actor, data: dict) -> User:
 
 
 def update_user(actor, user_id: str, data: dict) -> User:
-    """Change an account's name, scope or active flag; a change of either ends its sessions."""
+    """Change an account's name, scope or active flag; a change of either ends its sessions, and
+    disabling it revokes its devices, so each phone wipes what it holds at its next contact."""
     user = db.session.get(User, user_id)
     if user is None:
         raise ApiError(404)
@@ -73,6 +74,8 @@ def update_user(actor, user_id: str, data: dict) -> User:
     if "active" in data and data["active"] != user.active:
         user.active = data["active"]
         end_all_sessions(user)
+        if not user.active:
+            devices.revoke_devices_of(actor, user.id)
     if {"village_id", "grid_ids", "unit_id"} & set(data):
         _apply_scope(user, data)
         end_all_sessions(user)

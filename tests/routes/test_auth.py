@@ -176,6 +176,25 @@ def test_disabled_account_loses_its_session_and_cannot_log_in(app, town, login):
     assert admin.get("/api/auth/me").status_code == 200
 
 
+def test_disabling_an_account_revokes_its_phones_so_each_wipes_at_its_next_contact(app, town, login):
+    """A worker who left keeps the children on the phone, unlockable offline, until the server
+    tells the phone: disabling the account revokes its devices, as a revoke of each would."""
+    phones = [login("worker_a", device_id=f"phone-leaver-{n}") for n in (1, 2)]
+    admin = login("admin")
+    assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": False}).status_code == 200
+    for phone in phones:
+        assert_error(phone.get("/api/sync/pull"), 410, "device_revoked")
+    again = app.test_client().post("/api/auth/login", json={
+        "username": "worker_a", "password": factories.PASSWORD, "device_id": "phone-leaver-1"})
+    assert again.status_code in (401, 410)
+    with app.app_context():
+        revoked = db.session.execute(select(AuditEvent.entity_id, AuditEvent.actor_id).where(
+            AuditEvent.action == "device.revoke").order_by(AuditEvent.entity_id)).all()
+        assert revoked == [("phone-leaver-1", town.users["admin"]), ("phone-leaver-2", town.users["admin"])]
+    assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": True}).status_code == 200
+    assert login("worker_a", device_id="phone-leaver-3").get("/api/sync/pull").status_code == 200
+
+
 def test_idle_session_expires(app, town, login, monkeypatch):
     api = login("worker_a")
     start = utcnow()
