@@ -10,16 +10,8 @@ from server.models import Child, Clue, Visit
 from . import helpers
 from .conftest import PHONE
 from .test_clue_handling import NOTE, _api, _file
-from .test_offline import SHOWN, shown
+from .test_offline import open_visit_form, shown
 from .test_register import register
-
-
-def open_visit_form(page, name: str) -> None:
-    page.locator("#nav").get_by_role("link", name="我的儿童").click()
-    page.get_by_label("搜索姓名或拼音首字母").fill(SHOWN[name][0])
-    page.get_by_role("link", name=shown(name)).click()
-    page.get_by_role("link", name="记录走访").click()
-    expect(page.get_by_test_id("gps")).to_contain_text("精度")
 
 
 def stored(live_server, model, column: str) -> list[str]:

@@ -21,12 +21,16 @@ def shown(name: str) -> re.Pattern:
     return re.compile(f"^({re.escape(name)}|{re.escape(SHOWN[name][1])})")
 
 
-def record_visit(page, name: str, note: str) -> None:
+def open_visit_form(page, name: str) -> None:
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
-    page.get_by_label("搜索姓名或拼音首字母").fill(SHOWN[name][0])
+    page.get_by_role("searchbox").fill(SHOWN[name][0])  # the town office searches names as shown
     page.get_by_role("link", name=shown(name)).click()
     page.get_by_role("link", name="记录走访").click()
     expect(page.get_by_test_id("gps")).to_contain_text("精度")
+
+
+def record_visit(page, name: str, note: str) -> None:
+    open_visit_form(page, name)
     page.get_by_role("group", name="在校就读").get_by_label("是").check()
     page.get_by_label("走访情况").fill(note)
     page.get_by_role("button", name="保存走访").click()
