@@ -40,6 +40,7 @@ run: install instance
 	$(FLASK) db upgrade && \
 	$(FLASK) demo-data --if-empty && \
 	$(FLASK) prune-tombstones && \
+	$(FLASK) age-out && \
 	echo "Hulei: http://$(HOST):$(PORT)/" && \
 	$(VENV)/bin/flask --app 'server:serving_app()' run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
 

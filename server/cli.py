@@ -1,4 +1,4 @@
-"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones.
+"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones, age-out.
 
 Each runs in an app context of its own (with_appcontext), so it also works from
 `app.test_cli_runner()` and any other click invoker, not only from the `flask` command.
@@ -127,4 +127,15 @@ def prune_tombstones_command():
     click.echo(f"pruned {prune_tombstones(days)} tombstones older than {days} days")
 
 
-COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group, prune_tombstones_command)
+@click.command("age-out")
+@with_appcontext
+def age_out_command():
+    """Mark children who turned 18 aged out (`make run` does it at each start; run it daily from
+    cron on a server that runs for days)."""
+    from .services import ageing, schedule
+
+    click.echo(f"{ageing.age_out(schedule.local_today())} children aged out at 18")
+
+
+COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group, prune_tombstones_command,
+            age_out_command)

@@ -1,0 +1,38 @@
+"""Children leave the register's active list at 18 (DESIGN: status "aged out at 18")."""
+from datetime import date
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Child
+from .writes import assign, save_record
+
+ADULT_AGE = 18
+
+
+def eighteenth_birthday(born: date) -> date:
+    """Return the day a child born on `born` turns 18 (one born on 29 February, on 1 March)."""
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+def age_out(today: date) -> int:
+    """Mark every active child who has turned 18 by `today` aged out, each an audited edit of the
+    system's (no actor), so phones pull it and the child leaves the visit schedule; return how many.
+
+    Only children born in or before the year that turns 18 are opened (their birth date is
+    encrypted); one with a birth year and no date turns 18 at the end of that year.
+    """
+    candidates = db.session.scalars(select(Child).where(
+        Child.status == "active", Child.deleted_at.is_(None),
+        Child.birth_year <= today.year - ADULT_AGE)).all()
+    aged = 0
+    for child in candidates:
+        born = child.birth_date or date(child.birth_year, 12, 31)
+        if eighteenth_birthday(born) <= today:
+            save_record(None, "child", child, "update", assign(child, {"status": "aged_out"}))
+            aged += 1
+    db.session.commit()
+    return aged

@@ -1,0 +1,89 @@
+"""Children leave the active register at 18: on their birthday, in the town's time zone, audited,
+and pulled by the phones."""
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent, Child
+from server.services import ageing, schedule
+from server.services.audit import verify_chain
+
+from ..sync.test_push_pull_basics import pull_all
+
+
+def _born(app, town, births: dict) -> None:
+    """Give the town's children these birth dates (or years, for a child with no date)."""
+    with app.app_context():
+        for key, born in births.items():
+            child = db.session.get(Child, town.children[key])
+            if isinstance(born, date):
+                child.birth_date, child.birth_year = born, born.year
+            else:
+                child.birth_date, child.birth_year = None, born
+        db.session.commit()
+
+
+def _statuses(app, town) -> dict:
+    with app.app_context():
+        return {key: db.session.get(Child, child_id).status for key, child_id in town.children.items()}
+
+
+@pytest.mark.parametrize("today, aged", [
+    (date(2026, 5, 9), set()),
+    (date(2026, 5, 10), {"a1"}),
+    (date(2026, 12, 30), {"a1"}),
+    (date(2026, 12, 31), {"a1", "b1"}),
+])
+def test_a_child_ages_out_on_the_day_they_turn_18(app, town, today, aged):
+    _born(app, town, {"a1": date(2008, 5, 10), "a2": date(2009, 1, 1),
+                      "b1": 2008})
+    with app.app_context():
+        assert ageing.age_out(today) == len(aged)
+    assert {k for k, status in _statuses(app, town).items() if status == "aged_out"} == aged
+
+
+def test_a_child_born_on_29_february_turns_18_on_1_march():
+    assert [ageing.eighteenth_birthday(date(2008, 2, 29)), ageing.eighteenth_birthday(date(2008, 3, 1))] == [
+        date(2026, 3, 1), date(2026, 3, 1)]
+
+
+def test_ageing_out_is_an_audited_edit_the_phones_pull_and_leaves_the_overdue_list(
+        app, town, login, monkeypatch):
+    _born(app, town, {"a1": date(2008, 5, 10), "a2": date(2008, 1, 1)})
+    with app.app_context():
+        db.session.get(Child, town.children["a2"]).status = "moved_out"
+        db.session.commit()
+        before = db.session.get(Child, town.children["a2"]).version
+    worker = login("worker_a", device_id="phone-ageing-worker-a")
+    _, cursor = pull_all(worker)
+
+    def overdue() -> set:
+        with monkeypatch.context() as later:
+            later.setattr(schedule, "local_today", lambda: date(2030, 1, 1))  # every visit long overdue
+            return {t["entity_id"] for t in worker.get("/api/tasks").get_json()["tasks"]
+                    if t["kind"] == "overdue_visit"}
+    assert town.children["a1"] in overdue()
+    with app.app_context():
+        assert ageing.age_out(date(2026, 6, 1)) == 1  # a child already gone is left as it is
+        child = db.session.get(Child, town.children["a1"])
+        assert (child.status, db.session.get(Child, town.children["a2"]).status) == ("aged_out", "moved_out")
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.entity_id == child.id, AuditEvent.action == "child.update")
+            .order_by(AuditEvent.seq.desc()).limit(1)).one()
+        assert (event.actor_id, event.detail) == (None, {"version": child.version, "fields": ["status"]})
+        assert db.session.get(Child, town.children["a2"]).version == before
+        assert verify_chain()["ok"]
+    changes, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["data"]["status"]) for c in changes] == [
+        ("child", town.children["a1"], "aged_out")]
+    assert town.children["a1"] not in overdue()
+
+
+def test_the_age_out_command_says_how_many_children_turned_18(app, town, monkeypatch):
+    _born(app, town, {"a1": date(2008, 5, 10)})
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 6, 1))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["age-out"]).output == "1 children aged out at 18\n"
+    assert runner.invoke(args=["age-out"]).output == "0 children aged out at 18\n"
