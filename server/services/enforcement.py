@@ -38,29 +38,74 @@ def open_violations(actor, today: date) -> list[dict]:
     return violations_in(_inspections(actor), today)
 
 
-def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
-    """Return the open violations of these inspections (in inspection order), overdue on `today`."""
+def rectification_states(actor, today: date) -> tuple[list[dict], set[tuple[str, str]]]:
+    """Return the open violations in scope and the (inspection id, item) failures since rectified."""
+    inspections = _inspections(actor)
+    return violations_in(inspections, today), rectified_in(inspections)
+
+
+def _item_checks(inspections: list[Inspection]) -> list[list[tuple[Inspection, dict]]]:
+    """Return each item's pass and fail answers along its re-inspection chain, oldest first."""
     standing = standing_ids(inspections)
     by_id = {i.id: i for i in inspections}
-    latest: dict[tuple[str, str], tuple[Inspection, dict]] = {}
+    chains: dict[tuple[str, str], list[tuple[Inspection, dict]]] = {}
     for inspection in inspections:
         if standing[inspection.id] != inspection.id:
             continue
         root = _root(inspection, by_id, standing)
         for result in inspection.results or []:
             if result["result"] in ("pass", "fail"):
-                latest[(root, result["item"])] = (inspection, result)
+                chains.setdefault((root, result["item"]), []).append((inspection, result))
+    return list(chains.values())
+
+
+def _failing_since_last_pass(checks: list[tuple[Inspection, dict]]) -> list[tuple[Inspection, dict]]:
+    failing = []
+    for check in reversed(checks):
+        if check[1]["result"] != "fail":
+            break
+        failing.insert(0, check)
+    return failing
+
+
+def _deleted_venues(venue_ids: set[str]) -> set[str]:
+    if not venue_ids:
+        return set()
+    return set(db.session.scalars(select(Venue.id).where(Venue.id.in_(venue_ids),
+                                                         Venue.deleted_at.is_not(None))))
+
+
+def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
+    """Return the open violations of these inspections (in inspection order), overdue on `today`.
+
+    `failed_at` names every check that failed the item since it last passed, the open one last.
+    A deleted venue can no longer be re-inspected, so its failures are no longer open.
+    """
+    failing = [f for f in map(_failing_since_last_pass, _item_checks(inspections)) if f]
+    deleted = _deleted_venues({f[-1][0].venue_id for f in failing})
     violations = []
-    for inspection, item in latest.values():
-        if item["result"] != "fail":
+    for chain in failing:
+        inspection, item = chain[-1]
+        if inspection.venue_id in deleted:
             continue
         deadline = date.fromisoformat(item["deadline"]) if item.get("deadline") else None
         violations.append({
             "inspection_id": inspection.id, "venue_id": inspection.venue_id,
             "village_id": inspection.village_id, "inspector_id": inspection.inspector_id,
             "item": item["item"], "severity": item.get("severity"), "deadline": deadline,
-            "overdue": deadline is not None and deadline < today})
+            "overdue": deadline is not None and deadline < today,
+            "failed_at": [i.id for i, _ in chain]})
     return violations
+
+
+def rectified_in(inspections: list[Inspection]) -> set[tuple[str, str]]:
+    """Return the (inspection id, item) failures of these inspections that a later check passed."""
+    rectified = set()
+    for checks in _item_checks(inspections):
+        still_failing = len(_failing_since_last_pass(checks))
+        rectified |= {(i.id, item["item"]) for i, item in checks[:len(checks) - still_failing]
+                      if item["result"] == "fail"}
+    return rectified
 
 
 def _unit_members(unit_id: str | None) -> set[str]:

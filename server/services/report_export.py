@@ -31,8 +31,11 @@ INDICATORS = [
     ("venues.overdue_rectifications", "  其中：逾期未整改"),
     ("staff_checks.total", "本期从业人员查询人次"),
     ("staff_checks.record_found", "  其中：发现违法犯罪记录"),
+    ("unit_staff_checks.total", "  其中：单位（学校、卫生院等）人员查询人次"),
     ("operations.total", "本期联合执法行动次数（全镇）"),
 ]
+# Figures of the town alone: a village's report does not carry them.
+TOWN_ONLY = {"unit_staff_checks.total"}
 
 
 def _value(figures: dict, path: str):
@@ -61,8 +64,11 @@ def report_sheet(report: dict) -> tuple[list[Column], list[dict]]:
     columns += [Column(f"v{n}", v["name"], 12) for n, v in enumerate(villages or [])]
     rows = _info_rows(report)
     for path, label in INDICATORS:
+        if path in TOWN_ONLY and villages is None:
+            continue
         row = {"label": label, "value": _value(report["figures"], path)}
-        row.update({f"v{n}": _value(v["figures"], path) for n, v in enumerate(villages or [])})
+        if path not in TOWN_ONLY:
+            row.update({f"v{n}": _value(v["figures"], path) for n, v in enumerate(villages or [])})
         rows.append(row)
     return columns, rows
 

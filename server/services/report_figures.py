@@ -51,6 +51,11 @@ def town_operations(period: str) -> dict:
     return {"total": count or 0}
 
 
+def unit_staff_checks(period: str) -> dict:
+    """Return the staff checks of the period's window made of units' staff (no village), town-wide."""
+    return _staff_checks(None, period)
+
+
 def sum_figures(rows: list[dict]) -> dict:
     """Return the key-by-key sum of several villages' figures (same shape)."""
     total: dict = {}
@@ -138,9 +143,10 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
             "overdue_rectifications": sum(v["overdue"] for v in violations)}
 
 
-def _staff_checks(village_id: str, period: str) -> dict:
+def _staff_checks(village_id: str | None, period: str) -> dict:
     first, end = periods.window(period)
+    placed = StaffCheck.village_id.is_(None) if village_id is None else StaffCheck.village_id == village_id
     rows = db.session.scalars(select(StaffCheck.result).where(
-        StaffCheck.village_id == village_id, StaffCheck.deleted_at.is_(None),
+        placed, StaffCheck.deleted_at.is_(None),
         StaffCheck.checked_on >= first, StaffCheck.checked_on < end)).all()
     return {"total": len(rows), "record_found": sum(r == "record_found" for r in rows)}

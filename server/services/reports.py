@@ -93,17 +93,19 @@ def village_report(period: str, village: Village) -> dict:
 
 
 def town_report(period: str) -> dict:
-    """Return the town total (the sum of the villages, operations counted once) and each village."""
+    """Return the town total and each village: the total sums the villages, counts operations once
+    and adds the staff checks of units, which belong to no village."""
     operations = report_figures.town_operations(period)
+    units = report_figures.unit_staff_checks(period)
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
     snapshots = _village_snapshots(period, villages)
     rows = [{"village_id": v.id, "village_name": v.name, "submitted": True, "figures": snapshots[v.id].figures}
             if v.id in snapshots else _computed(period, v, operations) for v in villages]
     total = report_figures.sum_figures([{k: v for k, v in r["figures"].items() if k != "operations"}
-                                        for r in rows])
+                                        for r in rows] + [{"staff_checks": units}])
     town = db.session.scalar(select(Town.name).limit(1))
     return {**_header(period), "village_id": None, "village_name": town or "全镇", "submitted": False,
-            "as_of": _as_of(period), "figures": {**total, "operations": operations},
+            "as_of": _as_of(period), "figures": {**total, "unit_staff_checks": units, "operations": operations},
             "villages": [{"village_id": r["village_id"], "name": r["village_name"], "submitted": r["submitted"],
                           "figures": r["figures"]} for r in rows]}
 

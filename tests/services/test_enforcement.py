@@ -12,6 +12,7 @@ from server.services import checklists, enforcement, periods, schedule
 
 from ..factories import valid_id_number
 from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import op, push
 from ..workflow.helpers import TZ
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -309,6 +310,30 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
     assert kinds("head_a") == sorted([rect, minor])
     assert kinds("head_b") == [recheck]
     assert kinds("worker_a") == []
+
+
+def test_a_deleted_venues_rectifications_are_no_longer_open_anywhere(app, town, login):
+    """A deleted venue can no longer be re-inspected: its failures leave the to-do lists, the
+    violations, the monthly report's open figures, and the ledger says why they were never closed."""
+    inspector, head = login("inspector"), login("head_a", device_id="phone-head-a")
+    failed = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                     at=NOW - timedelta(days=10))
+    with app.app_context():
+        period = periods.current_period(schedule.local_today())
+
+    def still_open():
+        venues = head.get(f"/api/reports/monthly?period={period}").get_json()["figures"]["venues"]
+        return ([t["kind"] for who in (head, inspector) for t in who.get("/api/tasks").get_json()["tasks"]
+                 if t["kind"] == "rectification"],
+                [v["inspection_id"] for v in inspector.get("/api/violations").get_json()["rows"]],
+                (venues["open_violations"], venues["overdue_rectifications"]))
+    assert still_open() == (["rectification"] * 2, [failed["id"]], (1, 1))
+    version = head.get(f"/api/venues/{town.venues['a']}").get_json()["version"]
+    deleted = push(head, [op("venue", "delete", town.venues["a"], base_version=version)])
+    assert deleted["results"][0]["status"] == "applied", deleted
+    assert still_open() == ([], [], (0, 0))
+    rows = head.get("/api/ledgers/inspections").get_json()["rows"]
+    assert [(r["id"], r["rectification"]) for r in rows] == [(failed["id"], "场所已删除，未整改")]
 
 
 def test_the_same_photo_uploaded_twice_at_once_is_stored_once(app, town, login, engine_name):

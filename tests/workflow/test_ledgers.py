@@ -1,12 +1,15 @@
 """Each ledger's rows against a fixture whose expected values are written out here."""
-from datetime import date, timedelta
+import io
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 
 from server.extensions import db
 from server.models import Child, Plan, new_id
 
 from ..routes.helpers import assert_error
+from ..services.test_enforcement import inspect
 from . import ledger_town
 from .helpers import today
 
@@ -90,6 +93,31 @@ def test_venue_and_inspection_ledgers(facts, town, login):
          "查验入住未成年人身份，并如实登记、报送信息；前台人员知晓\"五必须\"要求",
          (day - timedelta(days=2)).isoformat(), "整改中（1项）")]
     assert login("head_b").get("/api/ledgers/inspections").get_json()["rows"] == []
+
+
+def test_an_item_failed_again_at_reinspection_is_not_shown_as_rectified_on_the_first_inspection(
+        town, login):
+    """A re-inspection that fails an item again carries it forward: the first inspection's item is
+    not rectified until a later check passes it, on the screen and in the export alike."""
+    inspector, head = login("inspector"), login("head_a")
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"},
+                                                  {"item": "patrol_visitors", "result": "fail"}],
+                    at=now - timedelta(days=3))
+    again = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"},
+                                                  {"item": "patrol_visitors", "result": "pass"}],
+                    at=now - timedelta(days=2), reinspection_of=first["id"])
+
+    def states():
+        rows = head.get("/api/ledgers/inspections").get_json()["rows"]
+        return [(r["id"], r["rectification"]) for r in rows]
+    assert states() == [(again["id"], "整改中（1项）"), (first["id"], "复查未通过，整改中")]
+    sheet = load_workbook(io.BytesIO(head.get("/api/ledgers/inspections?format=xlsx").data)).active
+    exported = list(sheet.iter_rows(values_only=True))[2:4]
+    assert [r[9] for r in exported] == ["整改中（1项）", "复查未通过，整改中"]
+    last = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "pass"}],
+                   at=now - timedelta(days=1), reinspection_of=again["id"])
+    assert states() == [(last["id"], "无需整改"), (again["id"], "已整改"), (first["id"], "已整改")]
 
 
 def test_plan_and_staff_check_ledgers(facts, town, login):

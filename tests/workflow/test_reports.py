@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, event, func, select, update
 
 from server.extensions import db
-from server.models import AuditEvent, ReportSnapshot, Village, new_id
+from server.models import AuditEvent, ReportSnapshot, StaffCheck, User, Village, new_id
 from server.services import audit, reports, schedule
 
 from ..routes.helpers import NOT_FOUND, assert_error, snapshot
@@ -67,6 +67,7 @@ FIGURES_TOWN = {
     "venues": {"total": 3, "inspected": 2, "inspections": 2, "failed_items": 3, "open_violations": 3,
                "overdue_rectifications": 1},
     "staff_checks": {"total": 2, "record_found": 1},
+    "unit_staff_checks": {"total": 0, "record_found": 0},  # town-wide, also in staff_checks
     "operations": {"total": 1},  # town-wide, counted once
 }
 WINDOW = {"period": PERIOD, "window_start": "2026-10-17", "window_end": "2026-11-16", "due": "2026-11-17",
@@ -131,6 +132,32 @@ def test_a_visit_time_corrected_back_does_not_keep_the_child_off_the_overdue_cou
         db.session.commit()
     figures = login("head_a").get(f"{URL}?period={PERIOD}").get_json()["figures"]
     assert figures == {**FIGURES_A, "visits": {**FIGURES_A["visits"], "total": 3}}
+
+
+def test_the_town_total_counts_the_staff_checks_of_units_as_well_as_of_venues(app, records, login):
+    """A check of a unit's staff (a school, a health centre) has no village: the town total counts it
+    once, beside the villages' own figures, which stay as they are; the town's xlsx names it."""
+    town = records
+    with app.app_context():
+        unit = db.session.get(User, town.users["inspector"]).unit_id
+        for checked_on, result in ((date(2026, 10, 17), "record_found"), (date(2026, 11, 16), "clear"),
+                                   (date(2026, 11, 17), "clear")):  # the last is after the window
+            check = StaffCheck(id=new_id(), employer_kind="unit", employer_id=unit, village_id=None,
+                               checked_on=checked_on, result=result)
+            check.person_name = "王小二"
+            db.session.add(check)
+        db.session.commit()
+    admin = login("admin")
+    whole = admin.get(f"{URL}?period={PERIOD}").get_json()
+    assert whole["figures"] == {**FIGURES_TOWN, "staff_checks": {"total": 4, "record_found": 2},
+                                "unit_staff_checks": {"total": 2, "record_found": 1}}
+    assert [v["figures"] for v in whole["villages"]] == [FIGURES_A, FIGURES_B]
+    label = "  其中：单位（学校、卫生院等）人员查询人次"
+    sheet = load_workbook(io.BytesIO(admin.get(f"{URL}?period={PERIOD}&format=xlsx").data)).active
+    rows = {r[0]: list(r[1:]) for r in sheet.iter_rows(values_only=True)}
+    assert (rows["本期从业人员查询人次"], rows[label]) == ([4, 1, 1], [2, None, None])
+    village = load_workbook(io.BytesIO(login("head_a").get(f"{URL}?period={PERIOD}&format=xlsx").data)).active
+    assert label not in [r[0] for r in village.iter_rows(values_only=True)]
 
 
 def test_who_may_see_and_submit(app, records, login):
@@ -442,7 +469,7 @@ def test_xlsx_reads_back_with_title_rows_window_audit_head_and_watermark(app, re
         (town.users["head_a"], frozen["id"], {"format": "xlsx", "period": PERIOD,
                                               "village_id": town.villages["a"], "submitted": True, "rows": 36}),
         (town.users["admin"], PERIOD, {"format": "xlsx", "period": PERIOD, "village_id": None,
-                                       "submitted": False, "rows": 35})]
+                                       "submitted": False, "rows": 36})]
     with app.app_context():
         assert audit.verify_chain()["ok"]
 

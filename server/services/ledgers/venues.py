@@ -35,13 +35,6 @@ def _page(rows: list, args: dict, paged: bool) -> tuple[list, int]:
     return rows[offset:offset + args["per_page"]], offset
 
 
-def _violations(actor, today: date) -> dict[str, list[dict]]:
-    by_inspection: dict[str, list[dict]] = {}
-    for violation in enforcement.open_violations(actor, today):
-        by_inspection.setdefault(violation["inspection_id"], []).append(violation)
-    return by_inspection
-
-
 def _venue_row(seq: int, v: Venue, villages: dict, open_items: list[dict], mask: bool) -> dict:
     return {"seq": seq, "id": v.id, "name": v.name, "type": base.VENUE_TYPES.get(v.type, v.type),
             "village": villages.get(v.village_id, ""), "address": v.address or "",
@@ -62,9 +55,8 @@ def build_venues_ledger(actor, args: dict, paged: bool = True, unmasked: bool = 
     venues = [v for v in db.session.scalars(query.order_by(Venue.type, Venue.name, Venue.id))
               if not args.get("q") or args["q"].strip() in v.name]
     open_items: dict[str, list[dict]] = {}
-    for items in _violations(actor, today).values():
-        for item in items:
-            open_items.setdefault(item["venue_id"], []).append(item)
+    for item in enforcement.open_violations(actor, today):
+        open_items.setdefault(item["venue_id"], []).append(item)
     if args.get("overdue"):
         venues = [v for v in venues if any(i["overdue"] for i in open_items.get(v.id, []))]
     page, offset = _page(venues, args, paged)
@@ -79,16 +71,31 @@ def _item_labels() -> dict[str, str]:
     return {item["key"]: item["label"] for t in checklists.load_templates().values() for item in t["items"]}
 
 
-def _rectification(inspection: Inspection, open_items: list[dict]) -> str:
-    if not any(r["result"] == "fail" for r in inspection.results or []):
+def _rectification_states(actor, today: date) -> dict:
+    """Return the open violations by inspection, and the failures carried forward or rectified."""
+    violations, rectified = enforcement.rectification_states(actor, today)
+    open_items: dict[str, list[dict]] = {}
+    for violation in violations:
+        open_items.setdefault(violation["inspection_id"], []).append(violation)
+    # A failure a re-inspection found again is open there, not where it was first found.
+    carried = {(earlier, v["item"]) for v in violations for earlier in v["failed_at"][:-1]}
+    return {"open": open_items, "carried": carried, "rectified": rectified}
+
+
+def _rectification(inspection: Inspection, venue: Venue, states: dict) -> str:
+    failed = {(inspection.id, r["item"]) for r in inspection.results or [] if r["result"] == "fail"}
+    if not failed:
         return "无需整改"
-    if not open_items:
+    if open_items := states["open"].get(inspection.id):
+        return "逾期未整改" if any(i["overdue"] for i in open_items) else f"整改中（{len(open_items)}项）"
+    if failed & states["carried"]:
+        return "复查未通过，整改中"
+    if failed <= states["rectified"]:
         return "已整改"
-    return "逾期未整改" if any(i["overdue"] for i in open_items) else f"整改中（{len(open_items)}项）"
+    return "场所已删除，未整改" if venue.deleted_at else "未整改"
 
 
-def _inspection_row(seq: int, inspection: Inspection, venue: Venue, open_items: list[dict],
-                    names: dict) -> dict:
+def _inspection_row(seq: int, inspection: Inspection, venue: Venue, states: dict, names: dict) -> dict:
     failed = [r for r in inspection.results or [] if r["result"] == "fail"]
     deadlines = sorted(r["deadline"] for r in failed if r.get("deadline"))
     at = inspection.inspected_at.astimezone(schedule.local_zone())
@@ -99,7 +106,7 @@ def _inspection_row(seq: int, inspection: Inspection, venue: Venue, open_items: 
             "items": len(inspection.results or []),
             "failed": "；".join(names["items"].get(r["item"], r["item"]) for r in failed),
             "deadline": deadlines[0] if deadlines else "",
-            "rectification": _rectification(inspection, open_items),
+            "rectification": _rectification(inspection, venue, states),
             "flags": "、".join(FLAGS.get(f, f) for f in inspection.flags or [])}
 
 
@@ -116,13 +123,13 @@ def build_inspections_ledger(actor, args: dict, paged: bool = True, unmasked: bo
         select(Venue).where(Venue.id.in_({i.venue_id for i in inspections})))} if inspections else {}
     if args.get("q"):
         inspections = [i for i in inspections if args["q"].strip() in venues[i.venue_id].name]
-    violations = _violations(actor, today)
+    states = _rectification_states(actor, today)
     if args.get("overdue"):
-        inspections = [i for i in inspections if any(v["overdue"] for v in violations.get(i.id, []))]
+        inspections = [i for i in inspections if any(v["overdue"] for v in states["open"].get(i.id, []))]
     page, offset = _page(inspections, args, paged)
     labels, villages = _item_labels(), base.village_names()
     inspectors = display_names(i.inspector_id for i in page)
-    rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], violations.get(i.id, []),
+    rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], states,
                             {"items": labels, "villages": villages, "inspectors": inspectors})
             for n, i in enumerate(page)]
     return Ledger("inspections", base.title_of(actor, "inspections", args), INSPECTION_COLUMNS, rows,
