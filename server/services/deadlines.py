@@ -73,7 +73,8 @@ def venue_tasks(actor, today: date) -> list[dict]:
     """Venues unvisited for 90 days, and the town admin's warning of a month with no operation."""
     items = []
     if actor.role in ("inspector", "town_admin"):
-        items += [_item("venue_stale", f"{v.name} 超过90天未检查", "venue", v.id, v.village_id,
+        items += [_item("venue_stale", f"{v.name} {'超过90天未检查' if v.last_inspected_at else '尚未检查'}",
+                        "venue", v.id, v.village_id,
                         overdue=True, detail={"last_inspected_at": v.last_inspected_at})
                   for v in enforcement.stale_venues(actor, today)]
     if actor.role == "town_admin" and enforcement.operation_missing(today):

@@ -310,6 +310,9 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
     assert kinds("head_a") == sorted([rect, minor])
     assert kinds("head_b") == [recheck]
     assert kinds("worker_a") == []
+    titles = {t["entity_id"]: t["title"] for t in login("inspector").get("/api/tasks").get_json()["tasks"]
+              if t["kind"] == "venue_stale"}
+    assert titles == {town.venues["b"]: "测试b宾馆 尚未检查"}  # never inspected, not "over 90 days"
 
 
 def test_a_deleted_venues_rectifications_are_no_longer_open_anywhere(app, town, login):
