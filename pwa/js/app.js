@@ -44,6 +44,7 @@ let waitingWorker = null;
 let updating = false;
 let rendering = 0;
 let reloadPending = false;
+let wiping = false;
 
 async function registerWorker() {
   if (!('serviceWorker' in navigator)) return;
@@ -115,20 +116,26 @@ async function afterUnlock() {
   sync.start();
 }
 
+/** Wipe the phone for `reason`; the page reloads and says why (boot). */
 export async function wiped(reason) {
-  rendering += 1;  // a screen still being rendered must not replace the login form
+  if (wiping) return;
+  // After its wipe a revoked device's cookie is still answered 410: nothing is left to wipe.
+  if (reason === 'revoked' && !db.hasKey() && !await db.getAuth()) return;
+  wiping = true;
+  rendering += 1;  // a screen still being rendered must not be drawn meanwhile
   // A revoked phone cannot send what it holds: say how much was lost, so the worker can report it.
   let lost = 0;
   if (reason === 'revoked') {  // the outbox's counts are readable without the key
     await store.refreshCounts().catch(() => {});
     lost = state.get().unsynced || 0;
   }
-  await session.wipe();
-  shell.show(null);
-  const login = await import('./views/login.js');
-  const message = WIPE_MESSAGES[reason] || null;
-  document.getElementById('view').replaceChildren(login.renderLogin(afterUnlock,
-    lost ? `${message}其中 ${lost} 条未同步的记录无法再上传，请向镇平安办说明。` : message));
+  await session.wipe(reason, lost);
+}
+
+function wipeMessage(note) {
+  const message = note && WIPE_MESSAGES[note.reason];
+  if (!message) return null;
+  return note.lost ? `${message}其中 ${note.lost} 条未同步的记录无法再上传，请向镇平安办说明。` : message;
 }
 
 /** Show what another tab's sync brought: read from IndexedDB, never synced again here; the store's
@@ -149,12 +156,13 @@ async function boot() {
   addEventListener('hashchange', () => route(true));
   api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');
+  const note = await session.afterWipe();
   const auth = await db.getAuth();
-  // Locked: whoever unlocks logs in again, so no session may be left open meanwhile, unless
-  // another tab is unlocked and working in it.
-  if (auth && !await session.unlockedElsewhere()) session.endServerSession();
+  // Locked or logged out: whoever unlocks logs in again, so no session may be left open meanwhile,
+  // unless another tab is unlocked and working in it.
+  session.endServerSessionWhileLocked();
   document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped)
-    : login.renderLogin(afterUnlock));
+    : login.renderLogin(afterUnlock, wipeMessage(note)));
 }
 
 window.addEventListener('unhandledrejection', (e) => toast(`出错了：${e.reason && e.reason.message}`));

@@ -6,12 +6,18 @@ import * as state from './state.js';
 
 export const MAX_TRIES = 5;
 const CHECK_AAD = 'meta:auth:check';
+const WIPED = 'hulei-wiped';
+const RETRY_END_MS = 60 * 1000;
 
 let ending = Promise.resolve();
 let connecting = Promise.resolve();
 
-/** Open the local key with `password`, counting a wrong one: `{key}`, `{left}` tries, or `{wiped}`
- *  after MAX_TRIES wrong ones. */
+// Logging in, reconnecting and ending the server session run one at a time across tabs: the cookie
+// is the browser's, so a logout sent by one tab ends the session of all.
+const oneAtATime = (fn) => (navigator.locks ? navigator.locks.request('hulei-login', fn) : fn());
+
+/** Open the local key with `password`, counting a wrong one: `{key}` or `{left}` tries. The
+ *  MAX_TRIES-th wrong one wipes the phone, and the page with it (never resolves). */
 async function openKey(auth, password) {
   const key = await deriveKey(password, auth.salt, auth.iterations);
   try {
@@ -19,10 +25,7 @@ async function openKey(auth, password) {
   } catch (e) {
     // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
     const failures = await db.countFailure();
-    if (failures === null || failures >= MAX_TRIES) {
-      await wipe();
-      return { wiped: true };
-    }
+    if (failures === null || failures >= MAX_TRIES) await wipe('tries');
     return { left: MAX_TRIES - failures };
   }
   await db.countFailure(false);
@@ -36,8 +39,7 @@ export async function login(username, password) {
   // One tab at a time: two first logins at once would register two devices, leave one an orphan
   // and let the later cookie replace the earlier tab's session. Second, a tab finds the first's
   // data and logs in keeping its key and device.
-  if (navigator.locks) return navigator.locks.request('hulei-login', () => loginOnce(username, password));
-  return loginOnce(username, password);
+  return oneAtATime(() => loginOnce(username, password));
 }
 
 async function loginOnce(username, password) {
@@ -59,6 +61,7 @@ async function loginOnce(username, password) {
 async function openStore(key, user = null) {
   db.setKey(key);
   markUnlocked();
+  stopEnding();
   if (user) await db.kvSet('user', user);
   const me = user || await db.kvGet('user');
   state.set({ user: me, ...(user ? { needsLogin: false } : {}) });
@@ -67,14 +70,14 @@ async function openStore(key, user = null) {
 
 async function loginKeeping(auth, password) {
   const opened = await openKey(auth, password);
-  if (opened.wiped) throw new Error('密码错误次数过多，本机数据已全部清除，请重新登录。');
   if (!opened.key) throw new Error(wrongPassword(opened.left));
   return openStore(opened.key, await relogin(password, auth));
 }
 
 export const wrongPassword = (left) => `密码错误，还可尝试 ${left} 次；用完后本机数据将被清除。`;
 
-/** Unlock offline with the password; after MAX_TRIES wrong tries the phone is wiped. */
+/** Unlock offline with the password: `{ok, user}`, or `{ok: false, left}` tries; after MAX_TRIES
+ *  wrong tries the phone is wiped. */
 export async function unlock(password) {
   const auth = await db.getAuth();
   const opened = await openKey(auth, password);
@@ -98,11 +101,11 @@ function markUnlocked() {
   navigator.locks.request(UNLOCKED, { mode: 'shared' }, () => new Promise(() => {}));
 }
 
-/** Say whether another tab on this phone is unlocked (it shares the server session). */
-export async function unlockedElsewhere() {
+/** Say whether a tab on this phone is unlocked, or about to be (it shares the server session). */
+async function unlockedAnywhere() {
   if (!navigator.locks) return false;
-  const { held } = await navigator.locks.query();
-  return held.some((lock) => lock.name === UNLOCKED);
+  const { held, pending } = await navigator.locks.query();
+  return [...held, ...pending].some((lock) => lock.name === UNLOCKED);
 }
 
 function reconnectWhenOnline(auth, password) {
@@ -114,13 +117,15 @@ function reconnectWhenOnline(auth, password) {
 /** With the password at hand and a network, make sure the server session is alive too. */
 async function reconnect(auth, password) {
   await ending;
-  try {
-    const me = await api.get('/api/auth/me');
-    api.setCsrf(me.csrf_token);
-  } catch (e) {
-    if (e.status !== 401) throw e;
-    await relogin(password, auth);
-  }
+  await oneAtATime(async () => {
+    try {
+      const me = await api.get('/api/auth/me');
+      api.setCsrf(me.csrf_token);
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      await relogin(password, auth);
+    }
+  });
 }
 
 /** Log in to the server again (expired session); the local store is untouched. */
@@ -132,17 +137,48 @@ export async function relogin(password, auth = null) {
   return answer.user;
 }
 
-/** End the server session, if there is one and a network (best effort): a locked or wiped phone
- *  must not leave a live session in the browser's cookie, which the app cannot clear itself. */
-export function endServerSession() {
-  ending = (async () => {
-    try {
-      if (!api.hasCsrf()) api.setCsrf((await api.get('/api/auth/me')).csrf_token);
-      await api.post('/api/auth/logout');
-    } catch (e) { /* offline, or no session left */ }
-    api.setCsrf(null);
-  })();
+/** Try once to end the server session: a locked or wiped phone must not leave a live session in the
+ *  browser's cookie, which the app cannot clear itself. Resolve true once it is known over. A wipe
+ *  ends it `always` (and may run inside a login, which holds the lock); otherwise not while a tab
+ *  here is unlocked, as it works in that same session. */
+function endServerSession(always = false) {
+  ending = always ? logout()
+    : oneAtATime(async () => (db.hasKey() || await unlockedAnywhere() ? false : logout()));
   return ending;
+}
+
+async function logout() {
+  try {
+    if (!api.hasCsrf()) api.setCsrf((await api.get('/api/auth/me')).csrf_token);
+    await api.post('/api/auth/logout');
+    return true;
+  } catch (e) {
+    return e.status === 401 || e.status === 410;  // no session left, or a revoked device's
+  } finally {
+    api.setCsrf(null);
+  }
+}
+
+let retrying = null;
+
+async function tryEnding() {
+  if (await endServerSession() || db.hasKey()) stopEnding();
+}
+
+function stopEnding() {
+  if (!retrying) return;
+  clearInterval(retrying);
+  retrying = null;
+  removeEventListener('online', tryEnding);
+}
+
+/** While this tab is locked or at the login screen, end the server session now, again whenever the
+ *  network returns and every minute, until the server says it is over or this tab unlocks. */
+export function endServerSessionWhileLocked() {
+  if (retrying || db.hasKey()) return;
+  retrying = setInterval(tryEnding, RETRY_END_MS);
+  addEventListener('online', tryEnding);
+  tryEnding();
 }
 
 export async function deviceId() {
@@ -150,12 +186,30 @@ export async function deviceId() {
   return auth ? auth.device_id : null;
 }
 
-/** Remove everything this app keeps on the phone (the database, the caches, web storage), then
- *  end the server session. */
-export async function wipe() {
+/** Remove what this app keeps on the phone (the database, web storage), try to end the server session,
+ *  and load the app afresh, so that nothing of the session stays in memory (screens, dialogs, the
+ *  store, searches). Only `reason` and the count of `lost` entries go along; never resolves. */
+export async function wipe(reason, lost = 0) {
   await db.wipe();
-  if (self.caches) for (const name of await caches.keys()) await caches.delete(name);
-  try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* not available */ }
+  try {
+    localStorage.clear();
+    sessionStorage.clear();
+    sessionStorage.setItem(WIPED, JSON.stringify({ reason, lost }));
+  } catch (e) { /* not available */ }
   state.set({ user: null, unsynced: 0, attention: 0, conflicts: 0, lastSync: null });
-  await endServerSession();
+  await endServerSession(true);
+  location.replace('/');
+  return new Promise(() => {});
+}
+
+/** After a wipe's reload: drop the app's caches (the reload still needed them offline) and say why
+ *  the phone was wiped, `{reason, lost}`, or null when it was not. */
+export async function afterWipe() {
+  let note = null;
+  try {
+    note = JSON.parse(sessionStorage.getItem(WIPED));
+    sessionStorage.removeItem(WIPED);
+  } catch (e) { /* not available */ }
+  if (note && self.caches) for (const name of await caches.keys()) await caches.delete(name);
+  return note;
 }

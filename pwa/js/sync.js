@@ -172,7 +172,10 @@ async function pullAll() {
 
 /** The checklist templates and the places tree, kept for offline forms. */
 async function refreshReference() {
-  const soft = (p) => api.get(p).catch((e) => { if (e.retryable || e.status === 401) throw e; return null; });
+  const soft = (p) => api.get(p).catch((e) => {
+    if (e.retryable || e.status === 401 || e.code === 'device_revoked') throw e;
+    return null;
+  });
   const [checklists, places] = await Promise.all([soft('/api/checklists'), soft('/api/places')]);
   if (checklists) await db.kvSet('templates', checklists.templates);
   if (places) await db.kvSet('places', places.villages);

@@ -53,6 +53,18 @@ def go_online(context) -> None:
     context.set_offline(False)
 
 
+def server_session_end(context, base: str, seconds: int = 6) -> tuple[int, str]:
+    """Poll GET /api/children with the cookie the phone's browser holds until it no longer opens the
+    API, for up to `seconds`; return the last answer's (status, body)."""
+    answer = context.request.get(base + "/api/children")
+    for _ in range(seconds * 2):
+        if answer.status == 401:
+            break
+        context.pages[0].wait_for_timeout(500)
+        answer = context.request.get(base + "/api/children")
+    return answer.status, answer.text()
+
+
 def sync_now(page: Page) -> None:
     """Open the sync screen and press the button."""
     page.locator("#nav").get_by_role("link", name="同步").click()

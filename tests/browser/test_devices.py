@@ -12,6 +12,8 @@ from .. import factories
 from ..sync.test_push_pull_basics import op, pull_all, push
 from . import helpers
 from .conftest import PHONE
+from .outbox import refused_edit
+from .test_wipe import revoke
 
 LOST, QUIET = "phone-worker-a-lost", "phone-worker-b-quiet"
 
@@ -84,3 +86,21 @@ def test_only_the_town_admin_has_the_device_screen(browser, live_server):
     expect(page.get_by_role("heading", name="设备管理")).to_be_visible()
     expect(page.locator("#view .banner")).to_have_text("只有镇平安办可以管理设备。")
     context.close()
+
+
+def test_a_stopped_phone_shows_none_of_the_wiped_data(browser, live_server):
+    """The wipe a sync finds reloads the page: a confirm open at that moment (giving up a refused edit,
+    which names the child and quotes the edit) does not stay on top of the login screen."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    refused_edit(page, live_server.ids.children["a1"], "母亲在外务工，由祖母照料")
+    page.get_by_test_id("rejected-op").get_by_role("button", name="放弃此修改").click()
+    dialog = page.get_by_role("dialog", name="放弃此修改")
+    expect(dialog).to_contain_text("欧阳明月")
+    revoke(live_server, page)
+    page.evaluate("() => { import('/js/sync.js').then((s) => s.sync()); }")  # the background sync
+    expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_be_attached(timeout=helpers.TIMEOUT)
+    shown = page.evaluate("() => [...document.querySelectorAll('dialog[open]')].map((d) => d.innerText)")
+    context.close()
+    assert not any("欧阳明月" in text or "母亲在外务工" in text for text in shown), shown

@@ -65,6 +65,22 @@ def test_unlocking_offline_still_works_and_logs_in_once_back_online(browser, liv
     assert "离线解锁后记录的走访" in visit_notes(live_server)
 
 
+def test_a_phone_locked_without_coverage_ends_its_server_session_once_coverage_returns(browser, live_server):
+    """Locked offline, the start cannot end the session; the locked app tries again when the network
+    returns, so the locked phone does not hold the worker's session meanwhile."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_installed(page)
+    helpers.go_offline(context)
+    page.reload()  # locked, with no coverage: the start's logout cannot reach the server
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+    helpers.go_online(context)  # coverage returns while the phone sits locked
+    status, body = helpers.server_session_end(context, live_server.url)
+    context.close()
+    assert (status, "欧阳明月" in body) == (401, False), (status, body[:200])
+
+
 def test_a_login_in_a_second_tab_keeps_the_unsynced_visit_readable(browser, live_server):
     context = browser.new_context(**PHONE)
     tab_a, tab_b = context.new_page(), context.new_page()

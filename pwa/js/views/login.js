@@ -43,7 +43,6 @@ export function renderUnlock(auth, onDone, wiped) {
       const result = await session.unlock(pass.value);
       pass.value = '';
       if (result.ok) { await onDone(); return; }
-      if (result.wiped) { await wiped('tries'); return; }
       error.textContent = session.wrongPassword(result.left);
     }),
     switchUser);

@@ -136,9 +136,7 @@ export async function render() {
     const n = state.get().unsynced;
     const msg = n ? `还有 ${n} 条记录未同步！退出后它们将被永久删除。建议先联网同步。` : '退出后本机数据将被清除，下次需联网登录。';
     if (!await confirmDialog('退出登录', msg, n ? '仍然退出并删除' : '退出')) return;
-    await session.wipe();
-    location.hash = '';
-    location.reload();
+    await session.wipe('logout');
   });
   const quota = h('p', { 'data-testid': 'quota' }, '正在查询存储空间…');
   storageInfo().then((t) => { quota.textContent = t; });
