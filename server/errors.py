@@ -61,7 +61,26 @@ def not_found() -> ApiError:
 
 def validation_error(fields: dict, message: str | None = None) -> ApiError:
     """Return a 422 carrying per-field messages."""
-    return ApiError(422, "validation_error", message, fields=fields)
+    return ApiError(422, "validation_error", message, fields=flat_fields(fields))
+
+
+def flat_fields(messages) -> dict[str, list[str]]:
+    """Return field messages in API.md's shape, a list of messages a field: a nested field is named
+    by its dotted path (guardians.0.phone), messages for the whole record go under `_schema`."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list | tuple) and not all(isinstance(v, str) for v in value):
+            for index, inner in enumerate(value):
+                walk(inner, f"{path}.{index}" if path else str(index))
+        else:
+            messages = value if isinstance(value, list | tuple) else [str(value)]
+            flat.setdefault(path or "_schema", []).extend(messages)
+    walk(messages, "")
+    return flat
 
 
 def _respond(err: ApiError):
@@ -81,8 +100,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def handle_validation(err: ValidationError):
-        fields = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        return _respond(validation_error(fields))
+        return _respond(validation_error(err.messages))
 
     @app.errorhandler(StaleDataError)
     def handle_stale(err: StaleDataError):

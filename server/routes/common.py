@@ -74,8 +74,9 @@ def json_body(schema: Schema, partial: bool = False) -> dict:
 
 
 def query_args(schema: Schema) -> dict:
-    """Return the query string loaded by `schema`."""
-    args = request.args.to_dict()
+    """Return the query string loaded by `schema`; an empty value is no value (API.md writes
+    `?period=&village_id=` for "optional")."""
+    args = {name: value for name, value in request.args.to_dict().items() if value != ""}
     problems = _text_problems(args)
     if problems:
         raise validation_error(problems)

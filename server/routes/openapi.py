@@ -31,6 +31,10 @@ def _operation(view, rule, resource: str | None) -> dict:
         operation["requestBody"] = {"content": {"application/json": {"schema": doc["body"]}}}
     if doc.get("query"):
         operation["parameters"] = [{"in": "query", "schema": doc["query"]}]
+    operation.setdefault("parameters", []).extend({"in": "header", **h} for h in doc.get("headers", ()))
+    for code, description in doc.get("refusals", {}).items():
+        operation["responses"][code] = {"description": description, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
     params = re.findall(r"<(?!any\()(?:[^:<>]+:)?([^<>]+)>", rule.rule)
     operation.setdefault("parameters", []).extend(
         {"in": "path", "name": p, "required": True, "schema": {"type": "string"}} for p in params)

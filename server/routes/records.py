@@ -98,17 +98,24 @@ def update_resource(name: str, record_id: str):
     return entity.shown(actor(), record)
 
 
+IF_MATCH = {"name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "所修改记录的版本号（version）"}
+REFUSED_EDITS = {"409": "version_conflict：记录已被他人修改", "428": "version_required：缺少 If-Match"}
+
+
 def _docs(kind: str, paths) -> dict:
     docs = {}
     for path in paths:
         entity = ENTITIES[PATHS[path]]
-        docs[path] = {
-            "list": {"query": QUERIES[path],
-                     "response": page_schema(entity.schema)},
-            "get": {"response": entity.schema},
-            "create": {"body": entity.create_schema, "response": entity.schema, "status": 201},
-            "update": {"body": entity.update_schema, "response": entity.schema},
-        }[kind]
+        if kind == "list":
+            docs[path] = {"query": QUERIES[path], "response": page_schema(entity.schema)}
+        elif kind == "get":
+            docs[path] = {"response": entity.schema}
+        elif kind == "create":
+            docs[path] = {"body": entity.create_schema, "response": entity.schema, "status": 201}
+        else:  # an edit is loaded partially and rests on If-Match
+            docs[path] = {"body": entity.update_schema(partial=True), "response": entity.schema,
+                          "headers": [IF_MATCH], "refusals": REFUSED_EDITS}
     return docs
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, true
 from sqlalchemy.exc import OperationalError
 
 from ..database import is_transient
-from ..errors import ApiError
+from ..errors import ApiError, flat_fields
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Device, utcnow
 from ..schemas.sync import OpSchema
@@ -77,8 +77,8 @@ def push_batch(actor, envelope: dict) -> dict:
     return {"results": results, "cursor": head_cursor(actor_id)}
 
 
-def _rejected(op_id, errors: dict) -> dict:
-    return {"op_id": op_id, "status": "rejected", "id": None, "version": None, "errors": errors}
+def _rejected(op_id, errors) -> dict:
+    return {"op_id": op_id, "status": "rejected", "id": None, "version": None, "errors": flat_fields(errors)}
 
 
 def _triage(actor, raws: list) -> tuple[list, list[tuple[int, dict]]]:

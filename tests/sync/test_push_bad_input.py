@@ -255,7 +255,7 @@ def test_input_the_services_once_crashed_on_is_refused_per_op_and_over_rest(app,
     assert [(r["status"], r["errors"]) for r in answers] == [
         ("rejected", {"operation_id": ["联合行动不存在"]}),
         ("rejected", {"visited_at": ["时间超出范围（1900 至 2100 年）"]}),
-        ("rejected", {"answers": {"needs": ["选项无效"]}})]
+        ("rejected", {"answers.needs": ["选项无效"]})]
     rest = [inspector.post("/api/inspections", json=unknown_operation["data"]),
             worker.post("/api/visits", json=year_one["data"]),
             worker.post("/api/visits", json=objects_as_options["data"])]

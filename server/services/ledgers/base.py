@@ -1,11 +1,11 @@
 """What every ledger shares: columns, the page it answers, its title, labels and decryption."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 
 from ...errors import ApiError, validation_error
 from ...extensions import db
-from ...models import Grid, Town, Village
+from ...models import Child, Grid, Town, Village
 from .. import scope
 from ..schedule import local_today
 
@@ -63,6 +63,15 @@ def place_where(query, model, args: dict):
         query = query.where(model.village_id == args["village_id"])
     if args.get("grid_id") and hasattr(model, "grid_id"):
         query = query.where(model.grid_id == args["grid_id"])
+    return query
+
+
+def child_where(query, args: dict):
+    """Apply the category and risk-level filters on the child (of a child's or a plan's row)."""
+    if args.get("category"):
+        query = query.where(Child.categories.cast(String).like(f'%"{args["category"]}"%'))
+    if args.get("risk_level"):
+        query = query.where(Child.risk_level == args["risk_level"])
     return query
 
 

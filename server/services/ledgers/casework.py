@@ -22,7 +22,7 @@ CHECK_COLUMNS = [Column("seq", "序号", 6), Column("person", "姓名", 10), Col
                  Column("employer", "单位/场所", 22), Column("checked_on", "查询日期", 12),
                  Column("result", "查询结果", 10), Column("next_due", "下次查询", 12),
                  Column("status", "状态", 8)]
-PLAN_FILTERS = {"village_id", "grid_id", "risk_level", "overdue", "q"}
+PLAN_FILTERS = {"village_id", "grid_id", "category", "risk_level", "overdue", "q"}
 CHECK_FILTERS = {"village_id", "overdue", "q"}
 RESULTS = {"clear": "无犯罪记录", "record_found": "有记录"}
 
@@ -36,9 +36,7 @@ def _page(rows: list, args: dict, paged: bool) -> tuple[list, int]:
 
 def _plans(actor, args: dict, today: date, unmasked: bool) -> list[tuple[Plan, Child]]:
     query = base.place_where(scope.scoped_select(actor, Plan), Plan, args)
-    query = query.join(Child, Child.id == Plan.child_id)
-    if args.get("risk_level"):
-        query = query.where(Child.risk_level == args["risk_level"])
+    query = base.child_where(query.join(Child, Child.id == Plan.child_id), args)
     if args.get("overdue"):
         query = query.where(Plan.status == "active", Plan.next_review_due < today)
     # Drafts waiting for approval first, then the active plans, the closed ones last.

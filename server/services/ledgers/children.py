@@ -1,7 +1,7 @@
 """The children's ledger (重点未成年人台账): one row per child in scope, filtered and searched."""
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, func, select
+from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Child, Grid, Household, Plan, Village, Visit
@@ -23,11 +23,7 @@ CHUNK = 2000
 
 
 def _filtered(actor, args: dict, today: date):
-    query = base.place_where(scope.scoped_select(actor, Child), Child, args)
-    if args.get("category"):
-        query = query.where(Child.categories.cast(String).like(f'%"{args["category"]}"%'))
-    if args.get("risk_level"):
-        query = query.where(Child.risk_level == args["risk_level"])
+    query = base.child_where(base.place_where(scope.scoped_select(actor, Child), Child, args), args)
     if args.get("overdue"):
         query = query.where(schedule.overdue_condition(today))
     return query
