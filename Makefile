@@ -30,10 +30,12 @@ install-dev: $(VENV)/.dev-installed
 instance:
 	@mkdir -p instance && chmod 700 instance
 	@if [ -z "$$HULEI_MASTER_KEY$$HULEI_MASTER_KEY_FILE" ] && [ ! -f instance/master.key ]; then \
-		umask 077 && $(PYTHON) -c "import base64,os;print('1:'+base64.b64encode(os.urandom(32)).decode())" > instance/master.key \
+		umask 077 && $(PYTHON) -c "import base64,os;print('1:'+base64.b64encode(os.urandom(32)).decode())" > instance/master.key.tmp \
+		&& mv instance/master.key.tmp instance/master.key \
 		&& echo "generated instance/master.key (back it up: without it the data cannot be read)"; fi
 	@if [ -z "$$SECRET_KEY" ] && [ ! -f instance/secret_key ]; then \
-		umask 077 && $(PYTHON) -c "import secrets;print(secrets.token_urlsafe(48))" > instance/secret_key; fi
+		umask 077 && $(PYTHON) -c "import secrets;print(secrets.token_urlsafe(48))" > instance/secret_key.tmp && \
+		mv instance/secret_key.tmp instance/secret_key; fi
 
 run: install instance
 	@umask 077; export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \

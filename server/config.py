@@ -19,17 +19,26 @@ def _read_secret_file(path: Path) -> str:
         raise ConfigError(f"cannot read secret file {path}: {exc.strerror}") from None
 
 
+MIN_SECRET_KEY = 16
+
+
 def _secret_key(env: dict) -> str:
-    """Return SECRET_KEY from the environment or instance/secret_key; never invent one."""
-    if env.get("SECRET_KEY"):
-        return env["SECRET_KEY"]
+    """Return SECRET_KEY from the environment or instance/secret_key; never invent one, and never
+    start on an empty or short one (a secret file left empty by a failed generation)."""
     path = INSTANCE / "secret_key"
-    if path.exists():
-        return _read_secret_file(path)
-    raise ConfigError(
-        "SECRET_KEY is not set and instance/secret_key does not exist; "
-        "run 'make run' once or set SECRET_KEY"
-    )
+    if "SECRET_KEY" in env:
+        key, where = env["SECRET_KEY"].strip(), "SECRET_KEY"
+    elif path.exists():
+        key, where = _read_secret_file(path), str(path)
+    else:
+        raise ConfigError(
+            "SECRET_KEY is not set and instance/secret_key does not exist; "
+            "run 'make run' once or set SECRET_KEY"
+        )
+    if len(key) < MIN_SECRET_KEY:
+        raise ConfigError(f"{where} is empty or shorter than {MIN_SECRET_KEY} characters; "
+                          "remove it and run 'make run', or set a longer SECRET_KEY")
+    return key
 
 
 def _due_day(env: dict) -> int:

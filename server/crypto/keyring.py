@@ -86,6 +86,7 @@ def write_key_file(path: Path, keys: dict[int, str]) -> None:
     """Write versioned keys to `path` atomically with mode 0600."""
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a temporary file left by a crash keeps its mode through O_CREAT
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         for version in sorted(keys, reverse=True):
             handle.write(f"{version}:{keys[version]}\n")

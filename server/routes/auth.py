@@ -50,7 +50,7 @@ def me():
 def change_password():
     """Change my password; every session of mine ends, this one included."""
     data = json_body(PasswordChangeSchema())
-    auth.change_password(actor(), data["old_password"], data["new_password"])
+    auth.change_password(actor(), data["old_password"], data["new_password"], current_app.config)
     logout_user()
     session.clear()
     return "", 204

@@ -64,7 +64,17 @@ def start_session(user: User, device_id: str | None) -> str:
     # Before the device check: two logins naming one new device would both register it.
     changes.lock_writers()
     if device_id:
-        claim_device(user, device_id).last_login_at = utcnow()
+        try:
+            device = claim_device(user, device_id)
+        except ApiError as refused:
+            # A lost phone's holder who knows the password is worth an event (DESIGN: every
+            # failed login is one).
+            db.session.rollback()
+            audit.record_event("login_failed", actor=user, entity="user", entity_id=user.id,
+                               device_id=device_id, detail={"refused": refused.code})
+            db.session.commit()
+            raise
+        device.last_login_at = utcnow()
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, device_id=device_id,
                                session_version=user.session_version))
@@ -135,9 +145,19 @@ def end_all_sessions(user: User) -> None:
     user.session_version = (user.session_version or 1) + 1
 
 
-def change_password(user: User, old_password: str, new_password: str) -> None:
-    """Change the caller's password after checking the old one; end every session."""
+def change_password(user: User, old_password: str, new_password: str, settings: dict) -> None:
+    """Change the caller's password after checking the old one; end every session.
+
+    A wrong old password counts as a failed login: a session left open (a borrowed PC) must not
+    be a way to guess the password without the login's limit.
+    """
+    key = account_key(user.username)
+    _throttle(key, settings)
     if not verify_password(user.password_hash, old_password):
+        db.session.add(LoginFailure(account_key=key))
+        audit.record_event("password_change_failed", actor=user, entity="user", entity_id=user.id,
+                           device_id=getattr(user, "device_id", None))
+        db.session.commit()
         raise validation_error({"old_password": ["原密码不正确"]})
     set_password(user, new_password, field="new_password")
     end_all_sessions(user)

@@ -1,4 +1,5 @@
 """Re-encrypt every encrypted column to the newest key version, in resumable batches."""
+import base64
 import logging
 import time
 
@@ -6,7 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..crypto import EncryptedField, encrypted_fields, get_cipher
-from ..crypto.keyring import Keyring, new_key_text, write_key_file
+from ..crypto.keyring import Keyring, new_key_text, parse_keyring, write_key_file
 from ..database import CANARY
 from ..extensions import db
 from ..models import Attachment, GuardianPhone, Household, KeyCanary
@@ -29,16 +30,17 @@ def start_rotation(keyring: Keyring) -> int | None:
     if len(keyring.keys) > 1 or keyring.source_file is None:
         return None
     version = keyring.current + 1
-    existing = keyring.source_file.read_text(encoding="ascii")
-    keys = {v: k for v, k in (_split(line) for line in existing.split() if line.strip())}
+    keys = _file_keys(keyring)
     keys[version] = new_key_text()
     write_key_file(keyring.source_file, keys)
     return version
 
 
-def _split(entry: str) -> tuple[int, str]:
-    version, sep, key = entry.partition(":")
-    return (int(version), key) if sep else (1, entry)
+def _file_keys(keyring: Keyring) -> dict[int, str]:
+    """Return the key file's versions as base64 text, read as the server reads it (commas or lines)."""
+    text = keyring.source_file.read_text(encoding="ascii")
+    parsed = parse_keyring(text, str(keyring.source_file), keyring.source_file)
+    return {version: base64.b64encode(key).decode("ascii") for version, key in parsed.keys.items()}
 
 
 def _rotate_model(model, fields: list[EncryptedField], batch: int, pause: float) -> int:
@@ -114,5 +116,4 @@ def finish_rotation(keyring: Keyring) -> None:
     """Drop the old key versions from the key file once nothing uses them."""
     if keyring.source_file is not None and len(keyring.keys) > 1:
         current = keyring.current
-        keys = dict(_split(line) for line in keyring.source_file.read_text(encoding="ascii").split())
-        write_key_file(keyring.source_file, {current: keys[current]})
+        write_key_file(keyring.source_file, {current: _file_keys(keyring)[current]})

@@ -1,5 +1,7 @@
 """Create and manage accounts: the town admin's work, and the create-user command's."""
-from sqlalchemy import select
+import re
+
+from sqlalchemy import func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
@@ -7,6 +9,9 @@ from ..models import Grid, Town, Unit, User, Village, new_id
 from . import audit, devices
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
+
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+USERNAME_RULE = "用户名为 3 到 64 位字母、数字或 _.-"
 
 
 def display_names(ids) -> dict[str, str]:
@@ -49,8 +54,15 @@ def _apply_scope(user: User, data: dict) -> None:
 
 
 def create_user(actor, data: dict) -> User:
-    """Create an account with a role and scope; the password must pass the policy."""
-    if db.session.scalar(select(User).where(User.username == data["username"])):
+    """Create an account with a role and scope; the password must pass the policy.
+
+    The API and the create-user command share the username rule here. Names differing only in
+    case are one name: the login throttle counts failures per name whatever its case, and a
+    twin's successful login would clear the other's count.
+    """
+    if not USERNAME.fullmatch(data["username"]):
+        raise validation_error({"username": [USERNAME_RULE]})
+    if db.session.scalar(select(User).where(func.lower(User.username) == data["username"].lower())):
         raise ApiError(409, "username_taken", "用户名已存在")
     user = User(id=new_id(), username=data["username"], role=data["role"],
                 town_id=db.session.scalar(select(Town.id).limit(1)))
@@ -72,6 +84,9 @@ def update_user(actor, user_id: str, data: dict) -> User:
     if "display_name" in data:
         user.display_name = data["display_name"]
     if "active" in data and data["active"] != user.active:
+        if not data["active"] and user.id == actor.id:
+            # The last town admin disabling themselves would leave no one to manage the town.
+            raise ApiError(409, "own_account", "不能停用自己的账号")
         user.active = data["active"]
         end_all_sessions(user)
         if not user.active:

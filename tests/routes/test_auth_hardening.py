@@ -1,0 +1,150 @@
+"""Accounts, logins, keys and secrets hardened: a case twin of a name, password guesses through a
+session, the last town admin, a lost phone's login, a comma-separated key file, an empty secret."""
+import base64
+import os
+
+from sqlalchemy import select
+
+from server import config as server_config
+from server import create_app
+from server.config import ConfigError
+from server.extensions import db
+from server.models import AuditEvent
+from tests import factories
+from tests.conftest import make_app
+
+NEW_PASSWORD = "Huai-hua-xiang-2025"
+
+
+def _login(client, username, password=factories.PASSWORD, device_id=None):
+    body = {"username": username, "password": password}
+    if device_id:
+        body["device_id"] = device_id
+    return client.post("/api/auth/login", json=body)
+
+
+def _new_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_name_differing_only_in_case_is_taken_so_no_twin_clears_anothers_login_throttle(app, town, login):
+    """The throttle keys on the name whatever its case, and a successful login clears its count:
+    a twin `Worker_A` logging in would clear the failures counted against `worker_a`."""
+    admin = login("admin")
+    twin = admin.post("/api/users", json={
+        "username": "Worker_A", "password": NEW_PASSWORD, "display_name": "另一个人",
+        "role": "grid_worker", "grid_ids": [town.grids["a2"]]})
+    assert twin.get_json() == {"error": {"code": "username_taken", "message": "用户名已存在"}}
+    attacker = app.test_client()
+    for _ in range(5):
+        assert _login(attacker, "worker_a", "Wrong-horse-battery-1").status_code == 401
+    assert _login(app.test_client(), "worker_a").status_code == 429
+
+
+def test_old_password_guesses_on_password_change_are_throttled(app, town, login):
+    """API.md: login answers "429 after repeated failures", so a password can be guessed only a
+    few times a window. POST /api/auth/password checks `old_password` (auth.change_password) with
+    no throttle and no failure count: anyone holding a session (an unlocked phone, a borrowed PC)
+    may test password guesses without limit and learn the password that opens every device."""
+    api = login("head_a")
+    for n in range(5):
+        wrong = api.post("/api/auth/password",
+                         json={"old_password": f"Guess-number-{n}-x", "new_password": NEW_PASSWORD})
+        assert wrong.status_code == 422
+    sixth = api.post("/api/auth/password",
+                     json={"old_password": "Guess-number-6-x", "new_password": NEW_PASSWORD})
+    assert (sixth.status_code, sixth.get_json()["error"]["code"]) == (429, "too_many_attempts")
+    with app.app_context():
+        failed = db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "password_change_failed")).all()
+    assert failed == ["password_change_failed"] * 5
+
+
+def test_the_only_town_admin_cannot_disable_their_own_account(app, town, login):
+    """DESIGN: the town admin "manages users", and where DESIGN is silent, "build what the people
+    above would expect". users.update_user lets the sole town admin PATCH themselves to
+    `active: false`: their sessions end, their devices are revoked, and no one is left who can
+    manage accounts, re-enable anyone or revoke a lost phone (the CLI cannot re-activate)."""
+    admin = login("admin")
+    response = admin.patch(f"/api/users/{town.users['admin']}", json={"active": False})
+    assert response.get_json() == {"error": {"code": "own_account", "message": "不能停用自己的账号"}}
+    assert admin.get("/api/auth/me").status_code == 200
+
+
+def test_a_refused_login_from_a_revoked_phone_is_audited(app, town, login):
+    """DESIGN: "every login and failed login is an audit event". A login with the right password
+    that names a revoked (lost) phone is refused 410 in auth.start_session/claim_device, after
+    authenticate, and leaves no event: the admin never sees that someone holding the lost phone
+    and the password tried to get in."""
+    login("worker_a", device_id="phone-lost-1")
+    admin = login("admin")
+    assert admin.post("/api/devices/phone-lost-1/revoke").status_code == 204
+    with app.app_context():
+        before = db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    refused = _login(app.test_client(), "worker_a", device_id="phone-lost-1")
+    assert refused.status_code == 410
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.device_id,
+                                           AuditEvent.detail).where(AuditEvent.seq > before)).all()
+    assert events == [("login_failed", town.users["worker_a"], "phone-lost-1", {"refused": "device_revoked"})]
+
+
+def test_keys_rotate_drops_the_old_key_from_a_comma_separated_key_file(db_url, tmp_path):
+    """README: HULEI_MASTER_KEY_FILE holds "versioned entries `2:BASE64,1:BASE64` during a
+    rotation", and `keys rotate` "keeps the old one until every row is done, then drops it".
+    keys.finish_rotation splits the file on whitespace only, so `2:NEW,1:OLD` parses as version 2
+    = "NEW,1:OLD" and is written back whole: the command says every value uses version 2, yet the
+    old key stays in the file (and in every server following it)."""
+    old, new = _new_key(), _new_key()
+    key_file = tmp_path / "master.key"
+    key_file.write_text(f"1:{old}\n", encoding="ascii")
+    app = make_app(db_url, HULEI_MASTER_KEY=None, HULEI_MASTER_KEY_FILE=str(key_file))
+    with app.app_context():
+        factories.build_town()
+    _dispose(app)
+    key_file.write_text(f"2:{new},1:{old}\n", encoding="ascii")
+    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": db_url, "HULEI_MASTER_KEY": None,
+                              "HULEI_MASTER_KEY_FILE": str(key_file)})
+    try:
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert "all values now use key version 2" in result.output
+        assert old not in key_file.read_text(encoding="ascii")
+    finally:
+        _dispose(app)
+
+
+def test_an_empty_secret_key_file_refuses_to_start(tmp_path, monkeypatch):
+    """config.ConfigError: "A setting is missing or malformed; the server must not start";
+    _secret_key: "never invent one"; STYLE: "settings that refuse to start when a required secret
+    is missing". The Makefile's `python -c … > instance/secret_key` leaves an empty file when the
+    command fails, and never regenerates an existing file; load_config then takes "" as the
+    SECRET_KEY and the server starts without one (every login then fails with a 500)."""
+    (tmp_path / "secret_key").write_text("\n", encoding="ascii")
+    monkeypatch.setattr(server_config, "INSTANCE", tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    try:
+        settings = server_config.load_config("development")
+    except ConfigError:
+        return
+    raise AssertionError(f"started with SECRET_KEY={settings['SECRET_KEY']!r}")
+
+
+def test_create_user_command_applies_the_username_rule_of_the_api(app, town):
+    """API.md: `create-user USERNAME --role ROLE …` creates the account POST /api/users creates,
+    whose UserCreateSchema allows only `^[A-Za-z0-9_.-]{3,64}$`. The command passes USERNAME to
+    users.create_user unchecked: a name pasted with a trailing space is stored as typed and
+    "created", yet login strips what is typed (auth.authenticate), so that account can never log
+    in; a capitalised twin of an existing name ("ADMIN" beside "admin") is accepted too."""
+    runner = app.test_cli_runner()
+    padded = runner.invoke(args=["create-user", "zhao.liu ", "--role", "town_admin",
+                                 "--password-stdin"], input=NEW_PASSWORD + "\n")
+    if padded.exit_code == 0:
+        answer = _login(app.test_client(), "zhao.liu ", NEW_PASSWORD)
+        assert answer.status_code == 200, (padded.output, answer.get_json())
