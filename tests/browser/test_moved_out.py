@@ -34,12 +34,18 @@ def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser
     context.close()
 
 
-def test_a_conflict_on_a_child_moved_out_of_reach_since_offers_only_removal(browser, live_server):
+def conflicted_and_moved_out(browser, live_server):
+    """A conflict on a child the head then moves out of the worker's reach: the pull evicts it."""
     context, page, head, child_id, first = conflicted(browser, live_server)
     move_child(live_server, "b1", "b")
     sync_pulling(page)
     assert stored_child(page, child_id) is None
     open_conflict(page)
+    return context, page, child_id
+
+
+def test_a_conflict_on_a_child_moved_out_of_reach_since_offers_only_removal(browser, live_server):
+    context, page, child_id = conflicted_and_moved_out(browser, live_server)
     expect(page.get_by_text("在服务器上已被删除或已不在您的管辖范围内")).to_be_visible()
     page.get_by_role("button", name="知道了，从本机移除").click()
     helpers.wait_synced(page)
@@ -223,11 +229,7 @@ def test_giving_up_an_edit_of_a_child_pulled_back_meanwhile_keeps_the_servers_co
 
 
 def test_removing_a_conflicted_child_pulled_back_meanwhile_keeps_the_servers_copy(browser, live_server):
-    context, page, head, child_id, first = conflicted(browser, live_server)
-    move_child(live_server, "b1", "b")
-    sync_pulling(page)
-    assert stored_child(page, child_id) is None
-    open_conflict(page)
+    context, page, child_id = conflicted_and_moved_out(browser, live_server)
     remove = page.get_by_role("button", name="知道了，从本机移除")
     settle_while_a_pull_brings_it_back(page, live_server, child_id, remove.click)
     expect(page.locator("#toast")).to_have_text("已采用服务器的记录")

@@ -175,14 +175,20 @@ def test_logging_out_without_coverage_ends_the_server_session_once_the_app_is_op
     page.get_by_role("dialog").get_by_role("button", name="退出").click()
     expect(page.get_by_label("用户名")).to_be_visible(timeout=helpers.TIMEOUT)
     context.unroute("**/api/**")
-    page.reload()  # the next person opens the app, in coverage
+    opened_in_coverage_the_session_is_over(context, page, live_server)  # by the next person
+
+
+def opened_in_coverage_the_session_is_over(context, page, live_server) -> None:
+    """Open the app again, in coverage: the cookie the phone still holds opens nothing."""
+    page.reload()
     expect(page.get_by_label("用户名")).to_be_visible(timeout=helpers.TIMEOUT)
     status, body = helpers.server_session_end(context, live_server.url)
     context.close()
     assert (status, "欧阳明月" in body) == (401, False), (status, body[:200])
 
 
-def test_wrong_passwords_then_wipe(browser, live_server):
+def wiped_by_wrong_passwords_offline(browser, live_server):
+    """Log in, go offline and type five wrong passwords: the phone wipes itself."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
@@ -192,6 +198,11 @@ def test_wrong_passwords_then_wipe(browser, live_server):
     four_wrong_passwords(page)
     wrong_password(page)
     expect(page.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
+    return context, page
+
+
+def test_wrong_passwords_then_wipe(browser, live_server):
+    context, page = wiped_by_wrong_passwords_offline(browser, live_server)
     assert_wiped(page)
     context.close()
 
@@ -199,21 +210,9 @@ def test_wrong_passwords_then_wipe(browser, live_server):
 def test_the_wipe_after_wrong_passwords_offline_ends_the_server_session_once_in_coverage(browser, live_server):
     """The wipe is meant for someone guessing at a found phone: offline, its logout fails, and the
     app ends the session when next opened in coverage, so the guesser cannot read the API with it."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    helpers.wait_installed(page)
-    helpers.go_offline(context)
-    page.reload()
-    four_wrong_passwords(page)
-    wrong_password(page)
-    expect(page.get_by_role("alert").filter(has_text="密码错误次数过多")).to_be_visible(timeout=helpers.TIMEOUT)
+    context, page = wiped_by_wrong_passwords_offline(browser, live_server)
     helpers.go_online(context)
-    page.reload()  # the guesser opens the app again, in coverage
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=helpers.TIMEOUT)
-    status, body = helpers.server_session_end(context, live_server.url)
-    context.close()
-    assert (status, "欧阳明月" in body) == (401, False), (status, body[:200])
+    opened_in_coverage_the_session_is_over(context, page, live_server)  # by the guesser
 
 
 def revoked_with_lapsed_cookie(browser, live_server):
