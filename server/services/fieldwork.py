@@ -270,9 +270,22 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
         if data.get(field):
             _in_scope(actor, model, data[field], field, "来源记录不存在或不在您的管辖范围内")
+    if original is not None:
+        _carry_over(original, clue, data)
     assign(clue, data)
     save_record(actor, "clue", clue, "create", sorted(data), device_id)
     return clue
+
+
+def _carry_over(original: Clue, clue: Clue, data: dict) -> None:
+    """A correction keeps what the reporter did not restate: where the clue came from, where and
+    when it happened, and its child and village (a minor found in a venue stays on the list of the
+    head who registers minors there)."""
+    for name in ("source_visit_id", "source_inspection_id", "place", "happened_at"):
+        if data.get(name) is None and getattr(original, name) is not None:
+            data[name] = getattr(original, name)
+    if clue.child_id is None and clue.village_id is None:
+        clue.child_id, clue.village_id = original.child_id, original.village_id
 
 
 def _own_clue(actor, clue_id: str) -> Clue | None:

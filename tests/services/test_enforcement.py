@@ -426,16 +426,22 @@ def test_a_head_filing_a_minor_registered_in_another_village_sees_it_as_any_unre
 
 
 def test_a_minor_found_clue_corrected_by_its_reporter_leaves_the_list_to_register(app, town, login):
-    """A replaced clue no longer says what happened: the head links the correction, not it."""
+    """A replaced clue no longer says what happened: the head links the correction, which keeps
+    where the minor was found (the reporter restated only the description)."""
     inspector, inspection, _ = inspected_with_a_known_minor(app, town, login)
     found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
         "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()["clue_id"]
     head = login("head_a")
     assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [found]
     corrected = inspector.post("/api/clues", json={
-        "description": "网吧内发现疑似未成年人（已离开）", "source_inspection_id": inspection["id"],
-        "amends": found, "amend_reason": "补充情况"})
+        "description": "网吧内发现疑似未成年人（已离开）", "amends": found, "amend_reason": "补充情况"})
     assert corrected.status_code == 201, corrected.get_json()
-    assert found not in [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]]
-    linked = head.post(f"/api/minors-found/{found}/link", json={"child_id": town.children["a2"]})
-    assert linked.status_code == 404
+    correction, child = corrected.get_json()["id"], {"child_id": town.children["a2"]}
+    assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [correction]
+    assert head.post(f"/api/minors-found/{found}/link", json=child).status_code == 404
+    assert head.post(f"/api/minors-found/{correction}/link", json=child).status_code == 204
+    police = login("police")
+    clue = police.get(f"/api/clues/{correction}").get_json()
+    assert (clue["place"], clue["village_id"], clue["child_id"], clue["source_inspection_id"]) == (
+        police.get(f"/api/clues/{found}").get_json()["place"], town.villages["a"],
+        town.children["a2"], inspection["id"])
