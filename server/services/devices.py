@@ -43,23 +43,10 @@ def revoke_device(actor, device_id: str) -> None:
     device = db.session.get(Device, device_id)
     if device is None:
         raise ApiError(404)
-    _revoke(actor, device)
-    db.session.commit()
-
-
-def revoke_devices_of(actor, user_id: str) -> None:
-    """Revoke every device of a disabled account, inside the caller's transaction: a phone keeps
-    what it holds unlockable offline until the server tells it, at its next contact, to wipe."""
-    changes.lock_writers()
-    for device in db.session.scalars(select(Device).where(Device.user_id == user_id,
-                                                          Device.revoked_at.is_(None))).all():
-        _revoke(actor, device)
-
-
-def _revoke(actor, device: Device) -> None:
     now = utcnow()
     if device.revoked_at is None:
         device.revoked_at, device.revoked_by = now, actor.id
-    db.session.execute(update(UserSession).where(UserSession.device_id == device.id,
+    db.session.execute(update(UserSession).where(UserSession.device_id == device_id,
                                                  UserSession.ended_at.is_(None)).values(ended_at=now))
-    audit.record_event("device.revoke", actor, "device", device.id)
+    audit.record_event("device.revoke", actor, "device", device_id)
+    db.session.commit()

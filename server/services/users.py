@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit, devices
+from . import audit
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -76,8 +76,11 @@ def create_user(actor, data: dict) -> User:
 
 
 def update_user(actor, user_id: str, data: dict) -> User:
-    """Change an account's name, scope or active flag; a change of either ends its sessions, and
-    disabling it revokes its devices, so each phone wipes what it holds at its next contact."""
+    """Change an account's name, scope or active flag; a change of either ends its sessions.
+
+    Disabling does not revoke the account's phones: a revoke wipes a phone, unsynced records
+    included, and an account may be disabled for a while. A worker who has left is revoked by
+    device (POST /api/devices/{id}/revoke)."""
     user = db.session.get(User, user_id)
     if user is None:
         raise ApiError(404)
@@ -89,8 +92,6 @@ def update_user(actor, user_id: str, data: dict) -> User:
             raise ApiError(409, "own_account", "不能停用自己的账号")
         user.active = data["active"]
         end_all_sessions(user)
-        if not user.active:
-            devices.revoke_devices_of(actor, user.id)
     if {"village_id", "grid_ids", "unit_id"} & set(data):
         _apply_scope(user, data)
         end_all_sessions(user)

@@ -1,4 +1,5 @@
 """Login, sessions, throttling, CSRF and cookie flags, through the HTTP API."""
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -176,23 +177,20 @@ def test_disabled_account_loses_its_session_and_cannot_log_in(app, town, login):
     assert admin.get("/api/auth/me").status_code == 200
 
 
-def test_disabling_an_account_revokes_its_phones_so_each_wipes_at_its_next_contact(app, town, login):
-    """A worker who left keeps the children on the phone, unlockable offline, until the server
-    tells the phone: disabling the account revokes its devices, as a revoke of each would."""
-    phones = [login("worker_a", device_id=f"phone-leaver-{n}") for n in (1, 2)]
+def test_a_disabled_then_enabled_account_keeps_its_phone_and_what_it_had_not_synced(app, town, login):
+    """A revoke wipes a phone, unsynced records included: disabling an account for a while must
+    not, so its phone is refused (401) until the account is back, then pushes as before."""
+    phone = login("worker_a", device_id="phone-suspended-1")
     admin = login("admin")
     assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": False}).status_code == 200
-    for phone in phones:
-        assert_error(phone.get("/api/sync/pull"), 410, "device_revoked")
-    again = app.test_client().post("/api/auth/login", json={
-        "username": "worker_a", "password": factories.PASSWORD, "device_id": "phone-leaver-1"})
-    assert again.status_code in (401, 410)
-    with app.app_context():
-        revoked = db.session.execute(select(AuditEvent.entity_id, AuditEvent.actor_id).where(
-            AuditEvent.action == "device.revoke").order_by(AuditEvent.entity_id)).all()
-        assert revoked == [("phone-leaver-1", town.users["admin"]), ("phone-leaver-2", town.users["admin"])]
+    assert phone.get("/api/sync/pull").get_json() == UNAUTHORIZED
     assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": True}).status_code == 200
-    assert login("worker_a", device_id="phone-leaver-3").get("/api/sync/pull").status_code == 200
+    again = login("worker_a", device_id="phone-suspended-1")
+    pushed = again.post("/api/sync/push", json={"device_id": "phone-suspended-1", "ops": [{
+        "op_id": str(uuid.uuid4()), "entity": "visit", "action": "create", "id": str(uuid.uuid4()),
+        "base_version": None, "data": {"child_id": town.children["a1"],
+                                       "visited_at": "2026-11-20T10:00:00+08:00"}}]})
+    assert [r["status"] for r in pushed.get_json()["results"]] == ["applied"]
 
 
 def test_idle_session_expires(app, town, login, monkeypatch):
