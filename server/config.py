@@ -26,7 +26,7 @@ def _secret_key(env: dict) -> str:
     """Return SECRET_KEY from the environment or instance/secret_key; never invent one, and never
     start on an empty or short one (a secret file left empty by a failed generation)."""
     path = INSTANCE / "secret_key"
-    if "SECRET_KEY" in env:
+    if env.get("SECRET_KEY", "").strip():  # an empty one is unset, as the Makefile reads it
         key, where = env["SECRET_KEY"].strip(), "SECRET_KEY"
     elif path.exists():
         key, where = _read_secret_file(path), str(path)

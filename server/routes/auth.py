@@ -5,7 +5,7 @@ from flask_login import login_required, login_user, logout_user
 from ..schemas.auth import LoginSchema, PasswordChangeSchema, SessionSchema
 from ..security import new_csrf_token
 from ..services import auth
-from .common import actor, api_doc, json_body
+from .common import actor, api_doc, device_id, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -50,7 +50,7 @@ def me():
 def change_password():
     """Change my password; every session of mine ends, this one included."""
     data = json_body(PasswordChangeSchema())
-    auth.change_password(actor(), data["old_password"], data["new_password"], current_app.config)
+    auth.change_password(actor(), data["old_password"], data["new_password"], current_app.config, device_id())
     logout_user()
     session.clear()
     return "", 204

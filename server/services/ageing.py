@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Child
+from . import changes
 from .writes import assign, save_record
 
 ADULT_AGE = 18
@@ -25,14 +26,19 @@ def age_out(today: date) -> int:
     Only children born in or before the year that turns 18 are opened (their birth date is
     encrypted); one with a birth year and no date turns 18 at the end of that year.
     """
-    candidates = db.session.scalars(select(Child).where(
+    ids = db.session.scalars(select(Child.id).where(
         Child.status == "active", Child.deleted_at.is_(None),
         Child.birth_year <= today.year - ADULT_AGE)).all()
+    db.session.commit()
     aged = 0
-    for child in candidates:
-        born = child.birth_date or date(child.birth_year, 12, 31)
-        if eighteenth_birthday(born) <= today:
+    for child_id in ids:
+        # One child a transaction, read under the writers' lock: an edit of the child at the same
+        # moment is seen, not overwritten, and cannot undo the others.
+        changes.lock_writers()
+        child = db.session.get(Child, child_id, populate_existing=True)
+        born = child.birth_date or (date(child.birth_year, 12, 31) if child.birth_year else None)
+        if child.status == "active" and born is not None and eighteenth_birthday(born) <= today:
             save_record(None, "child", child, "update", assign(child, {"status": "aged_out"}))
             aged += 1
-    db.session.commit()
+        db.session.commit()
     return aged

@@ -145,7 +145,8 @@ def end_all_sessions(user: User) -> None:
     user.session_version = (user.session_version or 1) + 1
 
 
-def change_password(user: User, old_password: str, new_password: str, settings: dict) -> None:
+def change_password(user: User, old_password: str, new_password: str, settings: dict,
+                    device_id: str | None = None) -> None:
     """Change the caller's password after checking the old one; end every session.
 
     A wrong old password counts as a failed login: a session left open (a borrowed PC) must not
@@ -156,7 +157,7 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     if not verify_password(user.password_hash, old_password):
         db.session.add(LoginFailure(account_key=key))
         audit.record_event("password_change_failed", actor=user, entity="user", entity_id=user.id,
-                           device_id=getattr(user, "device_id", None))
+                           device_id=device_id)
         db.session.commit()
         raise validation_error({"old_password": ["原密码不正确"]})
     set_password(user, new_password, field="new_password")

@@ -21,6 +21,13 @@ def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
                                                   Inspection.id)))
 
 
+def check_venue_removable(actor, venue: Venue) -> None:
+    """Refuse to delete a venue with failures still open, but for the town office: deleting it
+    closes them, and a village's own report would lose its overdue rectifications."""
+    if actor.role != "town_admin" and violations_in(_inspections(actor, {venue.id}), schedule.local_today()):
+        raise ApiError(409, "has_open_violations", "该场所还有未整改的问题，不能删除；停业请改为停业状态")
+
+
 def _root(inspection: Inspection, by_id: dict[str, Inspection], standing: dict[str, str]) -> str:
     seen = {inspection.id}
     while (checked := standing.get(inspection.reinspection_of)) in by_id and checked not in seen:

@@ -59,9 +59,12 @@ def review_visit(actor, visit_id: str, decision: str, note: str | None,
         raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录（负责人本人的由镇平安办审核）")
     if visit.worker_id == actor.id:
         raise ApiError(403, "own_record", "不能审核自己记录的走访，由镇平安办审核")
+    # Under the lock, as read now: a second reviewer, or an amendment filed at the same moment,
+    # is seen rather than overwritten.
+    changes.lock_writers()
+    db.session.refresh(visit)
     if visit.review_status not in REVIEWABLE:
         raise ApiError(409, "not_reviewable", "该走访记录不在待审核状态")
-    changes.lock_writers()  # an amendment filed at the same moment checks under the same lock
     if db.session.scalar(select(exists().where(Visit.amends_id == visit.id))):
         raise ApiError(409, "not_reviewable", "该走访记录已被更正，请审核更正后的记录")
     if decision == "question" and not (note or "").strip():

@@ -18,7 +18,7 @@ from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
 from ..schemas.dumping import dumper
-from ..services import casework, fieldwork, registry
+from ..services import casework, enforcement, fieldwork, registry
 from ..services.masking import masked_for
 
 
@@ -73,7 +73,7 @@ ENTITIES = {e.name: e for e in (
     Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit),
            prefetch=fieldwork.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
-           vs.VenueUpdateSchema, registry.update_venue),
+           vs.VenueUpdateSchema, registry.update_venue, removable=enforcement.check_venue_removable),
     Entity("inspection", Inspection, cs.InspectionSchema, cs.InspectionCreateSchema,
            _fact(fieldwork.record_inspection)),
     Entity("joint_operation", JointOperation, cs.OperationSchema, cs.OperationCreateSchema,

@@ -317,7 +317,9 @@ def test_enforcement_items_reach_the_right_to_do_lists(app, town, login, monkeyp
 
 def test_a_deleted_venues_rectifications_are_no_longer_open_anywhere(app, town, login):
     """A deleted venue can no longer be re-inspected: its failures leave the to-do lists, the
-    violations, the monthly report's open figures, and the ledger says why they were never closed."""
+    violations, the monthly report's open figures, and the ledger says why they were never closed.
+    So only the town office deletes a venue with failures open: a village head's delete would take
+    overdue rectifications out of the village's own report."""
     inspector, head = login("inspector"), login("head_a", device_id="phone-head-a")
     failed = inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
                      at=NOW - timedelta(days=10))
@@ -332,7 +334,12 @@ def test_a_deleted_venues_rectifications_are_no_longer_open_anywhere(app, town, 
                 (venues["open_violations"], venues["overdue_rectifications"]))
     assert still_open() == (["rectification"] * 2, [failed["id"]], (1, 1))
     version = head.get(f"/api/venues/{town.venues['a']}").get_json()["version"]
-    deleted = push(head, [op("venue", "delete", town.venues["a"], base_version=version)])
+    refused = push(head, [op("venue", "delete", town.venues["a"], base_version=version)])["results"]
+    assert [(r["status"], r["errors"]) for r in refused] == [
+        ("rejected", {"_op": ["该场所还有未整改的问题，不能删除；停业请改为停业状态"]})]
+    assert still_open() == (["rectification"] * 2, [failed["id"]], (1, 1))
+    admin = login("admin", device_id="phone-admin")
+    deleted = push(admin, [op("venue", "delete", town.venues["a"], base_version=version)])
     assert deleted["results"][0]["status"] == "applied", deleted
     assert still_open() == ([], [], (0, 0))
     rows = head.get("/api/ledgers/inspections").get_json()["rows"]
