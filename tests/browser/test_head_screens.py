@@ -101,6 +101,12 @@ def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live
     page.get_by_label("台账", exact=True).select_option(label="一对一帮扶台账")
     expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
     expect(page.get_by_test_id("ledger-cards")).to_contain_text("待审批")
+    if not page.get_by_label("类别").is_visible():
+        page.get_by_text("筛选", exact=True).click()
+    page.get_by_label("类别").select_option(label="流动")  # plans filter by their child's category
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(0)
+    page.get_by_label("类别").select_option(label="留守")
+    expect(page.get_by_test_id("ledger-cards").locator("li")).to_have_count(1)
 
     helpers.go_offline(context)
     page.evaluate("location.hash = '#/review'")

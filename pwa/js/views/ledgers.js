@@ -9,7 +9,7 @@ const PER_PAGE = 20;
 const WIDE = matchMedia('(min-width: 760px)');
 const FILTERS = {
   children: ['grid_id', 'category', 'risk_level', 'overdue', 'q'],
-  plans: ['grid_id', 'risk_level', 'overdue', 'q'],
+  plans: ['grid_id', 'category', 'risk_level', 'overdue', 'q'],
   venues: ['overdue', 'q'], inspections: ['overdue', 'q'], staff_checks: ['overdue', 'q'],
 };
 const OVERDUE = { children: '只看走访逾期', plans: '只看评估逾期', venues: '只看整改逾期',
