@@ -47,8 +47,8 @@ def open_violations(actor, today: date) -> list[dict]:
 
 def rectification_states(actor, today: date) -> tuple[list[dict], set[tuple[str, str]]]:
     """Return the open violations in scope and the (inspection id, item) failures since rectified."""
-    inspections = _inspections(actor)
-    return violations_in(inspections, today), rectified_in(inspections)
+    chains = _item_checks(_inspections(actor))
+    return _open_in(chains, today), _rectified_in(chains)
 
 
 def _item_checks(inspections: list[Inspection]) -> list[list[tuple[Inspection, dict]]]:
@@ -88,7 +88,11 @@ def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
     `failed_at` names every check that failed the item since it last passed, the open one last.
     A deleted venue can no longer be re-inspected, so its failures are no longer open.
     """
-    failing = [f for f in map(_failing_since_last_pass, _item_checks(inspections)) if f]
+    return _open_in(_item_checks(inspections), today)
+
+
+def _open_in(chains: list[list[tuple[Inspection, dict]]], today: date) -> list[dict]:
+    failing = [f for f in map(_failing_since_last_pass, chains) if f]
     deleted = _deleted_venues({f[-1][0].venue_id for f in failing})
     violations = []
     for chain in failing:
@@ -105,10 +109,10 @@ def violations_in(inspections: list[Inspection], today: date) -> list[dict]:
     return violations
 
 
-def rectified_in(inspections: list[Inspection]) -> set[tuple[str, str]]:
-    """Return the (inspection id, item) failures of these inspections that a later check passed."""
+def _rectified_in(chains: list[list[tuple[Inspection, dict]]]) -> set[tuple[str, str]]:
+    """Return the (inspection id, item) failures of these chains that a later check passed."""
     rectified = set()
-    for checks in _item_checks(inspections):
+    for checks in chains:
         still_failing = len(_failing_since_last_pass(checks))
         rectified |= {(i.id, item["item"]) for i, item in checks[:len(checks) - still_failing]
                       if item["result"] == "fail"}

@@ -38,27 +38,30 @@ def review_queue(actor, args: dict) -> Page:
     return page
 
 
-def awaiting_review(actor):
-    """Return a select of the flagged visits `actor` may decide: the review is a second person's
-    check on the one who recorded the visit, so a village head's own visits go to the town office."""
-    query = scope.scoped_select(actor, Visit).where(Visit.review_status == "pending", *stands(Visit))
+def _decides(actor):
+    """The flagged visits `actor` decides: the review is a second person's check on the one who
+    recorded the visit, so a village head decides the others', the town office a head's own."""
     if actor.role == "village_head":
-        return query.where(Visit.worker_id != actor.id)
+        return Visit.worker_id != actor.id
     if actor.role == "town_admin":
-        return query.where(Visit.worker_id.in_(select(User.id).where(User.role == "village_head")))
-    return query.where(false())
+        return Visit.worker_id.in_(select(User.id).where(User.role == "village_head"))
+    return false()
+
+
+def awaiting_review(actor):
+    """Return a select of the flagged visits waiting for `actor`'s decision."""
+    return scope.scoped_select(actor, Visit).where(Visit.review_status == "pending", *stands(Visit),
+                                                   _decides(actor))
 
 
 def review_visit(actor, visit_id: str, decision: str, note: str | None,
                  device_id: str | None = None) -> Visit:
     """Accept a flagged visit, or question it with a note that goes to the worker's to-do."""
     visit = scope.get_scoped(actor, Visit, visit_id)
-    recorder = db.session.get(User, visit.worker_id)
-    if actor.role not in REVIEWER_ROLES and not (
-            actor.role == "town_admin" and recorder is not None and recorder.role == "village_head"):
-        raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录（负责人本人的由镇平安办审核）")
-    if visit.worker_id == actor.id:
+    if actor.role in QUEUE_ROLES and visit.worker_id == actor.id:
         raise ApiError(403, "own_record", "不能审核自己记录的走访，由镇平安办审核")
+    if not db.session.scalar(select(exists().where(Visit.id == visit.id, _decides(actor)))):
+        raise ApiError(403, "review_not_allowed", "只有村/社区负责人审核走访记录（负责人本人的由镇平安办审核）")
     # Under the lock, as read now: a second reviewer, or an amendment filed at the same moment,
     # is seen rather than overwritten.
     changes.lock_writers()
