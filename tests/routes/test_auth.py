@@ -11,6 +11,7 @@ from server.services import auth as auth_service
 from tests import factories
 from tests.conftest import make_app
 
+from ..sync.test_push_pull_basics import op, push
 from .helpers import CSRF_FAILED, UNAUTHORIZED, assert_error, snapshot
 
 COOKIE = "hulei_session"
@@ -183,14 +184,13 @@ def test_a_disabled_then_enabled_account_keeps_its_phone_and_what_it_had_not_syn
     phone = login("worker_a", device_id="phone-suspended-1")
     admin = login("admin")
     assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": False}).status_code == 200
-    assert phone.get("/api/sync/pull").get_json() == UNAUTHORIZED
+    refused = phone.get("/api/sync/pull")
+    assert (refused.status_code, refused.get_json()) == (401, UNAUTHORIZED)
     assert admin.patch(f"/api/users/{town.users['worker_a']}", json={"active": True}).status_code == 200
     again = login("worker_a", device_id="phone-suspended-1")
-    pushed = again.post("/api/sync/push", json={"device_id": "phone-suspended-1", "ops": [{
-        "op_id": str(uuid.uuid4()), "entity": "visit", "action": "create", "id": str(uuid.uuid4()),
-        "base_version": None, "data": {"child_id": town.children["a1"],
-                                       "visited_at": "2026-11-20T10:00:00+08:00"}}]})
-    assert [r["status"] for r in pushed.get_json()["results"]] == ["applied"]
+    pushed = push(again, [op("visit", "create", str(uuid.uuid4()), {
+        "child_id": town.children["a1"], "visited_at": "2026-11-20T10:00:00+08:00"})])
+    assert [r["status"] for r in pushed["results"]] == ["applied"]
 
 
 def test_idle_session_expires(app, town, login, monkeypatch):

@@ -3,13 +3,14 @@ session, the last town admin, a lost phone's login, a comma-separated key file, 
 import base64
 import os
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from server import config as server_config
 from server import create_app
 from server.config import ConfigError
 from server.extensions import db
-from server.models import AuditEvent
+from server.models import AuditEvent, User
 from tests import factories
 from tests.conftest import make_app
 
@@ -40,7 +41,8 @@ def test_a_name_differing_only_in_case_is_taken_so_no_twin_clears_anothers_login
     twin = admin.post("/api/users", json={
         "username": "Worker_A", "password": NEW_PASSWORD, "display_name": "另一个人",
         "role": "grid_worker", "grid_ids": [town.grids["a2"]]})
-    assert twin.get_json() == {"error": {"code": "username_taken", "message": "用户名已存在"}}
+    assert (twin.status_code, twin.get_json()) == (
+        409, {"error": {"code": "username_taken", "message": "用户名已存在"}})
     attacker = app.test_client()
     for _ in range(5):
         assert _login(attacker, "worker_a", "Wrong-horse-battery-1").status_code == 401
@@ -70,10 +72,11 @@ def test_the_only_town_admin_cannot_disable_their_own_account(app, town, login):
     """DESIGN: the town admin "manages users", and where DESIGN is silent, "build what the people
     above would expect". users.update_user lets the sole town admin PATCH themselves to
     `active: false`: their sessions end, their devices are revoked, and no one is left who can
-    manage accounts, re-enable anyone or revoke a lost phone (the CLI cannot re-activate)."""
+    manage accounts or re-enable anyone (the CLI cannot re-activate)."""
     admin = login("admin")
     response = admin.patch(f"/api/users/{town.users['admin']}", json={"active": False})
-    assert response.get_json() == {"error": {"code": "own_account", "message": "不能停用自己的账号"}}
+    assert (response.status_code, response.get_json()) == (
+        409, {"error": {"code": "own_account", "message": "不能停用自己的账号"}})
     assert admin.get("/api/auth/me").status_code == 200
 
 
@@ -129,11 +132,8 @@ def test_an_empty_secret_key_file_refuses_to_start(tmp_path, monkeypatch):
     (tmp_path / "secret_key").write_text("\n", encoding="ascii")
     monkeypatch.setattr(server_config, "INSTANCE", tmp_path)
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    try:
-        settings = server_config.load_config("development")
-    except ConfigError:
-        return
-    raise AssertionError(f"started with SECRET_KEY={settings['SECRET_KEY']!r}")
+    with pytest.raises(ConfigError, match="empty or shorter than 16 characters"):
+        server_config.load_config("development")
 
 
 def test_create_user_command_applies_the_username_rule_of_the_api(app, town):
@@ -143,8 +143,10 @@ def test_create_user_command_applies_the_username_rule_of_the_api(app, town):
     "created", yet login strips what is typed (auth.authenticate), so that account can never log
     in; a capitalised twin of an existing name ("ADMIN" beside "admin") is accepted too."""
     runner = app.test_cli_runner()
-    padded = runner.invoke(args=["create-user", "zhao.liu ", "--role", "town_admin",
-                                 "--password-stdin"], input=NEW_PASSWORD + "\n")
-    if padded.exit_code == 0:
-        answer = _login(app.test_client(), "zhao.liu ", NEW_PASSWORD)
-        assert answer.status_code == 200, (padded.output, answer.get_json())
+    refused = {name: runner.invoke(args=["create-user", name, "--role", "town_admin", "--password-stdin"],
+                                   input=NEW_PASSWORD + "\n") for name in ("zhao.liu ", "ADMIN")}
+    assert {name: (r.exit_code, r.output.strip()) for name, r in refused.items()} == {
+        "zhao.liu ": (1, "Error: 提交的数据有误 {'username': ['用户名为 3 到 64 位字母、数字或 _.-']}"),
+        "ADMIN": (1, "Error: 用户名已存在")}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(User.username.in_(("zhao.liu ", "ADMIN")))) == 0

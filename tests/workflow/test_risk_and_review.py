@@ -157,18 +157,25 @@ def test_categories_set_the_level_at_registration_and_when_edited(app, town, log
         db.session.remove()
 
 
-def test_a_visit_replaced_by_an_amendment_leaves_the_review_queue_and_is_not_reviewed(app, town, login):
+def test_a_replaced_visit_leaves_the_review_queue_and_the_to_do_and_is_not_reviewed(app, town, login):
     """A replaced visit no longer says what happened: the head reviews the amendment that replaced it."""
     worker, head = login("worker_a"), login("head_a")
     flagged = post_visit(worker, town.children["a1"], "a1", located=False, hours_ago=2)
     assert (flagged["flags"], flagged["review_status"]) == (["no_location"], "pending")
-    queued = lambda: [row["id"] for row in head.get("/api/review/visits").get_json()["rows"]]  # noqa: E731
-    assert queued() == [flagged["id"]]
+
+    def queued() -> list:
+        return [row["id"] for row in head.get("/api/review/visits").get_json()["rows"]]
+
+    def to_do() -> tuple:
+        tasks = head.get("/api/tasks").get_json()
+        return (tasks["counts"].get("review_pending", 0),
+                [t["kind"] for t in tasks["tasks"] if t["kind"] == "review_pending"])
+    assert (queued(), to_do()) == ([flagged["id"]], (1, ["review_pending"]))
     body = {**visit_body(town.children["a1"], "a1", hours_ago=2), "visited_at": flagged["visited_at"],
             "amends": flagged["id"], "amend_reason": "补充定位"}
     amended = worker.post("/api/visits", json=body)
     assert amended.status_code == 201, amended.get_json()
-    assert queued() == []
+    assert (queued(), to_do()) == ([], (0, []))
     decision = head.post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept", "note": "可以"})
     assert_error(decision, 409, "not_reviewable")
     with app.app_context():
@@ -200,15 +207,3 @@ def test_a_village_heads_own_flagged_visit_is_reviewed_by_the_town_office(app, t
     assert (accepted.get_json()["review_status"], accepted.get_json()["reviewed_by"]) == (
         "accepted", town.users["admin"])
     assert (pending(head), pending(admin)) == (1, 0)
-
-
-def test_a_flagged_visit_replaced_by_an_amendment_leaves_the_heads_to_do(app, town, login):
-    worker, head = login("worker_a"), login("head_a")
-    flagged = post_visit(worker, town.children["a1"], "a1", located=False, hours_ago=2)
-    assert head.get("/api/tasks").get_json()["counts"]["review_pending"] == 1
-    body = {**visit_body(town.children["a1"], "a1", hours_ago=2), "visited_at": flagged["visited_at"],
-            "amends": flagged["id"], "amend_reason": "补充定位"}
-    assert worker.post("/api/visits", json=body).status_code == 201
-    tasks = head.get("/api/tasks").get_json()
-    waiting = [t for t in tasks["tasks"] if t["kind"] == "review_pending"]
-    assert (tasks["counts"].get("review_pending", 0), waiting) == (0, [])
