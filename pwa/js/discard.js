@@ -45,12 +45,11 @@ export async function waitsOnEarlier(op) {
 }
 
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
- *  top, or, after a create, with what `loss(op)` named (read anew when not given) in the same
- *  transaction. Resolve whether the phone still holds the record, or 'changed', having changed
+ *  top, or, after a create, with what `loss(op)` named (`agreed`) in the same transaction. Resolve whether the phone still holds the record, or 'changed', having changed
  *  nothing, when the ops after a create are not the ones agreed to any more (another tab queued
  *  one); throw (an ApiError, status 0 offline) when the server's copy could not be read. */
-export async function discard(op, agreed = null) {
-  const { photoIds, laterIds } = agreed || await loss(op);
+export async function discard(op, agreed) {
+  const { photoIds, laterIds } = agreed;
   let record;
   let answer;
   // 'stale' or 'queued': a pull kept a newer copy, or an op was queued, while this one was read.

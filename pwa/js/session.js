@@ -137,13 +137,11 @@ export async function relogin(password, auth = null) {
   return answer.user;
 }
 
-/** Try once to end the server session: a locked or wiped phone must not leave a live session in the
- *  browser's cookie, which the app cannot clear itself. Resolve true once it is known over. A wipe
- *  ends it `always` (and may run inside a login, which holds the lock); otherwise not while a tab
- *  here is unlocked, as it works in that same session. */
-function endServerSession(always = false) {
-  ending = always ? logout()
-    : oneAtATime(async () => (db.hasKey() || await unlockedAnywhere() ? false : logout()));
+/** Try once to end the server session: a locked phone must not leave a live session in the
+ *  browser's cookie, which the app cannot clear itself. Resolve true once it is known over; never
+ *  while a tab here is unlocked, as it works in that same session (a wipe calls logout itself). */
+function endServerSession() {
+  ending = oneAtATime(async () => (db.hasKey() || await unlockedAnywhere() ? false : logout()));
   return ending;
 }
 
@@ -197,7 +195,8 @@ export async function wipe(reason, lost = 0) {
     sessionStorage.setItem(WIPED, JSON.stringify({ reason, lost }));
   } catch (e) { /* not available */ }
   state.set({ user: null, unsynced: 0, attention: 0, conflicts: 0, lastSync: null });
-  await endServerSession(true);
+  ending = logout();  // not behind the lock: a wipe may run inside a login, which holds it
+  await ending;
   location.replace('/');
   return new Promise(() => {});
 }

@@ -1,7 +1,7 @@
 // The pull side: server changes applied with their cursor, copies kept aside for busy records,
 // and the resync that starts the pull over.
 import { done, recordKey, sealKv, sealRecord, tx, unsealRecord } from './idb.js';
-import { outboxCounts, queuedOps } from './outbox.js';
+import { queuedOps } from './outbox.js';
 
 /** A record's data as the phone shows it: `data` with the data of `ops` on it on top, in queue order. */
 export const withOps = (data, ops) => ops.reduce((d, op) => ({ ...d, ...op.data }), data);
@@ -11,10 +11,8 @@ export const withOps = (data, ops) => ops.reduce((d, op) => ({ ...d, ...op.data 
  *  ops, oldest first, and the server's data with theirs on top, sealed now, since crypto awaited
  *  inside the transaction that writes it would end it. */
 async function comingBack(records) {
-  // Decrypted only when something is queued: after a push the outbox is mostly empty.
-  const { pending, rejected, conflict } = await outboxCounts();
   const byKey = new Map();
-  for (const op of pending + rejected + conflict ? await queuedOps() : []) {
+  for (const op of await queuedOps()) {
     const k = recordKey(op.entity, op.id);
     byKey.set(k, [...(byKey.get(k) || []), op]);
   }
