@@ -10,7 +10,7 @@ from ..masking import mask_id_number, mask_name, masks_names
 from ..users import display_names
 from . import base
 from .base import Column, Ledger
-from .search import name_matches, normalize_query
+from .search import name_search
 
 PLAN_COLUMNS = [Column("seq", "序号", 6), Column("child", "儿童姓名", 10), Column("village", "村/社区", 12),
                 Column("grid", "网格", 12), Column("risk_level", "风险等级", 9),
@@ -42,9 +42,8 @@ def _plans(actor, args: dict, today: date, unmasked: bool) -> list[tuple[Plan, C
     # Drafts waiting for approval first, then the active plans, the closed ones last.
     waiting = case({"draft": 0, "active": 1}, value=Plan.status, else_=2)
     rows = db.session.execute(query.add_columns(Child).order_by(waiting, Plan.created_at, Plan.id)).all()
-    if args.get("q"):
-        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
-        rows = [r for r in rows if name_matches(r[1].name, needle, masked)]
+    if matches := name_search(actor, args, unmasked):
+        rows = [r for r in rows if matches(r[1].name)]
     return [(r[0], r[1]) for r in rows]
 
 
@@ -96,9 +95,8 @@ def build_staff_checks_ledger(actor, args: dict, paged: bool = True, unmasked: b
     if args.get("overdue"):
         query = query.where(StaffCheck.next_due < today)
     checks = list(db.session.scalars(query.order_by(StaffCheck.next_due, StaffCheck.id)))
-    if args.get("q"):
-        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
-        checks = [c for c in checks if name_matches(c.person_name, needle, masked)]
+    if matches := name_search(actor, args, unmasked):
+        checks = [c for c in checks if matches(c.person_name)]
     page, offset = _page(checks, args, paged)
     employers, mask = _employers(page), not unmasked
     rows = [{"seq": offset + i + 1, "id": c.id,

@@ -10,7 +10,7 @@ from ..masking import mask_name, mask_phone, masks_names
 from ..users import display_names
 from . import base
 from .base import Column, Ledger
-from .search import name_matches, normalize_query
+from .search import name_search
 
 COLUMNS = [Column("seq", "序号", 6), Column("name", "姓名", 10), Column("sex", "性别", 6),
            Column("age", "年龄", 6), Column("categories", "类别", 16), Column("guardian", "监护人", 16),
@@ -84,10 +84,9 @@ def _select_rows(actor, args: dict, today: date, paged: bool, unmasked: bool) ->
     """Pick the page's ids on narrow rows first, then read the full rows of those ids only."""
     query, rank = _filtered(actor, args, today), _grid_rank()
     offset = (args["page"] - 1) * args["per_page"] if paged else 0
-    if args.get("q"):
-        needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
+    if matches := name_search(actor, args, unmasked):
         found = sorted((r for r in _fetch(_narrow(query, Child.name_ct))
-                        if name_matches(Child.name.open("child", r.id, r.name_ct), needle, masked)),
+                        if matches(Child.name.open("child", r.id, r.name_ct))),
                        key=_order_key(rank))
         ids = [r.id for r in found]
         return _rows_by_id(query, ids[offset:offset + args["per_page"]] if paged else ids), len(ids), offset

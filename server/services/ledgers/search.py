@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from pypinyin import Style, pinyin
 
-from ..masking import mask_name
+from ..masking import mask_name, masks_names
 
 LETTERS = re.compile(r"^[a-z]+$")
 
@@ -46,3 +46,12 @@ def name_matches(name: str | None, query: str, masked: bool = False) -> bool:
     initials = [char_initials(c) for c in name]
     return any(all(query[j] in initials[start + j] for j in range(len(query)))
                for start in range(len(initials) - len(query) + 1))
+
+
+def name_search(actor, args: dict, unmasked: bool):
+    """Return the ledgers' `q` as a test of a name, or None without one: a name the caller sees
+    masked (not in an unmasked export) is matched as shown."""
+    if not args.get("q"):
+        return None
+    needle, masked = normalize_query(args["q"]), masks_names(actor) and not unmasked
+    return lambda name: name_matches(name, needle, masked)
