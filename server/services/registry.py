@@ -114,10 +114,7 @@ def move_history(actor, child: Child, device_id: str | None = None) -> None:
     """
     place = {"grid_id": child.grid_id, "village_id": child.village_id}
     plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
-    for plan in plans:
-        moved = assign(plan, place)
-        if moved:
-            save_record(actor, "plan", plan, "update", moved, device_id)
+    _move_saved(actor, "plan", plans, place, device_id)
     facts = list(db.session.scalars(select(Visit).where(Visit.child_id == child.id)))
     if plans:
         facts += db.session.scalars(select(PlanProgress).where(
@@ -125,6 +122,13 @@ def move_history(actor, child: Child, device_id: str | None = None) -> None:
     for record in facts:
         assign(record, place)
     db.session.flush()
+
+
+def _move_saved(actor, kind: str, records, place: dict, device_id: str | None) -> None:
+    """Carry mutable records to a new place, each move saved as an edit (version, audit event)."""
+    for record in records:
+        if moved := assign(record, place):
+            save_record(actor, kind, record, "update", moved, device_id)
 
 
 def check_household_removable(actor, household: Household) -> None:
@@ -219,11 +223,8 @@ def _move_venue_history(actor, venue: Venue, device_id: str | None) -> None:
     but not yet linked to a child along to its new village, whose head now links them. A staff
     check is mutable: its move is saved as an edit; facts follow the venue's audited edit."""
     place = {"village_id": venue.village_id}
-    for check in db.session.scalars(select(StaffCheck).where(StaffCheck.employer_kind == "venue",
-                                                             StaffCheck.employer_id == venue.id)).all():
-        moved = assign(check, place)
-        if moved:
-            save_record(actor, "staff_check", check, "update", moved, device_id)
+    _move_saved(actor, "staff_check", db.session.scalars(select(StaffCheck).where(
+        StaffCheck.employer_kind == "venue", StaffCheck.employer_id == venue.id)).all(), place, device_id)
     inspections = list(db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)))
     facts = list(inspections)
     if inspections:
