@@ -1,6 +1,8 @@
 """Alembic: one head; upgrade, downgrade and upgrade again; the models match the migrations."""
 import base64
 import os
+import warnings
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -40,9 +42,19 @@ def script() -> ScriptDirectory:
     return ScriptDirectory(str(MIGRATIONS))
 
 
+@contextmanager
+def sqlite_blind_to_expression_indexes():
+    """SQLite cannot reflect an index on an expression (the user table's lower(username)), so
+    comparing models with it warns that the index is skipped; PostgreSQL compares it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
+        yield
+
+
 def differences() -> list:
     """What autogenerate would write: every difference between the models and the database."""
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, sqlite_blind_to_expression_indexes():
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
         return compare_metadata(context, db.metadata)
 
@@ -81,14 +93,16 @@ def test_flask_db_check_finds_nothing_to_generate(db_url):
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    result = app.test_cli_runner().invoke(args=["db", "check"])  # alembic logs its verdict; 1 on a diff
+    with sqlite_blind_to_expression_indexes():  # alembic logs its verdict; 1 on a diff
+        result = app.test_cli_runner().invoke(args=["db", "check"])
     assert (result.exit_code, result.exception) == (0, None), result.output
     with app.app_context():  # the same check sees a database that drifted from the models
         index = inspect(db.engine).get_indexes("child")[0]["name"]
         with db.engine.begin() as conn:
             conn.execute(text(f"DROP INDEX {index}"))
         db.engine.dispose()
-    drifted = app.test_cli_runner().invoke(args=["db", "check"])
+    with sqlite_blind_to_expression_indexes():
+        drifted = app.test_cli_runner().invoke(args=["db", "check"])
     assert drifted.exit_code == 1
     with app.app_context():
         db.engine.dispose()

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto import EncryptedField
@@ -24,6 +24,9 @@ class User(UserMixin, Timestamped, db.Model):
     """A person who logs in, with one role and the places or unit it covers."""
 
     __tablename__ = "user"
+    # Names differing only in case are one name (services.users.create_user); this holds it
+    # against two creates racing and any write that bypasses the service.
+    __table_args__ = (Index("uq_user_lower_username", text("lower(username)"), unique=True),)
     id: Mapped[str] = id_column()
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name_ct: Mapped[bytes | None] = ciphertext()

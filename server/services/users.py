@@ -2,6 +2,7 @@
 import re
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
@@ -62,17 +63,34 @@ def create_user(actor, data: dict) -> User:
     """
     if not USERNAME.fullmatch(data["username"]):
         raise validation_error({"username": [USERNAME_RULE]})
-    if db.session.scalar(select(User).where(func.lower(User.username) == data["username"].lower())):
-        raise ApiError(409, "username_taken", "用户名已存在")
+    if _name_taken(data["username"]):
+        raise _username_taken()
     user = User(id=new_id(), username=data["username"], role=data["role"],
                 town_id=db.session.scalar(select(Town.id).limit(1)))
     user.display_name = data.get("display_name") or data["username"]
     set_password(user, data["password"])
-    db.session.add(user)
-    _apply_scope(user, data)
-    audit.record_event("user.create", actor, "user", user.id, detail={"role": user.role})
-    db.session.commit()
+    try:
+        db.session.add(user)
+        _apply_scope(user, data)
+        audit.record_event("user.create", actor, "user", user.id, detail={"role": user.role})
+        db.session.commit()
+    except IntegrityError:
+        # A create that raced this one took the name between the check and the insert: the
+        # unique index on lower(username) refused it. Any other refusal stays a server error.
+        db.session.rollback()
+        if _name_taken(data["username"]):
+            raise _username_taken() from None
+        raise
     return user
+
+
+def _name_taken(username: str) -> bool:
+    return db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())
+                             .limit(1)) is not None
+
+
+def _username_taken() -> ApiError:
+    return ApiError(409, "username_taken", "用户名已存在")
 
 
 def update_user(actor, user_id: str, data: dict) -> User:
