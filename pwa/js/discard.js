@@ -9,16 +9,15 @@ const PATHS = { household: 'households', child: 'children', visit: 'visits', ven
   staff_check: 'staff_checks', clue: 'clues' };
 
 /** What giving up `op` takes with it: a create's photos (an inspection's) and the ops queued after
- *  it on its record, which cannot apply without it. Read once, to say so to the user and to hand
- *  to discard() as what they agreed to; photos are queued with their inspection only, so none
- *  can join later. */
-export async function loss(op) {
+ *  it on its record (`ops`: db.recordOps(), read once for this and waitsOnEarlier()), which cannot
+ *  apply without it. Read once, to say so to the user and to hand to discard() as what they agreed
+ *  to; photos are queued with their inspection only, so none can join later. */
+export async function loss(op, ops) {
   if (op.action !== 'create') return { photoIds: [], laterIds: [] };
   const rows = op.entity === 'inspection'
     ? [...await db.photosByState('pending'), ...await db.photosByState('rejected')] : [];
-  const later = await db.laterOps(op.entity, op.id, op.seq);
   return { photoIds: rows.filter((p) => p.inspection_id === op.id).map((p) => p.id),
-    laterIds: later.map((o) => o.op_id) };
+    laterIds: ops.filter((o) => o.seq > op.seq).map((o) => o.op_id) };
 }
 
 /** The server's state of a rejected op's record, `{version, data}` (data null: none): the copy a
@@ -37,12 +36,10 @@ async function serverState(op) {
   }
 }
 
-/** Say whether an earlier op on the same record is still queued: given up first, this one would
- *  take the record back to the server's state (or off the phone, under a refused create) while
- *  that op, and what it entered, still waits. */
-export async function waitsOnEarlier(op) {
-  return (await db.earlierOps(op.entity, op.id, op.seq)).length > 0;
-}
+/** Say whether an earlier op on the same record (`ops`: db.recordOps()) is still queued: given
+ *  up first, this one would take the record back to the server's state (or off the phone, under a
+ *  refused create) while that op, and what it entered, still waits. */
+export const waitsOnEarlier = (op, ops) => ops.some((o) => o.seq < op.seq);
 
 /** Drop a rejected op and take its record as the server has it, the ops queued after it still on
  *  top, or, after a create, with what `loss(op)` named (`agreed`) in the same transaction. Resolve whether the phone still holds the record, or 'changed', having changed

@@ -22,12 +22,8 @@ export async function queuedOps(seq = 0) {
   return Promise.all(rows.map(async (row) => ({ ...(await unsealOp(row)), seq: row.seq })));
 }
 
-/** The ops queued after `seq` on one record, oldest first. */
-export const laterOps = async (entity, id, seq) => (await queuedOps(seq)).filter((op) => op.entity === entity && op.id === id);
-
-/** The ops on one record queued before `seq` (in any state). */
-export const earlierOps = async (entity, id, seq) => (await queuedOps())
-  .filter((op) => op.entity === entity && op.id === id && op.seq < seq);
+/** The ops queued on one record (in any state), oldest first, each with its seq. */
+export const recordOps = async (entity, id) => (await queuedOps()).filter((op) => op.entity === entity && op.id === id);
 
 /** Apply one push answer: applied and duplicate ops leave the outbox and set their record's
  *  version; rejected and conflict ops stay, with the server's reasons, for the user to handle. */

@@ -53,11 +53,12 @@ function lossText(op, photos) {
 }
 
 async function giveUp(op, button) {
-  if (await discard.waitsOnEarlier(op)) {
+  const ops = await db.recordOps(op.entity, op.id);
+  if (discard.waitsOnEarlier(op, ops)) {
     toast('这条记录还有更早的一条未同步（被退回或冲突），请先处理那一条');
     return;
   }
-  const agreed = await discard.loss(op);
+  const agreed = await discard.loss(op, ops);
   const [photos, later] = [agreed.photoIds.length, agreed.laterIds.length];
   const also = later ? `放弃这条新建记录，也会放弃之后对它的 ${later} 条修改。确定放弃吗？` : '';
   if (!await confirmDialog('放弃此修改', `${lossText(op, photos)}${also}`, '放弃并删除')) return;
