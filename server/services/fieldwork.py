@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import (
     Child,
     Clue,
+    Device,
     Household,
     Inspection,
     JointOperation,
@@ -30,6 +31,33 @@ def _in_scope(actor, model, record_id: str, field: str, message: str):
         return scope.get_scoped(actor, model, record_id)
     except ApiError:
         raise validation_error({field: [message]}) from None
+
+
+def _held(actor, model, record_id: str, field: str, message: str, happened_at: datetime | None,
+          device_id: str | None) -> tuple[object, tuple | None]:
+    """Return the record a fact is about, in scope, or one that left the actor's scope after the
+    fact happened or after the phone last pulled (so the phone still held it), with the place it
+    left; refuse anything else as out of scope. A phone offline for a week must not lose a visit
+    because the household moved to another grid meanwhile."""
+    try:
+        return scope.get_scoped(actor, model, record_id), None
+    except ApiError:
+        # A run knows only what it prefetched (the child's latest visit among them): refused
+        # there, the op is applied again on its own, where the record's move is looked up.
+        if batching.active() is not None:
+            raise validation_error({field: [message]}) from None
+    device = db.session.get(Device, device_id) if device_id else None
+    times = [t for t in (happened_at, device.last_pull_at if device is not None else None) if t is not None]
+    left = scope.left_since(actor, model, record_id, min(times)) if times else None
+    if left is None:
+        raise validation_error({field: [message]})
+    return left
+
+
+def _left_with(record, place: tuple | None) -> None:
+    # Filed under the record's new place, the fact leaves the place the phone knew, as its record did.
+    if place is not None:
+        changes.log_left(record, place)
 
 
 def _require_writer(actor, model) -> None:
@@ -92,7 +120,8 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                  device_time: datetime | None = None) -> Visit:
     """Record a home visit with the server's trust flags; update the child's schedule."""
     _require_writer(actor, Visit)
-    child = _in_scope(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内")
+    child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
+                        data.get("visited_at"), device_id)
     _check_home_visit_answers(data.get("answers") or {})
     original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童")
     amends = original.id if original is not None else None
@@ -111,6 +140,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     visit.flags = sorted(set(flags))
     visit.review_status = "pending" if visit.flags else "none"
     save_record(actor, "visit", visit, "create", sorted(data), device_id)
+    _left_with(visit, left)
     if track is not None:
         track.add(Visit, visit.visited_at, visit.id, fix)
     _propose_household_location(actor, household, visit, fix, device_id, replaces=amends)
@@ -234,7 +264,8 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
 def add_progress(actor, data: dict, device_id: str | None = None, device_time=None) -> PlanProgress:
     """Add a progress entry to a plan in scope."""
     _require_writer(actor, PlanProgress)
-    plan = _in_scope(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在")
+    plan, left = _held(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", data.get("at"),
+                       device_id)
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
     original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
@@ -247,6 +278,7 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
                             kind=original.kind if original is not None else "progress")
     assign(progress, data)
     save_record(actor, "plan_progress", progress, "create", sorted(data), device_id)
+    _left_with(progress, left)
     return progress
 
 
@@ -265,7 +297,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id = data.pop("child_id", None)
     if child_id:
-        child = _in_scope(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内")
+        child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", None, device_id)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
         if data.get(field):

@@ -1,4 +1,6 @@
 """The one place that decides what a user may see and touch."""
+from datetime import datetime
+
 from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
@@ -101,6 +103,25 @@ def get_scoped(user, model, record_id: str, include_deleted: bool = False):
     if record is None:
         raise not_found()
     return record
+
+
+def left_since(user, model, record_id: str, since: datetime) -> tuple[object, tuple] | None:
+    """Return a live record that left `user`'s scope after `since`, with the place it left (the
+    change log's `evict` row the user pulls for it), or None.
+
+    What a phone recorded of a record it held stays the phone's record: a visit made offline before
+    the child's move, or before the phone heard of it, is still the worker's visit (fieldwork).
+    """
+    place = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
+        ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
+        ChangeLog.action == "evict", ChangeLog.at > since, change_visible(user))
+        .order_by(ChangeLog.seq.desc()).limit(1)).first()
+    if place is None:
+        return None
+    record = db.session.get(model, str(record_id))
+    if record is None or record.deleted_at is not None:
+        return None
+    return record, tuple(place)
 
 
 def place_in_scope(user, village_id: str | None, grid_id: str | None = None) -> bool:
