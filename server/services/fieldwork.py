@@ -37,8 +37,9 @@ def _held(actor, model, record_id: str, field: str, message: str, happened_at: d
           device_id: str | None) -> tuple[object, tuple | None]:
     """Return the record a fact is about, in scope, or one that left the actor's scope after the
     fact happened or after the phone last pulled (so the phone still held it), with the place it
-    left; refuse anything else as out of scope. A phone offline for a week must not lose a visit
-    because the household moved to another grid meanwhile."""
+    left if it moved; refuse anything else as out of scope. A phone offline for a week must not
+    lose a visit because the household moved to another grid, or its worker to other grids,
+    meanwhile."""
     try:
         return scope.get_scoped(actor, model, record_id), None
     except ApiError:
@@ -48,7 +49,7 @@ def _held(actor, model, record_id: str, field: str, message: str, happened_at: d
             raise validation_error({field: [message]}) from None
     device = db.session.get(Device, device_id) if device_id else None
     times = [t for t in (happened_at, device.last_pull_at if device is not None else None) if t is not None]
-    left = scope.left_since(actor, model, record_id, min(times)) if times else None
+    left = scope.held_since(actor, model, record_id, min(times)) if times else None
     if left is None:
         raise validation_error({field: [message]})
     return left

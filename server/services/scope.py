@@ -1,5 +1,6 @@
 """The one place that decides what a user may see and touch."""
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql import ColumnElement
@@ -7,6 +8,7 @@ from sqlalchemy.sql import ColumnElement
 from ..errors import not_found
 from ..extensions import db
 from ..models import (
+    AuditEvent,
     ChangeLog,
     Child,
     Clue,
@@ -105,23 +107,41 @@ def get_scoped(user, model, record_id: str, include_deleted: bool = False):
     return record
 
 
-def left_since(user, model, record_id: str, since: datetime) -> tuple[object, tuple] | None:
-    """Return a live record that left `user`'s scope after `since`, with the place it left (the
-    change log's `evict` row the user pulls for it), or None.
+def snapshot(user) -> dict:
+    """Return what a user's scope depends on (kept in pull cursors and in scope-change audit events)."""
+    return {"r": user.role, "v": user.village_id, "g": sorted(user.grid_ids)}
+
+
+def as_user(snapshot: dict):
+    """Return a stand-in user with the scope of `snapshot`, for the filters above."""
+    return SimpleNamespace(role=snapshot.get("r"), village_id=snapshot.get("v"),
+                           grid_ids=list(snapshot.get("g") or []), is_authenticated=True)
+
+
+def held_since(user, model, record_id: str, since: datetime) -> tuple[object, tuple | None] | None:
+    """Return a live record that was in `user`'s scope at `since` and left it later, or None; with
+    the place it left when the record moved (the change log's `evict` row the user pulls for it),
+    None when the user's own scope changed (the user's next pull evicts the old scope's records).
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline before
     the child's move, or before the phone heard of it, is still the worker's visit (fieldwork).
     """
-    place = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
+    moved = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
         ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
         ChangeLog.action == "evict", ChangeLog.at > since, change_visible(user))
         .order_by(ChangeLog.seq.desc()).limit(1)).first()
-    if place is None:
-        return None
-    record = db.session.get(model, str(record_id))
-    if record is None or record.deleted_at is not None:
-        return None
-    return record, tuple(place)
+    if moved is not None:
+        record = db.session.get(model, str(record_id))
+        return None if record is None or record.deleted_at is not None else (record, tuple(moved))
+    for before in db.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.entity == "user", AuditEvent.entity_id == user.id,
+            AuditEvent.action == "user.update", AuditEvent.at > since)):
+        if (before or {}).get("scope_before"):
+            found = db.session.scalar(scoped_select(as_user(before["scope_before"]), model)
+                                      .where(model.id == str(record_id)))
+            if found is not None:
+                return found, None
+    return None
 
 
 def place_in_scope(user, village_id: str | None, grid_id: str | None = None) -> bool:

@@ -18,11 +18,6 @@ from ..extensions import db
 from ..models import Counter
 
 
-def scope_of(user) -> dict:
-    """Return what the user's pull scope depends on."""
-    return {"r": user.role, "v": user.village_id, "g": sorted(user.grid_ids)}
-
-
 @dataclass(frozen=True)
 class Rescope:
     """Where a paged move between scopes stands: the scope left, the phase, the last row sent."""

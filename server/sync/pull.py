@@ -1,6 +1,5 @@
 """Answer a pull: the caller's changes after a cursor, in commit order, with evictions."""
 from datetime import timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import and_, delete, func, not_, or_, select, update
 
@@ -9,7 +8,7 @@ from ..extensions import db
 from ..models import ChangeLog, Counter, Device, utcnow
 from ..services import devices, scope, views
 from ..services.changes import write_unlocked
-from .cursor import Cursor, Rescope, decode, encode, head_seq, scope_of
+from .cursor import Cursor, Rescope, decode, encode, head_seq
 from .entities import ENTITIES
 
 FLOOR = "tombstone_floor"
@@ -38,7 +37,7 @@ def _note_pull(device_id: str) -> None:
 
 def _page(actor, token: str | None, limit: int) -> dict:
     cursor = decode(token, actor.id)
-    current = scope_of(actor)
+    current = scope.snapshot(actor)
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
     if cursor is not None and cursor.rescope is not None and cursor.scope != current:
@@ -58,11 +57,6 @@ def _page(actor, token: str | None, limit: int) -> dict:
             "more": more}
 
 
-def _as_user(prior: dict):
-    return SimpleNamespace(role=prior.get("r"), village_id=prior.get("v"),
-                           grid_ids=list(prior.get("g") or []), is_authenticated=True)
-
-
 def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     """Page through a move between scopes: evict what left, then send what came, in log order.
 
@@ -71,7 +65,7 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     What came is read up to the cursor's position; anything newer follows in the normal pull.
     """
     state, seq = cursor.rescope, cursor.seq
-    old, new = scope.change_visible(_as_user(state.prior)), scope.change_visible(actor)
+    old, new = scope.change_visible(scope.as_user(state.prior)), scope.change_visible(actor)
     changes: list[dict] = []
     if state.phase == "evict":
         rows = _log_rows(limit + 1, and_(old, not_(new)), ChangeLog.seq > state.after,

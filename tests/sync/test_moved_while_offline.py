@@ -132,3 +132,40 @@ def test_a_progress_entry_and_a_clue_filed_offline_follow_the_moved_child(app, t
     later, _ = pull_all(worker, cursor)
     assert ("plan_progress", entry["id"], "evict") in {(c["entity"], c["id"], c["action"]) for c in later}
     assert not [c for c in later if c["id"] == clue["id"]]
+
+
+def _reassign_worker_a_to_a2(login, town) -> None:
+    admin = login("admin", device_id="phone-admin-0001")
+    response = admin.patch(f"/api/users/{town.users['worker_a']}", json={"grid_ids": [town.grids["a2"]]})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_worker_moved_to_other_grids_keeps_the_visits_made_before(town, login):
+    worker = login("worker_a", device_id="phone-worker-a-0001")
+    _, cursor = pull_all(worker)
+    visited = datetime.now(UTC) - timedelta(hours=3)
+    _reassign_worker_a_to_a2(login, town)
+    worker = login("worker_a", device_id="phone-worker-a-0001")  # the reassignment ended the session
+
+    visit = _visit(town.children["a1"], visited)
+    assert [_answer(r) for r in push(worker, [visit])["results"]] == [("applied", None)]
+    stored = login("head_a").get(f"/api/visits/{visit['id']}").get_json()
+    assert (stored["child_id"], stored["grid_id"], stored["worker_id"]) == (
+        town.children["a1"], town.grids["a1"], town.users["worker_a"])
+    # The move between scopes takes the visit off the phone with the rest of the old grid.
+    later, _ = pull_all(worker, cursor)
+    evicted = {(c["entity"], c["id"]) for c in later if c["action"] == "evict"}
+    assert {("child", town.children["a1"]), ("visit", visit["id"])} <= evicted
+    # After the phone pulled the reassignment, a new visit to the old grid's child is refused.
+    refused = push(worker, [_visit(town.children["a1"], datetime.now(UTC))])
+    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_reassignment_opens_no_grid_the_worker_never_had(town, login):
+    worker = login("worker_a", device_id="phone-worker-a-0001")
+    pull_all(worker)
+    _reassign_worker_a_to_a2(login, town)
+    worker = login("worker_a", device_id="phone-worker-a-0001")
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    refused = push(worker, [_visit(town.children["b1"], long_ago)])
+    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
