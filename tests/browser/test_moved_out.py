@@ -3,6 +3,10 @@ given up, and when the record comes back it shows the edit over the server's cop
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Visit
 
 from . import helpers
 from .outbox import OUTBOX, edited_then_moved_out, expect_all_settled, give_up, move_child, phone
@@ -18,6 +22,7 @@ from .test_conflict import (
     stored_child,
     sync_pulling,
 )
+from .test_offline import record_visit
 
 
 def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
@@ -235,4 +240,31 @@ def test_removing_a_conflicted_child_pulled_back_meanwhile_keeps_the_servers_cop
     expect(page.locator("#toast")).to_have_text("已采用服务器的记录")
     helpers.wait_synced(page)
     expect_servers_copy(page, live_server, child_id)
+    context.close()
+
+
+def test_a_visit_recorded_offline_before_its_child_moved_away_is_kept_and_leaves_the_phone(browser,
+                                                                                          live_server):
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    helpers.go_offline(context)
+    record_visit(page, "欧阳明月", "搬走前的走访：孩子在家")
+    move_child(live_server, "b1", "b")  # out of worker_a's grid while the phone was offline
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    with live_server.app.app_context():
+        visits = [(v.notes, v.grid_id, v.worker_id) for v in db.session.scalars(
+            select(Visit).where(Visit.child_id == child_id))]
+        db.session.remove()
+    ids = live_server.ids
+    assert visits == [("搬走前的走访：孩子在家", ids.grids["b1"], ids.users["worker_a"])]
+    # The child and the visit filed for it both leave the phone (the next pull evicts the visit).
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    assert stored_child(page, child_id) is None
+    held = page.evaluate("() => import('/js/store.js').then((s) => s.all('visit'))")
+    assert [v for v in held if v.get("child_id") == child_id] == []
     context.close()
