@@ -61,13 +61,26 @@ async function registerWorker() {
     const first = !controlled;  // the first worker taking over a page loaded without one
     controlled = true;
     if (first && !updating) return;
-    // Another tab took the update: this one reloads once its half-filled form is saved (route).
-    if (!updating && dirtyForm()) reloadPending = true;
-    else location.reload();
+    if (!holdForForm()) location.reload();
   });
 }
 
 const dirtyForm = () => document.querySelector('#view form[data-dirty]');
+
+/** Another tab took a new version (its service worker, or its database upgrade, which waits on this
+ *  tab's connection): say whether a half-filled form here holds it back, this tab then reloading
+ *  once the form is saved or left (route). */
+function holdForForm() {
+  if (updating || !dirtyForm()) return false;
+  reloadPending = true;
+  return true;
+}
+
+/** This tab's new version waits for another tab to let go of the database (holdForForm there). */
+function waitForOtherTab() {
+  document.getElementById('view').replaceChildren(h('p', { class: 'banner warn', role: 'alert' },
+    '正在升级本机数据：另一个打开的护蕾页面里有正在填写的内容。请到那个页面保存或离开，本页面随后自动继续。'));
+}
 
 /** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
 async function applyUpdate() {
@@ -149,6 +162,7 @@ async function showOtherSync(changed) {
 }
 
 async function boot() {
+  db.onUpgrade(holdForForm, waitForOtherTab);
   shell.init(applyUpdate);
   registerWorker().catch(() => {});
   store.onChange(() => { if (!dirtyForm()) route(); });

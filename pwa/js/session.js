@@ -3,6 +3,7 @@ import * as api from './api.js';
 import * as db from './db.js';
 import { deriveKey, ITERATIONS, newId, randomBytes, seal, unseal } from './crypto.js';
 import * as state from './state.js';
+import * as store from './store.js';
 
 export const MAX_TRIES = 5;
 const CHECK_AAD = 'meta:auth:check';
@@ -25,7 +26,11 @@ async function openKey(auth, password) {
   } catch (e) {
     // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
     const failures = await db.countFailure();
-    if (failures === null || failures >= MAX_TRIES) await wipe('tries');
+    if (failures === null || failures >= MAX_TRIES) {
+      // As after a revoke (app.js): say how much was lost; the outbox's counts are readable without the key.
+      await store.refreshCounts().catch(() => {});
+      await wipe('tries', state.get().unsynced || 0);
+    }
     return { left: MAX_TRIES - failures };
   }
   await db.countFailure(false);

@@ -1,4 +1,6 @@
 // Building DOM from text only: every string goes in as a text node, never as markup.
+import { ApiError } from './api.js';
+
 export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
@@ -31,8 +33,9 @@ export function field(label, control, hint) {
  *  re-rendering it (app.js) until a save has succeeded. While a save runs the submit buttons are
  *  disabled and further submits ignored: each save of a new record makes a new id, so a double
  *  tap would queue it twice. `save` resolves false when it refused or was cancelled; the form is
- *  then enabled again for the user to correct and retry. After a save the screen moves on or is
- *  redrawn, so the buttons stay disabled. */
+ *  then enabled again for the user to correct and retry, as when it throws (the phone could not
+ *  store it), which the form then says. After a save the screen moves on or is redrawn, so the
+ *  buttons stay disabled. */
 export function onSave(form, save) {
   let busy = false;
   const dirty = () => form.setAttribute('data-dirty', '');
@@ -44,9 +47,16 @@ export function onSave(form, save) {
     busy = true;
     const buttons = [...form.querySelectorAll('button[type="submit"]')];
     buttons.forEach((b) => { b.disabled = true; });
+    form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
     let saved = false;
     try {
       saved = (await save(form)) !== false;
+    } catch (err) {
+      // An answer from the server (an online save) is said as it always is (app.js); anything else
+      // failing here is the phone's storage (full, or its transaction aborted), with nothing
+      // written: the typing is all that is left of the record.
+      if (err instanceof ApiError) throw err;
+      notSaved(form, buttons[0], err);
     } finally {
       if (saved) form.removeAttribute('data-dirty');
       else {
@@ -55,6 +65,20 @@ export function onSave(form, save) {
       }
     }
   });
+}
+
+/** In words, a failure of the phone's own storage (`e` from IndexedDB), never the browser's English. */
+export const storageProblem = (e) => (e && e.name === 'QuotaExceededError' ? '手机存储空间已满' : '本机存储读写出错');
+
+/** Say, until dismissed or the next save, that the form's record was not saved and what to do. */
+function notSaved(form, before, err) {
+  const ok = h('button', { type: 'button', class: 'btn small' }, '知道了');
+  const box = h('div', { class: 'banner warn', role: 'alert', 'data-not-saved': '' },
+    h('span', {}, `未保存：${storageProblem(err)}，这条记录没有保存到本机。填写的内容仍在本页，请不要关闭本页；`
+      + '清理手机存储空间（删除不用的照片、视频或应用）后回到本页，再点保存。'), ok);
+  ok.addEventListener('click', () => box.remove());
+  if (before) before.before(box);
+  else form.append(box);
 }
 
 /** Redraw a screen that stays after `form` saved on it: the store's reload passed it over while the

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AppliedOp, Child, Household, Visit
+from server.models import AppliedOp, Child, Household, Visit, utcnow
 
 from . import helpers
 from .conftest import PHONE
@@ -68,17 +68,19 @@ def test_a_rejected_visit_goes_again_under_a_new_op_id_once_its_cause_is_fixed(b
     # A record's screen does not put the child's name in the title the browser keeps in its history.
     assert page.title() == "儿童详情 · 护蕾"
 
-    def move_child(grid: str, village: str) -> None:
+    def delete_child(deleted: bool) -> None:
         with live_server.app.app_context():
             child = db.session.get(Child, ids.children["a1"])
-            child.grid_id, child.village_id = ids.grids[grid], ids.villages[village]
+            child.deleted_at = utcnow() if deleted else None
             db.session.commit()
-    move_child("b1", "b")  # moved to another village by mistake while the phone was offline
+    # Deleted by mistake while the phone was offline. (A child moved away meanwhile would take
+    # the visit: the phone still held it when the visit was made.)
+    delete_child(True)
     helpers.go_online(context)
     helpers.sync_now(page)
     attention = page.get_by_test_id("attention")
     expect(attention).to_contain_text("被退回：走访", timeout=helpers.TIMEOUT)
-    move_child("a1", "a")  # the mistake is put right
+    delete_child(False)  # the mistake is put right
     attention.get_by_role("button", name="重新提交").click()
     helpers.wait_synced(page)
     expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()

@@ -1,14 +1,16 @@
 // Opens the IndexedDB database and seals its rows; the modules in db/ are the only ones that know
 // its schema. Every record and outbox entry is AES-GCM ciphertext; only ids, kinds, versions,
 // pending counts and op states stay in clear. A record with pending ops keeps the newest server
-// copy a pull brought in `server` ({version, iv, ct}, or {version, deleted}) until its conflict is
-// settled or, no longer busy, a pull replaces it.
+// copy a pull brought in `server` ({version, iv, ct}, or {version, deleted}) until one of its ops
+// is applied (the copy is older than the server's record then), its conflict is settled or, no
+// longer busy, a pull replaces it.
 import { seal, unseal, sealBytes, unsealBytes } from '../crypto.js';
 
 const NAME = 'hulei';
 const VERSION = 2;
 let dbPromise = null;
 let key = null;
+let upgrades = { hold: () => false, blocked: () => {} };
 
 // Schema upgrades, one step per version; never drops the outbox.
 const UPGRADES = [
@@ -25,6 +27,11 @@ const UPGRADES = [
   },
 ];
 
+/** What this tab does when another one opens a newer release's database: `hold()` says whether it
+ *  keeps its connection (the upgrade waits for it) and reloads later on its own; otherwise it closes
+ *  and reloads at once. `blocked()`: this tab's own upgrade waits for another tab. */
+export function onUpgrade(hold, blocked) { upgrades = { hold, blocked }; }
+
 function open() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
@@ -32,9 +39,16 @@ function open() {
       req.onupgradeneeded = (e) => {
         for (let v = e.oldVersion; v < VERSION; v += 1) UPGRADES[v](req.result, req.transaction);
       };
+      req.onblocked = () => upgrades.blocked();
       req.onsuccess = () => {
         const db = req.result;
-        db.onversionchange = () => { db.close(); dbPromise = null; location.reload(); };
+        db.onversionchange = (e) => {
+          // A wipe in another tab (no new version) goes at once: its data is being removed anyway.
+          if (e.newVersion !== null && upgrades.hold()) return;
+          db.close();
+          dbPromise = null;
+          location.reload();
+        };
         resolve(db);
       };
       req.onerror = () => reject(req.error);

@@ -26,7 +26,8 @@ export async function queuedOps(seq = 0) {
 export const recordOps = async (entity, id) => (await queuedOps()).filter((op) => op.entity === entity && op.id === id);
 
 /** Apply one push answer: applied and duplicate ops leave the outbox and set their record's
- *  version; rejected and conflict ops stay, with the server's reasons, for the user to handle. */
+ *  version, dropping the server copy kept aside; rejected and conflict ops stay, with the server's
+ *  reasons, for the user to handle. */
 export async function applyPush(ops, results) {
   const byId = new Map(ops.map((op) => [op.op_id, op]));
   const kept = await Promise.all(results.filter((r) => r.status === 'rejected' || r.status === 'conflict')
@@ -48,7 +49,10 @@ export async function applyPush(ops, results) {
           // An applied edit may have been merged with another phone's: keep the version this phone
           // saw until a pull brings the merged record, so a later edit cannot claim to have seen it.
           const version = op.action === 'create' ? (r.version ?? row.version) : row.version;
-          s.records.put({ ...row, version, pending: Math.max(0, row.pending - 1) });
+          // A server copy kept aside predates this edit now on the server: a give-up reads it anew.
+          const { server, ...rest } = row;
+          void server;
+          s.records.put({ ...rest, version, pending: Math.max(0, row.pending - 1) });
         });
       });
     }

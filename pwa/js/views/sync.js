@@ -113,8 +113,10 @@ function reloginForm() {
   return form;
 }
 
-const PHOTO_ERRORS = { photo_too_large: '照片超过服务器允许的大小', not_an_image: '不是可识别的图片',
-  not_found: '对应的检查记录不存在', id_exists: '照片编号冲突' };
+// Every 413 says the same, the server's own or a proxy's in front of it (no JSON: http_413).
+const PHOTO_TOO_LARGE = '照片超过服务器允许的大小';
+const PHOTO_ERRORS = { photo_too_large: PHOTO_TOO_LARGE, payload_too_large: PHOTO_TOO_LARGE, http_413: PHOTO_TOO_LARGE,
+  not_an_image: '不是可识别的图片', not_found: '对应的检查记录不存在', id_exists: '照片编号冲突' };
 
 function photoItem(p) {
   const retry = h('button', { type: 'button', class: 'btn small' }, '重新上传');
@@ -122,7 +124,7 @@ function photoItem(p) {
   const inspection = store.one('inspection', p.inspection_id);
   const venue = inspection && store.one('venue', inspection.venue_id);
   return h('li', { class: 'item' }, h('strong', {}, `照片未能上传：${venue ? venue.name : '检查记录'}`),
-    h('span', { class: 'meta' }, `${PHOTO_ERRORS[p.error_code] || p.error_code || '服务器拒收'}；照片仍保存在本机。`), retry);
+    h('span', { class: 'meta' }, `${PHOTO_ERRORS[p.error_code] || '服务器拒收'}；照片仍保存在本机。`), retry);
 }
 
 export async function render() {
