@@ -2,6 +2,7 @@
 wrong passwords, refusals), and whether the user is told where it stands."""
 import re
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from server.models import Child, Visit
 
 from . import helpers
 from .conftest import PHONE
+from .outbox import phone
 from .test_offline import open_visit_form, record_visit
 from .test_update import deploy_next_version
 
@@ -35,13 +37,6 @@ FAIL_NEXT_OUTBOX_WRITE = """() => {
 COUNTS = "import('/js/db.js').then((d) => d.outboxCounts())"
 VISIT_NOTES = ("import('/js/db.js').then((d) => d.allRecords())"
                ".then((rows) => rows.filter((r) => r.entity === 'visit').map((r) => r.data.notes))")
-
-
-def phone(browser, live_server, username="worker_a"):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, username)
-    return context, page
 
 
 def test_a_visit_the_phone_cannot_store_says_in_chinese_it_was_not_saved_and_keeps_the_form(
@@ -94,6 +89,18 @@ def test_a_sync_the_phone_cannot_store_says_so_in_chinese(browser, live_server):
     banner = page.locator("#banners").get_by_text(re.compile("^同步失败"))
     expect(banner).to_contain_text("存储空间已满", timeout=helpers.TIMEOUT)
     assert not re.search(r"[A-Za-z]{4,}", banner.inner_text()), banner.inner_text()
+    context.close()
+
+
+@pytest.mark.parametrize("error, said", [
+    ("new DOMException('full', 'QuotaExceededError')", "出错了：手机存储空间已满"),
+    ("new DOMException('aborted', 'AbortError')", "出错了：本机存储读写出错"),
+    ("new TypeError('x is undefined')", "出错了：操作未完成，请重试或刷新页面"),
+])
+def test_an_error_no_screen_caught_is_said_in_chinese(browser, live_server, error, said):
+    context, page = phone(browser, live_server)
+    page.evaluate(f"() => {{ Promise.reject({error}); }}")
+    expect(page.locator("#toast")).to_have_text(said)
     context.close()
 
 
