@@ -1,59 +1,20 @@
 """What every view shares: parse the JSON body and query with a schema, find the caller."""
 import json
-import re
 
 from flask import request
 from flask_login import current_user
 from marshmallow import Schema
 
 from ..errors import ApiError, validation_error
-
-BAD_TEXT = "含有无效字符"
-# Valid JSON can carry NUL or a surrogate only as a \u escape (raw control characters and
-# surrogates do not parse or decode), so a body without one needs no walk through its strings.
-_ESCAPED_BAD_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+from ..schemas.text import ESCAPED_BAD_TEXT, Unusable, holds_bad_text, text_problems
 
 
-def _bad_text(value: str) -> bool:
-    """Say whether a string holds NUL or a lone surrogate (neither is storable or printable)."""
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+def json_body(schema: Schema, partial: bool = False, each: str | None = None) -> dict:
+    """Return the request's JSON object loaded by `schema`, or raise the envelope's 4xx.
 
-
-def _holds_bad_text(value) -> bool:
-    """Say whether a JSON value holds unusable text anywhere (walked without recursion)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _bad_text(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def _text_problems(data: dict) -> dict:
-    """Return {top-level field: [message]} for every field holding unusable text."""
-    problems = {}
-    for key, value in data.items():
-        if _bad_text(key):
-            problems["_schema"] = [BAD_TEXT]
-        elif _holds_bad_text(value):
-            problems[key] = [BAD_TEXT]
-    return problems
-
-
-def json_body(schema: Schema, partial: bool = False) -> dict:
-    """Return the request's JSON object loaded by `schema`, or raise the envelope's 4xx."""
+    Unusable text refuses the whole body, except in the items of the list `each`, which the caller
+    takes one by one (a push's ops): such an item comes as `Unusable`, for the caller to refuse.
+    """
     if not request.is_json:
         raise ApiError(415)
     raw = request.get_data(cache=True)
@@ -67,9 +28,14 @@ def json_body(schema: Schema, partial: bool = False) -> dict:
         raise ApiError(400, "bad_json", "请求内容不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "请求内容应为 JSON 对象")
-    problems = _text_problems(data) if _ESCAPED_BAD_TEXT.search(text) else None
-    if problems:
-        raise validation_error(problems)
+    if ESCAPED_BAD_TEXT.search(text):
+        items = data.get(each) if each else None
+        if isinstance(items, list):
+            data[each] = [Unusable(item) if holds_bad_text(item) else item for item in items]
+        problems = text_problems({key: value for key, value in data.items()
+                                  if key != each or not isinstance(items, list)})
+        if problems:
+            raise validation_error(problems)
     return schema.load(data, partial=partial)
 
 
@@ -77,7 +43,7 @@ def query_args(schema: Schema) -> dict:
     """Return the query string loaded by `schema`; an empty value is no value (API.md writes
     `?period=&village_id=` for "optional")."""
     args = {name: value for name, value in request.args.to_dict().items() if value != ""}
-    problems = _text_problems(args)
+    problems = text_problems(args)
     if problems:
         raise validation_error(problems)
     return schema.load(args)

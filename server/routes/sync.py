@@ -18,7 +18,7 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync")
 def push():
     """Apply a batch of ops exactly once each; one result per op, in order."""
     with collector.paused():
-        return dumper(PushResultSchema)(push_batch(actor(), json_body(PushSchema())))
+        return dumper(PushResultSchema)(push_batch(actor(), json_body(PushSchema(), each="ops")))
 
 
 @bp.get("/pull")

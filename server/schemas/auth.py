@@ -66,7 +66,7 @@ class UserCreateSchema(StrictSchema):
 class UserUpdateSchema(StrictSchema):
     """PATCH /api/users/{id} (town admin)."""
 
-    display_name = Text(50)
+    display_name = Text(50, 1)
     active = fields.Boolean()
     village_id = fields.String(allow_none=True)
     grid_ids = fields.List(fields.String())

@@ -13,6 +13,7 @@ from .common import (
     StrictSchema,
     Text,
     Uuid,
+    Whole,
 )
 from .households import LocationMixin
 from .validators import validate_id_number
@@ -49,7 +50,7 @@ class VisitCreateSchema(AmendsMixin, FixSchema):
     id = Uuid(load_default=None)
     child_id = fields.String(required=True)
     visited_at = Aware(required=True)
-    template_version = fields.Integer(allow_none=True)
+    template_version = Whole(1, allow_none=True)
     answers = fields.Dict(load_default=dict)
     notes = Text(4000, allow_none=True)
     follow_up = fields.Boolean(load_default=False)
@@ -104,7 +105,7 @@ class InspectionCreateSchema(AmendsMixin, FixSchema):
     venue_id = fields.String(required=True)
     operation_id = fields.String(allow_none=True)
     inspected_at = Aware(required=True)
-    template_version = fields.Integer(allow_none=True)
+    template_version = Whole(1, allow_none=True)
     answers = fields.List(fields.Nested(InspectionAnswerSchema), required=True,
                           validate=validate.Length(min=1, max=100, error="检查项 1 到 100 项"))
     notes = Text(4000, allow_none=True)
@@ -179,7 +180,7 @@ class PlanCreateSchema(StrictSchema):
     helper_id = fields.String(allow_none=True)
     risk_factors = fields.List(Text(60), load_default=list)
     measures = fields.List(fields.Nested(MeasureSchema), load_default=list)
-    review_every_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    review_every_days = Whole(1, 365, load_default=30)
     status = Choice(("draft",), load_default="draft")
 
 

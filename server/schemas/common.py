@@ -1,8 +1,8 @@
 """Shared schema pieces: strict loading, record metadata, paging, Chinese messages."""
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Boolean, Date, Integer, String
 
 fields.Field.default_error_messages.update({
@@ -119,9 +119,17 @@ class PageQuerySchema(StrictSchema):
                               validate=validate.Range(min=1, max=500, error="每页 1 到 500 条"))
 
 
-def _length(max_length: int, min_length: int) -> validate.Length:
-    # Worded by the Length defaults above: "最多 N 个字符", or "M 到 N 个字符" with a minimum.
-    return validate.Length(min=min_length or None, max=max_length)
+def _not_blank(value: str) -> None:
+    # An empty value is the Length validator's to refuse.
+    if value and not value.strip():
+        raise ValidationError("不能只有空白")
+
+
+def _length(max_length: int, min_length: int) -> list[validate.Validator]:
+    # Worded by the Length defaults above: "最多 N 个字符", or "M 到 N 个字符" with a minimum; text
+    # that must be there must be more than blanks.
+    length = validate.Length(min=min_length or None, max=max_length)
+    return [length, _not_blank] if min_length else [length]
 
 
 def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
@@ -133,7 +141,34 @@ def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.St
     """Return a String field for a person's name; `*` is refused, so a name shown masked (欧**月)
     and sent back unchanged cannot overwrite the real one."""
     no_mask = validate.Regexp(r"\A[^*]*\Z", error="姓名中不能有 *：脱敏显示的姓名不能作为修改提交")
-    return fields.String(validate=[_length(max_length, min_length), no_mask], **kwargs)
+    return fields.String(validate=[*_length(max_length, min_length), no_mask, _no_bidi], **kwargs)
+
+
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _no_bidi(value: str) -> None:
+    # Direction overrides and isolates make a name display as another (U+202E reverses what follows).
+    if _BIDI_CONTROLS.search(value):
+        raise ValidationError("姓名中不能有文字方向控制字符")
+
+
+INT_MAX = 2**31 - 1  # what an INTEGER column holds on PostgreSQL
+
+
+def Whole(minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
+    """Return an Integer field for a JSON body: a JSON integer in range; 1.5 or "30" is refused,
+    not truncated or coerced."""
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def Past(**kwargs) -> fields.Date:
+    """Return a Date field for a day that has come (a birth date): not after today anywhere on
+    earth, not before 1900."""
+    def has_come(day: date) -> None:
+        if not date(1900, 1, 1) <= day <= (datetime.now(UTC) + timedelta(hours=14)).date():
+            raise ValidationError("日期应在 1900 年到今天之间")
+    return fields.Date(validate=has_come, **kwargs)
 
 
 def DeviceId(**kwargs) -> fields.String:
@@ -147,7 +182,8 @@ def Choice(choices, **kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
-_FILTER_FIELDS = {String: fields.String, Integer: fields.Integer, Boolean: fields.Boolean, Date: fields.Date}
+_FILTER_FIELDS = {String: fields.String, Boolean: fields.Boolean, Date: fields.Date,
+                  Integer: lambda: fields.Integer(validate=validate.Range(-INT_MAX, INT_MAX))}
 
 
 def filter_schema(model, answer: type[Schema], base: type[Schema]) -> type[Schema]:

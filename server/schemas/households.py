@@ -4,7 +4,7 @@ from pypinyin import lazy_pinyin
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
-from .common import Choice, Number, PageQuerySchema, PersonName, RecordSchema, StrictSchema, Text, Uuid
+from .common import Choice, Number, PageQuerySchema, Past, PersonName, RecordSchema, StrictSchema, Text, Uuid
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
 FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
@@ -79,7 +79,7 @@ class ChildCreateSchema(StrictSchema):
     household_id = fields.String(required=True)
     name = PersonName(50, 1, required=True)
     id_number = fields.String(allow_none=True, validate=validate_id_number)
-    birth_date = fields.Date(allow_none=True)
+    birth_date = Past(allow_none=True)
     sex = Choice(("F", "M"), allow_none=True)
     school = Text(100, allow_none=True)
     categories = fields.List(Choice(CATEGORIES), load_default=list)

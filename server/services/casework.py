@@ -25,7 +25,7 @@ def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
         child = scope.get_scoped(actor, Child, data.pop("child_id"))
     except ApiError:
         raise validation_error({"child_id": ["儿童不存在或不在您的管辖范围内"]}) from None
-    if data.get("helper_id"):
+    if data.get("helper_id") is not None:
         plans.check_helper(data["helper_id"], child.village_id)
     plan = new_record(Plan, data)
     plan.child_id, plan.grid_id, plan.village_id = child.id, child.grid_id, child.village_id
@@ -46,7 +46,7 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     _require_writer(actor, Plan)
     plan = scope.get_scoped(actor, Plan, plan_id)
     check_plan_editable(actor, plan)
-    if data.get("helper_id"):
+    if data.get("helper_id") is not None:
         plans.check_helper(data["helper_id"], plan.village_id)
     changed = assign(plan, _measures(data))
     if "review_every_days" in changed:

@@ -230,7 +230,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         first = _in_scope(actor, Inspection, reinspection_of, "reinspection_of", "被复查的检查记录不存在")
         if first.venue_id != venue.id:
             raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
-    if data.get("operation_id"):
+    if data.get("operation_id") is not None:
         _in_scope(actor, JointOperation, data["operation_id"], "operation_id", "联合行动不存在")
     fix, now = _fix(data), utcnow()
     record_id = unused_id(Inspection, data)
@@ -301,7 +301,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
         child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", None, device_id)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
-        if data.get(field):
+        if data.get(field) is not None:
             _in_scope(actor, model, data[field], field, "来源记录不存在或不在您的管辖范围内")
     if original is not None:
         _carry_over(original, clue, data)

@@ -13,6 +13,7 @@ from ..errors import ApiError, flat_fields
 from ..extensions import db
 from ..models import AppliedOp, AuditEvent, Device, utcnow
 from ..schemas.sync import OpSchema
+from ..schemas.text import BAD_TEXT, Unusable, bad_text, text_problems
 from ..services import auth, batching, changes, devices, scope
 from ..services.writes import save_record
 from .cursor import head_cursor
@@ -85,6 +86,9 @@ def _triage(actor, raws: list) -> tuple[list, list[tuple[int, dict]]]:
     """Answer the ops that need no work (malformed, repeated, already applied); list the rest."""
     schema, parsed = OpSchema(), []
     for raw in raws:
+        if isinstance(raw, Unusable):
+            parsed.append(_unusable(raw.item))
+            continue
         try:
             parsed.append(schema.load(raw if isinstance(raw, dict) else {}))
         except ValidationError as err:
@@ -108,6 +112,18 @@ def _triage(actor, raws: list) -> tuple[list, list[tuple[int, dict]]]:
             todo.append((index, op))
         seen.add(op_id)
     return results, todo
+
+
+def _unusable(raw) -> dict:
+    """Refuse an op holding unusable text, naming the fields that hold it (in its data, or the op's own)."""
+    op = raw if isinstance(raw, dict) else {}
+    data = op.get("data")
+    problems = text_problems(data) if isinstance(data, dict) else {}
+    problems.update(text_problems({key: value for key, value in op.items()
+                                   if key != "data" or not isinstance(data, dict)}))
+    op_id = op.get("op_id")
+    return _rejected(op_id if isinstance(op_id, str) and not bad_text(op_id) else None,
+                     problems or {"_op": [BAD_TEXT]})
 
 
 def _stored_answer(actor, stored: AppliedOp) -> dict:

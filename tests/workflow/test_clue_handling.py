@@ -45,7 +45,7 @@ def test_the_station_receives_a_clue_and_closes_it_with_an_outcome(app, town, lo
     assert_error(police.post(close, json={"outcome": "case_filed", "note": ""}), 422, "validation_error",
                  field_names={"note"})
     assert_error(police.post(close, json={"outcome": "case_filed", "note": "   "}), 422, "validation_error",
-                 fields={"note": ["请写明处理情况"]})
+                 fields={"note": ["不能只有空白"]})
     closed = police.post(close, json={"outcome": "case_filed", "note": "已立案侦查，联系监护人"}).get_json()
     assert (closed["status"], closed["outcome"], closed["outcome_note"], closed["version"]) == (
         "closed", "case_filed", "已立案侦查，联系监护人", 3)
