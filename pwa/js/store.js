@@ -65,9 +65,13 @@ export async function create(entity, data, extra = [], photos = []) {
     base_version: null, data: it.data }));
   await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
     photos.map((p) => ({ ...p, inspection_id: id })));
-  await load();
+  await loadSaved();
   return id;
 }
+
+/** Read the store again after a save committed: a failure to read back is not a failed save, which
+ *  the form would offer to make a second time (ui.onSave); the next load shows the record. */
+const loadSaved = () => load().catch(() => {});
 
 // An empty text and no text are the same to a form: a field never filled saved empty is no edit.
 const same = (value) => JSON.stringify(value === '' || value === undefined ? null : value);
@@ -89,7 +93,7 @@ export async function update(entity, id, edits) {
   const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
     data: changes, chain };
   await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op]);
-  await load();
+  await loadSaved();
   return 'queued';
 }
 

@@ -139,8 +139,10 @@ async function pushAll() {
     if (!ops.length) return;
     let answer;
     try {
+      // The pull cursor says what this phone held: a fact it filed about a record that has left
+      // its reach since is still taken (the record moved while the phone was offline).
       answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
-        schema_version: 1, ops });
+        schema_version: 1, cursor: (await db.kvGet('cursor')) || null, ops });
     } catch (e) {
       if (e.status !== 413) throw e;
       if (ops.length > 1) { size = Math.ceil(ops.length / 2); continue; }

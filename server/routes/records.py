@@ -1,5 +1,4 @@
 """Scoped REST reads and writes of every synced record kind, from the one entity table."""
-from types import SimpleNamespace
 
 from flask import Blueprint, request
 from flask_login import login_required
@@ -14,6 +13,7 @@ from ..schemas.common import PageQuerySchema, dump_page, filter_schema, page_sch
 from ..services import listing, scope
 from ..services.masking import masked_for
 from ..sync.entities import ENTITIES
+from ..sync.push import SyncContext
 from .common import actor, device_id, json_body, query_args
 
 bp = Blueprint("records", __name__, url_prefix="/api")
@@ -80,7 +80,7 @@ def create_resource(name: str):
     """Create a record in the caller's scope (facts too: a visit entered at the desk)."""
     entity = _entity(name, creating=True)
     data = json_body(entity.create_schema())
-    record = entity.create(actor(), data, SimpleNamespace(device_id=device_id(), device_time=None))
+    record = entity.create(actor(), data, SyncContext(device_id(), None))
     db.session.commit()
     return entity.shown(actor(), record), 201
 

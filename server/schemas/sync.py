@@ -24,6 +24,7 @@ class PushSchema(StrictSchema):
     device_id = DeviceId(required=True)
     device_time = Aware(allow_none=True)
     schema_version = fields.Integer(load_default=1)
+    cursor = fields.String(load_default=None, allow_none=True)  # the phone's pull cursor: what it held
     ops = fields.List(fields.Raw(allow_none=True), required=True)
 
 

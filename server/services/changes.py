@@ -147,7 +147,7 @@ def log_inserted(connection, records: list) -> None:
 
 def log_left(record, place: tuple[str | None, str | None]) -> None:
     """Log that a record left `place`: a fact filed there for a record that has since moved on
-    (`scope.held_since`) is taken off the phones that see only the place it left."""
+    (`scope.held_at`) is taken off the phones that see only the place it left."""
     _write(db.session.connection(), [(record, "evict", place, False)])
 
 

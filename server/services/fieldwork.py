@@ -9,7 +9,6 @@ from ..extensions import db
 from ..models import (
     Child,
     Clue,
-    Device,
     Household,
     Inspection,
     JointOperation,
@@ -33,31 +32,30 @@ def _in_scope(actor, model, record_id: str, field: str, message: str):
         raise validation_error({field: [message]}) from None
 
 
-def _held(actor, model, record_id: str, field: str, message: str, happened_at: datetime | None,
-          device_id: str | None) -> tuple[object, tuple | None]:
-    """Return the record a fact is about, in scope, or one that left the actor's scope after the
-    fact happened or after the phone last pulled (so the phone still held it), with the place it
-    left if it moved; refuse anything else as out of scope. A phone offline for a week must not
-    lose a visit because the household moved to another grid, or its worker to other grids,
-    meanwhile."""
+def _held(actor, model, record_id: str, field: str, message: str,
+          held: scope.Held | None) -> tuple[object, tuple | None]:
+    """Return the record a fact is about, in scope, or one the filing phone held (`held`: its pull
+    position) that has left the actor's reach since, with the place the phone knew it in; refuse
+    anything else as out of scope. A phone offline for a week must not lose a visit because the
+    household moved to another grid, or its worker to other grids, meanwhile."""
     try:
         return scope.get_scoped(actor, model, record_id), None
     except ApiError:
         # A run knows only what it prefetched (the child's latest visit among them): refused
         # there, the op is applied again on its own, where the record's move is looked up.
-        if batching.active() is not None:
+        if batching.active() is not None or held is None:
             raise validation_error({field: [message]}) from None
-    device = db.session.get(Device, device_id) if device_id else None
-    times = [t for t in (happened_at, device.last_pull_at if device is not None else None) if t is not None]
-    left = scope.held_since(actor, model, record_id, min(times)) if times else None
-    if left is None:
+    found = scope.held_at(actor, model, record_id, held)
+    if found is None:
         raise validation_error({field: [message]})
-    return left
+    return found
 
 
 def _left_with(record, place: tuple | None) -> None:
-    # Filed under the record's new place, the fact leaves the place the phone knew, as its record did.
-    if place is not None:
+    # Filed under the record's new place, the fact leaves the place the phone knew, as its record
+    # did. Where that is its own place (the worker moved, not the record), the worker's move
+    # between scopes evicts it.
+    if place is not None and place != (record.village_id, record.grid_id):
         changes.log_left(record, place)
 
 
@@ -118,11 +116,11 @@ def _check_home_visit_answers(answers: dict) -> None:
 
 
 def record_visit(actor, data: dict, device_id: str | None = None,
-                 device_time: datetime | None = None) -> Visit:
+                 device_time: datetime | None = None, held: scope.Held | None = None) -> Visit:
     """Record a home visit with the server's trust flags; update the child's schedule."""
     _require_writer(actor, Visit)
     child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
-                        data.get("visited_at"), device_id)
+                        held)
     _check_home_visit_answers(data.get("answers") or {})
     original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童")
     amends = original.id if original is not None else None
@@ -262,11 +260,11 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     return inspection
 
 
-def add_progress(actor, data: dict, device_id: str | None = None, device_time=None) -> PlanProgress:
+def add_progress(actor, data: dict, device_id: str | None = None, device_time=None,
+                 held: scope.Held | None = None) -> PlanProgress:
     """Add a progress entry to a plan in scope."""
     _require_writer(actor, PlanProgress)
-    plan, left = _held(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", data.get("at"),
-                       device_id)
+    plan, left = _held(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", held)
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
     original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
@@ -283,7 +281,8 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     return progress
 
 
-def file_clue(actor, data: dict, device_id: str | None = None, device_time=None) -> Clue:
+def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
+              held: scope.Held | None = None) -> Clue:
     """File a mandatory report; it is routed to the police and sealed from everyone else.
 
     The visit or inspection it came from must be one the reporter may see: otherwise a clue
@@ -298,7 +297,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id = data.pop("child_id", None)
     if child_id:
-        child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", None, device_id)
+        child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
         if data.get(field) is not None:

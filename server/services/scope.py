@@ -1,5 +1,5 @@
 """The one place that decides what a user may see and touch."""
-from datetime import datetime
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from sqlalchemy import and_, false, or_, select, true
@@ -8,7 +8,6 @@ from sqlalchemy.sql import ColumnElement
 from ..errors import not_found
 from ..extensions import db
 from ..models import (
-    AuditEvent,
     ChangeLog,
     Child,
     Clue,
@@ -118,30 +117,38 @@ def as_user(snapshot: dict):
                            grid_ids=list(snapshot.get("g") or []), is_authenticated=True)
 
 
-def held_since(user, model, record_id: str, since: datetime) -> tuple[object, tuple | None] | None:
-    """Return a live record that was in `user`'s scope at `since` and left it later, or None; with
-    the place it left when the record moved (the change log's `evict` row the user pulls for it),
-    None when the user's own scope changed (the user's next pull evicts the old scope's records).
+@dataclass(frozen=True)
+class Held:
+    """What a phone held: the change-log position its pulls reached and the scopes it read under
+    (two in the middle of a move between scopes), as its signed pull cursor says."""
+
+    seq: int
+    scopes: tuple[dict, ...]
+
+
+def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | None:
+    """Return a live record the phone held (in one of `held.scopes` at `held.seq`) that has left
+    the user's reach since, with the place it was in then; or None.
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline before
-    the child's move, or before the phone heard of it, is still the worker's visit (fieldwork).
+    the phone heard of the child's move, or of its worker's, is still the worker's visit
+    (fieldwork). The place then is the one of the record's first move after the position (each
+    move leaves an `evict` row under the place left), or its place now if it has not moved since.
+    A record that moved there and away again while the phone was offline can be misplaced by the
+    change log, which keeps one row a place: then it counts as where it went first.
     """
-    moved = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
+    record = db.session.get(model, str(record_id))
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        return None
+    left = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
         ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
-        ChangeLog.action == "evict", ChangeLog.at > since, change_visible(user))
-        .order_by(ChangeLog.seq.desc()).limit(1)).first()
-    if moved is not None:
-        record = db.session.get(model, str(record_id))
-        return None if record is None or record.deleted_at is not None else (record, tuple(moved))
-    for before in db.session.scalars(select(AuditEvent.detail).where(
-            AuditEvent.entity == "user", AuditEvent.entity_id == user.id,
-            AuditEvent.action == "user.update", AuditEvent.at > since)):
-        if (before or {}).get("scope_before"):
-            found = db.session.scalar(scoped_select(as_user(before["scope_before"]), model)
-                                      .where(model.id == str(record_id)))
-            if found is not None:
-                return found, None
-    return None
+        ChangeLog.action == "evict", ChangeLog.seq > held.seq)
+        .order_by(ChangeLog.seq).limit(1)).first()
+    place = tuple(left) if left is not None else (record.village_id, getattr(record, "grid_id", None))
+    if not any(can_read(as_user(then), model) and place_in_scope(as_user(then), *place)
+               for then in held.scopes):
+        return None
+    return record, place
 
 
 def place_in_scope(user, village_id: str | None, grid_id: str | None = None) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit, scope
+from . import audit
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -110,13 +110,10 @@ def update_user(actor, user_id: str, data: dict) -> User:
             raise ApiError(409, "own_account", "不能停用自己的账号")
         user.active = data["active"]
         end_all_sessions(user)
-    detail = {"fields": sorted(data)}
     if {"village_id", "grid_ids", "unit_id"} & set(data):
-        # What the user's phones may still hold records of, filed offline (scope.held_since).
-        detail["scope_before"] = scope.snapshot(user)
         _apply_scope(user, data)
         end_all_sessions(user)
-    audit.record_event("user.update", actor, "user", user.id, detail=detail)
+    audit.record_event("user.update", actor, "user", user.id, detail={"fields": sorted(data)})
     db.session.commit()
     return user
 

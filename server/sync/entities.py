@@ -60,6 +60,11 @@ def _fact(create: Callable) -> Callable:
     return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time)
 
 
+def _held_fact(create: Callable) -> Callable:
+    # A fact about a child or a plan the phone held may be filed after they left its reach.
+    return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time, ctx.held)
+
+
 def _mutable(create: Callable) -> Callable:
     return lambda actor, data, ctx: create(actor, data, ctx.device_id)
 
@@ -70,7 +75,7 @@ ENTITIES = {e.name: e for e in (
            removable=registry.check_household_removable),
     Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _mutable(registry.create_child),
            hs.ChildUpdateSchema, registry.update_child, removable=registry.check_child_removable),
-    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _fact(fieldwork.record_visit),
+    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _held_fact(fieldwork.record_visit),
            prefetch=fieldwork.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
            vs.VenueUpdateSchema, registry.update_venue, removable=enforcement.check_venue_removable),
@@ -81,8 +86,8 @@ ENTITIES = {e.name: e for e in (
     Entity("plan", Plan, cs.PlanSchema, cs.PlanCreateSchema, _mutable(casework.create_plan),
            cs.PlanUpdateSchema, casework.update_plan, guard=casework.check_plan_editable),
     Entity("plan_progress", PlanProgress, cs.ProgressSchema, cs.ProgressCreateSchema,
-           _fact(fieldwork.add_progress)),
-    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _fact(fieldwork.file_clue)),
+           _held_fact(fieldwork.add_progress)),
+    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _held_fact(fieldwork.file_clue)),
     Entity("staff_check", StaffCheck, cs.StaffCheckSchema, cs.StaffCheckCreateSchema,
            _mutable(casework.create_staff_check), cs.StaffCheckUpdateSchema,
            casework.update_staff_check),

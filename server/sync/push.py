@@ -16,8 +16,9 @@ from ..schemas.sync import OpSchema
 from ..schemas.text import BAD_TEXT, Unusable, bad_text, text_problems
 from ..services import auth, batching, changes, devices, scope
 from ..services.writes import save_record
-from .cursor import head_cursor
+from .cursor import decode, head_cursor
 from .entities import ENTITIES
+from .pull import tombstone_floor
 
 log = logging.getLogger(__name__)
 LOCATION_FIELDS = {"lat": "location", "lon": "location", "accuracy_m": "location"}
@@ -25,10 +26,11 @@ LOCATION_FIELDS = {"lat": "location", "lon": "location", "accuracy_m": "location
 
 @dataclass(frozen=True)
 class SyncContext:
-    """Who pushed, from which device, and the device's clock."""
+    """Who pushed, from which device, the device's clock, and what it held (its pull cursor)."""
 
     device_id: str | None
     device_time: datetime | None
+    held: scope.Held | None = None
 
 
 class Conflict(Exception):
@@ -64,7 +66,7 @@ def push_batch(actor, envelope: dict) -> dict:
     # The lock first: a revoke waits for this push to end, or this push sees the revoke.
     changes.lock_writers()
     device = check_device(actor, envelope["device_id"])
-    ctx = SyncContext(device.id, envelope.get("device_time"))
+    ctx = SyncContext(device.id, envelope.get("device_time"), _held(actor, envelope.get("cursor")))
     results, todo = _triage(actor, envelope["ops"])
     for group in _runs(todo):
         answers = _apply_run(actor, group, ctx) if len(group) > 1 else None
@@ -76,6 +78,19 @@ def push_batch(actor, envelope: dict) -> dict:
     actor_id = actor.id  # read before the commit expires the user, which would load it again
     db.session.commit()
     return {"results": results, "cursor": head_cursor(actor_id)}
+
+
+def _held(actor, token: str | None) -> scope.Held | None:
+    """Return what the pushing phone held, as its pull cursor says (signed for the caller), or None:
+    no cursor, one that is not the caller's, or one older than the pruned tombstones."""
+    try:
+        cursor = decode(token, actor.id)
+    except ApiError:
+        return None
+    if cursor is None or cursor.scope is None or cursor.seq < tombstone_floor():
+        return None
+    prior = (cursor.rescope.prior,) if cursor.rescope is not None else ()
+    return scope.Held(cursor.seq, (cursor.scope, *prior))
 
 
 def _rejected(op_id, errors) -> dict:

@@ -289,3 +289,34 @@ def test_an_edit_given_up_after_an_applied_one_goes_back_to_the_server_record_wi
     assert (child["notes"], child["school"], child["_pending"]) == (MINE, school, 0), child
     assert child["_version"] == version, (child["_version"], version)
     context.close()
+
+
+def test_a_visit_stored_when_reading_back_fails_is_saved_once_and_not_said_lost(browser, live_server):
+    """The visit and its op are committed, then reading the store back fails once: the save went
+    through, so the form must not say it did not, which would have the user save it twice."""
+    context, page = phone(browser, live_server)
+    helpers.go_offline(context)
+    open_visit_form(page, CHILD)
+    page.get_by_label("走访情况").fill("已保存的走访")
+    page.evaluate("""() => {
+      const getAll = IDBObjectStore.prototype.getAll;
+      const add = IDBObjectStore.prototype.add;
+      let armed = false;
+      IDBObjectStore.prototype.add = function (...args) {
+        if (this.name === 'outbox') armed = true;
+        return add.apply(this, args);
+      };
+      IDBObjectStore.prototype.getAll = function (...args) {
+        if (armed && this.name === 'records') {
+          armed = false;
+          throw new DOMException('read failed', 'UnknownError');
+        }
+        return getAll.apply(this, args);
+      };
+    }""")
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("button", name="保存走访")).to_have_count(0, timeout=helpers.TIMEOUT)
+    expect(page.locator("#view [role=alert]")).to_have_count(0)
+    assert page.evaluate(COUNTS) == {"pending": 1, "rejected": 0, "conflict": 0}
+    assert page.evaluate(VISIT_NOTES).count("已保存的走访") == 1
+    context.close()

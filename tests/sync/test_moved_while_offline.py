@@ -1,6 +1,8 @@
-"""A fact recorded on a phone about a record that moved out of the phone's reach meanwhile (the head
-moved the household to another grid while the worker was offline) is still the worker's record: it
-is kept under the record's new place, and the phone that filed it is told to let it go."""
+"""A fact recorded on a phone about a record that left the phone's reach meanwhile (the head moved
+the household to another grid, or the town office moved the worker to other grids, while the phone
+was offline) is still the worker's record. The phone says what it held by sending its pull cursor
+with the push: a record in its scope at that position, gone since, takes the fact; the fact is kept
+under the record's place now, and the phone that filed it is told to let it go."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,35 +14,48 @@ from server.models import Clue, PlanProgress
 from .test_push_pull_basics import op, pull_all, push
 
 OUT_OF_REACH = {"child_id": ["儿童不存在或不在您的管辖范围内"]}
+WORKER_PHONE = "phone-worker-a-0001"
 
 
-def _visit(child_id: str, visited_at: datetime, notes: str = "监护人在家") -> dict:
+def push_holding(api, cursor: str | None, ops: list) -> list[tuple]:
+    """Push as a phone whose pulls reached `cursor`; return each op's (status, errors)."""
+    response = api.post("/api/sync/push", json={"device_id": api.device_id, "cursor": cursor, "ops": ops,
+                                                "device_time": datetime.now(UTC).isoformat()})
+    assert response.status_code == 200, response.get_json()
+    return [(r["status"], r.get("errors")) for r in response.get_json()["results"]]
+
+
+def _visit(child_id: str, visited_at: datetime | None = None, notes: str = "监护人在家") -> dict:
+    visited_at = visited_at or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     return op("visit", "create", str(uuid.uuid4()), {
         "child_id": child_id, "visited_at": visited_at.isoformat(), "lat": 29.1, "lon": 113.2,
         "accuracy_m": 10, "answers": {"guardian_present": True}, "notes": notes})
 
 
-def _move_a1_to_a2(town, login) -> None:
-    head = login("head_a", device_id="phone-head-a-0001")
-    moved = push(head, [op("household", "update", town.households["a1"], {"grid_id": town.grids["a2"]},
-                           base_version=1)])
-    assert moved["results"][0]["status"] == "applied"
+def _move_household(town, login, household: str, grid: str) -> None:
+    admin = login("admin", device_id="phone-admin-0001")
+    shown = admin.get(f"/api/households/{town.households[household]}").get_json()
+    moved = push(admin, [op("household", "update", town.households[household], {"grid_id": town.grids[grid]},
+                           base_version=shown["version"])])
+    assert moved["results"][0]["status"] == "applied", moved
 
 
-def _answer(result: dict) -> tuple:
-    return result["status"], result.get("errors")
+def _give_worker_grid(login, town, worker: str, grid: str) -> None:
+    admin = login("admin", device_id="phone-admin-0001")
+    response = admin.patch(f"/api/users/{town.users[worker]}", json={"grid_ids": [town.grids[grid]]})
+    assert response.status_code == 200, response.get_json()
 
 
-def test_a_visit_made_before_the_move_is_kept_under_the_new_grid(town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
+def test_a_visit_made_before_the_phone_heard_of_the_move_is_kept_under_the_new_grid(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
     visited = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-    _move_a1_to_a2(town, login)
+    _move_household(town, login, "a1", "a2")
 
     visit = _visit(town.children["a1"], visited)
     earlier = _visit(town.children["a1"], visited - timedelta(days=2))
-    kept = push(worker, [visit, earlier])  # one run of creates, as a phone's outbox sends them
-    assert [_answer(r) for r in kept["results"]] == [("applied", None)] * 2
+    # One run of creates, as a phone's outbox sends them; again, as a phone retries.
+    assert push_holding(worker, cursor, [visit, earlier]) == [("applied", None)] * 2
     assert [r["status"] for r in push(worker, [visit, earlier])["results"]] == ["duplicate"] * 2
 
     head = login("head_a")
@@ -49,7 +64,7 @@ def test_a_visit_made_before_the_move_is_kept_under_the_new_grid(town, login):
         town.children["a1"], town.grids["a2"], town.users["worker_a"], "监护人在家")
     child = head.get(f"/api/children/{town.children['a1']}").get_json()
     assert datetime.fromisoformat(child["last_visit_at"]) == visited
-    # The filing phone lets go of the visit with the child it no longer holds.
+    # The filing phone lets go of the visits with the child it no longer holds.
     later, _ = pull_all(worker, cursor)
     assert {(c["entity"], c["id"], c["action"]) for c in later} == {
         ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict"),
@@ -61,67 +76,82 @@ def test_a_visit_made_before_the_move_is_kept_under_the_new_grid(town, login):
         ("upsert", town.grids["a2"])]
 
 
-def test_a_phone_that_had_not_heard_of_the_move_keeps_its_later_visit(town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
-    pull_all(worker)
-    _move_a1_to_a2(town, login)
-    visit = _visit(town.children["a1"], datetime.now(UTC))
-    assert [_answer(r) for r in push(worker, [visit])["results"]] == [("applied", None)]
+def test_a_pull_cut_off_before_the_move_reached_the_phone_still_takes_the_visit(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    head = login("head_a", device_id="phone-head-a-0001")
+    made = push(head, [op("household", "create", str(uuid.uuid4()), {"grid_id": town.grids["a1"],
+                                                                      "address": "新村1号"})])
+    assert made["results"][0]["status"] == "applied"
+    _move_household(town, login, "a1", "a2")
+    first = worker.get(f"/api/sync/pull?cursor={cursor}&limit=1").get_json()
+    assert first["more"] and [c["action"] for c in first["changes"]] == ["upsert"]  # not told yet
+    assert push_holding(worker, first["cursor"], [_visit(town.children["a1"])]) == [("applied", None)]
 
 
-def test_a_visit_after_the_phone_was_told_of_the_move_is_refused(town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
-    pull_all(worker)
-    _move_a1_to_a2(town, login)
-    pull_all(worker)
-    late = push(worker, [_visit(town.children["a1"], datetime.now(UTC))])
-    assert [_answer(r) for r in late["results"]] == [("rejected", OUT_OF_REACH)]
-    # A phone that never pulled has only the visit's own time to go by.
-    fresh = login("worker_a", device_id="phone-worker-a-0002")
-    refused = push(fresh, [_visit(town.children["a1"], datetime.now(UTC))])
-    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
+def test_a_phone_told_of_the_move_or_saying_nothing_is_refused(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, before = pull_all(worker)
+    _move_household(town, login, "a1", "a2")
+    _, after = pull_all(worker, before)
+    refused = [("rejected", OUT_OF_REACH)]
+    assert push_holding(worker, after, [_visit(town.children["a1"])]) == refused
+    assert push_holding(worker, None, [_visit(town.children["a1"])]) == refused
+    assert push_holding(worker, before + "x", [_visit(town.children["a1"])]) == refused  # not signed so
+    # Another user's cursor says nothing of what this phone held.
+    other = login("head_a", device_id="phone-head-a-0003")
+    _, heads = pull_all(other)
+    assert push_holding(worker, heads, [_visit(town.children["a1"])]) == refused
 
 
-def test_a_child_that_was_never_in_reach_stays_out_of_reach(town, login):
-    """Another grid's child, also after it moved, whatever time the visit claims."""
+def test_a_record_the_phone_never_held_stays_out_of_reach(town, login):
+    """Another grid's child; a child that left a grid before its new worker got it; a child that
+    came into the worker's old grid after the worker left it."""
     stranger = login("worker_b", device_id="phone-worker-b-0001")
-    pull_all(stranger)
-    long_ago = datetime.now(UTC) - timedelta(days=30)
-    _move_a1_to_a2(town, login)
-    results = push(stranger, [_visit(town.children["a1"], long_ago), _visit(town.children["a2"], long_ago)])
-    assert [_answer(r) for r in results["results"]] == [("rejected", OUT_OF_REACH)] * 2
+    _, strangers = pull_all(stranger)
+    _move_household(town, login, "a1", "a2")
+    assert push_holding(stranger, strangers, [_visit(town.children["a1"]), _visit(town.children["a2"])]) \
+        == [("rejected", OUT_OF_REACH)] * 2
+
+    _give_worker_grid(login, town, "worker_b", "a1")  # after child a1 left it
+    stranger = login("worker_b", device_id="phone-worker-b-0001")
+    _, now_a1 = pull_all(stranger, strangers)
+    assert push_holding(stranger, now_a1, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    _move_household(town, login, "b1", "a1")  # into worker_a's old grid, after worker_a left it
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
 
 
-def test_a_deleted_child_takes_no_late_visit(app, town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
-    pull_all(worker)
-    visited = datetime.now(UTC) - timedelta(hours=3)
-    _move_a1_to_a2(town, login)
+def test_a_deleted_child_takes_no_late_visit(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _move_household(town, login, "a1", "a2")
     head = login("head_a", device_id="phone-head-a-0001")
     child = head.get(f"/api/children/{town.children['a1']}").get_json()
     gone = push(head, [op("child", "delete", town.children["a1"], base_version=child["version"])])
     assert gone["results"][0]["status"] == "applied"
-    refused = push(worker, [_visit(town.children["a1"], visited)])
-    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
+    assert push_holding(worker, cursor, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
 
 
 def test_a_progress_entry_and_a_clue_filed_offline_follow_the_moved_child(app, town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
+    worker = login("worker_a", device_id=WORKER_PHONE)
     plan_id = str(uuid.uuid4())
     made = push(worker, [op("plan", "create", plan_id, {
         "child_id": town.children["a1"], "helper_id": town.users["worker_a"],
         "risk_factors": ["无人照看"], "review_every_days": 30})])
     assert made["results"][0]["status"] == "applied"
     _, cursor = pull_all(worker)
-    done = datetime.now(UTC) - timedelta(hours=2)
-    _move_a1_to_a2(town, login)
+    _move_household(town, login, "a1", "a2")
 
     entry = op("plan_progress", "create", str(uuid.uuid4()), {
-        "plan_id": plan_id, "at": done.isoformat(), "note": "已联系学校"})
+        "plan_id": plan_id, "at": datetime.now(UTC).isoformat(), "note": "已联系学校"})
     clue = op("clue", "create", str(uuid.uuid4()), {"description": "走访时发现异常情况",
                                                     "child_id": town.children["a1"]})
-    results = push(worker, [entry, clue])
-    assert [_answer(r) for r in results["results"]] == [("applied", None), ("applied", None)]
+    assert push_holding(worker, cursor, [entry, clue]) == [("applied", None)] * 2
     shown = login("head_a").get(f"/api/plan_progress/{entry['id']}").get_json()
     assert (shown["plan_id"], shown["note"]) == (plan_id, "已联系学校")
     with app.app_context():
@@ -134,38 +164,20 @@ def test_a_progress_entry_and_a_clue_filed_offline_follow_the_moved_child(app, t
     assert not [c for c in later if c["id"] == clue["id"]]
 
 
-def _reassign_worker_a_to_a2(login, town) -> None:
-    admin = login("admin", device_id="phone-admin-0001")
-    response = admin.patch(f"/api/users/{town.users['worker_a']}", json={"grid_ids": [town.grids["a2"]]})
-    assert response.status_code == 200, response.get_json()
-
-
 def test_a_worker_moved_to_other_grids_keeps_the_visits_made_before(town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
+    worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    visited = datetime.now(UTC) - timedelta(hours=3)
-    _reassign_worker_a_to_a2(login, town)
-    worker = login("worker_a", device_id="phone-worker-a-0001")  # the reassignment ended the session
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)  # the reassignment ended the session
 
-    visit = _visit(town.children["a1"], visited)
-    assert [_answer(r) for r in push(worker, [visit])["results"]] == [("applied", None)]
+    visit = _visit(town.children["a1"])
+    assert push_holding(worker, cursor, [visit]) == [("applied", None)]
     stored = login("head_a").get(f"/api/visits/{visit['id']}").get_json()
     assert (stored["child_id"], stored["grid_id"], stored["worker_id"]) == (
         town.children["a1"], town.grids["a1"], town.users["worker_a"])
     # The move between scopes takes the visit off the phone with the rest of the old grid.
-    later, _ = pull_all(worker, cursor)
+    later, after = pull_all(worker, cursor)
     evicted = {(c["entity"], c["id"]) for c in later if c["action"] == "evict"}
     assert {("child", town.children["a1"]), ("visit", visit["id"])} <= evicted
-    # After the phone pulled the reassignment, a new visit to the old grid's child is refused.
-    refused = push(worker, [_visit(town.children["a1"], datetime.now(UTC))])
-    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
-
-
-def test_a_reassignment_opens_no_grid_the_worker_never_had(town, login):
-    worker = login("worker_a", device_id="phone-worker-a-0001")
-    pull_all(worker)
-    _reassign_worker_a_to_a2(login, town)
-    worker = login("worker_a", device_id="phone-worker-a-0001")
-    long_ago = datetime.now(UTC) - timedelta(days=30)
-    refused = push(worker, [_visit(town.children["b1"], long_ago)])
-    assert [_answer(r) for r in refused["results"]] == [("rejected", OUT_OF_REACH)]
+    # Once the phone has pulled the reassignment, a visit to the old grid's child is refused.
+    assert push_holding(worker, after, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
