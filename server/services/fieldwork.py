@@ -35,9 +35,9 @@ def _in_scope(actor, model, record_id: str, field: str, message: str):
 def _held(actor, model, record_id: str, field: str, message: str,
           held: scope.Held | None) -> tuple[object, tuple | None]:
     """Return the record a fact is about, in scope, or one the filing phone held (`held`: its pull
-    position) that has left the actor's reach since, with the place the phone knew it in; refuse
-    anything else as out of scope. A phone offline for a week must not lose a visit because the
-    household moved to another grid, or its worker to other grids, meanwhile."""
+    position) that has moved out of the actor's reach since, with the place the phone knew it in;
+    refuse anything else as out of scope. A phone offline for a week must not lose a visit because
+    the household moved to another grid meanwhile."""
     try:
         return scope.get_scoped(actor, model, record_id), None
     except ApiError:
@@ -52,9 +52,7 @@ def _held(actor, model, record_id: str, field: str, message: str,
 
 
 def _left_with(record, place: tuple | None) -> None:
-    # Filed under the record's new place, the fact leaves the place the phone knew, as its record
-    # did. Where that is its own place (the worker moved, not the record), the worker's move
-    # between scopes evicts it.
+    # Filed under the record's new place, the fact leaves the place the phone knew, as its record did.
     if place is not None and place != (record.village_id, record.grid_id):
         changes.log_left(record, place)
 
@@ -64,11 +62,13 @@ def _require_writer(actor, model) -> None:
         raise ApiError(403, "not_allowed", "您的角色不能提交此类记录")
 
 
-def _amended(actor, model, data: dict, same: str, value, label: str, target: str, find=None):
+def _amended(actor, model, data: dict, same: str, value, label: str, target: str, find=None,
+             held: scope.Held | None = None):
     """Take a correction's `amends` out of `data` and return the record it corrects, or None.
 
-    The record must be one the actor may see (`find` for a kind the filer cannot read back), of
-    the same child, venue or plan, and still standing: a replaced record is corrected through the
+    The record must be one the actor may see (`find` for a kind the filer cannot read back; `held`:
+    or one the filing phone held, moved out of reach since, as its child did), of the same child,
+    venue or plan, and still standing: a replaced record is corrected through the
     one that replaced it, so one thing that happened never has two standing records.
     """
     amends = data.pop("amends", None)
@@ -76,7 +76,7 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
         return None
     missing = f"被更正的{label}不存在"
     if find is None:
-        original = _in_scope(actor, model, amends, "amends", missing)
+        original, _ = _held(actor, model, amends, "amends", missing, held)
     elif (original := find(amends)) is None:
         raise validation_error({"amends": [missing]})
     if getattr(original, same) != value or not (data.get("amend_reason") or "").strip():
@@ -122,7 +122,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
                         held)
     _check_home_visit_answers(data.get("answers") or {})
-    original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童")
+    original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held)
     amends = original.id if original is not None else None
     household = batching.known(Household, child.household_id) or db.session.get(Household,
                                                                                  child.household_id)
@@ -267,7 +267,7 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     plan, left = _held(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", held)
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
-    original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划")
+    original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划", held=held)
     if original is not None and original.kind == "review" and actor.role not in plans.APPROVER_ROLES:
         raise ApiError(403, "not_allowed", "计划评估由村/社区负责人更正")
     record_id = unused_id(PlanProgress, data)

@@ -2,12 +2,13 @@
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from ..errors import not_found
 from ..extensions import db
 from ..models import (
+    AuditEvent,
     ChangeLog,
     Child,
     Clue,
@@ -117,25 +118,30 @@ def as_user(snapshot: dict):
                            grid_ids=list(snapshot.get("g") or []), is_authenticated=True)
 
 
+# The fields of an account whose change moves its user between scopes (services/users.py).
+SCOPE_FIELDS = frozenset({"village_id", "grid_ids", "unit_id"})
+
+
 @dataclass(frozen=True)
 class Held:
-    """What a phone held: the change-log position its pulls reached and the scopes it read under
-    (two in the middle of a move between scopes), as its signed pull cursor says."""
+    """What a phone held: the change-log position its pulls reached and the scope they read, as
+    its signed pull cursor says."""
 
     seq: int
-    scopes: tuple[dict, ...]
+    scope: dict
 
 
 def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | None:
-    """Return a live record the phone held (in one of `held.scopes` at `held.seq`) that has left
-    the user's reach since, with the place it was in then; or None.
+    """Return a live record the phone held that has moved out of the user's reach since, with the
+    place the phone knew it in; or None.
 
-    What a phone recorded of a record it held stays the phone's record: a visit made offline before
-    the phone heard of the child's move, or of its worker's, is still the worker's visit
-    (fieldwork). The place then is the one of the record's first move after the position (each
-    move leaves an `evict` row under the place left), or its place now if it has not moved since.
-    A record that moved there and away again while the phone was offline can be misplaced by the
-    change log, which keeps one row a place: then it counts as where it went first.
+    What a phone recorded of a record it held stays the phone's record: a visit made offline
+    before the phone heard of the child's move is still the worker's visit (fieldwork). The place
+    the phone knew is the one the record's first move after the position left (each move leaves an
+    `evict` row under the place left); it must lie in the cursor's scope, and that scope must still
+    have been the user's at the position: after a change of the user's own scope, a cursor's scope
+    is the new one over an old position, so nothing is taken on its word. The change log keeps one
+    row a place, so a record that moved there and away again since counts as where it went first.
     """
     record = db.session.get(model, str(record_id))
     if record is None or getattr(record, "deleted_at", None) is not None:
@@ -144,11 +150,24 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
         ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
         ChangeLog.action == "evict", ChangeLog.seq > held.seq)
         .order_by(ChangeLog.seq).limit(1)).first()
-    place = tuple(left) if left is not None else (record.village_id, getattr(record, "grid_id", None))
-    if not any(can_read(as_user(then), model) and place_in_scope(as_user(then), *place)
-               for then in held.scopes):
+    then = as_user(held.scope)
+    if left is None or not (can_read(then, model) and place_in_scope(then, *left)) \
+            or _rescoped_since(user, held.seq):
         return None
-    return record, place
+    return record, tuple(left)
+
+
+def _rescoped_since(user, seq: int) -> bool:
+    """Say whether the user's own scope may have changed after change-log position `seq` (the
+    position's time read from the rows at or before it: earlier if those were superseded, which
+    only widens what counts as after; no row left, it may have)."""
+    since = db.session.scalar(select(func.max(ChangeLog.at)).where(ChangeLog.seq <= seq))
+    if since is None:
+        return True
+    edits = db.session.scalars(select(AuditEvent.detail).where(
+        AuditEvent.entity == "user", AuditEvent.entity_id == user.id,
+        AuditEvent.action == "user.update", AuditEvent.at >= since))
+    return any(SCOPE_FIELDS & set((detail or {}).get("fields") or ()) for detail in edits)
 
 
 def place_in_scope(user, village_id: str | None, grid_id: str | None = None) -> bool:

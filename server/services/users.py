@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit
+from . import audit, scope
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -110,7 +110,7 @@ def update_user(actor, user_id: str, data: dict) -> User:
             raise ApiError(409, "own_account", "不能停用自己的账号")
         user.active = data["active"]
         end_all_sessions(user)
-    if {"village_id", "grid_ids", "unit_id"} & set(data):
+    if scope.SCOPE_FIELDS & set(data):
         _apply_scope(user, data)
         end_all_sessions(user)
     audit.record_event("user.update", actor, "user", user.id, detail={"fields": sorted(data)})

@@ -17,6 +17,8 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Counter
 
+MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
+
 
 @dataclass(frozen=True)
 class Rescope:
@@ -58,6 +60,8 @@ def decode(token: str | None, user_id: str) -> Cursor | None:
     """Return the cursor, None for no cursor; 400 for a malformed one, 410 for one not issued to the user."""
     if not token:
         return None
+    if len(token) > MAX_LENGTH:
+        raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步")
     raw, dot, mac = token.partition(".")
     cursor = _parse(raw)
     if not dot or not hmac.compare_digest(mac.encode(), _mac(user_id, raw).encode()):
@@ -81,7 +85,8 @@ def _parse(raw: str) -> Cursor:
                     or scope is None or rescope.after < 0:
                 raise ValueError
         return Cursor(seq, scope, rescope)
-    except (ValueError, KeyError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError,
+            json.JSONDecodeError):
         raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None
 
 

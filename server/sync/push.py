@@ -82,15 +82,16 @@ def push_batch(actor, envelope: dict) -> dict:
 
 def _held(actor, token: str | None) -> scope.Held | None:
     """Return what the pushing phone held, as its pull cursor says (signed for the caller), or None:
-    no cursor, one that is not the caller's, or one older than the pruned tombstones."""
+    no cursor, one that is not the caller's or cannot be read, or one older than the pruned
+    tombstones."""
     try:
         cursor = decode(token, actor.id)
     except ApiError:
         return None
-    if cursor is None or cursor.scope is None or cursor.seq < tombstone_floor():
+    # In the middle of a move between scopes the phone's holdings are a mix: nothing is taken then.
+    if cursor is None or cursor.scope is None or cursor.rescope is not None or cursor.seq < tombstone_floor():
         return None
-    prior = (cursor.rescope.prior,) if cursor.rescope is not None else ()
-    return scope.Held(cursor.seq, (cursor.scope, *prior))
+    return scope.Held(cursor.seq, cursor.scope)
 
 
 def _rejected(op_id, errors) -> dict:

@@ -1,8 +1,9 @@
-"""A fact recorded on a phone about a record that left the phone's reach meanwhile (the head moved
-the household to another grid, or the town office moved the worker to other grids, while the phone
-was offline) is still the worker's record. The phone says what it held by sending its pull cursor
-with the push: a record in its scope at that position, gone since, takes the fact; the fact is kept
-under the record's place now, and the phone that filed it is told to let it go."""
+"""A fact recorded on a phone about a record that moved out of the phone's reach meanwhile (the head
+moved the household to another grid while the phone was offline) is still the worker's record. The
+phone says what it held by sending its pull cursor with the push: a record in its scope at that
+position, moved away since, takes the fact; the fact is kept under the record's place now, and the
+phone that filed it is told to let it go. A change of the user's own scope gives no such leeway."""
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -38,6 +39,15 @@ def _move_household(town, login, household: str, grid: str) -> None:
     moved = push(admin, [op("household", "update", town.households[household], {"grid_id": town.grids[grid]},
                            base_version=shown["version"])])
     assert moved["results"][0]["status"] == "applied", moved
+
+
+def _new_child(api, grid: str) -> str:
+    household, child = str(uuid.uuid4()), str(uuid.uuid4())
+    made = push(api, [op("household", "create", household, {"grid_id": grid, "address": "新村9号"}),
+                      op("child", "create", child, {"household_id": household, "name": "后来",
+                                                    "sex": "M", "categories": ["left_behind"]})])
+    assert [r["status"] for r in made["results"]] == ["applied"] * 2, made
+    return child
 
 
 def _give_worker_grid(login, town, worker: str, grid: str) -> None:
@@ -164,20 +174,62 @@ def test_a_progress_entry_and_a_clue_filed_offline_follow_the_moved_child(app, t
     assert not [c for c in later if c["id"] == clue["id"]]
 
 
-def test_a_worker_moved_to_other_grids_keeps_the_visits_made_before(town, login):
+def test_a_worker_moved_to_other_grids_gets_no_leeway(town, login):
+    """After a change of the user's own scope a cursor's scope is the new one over an old position:
+    nothing is taken on its word, the old grid's children as little as one registered there later."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
     _give_worker_grid(login, town, "worker_a", "a2")
+    newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
     worker = login("worker_a", device_id=WORKER_PHONE)  # the reassignment ended the session
+    assert push_holding(worker, cursor, [_visit(town.children["a1"]), _visit(newcomer)]) \
+        == [("rejected", OUT_OF_REACH)] * 2
 
-    visit = _visit(town.children["a1"])
-    assert push_holding(worker, cursor, [visit]) == [("applied", None)]
-    stored = login("head_a").get(f"/api/visits/{visit['id']}").get_json()
-    assert (stored["child_id"], stored["grid_id"], stored["worker_id"]) == (
-        town.children["a1"], town.grids["a1"], town.users["worker_a"])
-    # The move between scopes takes the visit off the phone with the rest of the old grid.
-    later, after = pull_all(worker, cursor)
-    evicted = {(c["entity"], c["id"]) for c in later if c["action"] == "evict"}
-    assert {("child", town.children["a1"]), ("visit", visit["id"])} <= evicted
-    # Once the phone has pulled the reassignment, a visit to the old grid's child is refused.
-    assert push_holding(worker, after, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+
+def test_a_village_head_moved_to_another_village_files_nothing_on_the_old_one(town, login):
+    head = login("head_a", device_id="phone-head-a-0009")
+    _, cursor = pull_all(head)
+    admin = login("admin", device_id="phone-admin-0001")
+    moved = admin.patch(f"/api/users/{town.users['head_a']}", json={"village_id": town.villages["b"]})
+    assert moved.status_code == 200, moved.get_json()
+    newcomer = _new_child(admin, town.grids["a2"])
+    head = login("head_a", device_id="phone-head-a-0009")
+    clue = op("clue", "create", str(uuid.uuid4()), {"description": "走访时发现异常情况", "child_id": newcomer})
+    assert push_holding(head, cursor, [_visit(newcomer), clue]) == [("rejected", OUT_OF_REACH)] * 2
+
+
+def test_a_cursor_from_a_move_between_scopes_claims_nothing(town, login):
+    """worker_a is given grid b1 after child b1 left it; the phone's pull stops right after the move
+    between scopes (the cursor: the new scope over the old position). Child b1 never was on it."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _move_household(town, login, "b1", "b2")
+    _give_worker_grid(login, town, "worker_a", "b1")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
+    assert page["more"]  # the move between scopes is done; the normal pull follows
+    assert push_holding(worker, page["cursor"], [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_visit_made_and_corrected_offline_follows_the_moved_child(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _move_household(town, login, "a1", "a2")
+    first = _visit(town.children["a1"], notes="监护人在家")
+    fixed = _visit(town.children["a1"], notes="监护人外出")
+    fixed["data"].update(amends=first["id"], amend_reason="记错了")
+    assert push_holding(worker, cursor, [first, fixed]) == [("applied", None)] * 2
+    shown = login("head_a").get(f"/api/visits?child_id={town.children['a1']}").get_json()["rows"]
+    assert sorted((v["notes"], v["amends"]) for v in shown) == sorted(
+        [("监护人在家", None), ("监护人外出", first["id"])])
+
+
+def test_a_cursor_that_cannot_be_read_is_no_cursor(town, login):
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    deep = base64.urlsafe_b64encode(("[" * 100_000).encode()).decode().rstrip("=") + ".x"
+    for unread in (deep, "x" * 10_000, cursor[:-3] + "abc"):
+        assert push_holding(worker, unread, [_visit(town.children["a1"])]) == [("applied", None)]
+    for unread in (deep, "x" * 10_000):  # a pull answers it as any malformed cursor
+        answer = worker.get(f"/api/sync/pull?cursor={unread}")
+        assert (answer.status_code, answer.get_json()["error"]["code"]) == (400, "bad_cursor")
