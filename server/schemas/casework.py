@@ -6,8 +6,10 @@ from ..services.masking import mask_id_number
 from .common import (
     Aware,
     Choice,
+    Day,
     Number,
     PageQuerySchema,
+    Past,
     PersonName,
     RecordSchema,
     StrictSchema,
@@ -141,9 +143,9 @@ class OperationCreateSchema(StrictSchema):
     """A joint operation."""
 
     id = Uuid(load_default=None)
-    date = fields.Date(required=True)
+    date = Day(required=True)
     lead_unit = Text(100, 1, required=True)
-    units = fields.List(Text(100), load_default=list)
+    units = fields.List(Text(100, 1), load_default=list)
     member_ids = fields.List(fields.String(), load_default=list)
     notes = Text(4000, allow_none=True)
 
@@ -169,7 +171,7 @@ class MeasureSchema(StrictSchema):
 
     kind = Choice(MEASURE_KINDS, required=True)
     detail = Text(1000, allow_none=True)
-    due = fields.Date(allow_none=True)
+    due = Day(allow_none=True)
 
 
 class PlanCreateSchema(StrictSchema):
@@ -179,7 +181,8 @@ class PlanCreateSchema(StrictSchema):
     child_id = fields.String(required=True)
     helper_id = fields.String(allow_none=True)
     risk_factors = fields.List(Text(60), load_default=list)
-    measures = fields.List(fields.Nested(MeasureSchema), load_default=list)
+    measures = fields.List(fields.Nested(MeasureSchema), load_default=list,
+                           validate=validate.Length(max=50, error="帮扶措施最多 50 项"))
     review_every_days = Whole(1, 365, load_default=30)
     status = Choice(("draft",), load_default="draft")
 
@@ -274,9 +277,14 @@ class StaffCheckCreateSchema(StrictSchema):
     id_number = fields.String(required=True, validate=validate_id_number)
     employer_kind = Choice(("unit", "venue"), required=True)
     employer_id = fields.String(required=True)
-    checked_on = fields.Date(required=True)
+    checked_on = Past(required=True)
     result = Choice(("clear", "record_found"), required=True)
-    next_due = fields.Date(allow_none=True)
+    next_due = Day(allow_none=True)
+
+    @validates_schema
+    def _due_after_check(self, data: dict, **kwargs) -> None:
+        if data.get("next_due") and data.get("checked_on") and data["next_due"] < data["checked_on"]:
+            raise ValidationError({"next_due": ["下次核查日期不能早于本次核查日期"]})
 
 
 class StaffCheckUpdateSchema(StaffCheckCreateSchema):

@@ -162,6 +162,13 @@ def Whole(minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
+def Day(**kwargs) -> fields.Date:
+    """Return a Date field for a day of the campaign's work (an operation, a deadline): 1900 to 2100,
+    as times are (Aware)."""
+    return fields.Date(validate=validate.Range(min=date(1900, 1, 1), max=date(2100, 12, 31),
+                                               error="日期应在 1900 至 2100 年之间"), **kwargs)
+
+
 def Past(**kwargs) -> fields.Date:
     """Return a Date field for a day that has come (a birth date): not after today anywhere on
     earth, not before 1900."""

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ..factories import valid_id_number
 from .helpers import WRITE_TABLES, assert_error, snapshot
 
 # The records these cases could write, on top of the suite's usual tables.
@@ -198,4 +199,41 @@ def test_a_name_with_a_direction_override_is_422(app, town, login):
     before = snapshot(app, TABLES)
     response = api.post("/api/children", json={"household_id": town.households["a1"], "name": "李\u202e四小"})
     assert_error(response, 422, "validation_error", fields={"name": ["姓名中不能有文字方向控制字符"]})
+    assert snapshot(app, TABLES) == before
+
+
+# --- 9. dates out of the work's years, a check dated ahead, a recheck before its check -----------
+
+def _staff_check(town, **changes):
+    return {"person_name": "前台员工", "id_number": valid_id_number("43069919900101001"),
+            "employer_kind": "venue", "employer_id": town.venues["a"], "checked_on": "2026-03-01",
+            "result": "clear", **changes}
+
+
+@pytest.mark.parametrize("changes, fields", [
+    ({"checked_on": "2099-01-01"}, {"checked_on": ["日期应在 1900 年到今天之间"]}),
+    ({"next_due": "9999-12-31"}, {"next_due": ["日期应在 1900 至 2100 年之间"]}),
+    ({"next_due": "2026-02-01"}, {"next_due": ["下次核查日期不能早于本次核查日期"]}),
+], ids=["checked-ahead", "due-9999", "due-before-check"])
+def test_a_staff_check_with_impossible_dates_is_422(app, town, login, changes, fields):
+    api = login("inspector")
+    before = snapshot(app, TABLES + ("staff_check",))
+    assert_error(api.post("/api/staff_checks", json=_staff_check(town, **changes)), 422, "validation_error",
+                 fields=fields)
+    assert snapshot(app, TABLES + ("staff_check",)) == before
+
+
+def test_plan_measures_and_operation_units_are_bounded(app, town, login):
+    worker, inspector = login("worker_a"), login("inspector")
+    before = snapshot(app, TABLES)
+    many = [{"kind": "medical", "detail": "d"}] * 51
+    assert_error(worker.post("/api/plans", json=_plan(town, measures=many)), 422, "validation_error",
+                 fields={"measures": ["帮扶措施最多 50 项"]})
+    far = [{"kind": "medical", "detail": "d", "due": "0001-01-01"}]
+    assert_error(worker.post("/api/plans", json=_plan(town, measures=far)), 422, "validation_error",
+                 fields={"measures.0.due": ["日期应在 1900 至 2100 年之间"]})
+    for body, fields in (
+            ({"date": "9999-12-31", "lead_unit": "派出所"}, {"date": ["日期应在 1900 至 2100 年之间"]}),
+            ({"date": "2026-11-20", "lead_unit": "派出所", "units": ["  "]}, {"units.0": ["不能只有空白"]})):
+        assert_error(inspector.post("/api/operations", json=body), 422, "validation_error", fields=fields)
     assert snapshot(app, TABLES) == before
