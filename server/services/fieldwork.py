@@ -26,10 +26,7 @@ from .writes import assign, save_record
 
 
 def _in_scope(actor, model, record_id: str, field: str, message: str):
-    try:
-        return scope.get_scoped(actor, model, record_id)
-    except ApiError:
-        raise validation_error({field: [message]}) from None
+    return _held(actor, model, record_id, field, message, None)[0]
 
 
 def _held(actor, model, record_id: str, field: str, message: str,
