@@ -7,7 +7,7 @@ import * as shell from './shell.js';
 import * as state from './state.js';
 import * as store from './store.js';
 import * as sync from './sync.js';
-import { confirmDialog, h, storageProblem, toast } from './ui.js';
+import { confirmDialog, h, inWords, toast } from './ui.js';
 
 const VIEWS = {
   today: () => import('./views/today.js'),
@@ -179,9 +179,5 @@ async function boot() {
     : login.renderLogin(afterUnlock, wipeMessage(note)));
 }
 
-// In words the user reads: a server's answer says itself; the phone's storage (a DOMException from
-// IndexedDB) and anything else are never shown in the browser's English.
-const inWords = (e) => (e instanceof api.ApiError ? e.message
-  : e instanceof DOMException ? storageProblem(e) : '操作未完成，请重试或刷新页面');
 window.addEventListener('unhandledrejection', (e) => toast(`出错了：${inWords(e.reason)}`));
 boot().catch((e) => document.getElementById('view').replaceChildren(h('p', { role: 'alert' }, `启动失败：${e.message}`)));

@@ -6,7 +6,7 @@ import * as photos from './photos.js';
 import * as session from './session.js';
 import * as store from './store.js';
 import * as state from './state.js';
-import { isoNow, storageProblem } from './ui.js';
+import { inWords, isoNow } from './ui.js';
 
 const BATCH = 100;
 const PULL_LIMIT = 500;
@@ -93,9 +93,7 @@ async function handle(e) {
     const delay = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(() => sync(), delay);
-    // Not an answer: the phone's own storage failed (IndexedDB), whose message is the browser's English.
-    const why = e instanceof api.ApiError ? e.message : `${storageProblem(e)}，请清理手机存储空间`;
-    state.set({ syncError: `同步失败，${Math.round(delay / 1000)} 秒后重试：${why}` });
+    state.set({ syncError: `同步失败，${Math.round(delay / 1000)} 秒后重试：${inWords(e)}` });
     return;
   }
   if (e.code === 'client_outdated') lookForUpdate();

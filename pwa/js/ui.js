@@ -70,6 +70,11 @@ export function onSave(form, save) {
 /** In words, a failure of the phone's own storage (`e` from IndexedDB), never the browser's English. */
 export const storageProblem = (e) => (e && e.name === 'QuotaExceededError' ? '手机存储空间已满' : '本机存储读写出错');
 
+/** In words the user reads, any error: a server's answer says itself, the phone's storage (a
+ *  DOMException from IndexedDB) as above, anything else as not done. */
+export const inWords = (e) => (e instanceof ApiError ? e.message
+  : e instanceof DOMException ? storageProblem(e) : '操作未完成，请重试或刷新页面');
+
 /** Say, until dismissed or the next save, that the form's record was not saved and what to do. */
 function notSaved(form, before, err) {
   const ok = h('button', { type: 'button', class: 'btn small' }, '知道了');
