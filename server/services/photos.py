@@ -6,18 +6,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Attachment, Inspection
 from . import audit, scope
-
-SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-
-
-def sniff_image(content: bytes) -> str | None:
-    """Return the image type the bytes really are (JPEG, PNG or WebP), or None."""
-    for magic, mime in SIGNATURES:
-        if content.startswith(magic):
-            return mime
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+from .images import sniff_image
 
 
 def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,

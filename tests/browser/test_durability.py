@@ -9,6 +9,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Child, Visit
 
+from ..images import png
 from . import helpers
 from .conftest import PHONE
 from .outbox import phone
@@ -217,7 +218,7 @@ def test_a_photo_a_proxy_refuses_as_too_large_is_explained_in_chinese(browser, l
     """A reverse proxy in front of the server (nginx's default client_max_body_size is 1 MB, the
     phone sends photos up to 2 MB) answers 413 in HTML: the photo is set aside for the user, who
     must read why in Chinese, not a code such as 'http_413'."""
-    from .test_inspection_flow import open_venues, png
+    from .test_inspection_flow import open_venues
 
     context, page = phone(browser, live_server, "inspector")
     open_venues(page)

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Child
 
+from ..images import png
 from . import helpers
 from .outbox import OUTBOX, expect_all_settled, give_up, phone
 from .test_conflict import NAME, stored_child
-from .test_inspection_flow import png
 from .test_register import register
 
 

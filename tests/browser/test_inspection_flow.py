@@ -2,10 +2,7 @@
 recorded offline and synced once, then the re-inspection that closes one of its violations."""
 import json
 import os
-import random
 import re
-import struct
-import zlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,24 +13,12 @@ from server.extensions import db
 from server.models import AppliedOp, Attachment, Inspection, JointOperation, Venue, new_id
 
 from .. import factories
+from ..images import png
 from . import helpers
 from .conftest import PHONE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTES = {"verify_identity": "前台未查验身份证件", "patrol_visitors": "夜间无访客登记"}
-
-
-def png(width: int, height: int, seed: int) -> bytes:
-    """A valid PNG of random pixels (so its bytes are unique)."""
-    rng = random.Random(seed)
-    rows = b"".join(b"\x00" + rng.randbytes(width * 3) for _ in range(height))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
 
 
 def prepare_town(app) -> str:

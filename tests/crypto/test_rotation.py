@@ -42,6 +42,7 @@ from server.services.registry import household_phone_index
 
 from .. import factories
 from ..conftest import make_app
+from ..images import png
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = [sys.executable, "-m", "flask", "--app", "server"]
@@ -94,8 +95,9 @@ def seed_every_encrypted_table(ids) -> None:
     clue = db.session.scalar(select(Clue))
     clue.place = "村口小卖部后院"
     photo = Attachment(id=new_id(), entity="inspection", entity_id=inspection.id, village_id=ids.villages["a"],
-                       mime="image/png", size=24, created_by=ids.users["inspector"])
-    photo.content = b"\x89PNG\r\n\x1a\n" + "整改前照片".encode()
+                       mime="image/png", created_by=ids.users["inspector"])
+    photo.content = png(text="整改前照片".encode())
+    photo.size = len(photo.content)
     db.session.add_all([inspection, check, photo])
     for n in range(25):
         audit.record_event("reveal", actor_id=ids.users["admin"], entity="child", entity_id=child.id,

@@ -11,6 +11,7 @@ from server.models import AuditEvent, Child, Clue, User, Venue
 from server.services import checklists, enforcement, periods, schedule
 
 from ..factories import valid_id_number
+from ..images import png
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, push
 from ..workflow.helpers import TZ
@@ -246,7 +247,6 @@ def test_old_inspections_stay_readable_after_a_template_changes(town, login, mon
     assert refused.status_code == 422
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 SECRET_MARK = b"PHOTO-SECRET-MARK-123"
 
 
@@ -255,7 +255,7 @@ def test_photos_are_images_size_limited_encrypted_and_scoped(app, town, login):
     inspection = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
     url = f"/api/inspections/{inspection['id']}/photos"
     photo_id = str(uuid.uuid4())
-    content = PNG + SECRET_MARK
+    content = png(text=SECRET_MARK)
     first = api.post(url, data=content, headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
     assert first.status_code == 201, first.get_json()
     assert {k: first.get_json()[k] for k in ("id", "inspection_id", "mime", "size")} == {
@@ -269,7 +269,7 @@ def test_photos_are_images_size_limited_encrypted_and_scoped(app, town, login):
     assert login("worker_a").get(f"/api/photos/{photo_id}").status_code == 404
     not_image = api.post(url, data=b"%PDF-1.4 not an image", headers={"Content-Type": "image/png"})
     assert not_image.status_code == 415 and not_image.get_json()["error"]["code"] == "not_an_image"
-    too_big = api.post(url, data=PNG + b"\x00" * (2 * 1024 * 1024), headers={"Content-Type": "image/png"})
+    too_big = api.post(url, data=png(1000, 800), headers={"Content-Type": "image/png"})
     assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "photo_too_large"
     with app.app_context():
         stored = db.session.execute(db.text("SELECT content_ct FROM attachment")).scalars().all()
@@ -356,7 +356,7 @@ def test_the_same_photo_uploaded_twice_at_once_is_stored_once(app, town, login, 
 
     def upload(api):
         start.wait()
-        return api.post(url, data=PNG, headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
+        return api.post(url, data=png(), headers={"Content-Type": "image/png", "X-Photo-Id": photo_id})
 
     with ThreadPoolExecutor(2) as executor:
         answers = list(executor.map(upload, phones))
