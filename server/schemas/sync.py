@@ -37,6 +37,8 @@ class OpResultSchema(Schema):
     version = fields.Integer()
     errors = fields.Dict()
     current = fields.Dict()
+    # Applied for a record the phone held that is out of its scope now: the phone lets it go.
+    out_of_scope = fields.Boolean()
 
 
 class PushResultSchema(Schema):

@@ -8,7 +8,7 @@ scope it left; a soft delete leaves a `delete` row, its tombstone.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, event, insert, inspect, update
+from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -70,6 +70,11 @@ def _forget_lock(session: Session, transaction) -> None:
     # costs only a second, waitless UPDATE of a row this transaction already holds.
     if session.info.get(LOCK_OWNER) is transaction:
         session.info.pop(LOCK_OWNER, None)
+
+
+def head_seq() -> int:
+    """Return the newest change-log position (under the writers' lock, no write can pass it)."""
+    return db.session.scalar(select(Counter.value).where(Counter.name == "change")) or 0
 
 
 def reserve_seqs(connection, count: int, name: str = "change") -> int:

@@ -1,5 +1,6 @@
 """The one place that decides what a user may see and touch."""
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import and_, false, func, or_, select, true
@@ -124,50 +125,102 @@ SCOPE_FIELDS = frozenset({"village_id", "grid_ids", "unit_id"})
 
 @dataclass(frozen=True)
 class Held:
-    """What a phone held: the change-log position its pulls reached and the scope they read, as
-    its signed pull cursor says."""
+    """What a phone held: the change-log position its pulls reached, as its signed pull cursor says."""
 
     seq: int
-    scope: dict
 
 
 def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | None:
-    """Return a live record the phone held that has moved out of the user's reach since, with the
-    place the phone knew it in; or None.
+    """Return a live record the phone held that is out of the user's reach now, with the place the
+    phone knew it in; or None.
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline
-    before the phone heard of the child's move is still the worker's visit (fieldwork). The place
-    the phone knew is the one the record's first move after the position left (each move leaves an
-    `evict` row under the place left); it must lie in the cursor's scope, and that scope must still
-    have been the user's at the position: after a change of the user's own scope, a cursor's scope
-    is the new one over an old position, so nothing is taken on its word. The change log keeps one
-    row a place, so a record that moved there and away again since counts as where it went first.
+    before the phone heard of the child's move, or of its worker's move to other grids, is still
+    the worker's visit (fieldwork). The place the phone knew is the one the record's first move
+    after the position left (each move leaves an `evict` row under the place left), or, if it has
+    not moved since, where it is. That place must lie in the user's scope at the position, read
+    from the user's own moves, not from the cursor. Once the user has left that scope, the record
+    must have been there before the user left (or be the user's own), and must not have moved
+    only after: the change log keeps one row a place, so a record that moved there and away
+    again since counts as where it went first, which is safe only while the user still had it.
     """
     record = db.session.get(model, str(record_id))
     if record is None or getattr(record, "deleted_at", None) is not None:
         return None
-    left = db.session.execute(select(ChangeLog.village_id, ChangeLog.grid_id).where(
+    then = scope_at(user, held.seq)
+    if then is None:
+        return None
+    scope_then, move = then
+    left = db.session.execute(select(ChangeLog.seq, ChangeLog.village_id, ChangeLog.grid_id).where(
         ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
         ChangeLog.action == "evict", ChangeLog.seq > held.seq)
         .order_by(ChangeLog.seq).limit(1)).first()
-    then = as_user(held.scope)
-    if left is None or not (can_read(then, model) and place_in_scope(then, *left)) \
-            or _rescoped_since(user, held.seq):
+    if left is not None and move is not None and left.seq > move.position:
         return None
-    return record, tuple(left)
+    place = (left.village_id, left.grid_id) if left is not None else (record.village_id, record.grid_id)
+    was = as_user(scope_then)
+    if not (can_read(was, model) and place_in_scope(was, *place)):
+        return None
+    if move is not None and not _had_before(user, model, record.id, move.event):
+        return None
+    return record, place
 
 
-def _rescoped_since(user, seq: int) -> bool:
-    """Say whether the user's own scope may have changed after change-log position `seq` (the
-    position's time read from the rows at or before it: earlier if those were superseded, which
-    only widens what counts as after; no row left, it may have)."""
-    since = db.session.scalar(select(func.max(ChangeLog.at)).where(ChangeLog.seq <= seq))
-    if since is None:
-        return True
-    edits = db.session.scalars(select(AuditEvent.detail).where(
+@dataclass(frozen=True)
+class Move:
+    """A move of a user between scopes: its audit event and its change-log position."""
+
+    event: int
+    position: int
+
+
+def scope_at(user, seq: int) -> tuple[dict, Move | None] | None:
+    """Return the user's scope at change-log position `seq` and the move that left it (None: it is
+    the user's scope now), read from the user's moves (`users.update_user` records each with a
+    position of its own); None when that cannot be told: a move recorded without its position
+    (before moves recorded one) that may have come after `seq`."""
+    moves = db.session.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.detail).where(
         AuditEvent.entity == "user", AuditEvent.entity_id == user.id,
-        AuditEvent.action == "user.update", AuditEvent.at >= since))
-    return any(SCOPE_FIELDS & set((detail or {}).get("fields") or ()) for detail in edits)
+        AuditEvent.action == "user.update").order_by(AuditEvent.seq)).all()
+    since = _NOT_READ
+    for event, at, detail in moves:
+        detail = detail or {}
+        if not SCOPE_FIELDS & set(detail.get("fields") or ()):
+            continue
+        move = detail.get("scope")
+        if move is None:
+            if since is _NOT_READ:
+                since = _position_time(seq)
+            if since is None or at >= since:
+                return None
+        elif move["seq"] > seq:
+            return move["from"], Move(event, move["seq"])
+    return snapshot(user), None
+
+
+_NOT_READ = object()
+
+
+def _position_time(seq: int) -> datetime | None:
+    # Read from the rows at or before it: earlier if those were superseded, which only widens
+    # what counts as after; with no row left, None.
+    return db.session.scalar(select(func.max(ChangeLog.at)).where(ChangeLog.seq <= seq))
+
+
+def _had_before(user, model, record_id: str, event: int) -> bool:
+    """Say whether a record was created before audit event `event` (the chain is written under the
+    writers' lock, so its order is the order of the writes), or by the user: a correction of a
+    fact the user filed after the move. A record with no creation event came with the demo load."""
+    created = db.session.execute(select(AuditEvent.seq, AuditEvent.actor_id).where(
+        AuditEvent.entity == model.__tablename__, AuditEvent.entity_id == record_id,
+        AuditEvent.action == f"{model.__tablename__}.create").limit(1)).first()
+    return created is None or created.seq < event or created.actor_id == user.id
+
+
+def out_of_reach(user, record) -> bool:
+    """Say whether a record of a child lies outside the user's scope where it is (a fact filed
+    through `held_at`), by its place alone."""
+    return type(record) in CHILD_RECORDS and not place_in_scope(user, record.village_id, record.grid_id)
 
 
 def place_in_scope(user, village_id: str | None, grid_id: str | None = None) -> bool:

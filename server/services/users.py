@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit, scope
+from . import audit, changes, scope
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -99,9 +99,13 @@ def update_user(actor, user_id: str, data: dict) -> User:
     Disabling does not revoke the account's phones: a revoke wipes a phone, unsynced records
     included, and an account may be disabled for a while. A worker who has left is revoked by
     device (POST /api/devices/{id}/revoke)."""
-    user = db.session.get(User, user_id)
+    # The lock first, then the account as committed now: a concurrent edit of it is seen whole,
+    # and the scope a move records it left is the one it had.
+    changes.lock_writers()
+    user = db.session.get(User, user_id, populate_existing=True)
     if user is None:
         raise ApiError(404)
+    db.session.expire(user, ["grids"])
     if "display_name" in data:
         user.display_name = data["display_name"]
     if "active" in data and data["active"] != user.active:
@@ -110,10 +114,15 @@ def update_user(actor, user_id: str, data: dict) -> User:
             raise ApiError(409, "own_account", "不能停用自己的账号")
         user.active = data["active"]
         end_all_sessions(user)
+    detail = {"fields": sorted(data)}
     if scope.SCOPE_FIELDS & set(data):
+        prior = scope.snapshot(user)
         _apply_scope(user, data)
         end_all_sessions(user)
-    audit.record_event("user.update", actor, "user", user.id, detail={"fields": sorted(data)})
+        # A position of its own among the changes phones pull, so every pull cursor falls before
+        # or after it: what the user's phone held before it stays its own (scope.scope_at).
+        detail["scope"] = {"from": prior, "seq": changes.reserve_seqs(db.session.connection(), 1)}
+    audit.record_event("user.update", actor, "user", user.id, detail=detail)
     db.session.commit()
     return user
 

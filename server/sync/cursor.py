@@ -11,11 +11,9 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 
 from ..errors import ApiError
-from ..extensions import db
-from ..models import Counter
+from ..services.changes import head_seq
 
 MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
 
@@ -88,11 +86,6 @@ def _parse(raw: str) -> Cursor:
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError,
             json.JSONDecodeError):
         raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None
-
-
-def head_seq() -> int:
-    """Return the newest change-log position."""
-    return db.session.scalar(select(Counter.value).where(Counter.name == "change")) or 0
 
 
 def head_cursor(user_id: str) -> str:

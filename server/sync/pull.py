@@ -7,8 +7,8 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import ChangeLog, Counter, Device, utcnow
 from ..services import devices, scope, views
-from ..services.changes import write_unlocked
-from .cursor import Cursor, Rescope, decode, encode, head_seq
+from ..services.changes import head_seq, write_unlocked
+from .cursor import Cursor, Rescope, decode, encode
 from .entities import ENTITIES
 
 FLOOR = "tombstone_floor"

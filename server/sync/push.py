@@ -82,16 +82,15 @@ def push_batch(actor, envelope: dict) -> dict:
 
 def _held(actor, token: str | None) -> scope.Held | None:
     """Return what the pushing phone held, as its pull cursor says (signed for the caller), or None:
-    no cursor, one that is not the caller's or cannot be read, or one older than the pruned
-    tombstones."""
+    no cursor, one that is not the caller's or cannot be read, one no pull answered with (a push's
+    own, scopeless), or one older than the pruned tombstones (the moves since are not all known)."""
     try:
         cursor = decode(token, actor.id)
     except ApiError:
         return None
-    # In the middle of a move between scopes the phone's holdings are a mix: nothing is taken then.
-    if cursor is None or cursor.scope is None or cursor.rescope is not None or cursor.seq < tombstone_floor():
+    if cursor is None or cursor.scope is None or cursor.seq < tombstone_floor():
         return None
-    return scope.Held(cursor.seq, cursor.scope)
+    return scope.Held(cursor.seq)
 
 
 def _rejected(op_id, errors) -> dict:
@@ -230,7 +229,10 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
     try:
         record = _dispatch(actor, op, ctx)
         savepoint.commit()
-        return {"op_id": op_id, "status": "applied", "id": record.id, "version": record.version}
+        answer = {"op_id": op_id, "status": "applied", "id": record.id, "version": record.version}
+        if ctx.held is not None and scope.out_of_reach(actor, record):
+            answer["out_of_scope"] = True  # filed for a record the phone held (scope.held_at): let it go
+        return answer
     except Conflict as conflict:
         savepoint.rollback()
         return {"op_id": op_id, "status": "conflict", "id": str(op["id"]),

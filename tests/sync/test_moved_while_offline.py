@@ -2,15 +2,18 @@
 moved the household to another grid while the phone was offline) is still the worker's record. The
 phone says what it held by sending its pull cursor with the push: a record in its scope at that
 position, moved away since, takes the fact; the fact is kept under the record's place now, and the
-phone that filed it is told to let it go. A change of the user's own scope gives no such leeway."""
+phone that filed it is told to let it go. So with a worker moved to other grids: what the phone
+recorded on the old grids' children is kept, and nothing of a child that came there later."""
 import base64
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Clue, PlanProgress
+from server.models import Clue, Grid, PlanProgress, User, Village, new_id, replaying_at
+from server.services import audit, users
 
 from .test_push_pull_basics import op, pull_all, push
 
@@ -174,19 +177,59 @@ def test_a_progress_entry_and_a_clue_filed_offline_follow_the_moved_child(app, t
     assert not [c for c in later if c["id"] == clue["id"]]
 
 
-def test_a_worker_moved_to_other_grids_gets_no_leeway(town, login):
-    """After a change of the user's own scope a cursor's scope is the new one over an old position:
-    nothing is taken on its word, the old grid's children as little as one registered there later."""
+def test_a_worker_moved_to_other_grids_keeps_what_the_phone_recorded_on_the_old_one(town, login):
+    """The visits are filed where the child is, and the phone's move between scopes takes them off
+    it; a child registered in the old grid after the move was never the worker's."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
+    visited = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     _give_worker_grid(login, town, "worker_a", "a2")
     newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
     worker = login("worker_a", device_id=WORKER_PHONE)  # the reassignment ended the session
-    assert push_holding(worker, cursor, [_visit(town.children["a1"]), _visit(newcomer)]) \
-        == [("rejected", OUT_OF_REACH)] * 2
+    visit = _visit(town.children["a1"], visited)
+    assert push_holding(worker, cursor, [visit, _visit(newcomer)]) == [
+        ("applied", None), ("rejected", OUT_OF_REACH)]
+
+    head = login("head_a")
+    stored = head.get(f"/api/visits/{visit['id']}").get_json()
+    assert (stored["child_id"], stored["grid_id"], stored["worker_id"]) == (
+        town.children["a1"], town.grids["a1"], town.users["worker_a"])
+    assert datetime.fromisoformat(head.get(f"/api/children/{town.children['a1']}").get_json()[
+        "last_visit_at"]) == visited
+    later, after = pull_all(worker, cursor)
+    assert ("visit", visit["id"], "evict") in {(c["entity"], c["id"], c["action"]) for c in later}
+    assert worker.get(f"/api/visits/{visit['id']}").status_code == 404
+    # Once the phone has pulled past the move, its cursor holds the new grid only.
+    assert push_holding(worker, after, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
 
 
-def test_a_village_head_moved_to_another_village_files_nothing_on_the_old_one(town, login):
+def test_a_phone_that_pulled_the_move_before_pushing_still_files_the_old_grids_visit(town, login):
+    """The move between scopes ran first (a push that failed, then a pull): the cursor names the new
+    grid over the position before the move, where the phone held the old one."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
+    assert page["more"]  # the move between scopes is done; the normal pull follows
+    assert push_holding(worker, page["cursor"], [_visit(town.children["a1"])]) == [("applied", None)]
+
+
+def test_a_move_recorded_without_its_position_gives_no_leeway(app, town, login):
+    """An account moved by a server from before moves recorded where they fell among the changes:
+    whether the phone's position came before it cannot be told, so nothing is taken on its word."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    with app.app_context():
+        user = db.session.get(User, town.users["worker_a"])
+        user.grids = [db.session.get(Grid, town.grids["a2"])]
+        audit.record_event("user.update", actor_id=town.users["admin"], entity="user", entity_id=user.id,
+                           detail={"fields": ["grid_ids"]})
+        db.session.commit()
+    assert push_holding(worker, cursor, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_village_head_moved_to_another_village_files_only_what_the_phone_held(town, login):
     head = login("head_a", device_id="phone-head-a-0009")
     _, cursor = pull_all(head)
     admin = login("admin", device_id="phone-admin-0001")
@@ -196,6 +239,9 @@ def test_a_village_head_moved_to_another_village_files_nothing_on_the_old_one(to
     head = login("head_a", device_id="phone-head-a-0009")
     clue = op("clue", "create", str(uuid.uuid4()), {"description": "走访时发现异常情况", "child_id": newcomer})
     assert push_holding(head, cursor, [_visit(newcomer), clue]) == [("rejected", OUT_OF_REACH)] * 2
+    held = op("clue", "create", str(uuid.uuid4()), {"description": "走访时发现异常情况",
+                                                    "child_id": town.children["a1"]})
+    assert push_holding(head, cursor, [held]) == [("applied", None)]
 
 
 def test_a_cursor_from_a_move_between_scopes_claims_nothing(town, login):
@@ -233,3 +279,148 @@ def test_a_cursor_that_cannot_be_read_is_no_cursor(town, login):
     for unread in (deep, "x" * 10_000):  # a pull answers it as any malformed cursor
         answer = worker.get(f"/api/sync/pull?cursor={unread}")
         assert (answer.status_code, answer.get_json()["error"]["code"]) == (400, "bad_cursor")
+
+
+def test_a_child_that_passed_through_the_old_grid_after_the_worker_left_takes_no_visit(town, login):
+    """Child b1 is in b1 at the phone's position; after worker_a left a1 it is moved b1 -> a1 -> b1.
+    The move back supersedes the `evict` row it left under b1, so its first evict after the
+    position is the one under a1. worker_a never had it: a record's move after the user's own
+    says nothing of where it was at the position."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    _move_household(town, login, "b1", "a1")
+    _move_household(town, login, "b1", "b1")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_phone_that_pulled_past_the_move_files_nothing_on_the_old_grid(town, login):
+    """No write between the move and the phone's full pull: the move took a position of its own,
+    so the cursor after it is not read as before it. The phone was told to evict grid a1."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    evicted, after = pull_all(worker, cursor)
+    assert ("child", town.children["a1"], "evict") in {(c["entity"], c["id"], c["action"]) for c in evicted}
+    visit = _visit(town.children["a1"])
+    assert push_holding(worker, after, [visit]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_two_moves_at_one_position_keep_the_visits_of_the_grid_between(town, login):
+    """worker_a: a1 -> a2, the phone pulls it all, visits child a2 offline; then a2 -> b1 with no
+    write in between. The scope at the phone's position is a2, the one between the moves."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    changes, held = pull_all(worker, cursor)
+    assert ("child", town.children["a2"], "upsert") in {(c["entity"], c["id"], c["action"]) for c in changes}
+    _give_worker_grid(login, town, "worker_a", "b1")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    assert push_holding(worker, held, [_visit(town.children["a2"])]) == [("applied", None)]
+
+
+def test_a_visit_filed_from_the_middle_of_a_move_is_let_go_by_the_phone(town, login):
+    """The phone's pull ran the move between scopes first (cursor: the new grid over the old
+    position); the old grid's visit is then filed under a1, which no pull of the new scope reaches:
+    the push's answer tells the phone to let it go, again on a retry."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
+    visit = _visit(town.children["a1"])
+    body = {"device_id": worker.device_id, "cursor": page["cursor"], "ops": [visit],
+            "device_time": datetime.now(UTC).isoformat()}
+    first = worker.post("/api/sync/push", json=body).get_json()["results"]
+    again = worker.post("/api/sync/push", json=body).get_json()["results"]
+    assert [(r["status"], r.get("out_of_scope")) for r in first + again] == [
+        ("applied", True), ("duplicate", True)]
+    # Filed within the phone's reach, an answer says nothing of it.
+    mine = _visit(town.children["a2"])
+    answer = worker.post("/api/sync/push", json={**body, "ops": [mine]}).get_json()["results"]
+    assert [(r["status"], "out_of_scope" in r) for r in answer] == [("applied", False)]
+
+
+def test_a_worker_moved_to_other_grids_keeps_a_correction_made_offline(town, login):
+    """A visit and its correction, both recorded offline on the old grid: the visit is filed after
+    the move, and is the worker's own, so its correction is taken too."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    first = _visit(town.children["a1"], notes="监护人在家")
+    fixed = _visit(town.children["a1"], notes="监护人外出")
+    fixed["data"].update(amends=first["id"], amend_reason="记错了")
+    assert push_holding(worker, cursor, [first, fixed]) == [("applied", None)] * 2
+
+
+def test_two_edits_of_one_account_at_once_record_where_the_second_moved_it_from(app, town, login):
+    """Two admins (or a double submit) edit one account: the second edit reads the account under
+    the writers' lock, as the first committed it, so the `from` its move records is village b, not
+    a. Simulated (SQLite serializes whole transactions) by holding the account as read before the
+    first edit committed. head_a: a -> b -> c; a child registered in village a after head_a left
+    it takes nothing on the phone's word, and the village b child the phone held takes its visit."""
+    head = login("head_a", device_id="phone-head-a-0009")
+    with app.app_context():
+        village_c = Village(id=new_id(), town_id=db.session.get(Village, town.villages["a"]).town_id,
+                            name="测试C村")
+        db.session.add(village_c)
+        db.session.commit()
+        village_c = village_c.id
+
+    def first_edit():
+        with app.app_context():
+            users.update_user(db.session.get(User, town.users["admin"]), town.users["head_a"],
+                              {"village_id": town.villages["b"]})
+            db.session.remove()
+
+    with app.app_context():
+        db.session().expire_on_commit = False
+        admin = db.session.get(User, town.users["admin"])
+        account = db.session.get(User, town.users["head_a"])
+        assert account.village_id == town.villages["a"]
+        db.session.commit()  # the read ends; the objects stay as read
+        edit = threading.Thread(target=first_edit)
+        edit.start()
+        edit.join()
+        # Meanwhile: a child registered in village a, and head_a's phone pulls village b.
+        newcomer = _new_child(login("admin", device_id="phone-admin-0001"), town.grids["a2"])
+        head = login("head_a", device_id="phone-head-a-0009")
+        _, held = pull_all(head)
+        users.update_user(admin, account.id, {"village_id": village_c})
+        db.session.remove()
+    head = login("head_a", device_id="phone-head-a-0009")
+    assert push_holding(head, held, [_visit(newcomer), _visit(town.children["b1"])]) == [
+        ("rejected", OUT_OF_REACH), ("applied", None)]
+
+
+def test_the_log_left_row_names_no_record_to_a_scope_that_never_held_it(town, login):
+    """A moved worker's visit on a child still in the old grid leaves no evict row under any other
+    place; a clue on a child the worker never had is refused."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    visit = _visit(town.children["a1"])
+    assert push_holding(worker, cursor, [visit]) == [("applied", None)]
+    others, _ = pull_all(login("worker_b", device_id="phone-worker-b-0001"))
+    assert not [c for c in others if c["id"] == visit["id"]]
+    clue = op("clue", "create", str(uuid.uuid4()), {"description": "走访时发现异常情况",
+                                                    "child_id": town.children["b1"]})
+    assert push_holding(worker, cursor, [clue]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_child_registered_after_the_move_on_a_host_with_a_slower_clock_takes_no_visit(town, login):
+    """Which came first is read from positions (the audit chain's order), not from the clocks of
+    the app hosts that wrote them: the admin's host 10 minutes fast and a child registered in a1
+    after the move must not look older than the move."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    with replaying_at(datetime.now(UTC) + timedelta(minutes=10)):
+        _give_worker_grid(login, town, "worker_a", "a2")
+    newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    assert push_holding(worker, cursor, [_visit(newcomer)]) == [("rejected", OUT_OF_REACH)]

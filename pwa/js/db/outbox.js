@@ -26,8 +26,9 @@ export async function queuedOps(seq = 0) {
 export const recordOps = async (entity, id) => (await queuedOps()).filter((op) => op.entity === entity && op.id === id);
 
 /** Apply one push answer: applied and duplicate ops leave the outbox and set their record's
- *  version, dropping the server copy kept aside; rejected and conflict ops stay, with the server's
- *  reasons, for the user to handle. */
+ *  version, dropping the server copy kept aside (or the record, when the server says it is out of
+ *  this phone's scope now); rejected and conflict ops stay, with the server's reasons, for the
+ *  user to handle. */
 export async function applyPush(ops, results) {
   const byId = new Map(ops.map((op) => [op.op_id, op]));
   const kept = await Promise.all(results.filter((r) => r.status === 'rejected' || r.status === 'conflict')
@@ -45,7 +46,8 @@ export async function applyPush(ops, results) {
         const k = recordKey(op.entity, op.id);
         done(s.records.get(k)).then((row) => {
           if (!row) return;
-          if (op.entity === 'clue' || op.action === 'delete') { s.records.delete(k); return; }
+          // Out of scope: a fact filed for a record this phone held that has left its reach since.
+          if (op.entity === 'clue' || op.action === 'delete' || r.out_of_scope) { s.records.delete(k); return; }
           // An applied edit may have been merged with another phone's: keep the version this phone
           // saw until a pull brings the merged record, so a later edit cannot claim to have seen it.
           const version = op.action === 'create' ? (r.version ?? row.version) : row.version;
