@@ -61,8 +61,10 @@ export async function create(entity, data, extra = [], photos = []) {
   const record = { ...data };
   delete record.id;
   const items = [{ entity, id, data: record }, ...extra];
+  // What the phone holds as it records this: a pull before the push may take the record away.
+  const cursor = (await db.kvGet('cursor')) || null;
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
-    base_version: null, data: it.data }));
+    base_version: null, data: it.data, cursor }));
   await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
     photos.map((p) => ({ ...p, inspection_id: id })));
   await loadSaved();

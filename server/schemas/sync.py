@@ -16,6 +16,9 @@ class OpSchema(StrictSchema):
     id = Uuid(required=True)
     base_version = fields.Integer(allow_none=True, load_default=None)
     data = fields.Dict(load_default=dict)
+    # The pull cursor when the phone recorded the op, where it differs from the push's: what the
+    # phone held then (a pull may have taken the record off it since).
+    cursor = fields.String(load_default=None, allow_none=True)
 
 
 class PushSchema(StrictSchema):

@@ -1,6 +1,6 @@
 """Apply a pushed batch: each op once, in order, each in its own savepoint."""
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
@@ -217,6 +217,9 @@ def _apply_run(actor, group: list[tuple[int, dict]], ctx: SyncContext) -> list[d
 
 
 def _apply_one(actor, op: dict, ctx: SyncContext) -> dict:
+    if op["cursor"]:
+        # What the phone held when it recorded the op, if that can be read; else what it holds now.
+        ctx = replace(ctx, held=_held(actor, op["cursor"]) or ctx.held)
     result = _run_in_savepoint(actor, op, ctx)
     _ledger(actor, op, ctx, result)
     db.session.flush()

@@ -424,3 +424,20 @@ def test_a_child_registered_after_the_move_on_a_host_with_a_slower_clock_takes_n
     newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
     worker = login("worker_a", device_id=WORKER_PHONE)
     assert push_holding(worker, cursor, [_visit(newcomer)]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_an_op_says_what_the_phone_held_when_it_was_recorded(town, login):
+    """The visit was recorded before a pull took the child off the phone (set aside, then retried;
+    or saved while a sync ran): its op carries the cursor of then, the push the phone's cursor of
+    now. An op's cursor that cannot be read leaves the push's."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, then = pull_all(worker)
+    _move_household(town, login, "a1", "a2")
+    _, now = pull_all(worker, then)
+    late = _visit(town.children["a1"])
+    assert push_holding(worker, now, [late]) == [("rejected", OUT_OF_REACH)]
+    held = [{**_visit(town.children["a1"]), "cursor": then}, {**_visit(town.children["a1"]), "cursor": "x"}]
+    assert push_holding(worker, now, held) == [("applied", None), ("rejected", OUT_OF_REACH)]
+    assert push_holding(worker, then, [{**_visit(town.children["a1"]), "cursor": "x"}]) == [("applied", None)]
+    stored = login("head_a").get(f"/api/visits/{held[0]['id']}").get_json()
+    assert (stored["child_id"], stored["grid_id"]) == (town.children["a1"], town.grids["a2"])
