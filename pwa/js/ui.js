@@ -29,6 +29,14 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+/** Have typing in `form` mark it dirty, which keeps a background sync or another tab's from
+ *  redrawing the screen under it (app.js); whoever submits it removes the mark. */
+export function holdTyping(form) {
+  const dirty = () => form.setAttribute('data-dirty', '');
+  form.addEventListener('input', dirty);
+  form.addEventListener('change', dirty);
+}
+
 /** Wire a form to `save(form)`. Typing marks the form dirty, which keeps a background sync from
  *  re-rendering it (app.js) until a save has succeeded. While a save runs the submit buttons are
  *  disabled and further submits ignored: each save of a new record makes a new id, so a double
@@ -38,9 +46,7 @@ export function field(label, control, hint) {
  *  buttons stay disabled. */
 export function onSave(form, save) {
   let busy = false;
-  const dirty = () => form.setAttribute('data-dirty', '');
-  form.addEventListener('input', dirty);
-  form.addEventListener('change', dirty);
+  holdTyping(form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy) return;

@@ -1,5 +1,5 @@
 // Sync status: online, unsynced, last sync, storage; the 'needs attention' list; logout.
-import { h, field, page, fmtTime, toast, confirmDialog } from '../ui.js';
+import { h, field, page, fmtTime, toast, confirmDialog, holdTyping } from '../ui.js';
 import * as state from '../state.js';
 import * as store from '../store.js';
 import * as db from '../db.js';
@@ -106,9 +106,16 @@ function reloginForm() {
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'card' }, h('h2', {}, '重新连接服务器'), h('p', {}, T.relogin), field(T.password, pass), error,
     h('button', { type: 'submit', class: 'btn primary' }, T.login));
+  // A sync round that ends while the password is typed (going online starts one) must not redraw it away.
+  holdTyping(form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    try { await session.relogin(pass.value); pass.value = ''; await sync.sync(); } catch (err) { error.textContent = err.message; }
+    try {
+      await session.relogin(pass.value);
+      pass.value = '';
+      form.removeAttribute('data-dirty');
+      await sync.sync();
+    } catch (err) { error.textContent = err.message; }
   });
   return form;
 }
