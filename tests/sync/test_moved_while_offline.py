@@ -19,6 +19,7 @@ from .test_push_pull_basics import op, pull_all, push
 
 OUT_OF_REACH = {"child_id": ["儿童不存在或不在您的管辖范围内"]}
 WORKER_PHONE = "phone-worker-a-0001"
+PHONES = {"worker_a": WORKER_PHONE, "worker_b": "phone-worker-b-0001"}
 
 
 def push_holding(api, cursor: str | None, ops: list) -> list[tuple]:
@@ -53,10 +54,12 @@ def _new_child(api, grid: str) -> str:
     return child
 
 
-def _give_worker_grid(login, town, worker: str, grid: str) -> None:
+def _give_worker_grid(login, town, worker: str, grid: str):
+    """Move `worker` to `grid` alone; return the worker's phone logged in again (the move ended its session)."""
     admin = login("admin", device_id="phone-admin-0001")
     response = admin.patch(f"/api/users/{town.users[worker]}", json={"grid_ids": [town.grids[grid]]})
     assert response.status_code == 200, response.get_json()
+    return login(worker, device_id=PHONES[worker])
 
 
 def test_a_visit_made_before_the_phone_heard_of_the_move_is_kept_under_the_new_grid(town, login):
@@ -126,16 +129,14 @@ def test_a_record_the_phone_never_held_stays_out_of_reach(town, login):
     assert push_holding(stranger, strangers, [_visit(town.children["a1"]), _visit(town.children["a2"])]) \
         == [("rejected", OUT_OF_REACH)] * 2
 
-    _give_worker_grid(login, town, "worker_b", "a1")  # after child a1 left it
-    stranger = login("worker_b", device_id="phone-worker-b-0001")
+    stranger = _give_worker_grid(login, town, "worker_b", "a1")  # after child a1 left it
     _, now_a1 = pull_all(stranger, strangers)
     assert push_holding(stranger, now_a1, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
 
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     _move_household(town, login, "b1", "a1")  # into worker_a's old grid, after worker_a left it
-    worker = login("worker_a", device_id=WORKER_PHONE)
     assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
 
 
@@ -183,9 +184,8 @@ def test_a_worker_moved_to_other_grids_keeps_what_the_phone_recorded_on_the_old_
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
     visited = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
-    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
-    worker = login("worker_a", device_id=WORKER_PHONE)  # the reassignment ended the session
     visit = _visit(town.children["a1"], visited)
     assert push_holding(worker, cursor, [visit, _visit(newcomer)]) == [
         ("applied", None), ("rejected", OUT_OF_REACH)]
@@ -208,8 +208,7 @@ def test_a_phone_that_pulled_the_move_before_pushing_still_files_the_old_grids_v
     grid over the position before the move, where the phone held the old one."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
     assert page["more"]  # the move between scopes is done; the normal pull follows
     assert push_holding(worker, page["cursor"], [_visit(town.children["a1"])]) == [("applied", None)]
@@ -250,8 +249,7 @@ def test_a_cursor_from_a_move_between_scopes_claims_nothing(town, login):
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
     _move_household(town, login, "b1", "b2")
-    _give_worker_grid(login, town, "worker_a", "b1")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "b1")
     page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
     assert page["more"]  # the move between scopes is done; the normal pull follows
     assert push_holding(worker, page["cursor"], [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
@@ -288,10 +286,9 @@ def test_a_child_that_passed_through_the_old_grid_after_the_worker_left_takes_no
     says nothing of where it was at the position."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     _move_household(town, login, "b1", "a1")
     _move_household(town, login, "b1", "b1")
-    worker = login("worker_a", device_id=WORKER_PHONE)
     assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
 
 
@@ -300,8 +297,7 @@ def test_a_phone_that_pulled_past_the_move_files_nothing_on_the_old_grid(town, l
     so the cursor after it is not read as before it. The phone was told to evict grid a1."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     evicted, after = pull_all(worker, cursor)
     assert ("child", town.children["a1"], "evict") in {(c["entity"], c["id"], c["action"]) for c in evicted}
     visit = _visit(town.children["a1"])
@@ -313,12 +309,10 @@ def test_two_moves_at_one_position_keep_the_visits_of_the_grid_between(town, log
     write in between. The scope at the phone's position is a2, the one between the moves."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     changes, held = pull_all(worker, cursor)
     assert ("child", town.children["a2"], "upsert") in {(c["entity"], c["id"], c["action"]) for c in changes}
-    _give_worker_grid(login, town, "worker_a", "b1")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "b1")
     assert push_holding(worker, held, [_visit(town.children["a2"])]) == [("applied", None)]
 
 
@@ -328,8 +322,7 @@ def test_a_visit_filed_from_the_middle_of_a_move_is_let_go_by_the_phone(town, lo
     the push's answer tells the phone to let it go, again on a retry."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     page = worker.get(f"/api/sync/pull?cursor={cursor}&limit=500").get_json()
     visit = _visit(town.children["a1"])
     body = {"device_id": worker.device_id, "cursor": page["cursor"], "ops": [visit],
@@ -349,8 +342,7 @@ def test_a_worker_moved_to_other_grids_keeps_a_correction_made_offline(town, log
     the move, and is the worker's own, so its correction is taken too."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     first = _visit(town.children["a1"], notes="监护人在家")
     fixed = _visit(town.children["a1"], notes="监护人外出")
     fixed["data"].update(amends=first["id"], amend_reason="记错了")
@@ -402,8 +394,7 @@ def test_the_log_left_row_names_no_record_to_a_scope_that_never_held_it(town, lo
     place; a clue on a child the worker never had is refused."""
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
-    _give_worker_grid(login, town, "worker_a", "a2")
-    worker = login("worker_a", device_id=WORKER_PHONE)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
     visit = _visit(town.children["a1"])
     assert push_holding(worker, cursor, [visit]) == [("applied", None)]
     others, _ = pull_all(login("worker_b", device_id="phone-worker-b-0001"))
@@ -420,9 +411,8 @@ def test_a_child_registered_after_the_move_on_a_host_with_a_slower_clock_takes_n
     worker = login("worker_a", device_id=WORKER_PHONE)
     _, cursor = pull_all(worker)
     with replaying_at(datetime.now(UTC) + timedelta(minutes=10)):
-        _give_worker_grid(login, town, "worker_a", "a2")
+        worker = _give_worker_grid(login, town, "worker_a", "a2")
     newcomer = _new_child(login("head_a", device_id="phone-head-a-0001"), town.grids["a1"])
-    worker = login("worker_a", device_id=WORKER_PHONE)
     assert push_holding(worker, cursor, [_visit(newcomer)]) == [("rejected", OUT_OF_REACH)]
 
 
