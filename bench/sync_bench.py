@@ -219,6 +219,7 @@ class Client:
         body = self.call("POST", "/api/auth/login", {"username": username, "password": PASSWORD,
                                                       "device_id": device_id}, csrf=False)
         self.csrf = body["csrf_token"]
+        self.cursor = None  # the pull cursor, sent with each push as the field app sends it
 
     def call(self, method: str, path: str, body=None, csrf: bool = True) -> dict:
         data = None if body is None else json.dumps(body).encode()
@@ -232,7 +233,8 @@ class Client:
 
     def push(self, ops: list[dict]) -> dict:
         body = self.call("POST", "/api/sync/push", {
-            "device_id": self.device_id, "device_time": datetime.now(UTC).isoformat(), "ops": ops})
+            "device_id": self.device_id, "device_time": datetime.now(UTC).isoformat(), "cursor": self.cursor,
+            "ops": ops})
         statuses = {r["status"] for r in body["results"]}
         if statuses != {"applied"}:
             refused = [r for r in body["results"] if r["status"] != "applied"]
@@ -245,7 +247,7 @@ class Client:
             path = "/api/sync/pull?limit=500" + (f"&cursor={cursor}" if cursor else "")
             body = self.call("GET", path)
             count += len(body["changes"])
-            cursor = body["cursor"]
+            cursor = self.cursor = body["cursor"]
             if not body["more"]:
                 return count
 
@@ -257,6 +259,7 @@ def measure_push(app, ids: dict, count: int) -> tuple[float, float | None]:
     ops = visit_ops(ids["children"]["push"], count)
     with serving(app) as base:
         phone = Client(base, "worker_push", "bench-phone-push-0001")
+        phone.pull_all()  # the field app pushes with the cursor its pulls reached
         cpu, start = server_cpu_s(), time.perf_counter()
         for i in range(0, count, BATCH):
             phone.push(ops[i:i + BATCH])
