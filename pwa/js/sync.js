@@ -109,7 +109,7 @@ function lookForUpdate() {
 
 /** The next batch: oldest first, stopping before a second op on a record already in it (an edit
  *  chained on an earlier one needs that one's resulting version as its base). */
-function nextBatch(ops, cursor) {
+function nextBatch(ops) {
   const batch = [];
   const seen = new Set();
   for (const op of ops) {
@@ -119,8 +119,6 @@ function nextBatch(ops, cursor) {
     const { seq, state: st, chain, errors, current, ...wire } = op;
     void seq; void st; void errors; void current;
     if (chain) wire.base_version = (store.one(op.entity, op.id) || {})._version ?? null;
-    // An op's own cursor goes only where a pull has moved the phone's on since it was recorded.
-    if (!wire.cursor || wire.cursor === cursor) delete wire.cursor;
     batch.push(wire);
     if (batch.length >= BATCH) break;
   }
@@ -138,12 +136,15 @@ async function pushAll() {
     // The pull cursor says what this phone held: a fact it filed about a record that has left
     // its reach since is still taken (the record moved while the phone was offline).
     const cursor = (await db.kvGet('cursor')) || null;
-    const ops = nextBatch(await db.outboxByState('pending', size), cursor);
+    const ops = nextBatch(await db.outboxByState('pending', size));
     if (!ops.length) return;
     let answer;
     try {
+      // An op's own cursor goes only where a pull has moved the phone's on since it was recorded;
+      // the ops keep it, so one set aside keeps it for its retry.
+      const sent = ops.map(({ cursor: own, ...op }) => (own && own !== cursor ? { ...op, cursor: own } : op));
       answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
-        schema_version: 1, cursor, ops });
+        schema_version: 1, cursor, ops: sent });
     } catch (e) {
       if (e.status !== 413) throw e;
       if (ops.length > 1) { size = Math.ceil(ops.length / 2); continue; }

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Visit
+from server.sync.cursor import head_cursor
 
 from .. import factories
 from . import helpers
@@ -271,6 +272,23 @@ def test_a_visit_recorded_offline_before_its_child_moved_away_is_kept_and_leaves
     context.close()
 
 
+QUEUED = """() => import('/js/db.js').then((d) => d.outboxByState('pending')).then((ops) => ops.map(
+  ({ op_id, entity, action, id, data, cursor }) =>
+    ({ op_id, entity, action, id, child_id: data.child_id, cursor })))"""
+
+
+def offline_visit(browser, live_server, notes: str):
+    """worker_a's phone, synced, then offline with a visit to child a1 recorded: (context, page, its op),
+    the op keeping the pull cursor the phone had as it was recorded."""
+    context, page = phone(browser, live_server)
+    helpers.go_offline(context)
+    record_visit(page, "欧阳明月", notes)
+    [queued] = page.evaluate(QUEUED)
+    assert (queued["entity"], queued["action"], queued["child_id"], queued["cursor"] is not None) == (
+        "visit", "create", live_server.ids.children["a1"], True)
+    return context, page, queued
+
+
 def move_worker(live_server, username: str, grid: str) -> None:
     """The town admin gives the worker another grid instead of theirs (which ends their sessions)."""
     ids = live_server.ids
@@ -282,13 +300,9 @@ def move_worker(live_server, username: str, grid: str) -> None:
 
 def test_a_visit_recorded_offline_before_the_worker_was_moved_to_another_grid_is_kept_and_leaves_the_phone(
         browser, live_server):
-    context, page = phone(browser, live_server)
+    context, page, queued = offline_visit(browser, live_server, "调走前的走访：孩子在家")
     ids = live_server.ids
     child_id = ids.children["a1"]
-    helpers.go_offline(context)
-    record_visit(page, "欧阳明月", "调走前的走访：孩子在家")
-    [queued] = helpers.pending_ops(page)
-    assert (queued["entity"], queued["action"], queued["data"]["child_id"]) == ("visit", "create", child_id)
     move_worker(live_server, "worker_a", "a2")  # worker_a leaves grid a1 while the phone is offline
 
     answers = []
@@ -332,4 +346,73 @@ def test_a_visit_recorded_offline_before_the_worker_was_moved_to_another_grid_is
     page.get_by_role("searchbox").fill("")  # record_visit searched for the child
     expect(page.get_by_role("link", name=re.compile("司马小雨"))).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(NAME))).to_have_count(0)
+    context.close()
+
+
+def move_household(live_server, household: str, grid: str) -> None:
+    """The village head moves a household (and so its children) to another grid of the village."""
+    response = head_phone(live_server).edit(f"/api/households/{live_server.ids.households[household]}",
+                                            {"grid_id": live_server.ids.grids[grid]})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_visit_set_aside_before_its_child_moved_away_is_kept_when_retried_after_the_move(
+        browser, live_server):
+    context, page, queued = offline_visit(browser, live_server, "搬走前的走访：监护人在家")
+    ids = live_server.ids
+    child_id = ids.children["a1"]
+    move_household(live_server, "a1", "a2")  # out of worker_a's grid while the phone is offline
+    with live_server.app.app_context():
+        head = head_cursor(ids.users["worker_a"])
+
+    # The first push is turned back (a passing fault); the pull that follows takes the child away.
+    first = []
+
+    def refuse(route):
+        first.append(route.request.post_data_json)
+        route.fulfill(json={"results": [{"op_id": op["op_id"], "status": "rejected", "id": None,
+                                         "version": None, "errors": {"_op": ["服务器暂时无法处理"]}}
+                                        for op in route.request.post_data_json["ops"]],
+                            "cursor": head})
+    context.route("**/api/sync/push", refuse)
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op").filter(has_text="服务器暂时无法处理")
+    expect(item).to_contain_text("被退回：走访", timeout=helpers.TIMEOUT)
+    helpers.wait_synced(page, unsynced=1)
+    context.unroute("**/api/sync/push", refuse)
+    assert [[op["op_id"] for op in body["ops"]] for body in first] == [[queued["op_id"]]]
+    assert "cursor" not in first[0]["ops"][0]  # the phone's cursor then was the op's own
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 1, "conflict": 0}
+    assert stored_child(page, child_id) is None  # evicted by the pull, its visit still queued
+    assert page.evaluate("(id) => import('/js/store.js').then((s) => s.one('visit', id))",
+                         queued["id"]) is not None
+
+    # Retried: the push says what the phone held when it recorded the visit, not what it holds now.
+    pushes = []
+    page.on("request", lambda request: pushes.append(request.post_data_json)
+            if "/api/sync/push" in request.url else None)
+    with page.expect_response("**/api/sync/push", timeout=helpers.TIMEOUT) as retried:
+        item.get_by_role("button", name="重新提交").click()
+    [body] = pushes
+    [sent] = body["ops"]
+    assert (sent["id"], sent.get("cursor")) == (queued["id"], queued["cursor"])
+    assert body["cursor"] and sent["cursor"] != body["cursor"]  # the phone's has moved past the move
+    assert retried.value.status == 200
+    [result] = retried.value.json()["results"]
+    assert (result["op_id"], result["status"], result["id"], result.get("out_of_scope")) == \
+        (sent["op_id"], "applied", queued["id"], True), result
+    helpers.wait_synced(page)
+    expect_all_settled(page, "已放回待同步队列")
+    assert len(pushes) == 1
+    with live_server.app.app_context():
+        visits = [(v.id, v.notes, v.grid_id, v.worker_id) for v in db.session.scalars(
+            select(Visit).where(Visit.child_id == child_id))]
+        db.session.remove()
+    assert visits == [(queued["id"], "搬走前的走访：监护人在家", ids.grids["a2"], ids.users["worker_a"])]
+
+    # Neither the child nor the visit filed for it is on the phone.
+    assert stored_child(page, child_id) is None
+    held = page.evaluate("() => import('/js/store.js').then((s) => s.all('visit'))")
+    assert [v for v in held if v.get("child_id") == child_id or v.get("id") == queued["id"]] == []
     context.close()
