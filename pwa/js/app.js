@@ -100,9 +100,11 @@ export async function route(focus = false) {
   const view = document.getElementById('view');
   if (!db.hasKey()) return;
   const mod = await (VIEWS[name] || VIEWS.today)();
+  const held = store.loadedCursor();
   const el = await mod.render(...params.map(decodeURIComponent));
   if (ticket !== rendering) return;
   view.replaceChildren(el);
+  store.markShown(held);
   if (reloadPending && !dirtyForm()) {  // the form that held a new version back has been left
     location.reload();
     return;

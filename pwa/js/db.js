@@ -2,7 +2,7 @@
 // import one another, never this module.
 export { setKey, hasKey, wipe, onUpgrade } from './db/idb.js';
 export { getAuth, countFailure, createAuth, kvGet, kvSet } from './db/meta.js';
-export { allRecords, saveLocal } from './db/records.js';
+export { allRecords, heldRecords, saveLocal } from './db/records.js';
 export { outboxByState, outboxCounts, recordOps, applyPush, retryOp } from './db/outbox.js';
 export { applyPull, putServerRecord, resetForResync, keptCopy } from './db/pull.js';
 export { serverCopy, resolveConflict } from './db/conflicts.js';

@@ -5,17 +5,27 @@ import * as state from './state.js';
 
 let byEntity = new Map();
 const changed = new Set();
+// The pull cursor of the records loaded, and of those the screen shows: a screen that holds typing
+// is not redrawn by a load, so it may show records a pull has since taken off the phone.
+let loaded = null;
+let shown = null;
+
+/** The cursor of the records loaded now, for a screen about to draw them (app.js). */
+export const loadedCursor = () => loaded;
+/** Note that the screen shows the records as of `cursor`. */
+export function markShown(cursor) { shown = cursor; }
 
 export function onChange(fn) { changed.add(fn); return () => changed.delete(fn); }
 
 export async function load() {
-  const rows = await db.allRecords();
+  const { records: rows, cursor } = await db.heldRecords();
   const next = new Map();
   for (const r of rows) {
     if (!next.has(r.entity)) next.set(r.entity, new Map());
     next.get(r.entity).set(r.id, { ...r.data, id: r.id, _version: r.version, _pending: r.pending });
   }
   byEntity = next;
+  loaded = cursor;
   await refreshCounts();
   for (const fn of changed) fn();
 }
@@ -61,8 +71,8 @@ export async function create(entity, data, extra = [], photos = []) {
   const record = { ...data };
   delete record.id;
   const items = [{ entity, id, data: record }, ...extra];
-  // What the phone holds as it records this: a pull before the push may take the record away.
-  const cursor = (await db.kvGet('cursor')) || null;
+  // What the phone held as its screen showed the record: a pull before the push may take it away.
+  const cursor = shown || loaded;
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
     base_version: null, data: it.data, cursor }));
   await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,

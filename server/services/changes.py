@@ -73,7 +73,7 @@ def _forget_lock(session: Session, transaction) -> None:
 
 
 def head_seq() -> int:
-    """Return the newest change-log position (under the writers' lock, no write can pass it)."""
+    """Return the newest change-log position (read under the writers' lock, none can pass it)."""
     return db.session.scalar(select(Counter.value).where(Counter.name == "change")) or 0
 
 

@@ -24,7 +24,8 @@ from .test_conflict import (
     stored_child,
     sync_pulling,
 )
-from .test_offline import record_visit
+from .test_offline import open_visit_form, record_visit
+from .test_wipe import wait_sync_over
 
 
 def test_an_edit_of_a_child_moved_out_of_reach_shows_and_can_be_given_up(browser, live_server):
@@ -415,4 +416,34 @@ def test_a_visit_set_aside_before_its_child_moved_away_is_kept_when_retried_afte
     assert stored_child(page, child_id) is None
     held = page.evaluate("() => import('/js/store.js').then((s) => s.all('visit'))")
     assert [v for v in held if v.get("child_id") == child_id or v.get("id") == queued["id"]] == []
+    context.close()
+
+
+def test_a_visit_being_typed_while_a_sync_took_its_child_away_is_kept(browser, live_server):
+    """The visit form is being filled in when a background sync pulls the household's move: the form
+    holds its typing, so the screen still shows the child. Saved, the visit says what the phone held
+    as it showed the child (not the cursor the pull left), and is kept."""
+    context, page = phone(browser, live_server)
+    ids = live_server.ids
+    child_id = ids.children["a1"]
+    open_visit_form(page, "欧阳明月")
+    page.get_by_role("group", name="在校就读").get_by_label("是").check()
+    page.get_by_label("走访情况").fill("表单打开时孩子已搬走")
+    move_household(live_server, "a1", "a2")
+    page.evaluate(SYNC_HERE)  # the background round, while the form is being filled in
+    wait_sync_over(page)
+    assert stored_child(page, child_id) is None  # the pull took the child off the phone
+    expect(page.get_by_label("走访情况")).to_have_value("表单打开时孩子已搬走")
+
+    page.get_by_role("button", name="保存走访").click()
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    with live_server.app.app_context():
+        visits = [(v.notes, v.grid_id, v.worker_id) for v in db.session.scalars(
+            select(Visit).where(Visit.child_id == child_id)) if v.notes == "表单打开时孩子已搬走"]
+        db.session.remove()
+    assert visits == [("表单打开时孩子已搬走", ids.grids["a2"], ids.users["worker_a"])]
+    held = page.evaluate("() => import('/js/store.js').then((s) => s.all('visit'))")
+    assert [v for v in held if v.get("child_id") == child_id] == []
     context.close()

@@ -1,12 +1,18 @@
 // The phone's records as the app reads them, and the local saves that queue their ops.
-import { done, recordKey, sealOp, sealPhoto, sealRecord, tx, unsealRecord } from './idb.js';
+import { done, recordKey, sealOp, sealPhoto, sealRecord, tx, unsealKv, unsealRecord } from './idb.js';
 
-export async function allRecords() {
-  const rows = await tx(['records'], 'readonly', (s) => done(s.records.getAll())).then((p) => p);
-  return Promise.all(rows.map(async (row) => ({
+export const allRecords = async () => (await heldRecords()).records;
+
+/** Every record and the pull cursor they are as of, read in one transaction: what the phone
+ *  holds, and the cursor that says so (store.js keeps it for the facts recorded on them). */
+export async function heldRecords() {
+  const [rows, cursorRow] = await tx(['records', 'meta'], 'readonly', (s) => Promise.all([
+    done(s.records.getAll()), done(s.meta.get('kv:cursor'))])).then((p) => p);
+  const records = await Promise.all(rows.map(async (row) => ({
     entity: row.entity, id: row.id, version: row.version, pending: row.pending,
     data: await unsealRecord(row.key, row),
   })));
+  return { records, cursor: cursorRow ? await unsealKv('cursor', cursorRow) : null };
 }
 
 /** Save local records, their ops and any photos in one transaction (each op marks its record
