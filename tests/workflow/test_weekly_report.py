@@ -1,13 +1,14 @@
 """The police station's weekly report (周报) of clues: counted from the records, submitted once,
 frozen with the audit chain's head."""
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, select, update
 
 from server.extensions import db
-from server.models import AuditEvent, ReportSnapshot, Unit, User, new_id
+from server.models import AuditEvent, ReportSnapshot, Unit, User, new_id, replaying_at
 from server.services import periods, schedule, weekly_reports
 from server.services.audit import verify_chain
 from tests.sync.test_push_pull_basics import op, push
@@ -157,7 +158,9 @@ def test_the_town_office_sees_which_stations_have_submitted_the_week(app, town, 
     police, admin = login("police"), login("admin")
     last = _week(app, back=1)
     monkeypatch.setattr(schedule, "local_today", lambda: due)  # the Monday after: nothing is late yet
-    submitted = police.post("/api/reports/weekly/submit", json={"week": last}).get_json()
+    # Submitted on that Monday, whenever the test runs (after 16:00 UTC it is Tuesday in the town).
+    with replaying_at(datetime.combine(due, time(12), tzinfo=ZoneInfo("Asia/Shanghai"))):
+        submitted = police.post("/api/reports/weekly/submit", json={"week": last}).get_json()
 
     def statuses(who):
         return [(s["unit_id"], s["name"], s["submitted"], s["submitted_at"], s["submitted_by_name"], s["late"])
