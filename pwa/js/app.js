@@ -43,6 +43,7 @@ const WIPE_MESSAGES = {
 let waitingWorker = null;
 let updating = false;
 let rendering = 0;
+let drawn = null;  // the address of the screen drawn last
 let reloadPending = false;
 let wiping = false;
 
@@ -94,8 +95,11 @@ async function applyUpdate() {
   else go();
 }
 
+/** Draw the screen the address names. A redraw (the store reloaded: `focus` false) leaves a form
+ *  that took typing while the screen was rendered, unless the address has changed meanwhile. */
 export async function route(focus = false) {
   const ticket = ++rendering;
+  const hash = location.hash;
   const [name, ...params] = (location.hash.replace(/^#\/?/, '') || 'today').split('/');
   const view = document.getElementById('view');
   if (!db.hasKey()) return;
@@ -103,7 +107,9 @@ export async function route(focus = false) {
   const held = store.loadedCursor();
   const el = await mod.render(...params.map(decodeURIComponent));
   if (ticket !== rendering) return;
+  if (!focus && dirtyForm() && hash === drawn) return;
   view.replaceChildren(el);
+  drawn = hash;
   store.markShown(held);
   if (reloadPending && !dirtyForm()) {  // the form that held a new version back has been left
     location.reload();
