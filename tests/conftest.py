@@ -1,6 +1,9 @@
 """Fixtures: an app per database engine, a client, a small town with a user of every role."""
+import atexit
 import base64
 import os
+import shutil
+import tempfile
 import uuid
 
 import pytest
@@ -19,24 +22,63 @@ def _master_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def _postgres_url(name: str) -> str:
-    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+def _admin():
+    return create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                         isolation_level="AUTOCOMMIT")
+
+
+def _postgres_url(name: str, template: str | None = None) -> str:
+    """Create database `name` (a copy of `template` if given) and return its URL."""
+    admin = _admin()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     admin.dispose()
-    return base.rsplit("/", 1)[0] + f"/{name}"
+    return str(admin.url.set(database=name).render_as_string(hide_password=False))
 
 
-def database_url(engine: str, tmp_path) -> str:
-    """Return a fresh, empty database URL for `engine`, or skip when it is not available."""
+# Migrating a database takes half a second, copying a migrated one a few milliseconds: each test
+# process migrates one database an engine, once, and gives every test a copy of it.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(engine: str) -> str:
+    """Return this process's migrated database of `engine`: a SQLite file, or a PostgreSQL name."""
+    if engine not in _TEMPLATES:
+        if engine == "sqlite":
+            folder = tempfile.mkdtemp(prefix="hulei-template-")
+            atexit.register(shutil.rmtree, folder, True)
+            made, url = f"{folder}/hulei.db", f"sqlite:///{folder}/hulei.db"
+        else:
+            made = f"hulei_template_{uuid.uuid4().hex[:12]}"
+            url = _postgres_url(made)
+            atexit.register(_drop_postgres, made)
+        app = make_app(url)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # a database copied from must have no one connected to it
+        _TEMPLATES[engine] = made
+    return _TEMPLATES[engine]
+
+
+def _drop_postgres(name: str) -> None:
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def database_url(engine: str, tmp_path, migrated: bool = True) -> str:
+    """Return a fresh database URL for `engine`, at the newest migration (or empty, if not
+    `migrated`); skip when the engine is not available."""
     if engine == "sqlite":
+        if migrated:
+            shutil.copyfile(_template(engine), tmp_path / "hulei.db")
         return f"sqlite:///{tmp_path / 'hulei.db'}"
     if not PG_URL:
         pytest.skip("PostgreSQL run skipped: set HULEI_TEST_POSTGRES "
                     "(e.g. postgresql://postgres@127.0.0.1:5432/test) to run it")
-    return _postgres_url(f"hulei_test_{uuid.uuid4().hex[:12]}")
+    return _postgres_url(f"hulei_test_{uuid.uuid4().hex[:12]}", _template(engine) if migrated else None)
 
 
 def make_app(url: str, **overrides):
@@ -58,22 +100,28 @@ def engine_name(request):
     return request.param
 
 
-@pytest.fixture
-def db_url(engine_name, tmp_path):
-    """An empty database of the engine under test."""
-    url = database_url(engine_name, tmp_path)
+def _database(engine_name, tmp_path, migrated: bool):
+    url = database_url(engine_name, tmp_path, migrated)
     yield url
     if engine_name == "postgresql":
-        name = url.rsplit("/", 1)[1]
-        admin = create_engine(url.rsplit("/", 1)[0] + "/test", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def db_url(engine_name, tmp_path):
+    """A database of the engine under test, at the newest migration."""
+    yield from _database(engine_name, tmp_path, migrated=True)
+
+
+@pytest.fixture
+def empty_db_url(engine_name, tmp_path):
+    """An empty database of the engine under test, nothing migrated."""
+    yield from _database(engine_name, tmp_path, migrated=False)
 
 
 @pytest.fixture
 def app(db_url):
-    """A migrated app on a fresh database."""
+    """An app on a fresh database at the newest migration."""
     app = make_app(db_url)
     yield app
     with app.app_context():

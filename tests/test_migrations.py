@@ -68,8 +68,8 @@ def test_exactly_one_head_and_one_base():
     assert all(r.down_revision is not None for r in revisions[:-1])
 
 
-def test_upgrade_check_downgrade_upgrade(db_url):
-    app = bare_app(db_url)
+def test_upgrade_check_downgrade_upgrade(empty_db_url):
+    app = bare_app(empty_db_url)
     head = script().get_current_head()
     model_tables = set(db.metadata.tables)
     with app.app_context():
@@ -88,8 +88,8 @@ def test_upgrade_check_downgrade_upgrade(db_url):
         db.engine.dispose()
 
 
-def test_flask_db_check_finds_nothing_to_generate(db_url):
-    app = bare_app(db_url)
+def test_flask_db_check_finds_nothing_to_generate(empty_db_url):
+    app = bare_app(empty_db_url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -108,9 +108,9 @@ def test_flask_db_check_finds_nothing_to_generate(db_url):
         db.engine.dispose()
 
 
-def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(db_url):
+def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(empty_db_url):
     """Revision 0007 fills the window and due date that older snapshots lack, then requires them."""
-    app = bare_app(db_url)
+    app = bare_app(empty_db_url)
     app.config["REPORT_DUE_DAY"] = 20
     with app.app_context():
         town = town_at("0006")
@@ -136,9 +136,9 @@ def test_reports_submitted_before_0007_get_the_window_of_the_cut_off_setting(db_
         db.engine.dispose()
 
 
-def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(db_url):
+def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(empty_db_url):
     """Conflict answers stored before 0008 held the record in the clear; the rest stay as they were."""
-    app = bare_app(db_url)
+    app = bare_app(empty_db_url)
     with app.app_context():
         town = town_at("0007")
         conflict = {"op_id": "c", "status": "conflict", "id": "x", "version": 2,
@@ -156,9 +156,9 @@ def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(db_
     assert rows == {"c": {key: value for key, value in conflict.items() if key != "current"}, "a": applied}
 
 
-def test_a_table_others_refer_to_is_rebuilt_without_losing_them(db_url):
+def test_a_table_others_refer_to_is_rebuilt_without_losing_them(empty_db_url):
     """0009 rebuilds `inspection` on SQLite (batch mode); a clue found in an inspection refers to it."""
-    app = bare_app(db_url)
+    app = bare_app(empty_db_url)
     with app.app_context():
         upgrade()
         town = build_town()
@@ -175,7 +175,8 @@ def test_a_table_others_refer_to_is_rebuilt_without_losing_them(db_url):
         clue = db.session.get(Clue, town.clues["a1"])
         assert (clue.source_inspection_id, db.session.get(Inspection, inspection_id).venue_id) == (
             inspection_id, town.venues["a"])
-        foreign_keys = db.session.execute(text("PRAGMA foreign_keys")).scalar() if "sqlite" in db_url else 1
+        sqlite = "sqlite" in empty_db_url
+        foreign_keys = db.session.execute(text("PRAGMA foreign_keys")).scalar() if sqlite else 1
         assert foreign_keys == 1
         db.session.remove()
         db.engine.dispose()

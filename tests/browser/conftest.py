@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 from server.extensions import db
 
 from .. import factories
-from ..conftest import make_app
+from ..conftest import database_url, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,7 +57,7 @@ def _with_overrides(app, overrides: dict):
 @pytest.fixture
 def live_server(tmp_path):
     """The app on a fresh SQLite file with the factories town, served on a free port in a thread."""
-    app = make_app(f"sqlite:///{tmp_path / 'hulei.db'}")
+    app = make_app(database_url("sqlite", tmp_path))
     with app.app_context():
         ids = factories.build_town()
     overrides: dict = {}

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,7 +27,7 @@ from server.services import scope
 from server.sync.entities import ENTITIES
 
 from .. import factories
-from ..conftest import make_app
+from ..conftest import database_url, make_app
 from .test_push_pull_basics import op, push
 
 PHONES = (("worker_a", "phone-worker-a-0001"), ("head_a", "phone-head-a-0001"),
@@ -421,7 +422,7 @@ def sync_app(engine_name, db_url):
     url = db_url
     if engine_name == "sqlite" and os.path.isdir("/dev/shm"):
         path = tempfile.mkdtemp(prefix="hulei-sync-", dir="/dev/shm")
-        url = f"sqlite:///{path}/hulei.db"
+        url = database_url("sqlite", Path(path))
     app = make_app(url)
     yield app
     with app.app_context():
