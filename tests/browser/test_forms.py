@@ -71,6 +71,7 @@ def offline_on_child(browser, live_server):
     helpers.go_offline(context)
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
     page.get_by_role("link", name=shown("欧阳明月")).click()
+    expect(page.get_by_label("备注")).to_be_visible()
     return context, page
 
 

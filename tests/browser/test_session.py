@@ -214,14 +214,14 @@ def second_tab_while_the_first_syncs(browser, live_server):
     return context, tab_a, tab_b, release, synced_by_b
 
 
-def wait_stored(page, entity: str, record_id: str) -> dict:
-    """Wait until the page's store holds the record; return it."""
+def wait_stored(page, entity: str, record_id: str, **expected) -> dict:
+    """Wait until the page's store holds the record, with the `expected` values; return it."""
     for _ in range(100):
         record = page.evaluate(STORED, [entity, record_id])
-        if record:
+        if record and all(record.get(key) == value for key, value in expected.items()):
             return record
         page.wait_for_timeout(100)
-    raise AssertionError(f"{entity} {record_id} never reached this tab's store")
+    raise AssertionError(f"{entity} {record_id} never reached this tab's store with {expected}")
 
 
 def test_a_tab_whose_first_sync_found_anothers_running_shows_what_that_one_pulled(browser, live_server):
@@ -248,7 +248,7 @@ def test_another_tabs_sync_leaves_a_form_being_typed_in_alone(browser, live_serv
     tab_b.get_by_label("备注").fill(typed)
 
     release()
-    assert wait_stored(tab_b, "child", child_id)["school"] == school
+    wait_stored(tab_b, "child", child_id, school=school)  # the tab held it before: wait for the new copy
     wait_stored(tab_b, "child", live_server.ids.children["b1"])
     expect(tab_b.get_by_label("备注")).to_have_value(typed)  # the form was not drawn again
     expect(tab_b.locator("dd", has_text=school)).to_have_count(0)
