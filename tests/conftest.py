@@ -7,7 +7,7 @@ import tempfile
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from server import create_app
 from server.extensions import db
@@ -104,7 +104,7 @@ def _database(engine_name, tmp_path, migrated: bool):
     url = database_url(engine_name, tmp_path, migrated)
     yield url
     if engine_name == "postgresql":
-        _drop_postgres(url.rsplit("/", 1)[1])
+        _drop_postgres(make_url(url).database)
 
 
 @pytest.fixture

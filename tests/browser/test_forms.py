@@ -176,8 +176,10 @@ def test_typing_that_starts_as_a_sync_redraws_the_screen_is_kept(browser, live_s
     page.get_by_role("button", name="保存备注").click()
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     assert [op["data"] for op in helpers.pending_ops(page)] == [{"notes": "刚开始写的备注"}]
-    # Saved, the form no longer holds the screen: the next reload redraws it.
+    # Saved, the form no longer holds the screen: the next reload draws it anew, with the note.
+    page.get_by_label("备注").evaluate("(notes) => { notes.dataset.old = ''; }")
     page.evaluate("import('/js/store.js').then((s) => s.load())")
+    expect(page.locator("#view textarea[data-old]")).to_have_count(0)
     expect(page.get_by_text("有未同步的修改")).to_be_visible()
     expect(page.get_by_label("备注")).to_have_value("刚开始写的备注")
     context.close()

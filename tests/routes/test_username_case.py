@@ -29,8 +29,8 @@ def test_the_database_refuses_a_case_twin_written_past_create_user(app, town):
         assert _twins("admin") == 1
 
 
-def test_the_upgrade_to_0012_stops_on_stored_case_twins_and_names_them(db_url):
-    app = bare_app(db_url)
+def test_the_upgrade_to_0012_stops_on_stored_case_twins_and_names_them(empty_db_url):
+    app = bare_app(empty_db_url)
     with app.app_context():
         town = town_at("0011")
         for name in ("ADMIN", "Admin", "Worker_A"):
