@@ -67,7 +67,8 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
                  field_names={"week"})
     assert_error(police.post("/api/reports/weekly/submit", json={"week": "2025-W53"}), 422, "validation_error",
                  fields={"week": ["周次无效"]})
-    for unfinished in (week, f"{int(week[:4]) + 1}{week[4:]}"):
+    # This week and the same week a year on (52 weeks: next year may have no week 53).
+    for unfinished in (week, periods.week_name(start + timedelta(weeks=52))):
         assert_error(police.post("/api/reports/weekly/submit", json={"week": unfinished}), 422,
                      "validation_error", fields={"week": ["该周尚未结束，周一起可提交"]})
     with app.app_context():
@@ -154,12 +155,13 @@ def test_the_town_office_sees_which_stations_have_submitted_the_week(app, town, 
         db.session.commit()
         first = db.session.get(User, town.users["police"]).unit_id
         second_id = second.id
-        due = periods.week_window(_week(app, back=1))[1]
     police, admin = login("police"), login("admin")
     last = _week(app, back=1)
+    due = periods.week_window(last)[1]
     monkeypatch.setattr(schedule, "local_today", lambda: due)  # the Monday after: nothing is late yet
-    # Submitted on that Monday, whenever the test runs (after 16:00 UTC it is Tuesday in the town).
-    with replaying_at(datetime.combine(due, time(12), tzinfo=ZoneInfo("Asia/Shanghai"))):
+    # Submitted on that Monday, whenever the test runs (after 16:00 UTC it is Tuesday in the town); at
+    # its first moment, never after now: on a Monday morning, noon would find the session idle.
+    with replaying_at(datetime.combine(due, time(), tzinfo=ZoneInfo("Asia/Shanghai"))):
         submitted = police.post("/api/reports/weekly/submit", json={"week": last}).get_json()
 
     def statuses(who):
