@@ -100,7 +100,7 @@ async function applyUpdate() {
 export async function route(focus = false) {
   const ticket = ++rendering;
   const hash = location.hash;
-  const [name, ...params] = (location.hash.replace(/^#\/?/, '') || 'today').split('/');
+  const [name, ...params] = (hash.replace(/^#\/?/, '') || 'today').split('/');
   const view = document.getElementById('view');
   if (!db.hasKey()) return;
   const mod = await (VIEWS[name] || VIEWS.today)();
