@@ -7,7 +7,7 @@ import * as shell from './shell.js';
 import * as state from './state.js';
 import * as store from './store.js';
 import * as sync from './sync.js';
-import { confirmDialog, h, inWords, toast } from './ui.js';
+import { confirmDialog, h, inWords, page, toast } from './ui.js';
 
 const VIEWS = {
   today: () => import('./views/today.js'),
@@ -95,6 +95,20 @@ async function applyUpdate() {
   else go();
 }
 
+/** A screen whose code this page cannot fetch: offline before the app was stored on the phone. */
+function notLoaded() {
+  return page('无法打开', h('p', { class: 'banner warn', role: 'alert' },
+    '这个页面还没有下载到本机，需要联网后才能打开。已保存的记录不受影响。'));
+}
+
+/** The page's first load, before its service worker stores the app: fetch every screen's code
+ *  now, while there is signal, so a worker who walks out of coverage right after the first login
+ *  can still open them all. */
+function holdScreens() {
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) return;
+  for (const load of Object.values(VIEWS)) load().catch(() => {});
+}
+
 /** Draw the screen the address names. A redraw (the store reloaded: `focus` false) leaves a form
  *  that took typing while the screen was rendered, unless the address has changed meanwhile. */
 export async function route(focus = false) {
@@ -103,7 +117,7 @@ export async function route(focus = false) {
   const [name, ...params] = (hash.replace(/^#\/?/, '') || 'today').split('/');
   const view = document.getElementById('view');
   if (!db.hasKey()) return;
-  const mod = await (VIEWS[name] || VIEWS.today)();
+  const mod = await (VIEWS[name] || VIEWS.today)().catch(() => ({ render: notLoaded }));
   const held = store.loadedCursor();
   const el = await mod.render(...params.map(decodeURIComponent));
   if (ticket !== rendering) return;
@@ -134,6 +148,7 @@ async function afterUnlock() {
     navigator.serviceWorker.controller.postMessage({ type: 'PRECACHE' });
   }
   await route();
+  holdScreens();
   sync.start();
 }
 

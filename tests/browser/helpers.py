@@ -41,8 +41,15 @@ def wait_installed(page: Page) -> None:
     raise AssertionError("the service worker never took control of the page")
 
 
-def go_offline(context) -> None:
-    """No network at all: the context is offline and every /api request fails."""
+def go_offline(context, installed: bool = True) -> None:
+    """No network at all: the context is offline and every /api request fails. A phone goes out of
+    coverage with the app stored on it (`installed`): a page that lost the network before its
+    service worker took it over could only open the screens it had already fetched. A page not
+    opened yet (about:blank) opens offline, from what the profile stored."""
+    if installed:
+        for page in context.pages:
+            if page.url.startswith("http"):
+                wait_installed(page)
     context.set_offline(True)
     context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
 
