@@ -46,7 +46,7 @@ def test_every_screen_opens_offline_after_the_first_login_before_the_app_is_stor
     assert stored(live_server, Visit, "notes").count("首次登录后离线走访") == 1
 
 
-def test_a_screen_the_phone_never_fetched_says_so_offline_and_the_app_goes_on(browser, live_server):
+def test_a_screen_the_phone_never_fetched_says_so_offline_and_opens_back_in_coverage(browser, live_server):
     context = not_installed(browser)
     context.route("**/js/views/sync.js", lambda route: route.abort("internetdisconnected"))
     page = context.new_page()
@@ -58,4 +58,8 @@ def test_a_screen_the_phone_never_fetched_says_so_offline_and_the_app_goes_on(br
     expect(page.get_by_role("heading", level=1)).to_have_text("无法打开")
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("我的儿童")
+    context.unroute("**/js/views/sync.js")
+    helpers.go_online(context)
+    page.locator("#nav").get_by_role("link", name="同步").click()  # back in coverage it opens
+    expect(page.get_by_role("heading", level=1)).to_have_text("同步状态")
     context.close()
