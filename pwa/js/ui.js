@@ -73,6 +73,13 @@ export function onSave(form, save) {
   });
 }
 
+/** After a save begun on the screen at address `from`, move on to `to`: unless the worker has
+ *  meanwhile left for another screen (a save on a slow phone takes a moment), which the save must
+ *  not take them away from, nor redraw a form they have started filling in there. */
+export function moveOn(from, to) {
+  if (location.hash === from) location.hash = to;
+}
+
 /** In words, a failure of the phone's own storage (`e` from IndexedDB), never the browser's English. */
 export const storageProblem = (e) => (e && e.name === 'QuotaExceededError' ? '手机存储空间已满' : '本机存储读写出错');
 

@@ -183,7 +183,8 @@ def save_correction(page: Page, reason: str, back_to: str) -> list[dict]:
     page.get_by_label("更正原因（必填）").fill(reason)
     page.get_by_role("button", name="保存更正").click()
     expect(page.locator("#toast")).to_have_text("更正已保存在本机，待同步")
-    expect(page.get_by_role("heading", name=back_to)).to_be_visible()
+    # Exact: the correction form's heading (更正走访 欧阳明月) names what it goes back to.
+    expect(page.get_by_role("heading", name=back_to, exact=True)).to_be_visible()
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     ops = pending_ops(page)
     assert len(ops) == 1, ops

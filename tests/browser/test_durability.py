@@ -230,6 +230,7 @@ def test_a_photo_a_proxy_refuses_as_too_large_is_explained_in_chinese(browser, l
     context.route("**/api/inspections/*/photos",
                   lambda route: route.fulfill(status=413, body=NGINX_413, content_type="text/html"))
     page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()  # saved: the sync below sends it
     helpers.sync_now(page)
     helpers.wait_synced(page, unsynced=1)
     item = page.get_by_test_id("attention").locator("li", has_text="照片未能上传：测试a宾馆")

@@ -237,3 +237,35 @@ def test_free_text_is_cut_to_what_the_server_takes(browser, live_server):
             "注" * 2000 in stored(live_server, Child, "notes"),
             "报" * 4000 in stored(live_server, Clue, "description"))
     assert kept == (True, True, True)
+
+
+# The phone's encryption waits while `window.held` is a pending promise: a save on a slow phone.
+HOLD_SAVES = """(() => {
+  const encrypt = crypto.subtle.encrypt.bind(crypto.subtle);
+  crypto.subtle.encrypt = async (...args) => { await window.held; return encrypt(...args); };
+})()"""
+
+
+def test_a_save_that_ends_after_the_worker_moved_on_leaves_the_next_form_alone(browser, live_server):
+    context = browser.new_context(**PHONE)
+    context.add_init_script(HOLD_SAVES)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    open_visit_form(page, "欧阳明月")
+    page.get_by_label("走访情况").fill("慢手机上的走访")
+    page.evaluate("() => { window.held = new Promise((release) => { window.release = release; }); }")
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()  # saving, held
+    # Not waiting for it, the worker opens the report form and starts writing.
+    page.get_by_role("link", name="强制报告").click()
+    page.get_by_label("发生了什么（必填）").fill("保存走访时开始写的线索")
+    page.evaluate("window.release()")
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    # The save that ended meanwhile took the worker back to the child's screen, losing the report.
+    assert page.evaluate("location.hash") == "#/clue"
+    expect(page.get_by_label("发生了什么（必填）")).to_have_value("保存走访时开始写的线索")
+    queued = [(op["entity"], op["data"]["notes"]) for op in helpers.pending_ops(page)]
+    assert queued == [("visit", "慢手机上的走访")]
+    context.close()

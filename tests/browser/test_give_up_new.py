@@ -191,6 +191,7 @@ def refused_inspection_with_photo(browser, live_server):
         [{"name": "door.png", "mimeType": "image/png", "buffer": png(24, 16, seed=7)}])
     expect(page.locator(".thumbs img")).to_have_count(1)
     page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()  # saved: the sync below sends it
     helpers.sync_now(page)
     item = page.get_by_test_id("rejected-op")
     expect(item).to_contain_text("被退回：检查「测试a宾馆", timeout=helpers.TIMEOUT)

@@ -241,6 +241,7 @@ def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_s
 
     context.route("**/api/inspections/*/photos", refuse)
     page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()  # saved: the sync below sends it
     helpers.sync_now(page)
     helpers.wait_synced(page, unsynced=1)
     assert len(refusals) == 1

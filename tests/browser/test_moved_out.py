@@ -436,6 +436,7 @@ def test_a_visit_being_typed_while_a_sync_took_its_child_away_is_kept(browser, l
     expect(page.get_by_label("走访情况")).to_have_value("表单打开时孩子已搬走")
 
     page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("heading", name="未找到")).to_be_visible()  # saved, back on the child that left
     helpers.sync_now(page)
     helpers.wait_synced(page)
     assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}

@@ -189,7 +189,8 @@ def test_a_correction_takes_a_new_fix_only_when_asked(browser, live_server):
     expect(gps).to_have_text("已定位：29.11000, 113.20000，精度 ±12 米")
     page.get_by_label("更正原因（必填）").fill("当天忘记定位，今天在孩子家补定位")
     page.get_by_role("button", name="保存更正").click()
-    expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
+    # Exact: the correction form's own heading, 更正走访 欧阳明月, holds the name until the save ends.
+    expect(page.get_by_role("heading", name="欧阳明月", exact=True)).to_be_visible()
     helpers.sync_now(page)
     helpers.wait_synced(page)
     rows = worker.get(f"/api/visits?child_id={child_id}").get_json()["rows"]

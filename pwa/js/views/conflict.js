@@ -1,5 +1,5 @@
 // A conflict: mine beside the server's, field by field; take one side or merge.
-import { h, page, toast } from '../ui.js';
+import { h, moveOn, page, toast } from '../ui.js';
 import * as db from '../db.js';
 import * as store from '../store.js';
 import * as sync from '../sync.js';
@@ -29,6 +29,7 @@ export async function render(opId) {
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '字段'), h('th', { scope: 'col' }, '我的'), h('th', { scope: 'col' }, '服务器的'))),
     h('tbody', {}, rows));
   const finish = async (choice) => {
+    const from = location.hash;
     const merged = {};
     for (const f of fields) {
       const pick = choice === 'merge' ? table.querySelector(`input[name="pick-${f}"]:checked`).value : choice;
@@ -49,7 +50,7 @@ export async function render(opId) {
     }
     await store.load();
     toast(gone && answer !== 'back' ? '已从本机移除这条记录' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
-    location.hash = '#/sync';
+    moveOn(from, '#/sync');
     sync.sync();
   };
   const btn = (text, choice, cls) => h('button', { type: 'button', class: `btn ${cls}`, onclick: () => finish(choice) }, text);

@@ -2,7 +2,7 @@
 // re-inspection, the items still open first), linked to today's joint operation, with optional
 // photos; a failed item gets a rectification deadline. Or correct one: a new inspection, prefilled
 // from the original, that names it and why.
-import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, onSave, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, moveOn, onSave, toast } from '../ui.js';
 import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
@@ -121,6 +121,7 @@ function inspectionForm(v, template, target, original) {
     photos.el, field('检查情况', notes), error,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : target ? '保存复查' : '保存检查'));
   onSave(form, async () => {
+    const from = location.hash;
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
@@ -137,7 +138,7 @@ function inspectionForm(v, template, target, original) {
     photos.picked.forEach((p) => URL.revokeObjectURL(p.url));
     const what = original ? '更正' : '检查';
     toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
-    location.hash = original ? `#/venue/${v.id}` : '#/venues';
+    moveOn(from, original ? `#/venue/${v.id}` : '#/venues');
   });
   return form;
 }

@@ -1,5 +1,5 @@
 // Register a household (with its first child) or a child in a household already on the phone.
-import { h, field, page, checkbox, onSave, toast } from '../ui.js';
+import { h, field, page, checkbox, moveOn, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import { CATEGORY } from '../i18n/zh-CN.js';
@@ -44,6 +44,7 @@ export async function render() {
     h('h2', {}, '儿童信息'), childFields(), error, h('button', { type: 'submit', class: 'btn primary wide' }, '保存登记'));
   mode.addEventListener('change', () => { newBox.hidden = mode.value !== 'new'; oldBox.hidden = mode.value === 'new'; });
   onSave(form, async () => {
+    const from = location.hash;
     const f = form.elements;
     if (!f.name.value.trim()) { error.textContent = '请填写儿童姓名'; return false; }
     if (mode.value === 'new') {
@@ -57,7 +58,7 @@ export async function render() {
       await store.create('child', readChild(form, f.household_id.value));
     }
     toast('登记已保存在本机，待同步');
-    location.hash = '#/children';
+    moveOn(from, '#/children');
   });
   return page('登记家庭或儿童', form);
 }

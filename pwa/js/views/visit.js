@@ -1,6 +1,6 @@
 // Record a home visit, or correct one: the server's checklist template, GPS with its accuracy,
 // notes, follow-up; a correction is a new visit that names the one it amends and why.
-import { h, field, page, radios, checkbox, isoNow, onSave, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, isoNow, moveOn, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { amendFields, notAmendable } from '../amend.js';
 
@@ -95,6 +95,7 @@ export async function render(childId, amendsId) {
     field('走访情况', notes), followUp,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : '保存走访'));
   onSave(form, async () => {
+    const from = location.hash;
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
     const data = { child_id: childId, visited_at: isoNow(),
@@ -104,7 +105,7 @@ export async function render(childId, amendsId) {
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     await store.create('visit', data);
     toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
-    location.hash = `#/child/${childId}`;
+    moveOn(from, `#/child/${childId}`);
   });
   return page(original ? `更正走访 ${c.name}` : `走访 ${c.name}`, form);
 }
