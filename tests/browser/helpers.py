@@ -26,6 +26,9 @@ def unlock(page: Page, password: str = factories.PASSWORD) -> None:
 
 def wait_synced(page: Page, unsynced: int = 0) -> None:
     """Wait until a sync has finished and `unsynced` entries are left."""
+    # 立即同步 stays disabled until the sync it asked for has ended: the counts below may already
+    # hold before that sync has even begun (one that only pulls).
+    page.wait_for_function("() => !document.querySelector('[data-testid=sync-now]:disabled')", timeout=TIMEOUT)
     expect(page.get_by_test_id("unsynced")).to_have_text(f"待同步 {unsynced}", timeout=TIMEOUT)
     expect(page.get_by_test_id("last-sync")).not_to_have_text("上次同步 从未", timeout=TIMEOUT)
     expect(page.locator("#status .busy")).to_have_count(0, timeout=TIMEOUT)
