@@ -66,7 +66,7 @@ async function registerWorker() {
   });
 }
 
-const dirtyForm = () => document.querySelector('#view form[data-dirty]');
+const dirtyForm = () => document.querySelector('#view form[data-dirty], #view form[data-saving]');
 
 /** Another tab took a new version (its service worker, or its database upgrade, which waits on this
  *  tab's connection): say whether a half-filled form here holds it back, this tab then reloading

@@ -38,8 +38,9 @@ export function holdTyping(form) {
 }
 
 /** Wire a form to `save(form)`. Typing marks the form dirty, which keeps a background sync from
- *  re-rendering it (app.js) until a save has succeeded. While a save runs the submit buttons are
- *  disabled and further submits ignored: each save of a new record makes a new id, so a double
+ *  re-rendering it (app.js) until a save has succeeded; so does a save running (`data-saving`), so
+ *  the form stays the one on screen until it moves on (moveOn). While a save runs the submit
+ *  buttons are disabled and further submits ignored: each save of a new record makes a new id, so a double
  *  tap would queue it twice. `save` resolves false when it refused or was cancelled; the form is
  *  then enabled again for the user to correct and retry, as when it throws (the phone could not
  *  store it), which the form then says. After a save the screen moves on or is redrawn, so the
@@ -54,6 +55,7 @@ export function onSave(form, save) {
     const buttons = [...form.querySelectorAll('button[type="submit"]')];
     buttons.forEach((b) => { b.disabled = true; });
     form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
+    form.setAttribute('data-saving', '');
     let saved = false;
     try {
       saved = (await save(form)) !== false;
@@ -64,6 +66,7 @@ export function onSave(form, save) {
       if (err instanceof ApiError) throw err;
       notSaved(form, buttons[0], err);
     } finally {
+      form.removeAttribute('data-saving');
       if (saved) form.removeAttribute('data-dirty');
       else {
         busy = false;
@@ -73,11 +76,14 @@ export function onSave(form, save) {
   });
 }
 
-/** After a save begun on the screen at address `from`, move on to `to`: unless the worker has
- *  meanwhile left for another screen (a save on a slow phone takes a moment), which the save must
- *  not take them away from, nor redraw a form they have started filling in there. */
-export function moveOn(from, to) {
-  if (location.hash === from) location.hash = to;
+/** After `form` saved, move on to `to` (an address, or a function that goes there), unless the
+ *  worker has meanwhile left the form (a save on a slow phone takes a moment): the save must not
+ *  take them away from where they went, nor from a form they have started there, even the same
+ *  screen opened anew. Nothing else replaces a form while it saves (onSave). */
+export function moveOn(form, to) {
+  if (!form.isConnected) return;
+  if (typeof to === 'function') to();
+  else location.hash = to;
 }
 
 /** In words, a failure of the phone's own storage (`e` from IndexedDB), never the browser's English. */
@@ -90,6 +96,10 @@ export const inWords = (e) => (e instanceof ApiError ? e.message
 
 /** Say, until dismissed or the next save, that the form's record was not saved and what to do. */
 function notSaved(form, before, err) {
+  if (!form.isConnected) {  // left while it saved: the form is gone, say so where the worker is
+    toast(`刚才填写的记录未保存：${storageProblem(err)}，请回到原页面重新填写。`);
+    return;
+  }
   const ok = h('button', { type: 'button', class: 'btn small' }, '知道了');
   const box = h('div', { class: 'banner warn', role: 'alert', 'data-not-saved': '' },
     h('span', {}, `未保存：${storageProblem(err)}，这条记录没有保存到本机。填写的内容仍在本页，请不要关闭本页；`

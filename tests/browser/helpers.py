@@ -36,12 +36,8 @@ def wait_synced(page: Page, unsynced: int = 0) -> None:
 
 def wait_installed(page: Page) -> None:
     """Wait until the service worker has precached the shell and controls the page."""
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    for _ in range(300):  # 30 s: precaching the shell takes long on a loaded 2-core CI machine
-        if page.evaluate("navigator.serviceWorker.controller !== null"):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the service worker never took control of the page")
+    # 30 s: precaching the shell takes long on a loaded 2-core CI machine
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
 
 
 def go_offline(context, installed: bool = True) -> None:

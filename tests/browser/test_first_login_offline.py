@@ -9,6 +9,7 @@ from .shell import precached
 from .test_forms import stored
 from .test_offline import record_visit
 
+SCRIPTS = [p for p in precached() if p.startswith("/js/")]  # every screen, and what they import
 WORKER_TABS = {"我的儿童": "我的儿童", "登记": "登记家庭或儿童", "同步": "同步状态", "今日待办": "今日待办"}
 
 
@@ -30,7 +31,7 @@ def test_every_screen_opens_offline_after_the_first_login_before_the_app_is_stor
     context = not_installed(browser)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
-    wait_fetched(page, [p for p in precached() if p.startswith("/js/views/")])
+    wait_fetched(page, SCRIPTS)
     helpers.go_offline(context, installed=False)
     for tab, heading in WORKER_TABS.items():
         page.locator("#nav").get_by_role("link", name=tab).click()
@@ -51,7 +52,8 @@ def test_a_screen_the_phone_never_fetched_says_so_offline_and_opens_back_in_cove
     context.route("**/js/views/sync.js", lambda route: route.abort("internetdisconnected"))
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
-    wait_fetched(page, ["/js/views/children.js"])
+    # The blocked screen, and what only it imports.
+    wait_fetched(page, [p for p in SCRIPTS if p not in ("/js/views/sync.js", "/js/discard.js")])
     helpers.go_offline(context, installed=False)
     page.locator("#nav").get_by_role("link", name="同步").click()
     expect(page.get_by_role("alert")).to_have_text("这个页面还没有下载到本机，需要联网后才能打开。已保存的记录不受影响。")

@@ -246,26 +246,83 @@ HOLD_SAVES = """(() => {
 })()"""
 
 
-def test_a_save_that_ends_after_the_worker_moved_on_leaves_the_next_form_alone(browser, live_server):
+def slow_phone(browser, live_server):
+    """A worker's phone, offline, whose saves wait for `release(page)` once `hold(page)` was called."""
     context = browser.new_context(**PHONE)
     context.add_init_script(HOLD_SAVES)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
     helpers.go_offline(context)
+    return context, page
+
+
+def hold(page) -> None:
+    page.evaluate("() => { window.held = new Promise((release) => { window.release = release; }); }")
+
+
+def release(page) -> None:
+    page.evaluate("window.release()")
+
+
+def queued_notes(page) -> list[tuple]:
+    return [(op["entity"], op["data"].get("notes") or op["data"].get("description"))
+            for op in helpers.pending_ops(page)]
+
+
+def release_and_stay(page, saved: str, at: str, field: str, typed: str, queued: tuple) -> None:
+    """Let the held save end: it saves `queued`, and the worker stays at `at`, `typed` kept in `field`."""
+    release(page)
+    expect(page.locator("#toast")).to_have_text(saved)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    assert page.evaluate("location.hash") == at
+    expect(page.get_by_label(field)).to_have_value(typed)
+    assert queued_notes(page) == [queued]
+
+
+def test_a_save_that_ends_after_the_worker_moved_on_leaves_the_next_form_alone(browser, live_server):
+    context, page = slow_phone(browser, live_server)
     open_visit_form(page, "欧阳明月")
     page.get_by_label("走访情况").fill("慢手机上的走访")
-    page.evaluate("() => { window.held = new Promise((release) => { window.release = release; }); }")
+    hold(page)
     page.get_by_role("button", name="保存走访").click()
     expect(page.get_by_role("button", name="保存走访")).to_be_disabled()  # saving, held
     # Not waiting for it, the worker opens the report form and starts writing.
     page.get_by_role("link", name="强制报告").click()
     page.get_by_label("发生了什么（必填）").fill("保存走访时开始写的线索")
-    page.evaluate("window.release()")
-    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     # The save that ended meanwhile took the worker back to the child's screen, losing the report.
-    assert page.evaluate("location.hash") == "#/clue"
-    expect(page.get_by_label("发生了什么（必填）")).to_have_value("保存走访时开始写的线索")
-    queued = [(op["entity"], op["data"]["notes"]) for op in helpers.pending_ops(page)]
-    assert queued == [("visit", "慢手机上的走访")]
+    release_and_stay(page, "走访已保存在本机，待同步", "#/clue", "发生了什么（必填）", "保存走访时开始写的线索",
+                     ("visit", "慢手机上的走访"))
+    context.close()
+
+
+def test_a_report_that_ends_after_the_worker_moved_on_leaves_the_visit_form_alone(browser, live_server):
+    context, page = slow_phone(browser, live_server)
+    page.get_by_role("link", name="强制报告").click()
+    page.get_by_label("发生了什么（必填）").fill("慢手机上的线索")
+    hold(page)
+    page.get_by_role("button", name="提交报告").click()
+    expect(page.get_by_role("button", name="提交报告")).to_be_disabled()
+    open_visit_form(page, "欧阳明月")
+    page.get_by_label("走访情况").fill("报告保存时开始写的走访")
+    at = page.evaluate("location.hash")
+    # The report's save used to go back in the history, from the visit form to the child.
+    release_and_stay(page, "报告已保存在本机，联网后立即报送公安机关", at, "走访情况", "报告保存时开始写的走访",
+                     ("clue", "慢手机上的线索"))
+    context.close()
+
+
+def test_a_save_that_ends_after_its_screen_was_opened_anew_leaves_the_new_form_alone(browser, live_server):
+    context, page = slow_phone(browser, live_server)
+    open_visit_form(page, "欧阳明月")
+    page.get_by_label("走访情况").fill("第一次走访")
+    at = page.evaluate("location.hash")
+    hold(page)
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()
+    page.go_back()  # the child's screen, then a new visit form at the same address
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_role("button", name="保存走访")).to_be_enabled()
+    page.get_by_label("走访情况").fill("又开始写的走访")
+    release_and_stay(page, "走访已保存在本机，待同步", at, "走访情况", "又开始写的走访",
+                     ("visit", "第一次走访"))
     context.close()

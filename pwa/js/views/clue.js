@@ -1,5 +1,5 @@
 // File a clue (强制报告): one tap on the red button, type what happened, one tap to send.
-import { h, field, page, isoNow, onSave, toast } from '../ui.js';
+import { h, field, page, isoNow, moveOn, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { sync } from '../sync.js';
 
@@ -25,7 +25,7 @@ export function render() {
     } else {
       toast('报告已保存在本机，联网后立即报送公安机关');
     }
-    history.back();
+    moveOn(form, () => history.back());
   });
   setTimeout(() => description.focus(), 0);
   return page('强制报告', form);

@@ -28,8 +28,16 @@ export async function render(opId) {
   const table = h('table', { class: 'compare' }, h('caption', {}, '逐项选择要保留的内容'),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '字段'), h('th', { scope: 'col' }, '我的'), h('th', { scope: 'col' }, '服务器的'))),
     h('tbody', {}, rows));
+  const form = h('form', { class: 'stack', onsubmit: (e) => e.preventDefault() });
   const finish = async (choice) => {
-    const from = location.hash;
+    form.setAttribute('data-saving', '');  // this screen stays until it moves on (ui.moveOn)
+    try {
+      await settle(choice);
+    } finally {
+      form.removeAttribute('data-saving');
+    }
+  };
+  const settle = async (choice) => {
     const merged = {};
     for (const f of fields) {
       const pick = choice === 'merge' ? table.querySelector(`input[name="pick-${f}"]:checked`).value : choice;
@@ -44,24 +52,25 @@ export async function render(opId) {
     let answer;
     do answer = await db.resolveConflict(op.op_id, newOp, record); while (answer === 'queued');
     if (answer === 'stale') {
+      form.removeAttribute('data-saving');  // redrawn with the newer server copy
       await store.load();
       toast('服务器上又有新的修改，请重新对比后选择');
       return;
     }
     await store.load();
     toast(gone && answer !== 'back' ? '已从本机移除这条记录' : newOp ? '已按您的选择保存，待同步' : '已采用服务器的记录');
-    moveOn(from, '#/sync');
+    moveOn(form, '#/sync');
     sync.sync();
   };
   const btn = (text, choice, cls) => h('button', { type: 'button', class: `btn ${cls}`, onclick: () => finish(choice) }, text);
   if (gone) {
-    return page(`冲突：${ENTITY[op.entity] || op.entity}`,
-      h('p', {}, '您离线修改的记录，在服务器上已被删除或已不在您的管辖范围内，您的修改无法再保存。'),
+    form.append(h('p', {}, '您离线修改的记录，在服务器上已被删除或已不在您的管辖范围内，您的修改无法再保存。'),
       h('div', { class: 'stack' }, btn('知道了，从本机移除', 'server', 'primary wide')));
+  } else {
+    form.append(h('p', {}, '您离线修改的记录，在服务器上已被他人改过。请对比后选择，任何一方都不会被悄悄覆盖。'),
+      table,
+      h('div', { class: 'stack' }, btn('按所选合并保存', 'merge', 'primary wide'), btn('全部采用我的', 'mine', 'wide'),
+        btn('全部采用服务器的', 'server', 'wide')));
   }
-  return page(`冲突：${ENTITY[op.entity] || op.entity}`,
-    h('p', {}, '您离线修改的记录，在服务器上已被他人改过。请对比后选择，任何一方都不会被悄悄覆盖。'),
-    table,
-    h('div', { class: 'stack' }, btn('按所选合并保存', 'merge', 'primary wide'), btn('全部采用我的', 'mine', 'wide'),
-      btn('全部采用服务器的', 'server', 'wide')));
+  return page(`冲突：${ENTITY[op.entity] || op.entity}`, form);
 }

@@ -121,7 +121,6 @@ function inspectionForm(v, template, target, original) {
     photos.el, field('检查情况', notes), error,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : target ? '保存复查' : '保存检查'));
   onSave(form, async () => {
-    const from = location.hash;
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
@@ -138,7 +137,7 @@ function inspectionForm(v, template, target, original) {
     photos.picked.forEach((p) => URL.revokeObjectURL(p.url));
     const what = original ? '更正' : '检查';
     toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
-    moveOn(from, original ? `#/venue/${v.id}` : '#/venues');
+    moveOn(form, original ? `#/venue/${v.id}` : '#/venues');
   });
   return form;
 }

@@ -44,7 +44,6 @@ export async function render() {
     h('h2', {}, '儿童信息'), childFields(), error, h('button', { type: 'submit', class: 'btn primary wide' }, '保存登记'));
   mode.addEventListener('change', () => { newBox.hidden = mode.value !== 'new'; oldBox.hidden = mode.value === 'new'; });
   onSave(form, async () => {
-    const from = location.hash;
     const f = form.elements;
     if (!f.name.value.trim()) { error.textContent = '请填写儿童姓名'; return false; }
     if (mode.value === 'new') {
@@ -58,7 +57,7 @@ export async function render() {
       await store.create('child', readChild(form, f.household_id.value));
     }
     toast('登记已保存在本机，待同步');
-    moveOn(from, '#/children');
+    moveOn(form, '#/children');
   });
   return page('登记家庭或儿童', form);
 }

@@ -95,7 +95,6 @@ export async function render(childId, amendsId) {
     field('走访情况', notes), followUp,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : '保存走访'));
   onSave(form, async () => {
-    const from = location.hash;
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
     const data = { child_id: childId, visited_at: isoNow(),
@@ -105,7 +104,7 @@ export async function render(childId, amendsId) {
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     await store.create('visit', data);
     toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
-    moveOn(from, `#/child/${childId}`);
+    moveOn(form, `#/child/${childId}`);
   });
   return page(original ? `更正走访 ${c.name}` : `走访 ${c.name}`, form);
 }
