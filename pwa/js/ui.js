@@ -48,6 +48,7 @@ export function holdTyping(form) {
 export function onSave(form, save) {
   let busy = false;
   holdTyping(form);
+  drawnAt(form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy) return;
@@ -76,12 +77,20 @@ export function onSave(form, save) {
   });
 }
 
+const homes = new WeakMap();  // a form: the address of the screen it was drawn for
+
+/** Note that `form` belongs to the screen at the address now shown, for moveOn. */
+export function drawnAt(form) {
+  homes.set(form, location.hash);
+}
+
 /** After `form` saved, move on to `to` (an address, or a function that goes there), unless the
  *  worker has meanwhile left the form (a save on a slow phone takes a moment): the save must not
- *  take them away from where they went, nor from a form they have started there, even the same
- *  screen opened anew. Nothing else replaces a form while it saves (onSave). */
+ *  take them away from where they went, even while that screen is still being drawn (the address
+ *  has changed) or when it is the same screen opened anew (the form is no longer on it). Nothing
+ *  else replaces a form while it saves (onSave). */
 export function moveOn(form, to) {
-  if (!form.isConnected) return;
+  if (!form.isConnected || location.hash !== homes.get(form)) return;
   if (typeof to === 'function') to();
   else location.hash = to;
 }

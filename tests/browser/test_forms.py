@@ -326,3 +326,29 @@ def test_a_save_that_ends_after_its_screen_was_opened_anew_leaves_the_new_form_a
     release_and_stay(page, "走访已保存在本机，待同步", at, "走访情况", "又开始写的走访",
                      ("visit", "第一次走访"))
     context.close()
+
+
+def test_a_save_that_ends_while_the_next_screen_is_drawn_leaves_the_worker_there(browser, live_server):
+    context = browser.new_context(**PHONE)
+    context.add_init_script(HOLD_SAVES)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    open_visit_form(page, "欧阳明月")
+    page.get_by_label("走访情况").fill("下一页还在加载时保存完的走访")
+    asked = []
+    context.route("**/api/tasks", lambda route: asked.append(route))  # the next screen waits on the network
+    hold(page)
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()
+    page.evaluate("location.hash = '#/plans'")
+    for _ in range(100):  # until that screen is being drawn: its address shown, the form still on the page
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    assert len(asked) == 1
+    release(page)
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    asked[0].continue_()
+    expect(page.get_by_role("heading", level=1)).to_have_text("帮扶计划")
+    assert page.evaluate("location.hash") == "#/plans"
+    context.close()

@@ -1,5 +1,5 @@
 // A conflict: mine beside the server's, field by field; take one side or merge.
-import { h, moveOn, page, toast } from '../ui.js';
+import { drawnAt, h, holdTyping, moveOn, page, toast } from '../ui.js';
 import * as db from '../db.js';
 import * as store from '../store.js';
 import * as sync from '../sync.js';
@@ -29,7 +29,10 @@ export async function render(opId) {
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '字段'), h('th', { scope: 'col' }, '我的'), h('th', { scope: 'col' }, '服务器的'))),
     h('tbody', {}, rows));
   const form = h('form', { class: 'stack', onsubmit: (e) => e.preventDefault() });
+  holdTyping(form);  // a pick made is not redrawn away by a sync
+  drawnAt(form);
   const finish = async (choice) => {
+    if (form.hasAttribute('data-saving')) return;  // a double tap settles once
     form.setAttribute('data-saving', '');  // this screen stays until it moves on (ui.moveOn)
     try {
       await settle(choice);
@@ -52,7 +55,8 @@ export async function render(opId) {
     let answer;
     do answer = await db.resolveConflict(op.op_id, newOp, record); while (answer === 'queued');
     if (answer === 'stale') {
-      form.removeAttribute('data-saving');  // redrawn with the newer server copy
+      form.removeAttribute('data-saving');  // redrawn with the newer server copy, picks made anew
+      form.removeAttribute('data-dirty');
       await store.load();
       toast('服务器上又有新的修改，请重新对比后选择');
       return;
