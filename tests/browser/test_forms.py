@@ -246,18 +246,22 @@ HOLD_SAVES = """(() => {
 })()"""
 
 
-def slow_phone(browser, live_server):
-    """A worker's phone, offline, whose saves wait for `release(page)` once `hold(page)` was called."""
+def slow_phone(browser, live_server, offline: bool = True):
+    """A worker's phone whose saves wait for `release(page)` once `save_held` began one."""
     context = browser.new_context(**PHONE)
     context.add_init_script(HOLD_SAVES)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
-    helpers.go_offline(context)
+    if offline:
+        helpers.go_offline(context)
     return context, page
 
 
-def hold(page) -> None:
+def save_held(page, button: str) -> None:
+    """Press `button` with the phone's saves held: the save runs, and waits for `release(page)`."""
     page.evaluate("() => { window.held = new Promise((release) => { window.release = release; }); }")
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_role("button", name=button)).to_be_disabled()
 
 
 def release(page) -> None:
@@ -283,9 +287,7 @@ def test_a_save_that_ends_after_the_worker_moved_on_leaves_the_next_form_alone(b
     context, page = slow_phone(browser, live_server)
     open_visit_form(page, "欧阳明月")
     page.get_by_label("走访情况").fill("慢手机上的走访")
-    hold(page)
-    page.get_by_role("button", name="保存走访").click()
-    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()  # saving, held
+    save_held(page, "保存走访")
     # Not waiting for it, the worker opens the report form and starts writing.
     page.get_by_role("link", name="强制报告").click()
     page.get_by_label("发生了什么（必填）").fill("保存走访时开始写的线索")
@@ -299,9 +301,7 @@ def test_a_report_that_ends_after_the_worker_moved_on_leaves_the_visit_form_alon
     context, page = slow_phone(browser, live_server)
     page.get_by_role("link", name="强制报告").click()
     page.get_by_label("发生了什么（必填）").fill("慢手机上的线索")
-    hold(page)
-    page.get_by_role("button", name="提交报告").click()
-    expect(page.get_by_role("button", name="提交报告")).to_be_disabled()
+    save_held(page, "提交报告")
     open_visit_form(page, "欧阳明月")
     page.get_by_label("走访情况").fill("报告保存时开始写的走访")
     at = page.evaluate("location.hash")
@@ -316,9 +316,7 @@ def test_a_save_that_ends_after_its_screen_was_opened_anew_leaves_the_new_form_a
     open_visit_form(page, "欧阳明月")
     page.get_by_label("走访情况").fill("第一次走访")
     at = page.evaluate("location.hash")
-    hold(page)
-    page.get_by_role("button", name="保存走访").click()
-    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()
+    save_held(page, "保存走访")
     page.go_back()  # the child's screen, then a new visit form at the same address
     page.get_by_role("link", name="记录走访").click()
     expect(page.get_by_role("button", name="保存走访")).to_be_enabled()
@@ -329,17 +327,12 @@ def test_a_save_that_ends_after_its_screen_was_opened_anew_leaves_the_new_form_a
 
 
 def test_a_save_that_ends_while_the_next_screen_is_drawn_leaves_the_worker_there(browser, live_server):
-    context = browser.new_context(**PHONE)
-    context.add_init_script(HOLD_SAVES)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
+    context, page = slow_phone(browser, live_server, offline=False)
     open_visit_form(page, "欧阳明月")
     page.get_by_label("走访情况").fill("下一页还在加载时保存完的走访")
     asked = []
     context.route("**/api/tasks", lambda route: asked.append(route))  # the next screen waits on the network
-    hold(page)
-    page.get_by_role("button", name="保存走访").click()
-    expect(page.get_by_role("button", name="保存走访")).to_be_disabled()
+    save_held(page, "保存走访")
     page.evaluate("location.hash = '#/plans'")
     for _ in range(100):  # until that screen is being drawn: its address shown, the form still on the page
         if asked:
