@@ -147,11 +147,23 @@ def _stored_answer(actor, stored: AppliedOp) -> dict:
     # Only an applied op is a duplicate; a retried conflict or rejection answers as it did, a
     # conflict with the record as the caller may see it now (the ledger keeps no copy of it).
     result = stored.result
+    if result["status"] == "applied" and result.get("out_of_scope"):
+        return _let_go_still(actor, stored)
     if result["status"] == "applied":
         return {**result, "status": "duplicate"}
     if result["status"] == "conflict":
         return {**result, "current": _current(actor, ENTITIES[stored.entity], stored.entity_id)}
     return result
+
+
+def _let_go_still(actor, stored: AppliedOp) -> dict:
+    """Answer a retried fact that was filed out of the phone's reach as it stands now: its record
+    may have come back since, and a phone that pulled it back must not be told to let it go."""
+    answer = {**stored.result, "status": "duplicate"}
+    record = db.session.get(ENTITIES[stored.entity].model, stored.entity_id)
+    if record is not None and not scope.out_of_reach(actor, record):
+        del answer["out_of_scope"]
+    return answer
 
 
 def _current(actor, entity, record_id: str) -> dict | None:

@@ -337,6 +337,24 @@ def test_a_visit_filed_from_the_middle_of_a_move_is_let_go_by_the_phone(town, lo
     assert [(r["status"], "out_of_scope" in r) for r in answer] == [("applied", False)]
 
 
+def test_a_retried_visit_whose_child_came_back_is_not_let_go(town, login):
+    """The answer that told the phone to let a visit go was lost; the child came back to the grid
+    and the phone pulled it back with the visit before retrying: the retry keeps the phone's copy."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    _move_household(town, login, "a1", "a2")
+    visit = _visit(town.children["a1"])
+    body = {"device_id": worker.device_id, "cursor": cursor, "ops": [visit],
+            "device_time": datetime.now(UTC).isoformat()}
+    first = worker.post("/api/sync/push", json=body).get_json()["results"]
+    assert [(r["status"], r.get("out_of_scope")) for r in first] == [("applied", True)]
+    _move_household(town, login, "a1", "a1")
+    changes, _ = pull_all(worker, cursor)
+    assert ("visit", visit["id"], "upsert") in {(c["entity"], c["id"], c["action"]) for c in changes}
+    again = worker.post("/api/sync/push", json=body).get_json()["results"]
+    assert again == [{"op_id": visit["op_id"], "status": "duplicate", "id": visit["id"], "version": 1}]
+
+
 def test_a_worker_moved_to_other_grids_keeps_a_correction_made_offline(town, login):
     """A visit and its correction, both recorded offline on the old grid: the visit is filed after
     the move, and is the worker's own, so its correction is taken too."""
