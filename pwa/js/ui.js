@@ -38,43 +38,51 @@ export function holdTyping(form) {
 }
 
 /** Wire a form to `save(form)`. Typing marks the form dirty, which keeps a background sync from
- *  re-rendering it (app.js) until a save has succeeded; so does a save running (`data-saving`), so
- *  the form stays the one on screen until it moves on (moveOn). While a save runs the submit
- *  buttons are disabled and further submits ignored: each save of a new record makes a new id, so a double
- *  tap would queue it twice. `save` resolves false when it refused or was cancelled; the form is
- *  then enabled again for the user to correct and retry, as when it throws (the phone could not
- *  store it), which the form then says. After a save the screen moves on or is redrawn, so the
- *  buttons stay disabled. */
+ *  re-rendering it (app.js) until a save has succeeded; the save runs as `whileSaving`, its submit
+ *  buttons disabled. `save` resolves false when it refused or was cancelled; the form is then enabled
+ *  again for the user to correct and retry, as when it throws (the phone could not store it), which
+ *  the form then says. After a save the screen moves on or is redrawn, so the buttons stay disabled. */
 export function onSave(form, save) {
-  let busy = false;
   holdTyping(form);
   drawnAt(form);
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    if (busy) return;
-    busy = true;
-    const buttons = [...form.querySelectorAll('button[type="submit"]')];
-    buttons.forEach((b) => { b.disabled = true; });
-    form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
-    form.setAttribute('data-saving', '');
-    let saved = false;
-    try {
-      saved = (await save(form)) !== false;
-    } catch (err) {
-      // An answer from the server (an online save) is said as it always is (app.js); anything else
-      // failing here is the phone's storage (full, or its transaction aborted), with nothing
-      // written: the typing is all that is left of the record.
-      if (err instanceof ApiError) throw err;
-      notSaved(form, buttons[0], err);
-    } finally {
-      form.removeAttribute('data-saving');
-      if (saved) form.removeAttribute('data-dirty');
-      else {
-        busy = false;
-        buttons.forEach((b) => { b.disabled = false; });
+    whileSaving(form, async () => {
+      const buttons = [...form.querySelectorAll('button[type="submit"]')];
+      const enable = (on) => buttons.forEach((b) => { b.disabled = !on; });
+      enable(false);
+      form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
+      try {
+        if ((await save(form)) !== false) {
+          form.removeAttribute('data-dirty');
+          return;
+        }
+      } catch (err) {
+        // An answer from the server (an online save) is said as it always is (app.js); anything else
+        // failing here is the phone's storage (full, or its transaction aborted), with nothing
+        // written: the typing is all that is left of the record.
+        if (err instanceof ApiError) {
+          enable(true);
+          throw err;
+        }
+        notSaved(form, buttons[0], err);
       }
-    }
+      enable(true);
+    });
   });
+}
+
+/** Run `save()` with `form` marked `data-saving`, which holds its screen from a background redraw
+ *  (app.js) so that the form stays on it until it moves on (moveOn). A call while one runs, a
+ *  second tap, is ignored: each save of a new record makes a new id, so it would queue it twice. */
+export async function whileSaving(form, save) {
+  if (form.hasAttribute('data-saving')) return;
+  form.setAttribute('data-saving', '');
+  try {
+    await save();
+  } finally {
+    form.removeAttribute('data-saving');
+  }
 }
 
 const homes = new WeakMap();  // a form: the address of the screen it was drawn for

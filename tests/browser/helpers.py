@@ -177,6 +177,54 @@ def pending_ops(page: Page) -> list[dict]:
     return page.evaluate(OUTBOX)
 
 
+# The phone's encryption waits while `window.held` is a pending promise: a save on a slow phone.
+# `window.sealed` says where each value it was given to seal since `hold_saves` goes, in order:
+# 'outbox:<op id>' an op, 'records:<entity>:<id>' a record.
+HOLD_SAVES = """(() => {
+  const encrypt = crypto.subtle.encrypt.bind(crypto.subtle);
+  const where = new TextDecoder();
+  window.sealed = [];
+  crypto.subtle.encrypt = async (params, ...rest) => {
+    window.sealed.push(where.decode(params.additionalData));
+    await window.held;
+    return encrypt(params, ...rest);
+  };
+})()"""
+
+
+def hold_saves(page: Page) -> None:
+    """Have the phone's saves wait (HOLD_SAVES installed) until `release_saves(page)`."""
+    page.evaluate("() => { window.sealed = []; window.held = new Promise((go) => { window.release = go; }); }")
+
+
+def release_saves(page: Page) -> None:
+    page.evaluate("window.release()")
+
+
+def sealed_ops(page: Page) -> int:
+    """How many ops the phone has sealed to queue since `hold_saves`."""
+    return sum(1 for where in page.evaluate("window.sealed") if where.startswith("outbox:"))
+
+
+# A sync, as the schedule or going online starts one; resolves once the reload of the store at its
+# end has been dealt with: a form on the screen held it (the test app.js makes), or it was redrawn.
+SYNC_IN_BACKGROUND = """async () => {
+  const view = document.getElementById('view');
+  let drawn;
+  const redrawn = new Promise((done) => { drawn = done; });
+  const watch = new MutationObserver(() => drawn());
+  watch.observe(view, { childList: true });
+  await (await import('/js/sync.js')).sync();
+  if (!view.querySelector('form[data-dirty], form[data-saving]')) await redrawn;
+  watch.disconnect();
+}"""
+
+
+def sync_in_background(page: Page) -> None:
+    """Sync without leaving the screen, and wait until what the sync's reload does to it is done."""
+    page.evaluate(SYNC_IN_BACKGROUND)
+
+
 def save_correction(page: Page, reason: str, back_to: str) -> list[dict]:
     """Give a correction its reason and save it (offline or not); return the one op it queued."""
     page.get_by_label("更正原因（必填）").fill(reason)

@@ -210,3 +210,42 @@ def test_settling_a_conflict_keeps_a_later_edit_after_it(browser, live_server):
     page.get_by_role("link", name=re.compile(NAME)).click()
     expect(page.get_by_label("备注")).to_have_value(latest)
     context.close()
+
+
+def test_a_double_tap_settles_the_conflict_once(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    open_conflict(page)
+    page.evaluate(helpers.HOLD_SAVES)
+    helpers.hold_saves(page)
+    page.get_by_role("button", name="全部采用我的").dblclick()
+    # Both taps have landed while the first one's settling waits to seal the op it queues: the
+    # second began none (the outbox alone would take one op still, but the screen settle twice).
+    assert helpers.sealed_ops(page) == 1
+    with page.expect_response(re.compile(r"/api/sync/push")) as pushed:
+        helpers.release_saves(page)
+    ops = pushed.value.request.post_data_json["ops"]
+    assert [(op["data"], op["base_version"]) for op in ops] == [({"notes": MINE}, first["version"])]
+    assert [result["status"] for result in pushed.value.json()["results"]] == ["applied"]
+    expect(page.locator("#toast")).to_have_text("已按您的选择保存，待同步")
+    helpers.wait_synced(page)
+    record = head.get(f"/api/children/{child_id}").get_json()
+    assert (record["notes"], record["version"]) == (MINE, first["version"] + 1)
+    context.close()
+
+
+def test_a_merge_pick_is_kept_through_a_sync(browser, live_server):
+    context, page, head, child_id, first = conflicted(browser, live_server)
+    open_conflict(page)
+    theirs = page.get_by_label(first["notes"])
+    theirs.check()  # the head's note picked, not yet saved
+    page.locator("#view form").evaluate("(form) => { form.dataset.old = ''; }")
+    helpers.sync_in_background(page)
+    expect(page.locator("#view form[data-old]")).to_have_count(1)  # not drawn again
+    expect(theirs).to_be_checked()
+    page.get_by_role("button", name="按所选合并保存").click()
+    expect(page.locator("#toast")).to_have_text("已采用服务器的记录")
+    helpers.wait_synced(page)
+    child = stored_child(page, child_id)
+    assert (child["notes"], child["_version"], child["_pending"]) == (first["notes"], first["version"], 0)
+    assert server_notes(live_server) == first["notes"]
+    context.close()

@@ -239,17 +239,10 @@ def test_free_text_is_cut_to_what_the_server_takes(browser, live_server):
     assert kept == (True, True, True)
 
 
-# The phone's encryption waits while `window.held` is a pending promise: a save on a slow phone.
-HOLD_SAVES = """(() => {
-  const encrypt = crypto.subtle.encrypt.bind(crypto.subtle);
-  crypto.subtle.encrypt = async (...args) => { await window.held; return encrypt(...args); };
-})()"""
-
-
 def slow_phone(browser, live_server, offline: bool = True):
-    """A worker's phone whose saves wait for `release(page)` once `save_held` began one."""
+    """A worker's phone whose saves wait for `helpers.release_saves` once `save_held` began one."""
     context = browser.new_context(**PHONE)
-    context.add_init_script(HOLD_SAVES)
+    context.add_init_script(helpers.HOLD_SAVES)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
     if offline:
@@ -258,14 +251,10 @@ def slow_phone(browser, live_server, offline: bool = True):
 
 
 def save_held(page, button: str) -> None:
-    """Press `button` with the phone's saves held: the save runs, and waits for `release(page)`."""
-    page.evaluate("() => { window.held = new Promise((release) => { window.release = release; }); }")
+    """Press `button` with the phone's saves held: the save runs, and waits for `helpers.release_saves`."""
+    helpers.hold_saves(page)
     page.get_by_role("button", name=button).click()
     expect(page.get_by_role("button", name=button)).to_be_disabled()
-
-
-def release(page) -> None:
-    page.evaluate("window.release()")
 
 
 def queued_notes(page) -> list[tuple]:
@@ -275,7 +264,7 @@ def queued_notes(page) -> list[tuple]:
 
 def release_and_stay(page, saved: str, at: str, field: str, typed: str, queued: tuple) -> None:
     """Let the held save end: it saves `queued`, and the worker stays at `at`, `typed` kept in `field`."""
-    release(page)
+    helpers.release_saves(page)
     expect(page.locator("#toast")).to_have_text(saved)
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     assert page.evaluate("location.hash") == at
@@ -339,9 +328,34 @@ def test_a_save_that_ends_while_the_next_screen_is_drawn_leaves_the_worker_there
             break
         page.wait_for_timeout(100)
     assert len(asked) == 1
-    release(page)
+    helpers.release_saves(page)
     expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
     asked[0].continue_()
+    expect(page.get_by_role("heading", level=1)).to_have_text("帮扶计划")
+    assert page.evaluate("location.hash") == "#/plans"
+    context.close()
+
+
+def test_a_sync_while_the_next_screen_is_drawn_takes_the_worker_there_past_the_form_left(
+        browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=shown("欧阳明月")).click()
+    expect(page.get_by_label("备注")).to_be_visible()
+    holding = [True]
+    held = []
+    context.route("**/api/tasks", lambda route: held.append(route) if holding[0] else route.continue_())
+    with page.expect_request("**/api/tasks"):  # the next screen waits on the network
+        page.evaluate("location.hash = '#/plans'")
+    with page.expect_request("**/api/tasks"):  # a sync's reload redraws it: the screen it draws waits too
+        page.evaluate("dispatchEvent(new Event('online'))")
+    # Still on the child's screen meanwhile, the worker types into the form left behind.
+    page.get_by_label("备注").fill("离开前写的备注")
+    holding[0] = False
+    for route in held:
+        route.continue_()
     expect(page.get_by_role("heading", level=1)).to_have_text("帮扶计划")
     assert page.evaluate("location.hash") == "#/plans"
     context.close()

@@ -1,5 +1,5 @@
 // A conflict: mine beside the server's, field by field; take one side or merge.
-import { drawnAt, h, holdTyping, moveOn, page, toast } from '../ui.js';
+import { drawnAt, h, holdTyping, moveOn, page, toast, whileSaving } from '../ui.js';
 import * as db from '../db.js';
 import * as store from '../store.js';
 import * as sync from '../sync.js';
@@ -31,15 +31,7 @@ export async function render(opId) {
   const form = h('form', { class: 'stack', onsubmit: (e) => e.preventDefault() });
   holdTyping(form);  // a pick made is not redrawn away by a sync
   drawnAt(form);
-  const finish = async (choice) => {
-    if (form.hasAttribute('data-saving')) return;  // a double tap settles once
-    form.setAttribute('data-saving', '');  // this screen stays until it moves on (ui.moveOn)
-    try {
-      await settle(choice);
-    } finally {
-      form.removeAttribute('data-saving');
-    }
-  };
+  const finish = (choice) => whileSaving(form, () => settle(choice));  // a double tap settles once
   const settle = async (choice) => {
     const merged = {};
     for (const f of fields) {
