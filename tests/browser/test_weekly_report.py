@@ -48,7 +48,8 @@ def _shown_lines(page) -> list[str]:
 
 
 def _window(report: dict) -> str:
-    return (f"{report['period']}：{_md(report['window_start'])} 至 {_md(report['window_end'])}，"
+    year, week = report["period"].split("-W")
+    return (f"{year}年第{int(week)}周：{_md(report['window_start'])} 至 {_md(report['window_end'])}，"
             f"应于 {_md(report['due'])} 前提交")
 
 

@@ -5,14 +5,19 @@ import { CATEGORY, RISK, T } from '../i18n/zh-CN.js';
 import { namesMasked } from '../online.js';
 
 let query = '';
+// A village's or the town's whole register is hundreds to thousands of rows: too long to scroll, and
+// slow to draw on a cheap phone. Past this many, the search narrows it.
+const LIST_MAX = 100;
 
 function list(q) {
   const kids = store.searchChildren(q);
   if (!kids.length) return h('p', {}, q ? '没有找到匹配的儿童。' : '暂无儿童。');
-  return h('ul', { class: 'list' }, kids.map((c) => h('li', {}, h('a', { class: 'item', href: `#/child/${c.id}` },
+  const more = kids.length > LIST_MAX
+    ? h('p', { class: 'hint', 'data-testid': 'children-more' }, `共 ${kids.length} 名，只列出前 ${LIST_MAX} 名；请输入姓名或拼音首字母查找。`) : null;
+  return h('div', {}, more, h('ul', { class: 'list' }, kids.slice(0, LIST_MAX).map((c) => h('li', {}, h('a', { class: 'item', href: `#/child/${c.id}` },
     h('strong', {}, c.name), h('span', { class: `tag ${c.risk_level || ''}` }, RISK[c.risk_level] || '未评估'),
     h('span', { class: 'meta' }, (c.categories || []).map((k) => CATEGORY[k] || k).join('、') || '—',
-      c._pending ? ' · 待同步' : '')))));
+      c._pending ? ' · 待同步' : ''))))));
 }
 
 export function render() {

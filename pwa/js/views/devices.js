@@ -4,6 +4,7 @@ import { h, page, confirmDialog, toast, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
 import { errorText, failure, offlineNotice, role } from '../online.js';
+import { deviceId } from '../session.js';
 
 const ROLE = { grid_worker: '网格员', village_head: '村/社区负责人', inspector: '联合执法队员', police: '派出所',
   town_admin: '镇平安办' };
@@ -15,10 +16,14 @@ function stale(d) {
   return !d.revoked_at && last && Date.now() - new Date(last).getTime() > STALE_DAYS * 86400000;
 }
 
+/** The field app names a device pwa-<random UUID>: its first 8 characters tell one person's devices
+ *  apart; any other id is shown whole. */
+const shortId = (id) => String(id).replace(/^pwa-([0-9a-f]{8})-[0-9a-f-]{27}$/, '$1');
+
 function facts(d) {
   const when = (v) => (v ? fmtTime(v) : '从未');
   return h('dl', { class: 'kv' },
-    h('dt', {}, '设备编号'), h('dd', {}, d.id),
+    h('dt', {}, '设备编号'), h('dd', { title: d.id }, shortId(d.id)),
     h('dt', {}, '首次登录'), h('dd', {}, when(d.created_at)),
     h('dt', {}, '最近登录'), h('dd', {}, when(d.last_login_at)),
     h('dt', {}, '最近上传'), h('dd', {}, when(d.last_push_at)),
@@ -26,21 +31,21 @@ function facts(d) {
     d.revoked_at ? [h('dt', {}, '停用时间'), h('dd', {}, fmtTime(d.revoked_at))] : null);
 }
 
-function item(d) {
+function item(d, mine) {
   const name = d.display_name || d.username || '（未知用户）';
   const status = h('span', { class: `tag${d.revoked_at ? '' : ' low'}`, 'data-testid': 'device-status' },
     d.revoked_at ? '已停用' : '使用中');
   const li = h('li', { class: 'card', 'data-testid': 'device-item', 'data-device': d.id },
     h('h2', {}, name, ' ', h('span', { class: 'meta' }, `${d.username || ''} · ${ROLE[d.role] || d.role || ''}`)),
-    h('p', { class: 'row' }, status,
+    h('p', { class: 'row' }, status, d.id === mine ? h('span', { class: 'tag', 'data-testid': 'device-mine' }, '本机') : null,
       stale(d) ? h('span', { class: 'tag high', 'data-testid': 'device-stale' }, `超过 ${STALE_DAYS} 天未上传`) : null),
     facts(d));
   if (!d.revoked_at) {
     const out = h('p', { class: 'error', role: 'alert' });
     const stop = h('button', { type: 'button', class: 'btn danger' }, '停用此设备');
     stop.addEventListener('click', async () => {
-      const ok = await confirmDialog('停用设备',
-        `停用后，${name} 的这台设备下次联网时会退出登录，并清除设备上的全部数据；尚未上传的记录将无法找回。`
+      const ok = await confirmDialog('停用设备', (d.id === mine ? '这是您现在正在使用的设备。' : '')
+        + `停用后，${name} 的这台设备下次联网时会退出登录，并清除设备上的全部数据；尚未上传的记录将无法找回。`
         + '只在设备丢失、被盗或人员离岗时停用。确定停用？', '停用');
       if (!ok) return;
       stop.disabled = true;
@@ -48,7 +53,7 @@ function item(d) {
       try {
         await api.post(`/api/devices/${encodeURIComponent(d.id)}/revoke`);
         toast('设备已停用');
-        li.replaceWith(item({ ...d, revoked_at: new Date().toISOString() }));
+        li.replaceWith(item({ ...d, revoked_at: new Date().toISOString() }, mine));
       } catch (e) {
         out.textContent = e.status === 0 ? T.needsNetwork : errorText(e);
         stop.disabled = false;
@@ -65,12 +70,13 @@ export async function render() {
   if (!navigator.onLine) { body.append(offlineNotice()); return body; }
   let data;
   try { data = await api.get('/api/devices?per_page=500'); } catch (e) { body.append(failure(e)); return body; }
+  const mine = await deviceId();
   const active = data.rows.filter((d) => !d.revoked_at);
   const quiet = active.filter(stale).length;
   body.append(
     h('p', { 'data-testid': 'devices-count' }, `共 ${data.total} 台设备，使用中 ${active.length} 台`
       + (quiet ? `，其中 ${quiet} 台超过 ${STALE_DAYS} 天未上传` : '') + '。'),
     h('p', { class: 'hint' }, '停用会让设备退出并清除本机数据，用于设备丢失或人员离岗。'),
-    h('ul', { class: 'list' }, data.rows.map(item)));
+    h('ul', { class: 'list' }, data.rows.map((d) => item(d, mine))));
   return body;
 }

@@ -4,6 +4,12 @@ import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice, role, saveFile } from '../online.js';
 
+/** A report period (2026-11) as people read it: 2026年11月. */
+export function periodText(period) {
+  const [year, month] = String(period).split('-');
+  return month ? `${year}年${Number(month)}月` : String(period);
+}
+
 function entry(href, title, note, count) {
   return h('li', {}, h('a', { class: 'item', href },
     h('strong', {}, title), count ? h('span', { class: 'tag high' }, `${count}`) : null,
@@ -31,15 +37,17 @@ function exportButton(period, villageId, label) {
 /** The village head's report of a period: its figures, and 提交月报 until it is submitted. */
 async function headReport(period) {
   const r = await api.get(`/api/reports/monthly${period ? `?period=${encodeURIComponent(period)}` : ''}`);
-  const box = h('div', { 'data-testid': 'monthly-report' },
-    h('p', { class: 'meta' }, `${r.period} 月报：${r.window_start} 至 ${r.window_end}，应于 ${r.due} 前提交`),
-    h('dl', { class: 'facts' }, LINES.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value(r.figures)))])));
+  const late = !r.submitted && localDate(new Date()) > r.due;
+  const box = h('div', { class: 'stack', 'data-testid': 'monthly-report' },
+    h('p', { class: 'meta' }, `${periodText(r.period)}月报：${r.window_start} 至 ${r.window_end}，应于 ${r.due} 前提交`,
+      late ? [' ', h('span', { class: 'tag high' }, '已逾期')] : null),
+    h('dl', { class: 'facts report-lines' }, LINES.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value(r.figures)))])));
   if (r.submitted) {
     box.append(h('p', { class: 'banner info', role: 'status', 'data-testid': 'report-submitted' },
       `已于 ${localDate(new Date(r.submitted_at))} 提交${r.late ? '（逾期）' : ''}，审计链头 ${r.audit_head.slice(0, 12)}…`));
   } else if (decides()) {
     box.append(h('button', { type: 'button', class: 'btn primary wide', onclick: async (ev) => {
-      if (!await confirmDialog('提交月报', `提交后 ${r.period} 月报的数据将被固定，不能修改。确定提交？`, '提交')) return;
+      if (!await confirmDialog('提交月报', `提交后${periodText(r.period)}月报的数据将被固定，不能修改。确定提交？`, '提交')) return;
       ev.target.disabled = true;
       try {
         await api.post('/api/reports/monthly/submit', { period: r.period, village_id: r.village_id });
@@ -58,8 +66,8 @@ async function headReport(period) {
 /** The town admin's view: which villages have submitted the period's report and who is late. */
 async function townStatus(period) {
   const s = await api.get(`/api/reports/monthly/status${period ? `?period=${encodeURIComponent(period)}` : ''}`);
-  return h('div', { 'data-testid': 'report-status' },
-    h('p', { class: 'meta' }, `${s.period} 月报，应于 ${s.due} 前提交`),
+  return h('div', { class: 'stack', 'data-testid': 'report-status' },
+    h('p', { class: 'meta' }, `${periodText(s.period)}月报，应于 ${s.due} 前提交`),
     h('ul', { class: 'list' }, s.villages.map((v) => h('li', { class: 'item' },
       h('strong', {}, v.name),
       h('span', { class: `tag${v.late ? ' high' : ''}` }, v.submitted ? `已提交 ${localDate(new Date(v.submitted_at))}` : '未提交'),

@@ -10,6 +10,7 @@ import { fitPhoto, TOO_LARGE } from '../photos.js';
 import { chainOf } from '../violations.js';
 import { gpsWidget } from './visit.js';
 import { todaysOperation } from './venues.js';
+import { mayInspect } from './venue.js';
 import { RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 const DEADLINE_DAYS = { high: 7, medium: 15, low: 30 };
@@ -146,6 +147,10 @@ function inspectionForm(v, template, target, original) {
 export async function render(venueId, arg, amendsId) {
   const v = store.one('venue', venueId);
   if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'));
+  if (!mayInspect()) {
+    return page(v.name, h('p', { class: 'banner warn' }, '场所检查由联合执法队员记录。'),
+      h('p', {}, h('a', { class: 'btn link', href: `#/venue/${venueId}` }, '查看该场所的检查记录')));
+  }
   const original = arg === 'amend' ? store.one('inspection', amendsId) : null;
   if (arg === 'amend') {
     const ours = original && original.venue_id === venueId ? original : null;

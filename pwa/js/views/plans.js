@@ -4,7 +4,7 @@ import * as api from '../api.js';
 import { MEASURE, PLAN_STATUS, RISK, T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
 
-const SECTIONS = [['plan_approval', '待审批'], ['plan_review_due', '待评估（7 天内到期）'], ['plan_missing', '高风险超过 7 天未落实计划']];
+const SECTIONS = [['plan_approval', '待审批'], ['plan_review_due', '7 天内待评估'], ['plan_missing', '高风险超过 7 天未落实计划']];
 
 function taskLink(t) {
   const href = t.entity === 'plan' ? `#/plan/${t.entity_id}` : `#/child/${t.entity_id}`;
@@ -25,7 +25,7 @@ async function renderList() {
     body.append(h('section', { 'aria-labelledby': id }, h('h2', { id }, `${title}（${data.counts[kind]}）`),
       items.length ? h('ul', { class: 'list', 'data-testid': kind }, items.map(taskLink)) : h('p', {}, '无。')));
   }
-  body.append(h('p', {}, h('a', { href: '#/ledgers/plans' }, '查看全部帮扶计划（台账）')));
+  body.append(h('p', {}, h('a', { class: 'btn link', href: '#/ledgers/plans' }, '查看全部帮扶计划（台账）')));
   return body;
 }
 

@@ -1,12 +1,25 @@
-// 今日待办: the station's new clues and weekly report (police), visits the village head questioned,
-// then overdue visits, then the nearest households by GPS.
+// 今日待办: the station's new clues and weekly report (police), what waits in 村务 (village head,
+// town office), visits the village head questioned, then overdue visits, then the nearest households by GPS.
 import { h, page, today, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
+import { isHead } from '../online.js';
+import { periodText } from './head.js';
+import { mayInspect } from './venue.js';
 
 let position = null;
+// A head's or the town office's lists run to hundreds: the rest are in the ledger.
+const HEAD_LIST_MAX = 30;
+const RISK_ORDER = { high: 0, medium: 1, low: 2 };
+// What waits in 村务, from the server's counts: [count key, screen, words].
+const HEAD_TASKS = [
+  ['review_pending', '#/review', (n) => `${n} 条走访记录待审核`],
+  ['location_pending', '#/locations', (n) => `${n} 户住址位置待确认`],
+  ['plan_approval', '#/plans', (n) => `${n} 份帮扶计划待审批`],
+  ['plan_missing', '#/plans', (n) => `${n} 名高风险儿童未落实帮扶计划`],
+];
 
 function locate() {
   if (!navigator.geolocation) return Promise.resolve(null);
@@ -22,6 +35,11 @@ export function distanceM(a, b) {
   const dLon = rad(b.lon - a.lon);
   const x = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
   return 2 * r * Math.asin(Math.sqrt(x));
+}
+
+/** A distance as people say it: metres to the nearest ten, kilometres beyond one. */
+export function distanceText(m) {
+  return m < 1000 ? `约 ${Math.max(10, Math.round(m / 10) * 10)} 米` : `约 ${(m / 1000).toFixed(1)} 公里`;
 }
 
 function childItem(c, extra) {
@@ -57,14 +75,37 @@ function cluesSection() {
       h('strong', {}, `${waiting} 条线索待受理`)))));
 }
 
-/** The station's weekly report waiting to be submitted: the server knows, so only online, and a
- * slow network must not hold up a screen that otherwise opens from the phone. */
-async function weeklySection() {
-  if ((state.get().user || {}).role !== 'police' || !navigator.onLine) return null;
-  const tasks = await Promise.race([
-    api.get('/api/tasks').then((r) => r.tasks || [], () => []),
-    new Promise((resolve) => { setTimeout(() => resolve([]), 3000); })]);
-  const due = tasks.filter((t) => t.kind === 'weekly_report_due');
+/** The server's to-do of the police, a village head or the town office: the server knows, so only
+ * online, and a slow network must not hold up a screen that otherwise opens from the phone. */
+async function serverTasks() {
+  if (!(isHead() || (state.get().user || {}).role === 'police') || !navigator.onLine) return null;
+  return Promise.race([
+    api.get('/api/tasks').catch(() => null),
+    new Promise((resolve) => { setTimeout(() => resolve(null), 3000); })]);
+}
+
+/** What waits for the village head (the town office reads) in 村务, each a link to its screen. */
+function headSection(todo) {
+  if (!todo || !isHead()) return null;
+  const counts = todo.counts || {};
+  const items = HEAD_TASKS.filter(([key]) => counts[key]).map(([key, href, words]) => h('li', {},
+    h('a', { class: 'item', href }, h('strong', {}, words(counts[key])))));
+  for (const t of (todo.tasks || []).filter((x) => x.kind === 'report_due')) {
+    const missing = (t.detail && t.detail.missing) || [];
+    items.push(h('li', {}, h('a', { class: 'item', href: '#/head' },
+      h('strong', {}, `${periodText(t.entity_id)}月报${missing.length ? `：${missing.length} 个村/社区未提交` : '待提交'}`),
+      t.overdue ? h('span', { class: 'tag high' }, '逾期') : null,
+      h('span', { class: 'meta' }, `应于 ${t.due} 前提交`))));
+  }
+  if (!items.length) return null;
+  return h('section', { 'aria-labelledby': 'head-h', 'data-testid': 'head-todo' },
+    h('h2', { id: 'head-h' }, '村务待办'), h('ul', { class: 'list' }, items));
+}
+
+/** The station's weekly report waiting to be submitted. */
+function weeklySection(todo) {
+  if ((state.get().user || {}).role !== 'police' || !todo) return null;
+  const due = (todo.tasks || []).filter((t) => t.kind === 'weekly_report_due');
   if (!due.length) return null;
   return h('section', { 'aria-labelledby': 'weekly-h', 'data-testid': 'weekly-due' },
     h('h2', { id: 'weekly-h' }, '周报'),
@@ -73,31 +114,54 @@ async function weeklySection() {
       h('span', { class: 'meta' }, `应于 ${t.due} 前提交`))))));
 }
 
+/** A list of children under a heading with its count; a head's is cut short, `more` then says where the rest are. */
+function childSection(id, title, kids, meta, more) {
+  if (!kids.length) return null;
+  const shown = isHead() ? kids.slice(0, HEAD_LIST_MAX) : kids;
+  return h('section', { 'aria-labelledby': id }, h('h2', { id }, `${title}（${kids.length}）`),
+    h('ul', { class: 'list' }, shown.map((c) => childItem(c, meta(c)))),
+    shown.length < kids.length ? h('p', {}, more) : null);
+}
+
+/** The children due by the schedule (the server's next_visit_due), most overdue first; those never
+ *  visited, who have no due date yet, apart and highest risk first (not called overdue); the rest. */
+function dueLists(kids, now) {
+  // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
+  const visited = (c) => store.visitsOf(c.id).some((v) => v._pending && !v.amends);
+  const overdue = kids.filter((c) => c.next_visit_due && c.next_visit_due <= now && !visited(c))
+    .sort((a, b) => String(a.next_visit_due).localeCompare(String(b.next_visit_due)));
+  const never = kids.filter((c) => !c.next_visit_due && !store.visitsOf(c.id).length)
+    .sort((a, b) => (RISK_ORDER[a.risk_level] ?? 3) - (RISK_ORDER[b.risk_level] ?? 3));
+  return { overdue, never, rest: kids.filter((c) => !overdue.includes(c) && !never.includes(c)) };
+}
+
 export async function render() {
   if (!position) position = await locate();
   const now = today();
   const kids = store.children();
-  const overdue = kids.filter((c) => !c.next_visit_due || c.next_visit_due <= now)
-    .sort((a, b) => String(a.next_visit_due || '').localeCompare(String(b.next_visit_due || '')));
-  const rest = kids.filter((c) => !overdue.includes(c));
+  const { overdue, never, rest } = dueLists(kids, now);
   const place = (c) => { const hh = store.one('household', c.household_id); return hh && hh.lat != null ? hh : null; };
   if (position) {
     rest.sort((a, b) => (place(a) ? distanceM(position, place(a)) : Infinity) - (place(b) ? distanceM(position, place(b)) : Infinity));
   }
-  const venues = store.all('venue').filter((v) => v.status !== 'closed')
+  const venues = (mayInspect() ? store.all('venue') : []).filter((v) => v.status !== 'closed')
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
-  const near = (c) => (position && place(c) ? `约 ${Math.round(distanceM(position, place(c)))} 米` : `下次走访 ${c.next_visit_due || '—'}`);
+  const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${c.next_visit_due || '—'}`);
   const questioned = questionedSection();
   const clues = cluesSection();
-  const weekly = await weeklySection();
+  const todo = await serverTasks();
+  const weekly = weeklySection(todo);
+  const head = headSection(todo);
   return page(T.today,
     clues,
     weekly,
+    head,
     questioned,
-    kids.length ? h('section', { 'aria-labelledby': 'overdue-h' },
-      h('h2', { id: 'overdue-h' }, `逾期走访（${overdue.length}）`),
-      overdue.length ? h('ul', { class: 'list' }, overdue.map((c) => childItem(c, c.next_visit_due ? `应于 ${c.next_visit_due} 走访` : '尚未走访')))
-        : h('p', {}, '没有逾期的走访。')) : null,
+    kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
+      h('h2', { id: 'overdue-h' }, '逾期走访（0）'), h('p', {}, '没有逾期的走访。')) : null,
+    childSection('overdue-h', '逾期走访', overdue, (c) => (c.next_visit_due === now ? '今天应走访' : `应于 ${c.next_visit_due} 走访`),
+      h('a', { class: 'btn link', href: '#/ledgers/children/overdue' }, '在台账中查看全部走访逾期的儿童')),
+    childSection('never-h', '尚未走访', never, () => '登记后尚未走访', `只列出前 ${HEAD_LIST_MAX} 名，其余可在“我的儿童”中查找。`),
     rest.length ? h('section', { 'aria-labelledby': 'near-h' },
       h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),
       h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,
@@ -105,5 +169,5 @@ export async function render() {
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned && !clues && !weekly ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
+    !kids.length && !venues.length && !questioned && !clues && !weekly && !head ? h('p', {}, '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

@@ -7,6 +7,10 @@ import { newestFirst } from '../amend.js';
 import { openViolations } from '../violations.js';
 import { VENUE_TYPE } from '../i18n/zh-CN.js';
 
+// Who records inspections (the server refuses any other role's): the others read venues only.
+const INSPECTING_ROLES = ['inspector', 'town_admin'];
+export const mayInspect = () => INSPECTING_ROLES.includes((state.get().user || {}).role);
+
 function findings(i, labels) {
   const failed = (i.answers || []).filter((a) => a.result === 'fail').map((a) => labels.get(a.item) || a.item);
   return failed.length ? `不合格 ${failed.length} 项：${failed.join('、')}` : '无不合格项';
@@ -41,8 +45,8 @@ export async function render(id) {
   return page(v.name,
     h('p', { class: 'meta' }, [VENUE_TYPE[v.type] || v.type, v.address, v.status === 'closed' ? '已停业' : null]
       .filter(Boolean).join(' · ')),
-    h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/inspect/${id}` }, '检查'),
-      open.length ? h('a', { class: 'btn', href: `#/inspect/${id}/${open[0].inspection.id}` }, '复查') : null,
+    h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn primary', href: `#/inspect/${id}` }, '检查') : null,
+      open.length && mayInspect() ? h('a', { class: 'btn', href: `#/inspect/${id}/${open[0].inspection.id}` }, '复查') : null,
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null),
     h('h2', {}, `检查记录（${inspections.length}）`),

@@ -4,7 +4,8 @@
 import { h, page, today } from '../ui.js';
 import * as store from '../store.js';
 import { openViolations } from '../violations.js';
-import { distanceM } from './today.js';
+import { distanceM, distanceText } from './today.js';
+import { mayInspect } from './venue.js';
 import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 const FIX_MAX_AGE_MS = 2 * 60 * 1000;
@@ -19,10 +20,6 @@ function refreshFix(onFix) {
   navigator.geolocation.getCurrentPosition(
     (p) => { asking = false; fix = { lat: p.coords.latitude, lon: p.coords.longitude, at: Date.now() }; onFix(); },
     () => { asking = false; }, { timeout: 15000, maximumAge: FIX_MAX_AGE_MS });
-}
-
-export function distanceText(m) {
-  return m < 1000 ? `约 ${Math.max(10, Math.round(m / 10) * 10)} 米` : `约 ${(m / 1000).toFixed(1)} 公里`;
 }
 
 /** Today's joint operation in the phone's store, if there is one. */
@@ -48,14 +45,15 @@ function venueItem(v, distance, amended) {
   const meta = [distance === null ? null : distanceText(distance),
     last ? `上次检查 ${String(last.inspected_at).slice(0, 10)}${last._pending ? '（待同步）' : ''}` : '尚未检查']
     .filter(Boolean).join(' · ');
+  const inspects = mayInspect();
   return h('li', { class: 'venue', 'data-venue': v.id },
-    h('a', { class: 'item', href: `#/inspect/${v.id}` }, h('strong', {}, v.name),
+    h('a', { class: 'item', href: inspects ? `#/inspect/${v.id}` : `#/venue/${v.id}` }, h('strong', {}, v.name),
       h('span', { class: 'tag' }, VENUE_TYPE[v.type] || v.type),
       v.status === 'closed' ? h('span', { class: 'tag' }, '已停业') : null,
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null,
       h('span', { class: 'meta' }, meta)),
-    inspections.length || open.length ? h('p', { class: 'row venue-actions' },
+    inspects && (inspections.length || open.length) ? h('p', { class: 'row venue-actions' },
       inspections.length ? h('a', { class: 'btn small', href: `#/venue/${v.id}`, 'aria-label': `检查记录 ${v.name}` }, '检查记录') : null,
       open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
         'aria-label': `复查 ${v.name}` }, '复查') : null) : null);

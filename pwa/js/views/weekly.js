@@ -17,6 +17,8 @@ export function isoWeek(day) {
 }
 
 const monthDay = (day) => `${Number(day.slice(5, 7))}月${Number(day.slice(8, 10))}日`;
+/** A week's code (2026-W48) as people read it: 2026年第48周. */
+export const weekText = (week) => week.replace(/^(\d{4})-W0?(\d+)$/, '$1年第$2周');
 
 export function figureLines(f) {
   return [
@@ -37,7 +39,7 @@ function picker(r) {
 
 function submitButton(r, box) {
   return h('button', { type: 'button', class: 'btn primary wide', onclick: async (ev) => {
-    if (!await confirmDialog(`提交 ${r.period} 周报`, '提交后该周数据将被固定，不能修改。确定提交？', '提交')) return;
+    if (!await confirmDialog(`提交${weekText(r.period)}周报`, '提交后该周数据将被固定，不能修改。确定提交？', '提交')) return;
     ev.target.disabled = true;
     try {
       const done = await api.post('/api/reports/weekly/submit', { week: r.period });
@@ -55,7 +57,7 @@ function submitButton(r, box) {
 function report(r) {
   const box = h('div', { 'data-testid': 'weekly-report' },
     h('p', { class: 'meta', 'data-testid': 'weekly-window' },
-      `${r.period}：${monthDay(r.window_start)} 至 ${monthDay(r.window_end)}，应于 ${monthDay(r.due)} 前提交`),
+      `${weekText(r.period)}：${monthDay(r.window_start)} 至 ${monthDay(r.window_end)}，应于 ${monthDay(r.due)} 前提交`),
     h('dl', { class: 'facts report-lines' }, figureLines(r.figures).map(([label, value, sub]) => [
       h('dt', sub ? { class: 'sub' } : {}, label), h('dd', {}, String(value))])));
   if (r.submitted) {
@@ -94,5 +96,5 @@ export async function render(week) {
   return page(TITLE,
     role() === 'police' ? null : h('p', { class: 'hint' }, '由派出所每周提交'),
     picker(r), report(r), role() === 'police' ? null : stations(r),
-    h('p', {}, h('a', { href: '#/clues' }, '返回线索')));
+    h('p', {}, h('a', { class: 'btn link', href: '#/clues' }, '返回线索')));
 }
