@@ -31,6 +31,7 @@ const VIEWS = {
   plans: () => import('./views/plans.js'),
   plan: () => import('./views/plans.js'),
 };
+const REPORT = '#/clue';
 const RECORD_TITLES = {
   child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', clue: '强制报告', conflict: '处理冲突',
   review: '走访审核', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账', weekly: '周报',
@@ -44,6 +45,10 @@ let waitingWorker = null;
 let updating = false;
 let rendering = 0;
 let drawn = null;  // the address of the screen drawn last
+let place = 0;  // the position in the history of the entry shown, kept in its state: which way a move went
+let drawnPlace = 0;  // the position of the entry whose screen is drawn
+let asking = false;  // the worker is being asked whether to leave a form's typing
+let aside = null;  // a screen holding typing, set aside for the report: { hash, node, shown }
 let reloadPending = false;
 let wiping = false;
 
@@ -66,7 +71,11 @@ async function registerWorker() {
   });
 }
 
-const dirtyForm = () => document.querySelector('#view form[data-dirty], #view form[data-saving]');
+const TYPED = '#view form[data-dirty]';
+const dirtyForm = () => document.querySelector(`${TYPED}, #view form[data-saving]`);
+/** A form whose typing leaving would lose: not one being saved, which moves on by itself (ui.moveOn),
+ *  nor one that holds nothing to keep (a search, a password). */
+const unsavedForm = () => document.querySelector(`${TYPED}:not([data-saving]):not([data-leave-freely])`);
 
 /** Another tab took a new version (its service worker, or its database upgrade, which waits on this
  *  tab's connection): say whether a half-filled form here holds it back, this tab then reloading
@@ -117,13 +126,20 @@ export async function route(focus = false) {
   const [name, ...params] = (hash.replace(/^#\/?/, '') || 'today').split('/');
   const view = document.getElementById('view');
   if (!db.hasKey()) return;
-  const mod = await (VIEWS[name] || VIEWS.today)().catch(() => ({ render: notLoaded }));
-  const held = store.loadedCursor();
-  const el = await mod.render(...params.map(decodeURIComponent));
-  if (ticket !== rendering) return;
-  if (!focus && dirtyForm() && hash === drawn) return;
+  let el, held;
+  if (aside && aside.hash === hash) {  // back from the report: the work as it was left
+    ({ node: el, shown: held } = aside);
+    aside = null;
+  } else {
+    const mod = await (VIEWS[name] || VIEWS.today)().catch(() => ({ render: notLoaded }));
+    held = store.loadedCursor();
+    el = await mod.render(...params.map(decodeURIComponent));
+    if (ticket !== rendering) return;
+    if (!focus && dirtyForm() && hash === drawn) return;
+  }
   view.replaceChildren(el);
   drawn = hash;
+  drawnPlace = place;
   store.markShown(held);
   if (reloadPending && !dirtyForm()) {  // the form that held a new version back has been left
     location.reload();
@@ -136,6 +152,40 @@ export async function route(focus = false) {
   // its history and recent-apps list, outside the encrypted store, so those get a generic title.
   const label = params.length ? (RECORD_TITLES[name] || '详情') : (title ? title.textContent : '');
   document.title = `${label} · 护蕾`;
+}
+
+/** Note where in the history the entry shown lies: an entry without a position is new (a link
+ *  followed, an address set), one past the entry it was added after. */
+function notePlace() {
+  const at = history.state && history.state.at;
+  if (typeof at === 'number') place = at;
+  else history.replaceState({ at: ++place }, '');
+}
+
+/** The address changed (a tab, the report button, the back button): draw the screen it names, but
+ *  leave a form holding unsaved typing only once the worker agrees to lose it; otherwise the history
+ *  goes back to the form's entry and the form stays as it is. */
+async function hashChanged() {
+  notePlace();
+  if (asking) return;  // the question open answers for this move too
+  if (!unsavedForm()) {
+    route(true);
+    return;
+  }
+  rendering += 1;  // a screen still being drawn must not replace the form meanwhile
+  if (location.hash === drawn) return;  // back at the form's own address, as after staying
+  if (location.hash === REPORT) {
+    // The report is one tap from anywhere and costs no work: the screen waits, typing and all, for
+    // the worker to come back to its address (the report, filed or not, goes back there).
+    aside = { hash: drawn, node: document.getElementById('view').firstElementChild, shown: store.shownCursor() };
+    route(true);
+    return;
+  }
+  asking = true;
+  const leave = await confirmDialog('离开此页？', '填写的内容还没有保存，离开后将丢失。', '离开', '继续填写');
+  asking = false;
+  if (leave) route(true);
+  else if (place !== drawnPlace) history.go(drawnPlace - place);
 }
 
 async function afterUnlock() {
@@ -190,7 +240,13 @@ async function boot() {
   registerWorker().catch(() => {});
   store.onChange(() => { if (!dirtyForm()) route(); });
   otherTabs.onOtherSync(showOtherSync);
-  addEventListener('hashchange', () => route(true));
+  notePlace();
+  addEventListener('hashchange', hashChanged);
+  // 跳到正文 moves the focus, not the address: #view names no screen.
+  document.querySelector('a.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    document.getElementById('view').focus();
+  });
   api.whenRevoked(() => wiped('revoked'));
   const login = await import('./views/login.js');
   const note = await session.afterWipe();

@@ -14,6 +14,8 @@ let shown = null;
 export const loadedCursor = () => loaded;
 /** Note that the screen shows the records as of `cursor`. */
 export function markShown(cursor) { shown = cursor; }
+/** The cursor of the records the screen on show was drawn from. */
+export const shownCursor = () => shown;
 
 export function onChange(fn) { changed.add(fn); return () => changed.delete(fn); }
 

@@ -30,7 +30,8 @@ export function field(label, control, hint) {
 }
 
 /** Have typing in `form` mark it dirty, which keeps a background sync or another tab's from
- *  redrawing the screen under it (app.js); whoever submits it removes the mark. */
+ *  redrawing the screen under it and asks the worker before leaving it (app.js); whoever submits it
+ *  removes the mark. */
 export function holdTyping(form) {
   const dirty = () => form.setAttribute('data-dirty', '');
   form.addEventListener('input', dirty);
@@ -99,6 +100,7 @@ export function drawnAt(form) {
  *  else replaces a form while it saves (onSave). */
 export function moveOn(form, to) {
   if (!form.isConnected || location.hash !== homes.get(form)) return;
+  form.removeAttribute('data-dirty');  // saved: leaving it asks nothing (app.js)
   if (typeof to === 'function') to();
   else location.hash = to;
 }

@@ -154,8 +154,9 @@ async function filtersForm(name, reload) {
   const more = h('details', { class: 'filter-more', open: chosen > 0 || WIDE.matches },
     h('summary', {}, chosen ? `筛选（已选 ${chosen} 项）` : '筛选'), h('div', { class: 'filter-row' }, kids), overdue);
   const hint = namesMasked() && NAMED.has(name) ? T.maskedSearch : SEARCH[name];
-  const form = h('form', { class: 'filters', role: 'search' }, field(hint, search), more);
-  // Keeps a sync from re-rendering the screen under the user's typing (see app.js).
+  const form = h('form', { class: 'filters', role: 'search', 'data-leave-freely': '' }, field(hint, search), more);
+  // Keeps a sync from re-rendering the screen under the user's typing (see app.js); the terms apply
+  // as typed and stay for the next visit, so leaving asks nothing (data-leave-freely).
   form.addEventListener('input', () => form.setAttribute('data-dirty', ''));
   form.addEventListener('submit', (e) => { e.preventDefault(); clearTimeout(timer); current.q = search.value; current.page = 1; reload(); });
   return form;
