@@ -206,3 +206,60 @@ export function addDays(dateStr, days) {
   d.setDate(d.getDate() + days);
   return localDate(d);
 }
+
+/** A modal that shows one masked field after asking which (`choices`: [value, label] pairs) and why.
+ *  `reveal(field, reason)` resolves the value, or throws an Error whose message the dialog says.
+ *  The value is shown in the dialog only and goes with it: on close, on leaving the screen, or when
+ *  the phone is put away. Resolves when it closes. */
+export function revealDialog(title, choices, reveal) {
+  return new Promise((resolve) => {
+    const titleId = nextId('dlg');
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'data-testid': 'reveal-dialog' });
+    const reason = h('textarea', { name: 'reason', rows: '2', maxlength: '500' });
+    const out = h('p', { class: 'error', role: 'alert' });
+    const shown = h('p', { class: 'revealed', 'data-testid': 'revealed', 'aria-live': 'polite' });
+    const go = h('button', { type: 'submit', class: 'btn primary' }, '查看');
+    const form = h('form', { novalidate: true },
+      radios('查看哪一项', nextId('reveal'), choices, choices[0][0]),
+      field('原因（必填）', reason, '每次查看都记入审计日志'), out, shown,
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'btn', onclick: () => close() }, '关闭'), go));
+    const away = () => { if (document.visibilityState === 'hidden') close(); };
+    function close() {
+      shown.textContent = '';
+      removeEventListener('hashchange', close);
+      document.removeEventListener('visibilitychange', away);
+      if (dlg.open) dlg.close();
+      dlg.remove();
+      resolve();
+    }
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      out.textContent = '';
+      shown.textContent = '';
+      const why = reason.value.trim();
+      if (!why) {
+        out.textContent = '请写明查看原因';
+        reason.focus();
+        return;
+      }
+      const picked = form.querySelector('input[type="radio"]:checked');
+      const [which, label] = choices.find(([v]) => v === picked.value);
+      go.disabled = true;
+      try {
+        const value = await reveal(which, why);
+        const text = Array.isArray(value) ? value.join('、') : value;
+        if (dlg.isConnected) shown.textContent = `${label}：${text || '（无）'}`;
+      } catch (err) {
+        if (dlg.isConnected) out.textContent = err.message;
+      } finally {
+        go.disabled = false;
+      }
+    });
+    dlg.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
+    addEventListener('hashchange', close);
+    document.addEventListener('visibilitychange', away);
+    dlg.append(h('h2', { id: titleId }, title), form);
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}

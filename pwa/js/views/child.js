@@ -1,8 +1,9 @@
 // A child's page: details, the edit of notes, the visit history and the assistance plan.
-import { h, field, page, fmtTime, onSave, redrawSaved, toast } from '../ui.js';
+import { h, field, page, fmtTime, onSave, redrawSaved, revealDialog, toast } from '../ui.js';
+import * as api from '../api.js';
 import * as store from '../store.js';
-import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX } from '../i18n/zh-CN.js';
-import { isHead } from '../online.js';
+import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX, T } from '../i18n/zh-CN.js';
+import { errorText, isHead, namesMasked } from '../online.js';
 import * as state from '../state.js';
 import { headPanel } from './child-head.js';
 import { newestFirst } from '../amend.js';
@@ -65,6 +66,7 @@ export function render(id) {
       row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
       row('身份证号', c.id_number), row('下次走访', c.next_visit_due), row('地址', hh && hh.address),
       row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
+    revealButton(c, hh),
     hh && hh.lat == null && hh.location_proposal
       ? h('p', { class: 'hint', 'data-testid': 'location-pending' }, '位置待村负责人确认') : null,
     isHead() ? headPanel(id) : null,
@@ -74,6 +76,26 @@ export function render(id) {
     // Online, a head's panel above lists the plans with their links; offline this is all there is.
     isHead() && navigator.onLine ? null : storedPlans(plans));
   return body;
+}
+
+/** For a role that may reveal (the server's REVEAL_ROLES are the heads), when the name or ID number
+ *  shows masked: ask the server for one field with a reason. The value stays in the dialog. */
+function revealButton(c, hh) {
+  const maskedId = Boolean(c.id_number) && c.id_number.includes('*');
+  if (!isHead() || !(namesMasked() || maskedId)) return null;
+  const choices = [namesMasked() ? ['name', '姓名'] : null, c.id_number ? ['id_number', '身份证号'] : null,
+    hh && (hh.guardians || []).some((g) => g.phone) ? ['guardian_phones', '监护人电话'] : null].filter(Boolean);
+  if (!choices.length) return null;
+  const ask = async (which, reason) => {
+    if (!navigator.onLine) throw new Error(T.needsNetwork);
+    try {
+      return (await api.post(`/api/children/${c.id}/reveal`, { field: which, reason })).value;
+    } catch (e) {
+      throw new Error(e.status === 0 ? T.needsNetwork : errorText(e));
+    }
+  };
+  return h('p', { class: 'row' }, h('button', { type: 'button', class: 'btn small', 'data-testid': 'reveal',
+    onclick: () => revealDialog('查看完整信息', choices, ask) }, '查看完整信息'));
 }
 
 function storedPlans(plans) {
