@@ -72,7 +72,8 @@ async function registerWorker() {
 }
 
 const TYPED = '#view form[data-dirty]';
-const dirtyForm = () => document.querySelector(`${TYPED}, #view form[data-saving]`);
+// A screen set aside for the report holds typing too: no redraw, reload or update takes it.
+const dirtyForm = () => aside || document.querySelector(`${TYPED}, #view form[data-saving]`);
 /** A form whose typing leaving would lose: not one being saved, which moves on by itself (ui.moveOn),
  *  nor one that holds nothing to keep (a search, a password). */
 const unsavedForm = () => document.querySelector(`${TYPED}:not([data-saving]):not([data-leave-freely])`);
@@ -168,15 +169,20 @@ function notePlace() {
 async function hashChanged() {
   notePlace();
   if (asking) return;  // the question open answers for this move too
-  if (!unsavedForm()) {
+  const back = aside !== null && location.hash === aside.hash;  // from the report to the work set aside
+  if (!unsavedForm() && (aside === null || back)) {
     route(true);
     return;
   }
   rendering += 1;  // a screen still being drawn must not replace the form meanwhile
-  if (location.hash === drawn) return;  // back at the form's own address, as after staying
-  if (location.hash === REPORT) {
+  if (location.hash === drawn) {  // back at the form's own address, as after staying
+    if (aside && aside.node === document.getElementById('view').firstElementChild) aside = null;  // before the report was drawn
+    return;
+  }
+  if (location.hash === REPORT && aside === null) {
     // The report is one tap from anywhere and costs no work: the screen waits, typing and all, for
-    // the worker to come back to its address (the report, filed or not, goes back there).
+    // the worker to come back to its address (the report, filed or not, goes back there). Leaving
+    // the report anywhere else asks, as leaving the form would have.
     aside = { hash: drawn, node: document.getElementById('view').firstElementChild, shown: store.shownCursor() };
     route(true);
     return;
@@ -184,8 +190,12 @@ async function hashChanged() {
   asking = true;
   const leave = await confirmDialog('离开此页？', '填写的内容还没有保存，离开后将丢失。', '离开', '继续填写');
   asking = false;
-  if (leave) route(true);
-  else if (place !== drawnPlace) history.go(drawnPlace - place);
+  if (!leave) {
+    if (place !== drawnPlace) history.go(drawnPlace - place);
+    return;
+  }
+  if (!back) aside = null;  // the work set aside goes with the report left
+  route(true);
 }
 
 async function afterUnlock() {

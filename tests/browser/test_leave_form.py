@@ -8,6 +8,7 @@ from . import helpers
 from .conftest import PHONE
 from .test_conflict import conflicted, open_conflict
 from .test_offline import open_visit_form, shown
+from .test_update import deploy_next_version, offered_update
 
 NAME = "欧阳明月"
 TYPED = "母亲外出务工，祖母照料，写了一半"
@@ -91,6 +92,77 @@ def test_the_report_button_sets_a_half_filled_visit_aside_until_the_worker_is_ba
     assert [(op["entity"], op["action"]) for op in ops] == [("clue", "create"), ("visit", "create")]
     assert ops[0]["data"]["description"] == "孩子说晚上有陌生人来家里"
     assert (ops[1]["data"]["notes"], ops[1]["data"]["answers"]["in_school"]) == (TYPED, True)
+    context.close()
+
+
+def test_leaving_the_report_anywhere_but_back_asks_for_the_work_set_aside(browser, live_server):
+    context, page, at = half_filled_visit(browser, live_server)
+    page.get_by_role("link", name="强制报告").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("强制报告")
+    page.locator("#nav").get_by_role("link", name="登记").click()  # the report untouched, the visit not
+    asked_to_leave(page).get_by_role("button", name="继续填写").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("强制报告")
+    at_address(page, "#/clue")
+    page.go_back()
+    still_filling(page, at)
+
+    page.get_by_role("link", name="强制报告").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("强制报告")
+    page.locator("#nav").get_by_role("link", name="登记").click()
+    asked_to_leave(page).get_by_role("button", name="离开", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("登记家庭或儿童")
+    page.evaluate(f"location.hash = '{at}'")  # the worker agreed to let the visit go: a fresh form
+    expect(page.get_by_label("走访情况")).to_have_value("")
+    expect(page.locator("#view textarea[data-old]")).to_have_count(0)
+    context.close()
+
+
+def test_updating_from_the_report_asks_for_the_work_set_aside(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_installed(page)
+    deploy_next_version(live_server)
+    open_visit_form(page, NAME)
+    page.get_by_label("走访情况").fill(TYPED)
+    page.get_by_role("link", name="强制报告").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("强制报告")
+    offered_update(page).get_by_role("button", name="更新").click()
+    question = page.get_by_role("dialog", name="更新应用")
+    expect(question).to_contain_text("正在填写的内容还没有保存")
+    question.get_by_role("button", name="取消").click()
+    page.go_back()
+    expect(page.get_by_label("走访情况")).to_have_value(TYPED)
+    context.close()
+
+
+def test_the_report_button_opens_the_report_while_the_form_holds_an_update_back(browser, live_server):
+    """Another tab took a new version while this tab's visit was half-filled, so this tab waits
+    for the visit; the report button opens the report, and the visit comes back after it."""
+    context = browser.new_context(**PHONE)
+    working = context.new_page()
+    helpers.login(working, live_server.url, "worker_a")
+    helpers.wait_installed(working)
+    working.reload()  # now under the installed version, as every later start is
+    helpers.unlock(working)
+    other = context.new_page()
+    other.goto(live_server.url + "/")
+    helpers.unlock(other)
+    deploy_next_version(live_server)
+    open_visit_form(working, NAME)
+    working.get_by_label("走访情况").fill(TYPED)
+    working.evaluate("navigator.serviceWorker.addEventListener('controllerchange', "
+                     "() => { window.tookOver = true; })")
+    with other.expect_navigation():
+        offered_update(other).get_by_role("button", name="更新").click()
+    working.wait_for_function("window.tookOver === true")  # after the app's own handler held it back
+    working.evaluate("window.stillHere = true")
+    working.get_by_role("link", name="强制报告").click()
+    expect(working.get_by_role("heading", level=1)).to_have_text("强制报告")
+    working.get_by_label("发生了什么（必填）").fill("孩子说晚上有陌生人来家里")
+    working.get_by_role("button", name="提交报告").click()
+    expect(working.get_by_label("走访情况")).to_have_value(TYPED)
+    assert working.evaluate("window.stillHere === true")  # never reloaded under the worker
     context.close()
 
 

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent
+from server.models import AuditEvent, Child
 
 from . import helpers
 from .conftest import PHONE
@@ -97,4 +97,30 @@ def test_a_grid_worker_has_no_reveal(browser, live_server):
     expect(page.locator("#view dd", has_text="********")).to_have_count(1)  # the ID number shows masked
     expect(page.get_by_test_id("reveal")).to_have_count(0)
     expect(page.get_by_role("button", name="查看完整信息")).to_have_count(0)
+    context.close()
+
+
+def test_a_village_head_reveals_the_guardian_phones_of_a_child_without_an_id_number(browser, live_server):
+    """Guardian phones are masked for a head too, who may reveal them: the one masked field offered."""
+    child = live_server.ids.children["a1"]
+    with live_server.app.app_context():
+        db.session.get(Child, child).id_number = None
+        db.session.commit()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    _open_child(page, child)
+    expect(page.locator("#view h1")).to_have_text("欧阳明月")
+    expect(page.locator("#view")).to_contain_text("139****0000")
+    page.get_by_test_id("reveal").click()
+    dialog = page.get_by_test_id("reveal-dialog")
+    expect(dialog.get_by_role("radio")).to_have_count(1)
+    expect(dialog.get_by_label("监护人电话")).to_be_checked()
+    dialog.get_by_label("原因（必填）").fill(REASON)
+    dialog.get_by_role("button", name="查看").click()
+    expect(dialog.get_by_test_id("revealed")).to_have_text("监护人电话：13900000000")
+    with live_server.app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "reveal")).all()
+        assert [(e.actor_id, e.entity_id, e.detail, e.reason) for e in events] == [
+            (live_server.ids.users["head_a"], child, {"field": "guardian_phones"}, REASON)]
     context.close()

@@ -78,13 +78,14 @@ export function render(id) {
   return body;
 }
 
-/** For a role that may reveal (the server's REVEAL_ROLES are the heads), when the name or ID number
- *  shows masked: ask the server for one field with a reason. The value stays in the dialog. */
+/** For a role that may reveal (the server's REVEAL_ROLES are the heads), when the name, ID number or
+ *  a guardian's phone shows masked: ask the server for one field with a reason. The value stays in
+ *  the dialog. */
 function revealButton(c, hh) {
-  const maskedId = Boolean(c.id_number) && c.id_number.includes('*');
-  if (!isHead() || !(namesMasked() || maskedId)) return null;
-  const choices = [namesMasked() ? ['name', '姓名'] : null, c.id_number ? ['id_number', '身份证号'] : null,
-    hh && (hh.guardians || []).some((g) => g.phone) ? ['guardian_phones', '监护人电话'] : null].filter(Boolean);
+  if (!isHead()) return null;
+  const masked = (value) => typeof value === 'string' && value.includes('*');
+  const choices = [namesMasked() ? ['name', '姓名'] : null, masked(c.id_number) ? ['id_number', '身份证号'] : null,
+    hh && (hh.guardians || []).some((g) => masked(g.phone)) ? ['guardian_phones', '监护人电话'] : null].filter(Boolean);
   if (!choices.length) return null;
   const ask = async (which, reason) => {
     if (!navigator.onLine) throw new Error(T.needsNetwork);
