@@ -72,8 +72,12 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     police.login("police")
     described = [c["description"] for c in police.get("/api/clues").get_json()["rows"]]
     assert described.count("孩子说晚上有陌生人来家里") == 1
+    # Back at the inspection the report interrupted, its 不合格 still ticked; leaving it now asks.
+    expect(page.get_by_role("heading", level=1)).to_have_text("检查 测试a宾馆")
+    expect(page.locator(".check-item").nth(0).get_by_label("不合格")).to_be_checked()
 
     nav.get_by_role("link", name="同步").click()
+    page.get_by_role("dialog", name="离开此页？").get_by_role("button", name="离开", exact=True).click()
     expect(page.get_by_role("heading", name="同步状态")).to_be_visible()
     expect(page.get_by_test_id("quota")).to_contain_text("MB")
     problems += helpers.check_screen(page, "10-sync")
