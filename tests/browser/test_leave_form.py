@@ -8,7 +8,7 @@ from . import helpers
 from .conftest import PHONE
 from .test_conflict import conflicted, open_conflict
 from .test_offline import open_visit_form, shown
-from .test_update import deploy_next_version, offered_update
+from .test_update import deploy_next_version, offered_update, update_from_another_tab
 
 NAME = "欧阳明月"
 TYPED = "母亲外出务工，祖母照料，写了一半"
@@ -151,11 +151,7 @@ def test_the_report_button_opens_the_report_while_the_form_holds_an_update_back(
     deploy_next_version(live_server)
     open_visit_form(working, NAME)
     working.get_by_label("走访情况").fill(TYPED)
-    working.evaluate("navigator.serviceWorker.addEventListener('controllerchange', "
-                     "() => { window.tookOver = true; })")
-    with other.expect_navigation():
-        offered_update(other).get_by_role("button", name="更新").click()
-    working.wait_for_function("window.tookOver === true")  # after the app's own handler held it back
+    update_from_another_tab(other, working)  # held back here for the visit
     working.evaluate("window.stillHere = true")
     working.get_by_role("link", name="强制报告").click()
     expect(working.get_by_role("heading", level=1)).to_have_text("强制报告")
