@@ -22,8 +22,10 @@ export function failure(e) {
   return h('p', { class: 'banner warn', role: 'alert' }, `出错了：${e.message}`);
 }
 
-/** The first message of a validation error, for the field that caused it. */
+/** What a failed call says: no network, or the first message of a validation error (for the field
+ *  that caused it), or the server's own words. */
 export function errorText(e) {
+  if (e && e.status === 0) return T.needsNetwork;
   const fields = (e && e.fields) || {};
   const first = Object.values(fields).flat()[0];
   return first || (e && e.message) || '出错了';

@@ -1,7 +1,7 @@
 // The village head's part of a child's page: the assessment behind the level, plans, the override.
 import { h, field, radios, onSave, toast } from '../ui.js';
 import * as api from '../api.js';
-import { PLAN_STATUS, RISK, T } from '../i18n/zh-CN.js';
+import { PLAN_STATUS, RISK } from '../i18n/zh-CN.js';
 import { decides, errorText, failure } from '../online.js';
 import { sync } from '../sync.js';
 
@@ -19,7 +19,7 @@ function overrideForm(child, refresh) {
     if (reason.value.trim().length < 4) { out.textContent = '请写明调整理由（至少 4 个字）'; return false; }
     try {
       await api.post(`/api/children/${child.id}/risk-override`, { level: level || null, reason: reason.value.trim() });
-    } catch (err) { out.textContent = err.status === 0 ? T.needsNetwork : errorText(err); return false; }
+    } catch (err) { out.textContent = errorText(err); return false; }
     toast('风险等级已调整');
     await refresh();
     sync();

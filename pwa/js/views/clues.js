@@ -17,7 +17,7 @@ async function send(clue, action, body, done, out) {
     toast(done);
     return true;
   } catch (e) {
-    if (e.status !== 409) { out.textContent = e.status === 0 ? T.needsNetwork : errorText(e); return false; }
+    if (e.status !== 409) { out.textContent = errorText(e); return false; }
     toast(e.message);
     const now = await api.get(`/api/clues/${clue.id}`).catch(() => null);
     if (now) await store.keepServer('clue', now);

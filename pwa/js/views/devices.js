@@ -55,7 +55,7 @@ function item(d, mine) {
         toast('设备已停用');
         li.replaceWith(item({ ...d, revoked_at: new Date().toISOString() }, mine));
       } catch (e) {
-        out.textContent = e.status === 0 ? T.needsNetwork : errorText(e);
+        out.textContent = errorText(e);
         stop.disabled = false;
       }
     });

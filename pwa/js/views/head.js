@@ -29,7 +29,7 @@ function exportButton(period, villageId, label) {
   const query = new URLSearchParams({ period, format: 'xlsx', ...(villageId ? { village_id: villageId } : {}) });
   return h('button', { type: 'button', class: 'btn', 'data-testid': 'report-export', onclick: async (ev) => {
     ev.target.disabled = true;
-    try { await saveFile(`/api/reports/monthly?${query}`); } catch (e) { toast(e.status === 0 ? T.needsNetwork : errorText(e)); }
+    try { await saveFile(`/api/reports/monthly?${query}`); } catch (e) { toast(errorText(e)); }
     ev.target.disabled = false;
   } }, label);
 }
@@ -55,7 +55,7 @@ async function headReport(period) {
         box.replaceWith(await headReport(r.period));
       } catch (e) {
         ev.target.disabled = false;
-        toast(e.status === 0 ? T.needsNetwork : errorText(e));
+        toast(errorText(e));
       }
     } }, '提交月报'));
   }

@@ -87,7 +87,7 @@ function exports() {
   const out = h('p', { class: 'error', role: 'alert' });
   const run = (fmt, extra) => async () => {
     out.textContent = '';
-    try { await save(fmt, extra); } catch (e) { out.textContent = e.status === 0 ? T.needsNetwork : errorText(e); }
+    try { await save(fmt, extra); } catch (e) { out.textContent = errorText(e); }
   };
   const box = h('div', { class: 'card' }, h('h2', {}, '导出'),
     h('p', { class: 'hint' }, '按当前筛选条件导出全部记录；姓名、电话等已脱敏，导出会记入审计日志。'),

@@ -29,7 +29,7 @@ function item(hh, onDone) {
     } catch (e) {
       // Decided by someone else, or no longer in this village: nothing is left to decide here.
       if (e.status === 409 || e.status === 404) { toast(errorText(e)); onDone(li); return; }
-      out.textContent = e.status === 0 ? T.needsNetwork : errorText(e);
+      out.textContent = errorText(e);
       for (const b of li.querySelectorAll('button')) b.disabled = false;
     }
   };

@@ -39,7 +39,7 @@ function actionForm(title, controls, button, act, danger = false) {
     try {
       return await act(form);
     } catch (err) {
-      out.textContent = err.status === 0 ? T.needsNetwork : errorText(err);
+      out.textContent = errorText(err);
       return false;
     }
   });
@@ -74,7 +74,7 @@ function draftForms(plan, helpers, refresh) {
           await api.post(`${url}/approve`);
         } catch (err) {
           e.target.disabled = false;
-          toast(err.status === 0 ? T.needsNetwork : errorText(err));
+          toast(errorText(err));
           return;
         }
         await refresh();

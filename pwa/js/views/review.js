@@ -29,7 +29,7 @@ function item(v, onDone) {
       toast(decision === 'accept' ? '已通过' : '已退回网格员核实');
       onDone(li);
     } catch (e) {
-      out.textContent = e.status === 0 ? T.needsNetwork : errorText(e);
+      out.textContent = errorText(e);
       for (const b of li.querySelectorAll('button')) b.disabled = false;
     }
   };

@@ -2,7 +2,7 @@
 // station submits it once a week, the town office reads it.
 import { h, page, confirmDialog, toast, localDate, fmtTime, today, addDays } from '../ui.js';
 import * as api from '../api.js';
-import { CLUE_OUTCOME, T } from '../i18n/zh-CN.js';
+import { CLUE_OUTCOME } from '../i18n/zh-CN.js';
 import { errorText, offlineNotice, role } from '../online.js';
 
 const TITLE = '周报';
@@ -47,7 +47,7 @@ function submitButton(r, box) {
       box.replaceWith(report(done));
     } catch (e) {
       ev.target.disabled = false;
-      toast(e.status === 0 ? T.needsNetwork : errorText(e));
+      toast(errorText(e));
       // Someone else at the station submitted it meanwhile: show theirs.
       if (e.status === 409) box.replaceWith(report(await api.get(`/api/reports/weekly?week=${r.period}`)));
     }
