@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
-import { isHead } from '../online.js';
+import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
 import { mayInspect } from './venue.js';
 
@@ -65,7 +65,7 @@ function questionedSection() {
 
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
 function cluesSection() {
-  if ((state.get().user || {}).role !== 'police') return null;
+  if (role() !== 'police') return null;
   const replaced = store.amendedIds('clue');
   const waiting = store.all('clue').filter((c) => c.status === 'new' && !replaced.has(c.id)).length;
   if (!waiting) return null;
@@ -78,7 +78,7 @@ function cluesSection() {
 /** The server's to-do of the police, a village head or the town office: the server knows, so only
  * online, and a slow network must not hold up a screen that otherwise opens from the phone. */
 async function serverTasks() {
-  if (!(isHead() || (state.get().user || {}).role === 'police') || !navigator.onLine) return null;
+  if (!(isHead() || role() === 'police') || !navigator.onLine) return null;
   return Promise.race([
     api.get('/api/tasks').catch(() => null),
     new Promise((resolve) => { setTimeout(() => resolve(null), 3000); })]);
@@ -104,7 +104,7 @@ function headSection(todo) {
 
 /** The station's weekly report waiting to be submitted. */
 function weeklySection(todo) {
-  if ((state.get().user || {}).role !== 'police' || !todo) return null;
+  if (role() !== 'police' || !todo) return null;
   const due = (todo.tasks || []).filter((t) => t.kind === 'weekly_report_due');
   if (!due.length) return null;
   return h('section', { 'aria-labelledby': 'weekly-h', 'data-testid': 'weekly-due' },
@@ -132,7 +132,8 @@ function dueLists(kids, now) {
     .sort((a, b) => String(a.next_visit_due).localeCompare(String(b.next_visit_due)));
   const never = kids.filter((c) => !c.next_visit_due && !store.visitsOf(c.id).length)
     .sort((a, b) => (RISK_ORDER[a.risk_level] ?? 3) - (RISK_ORDER[b.risk_level] ?? 3));
-  return { overdue, never, rest: kids.filter((c) => !overdue.includes(c) && !never.includes(c)) };
+  const listed = new Set([...overdue, ...never]);
+  return { overdue, never, rest: kids.filter((c) => !listed.has(c)) };
 }
 
 export async function render() {
