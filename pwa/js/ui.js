@@ -166,18 +166,25 @@ export function toast(text) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
+/** Show a modal dialog titled `title` holding `content`; `cancel` runs on Esc or the back gesture.
+ *  Returns `close()`, which takes it away. */
+function modal(title, content, cancel, props = {}) {
+  const titleId = nextId('dlg');
+  const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, ...props }, h('h2', { id: titleId }, title), content);
+  dlg.addEventListener('cancel', (e) => { e.preventDefault(); cancel(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  return () => { if (dlg.open) dlg.close(); dlg.remove(); };
+}
+
 /** A modal confirm built from text; resolves true or false. */
 export function confirmDialog(title, message, okText, cancelText = '取消') {
   return new Promise((resolve) => {
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' });
-    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); };
-    dlg.append(h('h2', { id: 'dlg-title' }, title), h('p', {}, message),
+    const close = (v) => { remove(); resolve(v); };
+    const remove = modal(title, [h('p', {}, message),
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, cancelText),
-        h('button', { type: 'button', class: 'btn danger', onclick: () => close(true) }, okText)));
-    dlg.addEventListener('cancel', () => close(false));
-    document.body.append(dlg);
-    dlg.showModal();
+        h('button', { type: 'button', class: 'btn danger', onclick: () => close(true) }, okText))], () => close(false));
   });
 }
 
@@ -213,8 +220,6 @@ export function addDays(dateStr, days) {
  *  the phone is put away. Resolves when it closes. */
 export function revealDialog(title, choices, reveal) {
   return new Promise((resolve) => {
-    const titleId = nextId('dlg');
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'data-testid': 'reveal-dialog' });
     const reason = h('textarea', { name: 'reason', rows: '2', maxlength: '500' });
     const out = h('p', { class: 'error', role: 'alert' });
     const shown = h('p', { class: 'revealed', 'data-testid': 'revealed', 'aria-live': 'polite' });
@@ -224,12 +229,12 @@ export function revealDialog(title, choices, reveal) {
       field('原因（必填）', reason, '每次查看都记入审计日志'), out, shown,
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'btn', onclick: () => close() }, '关闭'), go));
     const away = () => { if (document.visibilityState === 'hidden') close(); };
+    let remove = null;
     function close() {
       shown.textContent = '';
       removeEventListener('hashchange', close);
       document.removeEventListener('visibilitychange', away);
-      if (dlg.open) dlg.close();
-      dlg.remove();
+      remove();
       resolve();
     }
     form.addEventListener('submit', async (e) => {
@@ -248,18 +253,15 @@ export function revealDialog(title, choices, reveal) {
       try {
         const value = await reveal(which, why);
         const text = Array.isArray(value) ? value.join('、') : value;
-        if (dlg.isConnected) shown.textContent = `${label}：${text || '（无）'}`;
+        if (form.isConnected) shown.textContent = `${label}：${text || '（无）'}`;
       } catch (err) {
-        if (dlg.isConnected) out.textContent = err.message;
+        if (form.isConnected) out.textContent = err.message;
       } finally {
         go.disabled = false;
       }
     });
-    dlg.addEventListener('cancel', (e) => { e.preventDefault(); close(); });
     addEventListener('hashchange', close);
     document.addEventListener('visibilitychange', away);
-    dlg.append(h('h2', { id: titleId }, title), form);
-    document.body.append(dlg);
-    dlg.showModal();
+    remove = modal(title, form, close, { 'data-testid': 'reveal-dialog' });
   });
 }
