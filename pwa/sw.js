@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v58';
+const VERSION = 'v59';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -20,6 +20,8 @@ const SHELL = [
   '/js/db/pull.js',
   '/js/db/conflicts.js',
   '/js/db/photo-queue.js',
+  '/js/db/drafts.js',
+  '/js/drafts.js',
   '/js/session.js',
   '/js/state.js',
   '/js/store.js',

@@ -1,6 +1,7 @@
 // Start: the service worker, unlock or first login, the router, the sync schedule.
 import * as api from './api.js';
 import * as db from './db.js';
+import * as drafts from './drafts.js';
 import * as otherTabs from './other-tabs.js';
 import * as session from './session.js';
 import * as shell from './shell.js';
@@ -96,10 +97,13 @@ function waitForOtherTab() {
 /** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
 async function applyUpdate() {
   if (!waitingWorker) return;
-  // The reload that takes the new version keeps everything saved, but not a form being filled in.
+  // The reload that takes the new version keeps everything saved, and a form's typing as a draft,
+  // but not the photos or the location it holds.
   if (dirtyForm() && !await confirmDialog('更新应用',
-    '正在填写的内容还没有保存，现在更新会丢失这些内容。建议先保存，再点“更新”。', '仍然更新')) return;
+    '正在填写的内容会暂存在本机，更新后回到原页面即可继续填写，但已添加的照片和定位需要重新获取。建议先保存，再点“更新”。',
+    '仍然更新')) return;
   updating = true;
+  await drafts.flushAll();
   const go = () => waitingWorker.postMessage({ type: 'SKIP_WAITING' });
   if (navigator.locks) await navigator.locks.request('hulei-sync', go);
   else go();
@@ -194,7 +198,11 @@ async function hashChanged() {
     if (place !== drawnPlace) history.go(drawnPlace - place);
     return;
   }
-  if (!back) aside = null;  // the work set aside goes with the report left
+  drafts.dropIn(document.getElementById('view'));  // the typing the worker chose to lose
+  if (!back) {  // the work set aside goes with the report left
+    if (aside) drafts.dropIn(aside.node);
+    aside = null;
+  }
   route(true);
 }
 
@@ -209,6 +217,7 @@ async function afterUnlock() {
   }
   await route();
   holdScreens();
+  drafts.prune();
   sync.start();
 }
 
@@ -249,6 +258,7 @@ async function boot() {
   shell.init(applyUpdate);
   registerWorker().catch(() => {});
   store.onChange(() => { if (!dirtyForm()) route(); });
+  drafts.onDiscard(() => route(true));
   otherTabs.onOtherSync(showOtherSync);
   notePlace();
   addEventListener('hashchange', hashChanged);

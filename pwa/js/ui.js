@@ -1,5 +1,6 @@
 // Building DOM from text only: every string goes in as a text node, never as markup.
 import { ApiError } from './api.js';
+import * as drafts from './drafts.js';
 
 export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
@@ -46,6 +47,7 @@ export function holdTyping(form) {
 export function onSave(form, save) {
   holdTyping(form);
   drawnAt(form);
+  drafts.keep(form, (at, clashes) => restoredNote(form, at, clashes));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     whileSaving(form, async () => {
@@ -53,22 +55,37 @@ export function onSave(form, save) {
       const enable = (on) => buttons.forEach((b) => { b.disabled = !on; });
       enable(false);
       form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
+      drafts.flush(form);  // the worker may leave while it saves, and the save fail
+      let refusal = null;
       try {
         if ((await save(form)) !== false) {
           form.removeAttribute('data-dirty');
+          drafts.drop(form);
           return;
         }
       } catch (err) {
-        // An answer from the server (an online save) is said as it always is (app.js); anything else
-        // failing here is the phone's storage (full, or its transaction aborted), with nothing
-        // written: the typing is all that is left of the record.
-        if (err instanceof ApiError) {
+        // An answer from the server (an online save) is said as it always is (app.js), unless the
+        // worker has left the form (below). Anything else failing here is the phone's storage
+        // (full, or its transaction aborted), with nothing written: the typing is all that is left
+        // of the record.
+        if (!(err instanceof ApiError)) {
+          notSaved(form, buttons[0], err);
+          enable(true);
+          return;
+        }
+        if (form.isConnected) {
           enable(true);
           throw err;
         }
-        notSaved(form, buttons[0], err);
+        refusal = err.message;
       }
       enable(true);
+      // Refused (by the server, or the form's own check) after the worker left: what the form
+      // would have said is nowhere to be seen, so say it where they are.
+      if (!form.isConnected) {
+        const said = refusal || [...form.querySelectorAll('[role="alert"]')].map((el) => el.textContent.trim()).find(Boolean);
+        toast(`刚才填写的内容未保存${said ? `：${said.replace(/[。！]$/, '')}` : ''}。内容已暂存在本机，回到原页面即可继续。`);
+      }
     });
   });
 }
@@ -126,6 +143,24 @@ function notSaved(form, before, err) {
   ok.addEventListener('click', () => box.remove());
   if (before) before.before(box);
   else form.append(box);
+}
+
+/** Say at the top of `form` that typing left unsaved at `at` (ms) was put back, with a way to
+ *  throw it away; `clashes` ([{label, value}]), typing not put back because the record changed
+ *  elsewhere meanwhile, is shown for the worker to weigh and copy. */
+function restoredNote(form, at, clashes) {
+  const photos = form.querySelector('input[type="file"]') ? '照片需要重新添加。' : '';
+  const discard = h('button', { type: 'button', class: 'btn small' }, '丢弃');
+  const box = h('div', { class: 'banner info', role: 'status', 'data-testid': 'draft-restored' },
+    h('span', {}, `已恢复 ${fmtTime(at)} 未保存的填写内容，请核对后再保存。${photos}`),
+    clashes.length ? h('div', { 'data-testid': 'draft-clashes' },
+      h('p', {}, '以下内容在您填写后已被他人更新，未自动填入。您当时填写的是：'),
+      h('dl', { class: 'facts' }, clashes.map((c) => [h('dt', {}, c.label), h('dd', {}, c.value)]))) : null,
+    discard);
+  discard.addEventListener('click', async () => {
+    if (await confirmDialog('丢弃这些内容？', '恢复的填写内容将被删除，无法找回。', '丢弃', '保留')) drafts.discard(form);
+  });
+  form.prepend(box);
 }
 
 /** Redraw a screen that stays after `form` saved on it: the store's reload passed it over while the

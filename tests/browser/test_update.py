@@ -121,6 +121,9 @@ def test_updating_with_a_form_half_filled_asks_first(browser, live_server):
         page.get_by_role("dialog").get_by_role("button", name="仍然更新").click()
     helpers.unlock(page)
     assert page.evaluate("caches.keys()") == [f"hulei-shell-v{newer}"]
+    # The typing was kept through the reload that took the new version, for the worker to go on.
+    expect(page.get_by_test_id("draft-restored")).to_contain_text("未保存的填写内容")
+    expect(page.get_by_label("走访情况")).to_have_value("写了一半")
     context.close()
 
 

@@ -77,6 +77,7 @@ export const recordKey = (entity, id) => `${entity}:${id}`;
 const aadRecord = (k) => `records:${k}`;
 const aadOp = (opId) => `outbox:${opId}`;
 const aadKv = (name) => `meta:kv:${name}`;
+const aadDraft = (name) => `meta:draft:${name}`;
 const aadPhoto = (id, inspectionId) => `photos:${id}:${inspectionId}`;
 
 export function setKey(k) { key = k; }
@@ -88,6 +89,9 @@ export async function sealKv(name, value) {
 }
 
 export const unsealKv = (name, row) => unseal(key, row, aadKv(name));
+
+export const sealDraft = (name, value) => seal(key, value, aadDraft(name));
+export const unsealDraft = (name, row) => unseal(key, row, aadDraft(name));
 
 export async function sealRecord(entity, id, data) {
   const k = recordKey(entity, id);

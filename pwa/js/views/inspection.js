@@ -112,7 +112,7 @@ function inspectionForm(v, template, target, original) {
   const photos = photoPicker(Boolean(original));
   const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '4000', value: original ? original.notes || '' : null });
   const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack' }, amend && amend.el,
+  const form = h('form', { class: 'stack', 'data-draft': 'inspection' }, amend && amend.el,
     target ? h('p', { class: 'banner info' }, `复查 ${String(target.inspection.inspected_at).slice(0, 10)} 的检查：`
       + `${open.length} 项待整改，先逐项复查；合格的问题将销项。`) : null,
     gps.el, opBox && opBox.el,

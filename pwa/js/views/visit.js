@@ -89,7 +89,7 @@ export async function render(childId, amendsId) {
   const followUp = checkbox('需要跟进', 'follow_up', original && original.follow_up);
   const amend = original ? amendFields(original, { kind: '走访记录', at: 'visited_at', atLabel: '走访时间',
     extra: reviewNote(original) }) : null;
-  const form = h('form', { class: 'stack' }, amend && amend.el, gps.el,
+  const form = h('form', { class: 'stack', 'data-draft': 'visit' }, amend && amend.el, gps.el,
     template ? h('div', { class: 'card' }, h('h2', {}, `${template.title}（第 ${template.version} 版）`), controls.map((x) => x.el))
       : h('p', { class: 'banner warn' }, '尚未下载走访清单，联网同步后可填写清单；现在可只记录备注。'),
     field('走访情况', notes), followUp,

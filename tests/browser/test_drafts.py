@@ -1,0 +1,164 @@
+"""Typing not yet saved is kept sealed on the phone as a draft: a tab the phone's browser dropped
+(a reload, the camera, an update) gives it back; saving, leaving or discarding it forgets it; an
+edit made elsewhere meanwhile is never overwritten by it."""
+import json
+import re
+
+from playwright.sync_api import expect
+
+from . import helpers
+from .conftest import PHONE
+from .test_conflict import NAME, head_edit, head_phone, stored_child
+from .test_leave_form import TYPED, asked_to_leave, at_address, half_filled_visit
+from .test_offline import open_visit_form
+
+DRAFT_KEYS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('hulei');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const drafts = IDBKeyRange.bound('draft:', 'draft:\\uffff');
+    const keys = db.transaction('meta').objectStore('meta').getAllKeys(drafts);
+    keys.onsuccess = () => { db.close(); resolve(keys.result); };
+  };
+})"""
+
+
+def drafts_kept(page, count: int) -> list[str]:
+    """Wait until the phone keeps `count` drafts; return their keys."""
+    for _ in range(50):
+        keys = page.evaluate(DRAFT_KEYS)
+        if len(keys) == count:
+            return keys
+        page.wait_for_timeout(100)
+    raise AssertionError(f"drafts kept: {keys}, not {count}")
+
+
+def restored(page):
+    banner = page.get_by_test_id("draft-restored")
+    when = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    expect(banner).to_contain_text(re.compile(rf"^已恢复 {when} 未保存的填写内容，请核对后再保存。"))
+    return banner
+
+
+def filled_as_typed(page) -> None:
+    expect(page.get_by_label("走访情况")).to_have_value(TYPED)
+    expect(page.get_by_role("group", name="在校就读").get_by_label("是")).to_be_checked()
+
+
+def test_a_half_filled_visit_comes_back_after_the_tab_is_dropped_and_goes_once_saved(browser, live_server):
+    context, page, at = half_filled_visit(browser, live_server)
+    [key] = drafts_kept(page, 1)
+    assert key == f"draft:{at}|visit"
+    raw = json.dumps(helpers.raw_indexeddb(page), ensure_ascii=False)
+    assert TYPED not in raw and TYPED.encode().hex() not in raw  # sealed like every record
+
+    page.reload()  # offline, as when the phone's browser drops a tab in the background
+    helpers.unlock(page)
+    at_address(page, at)
+    restored(page)
+    filled_as_typed(page)
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    asked_to_leave(page).get_by_role("button", name="继续填写").click()  # still unsaved typing
+
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    drafts_kept(page, 0)
+    [op] = helpers.pending_ops(page)
+    assert (op["entity"], op["data"]["notes"], True in op["data"]["answers"].values()) == ("visit", TYPED, True)
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_label("走访情况")).to_have_value("")
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    context.close()
+
+
+def test_leaving_a_half_filled_visit_forgets_its_typing(browser, live_server):
+    context, page, at = half_filled_visit(browser, live_server)
+    drafts_kept(page, 1)
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    asked_to_leave(page).get_by_role("button", name="离开", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("今日待办")
+    drafts_kept(page, 0)
+    open_visit_form(page, NAME)
+    expect(page.get_by_label("走访情况")).to_have_value("")
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    context.close()
+
+
+def test_restored_typing_can_be_discarded(browser, live_server):
+    context, page, at = half_filled_visit(browser, live_server)
+    drafts_kept(page, 1)
+    page.reload()
+    helpers.unlock(page)
+    restored(page).get_by_role("button", name="丢弃").click()
+    dialog = page.get_by_role("dialog", name="丢弃这些内容？")
+    dialog.get_by_role("button", name="保留").click()
+    filled_as_typed(page)
+    restored(page).get_by_role("button", name="丢弃").click()
+    dialog.get_by_role("button", name="丢弃").click()
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    expect(page.get_by_label("走访情况")).to_have_value("")
+    expect(page.get_by_role("group", name="在校就读").get_by_label("是")).not_to_be_checked()
+    drafts_kept(page, 0)
+    page.locator("#nav").get_by_role("link", name="今日待办").click()  # nothing left to lose: no question
+    expect(page.get_by_role("heading", level=1)).to_have_text("今日待办")
+    context.close()
+
+
+def child_page(browser, live_server, username: str):
+    """`username`'s phone, online, on the child's page: (context, page)."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, username)
+    page.locator("#nav a[data-nav='#/children']").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    return context, page
+
+
+def test_typing_is_not_put_over_an_edit_another_made_meanwhile(browser, live_server):
+    context, page = child_page(browser, live_server, "worker_a")
+    child_id = live_server.ids.children["a1"]
+    page.get_by_label("备注").fill("网格员：写了一半的备注")
+    drafts_kept(page, 1)
+    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
+    helpers.sync_in_background(page)  # the phone now holds the head's note; the form kept the typing
+    assert stored_child(page, child_id)["notes"] == "村主任：由祖母照料"
+
+    page.reload()
+    helpers.unlock(page)
+    banner = restored(page)
+    clashes = banner.get_by_test_id("draft-clashes")
+    expect(clashes).to_contain_text("以下内容在您填写后已被他人更新，未自动填入。您当时填写的是：")
+    expect(clashes.locator("dt")).to_have_text(["备注"])
+    expect(clashes.locator("dd")).to_have_text(["网格员：写了一半的备注"])
+    expect(page.get_by_label("备注")).to_have_value("村主任：由祖母照料")
+    assert helpers.pending_ops(page) == []
+    page.locator("#nav").get_by_role("link", name="今日待办").click()  # nothing typed over it: no question
+    expect(page.get_by_role("heading", level=1)).to_have_text("今日待办")
+    context.close()
+
+
+def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, live_server):
+    context, page = child_page(browser, live_server, "head_a")
+    at = page.evaluate("location.hash")
+    page.get_by_role("group", name="调整为").get_by_label("高风险").check()
+    page.get_by_label("调整理由（必填，至少 4 个字）").fill("家中有不明来访者，需要重点关注")
+    answers = []
+    page.route("**/risk-override", lambda route: answers.append(route))
+    page.get_by_role("button", name="保存调整").click()
+    for _ in range(50):
+        if answers:
+            break
+        page.wait_for_timeout(100)
+    page.go_back()  # a save under way does not hold the worker
+    expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile(NAME))
+    refused = {"error": {"code": "conflict", "message": "该儿童的风险等级已被他人调整"}}
+    answers[0].fulfill(status=409, content_type="application/json", body=json.dumps(refused))
+    expect(page.locator("#toast")).to_have_text(
+        "刚才填写的内容未保存：该儿童的风险等级已被他人调整。内容已暂存在本机，回到原页面即可继续。")
+    page.go_forward()
+    at_address(page, at)
+    restored(page)
+    expect(page.get_by_label("调整理由（必填，至少 4 个字）")).to_have_value("家中有不明来访者，需要重点关注")
+    expect(page.get_by_role("group", name="调整为").get_by_label("高风险")).to_be_checked()
+    context.close()
