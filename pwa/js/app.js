@@ -98,10 +98,11 @@ function waitForOtherTab() {
 async function applyUpdate() {
   if (!waitingWorker) return;
   // The reload that takes the new version keeps everything saved, and a form's typing as a draft,
-  // but not the photos or the location it holds.
-  if (dirtyForm() && !await confirmDialog('更新应用',
-    '正在填写的内容会暂存在本机，更新后回到原页面即可继续填写，但已添加的照片和定位需要重新获取。建议先保存，再点“更新”。',
-    '仍然更新')) return;
+  // but not the photos it holds, nor a form that keeps no draft (a conflict's picks).
+  const kept = drafts.keepsAll(document.getElementById('view')) && (!aside || drafts.keepsAll(aside.node));
+  if (dirtyForm() && !await confirmDialog('更新应用', kept
+    ? '正在填写的内容会暂存在本机，更新后回到原页面即可继续填写，但已添加的照片需要重新添加。建议先保存，再点“更新”。'
+    : '正在填写的内容还没有保存，现在更新会丢失这些内容。建议先保存，再点“更新”。', '仍然更新')) return;
   updating = true;
   await drafts.flushAll();
   const go = () => waitingWorker.postMessage({ type: 'SKIP_WAITING' });
@@ -215,9 +216,9 @@ async function afterUnlock() {
   if (navigator.serviceWorker && navigator.serviceWorker.controller) {
     navigator.serviceWorker.controller.postMessage({ type: 'PRECACHE' });
   }
+  drafts.prune();  // queued before the first screen's draft is read
   await route();
   holdScreens();
-  drafts.prune();
   sync.start();
 }
 

@@ -7,10 +7,11 @@ import * as db from './db.js';
 const DELAY = 400;
 const KEEP_DAYS = 30;
 // Never kept: what cannot be put back (files), what must not be stored (passwords), and what was
-// not typed (hidden values and buttons).
-const SKIP = new Set(['password', 'file', 'hidden', 'submit', 'button', 'reset']);
-const kept = new WeakMap();  // a form: { name, baseline, timer, restoring }
+// not typed (buttons, and hidden values but those a form marks data-draft: where and when it began).
+const SKIP = new Set(['password', 'file', 'submit', 'button', 'reset']);
+const kept = new WeakMap();  // a form: { name, baseline, hidden, timer, typedAt, restoring, done }
 const waiting = new Set();  // forms typed in whose draft is not written yet
+const beingSaved = new Set();  // the names of the drafts whose form is being saved
 let queue = Promise.resolve();  // every read and write in the order asked: a save's delete is never overtaken
 let redraw = () => {};
 
@@ -20,11 +21,14 @@ const inOrder = (step) => {
   return next;
 };
 
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const keptControl = (el) => el.name && !SKIP.has(el.type) && (el.type !== 'hidden' || el.hasAttribute('data-draft'));
+
 /** The controls' values by name: text as typed, a checkbox or radio group as the values checked. */
 function read(form) {
   const fields = {};
   for (const el of form.elements) {
-    if (!el.name || SKIP.has(el.type)) continue;
+    if (!keptControl(el)) continue;
     if (el.type === 'checkbox' || el.type === 'radio') {
       if (!fields[el.name]) fields[el.name] = [];
       if (el.checked) fields[el.name].push(el.value);
@@ -34,27 +38,27 @@ function read(form) {
 }
 
 /** Put `fields` into the form's controls as if typed, so that whatever the form keeps of its
- *  controls follows (a radio group's callback, the dirty mark); say how many changed. */
+ *  controls follows (a radio group's callback, the dirty mark, a hidden value's owner); say how
+ *  many the worker can see changed. */
 function write(form, fields) {
   let changed = 0;
   for (const el of form.elements) {
-    if (!el.name || SKIP.has(el.type) || !(el.name in fields)) continue;
+    if (!keptControl(el) || !(el.name in fields)) continue;
     const value = fields[el.name];
     if (el.type === 'checkbox' || el.type === 'radio') {
       const on = Array.isArray(value) && value.includes(el.value);
       if (el.checked === on) continue;
       el.checked = on;
+      if (!on && el.type === 'radio') continue;  // a browser tells only the radio that was picked
     } else if (el.value !== value) {
       el.value = value;
-      el.dispatchEvent(new Event('input', { bubbles: true }));
+      if (el.type !== 'hidden') el.dispatchEvent(new Event('input', { bubbles: true }));
     } else continue;
     el.dispatchEvent(new Event('change', { bubbles: true }));
-    changed += 1;
+    if (el.type !== 'hidden') changed += 1;
   }
   return changed;
 }
-
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /** What a worker reads for control `name` holding `value`: its label, and the value as shown. */
 function described(form, name, value) {
@@ -63,62 +67,113 @@ function described(form, name, value) {
     const label = el.id && form.querySelector(`label[for="${CSS.escape(el.id)}"]`);
     return label ? label.textContent : '';
   };
-  const group = els[0].closest('fieldset');
-  if (els[0].type !== 'checkbox' && els[0].type !== 'radio') return { label: labelOf(els[0]), value };
-  const picked = els.filter((el) => value.includes(el.value)).map(labelOf);
-  if (els.length === 1 && els[0].type === 'checkbox') return { label: labelOf(els[0]), value: picked.length ? '是' : '否' };
-  return { label: group ? group.querySelector('legend').textContent : '', value: picked.join('、') || '（未选）' };
+  const legend = (el) => {
+    const group = el.closest('fieldset');
+    const title = group && group.querySelector('legend');
+    return title ? title.textContent : '';
+  };
+  const [first] = els;
+  if (first.tagName === 'SELECT') {
+    const option = [...first.options].find((o) => o.value === value);
+    return { label: labelOf(first), value: option ? option.textContent : value };
+  }
+  if (first.type === 'radio') {
+    const picked = els.filter((el) => value.includes(el.value)).map(labelOf);
+    return { label: legend(first), value: picked.join('、') || '（未选）' };
+  }
+  if (first.type === 'checkbox') {
+    const label = [legend(first), labelOf(first)].filter(Boolean).join('：');
+    return { label, value: value.length ? '是' : '否' };
+  }
+  return { label: labelOf(first), value };
 }
 
 /** Keep the typing in `form`, drawn for the screen at the address now shown, and put back what an
  *  earlier copy of it left unsaved: each control the worker changed then, unless what the form
- *  starts from changed there meanwhile (a sync brought another's edit), which is never overwritten
- *  unseen. Then `restored(at, clashes)` says so, `at` in ms and `clashes` the typing not put back,
- *  as [{label, value}]. A form is known by its address and `data-draft`, else by its controls'
- *  names: a screen may hold several forms. */
+ *  starts from changed there meanwhile (a sync brought another's edit, a day passed), which is
+ *  never overwritten unseen. Then `restored(at, clashes)` says so, `at` in ms and `clashes` the
+ *  typing not put back, as [{label, value}]; the form then holds unsaved typing. A form is known
+ *  by its address and `data-draft`, else by its controls' names: a screen may hold several. A
+ *  form drawn anew while its own save runs (the screen redrawn by it) takes nothing back. */
 export function keep(form, restored) {
   const names = [...new Set([...form.elements].map((el) => el.name).filter(Boolean))].sort();
   const entry = { name: `${location.hash}|${form.dataset.draft || names.join(',')}`, baseline: read(form), timer: null };
+  entry.hidden = new Set([...form.elements].filter((el) => el.type === 'hidden').map((el) => el.name));
   kept.set(form, entry);
   const typed = () => {
     if (entry.restoring) return;
+    entry.typedAt = Date.now();
     clearTimeout(entry.timer);
     waiting.add(form);
     entry.timer = setTimeout(() => flush(form), DELAY);
   };
   form.addEventListener('input', typed);
   form.addEventListener('change', typed);
+  if (beingSaved.has(entry.name)) return;
   inOrder(() => db.draftGet(entry.name)).then((draft) => {
     // Typing begun meanwhile is newer than the draft, and is kept over it.
     if (!draft || form.hasAttribute('data-dirty')) return;
-    const { base, fields } = draft.value;
+    const { at, base, fields } = draft;
     const edited = Object.keys(fields).filter((n) => n in entry.baseline && !same(fields[n], base[n]));
     const moved = (n) => !same(base[n], entry.baseline[n]) && !same(fields[n], entry.baseline[n]);
+    const clashes = edited.filter((n) => moved(n) && !entry.hidden.has(n)).map((n) => described(form, n, fields[n]));
     entry.restoring = true;  // the draft keeps the time it was typed
     const changed = write(form, Object.fromEntries(edited.filter((n) => !moved(n)).map((n) => [n, fields[n]])));
     entry.restoring = false;
-    const clashes = edited.filter(moved).map((n) => described(form, n, fields[n]));
-    if (changed || clashes.length) restored(draft.at, clashes);
+    if (!changed && !clashes.length) return;
+    form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
+    entry.typedAt = at;
+    restored(at, clashes);
   }).catch(() => {});
 }
 
-/** Write the draft of `form` now; a form holding what it was drawn with has none to keep. */
+/** Say whether the form holds anything typed beyond what it was drawn with (hidden values aside). */
+function typedIn(entry, fields) {
+  return Object.keys(fields).some((n) => !entry.hidden.has(n) && !same(fields[n], entry.baseline[n]));
+}
+
+/** Write the draft of `form` now; a form holding nothing typed has none to keep. */
 export function flush(form) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
   clearTimeout(entry.timer);
   waiting.delete(form);
+  if (entry.done && !form.isConnected) return Promise.resolve();  // saved and gone: typing after the save goes with it
   const fields = read(form);
-  return inOrder(() => (same(fields, entry.baseline) ? db.draftDelete(entry.name)
-    : db.draftPut(entry.name, { base: entry.baseline, fields }))).catch(() => {});
+  const value = { at: entry.typedAt || Date.now(), base: entry.baseline, fields };
+  return inOrder(() => (typedIn(entry, fields) ? db.draftPut(entry.name, value) : db.draftDelete(entry.name)))
+    .catch(() => {});
 }
 
-/** Write every draft not yet written: the page may be dropped next (hidden, left, updated). */
+/** Write every draft not yet written, and again those of forms holding typing (a GPS fix may have
+ *  come since): the page may be dropped next (hidden, left, updated, redrawn). */
 export function flushAll() {
-  return Promise.all([...waiting].map(flush));
+  const forms = new Set([...waiting, ...document.querySelectorAll('form[data-dirty]')]);
+  return Promise.all([...forms].filter((form) => kept.has(form)).map(flush));
 }
 
-/** Forget the draft of `form`: it was saved, or the worker chose to lose it. */
+/** `form` is being saved: write every draft (a save may redraw the screen), and take nothing back
+ *  into a copy of it drawn meanwhile. Resolve `{saved(), failed()}`, one of which is called when
+ *  the save is over. */
+export function saving(form) {
+  const entry = kept.get(form);
+  flushAll();  // this form's typing too: it holds typing
+  if (!entry) return { saved() {}, failed() {} };
+  beingSaved.add(entry.name);
+  const submitted = read(form);
+  return {
+    // Saved: the draft goes; a form still shown starts again from what it saved.
+    saved() {
+      entry.baseline = submitted;
+      entry.done = true;
+      inOrder(() => db.draftDelete(entry.name)).catch(() => {});
+      beingSaved.delete(entry.name);
+    },
+    failed() { beingSaved.delete(entry.name); },
+  };
+}
+
+/** Forget the draft of `form`: the worker chose to lose its typing. */
 export function drop(form) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
@@ -127,9 +182,15 @@ export function drop(form) {
   return inOrder(() => db.draftDelete(entry.name)).catch(() => {});
 }
 
-/** Forget the drafts of the forms in `node`, a screen the worker left without saving. */
+/** Forget the drafts of the forms in `node`, a screen the worker left without saving, but those
+ *  of a form being saved: it may yet be refused, and its typing is then all there is. */
 export function dropIn(node) {
-  return Promise.all([...(node ? node.querySelectorAll('form') : [])].map(drop));
+  return Promise.all([...(node ? node.querySelectorAll('form:not([data-saving])') : [])].map(drop));
+}
+
+/** Say whether every form in `node` holding typing keeps it as a draft. */
+export function keepsAll(node) {
+  return [...(node ? node.querySelectorAll('form[data-dirty], form[data-saving]') : [])].every((f) => kept.has(f));
 }
 
 /** What draws the screen shown anew (app.js): a discarded draft's form as it was first drawn. */
@@ -143,7 +204,7 @@ export async function discard(form) {
   redraw();
 }
 
-/** Forget the drafts nobody came back to. */
+/** Forget the drafts nobody came back to; before the first screen is drawn, which would take one back. */
 export function prune() {
   return inOrder(() => db.draftsPrune(Date.now() - KEEP_DAYS * 86400000)).catch(() => {});
 }

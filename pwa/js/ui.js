@@ -55,30 +55,31 @@ export function onSave(form, save) {
       const enable = (on) => buttons.forEach((b) => { b.disabled = !on; });
       enable(false);
       form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
-      drafts.flush(form);  // the worker may leave while it saves, and the save fail
+      const draft = drafts.saving(form);  // the worker may leave while it saves, and the save fail
+      let saved = false;
       let refusal = null;
       try {
-        if ((await save(form)) !== false) {
-          form.removeAttribute('data-dirty');
-          drafts.drop(form);
-          return;
-        }
+        saved = (await save(form)) !== false;
       } catch (err) {
         // An answer from the server (an online save) is said as it always is (app.js), unless the
         // worker has left the form (below). Anything else failing here is the phone's storage
         // (full, or its transaction aborted), with nothing written: the typing is all that is left
         // of the record.
-        if (!(err instanceof ApiError)) {
+        if (!(err instanceof ApiError) || form.isConnected) {
+          draft.failed();
+          enable(true);
+          if (err instanceof ApiError) throw err;
           notSaved(form, buttons[0], err);
-          enable(true);
           return;
-        }
-        if (form.isConnected) {
-          enable(true);
-          throw err;
         }
         refusal = err.message;
       }
+      if (saved) {
+        form.removeAttribute('data-dirty');
+        draft.saved();
+        return;
+      }
+      draft.failed();
       enable(true);
       // Refused (by the server, or the form's own check) after the worker left: what the form
       // would have said is nowhere to be seen, so say it where they are.
@@ -149,12 +150,12 @@ function notSaved(form, before, err) {
  *  throw it away; `clashes` ([{label, value}]), typing not put back because the record changed
  *  elsewhere meanwhile, is shown for the worker to weigh and copy. */
 function restoredNote(form, at, clashes) {
-  const photos = form.querySelector('input[type="file"]') ? '照片需要重新添加。' : '';
+  const photos = form.querySelector('input[type="file"]') ? '如添加过照片，需要重新添加。' : '';
   const discard = h('button', { type: 'button', class: 'btn small' }, '丢弃');
   const box = h('div', { class: 'banner info', role: 'status', 'data-testid': 'draft-restored' },
     h('span', {}, `已恢复 ${fmtTime(at)} 未保存的填写内容，请核对后再保存。${photos}`),
     clashes.length ? h('div', { 'data-testid': 'draft-clashes' },
-      h('p', {}, '以下内容在您填写后已被他人更新，未自动填入。您当时填写的是：'),
+      h('p', {}, '以下内容在您填写后已有变化（如他人更新），未自动填入。您当时填写的是：'),
       h('dl', { class: 'facts' }, clashes.map((c) => [h('dt', {}, c.label), h('dd', {}, c.value)]))) : null,
     discard);
   discard.addEventListener('click', async () => {

@@ -2,13 +2,13 @@
 // re-inspection, the items still open first), linked to today's joint operation, with optional
 // photos; a failed item gets a rectification deadline. Or correct one: a new inspection, prefilled
 // from the original, that names it and why.
-import { h, field, page, radios, checkbox, isoNow, today, addDays, localDate, moveOn, onSave, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, today, addDays, localDate, moveOn, onSave, toast } from '../ui.js';
 import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import { fitPhoto, TOO_LARGE } from '../photos.js';
 import { chainOf } from '../violations.js';
-import { gpsWidget } from './visit.js';
+import { beganAt, gpsWidget } from './visit.js';
 import { todaysOperation } from './venues.js';
 import { mayInspect } from './venue.js';
 import { RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
@@ -121,11 +121,12 @@ function inspectionForm(v, template, target, original) {
     section('items-h', first.length || lodging ? '其他检查项' : template.title, blocks.slice(first.length + musts.length)),
     photos.el, field('检查情况', notes), error,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : target ? '保存复查' : '保存检查'));
+  const began = beganAt(form);
   onSave(form, async () => {
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
-    const data = { venue_id: v.id, inspected_at: isoNow(), template_version: template.version, answers,
+    const data = { venue_id: v.id, inspected_at: began(), template_version: template.version, answers,
       notes: notes.value || null, ...correction };
     error.textContent = refusal(data, Boolean(original));
     if (error.textContent) return false;

@@ -10,28 +10,52 @@ function showFix(out, fix, prefix) {
 }
 
 /** The GPS fix of a visit or inspection. `kept` (a correction's original) keeps that fix: a correction
- *  written later elsewhere must not be placed where the phone is now unless asked for a new fix at `place`. */
+ *  written later elsewhere must not be placed where the phone is now unless asked for a new fix at `place`.
+ *  The fix goes with the form's draft (drafts.js): typing put back keeps the fix taken where it began. */
 export function gpsWidget(kept = null, place = '儿童家中') {
   const fix = { lat: null, lon: null, accuracy_m: null };
   const out = h('p', { class: 'gps', 'aria-live': 'polite', 'data-testid': 'gps' }, '正在获取定位…');
+  const held = h('input', { type: 'hidden', name: 'fix', 'data-draft': '' });
+  const hold = () => { held.value = fix.lat === null ? '' : JSON.stringify(fix); };
+  let asked = 0;  // the newest request: an older one answering late, or one a draft overtook, is not taken
   const take = () => {
     if (!navigator.geolocation) { out.textContent = '本机不支持定位'; return; }
+    const mine = ++asked;
     out.textContent = '正在获取定位…';
     navigator.geolocation.getCurrentPosition((p) => {
+      if (mine !== asked) return;
       Object.assign(fix, { lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy) });
+      hold();
       showFix(out, fix, '已定位');
-    }, (e) => { out.textContent = `无法定位（${e.message || e.code}），可不带定位保存`; },
+    }, (e) => { if (mine === asked) out.textContent = `无法定位（${e.message || e.code}），可不带定位保存`; },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   };
+  held.addEventListener('change', () => {  // a draft put back
+    asked += 1;
+    if (!held.value) return;
+    Object.assign(fix, JSON.parse(held.value));
+    showFix(out, fix, '沿用开始填写时的定位');
+  });
   const again = h('button', { type: 'button', class: 'btn small' }, '重新定位');
   again.addEventListener('click', take);
   if (!kept) take();
   else if (kept.lat != null && kept.lon != null) {
     Object.assign(fix, { lat: kept.lat, lon: kept.lon, accuracy_m: kept.accuracy_m ?? null });
+    hold();
     showFix(out, fix, '沿用原记录的定位');
   } else out.textContent = '原记录没有定位，更正也不带定位。';
   const hint = kept ? h('small', { class: 'hint' }, `只有人在${place}时才点“重新定位”。`) : null;
-  return { fix, el: h('div', { class: 'card' }, h('h2', {}, '定位'), out, hint, again) };
+  return { fix, el: h('div', { class: 'card' }, h('h2', {}, '定位'), out, hint, again, held) };
+}
+
+/** Note in `form` when the worker began the record, the first thing typed: the time a record saved
+ *  from it claims, kept with its draft (drafts.js), so typing put back later is not dated then.
+ *  Call before onSave. Returns the time to save, in ISO 8601. */
+export function beganAt(form) {
+  const began = h('input', { type: 'hidden', name: 'began', 'data-draft': '' });
+  form.addEventListener('input', () => { if (!began.value) began.value = isoNow(); });
+  form.append(began);
+  return () => began.value || isoNow();
 }
 
 /** One checklist item's control, prefilled with `value`; in a correction (`amending`) an item the
@@ -94,10 +118,11 @@ export async function render(childId, amendsId) {
       : h('p', { class: 'banner warn' }, '尚未下载走访清单，联网同步后可填写清单；现在可只记录备注。'),
     field('走访情况', notes), followUp,
     h('button', { type: 'submit', class: 'btn primary wide' }, original ? '保存更正' : '保存走访'));
+  const began = beganAt(form);
   onSave(form, async () => {
     const correction = amend ? amend.read() : {};
     if (!correction) return false;
-    const data = { child_id: childId, visited_at: isoNow(),
+    const data = { child_id: childId, visited_at: began(),
       template_version: template ? template.version : (original ? original.template_version ?? null : null),
       answers: readAnswers(form, controls, template, before), notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked,
       ...correction };
