@@ -4,6 +4,7 @@ from pypinyin import lazy_pinyin
 
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
+from ..services.schedule import first_visit_due
 from .common import Choice, Number, PageQuerySchema, Past, PersonName, RecordSchema, StrictSchema, Text, Uuid
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
@@ -116,7 +117,13 @@ class ChildSchema(RecordSchema):
     risk_level = fields.String()
     risk_reasons = fields.List(fields.String())
     next_visit_due = fields.Date()
+    # A child never visited has no next_visit_due yet; the phone lists it overdue as the server does.
+    first_visit_due = fields.Function(lambda c: _day(first_visit_due(c)))
     last_visit_at = fields.DateTime()
+
+
+def _day(day):
+    return None if day is None else day.isoformat()
 
 
 class ChildQuerySchema(PageQuerySchema):

@@ -39,11 +39,21 @@ def next_visit_due(child: Child) -> date | None:
     return local_date(child.last_visit_at) + timedelta(days=interval_days(child.risk_level))
 
 
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    """Return the filter of active children whose visit is overdue on `today`.
+def first_visit_due(child) -> date | None:
+    """Return the day a child never visited falls due: a full interval after registration."""
+    if child.last_visit_at is not None or child.created_at is None:
+        return None
+    return local_date(child.created_at) + timedelta(days=interval_days(child.risk_level))
 
-    A child never visited is overdue once a full interval has passed since registration.
-    """
+
+def visit_due(child) -> date | None:
+    """Return the day the child's next visit falls due, whether visited before or not."""
+    return child.next_visit_due or first_visit_due(child)
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """Return the filter of active children whose visit is overdue on `today`: due before it, by
+    `next_visit_due` or, never visited, by `first_visit_due`."""
     never = [and_(Child.risk_level == level,
                   Child.created_at < _start_of(today - timedelta(days=interval_days(level))))
              for level in ("low", "medium", "high")]

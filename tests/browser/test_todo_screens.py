@@ -21,7 +21,7 @@ READ_ONLY = "场所检查由联合执法队员记录。"
 def add_children(server, grid_key: str, rows: list[dict]) -> dict[str, str]:
     """Register children in one household of a grid, straight in the database as the town fixture
     does (the change log picks them up for the pull); each row: name, and optionally risk_level,
-    next_visit_due, last_visit_at. Return their ids by name."""
+    next_visit_due, last_visit_at, created_at. Return their ids by name."""
     with server.app.app_context():
         grid = db.session.get(Grid, server.ids.grids[grid_key])
         household = Household(id=new_id(), grid_id=grid.id, village_id=grid.village_id,
@@ -36,6 +36,8 @@ def add_children(server, grid_key: str, rows: list[dict]) -> dict[str, str]:
                           sex="M", categories=["left_behind"], birth_year=2016,
                           risk_level=row.get("risk_level", "low"), next_visit_due=row.get("next_visit_due"),
                           last_visit_at=row.get("last_visit_at"))
+            if "created_at" in row:
+                child.created_at = row["created_at"]
             child.name = row["name"]
             db.session.add(child)
             ids[row["name"]] = child.id
@@ -203,6 +205,15 @@ def _visit_offline(page, child_id: str, name: str, note: str) -> None:
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
 
 
+def _overdue_on_the_server(server, ids: dict[str, str]) -> set[str]:
+    """The names of the children the server's to-do calls overdue for worker_a."""
+    worker = factories.ApiClient(server.app.test_client())
+    worker.login("worker_a")
+    names_by_id = {child_id: name for name, child_id in ids.items()}
+    tasks = worker.get("/api/tasks").get_json()["tasks"]
+    return {names_by_id.get(t["entity_id"], t["entity_id"]) for t in tasks if t["kind"] == "overdue_visit"}
+
+
 def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(browser, live_server):
     day = today()
 
@@ -216,6 +227,7 @@ def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(bro
         due("周大伟", "medium", -10, 100), due("李明", "high", 5, 25),
         {"name": "何静", "risk_level": "low"}, {"name": "马超", "risk_level": "medium"},
         {"name": "杨帆", "risk_level": "high"},
+        {"name": "赵小兰", "risk_level": "high", "created_at": datetime.now(TZ) - timedelta(days=45)},
     ])
     # and 欧阳明月 of the town fixture: low risk, never visited.
     context = browser.new_context(**PHONE)
@@ -223,15 +235,22 @@ def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(bro
     problems = []
     helpers.login(page, live_server.url, "worker_a")
     open_today(page)
-    overdue, never, near = section(page, "overdue-h"), section(page, "never-h"), section(page, "near-h")
+    overdue, due_today = section(page, "overdue-h"), section(page, "due-today-h")
+    never, near = section(page, "never-h"), section(page, "near-h")
     expect(overdue.get_by_role("heading")).to_have_text("逾期走访（4）")
-    assert names(overdue) == ["孙悦", "周大伟", "吴晓丽", "钱多多"]
+    # Overdue is due before today, and a child never visited is due a full interval (high risk:
+    # 30 days) after registration, as the server's to-do counts them.
+    assert names(overdue) == ["孙悦", "赵小兰", "周大伟", "吴晓丽"]
     assert overdue.locator(".meta").all_inner_texts() == [
-        f"应于 {day - timedelta(days=20)} 走访", f"应于 {day - timedelta(days=10)} 走访",
-        f"应于 {day - timedelta(days=3)} 走访", "今天应走访"]
+        f"应于 {day - timedelta(days=20)} 走访", f"登记后尚未走访，应于 {day - timedelta(days=15)} 走访",
+        f"应于 {day - timedelta(days=10)} 走访", f"应于 {day - timedelta(days=3)} 走访"]
+    assert set(names(overdue)) == _overdue_on_the_server(live_server, ids)
+    expect(due_today.get_by_role("heading")).to_have_text("今天应走访（1）")
+    assert (names(due_today), due_today.locator(".meta").all_inner_texts()) == (["钱多多"], ["今天应走访"])
     expect(never.get_by_role("heading")).to_have_text("尚未走访（4）")
     assert names(never) == ["杨帆", "马超", "何静", "欧阳明月"]
-    assert set(never.locator(".meta").all_inner_texts()) == {"登记后尚未走访"}
+    assert never.locator(".meta").all_inner_texts() == [
+        f"登记后尚未走访，应于 {day + timedelta(days=d)} 前走访" for d in (30, 90, 182, 182)]
     assert names(near) == ["李明"]
     expect(page.get_by_role("heading", name="村务待办")).to_have_count(0)
     expect(page.get_by_test_id("head-todo")).to_have_count(0)
@@ -245,7 +264,8 @@ def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(bro
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
     open_today(page)
     expect(overdue.get_by_role("heading")).to_have_text("逾期走访（3）")
-    assert names(overdue) == ["周大伟", "吴晓丽", "钱多多"]
+    assert names(overdue) == ["赵小兰", "周大伟", "吴晓丽"]
+    assert names(due_today) == ["钱多多"]
     expect(never.get_by_role("heading")).to_have_text("尚未走访（3）")
     assert names(never) == ["马超", "何静", "欧阳明月"]
     assert names(near) == ["李明", "孙悦", "杨帆"]

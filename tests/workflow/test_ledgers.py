@@ -44,7 +44,8 @@ def test_children_ledger_rows_for_the_village_head(facts, town, login):
          "categories": "残疾、留守", "guardian": "监护人司大山（祖父）", "phone": "139****0001",
          "grid": "第2网格",
          "risk_level": "低", "risk_code": "low", "helper": "", "last_visit": "", "visits_this_year": 0,
-         "next_visit": "", "status": "在册", "overdue": False}]
+         # never visited: due a full interval (low risk, 182 days) after registration, today
+         "next_visit": (day + timedelta(days=182)).isoformat(), "status": "在册", "overdue": False}]
 
 
 @pytest.mark.parametrize("query, expected", [

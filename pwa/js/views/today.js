@@ -13,6 +13,7 @@ let position = null;
 // A head's or the town office's lists run to hundreds: the rest are in the ledger.
 const HEAD_LIST_MAX = 30;
 const RISK_ORDER = { high: 0, medium: 1, low: 2 };
+const LIST_MORE = `只列出前 ${HEAD_LIST_MAX} 名，其余可在“我的儿童”中查找。`;
 // What waits in 村务, from the server's counts: [count key, screen, words].
 const HEAD_TASKS = [
   ['review_pending', '#/review', (n) => `${n} 条走访记录待审核`],
@@ -123,31 +124,39 @@ function childSection(id, title, kids, meta, more) {
     shown.length < kids.length ? h('p', {}, more) : null);
 }
 
-/** The children due by the schedule (the server's next_visit_due), most overdue first; those never
- *  visited, who have no due date yet, apart and highest risk first (not called overdue); the rest. */
+/** When the child's next visit falls due, as the server says: its next_visit_due, or for a child
+ *  never visited a full interval after registration (first_visit_due). */
+const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
+
+/** The children by the schedule, as the server's to-do counts them: overdue (due before today),
+ *  most overdue first; due today; never visited and not due yet (or registered on this phone),
+ *  highest risk first; the rest. */
 function dueLists(kids, now) {
   // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
   const visited = (c) => store.visitsOf(c.id).some((v) => v._pending && !v.amends);
-  const overdue = kids.filter((c) => c.next_visit_due && c.next_visit_due <= now && !visited(c))
-    .sort((a, b) => String(a.next_visit_due).localeCompare(String(b.next_visit_due)));
-  const never = kids.filter((c) => !c.next_visit_due && !store.visitsOf(c.id).length)
+  const waiting = kids.filter((c) => dueOf(c) && dueOf(c) <= now && !visited(c))
+    .sort((a, b) => String(dueOf(a)).localeCompare(String(dueOf(b))));
+  const overdue = waiting.filter((c) => dueOf(c) < now);
+  const dueToday = waiting.filter((c) => dueOf(c) === now);
+  const never = kids.filter((c) => !c.last_visit_at && !store.visitsOf(c.id).length && !waiting.includes(c))
     .sort((a, b) => (RISK_ORDER[a.risk_level] ?? 3) - (RISK_ORDER[b.risk_level] ?? 3));
-  const listed = new Set([...overdue, ...never]);
-  return { overdue, never, rest: kids.filter((c) => !listed.has(c)) };
+  const listed = new Set([...waiting, ...never]);
+  return { overdue, dueToday, never, rest: kids.filter((c) => !listed.has(c)) };
 }
 
 export async function render() {
   if (!position) position = await locate();
   const now = today();
   const kids = store.children();
-  const { overdue, never, rest } = dueLists(kids, now);
+  const { overdue, dueToday, never, rest } = dueLists(kids, now);
   const place = (c) => { const hh = store.one('household', c.household_id); return hh && hh.lat != null ? hh : null; };
   if (position) {
     rest.sort((a, b) => (place(a) ? distanceM(position, place(a)) : Infinity) - (place(b) ? distanceM(position, place(b)) : Infinity));
   }
   const venues = (mayInspect() ? store.all('venue') : []).filter((v) => v.status !== 'closed')
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
-  const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${c.next_visit_due || '—'}`);
+  const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${dueOf(c) || '—'}`);
+  const since = (c) => (c.last_visit_at ? '' : '登记后尚未走访，');
   const questioned = questionedSection();
   const clues = cluesSection();
   const todo = await serverTasks();
@@ -160,9 +169,11 @@ export async function render() {
     questioned,
     kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, '逾期走访（0）'), h('p', {}, '没有逾期的走访。')) : null,
-    childSection('overdue-h', '逾期走访', overdue, (c) => (c.next_visit_due === now ? '今天应走访' : `应于 ${c.next_visit_due} 走访`),
+    childSection('overdue-h', '逾期走访', overdue, (c) => `${since(c)}应于 ${dueOf(c)} 走访`,
       h('a', { class: 'btn link', href: '#/ledgers/children/overdue' }, '在台账中查看全部走访逾期的儿童')),
-    childSection('never-h', '尚未走访', never, () => '登记后尚未走访', `只列出前 ${HEAD_LIST_MAX} 名，其余可在“我的儿童”中查找。`),
+    childSection('due-today-h', '今天应走访', dueToday, (c) => `${since(c)}今天应走访`, LIST_MORE),
+    childSection('never-h', '尚未走访', never, (c) => (dueOf(c) ? `登记后尚未走访，应于 ${dueOf(c)} 前走访` : '登记后尚未走访'),
+      LIST_MORE),
     rest.length ? h('section', { 'aria-labelledby': 'near-h' },
       h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),
       h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,

@@ -1,5 +1,5 @@
 """The children's ledger (重点未成年人台账): one row per child in scope, filtered and searched."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -130,12 +130,8 @@ def _age(birth: date | None, birth_year: int | None, today: date):
 
 
 def _overdue(row, today: date) -> bool:
-    if row.status != "active":
-        return False
-    if row.next_visit_due is not None:
-        return row.next_visit_due < today
-    days = schedule.interval_days(row.risk_level)
-    return row.last_visit_at is None and schedule.local_date(row.created_at) < today - timedelta(days=days)
+    due = schedule.visit_due(row)
+    return row.status == "active" and due is not None and due < today
 
 
 def _row(r, seq: int, today: date, view: dict, helpers: dict, visits: dict) -> dict:
@@ -156,7 +152,7 @@ def _row(r, seq: int, today: date, view: dict, helpers: dict, visits: dict) -> d
             "grid": view["grids"].get(r.grid_id, ""),
             "risk_level": base.RISK.get(r.risk_level, ""), "risk_code": r.risk_level,
             "helper": helpers.get(r.id, ""), "last_visit": base.day(schedule.local_date(r.last_visit_at)),
-            "visits_this_year": visits.get(r.id, 0), "next_visit": base.day(r.next_visit_due),
+            "visits_this_year": visits.get(r.id, 0), "next_visit": base.day(schedule.visit_due(r)),
             "status": base.CHILD_STATUS.get(r.status, r.status) + ("·走访逾期" if overdue else ""),
             "overdue": overdue}
 

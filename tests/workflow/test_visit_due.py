@@ -1,0 +1,75 @@
+"""When a child's visit falls due, one definition everywhere: the child's own answer (what the phone
+lists from), the to-do's overdue visits and the ledger's overdue filter name the same children."""
+from datetime import date, datetime, timedelta
+
+from server.extensions import db
+from server.models import Child, Household, new_id
+from server.services import schedule
+
+from .helpers import TZ
+
+TODAY = date(2026, 6, 15)
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, tzinfo=TZ)
+
+
+def _children(app, town) -> dict[str, str]:
+    """Children of grid a1 at every edge of the schedule (high risk: 30 days; low: 182)."""
+    rows = {
+        # name: (risk, registered days before TODAY, last visit days before TODAY or None, next due)
+        "到期前一天": ("high", 300, 29, TODAY + timedelta(days=1)),
+        "今天到期": ("high", 300, 30, TODAY),
+        "昨天到期": ("high", 300, 31, TODAY - timedelta(days=1)),
+        "新登记": ("high", 3, None, None),
+        "登记满一月今天": ("high", 30, None, None),
+        "登记满一月昨天": ("high", 31, None, None),
+        "低风险半年未访": ("low", 183, None, None),
+        "低风险刚满半年": ("low", 182, None, None),
+    }
+    with app.app_context():
+        household = Household(id=new_id(), grid_id=town.grids["a1"], village_id=town.villages["a"],
+                              family_type="left_behind")
+        household.address = "测试镇a1组88号"
+        db.session.add(household)
+        db.session.flush()
+        ids = {}
+        for name, (risk, registered, visited, due) in rows.items():
+            child = Child(id=new_id(), household_id=household.id, grid_id=town.grids["a1"],
+                          village_id=town.villages["a"], sex="F", categories=["left_behind"], birth_year=2016,
+                          risk_level=risk, created_at=_at(TODAY - timedelta(days=registered)),
+                          last_visit_at=None if visited is None else _at(TODAY - timedelta(days=visited)),
+                          next_visit_due=due)
+            child.name = name
+            db.session.add(child)
+            ids[name] = child.id
+        # The town's own child a1 was registered today in real time: leave it out of the count.
+        db.session.get(Child, town.children["a1"]).status = "moved_out"
+        db.session.commit()
+    return ids
+
+
+def test_the_childs_answer_the_to_do_and_the_ledger_agree_on_who_is_overdue(app, town, login, monkeypatch):
+    ids = _children(app, town)
+    monkeypatch.setattr(schedule, "local_today", lambda: TODAY)
+    worker = login("worker_a")
+    answers = {c["name"]: c for c in worker.get("/api/children?grid_id=" + town.grids["a1"] + "&per_page=500")
+               .get_json()["rows"] if c["id"] in ids.values()}
+    assert {name: (c["next_visit_due"], c["first_visit_due"]) for name, c in answers.items()} == {
+        "到期前一天": ("2026-06-16", None), "今天到期": ("2026-06-15", None), "昨天到期": ("2026-06-14", None),
+        "新登记": (None, "2026-07-12"), "登记满一月今天": (None, "2026-06-15"),
+        "登记满一月昨天": (None, "2026-06-14"), "低风险半年未访": (None, "2026-06-14"),
+        "低风险刚满半年": (None, "2026-06-15")}
+    overdue = {ids[n] for n in ("昨天到期", "登记满一月昨天", "低风险半年未访")}  # due today is not late yet
+    from_answers = {c["id"] for c in answers.values()
+                    if (c["next_visit_due"] or c["first_visit_due"]) < TODAY.isoformat()}
+    tasks = worker.get("/api/tasks").get_json()["tasks"]
+    to_do = {t["entity_id"] for t in tasks if t["kind"] == "overdue_visit"}
+    ledger = login("head_a").get("/api/ledgers/children?overdue=1&per_page=500").get_json()["rows"]
+    assert (from_answers, to_do, {r["id"] for r in ledger}) == (overdue, overdue, overdue)
+    # The ledger's 下次走访 is that same day, for a child never visited too.
+    rows = {r["id"]: r["next_visit"] for r in login("head_a").get("/api/ledgers/children?per_page=500")
+            .get_json()["rows"]}
+    assert {name: rows[ids[name]] for name in answers} == {
+        name: c["next_visit_due"] or c["first_visit_due"] for name, c in answers.items()}
