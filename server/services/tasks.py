@@ -32,9 +32,11 @@ def _name(actor, child: Child | None) -> str:
 
 def _overdue_visits(actor, today) -> tuple[int, list[dict]]:
     query = scope.scoped_select(actor, Child).where(schedule.overdue_condition(today))
-    total, children = _count_and_first(query, [Child.next_visit_due, Child.created_at, Child.id])
-    return total, [{"kind": "overdue_visit", "title": f"{_name(actor, c)} 走访逾期", "due": c.next_visit_due,
-                    "overdue": True, "entity": "child", "entity_id": c.id, "village_id": c.village_id,
+    # Never visited (no next_visit_due) first: overdue since registration, the longest neglected.
+    total, children = _count_and_first(query, [Child.next_visit_due.nulls_first(), Child.created_at, Child.id])
+    return total, [{"kind": "overdue_visit", "title": f"{_name(actor, c)} 走访逾期",
+                    "due": schedule.visit_due(c), "overdue": True, "entity": "child", "entity_id": c.id,
+                    "village_id": c.village_id,
                     "detail": {"risk_level": c.risk_level, "grid_id": c.grid_id}} for c in children]
 
 

@@ -16,6 +16,10 @@ from ..errors import ApiError
 from ..services.changes import head_seq
 
 MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
+# The shape of the records a pull sends, raised when they gain a field the phone reads: a phone
+# whose cursor is of an older shape holds records without it, and pulls everything again.
+# 2: a child's first_visit_due.
+SHAPE = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Cursor:
     seq: int
     scope: dict | None
     rescope: Rescope | None = None
+    shape: int = SHAPE
 
 
 def _b64(raw: bytes) -> str:
@@ -47,7 +52,7 @@ def _mac(user_id: str, body: str) -> str:
 
 def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None = None) -> str:
     """Return the cursor, for `user_id`, of a change-log position read under `scope`."""
-    body = {"s": seq, "sc": scope}
+    body = {"s": seq, "sc": scope, "v": SHAPE}
     if rescope is not None:
         body["rs"] = {"p": rescope.prior, "ph": rescope.phase, "at": rescope.after}
     raw = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
@@ -72,7 +77,7 @@ def decode(token: str | None, user_id: str) -> Cursor | None:
 def _parse(raw: str) -> Cursor:
     try:
         body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        seq, scope = int(body["s"]), body.get("sc")
+        seq, scope, shape = int(body["s"]), body.get("sc"), int(body.get("v", 1))
         if seq < 0 or (scope is not None and not isinstance(scope, dict)):
             raise ValueError
         rescope = None
@@ -82,7 +87,7 @@ def _parse(raw: str) -> Cursor:
             if not isinstance(rescope.prior, dict) or rescope.phase not in ("evict", "add") \
                     or scope is None or rescope.after < 0:
                 raise ValueError
-        return Cursor(seq, scope, rescope)
+        return Cursor(seq, scope, rescope, shape)
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError,
             json.JSONDecodeError):
         raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import ChangeLog, Counter, Device, utcnow
 from ..services import devices, scope, views
 from ..services.changes import head_seq, write_unlocked
-from .cursor import Cursor, Rescope, decode, encode
+from .cursor import SHAPE, Cursor, Rescope, decode, encode
 from .entities import ENTITIES
 
 FLOOR = "tombstone_floor"
@@ -38,6 +38,8 @@ def _note_pull(device_id: str) -> None:
 def _page(actor, token: str | None, limit: int) -> dict:
     cursor = decode(token, actor.id)
     current = scope.snapshot(actor)
+    if cursor is not None and cursor.shape != SHAPE:
+        raise ApiError(410, "resync_required", "应用已更新，需要重新完整同步本机数据")
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
     if cursor is not None and cursor.rescope is not None and cursor.scope != current:

@@ -1,11 +1,15 @@
 """When a child's visit falls due, one definition everywhere: the child's own answer (what the phone
 lists from), the to-do's overdue visits and the ledger's overdue filter name the same children."""
+import base64
+import json
 from datetime import date, datetime, timedelta
 
 from server.extensions import db
 from server.models import Child, Household, new_id
 from server.services import schedule
+from server.sync import cursor
 
+from ..routes.helpers import assert_error
 from .helpers import TZ
 
 TODAY = date(2026, 6, 15)
@@ -28,6 +32,8 @@ def _children(app, town) -> dict[str, str]:
         "低风险半年未访": ("low", 183, None, None),
         "低风险刚满半年": ("low", 182, None, None),
     }
+    # Registered at 00:30 in the town, 30 days before: the day before in UTC, due today in the town.
+    early = datetime(TODAY.year, TODAY.month, TODAY.day, 0, 30, tzinfo=TZ) - timedelta(days=30)
     with app.app_context():
         household = Household(id=new_id(), grid_id=town.grids["a1"], village_id=town.villages["a"],
                               family_type="left_behind")
@@ -44,6 +50,12 @@ def _children(app, town) -> dict[str, str]:
             child.name = name
             db.session.add(child)
             ids[name] = child.id
+        child = Child(id=new_id(), household_id=household.id, grid_id=town.grids["a1"],
+                      village_id=town.villages["a"], sex="M", categories=["left_behind"], birth_year=2016,
+                      risk_level="high", created_at=early)
+        child.name = "凌晨登记"
+        db.session.add(child)
+        ids[child.name] = child.id
         # The town's own child a1 was registered today in real time: leave it out of the count.
         db.session.get(Child, town.children["a1"]).status = "moved_out"
         db.session.commit()
@@ -60,12 +72,15 @@ def test_the_childs_answer_the_to_do_and_the_ledger_agree_on_who_is_overdue(app,
         "到期前一天": ("2026-06-16", None), "今天到期": ("2026-06-15", None), "昨天到期": ("2026-06-14", None),
         "新登记": (None, "2026-07-12"), "登记满一月今天": (None, "2026-06-15"),
         "登记满一月昨天": (None, "2026-06-14"), "低风险半年未访": (None, "2026-06-14"),
-        "低风险刚满半年": (None, "2026-06-15")}
+        "低风险刚满半年": (None, "2026-06-15"), "凌晨登记": (None, "2026-06-15")}
     overdue = {ids[n] for n in ("昨天到期", "登记满一月昨天", "低风险半年未访")}  # due today is not late yet
     from_answers = {c["id"] for c in answers.values()
                     if (c["next_visit_due"] or c["first_visit_due"]) < TODAY.isoformat()}
-    tasks = worker.get("/api/tasks").get_json()["tasks"]
-    to_do = {t["entity_id"] for t in tasks if t["kind"] == "overdue_visit"}
+    tasks = [t for t in worker.get("/api/tasks").get_json()["tasks"] if t["kind"] == "overdue_visit"]
+    to_do = {t["entity_id"] for t in tasks}
+    # Never visited first (overdue since registration), each with the day it fell due.
+    assert [(t["entity_id"], t["due"]) for t in tasks] == [
+        (ids[name], "2026-06-14") for name in ("低风险半年未访", "登记满一月昨天", "昨天到期")]
     ledger = login("head_a").get("/api/ledgers/children?overdue=1&per_page=500").get_json()["rows"]
     assert (from_answers, to_do, {r["id"] for r in ledger}) == (overdue, overdue, overdue)
     # The ledger's 下次走访 is that same day, for a child never visited too.
@@ -73,3 +88,22 @@ def test_the_childs_answer_the_to_do_and_the_ledger_agree_on_who_is_overdue(app,
             .get_json()["rows"]}
     assert {name: rows[ids[name]] for name in answers} == {
         name: c["next_visit_due"] or c["first_visit_due"] for name, c in answers.items()}
+
+
+def test_a_phone_holding_children_without_first_visit_due_pulls_everything_again(app, town, login):
+    """Cursors issued before children carried first_visit_due are of an older shape: the phone's
+    next pull is told to start over, and the records it then pulls carry the field."""
+    worker = login("worker_a")
+    issued = worker.get("/api/sync/pull?limit=500").get_json()["cursor"]
+    raw = issued.partition(".")[0]
+    body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert body["v"] == cursor.SHAPE == 2
+    del body["v"]
+    with app.app_context():
+        old_raw = cursor._b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+        old = f"{old_raw}.{cursor._mac(town.users['worker_a'], old_raw)}"
+    assert worker.get(f"/api/sync/pull?limit=500&cursor={issued}").status_code == 200
+    assert_error(worker.get(f"/api/sync/pull?limit=500&cursor={old}"), 410, "resync_required")
+    again = worker.get("/api/sync/pull?limit=500").get_json()["changes"]
+    children = [c["data"] for c in again if c["entity"] == "child"]
+    assert children and all("first_visit_due" in c for c in children)
