@@ -9,9 +9,10 @@ const KEEP_DAYS = 30;
 // Never kept: what cannot be put back (files), what must not be stored (passwords), and what was
 // not typed (buttons, and hidden values but those a form marks data-draft: where and when it began).
 const SKIP = new Set(['password', 'file', 'submit', 'button', 'reset']);
-const kept = new WeakMap();  // a form: { name, baseline, hidden, timer, typedAt, restoring, done }
+const kept = new WeakMap();  // a form: { name, baseline, hidden, clashes, timer, typedAt, restoring, saving, done }
 const waiting = new Set();  // forms typed in whose draft is not written yet
-const beingSaved = new Set();  // the names of the drafts whose form is being saved
+const beingSaved = new Map();  // the name of a draft whose form is being saved: how many saves run
+const afterFailure = new Map();  // a draft's name: the restores of its forms drawn while it saved
 let queue = Promise.resolve();  // every read and write in the order asked: a save's delete is never overtaken
 let redraw = () => {};
 
@@ -38,13 +39,18 @@ function read(form) {
 }
 
 /** Put `fields` into the form's controls as if typed, so that whatever the form keeps of its
- *  controls follows (a radio group's callback, the dirty mark, a hidden value's owner); say how
- *  many the worker can see changed. */
+ *  controls follows (a radio group's callback, the dirty mark); a hidden value's owner is told
+ *  even of one unchanged. Say how many the worker can see changed. */
 function write(form, fields) {
   let changed = 0;
   for (const el of form.elements) {
     if (!keptControl(el) || !(el.name in fields)) continue;
     const value = fields[el.name];
+    if (el.type === 'hidden') {
+      el.value = value;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+      continue;
+    }
     if (el.type === 'checkbox' || el.type === 'radio') {
       const on = Array.isArray(value) && value.includes(el.value);
       if (el.checked === on) continue;
@@ -52,16 +58,24 @@ function write(form, fields) {
       if (!on && el.type === 'radio') continue;  // a browser tells only the radio that was picked
     } else if (el.value !== value) {
       el.value = value;
-      if (el.type !== 'hidden') el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('input', { bubbles: true }));
     } else continue;
     el.dispatchEvent(new Event('change', { bubbles: true }));
-    if (el.type !== 'hidden') changed += 1;
+    changed += 1;
   }
   return changed;
 }
 
-/** What a worker reads for control `name` holding `value`: its label, and the value as shown. */
+/** What a worker reads for control `name` holding `value`: its label, and the value as shown. A
+ *  control inside an element marked `data-label` (a checklist item) is named with it. */
 function described(form, name, value) {
+  const { label, value: shown } = labelled(form, name, value);
+  const group = form.querySelector(`[name="${CSS.escape(name)}"]`).closest('[data-label]');
+  const whole = group && !label.includes(group.dataset.label) ? `${group.dataset.label}：${label}` : label;
+  return { label: whole, value: shown };
+}
+
+function labelled(form, name, value) {
   const els = [...form.elements].filter((el) => el.name === name);
   const labelOf = (el) => {
     const label = el.id && form.querySelector(`label[for="${CSS.escape(el.id)}"]`);
@@ -91,13 +105,17 @@ function described(form, name, value) {
 /** Keep the typing in `form`, drawn for the screen at the address now shown, and put back what an
  *  earlier copy of it left unsaved: each control the worker changed then, unless what the form
  *  starts from changed there meanwhile (a sync brought another's edit, a day passed), which is
- *  never overwritten unseen. Then `restored(at, clashes)` says so, `at` in ms and `clashes` the
- *  typing not put back, as [{label, value}]; the form then holds unsaved typing. A form is known
- *  by its address and `data-draft`, else by its controls' names: a screen may hold several. A
- *  form drawn anew while its own save runs (the screen redrawn by it) takes nothing back. */
+ *  never overwritten unseen; and the hidden values marked data-draft (where and when it began) as
+ *  they were. Then `restored(at, clashes, interrupted)` says so: `at` in ms, `clashes` the typing
+ *  not put back, as [{label, value}], kept with the draft until typed over, saved or discarded,
+ *  and `interrupted` when the tab was dropped while it saved (it may have been saved). The form
+ *  then holds unsaved typing. A form is known by its address and `data-draft`, else by its
+ *  controls' names: a screen may hold several. A form drawn anew while its own save runs (the
+ *  screen redrawn by it) takes its draft back only if that save fails. */
 export function keep(form, restored) {
   const names = [...new Set([...form.elements].map((el) => el.name).filter(Boolean))].sort();
-  const entry = { name: `${location.hash}|${form.dataset.draft || names.join(',')}`, baseline: read(form), timer: null };
+  const entry = { name: `${location.hash}|${form.dataset.draft || names.join(',')}`, baseline: read(form), timer: null,
+    clashes: {} };
   entry.hidden = new Set([...form.elements].filter((el) => el.type === 'hidden').map((el) => el.name));
   kept.set(form, entry);
   const typed = () => {
@@ -109,30 +127,31 @@ export function keep(form, restored) {
   };
   form.addEventListener('input', typed);
   form.addEventListener('change', typed);
-  if (beingSaved.has(entry.name)) return;
-  inOrder(() => db.draftGet(entry.name)).then((draft) => {
+  const restore = () => inOrder(() => db.draftGet(entry.name)).then((draft) => {
     // Typing begun meanwhile is newer than the draft, and is kept over it.
     if (!draft || form.hasAttribute('data-dirty')) return;
     const { at, base, fields } = draft;
     const edited = Object.keys(fields).filter((n) => n in entry.baseline && !same(fields[n], base[n]));
     const moved = (n) => !same(base[n], entry.baseline[n]) && !same(fields[n], entry.baseline[n]);
-    const clashes = edited.filter((n) => moved(n) && !entry.hidden.has(n)).map((n) => described(form, n, fields[n]));
+    const back = edited.filter((n) => !moved(n) || entry.hidden.has(n));
+    for (const n of edited.filter((x) => !back.includes(x))) entry.clashes[n] = { base: base[n], value: fields[n] };
+    const clashes = Object.entries(entry.clashes).map(([n, c]) => described(form, n, c.value));
     entry.restoring = true;  // the draft keeps the time it was typed
-    const changed = write(form, Object.fromEntries(edited.filter((n) => !moved(n)).map((n) => [n, fields[n]])));
+    const changed = write(form, { ...pick(fields, entry.hidden), ...pick(fields, back) });
     entry.restoring = false;
     if (!changed && !clashes.length) return;
     form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
     entry.typedAt = at;
-    restored(at, clashes);
+    restored(at, clashes, Boolean(draft.saving));
   }).catch(() => {});
+  if (!beingSaved.has(entry.name)) restore();
+  else afterFailure.set(entry.name, [...(afterFailure.get(entry.name) || []), restore]);
 }
 
-/** Say whether the form holds anything typed beyond what it was drawn with (hidden values aside). */
-function typedIn(entry, fields) {
-  return Object.keys(fields).some((n) => !entry.hidden.has(n) && !same(fields[n], entry.baseline[n]));
-}
+const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in fields).map((n) => [n, fields[n]]));
 
-/** Write the draft of `form` now; a form holding nothing typed has none to keep. */
+/** Write the draft of `form` now; a form holding nothing typed has none to keep. Typing shown as a
+ *  clash goes with it, with the value it was typed over, until the worker types in its control. */
 export function flush(form) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
@@ -140,36 +159,60 @@ export function flush(form) {
   waiting.delete(form);
   if (entry.done && !form.isConnected) return Promise.resolve();  // saved and gone: typing after the save goes with it
   const fields = read(form);
-  const value = { at: entry.typedAt || Date.now(), base: entry.baseline, fields };
-  return inOrder(() => (typedIn(entry, fields) ? db.draftPut(entry.name, value) : db.draftDelete(entry.name)))
-    .catch(() => {});
+  const base = { ...entry.baseline };
+  for (const [n, clash] of Object.entries(entry.clashes)) {
+    if (!same(fields[n], entry.baseline[n])) {
+      delete entry.clashes[n];
+      continue;
+    }
+    fields[n] = clash.value;
+    base[n] = clash.base;
+  }
+  const typedIn = Object.keys(fields).some((n) => !entry.hidden.has(n) && !same(fields[n], entry.baseline[n]));
+  const value = { at: entry.typedAt || Date.now(), base, fields, ...(entry.saving ? { saving: true } : {}) };
+  return inOrder(() => (typedIn ? db.draftPut(entry.name, value) : db.draftDelete(entry.name))).catch(() => {});
 }
 
 /** Write every draft not yet written, and again those of forms holding typing (a GPS fix may have
- *  come since): the page may be dropped next (hidden, left, updated, redrawn). */
-export function flushAll() {
-  const forms = new Set([...waiting, ...document.querySelectorAll('form[data-dirty]')]);
-  return Promise.all([...forms].filter((form) => kept.has(form)).map(flush));
+ *  come since), and `also`: the page may be dropped next (hidden, left, updated, redrawn). */
+export function flushAll(also = null) {
+  const forms = new Set([...waiting, ...document.querySelectorAll('form[data-dirty]'), also]);
+  return Promise.all([...forms].filter((form) => form && kept.has(form)).map(flush));
 }
 
-/** `form` is being saved: write every draft (a save may redraw the screen), and take nothing back
- *  into a copy of it drawn meanwhile. Resolve `{saved(), failed()}`, one of which is called when
- *  the save is over. */
+/** `form` is being saved: write every draft (a save may redraw the screen), this one marked as
+ *  saving, and take nothing back into a copy of it drawn meanwhile. Returns `{saved(), failed()}`,
+ *  one of which is called when the save is over. */
 export function saving(form) {
   const entry = kept.get(form);
-  flushAll();  // this form's typing too: it holds typing
+  if (entry) entry.saving = true;
+  flushAll(form);
   if (!entry) return { saved() {}, failed() {} };
-  beingSaved.add(entry.name);
+  beingSaved.set(entry.name, (beingSaved.get(entry.name) || 0) + 1);
   const submitted = read(form);
+  const over = () => {
+    entry.saving = false;
+    const left = beingSaved.get(entry.name) - 1;
+    if (left) beingSaved.set(entry.name, left);
+    else beingSaved.delete(entry.name);
+    const restores = left ? [] : afterFailure.get(entry.name) || [];
+    if (!left) afterFailure.delete(entry.name);
+    return restores;
+  };
   return {
     // Saved: the draft goes; a form still shown starts again from what it saved.
     saved() {
       entry.baseline = submitted;
-      entry.done = true;
+      entry.clashes = {};
+      entry.done = !form.isConnected;
       inOrder(() => db.draftDelete(entry.name)).catch(() => {});
-      beingSaved.delete(entry.name);
+      over();
     },
-    failed() { beingSaved.delete(entry.name); },
+    // Not saved: the draft stays, no longer marked, and a copy of the form drawn meanwhile takes it.
+    failed() {
+      flush(form);
+      over().forEach((restore) => restore());
+    },
   };
 }
 

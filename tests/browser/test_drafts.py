@@ -26,6 +26,23 @@ DRAFT_KEYS = """() => new Promise((resolve, reject) => {
 })"""
 
 
+# The phone put away (another app, the screen locked): the page is hidden.
+PUT_AWAY = """() => {
+  Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+  delete document.visibilityState;
+}"""
+
+
+# Locating takes a second, as outdoors on a cheap phone.
+SLOW_FIX = """(() => {
+  const locate = navigator.geolocation.getCurrentPosition.bind(navigator.geolocation);
+  navigator.geolocation.getCurrentPosition = (ok, fail, options) => {
+    setTimeout(() => locate(ok, fail, options), 1000);
+  };
+})()"""
+
+
 def drafts_kept(page, count: int) -> list[str]:
     """Wait until the phone keeps `count` drafts; return their keys."""
     for _ in range(50):
@@ -98,6 +115,34 @@ def test_typing_put_back_keeps_where_and_when_the_visit_began(browser, live_serv
     context.close()
 
 
+def test_typing_put_back_without_a_fix_takes_none_where_it_is_put_back(browser, live_server):
+    """The phone could not locate when the visit began: put back later elsewhere, the visit is not
+    placed where the phone is then (with the time it began), unless the worker asks for a fix."""
+    context = browser.new_context(**{**PHONE, "permissions": []})
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_test_id("gps")).to_contain_text("无法定位")
+    page.get_by_label("走访情况").fill(TYPED)
+    drafts_kept(page, 1)
+    context.grant_permissions(["geolocation"])
+    context.add_init_script(SLOW_FIX)
+    page.reload()
+    helpers.unlock(page)
+    restored(page)
+    expect(page.get_by_test_id("gps")).to_have_text("开始填写时未能定位。只有人在儿童家中时才点“重新定位”。")
+    page.wait_for_timeout(1500)  # the fix asked for on drawing answers after the draft was put back: not taken
+    expect(page.get_by_test_id("gps")).to_have_text("开始填写时未能定位。只有人在儿童家中时才点“重新定位”。")
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    [op] = helpers.pending_ops(page)
+    assert (op["data"]["notes"], "lat" in op["data"]) == (TYPED, False)
+    context.close()
+
+
 def test_leaving_a_half_filled_visit_forgets_its_typing(browser, live_server):
     context, page, at = half_filled_visit(browser, live_server)
     drafts_kept(page, 1)
@@ -159,6 +204,12 @@ def test_typing_is_not_put_over_an_edit_another_made_meanwhile(browser, live_ser
     expect(clashes.locator("dd")).to_have_text(["网格员：写了一半的备注"])
     expect(page.get_by_label("备注")).to_have_value("村主任：由祖母照料")
     assert helpers.pending_ops(page) == []
+    # The worker switches apps to copy it: the draft written then still holds it.
+    page.evaluate(PUT_AWAY)
+    page.wait_for_timeout(500)
+    page.reload()
+    helpers.unlock(page)
+    expect(restored(page).get_by_test_id("draft-clashes").locator("dd")).to_have_text(["网格员：写了一半的备注"])
     # The typing shown is all that is left of it: leaving asks, and then forgets it.
     page.locator("#nav").get_by_role("link", name="今日待办").click()
     asked_to_leave(page).get_by_role("button", name="离开", exact=True).click()
@@ -208,9 +259,8 @@ def test_drafts_untouched_for_30_days_are_forgotten_at_unlock(browser, live_serv
     context.close()
 
 
-def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, live_server):
-    context, page = child_page(browser, live_server, "head_a")
-    at = page.evaluate("location.hash")
+def held_override(page) -> list:
+    """Type a risk override and save it, its request held: return [the held route]."""
     page.get_by_role("group", name="调整为").get_by_label("高风险").check()
     page.get_by_label("调整理由（必填，至少 4 个字）").fill("家中有不明来访者，需要重点关注")
     answers = []
@@ -220,6 +270,45 @@ def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, 
         if answers:
             break
         page.wait_for_timeout(100)
+    assert answers
+    return answers
+
+
+def override_put_back(page) -> None:
+    expect(page.get_by_label("调整理由（必填，至少 4 个字）")).to_have_value("家中有不明来访者，需要重点关注")
+    expect(page.get_by_role("group", name="调整为").get_by_label("高风险")).to_be_checked()
+
+
+def test_typing_put_back_after_the_tab_dropped_mid_save_may_be_saved_already(browser, live_server):
+    context, page = child_page(browser, live_server, "head_a")
+    held_override(page)
+    page.wait_for_timeout(300)
+    page.unroute("**/risk-override")
+    page.reload()  # the phone drops the tab while the save waits for the server
+    helpers.unlock(page)
+    expect(restored(page)).to_contain_text("上次保存时页面被关闭，这些内容可能已经保存，请先查看记录，避免重复提交。")
+    override_put_back(page)
+    context.close()
+
+
+def test_a_form_drawn_again_while_its_save_runs_takes_the_typing_back_if_refused(browser, live_server):
+    context, page = child_page(browser, live_server, "head_a")
+    answers = held_override(page)
+    page.go_back()
+    page.go_forward()  # back at the form while its save still runs: a fresh form, nothing put back yet
+    expect(page.get_by_label("调整理由（必填，至少 4 个字）")).to_have_value("")
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    refused = {"error": {"code": "conflict", "message": "该儿童的风险等级已被他人调整"}}
+    answers[0].fulfill(status=409, content_type="application/json", body=json.dumps(refused))
+    restored(page)
+    override_put_back(page)
+    context.close()
+
+
+def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, live_server):
+    context, page = child_page(browser, live_server, "head_a")
+    at = page.evaluate("location.hash")
+    answers = held_override(page)
     page.go_back()  # a save under way does not hold the worker
     expect(page.get_by_role("heading", level=1)).not_to_have_text(re.compile(NAME))
     refused = {"error": {"code": "conflict", "message": "该儿童的风险等级已被他人调整"}}
@@ -229,6 +318,5 @@ def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, 
     page.go_forward()
     at_address(page, at)
     restored(page)
-    expect(page.get_by_label("调整理由（必填，至少 4 个字）")).to_have_value("家中有不明来访者，需要重点关注")
-    expect(page.get_by_role("group", name="调整为").get_by_label("高风险")).to_be_checked()
+    override_put_back(page)
     context.close()

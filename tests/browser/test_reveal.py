@@ -123,4 +123,11 @@ def test_a_village_head_reveals_the_guardian_phones_of_a_child_without_an_id_num
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "reveal")).all()
         assert [(e.actor_id, e.entity_id, e.detail, e.reason) for e in events] == [
             (live_server.ids.users["head_a"], child, {"field": "guardian_phones"}, REASON)]
+    # The phone put away (locked, another app): the value goes with the dialog.
+    page.evaluate("""() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    expect(dialog).to_have_count(0)
+    assert "13900000000" not in page.content()
     context.close()

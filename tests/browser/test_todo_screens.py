@@ -338,6 +338,17 @@ def test_a_village_head_online_sees_what_waits_in_village_affairs(browser, live_
     entries.filter(has_text="1 份帮扶计划待审批").click()
     expect(page.get_by_test_id("plan_approval").get_by_role("link")).to_have_text(["欧阳明月 帮扶计划待审批"])
 
+    # A server that does not answer within 3 s leaves the section out; the rest opens meanwhile.
+    held = []
+    page.route("**/api/tasks", lambda route: held.append(route))
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    never = section(page, "never-h").get_by_role("heading")
+    expect(never).to_have_text("尚未走访（1）", timeout=helpers.TIMEOUT)
+    assert len(held) == 1  # asked, and still unanswered when the screen was drawn
+    expect(page.get_by_test_id("head-todo")).to_have_count(0)
+    held[0].continue_()
+    page.unroute("**/api/tasks")
+
     # Offline the server's counts are out of reach: the section is left out, the rest still opens.
     helpers.go_offline(context)
     open_today(page)

@@ -29,7 +29,7 @@ function itemBlock(item, index, open, before, earliest) {
   const previous = open ? h('p', { class: 'previous', 'data-testid': 'previous' },
     `原整改期限 ${open.deadline || '—'}${open.deadline && open.deadline < today() ? '（已逾期）' : ''}`,
     open.note ? ` · 原问题：${open.note}` : '') : null;
-  return { item, el: h('div', { class: 'check-item' }, group, previous, item.help ? h('small', { class: 'hint' }, item.help) : null, failBox),
+  return { item, el: h('div', { class: 'check-item', 'data-label': `${index + 1}. ${item.label}` }, group, previous, item.help ? h('small', { class: 'hint' }, item.help) : null, failBox),
     read: (form) => {
       const picked = form.querySelector(`input[name="${name}"]:checked`);
       if (!picked) return null;
@@ -128,9 +128,13 @@ function inspectionForm(v, template, target, original) {
     const answers = blocks.map((b) => b.read(form)).filter(Boolean);
     const data = { venue_id: v.id, inspected_at: began(), template_version: template.version, answers,
       notes: notes.value || null, ...correction };
-    error.textContent = refusal(data, Boolean(original));
+    const joined = opBox && form.querySelector('input[name="in_operation"]').checked;
+    // Typing put back from another day (drafts.js) is dated then: today's operation was not its own.
+    error.textContent = refusal(data, Boolean(original))
+      || (joined && !original && localDate(new Date(data.inspected_at)) !== today()
+        ? `这次检查开始于 ${localDate(new Date(data.inspected_at))}，不能计入今日联合执法行动，请取消勾选。` : '');
     if (error.textContent) return false;
-    if (opBox && form.querySelector('input[name="in_operation"]').checked) data.operation_id = opBox.id;
+    if (joined) data.operation_id = opBox.id;
     const recheck = target ? target.inspection.id : original && original.reinspection_of;
     if (recheck) data.reinspection_of = recheck;
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);

@@ -18,6 +18,7 @@ export function gpsWidget(kept = null, place = '儿童家中') {
   const held = h('input', { type: 'hidden', name: 'fix', 'data-draft': '' });
   const hold = () => { held.value = fix.lat === null ? '' : JSON.stringify(fix); };
   let asked = 0;  // the newest request: an older one answering late, or one a draft overtook, is not taken
+  let original = null;  // a correction's fix, as held
   const take = () => {
     if (!navigator.geolocation) { out.textContent = '本机不支持定位'; return; }
     const mine = ++asked;
@@ -30,11 +31,15 @@ export function gpsWidget(kept = null, place = '儿童家中') {
     }, (e) => { if (mine === asked) out.textContent = `无法定位（${e.message || e.code}），可不带定位保存`; },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   };
-  held.addEventListener('change', () => {  // a draft put back
+  held.addEventListener('change', () => {  // a draft put back: the fix taken where its typing began
     asked += 1;
-    if (!held.value) return;
+    if (!held.value) {
+      Object.assign(fix, { lat: null, lon: null, accuracy_m: null });
+      out.textContent = kept ? '原记录没有定位，更正也不带定位。' : `开始填写时未能定位。只有人在${place}时才点“重新定位”。`;
+      return;
+    }
     Object.assign(fix, JSON.parse(held.value));
-    showFix(out, fix, '沿用开始填写时的定位');
+    showFix(out, fix, held.value === original ? '沿用原记录的定位' : '沿用开始填写时的定位');
   });
   const again = h('button', { type: 'button', class: 'btn small' }, '重新定位');
   again.addEventListener('click', take);
@@ -42,6 +47,7 @@ export function gpsWidget(kept = null, place = '儿童家中') {
   else if (kept.lat != null && kept.lon != null) {
     Object.assign(fix, { lat: kept.lat, lon: kept.lon, accuracy_m: kept.accuracy_m ?? null });
     hold();
+    original = held.value;
     showFix(out, fix, '沿用原记录的定位');
   } else out.textContent = '原记录没有定位，更正也不带定位。';
   const hint = kept ? h('small', { class: 'hint' }, `只有人在${place}时才点“重新定位”。`) : null;
