@@ -69,8 +69,10 @@ function write(form, fields) {
 /** What a worker reads for control `name` holding `value`: its label, and the value as shown. A
  *  control inside an element marked `data-label` (a checklist item) is named with it. */
 function described(form, name, value) {
+  const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
+  if (!control) return { label: '（表单已无此项）', value: Array.isArray(value) ? value.join('、') : String(value) };
   const { label, value: shown } = labelled(form, name, value);
-  const group = form.querySelector(`[name="${CSS.escape(name)}"]`).closest('[data-label]');
+  const group = control.closest('[data-label]');
   const whole = group && !label.includes(group.dataset.label) ? `${group.dataset.label}：${label}` : label;
   return { label: whole, value: shown };
 }
@@ -131,15 +133,23 @@ export function keep(form, restored) {
     // Typing begun meanwhile is newer than the draft, and is kept over it.
     if (!draft || form.hasAttribute('data-dirty')) return;
     const { at, base, fields } = draft;
-    const edited = Object.keys(fields).filter((n) => n in entry.baseline && !same(fields[n], base[n]));
-    const moved = (n) => !same(base[n], entry.baseline[n]) && !same(fields[n], entry.baseline[n]);
-    const back = edited.filter((n) => !moved(n) || entry.hidden.has(n));
-    for (const n of edited.filter((x) => !back.includes(x))) entry.clashes[n] = { base: base[n], value: fields[n] };
+    const edited = Object.keys(fields).filter((n) => !entry.hidden.has(n) && !same(fields[n], base[n]));
+    // Typed over something that changed since, or into a control the form no longer has (a
+    // checklist updated meanwhile): shown, not written.
+    const moved = (n) => !(n in entry.baseline)
+      || (!same(base[n], entry.baseline[n]) && !same(fields[n], entry.baseline[n]));
+    const back = edited.filter((n) => !moved(n));
+    for (const n of edited.filter(moved)) entry.clashes[n] = { base: base[n], value: fields[n] };
     const clashes = Object.entries(entry.clashes).map(([n, c]) => described(form, n, c.value));
     entry.restoring = true;  // the draft keeps the time it was typed
-    const changed = write(form, { ...pick(fields, entry.hidden), ...pick(fields, back) });
+    const changed = write(form, pick(fields, back));
+    if (!changed && !clashes.length) {  // nothing of it left to put back: where and when it began neither
+      entry.restoring = false;
+      inOrder(() => db.draftDelete(entry.name)).catch(() => {});
+      return;
+    }
+    write(form, pick(fields, entry.hidden));
     entry.restoring = false;
-    if (!changed && !clashes.length) return;
     form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
     entry.typedAt = at;
     restored(at, clashes, Boolean(draft.saving));
@@ -181,12 +191,12 @@ export function flushAll(also = null) {
 }
 
 /** `form` is being saved: write every draft (a save may redraw the screen), this one marked as
- *  saving, and take nothing back into a copy of it drawn meanwhile. Returns `{saved(), failed()}`,
- *  one of which is called when the save is over. */
-export function saving(form) {
+ *  saving before the save begins, and take nothing back into a copy of it drawn meanwhile.
+ *  Resolves `{saved(), failed()}`, one of which is called when the save is over. */
+export async function saving(form) {
   const entry = kept.get(form);
   if (entry) entry.saving = true;
-  flushAll(form);
+  await flushAll(form);
   if (!entry) return { saved() {}, failed() {} };
   beingSaved.set(entry.name, (beingSaved.get(entry.name) || 0) + 1);
   const submitted = read(form);
@@ -210,8 +220,9 @@ export function saving(form) {
     },
     // Not saved: the draft stays, no longer marked, and a copy of the form drawn meanwhile takes it.
     failed() {
+      const restores = over();
       flush(form);
-      over().forEach((restore) => restore());
+      restores.forEach((restore) => restore());
     },
   };
 }
@@ -226,9 +237,11 @@ export function drop(form) {
 }
 
 /** Forget the drafts of the forms in `node`, a screen the worker left without saving, but those
- *  of a form being saved: it may yet be refused, and its typing is then all there is. */
+ *  of a form being saved (or drawn again while it saves): it may yet be refused, and its typing is
+ *  then all there is. */
 export function dropIn(node) {
-  return Promise.all([...(node ? node.querySelectorAll('form:not([data-saving])') : [])].map(drop));
+  const forms = [...(node ? node.querySelectorAll('form:not([data-saving])') : [])];
+  return Promise.all(forms.filter((form) => !beingSaved.has((kept.get(form) || {}).name)).map(drop));
 }
 
 /** Say whether every form in `node` holding typing keeps it as a draft. */

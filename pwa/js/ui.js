@@ -55,7 +55,7 @@ export function onSave(form, save) {
       const enable = (on) => buttons.forEach((b) => { b.disabled = !on; });
       enable(false);
       form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
-      const draft = drafts.saving(form);  // the worker may leave while it saves, and the save fail
+      const draft = await drafts.saving(form);  // the worker may leave while it saves, and the save fail
       let saved = false;
       let refusal = null;
       try {

@@ -40,8 +40,8 @@ def next_visit_due(child: Child) -> date | None:
 
 
 def first_visit_due(child) -> date | None:
-    """Return the day a child never visited falls due: a full interval after registration."""
-    if child.last_visit_at is not None or child.created_at is None:
+    """Return the day an active child never visited falls due: a full interval after registration."""
+    if child.status != "active" or child.last_visit_at is not None or child.created_at is None:
         return None
     return local_date(child.created_at) + timedelta(days=interval_days(child.risk_level))
 

@@ -31,13 +31,23 @@ def _name(actor, child: Child | None) -> str:
 
 
 def _overdue_visits(actor, today) -> tuple[int, list[dict]]:
-    query = scope.scoped_select(actor, Child).where(schedule.overdue_condition(today))
-    # Never visited (no next_visit_due) first: overdue since registration, the longest neglected.
-    total, children = _count_and_first(query, [Child.next_visit_due.nulls_first(), Child.created_at, Child.id])
-    return total, [{"kind": "overdue_visit", "title": f"{_name(actor, c)} 走访逾期",
-                    "due": schedule.visit_due(c), "overdue": True, "entity": "child", "entity_id": c.id,
-                    "village_id": c.village_id,
-                    "detail": {"risk_level": c.risk_level, "grid_id": c.grid_id}} for c in children]
+    """The children whose visit is overdue, the longest overdue first: the day each fell due is its
+    next_visit_due or, never visited, its first_visit_due, which SQL cannot order by on both engines,
+    so the (few) columns of every overdue child are read and sorted here."""
+    columns = (Child.id, Child.status, Child.next_visit_due, Child.last_visit_at, Child.created_at,
+               Child.risk_level)
+    overdue = scope.scoped_select(actor, Child).where(schedule.overdue_condition(today))
+    rows = db.session.execute(overdue.with_only_columns(*columns)).all()
+    first = sorted(rows, key=lambda r: (schedule.visit_due(r), r.created_at, r.id))[:LIMIT]
+    children = _children(r.id for r in first)
+    return len(rows), [_overdue_visit(actor, children[r.id]) for r in first]
+
+
+def _overdue_visit(actor, child: Child) -> dict:
+    return {"kind": "overdue_visit", "title": f"{_name(actor, child)} 走访逾期",
+            "due": schedule.visit_due(child), "overdue": True, "entity": "child", "entity_id": child.id,
+            "village_id": child.village_id,
+            "detail": {"risk_level": child.risk_level, "grid_id": child.grid_id}}
 
 
 def _questioned_visits(actor, today) -> tuple[int, list[dict]]:

@@ -38,10 +38,14 @@ def _note_pull(device_id: str) -> None:
 def _page(actor, token: str | None, limit: int) -> dict:
     cursor = decode(token, actor.id)
     current = scope.snapshot(actor)
-    if cursor is not None and cursor.shape != SHAPE:
-        raise ApiError(410, "resync_required", "应用已更新，需要重新完整同步本机数据")
     if cursor is not None and cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
+    if cursor is not None and cursor.shape != SHAPE:
+        # The phone's records lack a field added since: everything in its scope is sent again, over
+        # what it holds (nothing is wiped first); mid-move, it starts afresh.
+        if cursor.rescope is not None or cursor.scope not in (None, current):
+            raise ApiError(410, "resync_required", "应用已更新，需要重新完整同步本机数据")
+        cursor = None
     if cursor is not None and cursor.rescope is not None and cursor.scope != current:
         # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
         raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")

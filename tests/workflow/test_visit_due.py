@@ -23,6 +23,7 @@ def _children(app, town) -> dict[str, str]:
     """Children of grid a1 at every edge of the schedule (high risk: 30 days; low: 182)."""
     rows = {
         # name: (risk, registered days before TODAY, last visit days before TODAY or None, next due)
+        "两周前到期": ("high", 400, 44, TODAY - timedelta(days=14)),
         "到期前一天": ("high", 300, 29, TODAY + timedelta(days=1)),
         "今天到期": ("high", 300, 30, TODAY),
         "昨天到期": ("high", 300, 31, TODAY - timedelta(days=1)),
@@ -69,18 +70,21 @@ def test_the_childs_answer_the_to_do_and_the_ledger_agree_on_who_is_overdue(app,
     answers = {c["name"]: c for c in worker.get("/api/children?grid_id=" + town.grids["a1"] + "&per_page=500")
                .get_json()["rows"] if c["id"] in ids.values()}
     assert {name: (c["next_visit_due"], c["first_visit_due"]) for name, c in answers.items()} == {
-        "到期前一天": ("2026-06-16", None), "今天到期": ("2026-06-15", None), "昨天到期": ("2026-06-14", None),
+        "两周前到期": ("2026-06-01", None), "到期前一天": ("2026-06-16", None),
+        "今天到期": ("2026-06-15", None), "昨天到期": ("2026-06-14", None),
         "新登记": (None, "2026-07-12"), "登记满一月今天": (None, "2026-06-15"),
         "登记满一月昨天": (None, "2026-06-14"), "低风险半年未访": (None, "2026-06-14"),
         "低风险刚满半年": (None, "2026-06-15"), "凌晨登记": (None, "2026-06-15")}
-    overdue = {ids[n] for n in ("昨天到期", "登记满一月昨天", "低风险半年未访")}  # due today is not late yet
+    # Due today is not late yet.
+    overdue = {ids[n] for n in ("两周前到期", "昨天到期", "登记满一月昨天", "低风险半年未访")}
     from_answers = {c["id"] for c in answers.values()
                     if (c["next_visit_due"] or c["first_visit_due"]) < TODAY.isoformat()}
     tasks = [t for t in worker.get("/api/tasks").get_json()["tasks"] if t["kind"] == "overdue_visit"]
     to_do = {t["entity_id"] for t in tasks}
-    # Never visited first (overdue since registration), each with the day it fell due.
-    assert [(t["entity_id"], t["due"]) for t in tasks] == [
-        (ids[name], "2026-06-14") for name in ("低风险半年未访", "登记满一月昨天", "昨天到期")]
+    # The longest overdue first, visited or not, each with the day it fell due; on one day, the
+    # longest registered first.
+    assert [(t["entity_id"], t["due"]) for t in tasks] == [(ids["两周前到期"], "2026-06-01")] + [
+        (ids[name], "2026-06-14") for name in ("昨天到期", "低风险半年未访", "登记满一月昨天")]
     ledger = login("head_a").get("/api/ledgers/children?overdue=1&per_page=500").get_json()["rows"]
     assert (from_answers, to_do, {r["id"] for r in ledger}) == (overdue, overdue, overdue)
     # The ledger's 下次走访 is that same day, for a child never visited too.
@@ -90,9 +94,9 @@ def test_the_childs_answer_the_to_do_and_the_ledger_agree_on_who_is_overdue(app,
         name: c["next_visit_due"] or c["first_visit_due"] for name, c in answers.items()}
 
 
-def test_a_phone_holding_children_without_first_visit_due_pulls_everything_again(app, town, login):
-    """Cursors issued before children carried first_visit_due are of an older shape: the phone's
-    next pull is told to start over, and the records it then pulls carry the field."""
+def test_a_phone_holding_children_without_first_visit_due_is_sent_them_again(app, town, login):
+    """Cursors issued before children carried first_visit_due are of an older shape: the phone's next
+    pull sends everything in its scope again, with the field, without the phone wiping what it holds."""
     worker = login("worker_a")
     issued = worker.get("/api/sync/pull?limit=500").get_json()["cursor"]
     raw = issued.partition(".")[0]
@@ -102,8 +106,16 @@ def test_a_phone_holding_children_without_first_visit_due_pulls_everything_again
     with app.app_context():
         old_raw = cursor._b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         old = f"{old_raw}.{cursor._mac(town.users['worker_a'], old_raw)}"
-    assert worker.get(f"/api/sync/pull?limit=500&cursor={issued}").status_code == 200
-    assert_error(worker.get(f"/api/sync/pull?limit=500&cursor={old}"), 410, "resync_required")
-    again = worker.get("/api/sync/pull?limit=500").get_json()["changes"]
-    children = [c["data"] for c in again if c["entity"] == "child"]
-    assert children and all("first_visit_due" in c for c in children)
+    assert worker.get(f"/api/sync/pull?limit=500&cursor={issued}").get_json()["changes"] == []
+    # Nothing changed since, yet everything in the phone's scope comes again, over what it holds.
+    again = worker.get(f"/api/sync/pull?limit=500&cursor={old}").get_json()
+    children = [c["data"] for c in again["changes"] if c["entity"] == "child"]
+    assert [c["id"] for c in children] == [town.children["a1"]]
+    assert all(c["first_visit_due"] for c in children)
+    assert worker.get(f"/api/sync/pull?limit=500&cursor={again['cursor']}").get_json()["changes"] == []
+    # A cursor of the older shape taken under another scope (mid-move) still starts afresh.
+    with app.app_context():
+        body["sc"] = {"g": ["elsewhere"], "r": "grid_worker", "v": town.villages["a"]}
+        moved_raw = cursor._b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+        moved = f"{moved_raw}.{cursor._mac(town.users['worker_a'], moved_raw)}"
+    assert_error(worker.get(f"/api/sync/pull?limit=500&cursor={moved}"), 410, "resync_required")

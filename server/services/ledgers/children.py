@@ -143,7 +143,6 @@ def _row(r, seq: int, today: date, view: dict, helpers: dict, visits: dict) -> d
     if guardian and first.get("relation"):
         guardian = f"{guardian}（{first['relation']}）"
     overdue = _overdue(r, today)
-    due = schedule.visit_due(r) if r.status == "active" else r.next_visit_due
     return {"seq": seq, "id": r.id, "name": mask_name(name) if view["names"] else name,
             "sex": base.SEX.get(r.sex, ""),
             "age": _age(birth, r.birth_year, today),
@@ -153,7 +152,7 @@ def _row(r, seq: int, today: date, view: dict, helpers: dict, visits: dict) -> d
             "grid": view["grids"].get(r.grid_id, ""),
             "risk_level": base.RISK.get(r.risk_level, ""), "risk_code": r.risk_level,
             "helper": helpers.get(r.id, ""), "last_visit": base.day(schedule.local_date(r.last_visit_at)),
-            "visits_this_year": visits.get(r.id, 0), "next_visit": base.day(due),
+            "visits_this_year": visits.get(r.id, 0), "next_visit": base.day(schedule.visit_due(r)),
             "status": base.CHILD_STATUS.get(r.status, r.status) + ("·走访逾期" if overdue else ""),
             "overdue": overdue}
 
