@@ -162,7 +162,7 @@ const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in
 
 /** Write the draft of `form` now; a form holding nothing typed has none to keep. Typing shown as a
  *  clash goes with it, with the value it was typed over, until the worker types in its control. */
-export function flush(form) {
+function flush(form) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
   clearTimeout(entry.timer);
@@ -228,7 +228,7 @@ export async function saving(form) {
 }
 
 /** Forget the draft of `form`: the worker chose to lose its typing. */
-export function drop(form) {
+function drop(form) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
   clearTimeout(entry.timer);
