@@ -159,7 +159,9 @@ def test_opening_a_second_tab_leaves_the_first_tabs_session_alone(browser, live_
     second = context.new_page()
     second.goto(live_server.url + "/")
     expect(second.get_by_role("button", name="解锁")).to_be_visible()
-    second.wait_for_timeout(1000)  # its start has run; a logout would have been sent by now
+    # Its start asked for the login lock before drawing 解锁 and decides inside it: a request for
+    # the same lock is granted once that decision (and a logout, had there been one) is done.
+    assert second.evaluate("navigator.locks.request('hulei-login', () => true)") is True
     assert context.request.get(live_server.url + "/api/children").status == 200
     record_visit(first, "欧阳明月", "第二个标签页打开后记录的走访")
     helpers.sync_now(first)
