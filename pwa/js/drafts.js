@@ -21,6 +21,7 @@ const inOrder = (step) => {
   queue = next.catch(() => {});  // a draft that cannot be kept (storage full) costs the typing on screen nothing
   return next;
 };
+const forget = (name) => inOrder(() => db.draftDelete(name)).catch(() => {});
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const keptControl = (el) => el.name && !SKIP.has(el.type) && (el.type !== 'hidden' || el.hasAttribute('data-draft'));
@@ -145,7 +146,7 @@ export function keep(form, restored) {
     const changed = write(form, pick(fields, back));
     if (!changed && !clashes.length) {  // nothing of it left to put back: where and when it began neither
       entry.restoring = false;
-      inOrder(() => db.draftDelete(entry.name)).catch(() => {});
+      forget(entry.name);
       return;
     }
     write(form, pick(fields, entry.hidden));
@@ -215,7 +216,7 @@ export async function saving(form) {
       entry.baseline = submitted;
       entry.clashes = {};
       entry.done = !form.isConnected;
-      inOrder(() => db.draftDelete(entry.name)).catch(() => {});
+      forget(entry.name);
       over();
     },
     // Not saved: the draft stays, no longer marked, and a copy of the form drawn meanwhile takes it.
@@ -233,7 +234,7 @@ function drop(form) {
   if (!entry) return Promise.resolve();
   clearTimeout(entry.timer);
   waiting.delete(form);
-  return inOrder(() => db.draftDelete(entry.name)).catch(() => {});
+  return forget(entry.name);
 }
 
 /** Forget the drafts of the forms in `node`, a screen the worker left without saving, but those
@@ -265,5 +266,5 @@ export function prune() {
   return inOrder(() => db.draftsPrune(Date.now() - KEEP_DAYS * 86400000)).catch(() => {});
 }
 
-addEventListener('pagehide', flushAll);
+addEventListener('pagehide', () => flushAll());
 document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') flushAll(); });

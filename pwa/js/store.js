@@ -4,6 +4,7 @@ import { newId } from './crypto.js';
 import * as state from './state.js';
 
 let byEntity = new Map();
+let visitsByChild = new Map();  // a child's id: its visits, newest first (the to-do asks for every child's)
 const changed = new Set();
 // The pull cursor of the records loaded, and of those the screen shows: a screen that holds typing
 // is not redrawn by a load, so it may show records a pull has since taken off the phone.
@@ -27,6 +28,11 @@ export async function load() {
     next.get(r.entity).set(r.id, { ...r.data, id: r.id, _version: r.version, _pending: r.pending });
   }
   byEntity = next;
+  visitsByChild = new Map();
+  for (const v of all('visit').sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)))) {
+    if (!visitsByChild.has(v.child_id)) visitsByChild.set(v.child_id, []);
+    visitsByChild.get(v.child_id).push(v);
+  }
   loaded = cursor;
   await refreshCounts();
   for (const fn of changed) fn();
@@ -43,8 +49,7 @@ export const one = (entity, id) => (byEntity.get(entity) || new Map()).get(id) |
 
 export const children = () => all('child').filter((c) => c.status !== 'moved_out' && c.status !== 'aged_out')
   .sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
-export const visitsOf = (childId) => all('visit').filter((v) => v.child_id === childId)
-  .sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)));
+export const visitsOf = (childId) => [...(visitsByChild.get(childId) || [])];
 
 /** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects. */
 export const amendedIds = (entity) => new Set(all(entity).map((r) => r.amends).filter(Boolean));

@@ -57,22 +57,17 @@ export function onSave(form, save) {
       form.querySelectorAll('[data-not-saved]').forEach((el) => el.remove());
       const draft = await drafts.saving(form);  // the worker may leave while it saves, and the save fail
       let saved = false;
-      let refusal = null;
       try {
         saved = (await save(form)) !== false;
       } catch (err) {
-        // An answer from the server (an online save) is said as it always is (app.js), unless the
-        // worker has left the form (below). Anything else failing here is the phone's storage
-        // (full, or its transaction aborted), with nothing written: the typing is all that is left
-        // of the record.
-        if (!(err instanceof ApiError) || form.isConnected) {
-          draft.failed();
-          enable(true);
-          if (err instanceof ApiError) throw err;
-          notSaved(form, buttons[0], err);
-          return;
-        }
-        refusal = err.message;
+        // An answer from the server (an online save) is said as it always is (app.js); anything else
+        // failing here is the phone's storage (full, or its transaction aborted), with nothing
+        // written: the typing is all that is left of the record.
+        draft.failed();
+        enable(true);
+        if (err instanceof ApiError) throw err;
+        notSaved(form, buttons[0], err);
+        return;
       }
       if (saved) {
         form.removeAttribute('data-dirty');
@@ -84,7 +79,7 @@ export function onSave(form, save) {
       // Refused (by the server, or the form's own check) after the worker left: what the form
       // would have said is nowhere to be seen, so say it where they are.
       if (!form.isConnected) {
-        const said = refusal || [...form.querySelectorAll('[role="alert"]')].map((el) => el.textContent.trim()).find(Boolean);
+        const said = [...form.querySelectorAll('[role="alert"]')].map((el) => el.textContent.trim()).find(Boolean);
         toast(`刚才填写的内容未保存${said ? `：${said.replace(/[。！]$/, '')}` : ''}。内容已暂存在本机，回到原页面即可继续。`);
       }
     });

@@ -130,9 +130,9 @@ function inspectionForm(v, template, target, original) {
       notes: notes.value || null, ...correction };
     const joined = opBox && form.querySelector('input[name="in_operation"]').checked;
     // Typing put back from another day (drafts.js) is dated then: today's operation was not its own.
+    const day = localDate(new Date(data.inspected_at));
     error.textContent = refusal(data, Boolean(original))
-      || (joined && !original && localDate(new Date(data.inspected_at)) !== today()
-        ? `这次检查开始于 ${localDate(new Date(data.inspected_at))}，不能计入今日联合执法行动，请取消勾选。` : '');
+      || (joined && !original && day !== today() ? `这次检查开始于 ${day}，不能计入今日联合执法行动，请取消勾选。` : '');
     if (error.textContent) return false;
     if (joined) data.operation_id = opBox.id;
     const recheck = target ? target.inspection.id : original && original.reinspection_of;

@@ -132,20 +132,14 @@ const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
  *  most overdue first; due today; never visited and not due yet (or registered on this phone),
  *  highest risk first; the rest. */
 function dueLists(kids, now) {
-  const visits = new Map();  // a child's id: its visits on the phone (grouped once: the town office holds thousands)
-  for (const v of store.all('visit')) {
-    if (!visits.has(v.child_id)) visits.set(v.child_id, []);
-    visits.get(v.child_id).push(v);
-  }
-  const visitsOf = (c) => visits.get(c.id) || [];
   // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
-  const visited = (c) => visitsOf(c).some((v) => v._pending && !v.amends);
+  const visited = (c) => store.visitsOf(c.id).some((v) => v._pending && !v.amends);
   const waiting = kids.filter((c) => dueOf(c) && dueOf(c) <= now && !visited(c))
     .sort((a, b) => String(dueOf(a)).localeCompare(String(dueOf(b))));
   const overdue = waiting.filter((c) => dueOf(c) < now);
   const dueToday = waiting.filter((c) => dueOf(c) === now);
   const due = new Set(waiting);
-  const never = kids.filter((c) => !c.last_visit_at && !due.has(c) && !visitsOf(c).length)
+  const never = kids.filter((c) => !c.last_visit_at && !due.has(c) && !store.visitsOf(c.id).length)
     .sort((a, b) => (RISK_ORDER[a.risk_level] ?? 3) - (RISK_ORDER[b.risk_level] ?? 3));
   const listed = new Set([...due, ...never]);
   return { overdue, dueToday, never, rest: kids.filter((c) => !listed.has(c)) };
