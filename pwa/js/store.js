@@ -5,6 +5,7 @@ import * as state from './state.js';
 
 let byEntity = new Map();
 let visitsByChild = new Map();  // a child's id: its visits, newest first (the to-do asks for every child's)
+let refusedKeys = new Set();  // entity:id of the records whose op the server refused, until it is retried or given up
 const changed = new Set();
 // The pull cursor of the records loaded, and of those the screen shows: a screen that holds typing
 // is not redrawn by a load, so it may show records a pull has since taken off the phone.
@@ -40,6 +41,7 @@ export async function load() {
 
 export async function refreshCounts() {
   const [c, p] = await Promise.all([db.outboxCounts(), db.photoCounts()]);
+  refusedKeys = c.rejected ? new Set((await db.outboxByState('rejected')).map((op) => `${op.entity}:${op.id}`)) : new Set();
   state.set({ unsynced: c.pending + c.rejected + c.conflict + p.pending + p.rejected,
     attention: c.rejected + p.rejected, conflicts: c.conflict });
 }
@@ -50,6 +52,11 @@ export const one = (entity, id) => (byEntity.get(entity) || new Map()).get(id) |
 export const children = () => all('child').filter((c) => c.status !== 'moved_out' && c.status !== 'aged_out')
   .sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
 export const visitsOf = (childId) => [...(visitsByChild.get(childId) || [])];
+/** Whether the server refused an op of this record, so that what the phone holds of it is not on
+ *  the server: a refused visit does not count as the child's visit. */
+export const refused = (entity, id) => refusedKeys.has(`${entity}:${id}`);
+/** A record's sync state as its tag shows it: refused, waiting to sync, or synced (null). */
+export const syncState = (entity, r) => (refused(entity, r.id) ? 'refused' : r._pending ? 'pending' : null);
 
 /** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects. */
 export const amendedIds = (entity) => new Set(all(entity).map((r) => r.amends).filter(Boolean));

@@ -19,6 +19,12 @@ export function h(tag, props, ...kids) {
   return el;
 }
 
+/** The tag of a record's sync state (store.syncState): refused by the server, or waiting to sync. */
+export function syncTag(state) {
+  if (state === 'refused') return h('span', { class: 'tag high', 'data-testid': 'refused-tag' }, '被退回，待处理');
+  return state === 'pending' ? h('span', { class: 'tag' }, '待同步') : null;
+}
+
 let uid = 0;
 export const nextId = (p = 'f') => `${p}-${++uid}`;
 

@@ -34,8 +34,10 @@ function rootOf(inspection, byId, standing) {
   return current.id;
 }
 
+// An inspection the server refused is not on the server: its findings open nothing.
 function venueInspections(venueId) {
-  const inspections = store.inspectionsOf(venueId).slice().sort((a, b) => time(a) - time(b));
+  const inspections = store.inspectionsOf(venueId).filter((i) => !store.refused('inspection', i.id))
+    .sort((a, b) => time(a) - time(b));
   return { inspections, byId: new Map(inspections.map((i) => [i.id, i])), standing: standingIds(inspections) };
 }
 

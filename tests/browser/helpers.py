@@ -1,7 +1,10 @@
 """What the browser tests do on the phone: log in, unlock, wait for sync, read raw IndexedDB."""
+import json
 import re
 
 from playwright.sync_api import Page, expect
+
+from server.models import new_id
 
 from .. import factories
 
@@ -236,3 +239,15 @@ def save_correction(page: Page, reason: str, back_to: str) -> list[dict]:
     ops = pending_ops(page)
     assert len(ops) == 1, ops
     return ops
+
+
+def refuse_in_push(page: Page, entity: str, field: str, value: str | None = None) -> None:
+    """Have the server refuse, for real, the pushed ops on `entity` whose data's `field` is `value`
+    (any, with None): each is sent with `field` naming a record the server does not know."""
+    def send(route):
+        body = route.request.post_data_json
+        for op in body["ops"]:
+            if op["entity"] == entity and (value is None or op["data"].get(field) == value):
+                op["data"][field] = new_id()
+        route.continue_(post_data=json.dumps(body))
+    page.route("**/api/sync/push", lambda route: send(route))

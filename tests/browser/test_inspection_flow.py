@@ -184,6 +184,49 @@ def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
     assert problems == []
 
 
+def test_an_inspection_the_server_refuses_opens_no_violation_on_the_phone(browser, live_server):
+    """Findings count only once the server holds them: a refused inspection stays on the phone,
+    marked, for the inspector to fix or give up, and the venue is still uninspected and clear."""
+    prepare_town(live_server.app)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    helpers.go_offline(context)
+    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    items = page.locator(".check-item")
+    items.nth(0).get_by_label("不合格").check()
+    items.nth(0).get_by_label("问题说明").fill(NOTES["verify_identity"])
+    for i in (1, 2):
+        items.nth(i).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    venue_b = page.locator("li.venue").first
+    expect(venue_b.get_by_test_id("open-violations")).to_have_text("待整改 1")
+    expect(venue_b.locator(".meta")).to_contain_text("（待同步）")
+
+    helpers.refuse_in_push(page, "inspection", "venue_id")  # a venue the server does not know
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    expect(page.get_by_test_id("rejected-op")).to_have_count(1)
+    with live_server.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+    assert violations(live_server.app) == []
+    open_venues(page)
+    expect(venue_b.locator("strong")).to_have_text("测试b宾馆")
+    expect(venue_b.get_by_test_id("open-violations")).to_have_count(0)
+    expect(venue_b.locator(".meta")).to_contain_text("尚未检查")
+    page.evaluate("location.hash = '#/venue/' + document.querySelector('li.venue').dataset.venue")
+    inspection = page.get_by_test_id("inspection")
+    expect(inspection).to_have_count(1)
+    expect(inspection.get_by_test_id("refused-tag")).to_have_text("被退回，待处理")
+    expect(inspection).not_to_contain_text("待同步")
+    context.close()
+
+
 V1_DATABASE = """async () => {
   const db = await new Promise((ok, no) => {
     const r = indexedDB.open('hulei', 1);

@@ -270,6 +270,28 @@ def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(bro
     assert names(never) == ["马超", "何静", "欧阳明月"]
     assert names(near) == ["李明", "孙悦", "杨帆"]
     assert [op["entity"] for op in helpers.pending_ops(page)] == ["visit", "visit"]
+
+    # Back in coverage, the server refuses 孙悦's visit (the phone sends it for a child the server
+    # does not know): a refused visit is not a visit, so 孙悦 is overdue again, on the phone as on the
+    # server, and says why; 杨帆's visit is applied and takes her off the lists for good.
+    helpers.refuse_in_push(page, "visit", "child_id", ids["孙悦"])
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    expect(page.get_by_test_id("rejected-op")).to_have_count(1)
+    open_today(page)
+    expect(overdue.get_by_role("heading")).to_have_text("逾期走访（4）")
+    assert names(overdue) == ["孙悦", "赵小兰", "周大伟", "吴晓丽"]
+    assert overdue.locator(".meta").first.inner_text() == \
+        f"应于 {day - timedelta(days=20)} 走访；本机记录的走访被退回，请到“同步”处理"
+    assert set(names(overdue)) == _overdue_on_the_server(live_server, ids)
+    expect(never.get_by_role("heading")).to_have_text("尚未走访（3）")
+    assert names(never) == ["马超", "何静", "欧阳明月"]
+    assert names(near) == ["李明", "杨帆"]
+    go(page, f"#/child/{ids['孙悦']}")
+    expect(page.get_by_test_id("visit")).to_have_count(1)
+    expect(page.get_by_test_id("visit").get_by_test_id("refused-tag")).to_have_text("被退回，待处理")
+    expect(page.get_by_test_id("visit")).not_to_contain_text("待同步")
     context.close()
     assert problems == []
 

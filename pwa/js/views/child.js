@@ -1,5 +1,5 @@
 // A child's page: details, the edit of notes, the visit history and the assistance plan.
-import { h, field, page, fmtTime, onSave, redrawSaved, revealDialog, toast } from '../ui.js';
+import { h, field, page, fmtTime, onSave, redrawSaved, revealDialog, syncTag, toast } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import { CATEGORY, MEASURE, PLAN_STATUS, RISK, SEX, T } from '../i18n/zh-CN.js';
@@ -23,7 +23,7 @@ function visitItem(v, amended, me) {
     superseded ? h('span', { class: 'tag' }, '已更正') : null,
     questioned ? h('span', { class: 'tag high' }, '存疑') : null,
     v.amends ? h('span', { class: 'tag' }, '更正') : null,
-    v._pending ? h('span', { class: 'tag' }, '待同步') : null,
+    syncTag(store.syncState('visit', v)),
     v.follow_up ? h('span', { class: 'tag high' }, '需跟进') : null,
     v.amends ? h('span', { class: 'meta' }, `更正原因：${v.amend_reason || '—'}`) : null,
     questioned && (note || mine) ? h('span', { class: 'meta', 'data-testid': 'review-note' },

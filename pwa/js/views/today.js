@@ -132,14 +132,16 @@ const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
  *  most overdue first; due today; never visited and not due yet (or registered on this phone),
  *  highest risk first; the rest. */
 function dueLists(kids, now) {
+  // A visit the server refused is not a visit until the worker fixes it (同步 › 需要处理).
+  const standing = (c) => store.visitsOf(c.id).filter((v) => !store.refused('visit', v.id));
   // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
-  const visited = (c) => store.visitsOf(c.id).some((v) => v._pending && !v.amends);
+  const visited = (c) => standing(c).some((v) => v._pending && !v.amends);
   const waiting = kids.filter((c) => dueOf(c) && dueOf(c) <= now && !visited(c))
     .sort((a, b) => String(dueOf(a)).localeCompare(String(dueOf(b))));
   const overdue = waiting.filter((c) => dueOf(c) < now);
   const dueToday = waiting.filter((c) => dueOf(c) === now);
   const due = new Set(waiting);
-  const never = kids.filter((c) => !c.last_visit_at && !due.has(c) && !store.visitsOf(c.id).length)
+  const never = kids.filter((c) => !c.last_visit_at && !due.has(c) && !standing(c).length)
     .sort((a, b) => (RISK_ORDER[a.risk_level] ?? 3) - (RISK_ORDER[b.risk_level] ?? 3));
   const listed = new Set([...due, ...never]);
   return { overdue, dueToday, never, rest: kids.filter((c) => !listed.has(c)) };
@@ -158,6 +160,7 @@ export async function render() {
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
   const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${dueOf(c) || '—'}`);
   const since = (c) => (c.last_visit_at ? '' : '登记后尚未走访，');
+  const refusedNote = (c) => (store.visitsOf(c.id).some((v) => store.refused('visit', v.id)) ? '；本机记录的走访被退回，请到“同步”处理' : '');
   const questioned = questionedSection();
   const clues = cluesSection();
   const todo = await serverTasks();
@@ -170,10 +173,10 @@ export async function render() {
     questioned,
     kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, '逾期走访（0）'), h('p', {}, '没有逾期的走访。')) : null,
-    childSection('overdue-h', '逾期走访', overdue, (c) => `${since(c)}应于 ${dueOf(c)} 走访`,
+    childSection('overdue-h', '逾期走访', overdue, (c) => `${since(c)}应于 ${dueOf(c)} 走访${refusedNote(c)}`,
       h('a', { class: 'btn link', href: '#/ledgers/children/overdue' }, '在台账中查看全部走访逾期的儿童')),
-    childSection('due-today-h', '今天应走访', dueToday, (c) => `${since(c)}今天应走访`, LIST_MORE),
-    childSection('never-h', '尚未走访', never, (c) => (dueOf(c) ? `登记后尚未走访，应于 ${dueOf(c)} 前走访` : '登记后尚未走访'),
+    childSection('due-today-h', '今天应走访', dueToday, (c) => `${since(c)}今天应走访${refusedNote(c)}`, LIST_MORE),
+    childSection('never-h', '尚未走访', never, (c) => (dueOf(c) ? `登记后尚未走访，应于 ${dueOf(c)} 前走访` : '登记后尚未走访') + refusedNote(c),
       LIST_MORE),
     rest.length ? h('section', { 'aria-labelledby': 'near-h' },
       h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),

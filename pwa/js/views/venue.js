@@ -1,6 +1,6 @@
 // One venue: its open violations and its inspections, newest first; a corrected inspection stays,
 // muted, under the correction that replaced it, and the inspector corrects their own synced ones.
-import { h, page, fmtTime, today } from '../ui.js';
+import { h, page, fmtTime, syncTag, today } from '../ui.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { newestFirst } from '../amend.js';
@@ -25,7 +25,7 @@ function inspectionItem(i, amended, me, labels) {
     superseded ? h('span', { class: 'tag' }, '已更正') : null,
     i.reinspection_of ? h('span', { class: 'tag' }, '复查') : null,
     i.amends ? h('span', { class: 'tag' }, '更正') : null,
-    i._pending ? h('span', { class: 'tag' }, '待同步') : null,
+    syncTag(store.syncState('inspection', i)),
     i.amends ? h('span', { class: 'meta' }, `更正原因：${i.amend_reason || '—'}`) : null,
     mine && !superseded && !i._pending
       ? h('a', { class: 'btn small amend', href: `#/inspect/${i.venue_id}/amend/${i.id}`,
