@@ -4,13 +4,14 @@ edit made elsewhere meanwhile is never overwritten by it."""
 import json
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
 from . import helpers
 from .conftest import PHONE
 from .test_conflict import NAME, head_edit, head_phone, stored_child
+from .test_inspection_flow import SHANGHAI, open_venues, prepare_town
 from .test_leave_form import TYPED, asked_to_leave, at_address, half_filled_visit
 from .test_offline import open_visit_form
 
@@ -351,4 +352,48 @@ def test_an_online_save_refused_after_the_worker_left_keeps_the_typing(browser, 
     at_address(page, at)
     expect(restored(page)).not_to_contain_text("可能已经保存")
     override_put_back(page)
+    context.close()
+
+
+def test_an_inspection_begun_another_day_is_not_counted_in_todays_operation(browser, live_server):
+    """Typing put back the next morning is dated when it began: today's joint operation was not its
+    own, so it is saved only without it, and then as of the day before."""
+    prepare_town(live_server.app)  # today's operation
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    helpers.go_offline(context)
+    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度")
+    items = page.locator(".check-item")
+    for i in range(3):
+        items.nth(i).get_by_label("合格", exact=True).check()
+    page.get_by_label("检查情况").fill("昨晚夜查，未发现问题")
+    [key] = drafts_kept(page, 1)
+    yesterday = datetime.now(SHANGHAI) - timedelta(days=1)
+    began = yesterday.replace(hour=23, minute=40, second=0, microsecond=0).isoformat()
+    page.evaluate("""async ([name, began]) => {
+      const db = await import('/js/db.js');
+      const kept = await db.draftGet(name);
+      await db.draftPut(name, { ...kept, fields: { ...kept.fields, began } });
+    }""", [key.removeprefix("draft:"), began])
+    page.reload()
+    helpers.unlock(page)
+    restored(page)
+    expect(page.get_by_label("检查情况")).to_have_value("昨晚夜查，未发现问题")
+    joined = page.get_by_label(re.compile("计入今日联合执法行动"))
+    expect(joined).to_be_checked()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        f"这次检查开始于 {yesterday.date()}，不能计入今日联合执法行动，请取消勾选。")
+    assert helpers.pending_ops(page) == []
+    joined.uncheck()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.locator("#toast")).to_have_text("检查已保存在本机，待同步")
+    [op] = helpers.pending_ops(page)
+    assert (op["entity"], op["data"]["inspected_at"], "operation_id" in op["data"]) == (
+        "inspection", began, False)
+    drafts_kept(page, 0)
     context.close()
