@@ -397,3 +397,29 @@ def test_an_inspection_begun_another_day_is_not_counted_in_todays_operation(brow
         "inspection", began, False)
     drafts_kept(page, 0)
     context.close()
+
+
+def test_typing_is_kept_when_the_browser_puts_the_page_away_without_hiding_it_first(browser, live_server):
+    """pagehide alone (a browser unloading the page without a visibilitychange first) writes the
+    draft at once: the typing of the last moment is not left to a timer that will never fire."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.clock.install()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    open_visit_form(page, NAME)
+    page.get_by_label("走访情况").fill(TYPED)
+    [key] = drafts_kept(page, 1)
+    page.clock.pause_at(datetime.now() + timedelta(seconds=1))  # from here no timer fires
+    page.get_by_label("走访情况").press("End")
+    page.get_by_label("走访情况").press_sequentially("。")
+    page.evaluate("() => dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }))")
+    kept = None
+    for _ in range(50):
+        kept = page.evaluate("""async (name) => ((await (await import('/js/db.js')).draftGet(name)) || {})
+          .fields""", key.removeprefix("draft:"))
+        if kept and kept.get("notes") == TYPED + "。":
+            break
+        page.wait_for_timeout(100)
+    assert kept["notes"] == TYPED + "。"
+    context.close()
