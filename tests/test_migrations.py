@@ -156,6 +156,23 @@ def test_0008_drops_the_stored_copy_of_conflicted_records_from_the_op_ledger(emp
     assert rows == {"c": {key: value for key, value in conflict.items() if key != "current"}, "a": applied}
 
 
+def test_0013_takes_every_child_registered_so_far_as_registered_when_created(empty_db_url):
+    app = bare_app(empty_db_url)
+    with app.app_context():
+        town_at("0012")
+        db.session.execute(text("UPDATE child SET created_at = '2026-03-04 05:06:07'"))
+        db.session.commit()
+        created = db.session.execute(text("SELECT id, created_at FROM child")).all()
+        db.session.remove()
+        upgrade()
+        registered = db.session.execute(text("SELECT id, registered_at FROM child")).all()
+        db.session.remove()
+        assert len(created) > 1 and sorted(registered) == sorted(created)
+        columns = inspect(db.engine).get_columns("child")
+        assert [c["nullable"] for c in columns if c["name"] == "registered_at"] == [False]
+        db.engine.dispose()
+
+
 def test_a_table_others_refer_to_is_rebuilt_without_losing_them(empty_db_url):
     """0009 rebuilds `inspection` on SQLite (batch mode); a clue found in an inspection refers to it."""
     app = bare_app(empty_db_url)

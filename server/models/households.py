@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_id_number, normalize_phone
 from ..extensions import db
-from .base import UTCDateTime, Versioned, ciphertext, id_column
+from .base import UTCDateTime, Versioned, ciphertext, id_column, utcnow
 
 CATEGORIES = ("left_behind", "migrant", "disadvantaged", "disabled", "single_parent",
               "reconstituted", "troubled_family")
@@ -47,6 +47,12 @@ class GuardianPhone(db.Model):
         return normalize_phone(value)
 
 
+def _registered_default(context) -> datetime:
+    # Unless the phone said when (registry.create_child), a child is registered when it is created.
+    given = context.get_current_parameters().get("created_at") if context is not None else None
+    return given or utcnow()
+
+
 class Child(Versioned, db.Model):
     """A child of the register: identity encrypted, only ledger groupings in plain."""
 
@@ -79,4 +85,7 @@ class Child(Versioned, db.Model):
     risk_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_visit_due: Mapped[date | None] = mapped_column(Date, index=True)
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the worker registered the child (the phone's time, if believable): one registered out of
+    # coverage is due for its first visit from that day, not from when the server received it.
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_registered_default)
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)

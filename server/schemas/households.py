@@ -5,7 +5,18 @@ from pypinyin import lazy_pinyin
 from ..models import CATEGORIES, CHILD_STATUSES, RISK_LEVELS
 from ..services.masking import mask_id_number, mask_phone
 from ..services.schedule import first_visit_due
-from .common import Choice, Number, PageQuerySchema, Past, PersonName, RecordSchema, StrictSchema, Text, Uuid
+from .common import (
+    Aware,
+    Choice,
+    Number,
+    PageQuerySchema,
+    Past,
+    PersonName,
+    RecordSchema,
+    StrictSchema,
+    Text,
+    Uuid,
+)
 from .validators import validate_id_number, validate_lat, validate_lon, validate_phone
 
 FAMILY_TYPES = ("normal", "single_parent", "reconstituted", "troubled", "left_behind", "migrant")
@@ -86,12 +97,15 @@ class ChildCreateSchema(StrictSchema):
     categories = fields.List(Choice(CATEGORIES), load_default=list)
     status = Choice(CHILD_STATUSES, load_default="active")
     notes = Text(2000, allow_none=True)
+    # When the phone registered it, offline perhaps; the server believes it within limits.
+    registered_at = Aware(load_default=None, allow_none=True)
 
 
 class ChildUpdateSchema(ChildCreateSchema):
     """A child edit (partial)."""
 
     id = Uuid(dump_only=True)
+    registered_at = Aware(dump_only=True)
 
 
 def name_initials(name: str | None) -> str:
@@ -120,6 +134,7 @@ class ChildSchema(RecordSchema):
     # A child never visited has no next_visit_due yet; the phone lists it overdue as the server does.
     first_visit_due = fields.Function(lambda c: _day(first_visit_due(c)))
     last_visit_at = fields.DateTime()
+    registered_at = fields.DateTime()
 
 
 def _day(day):

@@ -19,7 +19,7 @@ from ..models import (
     Visit,
     new_id,
 )
-from . import batching, plans, risk, scope
+from . import batching, plans, risk, schedule, scope
 from .geo import to_wgs84
 from .writes import assign, save_record
 
@@ -158,6 +158,7 @@ def create_child(actor, data: dict, device_id: str | None = None) -> Child:
         household = scope.get_scoped(actor, Household, data["household_id"])
     except ApiError:
         raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
+    data["registered_at"] = schedule.registration_time(data.get("registered_at"))
     child = new_record(Child, data)
     child.grid_id, child.village_id = household.grid_id, household.village_id
     assign(child, _child_fields(data))

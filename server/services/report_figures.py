@@ -68,7 +68,8 @@ def sum_figures(rows: list[dict]) -> dict:
 
 def _children(village_id: str, as_of: datetime) -> list:
     return db.session.execute(select(
-        Child.id, Child.status, Child.categories, Child.risk_level, Child.created_at, Child.risk_changed_at)
+        Child.id, Child.status, Child.categories, Child.risk_level, Child.created_at, Child.registered_at,
+        Child.risk_changed_at)
         .where(Child.village_id == village_id, Child.deleted_at.is_(None), Child.merged_into_id.is_(None),
                Child.created_at < as_of)).all()
 
@@ -95,7 +96,7 @@ def _overdue(child, last_visit: datetime | None, as_of: datetime) -> bool:
     if last_visit is not None:
         return schedule.local_date(last_visit) + interval < today
     zone = schedule.local_zone()
-    return child.created_at < datetime.combine(today - interval, datetime.min.time(), zone)
+    return child.registered_at < datetime.combine(today - interval, datetime.min.time(), zone)
 
 
 def _plan_rows(village_id: str) -> list:

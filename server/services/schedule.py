@@ -39,11 +39,21 @@ def next_visit_due(child: Child) -> date | None:
     return local_date(child.last_visit_at) + timedelta(days=interval_days(child.risk_level))
 
 
+def registration_time(claimed: datetime | None) -> datetime:
+    """Return when a child counts as registered: the time the phone says it was, if that lies within
+    the last REGISTRATION_MAX_AGE (a phone out of coverage that long), else now. Believing the phone
+    can only bring the first visit forward, never put it off."""
+    now = utcnow()
+    if claimed is None or not now - current_app.config["REGISTRATION_MAX_AGE"] <= claimed <= now:
+        return now
+    return claimed
+
+
 def first_visit_due(child) -> date | None:
     """Return the day an active child never visited falls due: a full interval after registration."""
-    if child.status != "active" or child.last_visit_at is not None or child.created_at is None:
+    if child.status != "active" or child.last_visit_at is not None or child.registered_at is None:
         return None
-    return local_date(child.created_at) + timedelta(days=interval_days(child.risk_level))
+    return local_date(child.registered_at) + timedelta(days=interval_days(child.risk_level))
 
 
 def visit_due(child) -> date | None:
@@ -55,7 +65,7 @@ def overdue_condition(today: date) -> ColumnElement[bool]:
     """Return the filter of active children whose visit is overdue on `today`: due before it, by
     `next_visit_due` or, never visited, by `first_visit_due`."""
     never = [and_(Child.risk_level == level,
-                  Child.created_at < _start_of(today - timedelta(days=interval_days(level))))
+                  Child.registered_at < _start_of(today - timedelta(days=interval_days(level))))
              for level in ("low", "medium", "high")]
     return and_(Child.status == "active", or_(
         Child.next_visit_due < today,

@@ -34,11 +34,11 @@ def _overdue_visits(actor, today) -> tuple[int, list[dict]]:
     """The children whose visit is overdue, the longest overdue first: the day each fell due is its
     next_visit_due or, never visited, its first_visit_due, which SQL cannot order by on both engines,
     so the (few) columns of every overdue child are read and sorted here."""
-    columns = (Child.id, Child.status, Child.next_visit_due, Child.last_visit_at, Child.created_at,
+    columns = (Child.id, Child.status, Child.next_visit_due, Child.last_visit_at, Child.registered_at,
                Child.risk_level)
     overdue = scope.scoped_select(actor, Child).where(schedule.overdue_condition(today))
     rows = db.session.execute(overdue.with_only_columns(*columns)).all()
-    first = sorted(rows, key=lambda r: (schedule.visit_due(r), r.created_at, r.id))[:LIMIT]
+    first = sorted(rows, key=lambda r: (schedule.visit_due(r), r.registered_at, r.id))[:LIMIT]
     children = _children(r.id for r in first)
     return len(rows), [_overdue_visit(actor, children[r.id]) for r in first]
 

@@ -1,5 +1,6 @@
 """Register a household and child offline; a record the server rejects stays in 'needs attention'."""
 import re
+from datetime import datetime
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -36,6 +37,9 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
     page.get_by_label("搜索姓名或拼音首字母").fill("王小")
     expect(page.locator(".list .item")).to_have_count(2)
+    registered = {op["data"]["name"]: datetime.fromisoformat(op["data"]["registered_at"])
+                  for op in helpers.pending_ops(page) if op["entity"] == "child"}
+    page.wait_for_timeout(1100)  # the server receives them a moment after they were registered
 
     helpers.go_online(context)
     helpers.sync_now(page)
@@ -52,8 +56,10 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
     context.close()
 
     with live_server.app.app_context():
-        names = [c.name for c in db.session.scalars(select(Child))]
-        assert "王小花" in names and "王小草" not in names
+        children = {c.name: c for c in db.session.scalars(select(Child))}
+        assert "王小花" in children and "王小草" not in children
+        # Registered when the phone registered it: its first visit falls due from then.
+        assert children["王小花"].registered_at == registered["王小花"] < children["王小花"].created_at
         addresses = [h.address for h in db.session.scalars(select(Household))]
         assert addresses.count("测试镇新建组8号") == 2  # both households; only the bad child refused
 

@@ -10,6 +10,7 @@ from server.services import schedule
 from server.sync import cursor
 
 from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import DEVICE, op, push
 from .helpers import TZ
 
 TODAY = date(2026, 6, 15)
@@ -119,3 +120,44 @@ def test_a_phone_holding_children_without_first_visit_due_is_sent_them_again(app
         moved_raw = cursor._b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         moved = f"{moved_raw}.{cursor._mac(town.users['worker_a'], moved_raw)}"
     assert_error(worker.get(f"/api/sync/pull?limit=500&cursor={moved}"), 410, "resync_required")
+
+
+def test_a_child_registered_out_of_coverage_is_due_from_the_day_the_phone_registered_it(
+        app, town, login, monkeypatch):
+    """The phone says when it registered a child; the server believes it within the last 30 days
+    (REGISTRATION_MAX_AGE), which can only bring a first visit forward. A time ahead of the server's
+    or older than that is not believed: the child counts as registered when it arrives."""
+    monkeypatch.setitem(app.config, "VISIT_INTERVAL_DAYS", {"low": 7, "medium": 7, "high": 7})
+    worker = login("worker_a", device_id=DEVICE)
+    now = datetime.now(TZ).replace(microsecond=0)
+    claims = {"十天前离线登记": now - timedelta(days=10), "三天前离线登记": now - timedelta(days=3),
+              "手机时钟超前": now + timedelta(days=1), "离线过久": now - timedelta(days=31), "未注明": None}
+    ids = {name: new_id() for name in claims}
+    answer = push(worker, [op("child", "create", ids[name], {
+        "household_id": town.households["a1"], "name": name, "categories": ["left_behind"],
+        **({} if at is None else {"registered_at": at.isoformat()})}) for name, at in claims.items()])
+    assert [r["status"] for r in answer["results"]] == ["applied"] * 5
+    children = {c["name"]: c for c in worker.get(f"/api/children?grid_id={town.grids['a1']}&per_page=500")
+                .get_json()["rows"]}
+    registered = {name: datetime.fromisoformat(children[name]["registered_at"]) for name in claims}
+    for name in ("十天前离线登记", "三天前离线登记"):
+        assert registered[name] == claims[name]
+    for name in ("手机时钟超前", "离线过久", "未注明"):
+        assert now - timedelta(seconds=5) <= registered[name] <= datetime.now(TZ)
+    due = {name: children[name]["first_visit_due"] for name in claims}
+    today = datetime.now(TZ).date()
+    assert due == {"十天前离线登记": str((now - timedelta(days=10)).date() + timedelta(days=7)),
+                   "三天前离线登记": str((now - timedelta(days=3)).date() + timedelta(days=7)),
+                   **{name: str(today + timedelta(days=7)) for name in ("手机时钟超前", "离线过久", "未注明")}}
+    # Overdue on arrival, on the worker's to-do and the head's ledger alike.
+    tasks = {t["entity_id"] for t in worker.get("/api/tasks").get_json()["tasks"]
+             if t["kind"] == "overdue_visit"}
+    ledger = {r["id"] for r in login("head_a").get("/api/ledgers/children?overdue=1&per_page=500")
+              .get_json()["rows"]}
+    assert ids["十天前离线登记"] in tasks & ledger
+    assert not {ids[name] for name in claims if name != "十天前离线登记"} & (tasks | ledger)
+    # When a child was registered is not edited afterwards.
+    child = children["三天前离线登记"]
+    refused = push(worker, [op("child", "update", child["id"], {"registered_at": now.isoformat()},
+                               base_version=child["version"])])["results"][0]
+    assert (refused["status"], refused["errors"]) == ("rejected", {"registered_at": ["不允许的字段"]})

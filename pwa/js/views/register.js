@@ -1,5 +1,5 @@
 // Register a household (with its first child) or a child in a household already on the phone.
-import { h, field, page, checkbox, moveOn, onSave, toast } from '../ui.js';
+import { h, field, page, checkbox, isoNow, moveOn, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import { CATEGORY } from '../i18n/zh-CN.js';
@@ -19,11 +19,12 @@ function childFields() {
   ];
 }
 
+/** The child as registered now: out of coverage, its first visit still falls due from today. */
 function readChild(form, householdId) {
   const v = (n) => form.elements[n].value.trim() || null;
   return { household_id: householdId, name: v('name'), id_number: v('id_number'), birth_date: v('birth_date'),
     sex: v('sex'), school: v('school'),
-    categories: Object.keys(CATEGORY).filter((k) => form.elements[`cat:${k}`].checked) };
+    categories: Object.keys(CATEGORY).filter((k) => form.elements[`cat:${k}`].checked), registered_at: isoNow() };
 }
 
 export async function render() {

@@ -44,7 +44,7 @@ def _full(query):
     return query.with_only_columns(
         Child.id, Child.name_ct, Child.sex, Child.birth_date_ct, Child.birth_year, Child.categories,
         Child.grid_id, Child.risk_level, Child.last_visit_at, Child.next_visit_due, Child.status,
-        Child.created_at, Child.household_id, Household.guardians_ct,
+        Child.registered_at, Child.household_id, Household.guardians_ct,
     ).join(Household, Household.id == Child.household_id)
 
 
