@@ -79,7 +79,7 @@ def base_config(env: dict | None = None) -> dict:
         "TRUST_LATE_ENTRY": timedelta(days=7),
         "TRUST_MAX_SPEED_KMH": 120.0,
         "TRUST_PROPOSE_ACCURACY_M": 50.0,
-        # How long a phone may be out of coverage with a child it registered (schedule.registration_time).
+        # How long a phone may be out of coverage with a child it registered (registry._registered_at).
         "REGISTRATION_MAX_AGE": timedelta(days=30),
         "SYNC_MAX_OPS": 500,
         "PHOTO_MAX_BYTES": 2 * 1024 * 1024,

@@ -41,9 +41,14 @@ export async function load() {
 
 export async function refreshCounts() {
   const [c, p] = await Promise.all([db.outboxCounts(), db.photoCounts()]);
-  refusedKeys = c.rejected ? new Set((await db.outboxByState('rejected')).map((op) => `${op.entity}:${op.id}`)) : new Set();
   state.set({ unsynced: c.pending + c.rejected + c.conflict + p.pending + p.rejected,
     attention: c.rejected + p.rejected, conflicts: c.conflict });
+  // The counts are read without the key (a revoked phone's wipe counts what it loses); which
+  // records were refused is sealed with the ops.
+  if (!c.rejected) refusedKeys = new Set();
+  else if (db.hasKey()) {
+    refusedKeys = new Set((await db.outboxByState('rejected')).map((op) => `${op.entity}:${op.id}`));
+  }
 }
 
 export const all = (entity) => [...(byEntity.get(entity) || new Map()).values()];
@@ -58,8 +63,10 @@ export const refused = (entity, id) => refusedKeys.has(`${entity}:${id}`);
 /** A record's sync state as its tag shows it: refused, waiting to sync, or synced (null). */
 export const syncState = (entity, r) => (refused(entity, r.id) ? 'refused' : r._pending ? 'pending' : null);
 
-/** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects. */
-export const amendedIds = (entity) => new Set(all(entity).map((r) => r.amends).filter(Boolean));
+/** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects
+ *  (a correction the server refused corrects nothing). */
+export const amendedIds = (entity) => new Set(all(entity).filter((r) => !refused(entity, r.id))
+  .map((r) => r.amends).filter(Boolean));
 /** The user's visits the village head questioned that no visit corrects yet, oldest first. */
 export function questionedVisits(userId) {
   const amended = amendedIds('visit');

@@ -88,7 +88,9 @@ def _absorb(survivor: Child, duplicate: Child) -> list[str]:
             setattr(survivor, name, getattr(duplicate, name))
             changed.append(name)
     latest = max(filter(None, (survivor.last_visit_at, duplicate.last_visit_at)), default=None)
-    changed += assign(survivor, {"last_visit_at": latest})
+    # One child registered twice was registered the first time: its first visit is due from then.
+    first = min(survivor.registered_at, duplicate.registered_at)
+    changed += assign(survivor, {"last_visit_at": latest, "registered_at": first})
     return changed
 
 

@@ -1,4 +1,7 @@
 """Register and edit households, children and venues within the actor's scope."""
+from datetime import datetime
+
+from flask import current_app
 from sqlalchemy import exists, select
 
 from ..crypto import get_cipher
@@ -18,8 +21,9 @@ from ..models import (
     Village,
     Visit,
     new_id,
+    utcnow,
 )
-from . import batching, plans, risk, schedule, scope
+from . import batching, plans, risk, scope, trust
 from .geo import to_wgs84
 from .writes import assign, save_record
 
@@ -152,13 +156,26 @@ def _child_fields(data: dict) -> dict:
     return data
 
 
-def create_child(actor, data: dict, device_id: str | None = None) -> Child:
+def _registered_at(claimed: datetime | None, device_time: datetime | None) -> datetime:
+    """Return when a child counts as registered: the time the phone says it was, if that lies within
+    the last REGISTRATION_MAX_AGE (a phone out of coverage that long) and the phone's clock was
+    right when it sent it; else now. Believing the phone can bring a first visit forward, never
+    put it off."""
+    now = utcnow()
+    if claimed is None or trust.clock_skewed(device_time, now) \
+            or not now - current_app.config["REGISTRATION_MAX_AGE"] <= claimed <= now:
+        return now
+    return claimed
+
+
+def create_child(actor, data: dict, device_id: str | None = None,
+                 device_time: datetime | None = None) -> Child:
     """Register a child in a household the actor may see."""
     try:
         household = scope.get_scoped(actor, Household, data["household_id"])
     except ApiError:
         raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
-    data["registered_at"] = schedule.registration_time(data.get("registered_at"))
+    data["registered_at"] = _registered_at(data.get("registered_at"), device_time)
     child = new_record(Child, data)
     child.grid_id, child.village_id = household.grid_id, household.village_id
     assign(child, _child_fields(data))

@@ -39,16 +39,6 @@ def next_visit_due(child: Child) -> date | None:
     return local_date(child.last_visit_at) + timedelta(days=interval_days(child.risk_level))
 
 
-def registration_time(claimed: datetime | None) -> datetime:
-    """Return when a child counts as registered: the time the phone says it was, if that lies within
-    the last REGISTRATION_MAX_AGE (a phone out of coverage that long), else now. Believing the phone
-    can only bring the first visit forward, never put it off."""
-    now = utcnow()
-    if claimed is None or not now - current_app.config["REGISTRATION_MAX_AGE"] <= claimed <= now:
-        return now
-    return claimed
-
-
 def first_visit_due(child) -> date | None:
     """Return the day an active child never visited falls due: a full interval after registration."""
     if child.status != "active" or child.last_visit_at is not None or child.registered_at is None:

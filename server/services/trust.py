@@ -25,10 +25,15 @@ def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], fl
     return (["location_mismatch"] if distance > allowed else []), round(distance, 1)
 
 
+def clock_skewed(device_time: datetime | None, received_at: datetime) -> bool:
+    """Say whether the device's clock, as it sent it, was off by more than TRUST_CLOCK_SKEW."""
+    return device_time is not None and abs(device_time - received_at) > current_app.config["TRUST_CLOCK_SKEW"]
+
+
 def time_flags(at: datetime, received_at: datetime, device_time: datetime | None) -> list[str]:
     """Flag a skewed device clock, a time in the future, and an entry made long after the fact."""
     config, flags = current_app.config, []
-    if device_time is not None and abs(device_time - received_at) > config["TRUST_CLOCK_SKEW"]:
+    if clock_skewed(device_time, received_at):
         flags.append("clock_skew")
     if at - received_at > config["TRUST_CLOCK_SKEW"]:
         flags.append("future_time")

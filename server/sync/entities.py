@@ -69,11 +69,16 @@ def _mutable(create: Callable) -> Callable:
     return lambda actor, data, ctx: create(actor, data, ctx.device_id)
 
 
+def _registered(create: Callable) -> Callable:
+    # When a child was registered is the phone's word, read against the phone's clock.
+    return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time)
+
+
 ENTITIES = {e.name: e for e in (
     Entity("household", Household, hs.HouseholdSchema, hs.HouseholdCreateSchema,
            _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household,
            removable=registry.check_household_removable),
-    Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _mutable(registry.create_child),
+    Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _registered(registry.create_child),
            hs.ChildUpdateSchema, registry.update_child, removable=registry.check_child_removable),
     Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _held_fact(fieldwork.record_visit),
            prefetch=fieldwork.prefetch_visits),

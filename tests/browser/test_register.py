@@ -39,7 +39,6 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
     expect(page.locator(".list .item")).to_have_count(2)
     registered = {op["data"]["name"]: datetime.fromisoformat(op["data"]["registered_at"])
                   for op in helpers.pending_ops(page) if op["entity"] == "child"}
-    page.wait_for_timeout(1100)  # the server receives them a moment after they were registered
 
     helpers.go_online(context)
     helpers.sync_now(page)

@@ -65,6 +65,8 @@ def _children(town) -> None:
     a1.created_at, a1.risk_level = at(2026, 9, 1), "high"
     a2.created_at, a2.risk_level, a2.categories = at(2026, 10, 20), "medium", ["disabled", "left_behind"]
     b1.created_at, b1.risk_level, b1.risk_changed_at = at(2026, 9, 1), "high", at(2026, 11, 5)
+    for child in (a1, a2, b1):
+        child.registered_at = child.created_at
     _child(town, "a_after", at(2026, 11, 17))                       # registered after the window
     _child(town, "a_moved", at(2026, 10, 18), status="moved_out")   # registered in it, since moved out
     _child(town, "a_deleted", at(2026, 10, 19))

@@ -1,6 +1,6 @@
 """Duplicate children found and merged with both histories; the to-do's deadlines and reports."""
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -28,6 +28,10 @@ def _twin(app, town, key: str, id_number: str | None, household: str = "a2") -> 
 def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login):
     same_number = _twin(app, town, "a1", "430699201501010011")
     same_identity = _twin(app, town, "a1", None)
+    first_registered = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    with app.app_context():
+        db.session.get(Child, same_number).registered_at = first_registered
+        db.session.commit()
     head, worker = login("head_a"), login("worker_a")
     groups = head.get("/api/children/duplicates").get_json()["groups"]
     assert [(g["match"], sorted(c["id"] for c in g["children"])) for g in groups] == [
@@ -44,6 +48,7 @@ def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login
     merged = head.post(f"/api/children/{same_number}/merge", json={"into": town.children["a1"]}).get_json()
     assert merged["id"] == town.children["a1"]
     assert merged["categories"] == ["left_behind", "migrant"] and merged["risk_level"] == "high"
+    assert datetime.fromisoformat(merged["registered_at"]) == first_registered  # the first registration
     assert head.get(f"/api/children/{same_number}").status_code == 404
     assert head.get(f"/api/visits/{visit['id']}").get_json()["child_id"] == town.children["a1"]
     plans = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]

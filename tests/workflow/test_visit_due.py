@@ -126,29 +126,40 @@ def test_a_child_registered_out_of_coverage_is_due_from_the_day_the_phone_regist
         app, town, login, monkeypatch):
     """The phone says when it registered a child; the server believes it within the last 30 days
     (REGISTRATION_MAX_AGE), which can only bring a first visit forward. A time ahead of the server's
-    or older than that is not believed: the child counts as registered when it arrives."""
+    or older than that, or from a phone whose clock is off, is not believed: the child counts as
+    registered when it arrives."""
     monkeypatch.setitem(app.config, "VISIT_INTERVAL_DAYS", {"low": 7, "medium": 7, "high": 7})
     worker = login("worker_a", device_id=DEVICE)
     now = datetime.now(TZ).replace(microsecond=0)
     claims = {"十天前离线登记": now - timedelta(days=10), "三天前离线登记": now - timedelta(days=3),
-              "手机时钟超前": now + timedelta(days=1), "离线过久": now - timedelta(days=31), "未注明": None}
+              "手机时钟超前": now + timedelta(days=1), "离线过久": now - timedelta(days=31), "未注明": None,
+              "手机时钟慢一天": now - timedelta(days=10)}
     ids = {name: new_id() for name in claims}
-    answer = push(worker, [op("child", "create", ids[name], {
-        "household_id": town.households["a1"], "name": name, "categories": ["left_behind"],
-        **({} if at is None else {"registered_at": at.isoformat()})}) for name, at in claims.items()])
-    assert [r["status"] for r in answer["results"]] == ["applied"] * 5
+
+    def register(names, device_time: datetime) -> None:
+        response = worker.post("/api/sync/push", json={
+            "device_id": DEVICE, "device_time": device_time.isoformat(), "ops": [
+                op("child", "create", ids[name], {
+                    "household_id": town.households["a1"], "name": name, "categories": ["left_behind"],
+                    **({} if claims[name] is None else {"registered_at": claims[name].isoformat()})})
+                for name in names]})
+        assert [r["status"] for r in response.get_json()["results"]] == ["applied"] * len(names)
+    register([name for name in claims if name != "手机时钟慢一天"], datetime.now(TZ))
+    # A clock a day slow says 十天前 of a time nine days ago: the phone's word on time is not taken.
+    register(["手机时钟慢一天"], datetime.now(TZ) - timedelta(days=1))
     children = {c["name"]: c for c in worker.get(f"/api/children?grid_id={town.grids['a1']}&per_page=500")
                 .get_json()["rows"]}
     registered = {name: datetime.fromisoformat(children[name]["registered_at"]) for name in claims}
     for name in ("十天前离线登记", "三天前离线登记"):
         assert registered[name] == claims[name]
-    for name in ("手机时钟超前", "离线过久", "未注明"):
+    for name in ("手机时钟超前", "离线过久", "未注明", "手机时钟慢一天"):
         assert now - timedelta(seconds=5) <= registered[name] <= datetime.now(TZ)
     due = {name: children[name]["first_visit_due"] for name in claims}
     today = datetime.now(TZ).date()
     assert due == {"十天前离线登记": str((now - timedelta(days=10)).date() + timedelta(days=7)),
                    "三天前离线登记": str((now - timedelta(days=3)).date() + timedelta(days=7)),
-                   **{name: str(today + timedelta(days=7)) for name in ("手机时钟超前", "离线过久", "未注明")}}
+                   **{name: str(today + timedelta(days=7))
+                      for name in ("手机时钟超前", "离线过久", "未注明", "手机时钟慢一天")}}
     # Overdue on arrival, on the worker's to-do and the head's ledger alike.
     tasks = {t["entity_id"] for t in worker.get("/api/tasks").get_json()["tasks"]
              if t["kind"] == "overdue_visit"}

@@ -127,12 +127,13 @@ function childSection(id, title, kids, meta, more) {
 /** When the child's next visit falls due, as the server says: its next_visit_due, or for a child
  *  never visited a full interval after registration (first_visit_due). */
 const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
+/** A visit the server refused is not a visit until the worker fixes it (同步 › 需要处理). */
+const hasRefusedVisit = (c) => store.visitsOf(c.id).some((v) => store.refused('visit', v.id));
 
 /** The children by the schedule, as the server's to-do counts them: overdue (due before today),
  *  most overdue first; due today; never visited and not due yet (or registered on this phone),
  *  highest risk first; the rest. */
 function dueLists(kids, now) {
-  // A visit the server refused is not a visit until the worker fixes it (同步 › 需要处理).
   const standing = (c) => store.visitsOf(c.id).filter((v) => !store.refused('visit', v.id));
   // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
   const visited = (c) => standing(c).some((v) => v._pending && !v.amends);
@@ -160,7 +161,7 @@ export async function render() {
     .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
   const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${dueOf(c) || '—'}`);
   const since = (c) => (c.last_visit_at ? '' : '登记后尚未走访，');
-  const refusedNote = (c) => (store.visitsOf(c.id).some((v) => store.refused('visit', v.id)) ? '；本机记录的走访被退回，请到“同步”处理' : '');
+  const refusedNote = (c) => (hasRefusedVisit(c) ? '；本机记录的走访被退回，请到“同步”处理' : '');
   const questioned = questionedSection();
   const clues = cluesSection();
   const todo = await serverTasks();
