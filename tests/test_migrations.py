@@ -173,6 +173,26 @@ def test_0013_takes_every_child_registered_so_far_as_registered_when_created(emp
         db.engine.dispose()
 
 
+def test_0014_keeps_the_places_left_that_the_change_log_still_shows(empty_db_url):
+    app = bare_app(empty_db_url)
+    with app.app_context():
+        town = town_at("0013")
+        db.session.execute(text(
+            "INSERT INTO change_log (seq, entity, entity_id, action, village_id, grid_id, at) VALUES "
+            "(9001, 'child', :child, 'evict', :village, :grid, '2026-11-01 00:00:00'), "
+            "(9002, 'child', :child, 'upsert', :village, :other, '2026-11-01 00:00:00')"),
+            {"child": town.children["a1"], "village": town.villages["a"], "grid": town.grids["a1"],
+             "other": town.grids["a2"]})
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        rows = db.session.execute(text("SELECT seq, entity, entity_id, village_id, grid_id FROM place_left")) \
+            .all()
+        db.session.remove()
+        assert rows == [(9001, "child", town.children["a1"], town.villages["a"], town.grids["a1"])]
+        db.engine.dispose()
+
+
 def test_a_table_others_refer_to_is_rebuilt_without_losing_them(empty_db_url):
     """0009 rebuilds `inspection` on SQLite (batch mode); a clue found in an inspection refers to it."""
     app = bare_app(empty_db_url)

@@ -5,7 +5,7 @@ from .facts import standing_ids, stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
 from .places import Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
-from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, ReportSnapshot
+from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, PlaceLeft, ReportSnapshot
 from .users import ROLES, Device, LoginFailure, User, UserSession, user_grid
 from .venues import VENUE_TYPES, Attachment, Inspection, JointOperation, Venue
 from .visits import VISIT_FLAGS, Visit
@@ -15,7 +15,7 @@ __all__ = [
     "PLAN_STATUSES", "RISK_LEVELS", "ROLES", "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp",
     "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue", "Counter", "Device", "Grid",
     "GuardianPhone", "Household", "Inspection", "JointOperation", "KeyCanary", "LoginFailure",
-    "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town", "Unit", "User", "UserSession",
+    "PlaceLeft", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town", "Unit", "User", "UserSession",
     "Venue", "Visit", "Village", "new_id", "replaying_at", "user_grid", "standing_ids", "stands",
     "utcnow",
 ]

@@ -81,6 +81,20 @@ class ChangeLog(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PlaceLeft(db.Model):
+    """A place a synced record left, at the change-log position of its move. The change log keeps
+    one row a record and place, for pulls; these are every one, so where a record was at a phone's
+    position can be told though it moved away and back since (scope.held_at)."""
+
+    __tablename__ = "place_left"
+    __table_args__ = (Index("ix_place_left_entity_entity_id_seq", "entity", "entity_id", "seq"),)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    village_id: Mapped[str | None] = mapped_column(String(36))
+    grid_id: Mapped[str | None] = mapped_column(String(36))
+
+
 class AppliedOp(db.Model):
     """The ledger of applied sync ops: a retried op id answers its first result again."""
 

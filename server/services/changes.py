@@ -3,7 +3,8 @@
 Every flush that inserts or modifies a synced record writes its change-log row here, so no
 write path can forget it. Only the newest row per (record, village, grid) is kept: a first pull
 reads each record once. When a record's grid or village changes, an `evict` row stays under the
-scope it left; a soft delete leaves a `delete` row, its tombstone.
+scope it left (and a `PlaceLeft` row, which no later change supersedes); a soft delete leaves
+a `delete` row, its tombstone.
 """
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import ChangeLog, Counter, utcnow
+from ..models import ChangeLog, Counter, PlaceLeft, utcnow
 
 UNTRACKED = "hulei.untracked"
 LOCK_OWNER = "hulei.writers_lock"
@@ -170,10 +171,14 @@ def _write(connection, entries: list[tuple]) -> None:
             table.c.entity == entity, table.c.entity_id.in_(ids),
             _same(table.c.village_id, village_id), _same(table.c.grid_id, grid_id)))
     now = utcnow()
-    connection.execute(insert(table), [
-        {"seq": seq + offset, "entity": record.__tablename__, "entity_id": record.id,
-         "action": action, "village_id": village_id, "grid_id": grid_id, "at": now}
-        for offset, (record, action, (village_id, grid_id), _) in enumerate(entries)])
+    rows = [{"seq": seq + offset, "entity": record.__tablename__, "entity_id": record.id,
+             "action": action, "village_id": village_id, "grid_id": grid_id, "at": now}
+            for offset, (record, action, (village_id, grid_id), _) in enumerate(entries)]
+    connection.execute(insert(table), rows)
+    left = [{key: row[key] for key in ("seq", "entity", "entity_id", "village_id", "grid_id")}
+            for row in rows if row["action"] == "evict"]
+    if left:  # every place left, which the rows above keep only until the record's next change there
+        connection.execute(insert(PlaceLeft.__table__), left)
 
 
 def track_changes(session) -> None:

@@ -16,6 +16,7 @@ from ..models import (
     Household,
     Inspection,
     JointOperation,
+    PlaceLeft,
     Plan,
     PlanProgress,
     StaffCheck,
@@ -137,12 +138,11 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
     What a phone recorded of a record it held stays the phone's record: a visit made offline
     before the phone heard of the child's move, or of its worker's move to other grids, is still
     the worker's visit (fieldwork). The place the phone knew is the one the record's first move
-    after the position left (each move leaves an `evict` row under the place left), or, if it has
-    not moved since, where it is. That place must lie in the user's scope at the position, read
-    from the user's own moves, not from the cursor. Once the user has left that scope, the record
-    must have been there before the user left (or be the user's own), and must not have moved
-    only after: the change log keeps one row a place, so a record that moved there and away
-    again since counts as where it went first, which is safe only while the user still had it.
+    after the position left (every move keeps the place left, `PlaceLeft`), or, if it has not
+    moved since, where it is. That place must lie in the user's scope at the position, read from
+    the user's own moves, not from the cursor. Once the user has left that scope, the record must
+    have been there before the user left (or be the user's own), and must not have moved only
+    after.
     """
     record = db.session.get(model, str(record_id))
     if record is None or getattr(record, "deleted_at", None) is not None:
@@ -151,10 +151,9 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
     if then is None:
         return None
     scope_then, move = then
-    left = db.session.execute(select(ChangeLog.seq, ChangeLog.village_id, ChangeLog.grid_id).where(
-        ChangeLog.entity == model.__tablename__, ChangeLog.entity_id == str(record_id),
-        ChangeLog.action == "evict", ChangeLog.seq > held.seq)
-        .order_by(ChangeLog.seq).limit(1)).first()
+    left = db.session.execute(select(PlaceLeft.seq, PlaceLeft.village_id, PlaceLeft.grid_id).where(
+        PlaceLeft.entity == model.__tablename__, PlaceLeft.entity_id == str(record_id),
+        PlaceLeft.seq > held.seq).order_by(PlaceLeft.seq).limit(1)).first()
     if left is not None and move is not None and left.seq > move.position:
         return None
     place = (left.village_id, left.grid_id) if left is not None else (record.village_id, record.grid_id)

@@ -5,7 +5,7 @@ from sqlalchemy import and_, delete, func, not_, or_, select, update
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import ChangeLog, Counter, Device, utcnow
+from ..models import ChangeLog, Counter, Device, PlaceLeft, utcnow
 from ..services import devices, scope, views
 from ..services.changes import head_seq, write_unlocked
 from .cursor import SHAPE, Cursor, Rescope, decode, encode
@@ -162,5 +162,8 @@ def prune_tombstones(retention_days: int) -> int:
                            .values(value=func.greatest(Counter.value, newest)
                                    if db.session.get_bind().dialect.name == "postgresql"
                                    else func.max(Counter.value, newest)))
+    db.session.flush()
+    # A push's cursor below the floor tells nothing of what the phone held (push._held).
+    db.session.execute(delete(PlaceLeft).where(PlaceLeft.seq <= tombstone_floor()))
     db.session.commit()
     return count

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Clue, Grid, PlanProgress, User, Village, new_id, replaying_at
+from server.models import Clue, Grid, PlaceLeft, PlanProgress, User, Village, new_id, replaying_at
 from server.services import audit, users
 
 from .test_push_pull_basics import op, pull_all, push
@@ -290,6 +290,49 @@ def test_a_child_that_passed_through_the_old_grid_after_the_worker_left_takes_no
     _move_household(town, login, "b1", "a1")
     _move_household(town, login, "b1", "b1")
     assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_child_moved_away_back_and_away_again_while_the_phone_was_offline_takes_its_visit(town, login):
+    """Child a1 is in a1 at the phone's position, then moved a1 -> b1 -> a1 -> a2. The change log
+    keeps one row a record and place, so the first move's `evict` under a1 is gone (superseded
+    by its return); the places a record left are kept apart, every one, so the place the phone
+    knew is still a1 and the visit recorded there offline is kept, under a2."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    stranger = login("worker_b", device_id="phone-worker-b-0001")
+    _, strangers = pull_all(stranger)
+    for grid in ("b1", "a1", "a2"):
+        _move_household(town, login, "a1", grid)
+    visit = _visit(town.children["a1"])
+    body = {"device_id": worker.device_id, "cursor": cursor, "ops": [visit],
+            "device_time": datetime.now(UTC).isoformat()}
+    answer = worker.post("/api/sync/push", json=body).get_json()["results"]
+    assert [(r["status"], r.get("out_of_scope")) for r in answer] == [("applied", True)]
+    stored = login("head_a").get(f"/api/visits/{visit['id']}").get_json()
+    assert (stored["grid_id"], stored["worker_id"]) == (town.grids["a2"], town.users["worker_a"])
+    # worker_b's grid had the child only between the moves, after its phone's position: no visit.
+    assert push_holding(stranger, strangers, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_places_left_are_pruned_with_the_tombstones_of_their_time(app, town, login, monkeypatch):
+    """A cursor older than the pruned tombstones tells nothing of what the phone held: the places
+    left up to there go with them, the later ones stay."""
+    _move_household(town, login, "a1", "a2")
+
+    def left() -> list[tuple[str, str]]:
+        with app.app_context():
+            return sorted(db.session.execute(select(PlaceLeft.entity, PlaceLeft.grid_id)).all())
+    moved = [("child", town.grids["a1"]), ("household", town.grids["a1"])]
+    assert [row for row in left() if row[0] != "visit"] == moved
+    runner = app.test_cli_runner()
+    runner.invoke(args=["prune-tombstones"])
+    assert [row for row in left() if row[0] != "visit"] == moved
+    monkeypatch.setitem(app.config, "SYNC_TOMBSTONE_DAYS", 0)
+    runner.invoke(args=["prune-tombstones"])
+    assert left() == []
+    _move_household(town, login, "a1", "a1")
+    assert [row for row in left() if row[0] != "visit"] == [
+        ("child", town.grids["a2"]), ("household", town.grids["a2"])]
 
 
 def test_a_phone_that_pulled_past_the_move_files_nothing_on_the_old_grid(town, login):
