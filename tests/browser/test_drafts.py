@@ -423,3 +423,53 @@ def test_typing_is_kept_when_the_browser_puts_the_page_away_without_hiding_it_fi
         page.wait_for_timeout(100)
     assert kept["notes"] == TYPED + "。"
     context.close()
+
+
+def test_typing_not_put_back_is_named_as_the_form_shows_it(browser, live_server):
+    """Typing that clashes with what the form now starts from is shown by its control's label and
+    as the worker picked it: a choice from a list by its text (女, not F), a checklist item's
+    answer by the item's own title and the answer's text (不合格, not fail)."""
+    prepare_town(live_server.app)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    page.locator("#nav").get_by_role("link", name="登记").click()
+    page.get_by_label("儿童姓名").fill("王小花")
+    [key] = drafts_kept(page, 1)
+    page.evaluate(RETYPE, [key.removeprefix("draft:"), {"sex": "M"}, {"sex": "F"}])
+    page.reload()
+    helpers.unlock(page)
+    clashes = restored(page).get_by_test_id("draft-clashes")
+    expect(clashes.locator("dt")).to_have_text(["性别"])
+    expect(clashes.locator("dd")).to_have_text(["女"])
+    expect(page.get_by_label("儿童姓名")).to_have_value("王小花")
+    expect(page.get_by_label("性别")).to_have_value("")
+
+    context.close()
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    page.get_by_label("检查情况").fill("夜查")
+    [key] = drafts_kept(page, 1)
+    item = page.locator(".check-item").first
+    name, legend = item.evaluate("(el) => [el.querySelector('input[type=radio]').name, "
+                                 "el.querySelector('legend').textContent]")
+    page.evaluate(RETYPE, [key.removeprefix("draft:"), {name: ["pass"]}, {name: ["fail"]}])
+    page.reload()
+    helpers.unlock(page)
+    clashes = restored(page).get_by_test_id("draft-clashes")
+    expect(clashes.locator("dt")).to_have_text([legend])  # the item, named once
+    expect(clashes.locator("dd")).to_have_text(["不合格"])
+    expect(item.locator("input[type=radio]:checked")).to_have_count(0)
+    context.close()
+
+
+# Make a kept draft say the form started from `base` and the worker typed `fields` there.
+RETYPE = """async ([name, base, fields]) => {
+  const db = await import('/js/db.js');
+  const kept = await db.draftGet(name);
+  await db.draftPut(name, { ...kept, base: { ...kept.base, ...base }, fields: { ...kept.fields, ...fields } });
+}"""
