@@ -1,7 +1,7 @@
 """One-on-one assistance plans (一对一帮扶) and their progress entries."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
@@ -18,8 +18,11 @@ class Plan(Versioned, db.Model):
     """An assistance plan for one child, with one named helper and measures."""
 
     __tablename__ = "plan"
+    # A child's plans by status: "no active plan" is asked of every high-risk child (the to-do),
+    # which a planner without statistics would otherwise answer from every active plan in town.
+    __table_args__ = (Index("ix_plan_child_id_status", "child_id", "status"),)
     id: Mapped[str] = id_column()
-    child_id: Mapped[str] = mapped_column(ForeignKey("child.id"), index=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("child.id"))
     grid_id: Mapped[str] = mapped_column(ForeignKey("grid.id"), index=True)
     village_id: Mapped[str] = mapped_column(ForeignKey("village.id"), index=True)
     helper_id: Mapped[str | None] = mapped_column(ForeignKey("user.id"), index=True)
