@@ -1,16 +1,18 @@
 """What a pushed visit's required checks cost: the push with some of them taken out, for comparison.
 
-    .venv/bin/python -m bench.push_ablation [--runs 5] [--without geodesic,reassess,audit-hash,travel]
+    .venv/bin/python -m bench.push_ablation [--runs 5] [--without geodesic,refresh,audit-hash,travel]
 
 Not a way to run the server: each name replaces work the push must do, to measure its share.
 - geodesic: the location check's distance on the sphere instead of geographiclib's geodesic;
-- reassess: no re-assessment of the child after its visit;
+- refresh: nothing done to the child after its visit (its last visit, reassessment, schedule and
+  plan proposal);
 - audit-hash: a random value for each audit event's hash instead of its SHA-256 over the event;
 - travel: no impossible-travel check.
 
 Each run pushes the sync bench's 10,000 visits (batches of 500) through the Flask test client on a
-fresh SQLite database (no HTTP; CPU seconds of this process), then times the bench's visit floor
-on another. Prints both per run and the medians, with the checks in place and with them taken out.
+fresh SQLite database (no HTTP; CPU seconds of this process), each batch with the pull cursor the
+phone reached, as the sync bench sends them; then times the bench's visit floor on another.
+Prints both per run and the medians, with the checks in place and with them taken out.
 """
 import argparse
 import os
@@ -27,7 +29,7 @@ from server.services.geo import spherical_km
 # Where each is looked up when a visit is pushed (trust holds its own name for distance_m).
 OUT = {
     "geodesic": ("server.services.trust.distance_m", lambda a, b: spherical_km(a, b) * 1000),
-    "reassess": ("server.services.fieldwork._after_visit", lambda *args, **kwargs: None),
+    "refresh": ("server.services.fieldwork._after_visit", lambda *args, **kwargs: None),
     "audit-hash": ("server.services.audit._digest", lambda event, reason: os.urandom(32).hex()),
     "travel": ("server.services.trust.travel_flags", lambda *args, **kwargs: []),
 }
@@ -41,12 +43,16 @@ def push_cpu(count: int) -> float:
         login = client.post("/api/auth/login", json={"username": "worker_push", "password": sync_bench.PASSWORD,
                                                      "device_id": "ablation-phone-01"})
         csrf = login.get_json()["csrf_token"]
+        cursor, more = None, True
+        while more:
+            page = client.get("/api/sync/pull?limit=500" + (f"&cursor={cursor}" if cursor else "")).get_json()
+            cursor, more = page["cursor"], page["more"]
         ops = sync_bench.visit_ops(ids["children"]["push"], count)
         start = time.process_time()
         for i in range(0, count, sync_bench.BATCH):
             answer = client.post("/api/sync/push", headers={"X-CSRF-Token": csrf}, json={
                 "device_id": "ablation-phone-01", "device_time": datetime.now(UTC).isoformat(),
-                "ops": ops[i:i + sync_bench.BATCH]})
+                "cursor": cursor, "ops": ops[i:i + sync_bench.BATCH]})
             if {r["status"] for r in answer.get_json()["results"]} != {"applied"}:
                 raise RuntimeError("push not applied")
         spent = time.process_time() - start

@@ -119,8 +119,9 @@ def audit_verify_command():
 @click.command("prune-tombstones")
 @with_appcontext
 def prune_tombstones_command():
-    """Drop delete and evict rows older than SYNC_TOMBSTONE_DAYS (`make run` does it at each start;
-    run it daily from cron on a server that runs for weeks); a cursor from before them must resync."""
+    """Drop delete and evict rows older than SYNC_TOMBSTONE_DAYS, and the places left up to them
+    (`make run` does it at each start; run it daily from cron on a server that runs for weeks); a
+    cursor from before them must resync."""
     from .sync.pull import prune_tombstones
 
     days = current_app.config["SYNC_TOMBSTONE_DAYS"]

@@ -148,7 +148,8 @@ def tombstone_floor() -> int:
 
 
 def prune_tombstones(retention_days: int) -> int:
-    """Drop delete and evict rows older than the retention; cursors before them must resync."""
+    """Drop delete and evict rows older than the retention, and the places left up to the new
+    floor; cursors before them must resync."""
     cutoff = utcnow() - timedelta(days=retention_days)
     doomed = (ChangeLog.action.in_(("delete", "evict")), ChangeLog.at < cutoff)
     newest = db.session.scalar(select(func.max(ChangeLog.seq)).where(*doomed))

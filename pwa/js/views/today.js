@@ -127,14 +127,14 @@ function childSection(id, title, kids, meta, more) {
 /** When the child's next visit falls due, as the server says: its next_visit_due, or for a child
  *  never visited a full interval after registration (first_visit_due). */
 const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
-/** A visit the server refused is not a visit until the worker fixes it (同步 › 需要处理). */
-const hasRefusedVisit = (c) => store.visitsOf(c.id).some((v) => store.refused('visit', v.id));
+/** The child's visits but those the server refused: not visits until the worker fixes them (同步 › 需要处理). */
+const standing = (c) => store.visitsOf(c.id).filter((v) => !store.refused('visit', v.id));
+const hasRefusedVisit = (c) => standing(c).length < store.visitsOf(c.id).length;
 
 /** The children by the schedule, as the server's to-do counts them: overdue (due before today),
  *  most overdue first; due today; never visited and not due yet (or registered on this phone),
  *  highest risk first; the rest. */
 function dueLists(kids, now) {
-  const standing = (c) => store.visitsOf(c.id).filter((v) => !store.refused('visit', v.id));
   // A visit saved on this phone and not synced yet moves no due date: it still takes the child off the lists.
   const visited = (c) => standing(c).some((v) => v._pending && !v.amends);
   const waiting = kids.filter((c) => dueOf(c) && dueOf(c) <= now && !visited(c))
