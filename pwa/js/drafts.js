@@ -1,13 +1,14 @@
 // The typing of a form not yet saved, kept sealed on the phone as it is typed (db/drafts.js) and put
 // back when its screen is drawn again: a tab the phone's browser dropped (the camera opened, a call,
-// a reload, an update) loses none of it. A draft goes when its form is saved, when the worker
-// chooses to leave the typing or discard it, or after KEEP_DAYS untouched.
+// a reload, an update) loses none of it, nor the photos picked in it. A draft goes when its form is
+// saved, when the worker chooses to leave the typing or discard it, or after KEEP_DAYS untouched.
 import * as db from './db.js';
 
 const DELAY = 400;
 const KEEP_DAYS = 30;
-// Never kept: what cannot be put back (files), what must not be stored (passwords), and what was
-// not typed (buttons, and hidden values but those a form marks data-draft: where and when it began).
+// Never kept as typing: what cannot be put back into a control (files: a form hands its photos over
+// itself, addFile), what must not be stored (passwords), and what was not typed (buttons, and
+// hidden values but those a form marks data-draft: where and when it began).
 const SKIP = new Set(['password', 'file', 'submit', 'button', 'reset']);
 const kept = new WeakMap();  // a form: { name, baseline, hidden, clashes, timer, typedAt, restoring, saving, done }
 const waiting = new Set();  // forms typed in whose draft is not written yet
@@ -118,7 +119,7 @@ function labelled(form, name, value) {
 export function keep(form, restored) {
   const names = [...new Set([...form.elements].map((el) => el.name).filter(Boolean))].sort();
   const entry = { name: `${location.hash}|${form.dataset.draft || names.join(',')}`, baseline: read(form), timer: null,
-    clashes: {} };
+    clashes: {}, files: [], takeFiles: null };
   entry.hidden = new Set([...form.elements].filter((el) => el.type === 'hidden').map((el) => el.name));
   kept.set(form, entry);
   const typed = () => {
@@ -133,7 +134,7 @@ export function keep(form, restored) {
   const restore = () => inOrder(() => db.draftGet(entry.name)).then((draft) => {
     // Typing begun meanwhile is newer than the draft, and is kept over it.
     if (!draft || form.hasAttribute('data-dirty')) return;
-    const { at, base, fields } = draft;
+    const { at, base, fields, files = [] } = draft;
     const edited = Object.keys(fields).filter((n) => !entry.hidden.has(n) && !same(fields[n], base[n]));
     // Typed over something that changed since, or into a control the form no longer has (a
     // checklist updated meanwhile): shown, not written.
@@ -144,12 +145,13 @@ export function keep(form, restored) {
     const clashes = Object.entries(entry.clashes).map(([n, c]) => described(form, n, c.value));
     entry.restoring = true;  // the draft keeps the time it was typed
     const changed = write(form, pick(fields, back));
-    if (!changed && !clashes.length) {  // nothing of it left to put back: where and when it began neither
+    if (!changed && !clashes.length && !files.length) {  // nothing left to put back: where and when it began neither
       entry.restoring = false;
       forget(entry.name);
       return;
     }
     write(form, pick(fields, entry.hidden));
+    if (files.length) putFilesBack(entry, files);
     entry.restoring = false;
     form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
     entry.typedAt = at;
@@ -160,6 +162,41 @@ export function keep(form, restored) {
 }
 
 const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in fields).map((n) => [n, fields[n]]));
+
+// The draft's own list says which files are its and in what order: one written but not yet listed
+// (the tab dropped in between) is an orphan, pruned at the next unlock.
+function putFilesBack(entry, ids) {
+  entry.files = [...ids];
+  inOrder(() => db.draftFiles(entry.name)).then((kept) => {
+    const byId = new Map(kept.map((f) => [f.id, f]));
+    const back = ids.map((id) => byId.get(id)).filter(Boolean);
+    entry.files = entry.files.filter((id) => byId.has(id));
+    if (entry.takeFiles) entry.takeFiles(back);
+  }).catch(() => {});
+}
+
+/** Keep the files (photos) picked in `form` with its typing: `take([{id, blob}])` puts back those
+ *  a dropped tab left. Call it as the form is drawn, after `keep`. */
+export function keepFiles(form, take) {
+  const entry = kept.get(form);
+  if (entry) entry.takeFiles = take;
+}
+
+/** A file was picked in `form`: keep it, sealed, with the form's draft. */
+export function addFile(form, id, blob) {
+  const entry = kept.get(form);
+  if (!entry) return Promise.resolve();
+  entry.files.push(id);
+  return inOrder(() => db.draftFilePut(entry.name, id, blob)).then(() => flush(form)).catch(() => {});
+}
+
+/** A file picked in `form` was taken out again. */
+export function removeFile(form, id) {
+  const entry = kept.get(form);
+  if (!entry) return Promise.resolve();
+  entry.files = entry.files.filter((f) => f !== id);
+  return inOrder(() => db.draftFileDelete(entry.name, id)).then(() => flush(form)).catch(() => {});
+}
 
 /** Write the draft of `form` now; a form holding nothing typed has none to keep. Typing shown as a
  *  clash goes with it, with the value it was typed over, until the worker types in its control. */
@@ -179,8 +216,10 @@ function flush(form) {
     fields[n] = clash.value;
     base[n] = clash.base;
   }
-  const typedIn = Object.keys(fields).some((n) => !entry.hidden.has(n) && !same(fields[n], entry.baseline[n]));
-  const value = { at: entry.typedAt || Date.now(), base, fields, ...(entry.saving ? { saving: true } : {}) };
+  const typedIn = entry.files.length > 0
+    || Object.keys(fields).some((n) => !entry.hidden.has(n) && !same(fields[n], entry.baseline[n]));
+  const value = { at: entry.typedAt || Date.now(), base, fields, ...(entry.files.length ? { files: [...entry.files] } : {}),
+    ...(entry.saving ? { saving: true } : {}) };
   return inOrder(() => (typedIn ? db.draftPut(entry.name, value) : db.draftDelete(entry.name))).catch(() => {});
 }
 
@@ -215,6 +254,7 @@ export async function saving(form) {
     saved() {
       entry.baseline = submitted;
       entry.clashes = {};
+      entry.files = [];
       entry.done = !form.isConnected;
       forget(entry.name);
       over();

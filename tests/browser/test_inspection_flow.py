@@ -48,6 +48,21 @@ def open_venues(page) -> None:
     expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
 
 
+def offline_at_inspection(browser, live_server):
+    """The inspector's phone, out of coverage, at a new inspection of 测试b宾馆 on the day of a joint
+    operation: (context, page)."""
+    prepare_town(live_server.app)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    helpers.go_offline(context)
+    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    return context, page
+
+
 def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
     operation_id = prepare_town(live_server.app)
     photo = png(24, 16, seed=6)
@@ -187,15 +202,7 @@ def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
 def test_an_inspection_the_server_refuses_opens_no_violation_on_the_phone(browser, live_server):
     """Findings count only once the server holds them: a refused inspection stays on the phone,
     marked, for the inspector to fix or give up, and the venue is still uninspected and clear."""
-    prepare_town(live_server.app)
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
-    open_venues(page)
-    helpers.go_offline(context)
-    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
-    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
-    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    context, page = offline_at_inspection(browser, live_server)
     items = page.locator(".check-item")
     items.nth(0).get_by_label("不合格").check()
     items.nth(0).get_by_label("问题说明").fill(NOTES["verify_identity"])

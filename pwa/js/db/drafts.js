@@ -1,10 +1,14 @@
 // Drafts: the typing of a form not yet saved, sealed in the meta store under its screen and form,
 // so that a tab the phone's browser dropped (the camera opened, another app, a reload) loses none
-// of it. Only the key (the screen's address and the form) stays in clear; the time is sealed too.
-import { done, sealDraft, tx, unsealDraft } from './idb.js';
+// of it, nor the photos picked in it (each sealed in a row of its own beside the draft). Only the
+// keys (the screen's address and the form, a photo's id) and a photo's type stay in clear.
+import { done, sealDraft, sealDraftFile, tx, unsealDraft, unsealDraftFile } from './idb.js';
 
 const PREFIX = 'draft:';
 const ALL = IDBKeyRange.bound(PREFIX, `${PREFIX}\uffff`);
+const FILES = 'draftfile:';
+const filesOf = (name) => IDBKeyRange.bound(`${FILES}${name}#`, `${FILES}${name}#\uffff`);
+const nameOfFile = (k) => k.slice(FILES.length, k.lastIndexOf('#'));
 
 /** The draft kept under `name` as it was put, or null. */
 export async function draftGet(name) {
@@ -18,11 +22,31 @@ export async function draftPut(name, value) {
   await tx(['meta'], 'readwrite', (s) => { s.meta.put(row); });
 }
 
+/** Forget the draft under `name`, and the files kept with it. */
 export async function draftDelete(name) {
-  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(`${PREFIX}${name}`); });
+  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(`${PREFIX}${name}`); s.meta.delete(filesOf(name)); });
 }
 
-/** Delete the drafts last typed in before `before` (ms), and those that no longer open. */
+/** Keep a file picked in the form of draft `name` (a photo, a Blob) under its `id`. */
+export async function draftFilePut(name, id, blob) {
+  const row = { k: `${FILES}${name}#${id}`, id, type: blob.type,
+    ...(await sealDraftFile(name, id, await blob.arrayBuffer())) };
+  await tx(['meta'], 'readwrite', (s) => { s.meta.put(row); });
+}
+
+export async function draftFileDelete(name, id) {
+  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(`${FILES}${name}#${id}`); });
+}
+
+/** The files kept for draft `name`, as [{id, blob}] (in no particular order). */
+export async function draftFiles(name) {
+  const rows = await tx(['meta'], 'readonly', (s) => done(s.meta.getAll(filesOf(name))));
+  return Promise.all(rows.map(async (row) => ({ id: row.id,
+    blob: new Blob([await unsealDraftFile(name, row.id, row)], { type: row.type }) })));
+}
+
+/** Delete the drafts last typed in before `before` (ms), and those that no longer open, with their
+ *  files; and files whose draft is gone. */
 export async function draftsPrune(before) {
   const rows = await tx(['meta'], 'readonly', (s) => done(s.meta.getAll(ALL)));
   const old = [];
@@ -31,5 +55,11 @@ export async function draftsPrune(before) {
     const draft = await unsealDraft(name, row).catch(() => null);
     if (!draft || !(draft.at >= before)) old.push(row.k);
   }
-  if (old.length) await tx(['meta'], 'readwrite', (s) => { old.forEach((k) => s.meta.delete(k)); });
+  const files = await tx(['meta'], 'readonly', (s) => done(s.meta.getAllKeys(IDBKeyRange.bound(FILES, `${FILES}\uffff`))));
+  const gone = new Set(old);
+  const kept = new Set(rows.map((row) => row.k).filter((k) => !gone.has(k)));
+  const orphans = files.filter((k) => !kept.has(`${PREFIX}${nameOfFile(k)}`));
+  if (old.length || orphans.length) {
+    await tx(['meta'], 'readwrite', (s) => { [...old, ...orphans].forEach((k) => s.meta.delete(k)); });
+  }
 }

@@ -92,6 +92,8 @@ export const unsealKv = (name, row) => unseal(key, row, aadKv(name));
 
 export const sealDraft = (name, value) => seal(key, value, aadDraft(name));
 export const unsealDraft = (name, row) => unseal(key, row, aadDraft(name));
+export const sealDraftFile = (name, id, bytes) => sealBytes(key, bytes, `${aadDraft(name)}#${id}`);
+export const unsealDraftFile = (name, id, row) => unsealBytes(key, row, `${aadDraft(name)}#${id}`);
 
 export async function sealRecord(entity, id, data) {
   const k = recordKey(entity, id);

@@ -6,6 +6,7 @@ import { h, field, page, radios, checkbox, today, addDays, localDate, moveOn, on
 import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
+import * as drafts from '../drafts.js';
 import { fitPhoto, TOO_LARGE } from '../photos.js';
 import { chainOf } from '../violations.js';
 import { beganAt, gpsWidget } from './visit.js';
@@ -39,26 +40,41 @@ function itemBlock(item, index, open, before, earliest) {
     } };
 }
 
+/** The photos of an inspection; `keepWith(form)` keeps them with the form's draft (drafts.js), so
+ *  that the camera app, which may make the phone drop the tab, takes none of them. */
 function photoPicker(amending) {
   const picked = [];
+  let form = null;
   const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', 'data-testid': 'photo-input' });
   const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'photo-error' });
   const thumbs = h('ul', { class: 'thumbs', 'aria-live': 'polite' });
+  const add = (id, blob) => picked.push({ id, blob, url: URL.createObjectURL(blob) });
   const show = () => thumbs.replaceChildren(...picked.map((p, i) => h('li', {},
     h('img', { src: p.url, alt: `照片 ${i + 1}` }),
     h('button', { type: 'button', class: 'btn small', 'aria-label': `删除照片 ${i + 1}`,
-      onclick: () => { URL.revokeObjectURL(p.url); picked.splice(i, 1); show(); } }, '删除'))));
+      onclick: () => {
+        URL.revokeObjectURL(p.url);
+        picked.splice(i, 1);
+        if (form) drafts.removeFile(form, p.id);
+        show();
+      } }, '删除'))));
   input.addEventListener('change', async () => {
     error.textContent = '';
     for (const file of [...input.files]) {
       const blob = await fitPhoto(file);
-      if (blob) picked.push({ id: newId(), blob, url: URL.createObjectURL(blob) });
-      else error.textContent = TOO_LARGE;
+      if (!blob) { error.textContent = TOO_LARGE; continue; }
+      const id = newId();
+      add(id, blob);
+      if (form) drafts.addFile(form, id, blob);
     }
     input.value = '';
     show();
   });
-  return { picked, el: h('section', { class: 'card', 'aria-labelledby': 'photos-h' }, h('h2', { id: 'photos-h' }, '照片（可选）'),
+  const keepWith = (f) => {
+    form = f;
+    drafts.keepFiles(f, (files) => { files.forEach((file) => add(file.id, file.blob)); show(); });
+  };
+  return { picked, keepWith, el: h('section', { class: 'card', 'aria-labelledby': 'photos-h' }, h('h2', { id: 'photos-h' }, '照片（可选）'),
     amending ? h('p', { class: 'hint' }, '原记录的照片仍在原记录上；需要时可在这里补拍。') : null,
     field('拍照或选择照片', input, '每张不超过 2 MB。照片加密保存在本机，检查同步后自动上传。'), error, thumbs) };
 }
@@ -145,6 +161,7 @@ function inspectionForm(v, template, target, original) {
     toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
     moveOn(form, original ? `#/venue/${v.id}` : '#/venues');
   });
+  photos.keepWith(form);
   return form;
 }
 
