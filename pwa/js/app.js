@@ -97,11 +97,11 @@ function waitForOtherTab() {
 /** Take the new version only between syncs: everything unsynced is already in IndexedDB. */
 async function applyUpdate() {
   if (!waitingWorker) return;
-  // The reload that takes the new version keeps everything saved, and a form's typing as a draft,
-  // but not the photos it holds, nor a form that keeps no draft (a conflict's picks).
+  // The reload that takes the new version keeps everything saved, and a form's typing and photos
+  // as a draft, but not a form that keeps no draft (a conflict's picks).
   const kept = drafts.keepsAll(document.getElementById('view')) && (!aside || drafts.keepsAll(aside.node));
   if (dirtyForm() && !await confirmDialog('更新应用', kept
-    ? '正在填写的内容会暂存在本机，更新后回到原页面即可继续填写，但已添加的照片需要重新添加。建议先保存，再点“更新”。'
+    ? '正在填写的内容会暂存在本机，更新后回到原页面即可继续填写。建议先保存，再点“更新”。'
     : '正在填写的内容还没有保存，现在更新会丢失这些内容。建议先保存，再点“更新”。', '仍然更新')) return;
   updating = true;
   await drafts.flushAll();

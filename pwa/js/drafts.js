@@ -3,6 +3,7 @@
 // a reload, an update) loses none of it, nor the photos picked in it. A draft goes when its form is
 // saved, when the worker chooses to leave the typing or discard it, or after KEEP_DAYS untouched.
 import * as db from './db.js';
+import { newId } from './crypto.js';
 
 const DELAY = 400;
 const KEEP_DAYS = 30;
@@ -151,7 +152,7 @@ export function keep(form, restored) {
       return;
     }
     write(form, pick(fields, entry.hidden));
-    if (files.length) putFilesBack(entry, files);
+    if (files.length) putFilesBack(form, entry, files, Boolean(draft.saving));
     entry.restoring = false;
     form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
     entry.typedAt = at;
@@ -163,15 +164,23 @@ export function keep(form, restored) {
 
 const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in fields).map((n) => [n, fields[n]]));
 
-// The draft's own list says which files are its and in what order: one written but not yet listed
-// (the tab dropped in between) is an orphan, pruned at the next unlock.
-function putFilesBack(entry, ids) {
+// The draft's own list says which files are its and in what order. Put back after a save the tab
+// dropped (`renew`), each takes a new id: that save may have queued it under the old one.
+function putFilesBack(form, entry, ids, renew) {
   entry.files = [...ids];
-  inOrder(() => db.draftFiles(entry.name)).then((kept) => {
-    const byId = new Map(kept.map((f) => [f.id, f]));
-    const back = ids.map((id) => byId.get(id)).filter(Boolean);
-    entry.files = entry.files.filter((id) => byId.has(id));
+  inOrder(async () => {
+    const byId = new Map((await db.draftFiles(entry.name)).map((f) => [f.id, f]));
+    const back = ids.filter((id) => byId.has(id)).map((id) => byId.get(id));
+    if (!renew) return back;
+    const fresh = back.map((f) => ({ ...f, id: newId() }));
+    for (const f of fresh) await db.draftFilePut(entry.name, f.id, f.blob);
+    for (const f of back) await db.draftFileDelete(entry.name, f.id);
+    return fresh;
+  }).then((back) => {
+    // Photos picked meanwhile stay listed after those put back.
+    entry.files = [...back.map((f) => f.id), ...entry.files.filter((id) => !ids.includes(id))];
     if (entry.takeFiles) entry.takeFiles(back);
+    flush(form);
   }).catch(() => {});
 }
 

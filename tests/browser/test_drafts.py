@@ -36,6 +36,16 @@ FILE_KEYS = DRAFT_KEYS.replace("IDBKeyRange.bound('draft:', 'draft:\\uffff')",
                                "IDBKeyRange.bound('draftfile:', 'draftfile:\\uffff')")
 
 
+# A draft's list of files and the files kept for it, with their bytes.
+KEPT_FILES = """async (name) => {
+  const db = await import('/js/db.js');
+  const draft = await db.draftGet(name);
+  const files = await db.draftFiles(name);
+  return { listed: (draft && draft.files) || [], kept: await Promise.all(files.map(async (f) => (
+    { id: f.id, bytes: Array.from(new Uint8Array(await f.blob.arrayBuffer())) }))) };
+}"""
+
+
 # The phone put away (another app, the screen locked): the page is hidden.
 PUT_AWAY = """() => {
   Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
@@ -256,11 +266,14 @@ def test_drafts_untouched_for_30_days_are_forgotten_at_unlock(browser, live_serv
       await db.draftFilePut(name, 'p1', new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }));
       await db.draftFilePut('#/gone|notes', 'p2', new Blob([new Uint8Array([4])], { type: 'image/png' }));
       await db.draftPut('#/clue|child_id,description,place',
-        { at: Date.now() - 29 * 86400000, base: { description: '' }, fields: { description: typed } });
+        { at: Date.now() - 29 * 86400000, base: { description: '' }, fields: { description: typed },
+          files: ['p3'] });
       await db.draftFilePut('#/clue|child_id,description,place', 'p3',
         new Blob([new Uint8Array([5])], { type: 'image/png' }));
+      await db.draftFilePut('#/clue|child_id,description,place', 'p4',
+        new Blob([new Uint8Array([6])], { type: 'image/png' }));
     }""", [key.removeprefix("draft:"), "二十九天前写的报告"])
-    assert len(page.evaluate(FILE_KEYS)) == 3
+    assert len(page.evaluate(FILE_KEYS)) == 4
     page.reload()
     helpers.unlock(page)
     at_address(page, at)
@@ -268,7 +281,7 @@ def test_drafts_untouched_for_30_days_are_forgotten_at_unlock(browser, live_serv
     expect(page.get_by_label("走访情况")).to_have_value("")
     expect(page.get_by_test_id("draft-restored")).to_have_count(0)
     assert drafts_kept(page, 1) == ["draft:#/clue|child_id,description,place"]
-    # A file goes with its draft, and one whose draft is gone goes too.
+    # A file goes with its draft, and one no draft lists (its draft gone, or it never listed) too.
     assert page.evaluate(FILE_KEYS) == ["draftfile:#/clue|child_id,description,place#p3"]
     page.get_by_role("link", name="强制报告").click()
     restored(page)
@@ -496,11 +509,13 @@ def test_photos_picked_come_back_with_the_typing_and_go_once_saved(browser, live
     expect(page.locator(".thumbs img")).to_have_count(2)
     page.get_by_role("button", name="删除照片 1").click()
     expect(page.locator(".thumbs img")).to_have_count(1)
-    for _ in range(50):
-        if len(page.evaluate(FILE_KEYS)) == 1:
+    [key] = drafts_kept(page, 1)
+    for _ in range(50):  # the first photo's file and listing gone, the second's written
+        kept = page.evaluate(KEPT_FILES, key.removeprefix("draft:"))
+        if len(kept["kept"]) == 1 and kept["listed"] == [kept["kept"][0]["id"]]:
             break
         page.wait_for_timeout(100)
-    assert len(page.evaluate(FILE_KEYS)) == 1
+    assert kept["kept"][0]["bytes"] == list(second) and kept["listed"] == [kept["kept"][0]["id"]]
     dump = str(helpers.raw_indexeddb(page))
     assert second.hex() not in dump and second[-64:].hex() not in dump  # sealed like every record
 
@@ -520,4 +535,31 @@ def test_photos_picked_come_back_with_the_typing_and_go_once_saved(browser, live
     helpers.wait_synced(page)
     with live_server.app.app_context():
         assert [a.content for a in db.session.scalars(select(Attachment))] == [second]
+    context.close()
+
+
+def test_photos_put_back_after_a_save_the_tab_dropped_take_new_ids(browser, live_server):
+    """That save may have queued them under their ids: saved again, they go as photos of their own."""
+    context, page = offline_at_inspection(browser, live_server)
+    at = page.evaluate("location.hash")
+    open_venues(page)  # nothing typed: nothing kept
+    name = f"{at}|inspection"
+    page.evaluate("""async (name) => {
+      const db = await import('/js/db.js');
+      const photo = new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' });
+      await db.draftFilePut(name, 'photo-queued-0001', photo);
+      await db.draftPut(name, { at: Date.now(), base: { notes: '' }, fields: { notes: '保存时页面被关闭' },
+        saving: true, files: ['photo-queued-0001'] });
+    }""", name)
+    page.evaluate(f"location.hash = '{at}'")
+    expect(restored(page)).to_contain_text("可能已经保存")
+    expect(page.get_by_label("检查情况")).to_have_value("保存时页面被关闭")
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    for _ in range(50):
+        kept = page.evaluate(KEPT_FILES, name)
+        if kept["listed"] and kept["listed"] != ["photo-queued-0001"]:
+            break
+        page.wait_for_timeout(100)
+    assert [f["bytes"] for f in kept["kept"]] == [[1, 2, 3]]
+    assert kept["listed"] == [kept["kept"][0]["id"]] != ["photo-queued-0001"]
     context.close()

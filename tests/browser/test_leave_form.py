@@ -129,7 +129,7 @@ def test_updating_from_the_report_asks_for_the_work_set_aside(browser, live_serv
     expect(page.get_by_role("heading", level=1)).to_have_text("强制报告")
     offered_update(page).get_by_role("button", name="更新").click()
     question = page.get_by_role("dialog", name="更新应用")
-    expect(question).to_contain_text("正在填写的内容会暂存在本机，更新后回到原页面即可继续填写，但已添加的照片需要重新添加。")
+    expect(question).to_contain_text("正在填写的内容会暂存在本机，更新后回到原页面即可继续填写。建议先保存，再点“更新”。")
     question.get_by_role("button", name="取消").click()
     page.go_back()
     expect(page.get_by_label("走访情况")).to_have_value(TYPED)

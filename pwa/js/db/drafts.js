@@ -46,19 +46,20 @@ export async function draftFiles(name) {
 }
 
 /** Delete the drafts last typed in before `before` (ms), and those that no longer open, with their
- *  files; and files whose draft is gone. */
+ *  files; and the files no draft kept lists. */
 export async function draftsPrune(before) {
   const rows = await tx(['meta'], 'readonly', (s) => done(s.meta.getAll(ALL)));
   const old = [];
+  const listed = new Map();  // a draft kept: the ids of its files
   for (const row of rows) {
     const name = row.k.slice(PREFIX.length);
     const draft = await unsealDraft(name, row).catch(() => null);
     if (!draft || !(draft.at >= before)) old.push(row.k);
+    else listed.set(name, new Set(draft.files || []));
   }
+  // A file stays only while a draft kept lists it (one written as the tab dropped may not be).
   const files = await tx(['meta'], 'readonly', (s) => done(s.meta.getAllKeys(IDBKeyRange.bound(FILES, `${FILES}\uffff`))));
-  const gone = new Set(old);
-  const kept = new Set(rows.map((row) => row.k).filter((k) => !gone.has(k)));
-  const orphans = files.filter((k) => !kept.has(`${PREFIX}${nameOfFile(k)}`));
+  const orphans = files.filter((k) => !(listed.get(nameOfFile(k)) || new Set()).has(k.slice(k.lastIndexOf('#') + 1)));
   if (old.length || orphans.length) {
     await tx(['meta'], 'readwrite', (s) => { [...old, ...orphans].forEach((k) => s.meta.delete(k)); });
   }
