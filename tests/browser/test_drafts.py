@@ -509,6 +509,7 @@ def test_photos_picked_come_back_with_the_typing_and_go_once_saved(browser, live
     expect(page.locator(".thumbs img")).to_have_count(2)
     page.get_by_role("button", name="删除照片 1").click()
     expect(page.locator(".thumbs img")).to_have_count(1)
+    page.wait_for_function("() => document.querySelector('.thumbs img').naturalWidth === 20")
     [key] = drafts_kept(page, 1)
     for _ in range(50):  # the first photo's file and listing gone, the second's written
         kept = page.evaluate(KEPT_FILES, key.removeprefix("draft:"))
@@ -524,6 +525,7 @@ def test_photos_picked_come_back_with_the_typing_and_go_once_saved(browser, live
     restored(page)
     expect(page.get_by_label("检查情况")).to_have_value("门口拍照")
     expect(page.locator(".thumbs img")).to_have_count(1)
+    page.wait_for_function("() => document.querySelector('.thumbs img').naturalWidth === 20")  # shown
     for i in range(3):
         page.locator(".check-item").nth(i).get_by_label("合格", exact=True).check()
     page.get_by_role("button", name="保存检查").click()

@@ -48,12 +48,17 @@ function photoPicker(amending) {
   const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', 'data-testid': 'photo-input' });
   const error = h('p', { class: 'error', role: 'alert', 'data-testid': 'photo-error' });
   const thumbs = h('ul', { class: 'thumbs', 'aria-live': 'polite' });
-  const add = (id, blob) => picked.push({ id, blob, url: URL.createObjectURL(blob) });
+  const add = (id, blob) => picked.push({ id, blob });
+  // A thumbnail's address lives until its image has loaded: none is left behind by a form left.
+  const thumb = (blob, alt) => {
+    const src = URL.createObjectURL(blob);
+    const release = () => URL.revokeObjectURL(src);
+    return h('img', { src, alt, onload: release, onerror: release });
+  };
   const show = () => thumbs.replaceChildren(...picked.map((p, i) => h('li', {},
-    h('img', { src: p.url, alt: `照片 ${i + 1}` }),
+    thumb(p.blob, `照片 ${i + 1}`),
     h('button', { type: 'button', class: 'btn small', 'aria-label': `删除照片 ${i + 1}`,
       onclick: () => {
-        URL.revokeObjectURL(p.url);
         picked.splice(i, 1);
         if (form) drafts.removeFile(form, p.id);
         show();
@@ -156,7 +161,6 @@ function inspectionForm(v, template, target, original) {
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     const pics = await Promise.all(photos.picked.map(async (p) => ({ id: p.id, bytes: await p.blob.arrayBuffer() })));
     await store.create('inspection', data, [], pics);
-    photos.picked.forEach((p) => URL.revokeObjectURL(p.url));
     const what = original ? '更正' : '检查';
     toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
     moveOn(form, original ? `#/venue/${v.id}` : '#/venues');
