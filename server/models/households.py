@@ -47,12 +47,6 @@ class GuardianPhone(db.Model):
         return normalize_phone(value)
 
 
-def _registered_default(context) -> datetime:
-    # Unless the phone said when (registry.create_child), a child is registered when it is created.
-    given = context.get_current_parameters().get("created_at") if context is not None else None
-    return given or utcnow()
-
-
 class Child(Versioned, db.Model):
     """A child of the register: identity encrypted, only ledger groupings in plain."""
 
@@ -87,5 +81,5 @@ class Child(Versioned, db.Model):
     last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the worker registered the child (the phone's time, if believable): one registered out of
     # coverage is due for its first visit from that day, not from when the server received it.
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_registered_default)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)

@@ -90,13 +90,11 @@ def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> 
 
 
 def _overdue(child, last_visit: datetime | None, as_of: datetime) -> bool:
-    """Say whether a child's visit was overdue at `as_of` (the rule of schedule.overdue_condition)."""
-    today = schedule.local_date(as_of)
+    """Say whether a child's visit was overdue at `as_of` (the rule of schedule.overdue_condition):
+    a full interval after the last visit or, never visited, after registration, in the town's days."""
+    since = last_visit if last_visit is not None else child.registered_at
     interval = timedelta(days=schedule.interval_days(child.risk_level))
-    if last_visit is not None:
-        return schedule.local_date(last_visit) + interval < today
-    zone = schedule.local_zone()
-    return child.registered_at < datetime.combine(today - interval, datetime.min.time(), zone)
+    return schedule.local_date(since) + interval < schedule.local_date(as_of)
 
 
 def _plan_rows(village_id: str) -> list:

@@ -56,7 +56,9 @@ class Entity:
         return masked_for(actor, self.name, dumper(self.schema)(record))
 
 
-def _fact(create: Callable) -> Callable:
+def _timed(create: Callable) -> Callable:
+    # A create whose times are the phone's word, read against the phone's clock (a fact's time, a
+    # child's registration).
     return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time)
 
 
@@ -69,23 +71,18 @@ def _mutable(create: Callable) -> Callable:
     return lambda actor, data, ctx: create(actor, data, ctx.device_id)
 
 
-def _registered(create: Callable) -> Callable:
-    # When a child was registered is the phone's word, read against the phone's clock.
-    return lambda actor, data, ctx: create(actor, data, ctx.device_id, ctx.device_time)
-
-
 ENTITIES = {e.name: e for e in (
     Entity("household", Household, hs.HouseholdSchema, hs.HouseholdCreateSchema,
            _mutable(registry.create_household), hs.HouseholdUpdateSchema, registry.update_household,
            removable=registry.check_household_removable),
-    Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _registered(registry.create_child),
+    Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _timed(registry.create_child),
            hs.ChildUpdateSchema, registry.update_child, removable=registry.check_child_removable),
     Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _held_fact(fieldwork.record_visit),
            prefetch=fieldwork.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
            vs.VenueUpdateSchema, registry.update_venue, removable=enforcement.check_venue_removable),
     Entity("inspection", Inspection, cs.InspectionSchema, cs.InspectionCreateSchema,
-           _fact(fieldwork.record_inspection)),
+           _timed(fieldwork.record_inspection)),
     Entity("joint_operation", JointOperation, cs.OperationSchema, cs.OperationCreateSchema,
            _mutable(casework.create_operation), cs.OperationUpdateSchema, casework.update_operation),
     Entity("plan", Plan, cs.PlanSchema, cs.PlanCreateSchema, _mutable(casework.create_plan),

@@ -21,7 +21,7 @@ READ_ONLY = "场所检查由联合执法队员记录。"
 def add_children(server, grid_key: str, rows: list[dict]) -> dict[str, str]:
     """Register children in one household of a grid, straight in the database as the town fixture
     does (the change log picks them up for the pull); each row: name, and optionally risk_level,
-    next_visit_due, last_visit_at, created_at. Return their ids by name."""
+    next_visit_due, last_visit_at, registered_at. Return their ids by name."""
     with server.app.app_context():
         grid = db.session.get(Grid, server.ids.grids[grid_key])
         household = Household(id=new_id(), grid_id=grid.id, village_id=grid.village_id,
@@ -36,8 +36,8 @@ def add_children(server, grid_key: str, rows: list[dict]) -> dict[str, str]:
                           sex="M", categories=["left_behind"], birth_year=2016,
                           risk_level=row.get("risk_level", "low"), next_visit_due=row.get("next_visit_due"),
                           last_visit_at=row.get("last_visit_at"))
-            if "created_at" in row:
-                child.created_at = row["created_at"]
+            if "registered_at" in row:
+                child.registered_at = row["registered_at"]
             child.name = row["name"]
             db.session.add(child)
             ids[row["name"]] = child.id
@@ -227,7 +227,7 @@ def test_a_grid_worker_sees_overdue_visits_apart_from_children_never_visited(bro
         due("周大伟", "medium", -10, 100), due("李明", "high", 5, 25),
         {"name": "何静", "risk_level": "low"}, {"name": "马超", "risk_level": "medium"},
         {"name": "杨帆", "risk_level": "high"},
-        {"name": "赵小兰", "risk_level": "high", "created_at": datetime.now(TZ) - timedelta(days=45)},
+        {"name": "赵小兰", "risk_level": "high", "registered_at": datetime.now(TZ) - timedelta(days=45)},
     ])
     # and 欧阳明月 of the town fixture: low risk, never visited.
     context = browser.new_context(**PHONE)

@@ -288,7 +288,7 @@ def test_a_database_failure_in_an_op_fails_the_batch_unrecorded(app, town, worke
     def deadlocked(*args, **kwargs):
         raise OperationalError("INSERT INTO visit", {}, _Deadlock("deadlock detected"))
     visit = entities.ENTITIES["visit"]
-    monkeypatch.setitem(entities.ENTITIES, "visit", replace(visit, create=entities._fact(deadlocked)))
+    monkeypatch.setitem(entities.ENTITIES, "visit", replace(visit, create=entities._timed(deadlocked)))
     response = worker.post("/api/sync/push", json={"device_id": DEVICE, "ops": ops})
     assert_error(response, 503, "busy")
     assert response.headers["Retry-After"] == "5"
@@ -330,7 +330,7 @@ def test_a_database_failure_that_would_recur_refuses_the_op_and_not_the_batch(ap
     def too_many(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("too many SQL variables"))
     monkeypatch.setitem(entities.ENTITIES, "visit",
-                        replace(entities.ENTITIES["visit"], create=entities._fact(too_many)))
+                        replace(entities.ENTITIES["visit"], create=entities._timed(too_many)))
     results = push(worker, [household_op(town, "先到的户"), visit_op(town.children["a1"])])["results"]
     assert [(r["status"], r.get("errors")) for r in results] == [
         ("applied", None), ("rejected", {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})]

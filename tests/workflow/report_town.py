@@ -40,7 +40,7 @@ def add_visit(town, key: str, when: datetime, flags=(), review="none", amends=No
 def _child(town, key: str, created: datetime, status: str = "active") -> None:
     child = Child(id=new_id(), household_id=town.households["a1"], grid_id=town.grids["a1"],
                   village_id=town.villages["a"], sex="M", categories=["migrant"], birth_year=2014,
-                  status=status, created_at=created, risk_level="low")
+                  status=status, created_at=created, registered_at=created, risk_level="low")
     child.name = f"测试{key}"
     db.session.add(child)
     town.children[key] = child.id

@@ -46,7 +46,7 @@ def _children(app, town) -> dict[str, str]:
         for name, (risk, registered, visited, due) in rows.items():
             child = Child(id=new_id(), household_id=household.id, grid_id=town.grids["a1"],
                           village_id=town.villages["a"], sex="F", categories=["left_behind"], birth_year=2016,
-                          risk_level=risk, created_at=_at(TODAY - timedelta(days=registered)),
+                          risk_level=risk, registered_at=_at(TODAY - timedelta(days=registered)),
                           last_visit_at=None if visited is None else _at(TODAY - timedelta(days=visited)),
                           next_visit_due=due)
             child.name = name
@@ -54,7 +54,7 @@ def _children(app, town) -> dict[str, str]:
             ids[name] = child.id
         child = Child(id=new_id(), household_id=household.id, grid_id=town.grids["a1"],
                       village_id=town.villages["a"], sex="M", categories=["left_behind"], birth_year=2016,
-                      risk_level="high", created_at=early)
+                      risk_level="high", registered_at=early)
         child.name = "凌晨登记"
         db.session.add(child)
         ids[child.name] = child.id
