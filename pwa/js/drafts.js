@@ -11,7 +11,7 @@ const KEEP_DAYS = 30;
 // itself, addFile), what must not be stored (passwords), and what was not typed (buttons, and
 // hidden values but those a form marks data-draft: where and when it began).
 const SKIP = new Set(['password', 'file', 'submit', 'button', 'reset']);
-const kept = new WeakMap();  // a form: { name, baseline, hidden, clashes, timer, typedAt, restoring, saving, done }
+const kept = new WeakMap();  // a form: { name, baseline, hidden, clashes, files, takeFiles, timer, typedAt, restoring, saving, done }
 const waiting = new Set();  // forms typed in whose draft is not written yet
 const beingSaved = new Map();  // the name of a draft whose form is being saved: how many saves run
 const afterFailure = new Map();  // a draft's name: the restores of its forms drawn while it saved
@@ -192,19 +192,19 @@ export function keepFiles(form, take) {
 }
 
 /** A file was picked in `form`: keep it, sealed, with the form's draft. */
-export function addFile(form, id, blob) {
-  const entry = kept.get(form);
-  if (!entry) return Promise.resolve();
-  entry.files.push(id);
-  return inOrder(() => db.draftFilePut(entry.name, id, blob)).then(() => flush(form)).catch(() => {});
-}
+export const addFile = (form, id, blob) => changeFiles(form, (ids) => [...ids, id],
+  (name) => db.draftFilePut(name, id, blob));
 
 /** A file picked in `form` was taken out again. */
-export function removeFile(form, id) {
+export const removeFile = (form, id) => changeFiles(form, (ids) => ids.filter((f) => f !== id),
+  (name) => db.draftFileDelete(name, id));
+
+// The draft's list of files changes at once; its row follows the file's, in the queue's order.
+function changeFiles(form, list, store) {
   const entry = kept.get(form);
   if (!entry) return Promise.resolve();
-  entry.files = entry.files.filter((f) => f !== id);
-  return inOrder(() => db.draftFileDelete(entry.name, id)).then(() => flush(form)).catch(() => {});
+  entry.files = list(entry.files);
+  return inOrder(() => store(entry.name)).then(() => flush(form)).catch(() => {});
 }
 
 /** Write the draft of `form` now; a form holding nothing typed has none to keep. Typing shown as a

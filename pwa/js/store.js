@@ -60,13 +60,14 @@ export const visitsOf = (childId) => [...(visitsByChild.get(childId) || [])];
 /** Whether the server refused an op of this record, so that what the phone holds of it is not on
  *  the server: a refused visit does not count as the child's visit. */
 export const refused = (entity, id) => refusedKeys.has(`${entity}:${id}`);
+/** Of `records` of `entity`, those that count as done: all but those the server refused. */
+export const counted = (entity, records) => records.filter((r) => !refused(entity, r.id));
 /** A record's sync state as its tag shows it: refused, waiting to sync, or synced (null). */
 export const syncState = (entity, r) => (refused(entity, r.id) ? 'refused' : r._pending ? 'pending' : null);
 
 /** Ids of the facts of `entity` (visits, inspections) that another, synced or still on this phone, corrects
  *  (a correction the server refused corrects nothing). */
-export const amendedIds = (entity) => new Set(all(entity).filter((r) => !refused(entity, r.id))
-  .map((r) => r.amends).filter(Boolean));
+export const amendedIds = (entity) => new Set(counted(entity, all(entity)).map((r) => r.amends).filter(Boolean));
 /** The user's visits the village head questioned that no visit corrects yet, oldest first. */
 export function questionedVisits(userId) {
   const amended = amendedIds('visit');

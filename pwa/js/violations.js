@@ -36,8 +36,7 @@ function rootOf(inspection, byId, standing) {
 
 // An inspection the server refused is not on the server: its findings open nothing.
 function venueInspections(venueId) {
-  const inspections = store.inspectionsOf(venueId).filter((i) => !store.refused('inspection', i.id))
-    .sort((a, b) => time(a) - time(b));
+  const inspections = store.counted('inspection', store.inspectionsOf(venueId)).sort((a, b) => time(a) - time(b));
   return { inspections, byId: new Map(inspections.map((i) => [i.id, i])), standing: standingIds(inspections) };
 }
 

@@ -165,6 +165,35 @@ def test_a_questioned_visit_is_corrected_offline_and_leaves_the_to_do(browser, l
     assert problems == []
 
 
+def test_a_correction_the_server_refuses_corrects_nothing(browser, live_server):
+    """Until the worker fixes or gives up a refused correction, the questioned visit stands, on the
+    child's page and in the to-do, and can be corrected again."""
+    _, original = _questioned_visit(live_server)
+    child_id = live_server.ids.children["a1"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    _open_child(page, child_id)
+    page.locator(f"[data-visit='{original['id']}']").get_by_role("link", name="更正").click()
+    [op] = helpers.save_correction(page, REASON, "欧阳明月")
+    row = page.locator(f"[data-visit='{original['id']}']")
+    expect(row).to_have_class(re.compile("superseded"))  # corrected, as far as the phone knows yet
+
+    helpers.refuse_in_push(page, "visit", "child_id")  # sent for a child the server does not know
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    _open_child(page, child_id)
+    expect(page.locator(f"[data-visit='{op['id']}']").get_by_test_id("refused-tag")).to_have_text("被退回，待处理")
+    expect(row).not_to_have_class(re.compile("superseded"))
+    expect(row.locator(".tag")).to_have_text(["存疑", "需跟进"])
+    expect(row.get_by_role("link", name="更正")).to_have_count(1)
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    expect(page.get_by_test_id("questioned").get_by_role("heading")).to_have_text("走访记录存疑，待更正（1）")
+    context.close()
+
+
 def test_a_correction_takes_a_new_fix_only_when_asked(browser, live_server):
     worker = factories.ApiClient(live_server.app.test_client())
     worker.login("worker_a")

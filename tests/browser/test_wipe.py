@@ -131,6 +131,27 @@ def test_a_revoked_phone_found_out_as_it_is_reopened_still_says_how_many_it_coul
     context.close()
 
 
+def test_a_revoked_phone_reopened_counts_a_refused_entry_without_the_key(browser, live_server):
+    """Which records were refused is sealed with their ops; how many entries are lost is not, and
+    is said before any unlock."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.refuse_in_push(page, "visit", "child_id")
+    record_visit(page, "欧阳明月", "被退回的走访")
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    expect(page.get_by_test_id("rejected-op")).to_have_count(1)
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    assert admin.post(f"/api/devices/{device_id(page)}/revoke").status_code == 204
+    page.reload()
+    expect(page.get_by_role("alert").filter(has_text="已被管理员停用")).to_contain_text(
+        "其中 1 条未同步的记录无法再上传", timeout=helpers.TIMEOUT)
+    assert_wiped(page)
+    context.close()
+
+
 def test_logout_warns_then_wipes_and_the_next_user_sees_nothing(browser, live_server):
     context = browser.new_context(**PHONE)
     page = context.new_page()

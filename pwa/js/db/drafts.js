@@ -7,8 +7,10 @@ import { done, sealDraft, sealDraftFile, tx, unsealDraft, unsealDraftFile } from
 const PREFIX = 'draft:';
 const ALL = IDBKeyRange.bound(PREFIX, `${PREFIX}\uffff`);
 const FILES = 'draftfile:';
-const filesOf = (name) => IDBKeyRange.bound(`${FILES}${name}#`, `${FILES}${name}#\uffff`);
-const nameOfFile = (k) => k.slice(FILES.length, k.lastIndexOf('#'));
+const fileKey = (name, id) => `${FILES}${name}#${id}`;
+const filesOf = (name) => IDBKeyRange.bound(fileKey(name, ''), fileKey(name, '\uffff'));
+/** A file's key as [its draft's name, its id] (an id holds no '#'). */
+const ofFileKey = (k) => [k.slice(FILES.length, k.lastIndexOf('#')), k.slice(k.lastIndexOf('#') + 1)];
 
 /** The draft kept under `name` as it was put, or null. */
 export async function draftGet(name) {
@@ -29,13 +31,13 @@ export async function draftDelete(name) {
 
 /** Keep a file picked in the form of draft `name` (a photo, a Blob) under its `id`. */
 export async function draftFilePut(name, id, blob) {
-  const row = { k: `${FILES}${name}#${id}`, id, type: blob.type,
+  const row = { k: fileKey(name, id), id, type: blob.type,
     ...(await sealDraftFile(name, id, await blob.arrayBuffer())) };
   await tx(['meta'], 'readwrite', (s) => { s.meta.put(row); });
 }
 
 export async function draftFileDelete(name, id) {
-  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(`${FILES}${name}#${id}`); });
+  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(fileKey(name, id)); });
 }
 
 /** The files kept for draft `name`, as [{id, blob}] (in no particular order). */
@@ -59,7 +61,10 @@ export async function draftsPrune(before) {
   }
   // A file stays only while a draft kept lists it (one written as the tab dropped may not be).
   const files = await tx(['meta'], 'readonly', (s) => done(s.meta.getAllKeys(IDBKeyRange.bound(FILES, `${FILES}\uffff`))));
-  const orphans = files.filter((k) => !(listed.get(nameOfFile(k)) || new Set()).has(k.slice(k.lastIndexOf('#') + 1)));
+  const orphans = files.filter((k) => {
+    const [name, id] = ofFileKey(k);
+    return !listed.get(name)?.has(id);
+  });
   if (old.length || orphans.length) {
     await tx(['meta'], 'readwrite', (s) => { [...old, ...orphans].forEach((k) => s.meta.delete(k)); });
   }

@@ -128,8 +128,8 @@ function childSection(id, title, kids, meta, more) {
  *  never visited a full interval after registration (first_visit_due). */
 const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
 /** The child's visits but those the server refused: not visits until the worker fixes them (同步 › 需要处理). */
-const standing = (c) => store.visitsOf(c.id).filter((v) => !store.refused('visit', v.id));
-const hasRefusedVisit = (c) => standing(c).length < store.visitsOf(c.id).length;
+const standing = (c) => store.counted('visit', store.visitsOf(c.id));
+const hasRefusedVisit = (c) => store.visitsOf(c.id).some((v) => store.refused('visit', v.id));
 
 /** The children by the schedule, as the server's to-do counts them: overdue (due before today),
  *  most overdue first; due today; never visited and not due yet (or registered on this phone),

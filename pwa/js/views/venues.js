@@ -39,7 +39,7 @@ function operationCard(op) {
 
 function venueItem(v, distance, amended) {
   const inspections = store.inspectionsOf(v.id);
-  const last = inspections.find((i) => !amended.has(i.id) && !store.refused('inspection', i.id));
+  const last = store.counted('inspection', inspections).find((i) => !amended.has(i.id));
   const open = openViolations(v.id);
   const overdue = open.some((x) => x.deadline && x.deadline < today());
   const meta = [distance === null ? null : distanceText(distance),
