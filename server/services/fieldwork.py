@@ -22,6 +22,7 @@ from ..models import (
 from . import batching, changes, checklists, plans, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .registry import unused_id
+from .review import REVIEWABLE
 from .writes import assign, save_record
 
 
@@ -60,13 +61,15 @@ def _require_writer(actor, model) -> None:
 
 
 def _amended(actor, model, data: dict, same: str, value, label: str, target: str, find=None,
-             held: scope.Held | None = None):
+             held: scope.Held | None = None, author: str | None = None):
     """Take a correction's `amends` out of `data` and return the record it corrects, or None.
 
     The record must be one the actor may see (`find` for a kind the filer cannot read back; `held`:
     or one the filing phone held, moved out of reach since, as its child did), of the same child,
-    venue or plan, and still standing: a replaced record is corrected through the
-    one that replaced it, so one thing that happened never has two standing records.
+    venue or plan, recorded by the actor (`author` names the field saying who recorded it: a fact
+    is its author's word, and a correction takes the original's place), and still standing: a
+    replaced record is corrected through the one that replaced it, so one thing that happened
+    never has two standing records.
     """
     amends = data.pop("amends", None)
     if not amends:
@@ -78,10 +81,17 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
         raise validation_error({"amends": [missing]})
     if getattr(original, same) != value or not (data.get("amend_reason") or "").strip():
         raise validation_error({"amend_reason": [f"更正须针对同一{target}并写明理由"]})
+    if author is not None:
+        _require_author(actor, original, author, label)
     changes.lock_writers()  # two corrections of one record, checked at once, would both pass
     if db.session.scalar(select(exists().where(model.amends_id == original.id))):
         raise validation_error({"amends": [f"该{label}已被更正，请更正最新的一条"]})
     return original
+
+
+def _require_author(actor, original, author: str, label: str) -> None:
+    if getattr(original, author) != actor.id:
+        raise validation_error({"amends": [f"只能更正本人记录的{label}"]})
 
 
 def _fix(data: dict) -> dict | None:
@@ -119,7 +129,8 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
                         held)
     _check_home_visit_answers(data.get("answers") or {})
-    original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held)
+    original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
+                        author="worker_id")
     amends = original.id if original is not None else None
     household = batching.known(Household, child.household_id) or db.session.get(Household,
                                                                                  child.household_id)
@@ -134,7 +145,10 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     track = trust.run_track(actor.id)
     flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id, track, replaces=amends)
     visit.flags = sorted(set(flags))
-    visit.review_status = "pending" if visit.flags else "none"
+    # A review not over (flagged, or questioned back) is not settled by its worker's correction:
+    # the correction waits for the head, flagged or not.
+    unsettled = original is not None and original.review_status in REVIEWABLE
+    visit.review_status = "pending" if visit.flags or unsettled else "none"
     save_record(actor, "visit", visit, "create", sorted(data), device_id)
     _left_with(visit, left)
     if track is not None:
@@ -218,7 +232,8 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     _require_writer(actor, Inspection)
     venue = _in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
     template = checklists.template_for_venue_type(venue.type)
-    original = _amended(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所")
+    original = _amended(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所",
+                        author="inspector_id")
     # A correction re-checks what its original re-checked unless it says otherwise.
     reinspection_of = data.pop("reinspection_of", None) or (original.reinspection_of if original else None)
     if reinspection_of:
@@ -265,8 +280,12 @@ def add_progress(actor, data: dict, device_id: str | None = None, device_time=No
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
     original = _amended(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划", held=held)
-    if original is not None and original.kind == "review" and actor.role not in plans.APPROVER_ROLES:
-        raise ApiError(403, "not_allowed", "计划评估由村/社区负责人更正")
+    # A plan's review is the head's, whoever reviewed it then; other progress is its author's word.
+    if original is not None and original.kind == "review":
+        if actor.role not in plans.APPROVER_ROLES:
+            raise ApiError(403, "not_allowed", "计划评估由村/社区负责人更正")
+    elif original is not None:
+        _require_author(actor, original, "author_id", "进展记录")
     record_id = unused_id(PlanProgress, data)
     progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
                             village_id=plan.village_id, author_id=actor.id,

@@ -56,7 +56,7 @@ def test_ledger_cards_filters_search_export_and_offline_on_a_phone(browser, live
     assert [lines for _, _, lines in helpers.nav_labels(page)] == [1] * 6
     nav.get_by_role("link", name="村务").click()
     expect(page.get_by_role("heading", name="村务")).to_be_visible()
-    expect(page.get_by_role("link", name=re.compile("待审核走访"))).to_contain_text("2 条走访有核验标记")
+    expect(page.get_by_role("link", name=re.compile("待审核走访"))).to_contain_text("2 条走访等待审核")
     problems += helpers.check_screen(page, "head-01-hub")
 
     page.get_by_role("link", name=re.compile("^台账")).click()
@@ -184,7 +184,7 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
     problems += helpers.check_screen(page, "head-05-review")
     items.nth(0).get_by_role("button", name="通过").click()
     expect(items).to_have_count(1)
-    expect(page.get_by_test_id("review-count")).to_have_text("共 1 条走访有核验标记，等待审核。")
+    expect(page.get_by_test_id("review-count")).to_have_text("共 1 条走访等待审核。")
     items.nth(0).get_by_role("button", name="存疑，退回核实").click()
     expect(items.nth(0).get_by_role("alert")).to_have_text("请写明存疑的原因，网格员会看到它")
     items.nth(0).get_by_label("审核意见（存疑时必填）").fill(QUESTION)

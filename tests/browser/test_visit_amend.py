@@ -230,3 +230,20 @@ def test_a_correction_takes_a_new_fix_only_when_asked(browser, live_server):
     assert datetime.fromisoformat(amendment["visited_at"]) == visited_at
     assert _questioned_tasks(worker) == (0, [])
     context.close()
+
+    # The correction answers the head's question; the head, not the worker's correction, settles it.
+    assert (amendment["flags"], amendment["review_status"]) == (["location_mismatch"], "pending")
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    page.get_by_role("link", name=re.compile("待审核走访")).click()
+    expect(page.get_by_test_id("review-count")).to_have_text("共 1 条走访等待审核。")
+    item = page.get_by_test_id("review-item")
+    expect(item).to_have_attribute("data-visit", amendment["id"])
+    expect(item.locator(".tag")).to_have_text(["更正", "定位与住址不符"])
+    expect(item.get_by_test_id("review-amend")).to_have_text("当天忘记定位，今天在孩子家补定位")
+    item.get_by_role("button", name="通过").click()
+    expect(page.get_by_test_id("review-count")).to_have_text("没有待审核的走访。")
+    assert head.get(f"/api/visits/{amendment['id']}").get_json()["review_status"] == "accepted"
+    context.close()

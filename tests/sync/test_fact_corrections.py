@@ -232,3 +232,38 @@ def test_a_clue_the_station_has_received_is_not_corrected_by_its_reporter(town, 
     results = push(worker, [op("clue", "create", str(uuid.uuid4()), {
         "description": "补充情况", "place": "村口", "amends": clue, "amend_reason": "补充"})])["results"]
     assert statuses(results) == [("rejected", {"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})]
+
+
+def test_only_the_one_who_recorded_a_fact_corrects_it(town, login, worker):
+    """A correction takes its original's place, so it is the author's word or nothing: the village
+    head (or the town office) who can read a worker's visit, inspection or progress note cannot
+    replace it. A plan's review is the head's, whoever reviewed it."""
+    plan_id, visit = str(uuid.uuid4()), visit_op(town.children["a1"], notes="监护人在家")
+    entry = op("plan_progress", "create", str(uuid.uuid4()), {"plan_id": plan_id, "at": NOW.isoformat(),
+                                                              "note": "已联系学校"})
+    plan = op("plan", "create", plan_id, {"child_id": town.children["a1"], "helper_id": town.users["worker_a"],
+                                          "risk_factors": ["无人照看"], "review_every_days": 30})
+    assert statuses(push(worker, [visit, plan, entry])["results"]) == [("applied", None)] * 3
+    head = login("head_a", device_id="phone-corrections-head-a")
+    results = push(head, [
+        visit_op(town.children["a1"], notes="监护人外出", amends=visit["id"], amend_reason="我来改"),
+        op("plan_progress", "create", str(uuid.uuid4()), {
+            "plan_id": plan_id, "at": NOW.isoformat(), "note": "未联系", "amends": entry["id"],
+            "amend_reason": "我来改"})])["results"]
+    assert statuses(results) == [("rejected", {"amends": ["只能更正本人记录的走访记录"]}),
+                                 ("rejected", {"amends": ["只能更正本人记录的进展记录"]})]
+    visits = head.get(f"/api/visits?child_id={town.children['a1']}").get_json()["rows"]
+    assert {v["id"]: v["notes"] for v in visits} == {visit["id"]: "监护人在家"}
+    progress = head.get(f"/api/plan_progress?plan_id={plan_id}").get_json()["rows"]
+    assert [p["id"] for p in progress] == [entry["id"]]
+
+    inspector, admin = login("inspector"), login("admin")
+    first = inspect(inspector, town.venues["a"], _answers("verify_identity"), at=NOW - timedelta(hours=3))
+    refused = admin.post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": first["inspected_at"], "answers": _answers(),
+        "amends": first["id"], "amend_reason": "全部合格"})
+    assert (refused.status_code, refused.get_json()["error"]["fields"]) == (
+        422, {"amends": ["只能更正本人记录的检查记录"]})
+    assert [v["item"] for v in inspector.get("/api/violations").get_json()["rows"]] == ["verify_identity"]
+    assert statuses(push(worker, [visit_op(town.children["a1"], notes="监护人外出", amends=visit["id"],
+                                           amend_reason="记错了")])["results"]) == [("applied", None)]

@@ -113,6 +113,13 @@ def test_questioned_visit_goes_back_to_the_workers_to_do_until_amended(app, town
     assert response.status_code == 201, response.get_json()
     counts = worker.get("/api/tasks").get_json()["counts"]
     assert counts["visit_questioned"] == 0
+    # Located now, the correction is not flagged, but the head's question was not answered by the
+    # worker's word alone: the correction waits for the head.
+    correction = response.get_json()
+    assert (correction["flags"], correction["review_status"]) == ([], "pending")
+    assert [r["id"] for r in head.get("/api/review/visits").get_json()["rows"]] == [correction["id"]]
+    accepted = head.post(f"/api/visits/{correction['id']}/review", json={"decision": "accept"})
+    assert accepted.get_json()["review_status"] == "accepted"
     with app.app_context():
         assert db.session.scalar(select(Plan.id)) is None
         assert db.session.get(Child, town.children["a1"]).risk_level == "low"
@@ -175,7 +182,10 @@ def test_a_replaced_visit_leaves_the_review_queue_and_the_to_do_and_is_not_revie
             "amends": flagged["id"], "amend_reason": "补充定位"}
     amended = worker.post("/api/visits", json=body)
     assert amended.status_code == 201, amended.get_json()
-    assert (queued(), to_do()) == ([], (0, []))
+    # Located now, the correction is not flagged; it waits for the head all the same, or the
+    # worker would have settled their own flag.
+    assert (amended.get_json()["flags"], amended.get_json()["review_status"]) == ([], "pending")
+    assert (queued(), to_do()) == ([amended.get_json()["id"]], (1, ["review_pending"]))
     decision = head.post(f"/api/visits/{flagged['id']}/review", json={"decision": "accept", "note": "可以"})
     assert_error(decision, 409, "not_reviewable")
     with app.app_context():

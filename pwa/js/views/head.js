@@ -97,7 +97,7 @@ export async function render() {
   return page(T.head, problem,
     h('ul', { class: 'list' },
       entry('#/ledgers', T.ledgers, '儿童、帮扶、场所、检查、从业查询台账；筛选、搜索、导出'),
-      entry('#/review', T.review, n('review_pending') ? `${n('review_pending')} 条走访有核验标记，等待审核` : '有核验标记的走访', n('review_pending')),
+      entry('#/review', T.review, n('review_pending') ? `${n('review_pending')} 条走访等待审核` : '有核验标记的走访和它们的更正', n('review_pending')),
       entry('#/locations', T.locations, n('location_pending') ? `${n('location_pending')} 户住址位置待确认` : '走访定位提出的住址位置', n('location_pending')),
       entry('#/plans', T.plans, `待审批 ${n('plan_approval')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
         n('plan_approval') + n('plan_missing')),

@@ -1,5 +1,6 @@
-// 待审核走访: visits the server flagged; the village head accepts them or questions them back
-// (the town office those a head recorded: the server says which a caller may decide).
+// 待审核走访: visits the server flagged, and corrections of visits under review; the village head
+// accepts them or questions them back (the town office those a head recorded: the server says which
+// a caller may decide).
 import { h, field, page, fmtTime, toast } from '../ui.js';
 import * as api from '../api.js';
 import { FLAG, T } from '../i18n/zh-CN.js';
@@ -13,7 +14,9 @@ function facts(v) {
     h('dt', {}, '上传时间'), h('dd', {}, fmtTime(v.received_at)),
     // Without a fix the 没有定位 tag already says so.
     v.lat == null ? null : [h('dt', {}, '位置'), h('dd', {}, where)],
-    h('dt', {}, '走访情况'), h('dd', {}, v.notes || '（无）'));
+    h('dt', {}, '走访情况'), h('dd', {}, v.notes || '（无）'),
+    // A correction of a visit under review waits for the head too, flagged or not.
+    v.amends ? [h('dt', {}, '更正原因'), h('dd', { 'data-testid': 'review-amend' }, v.amend_reason || '—')] : null);
 }
 
 function item(v, onDone) {
@@ -35,7 +38,8 @@ function item(v, onDone) {
   };
   li.append(
     h('h2', {}, v.child_id ? h('a', { href: `#/child/${v.child_id}` }, v.child_name || '（未知儿童）') : '（未关联儿童）'),
-    h('p', { class: 'row' }, (v.flags || []).map((f) => h('span', { class: 'tag high' }, FLAG[f] || f))),
+    h('p', { class: 'row' }, v.amends ? h('span', { class: 'tag' }, '更正') : null,
+      (v.flags || []).map((f) => h('span', { class: 'tag high' }, FLAG[f] || f))),
     facts(v));
   if (v.may_decide) {
     const form = h('form', {}, field('审核意见（存疑时必填）', note), out, h('div', { class: 'row' },
@@ -59,7 +63,7 @@ export async function render() {
   const count = h('p', { 'aria-live': 'polite', 'data-testid': 'review-count' });
   const list = h('ul', { class: 'list' });
   let left = data.total;
-  const show = () => { count.textContent = left ? `共 ${left} 条走访有核验标记，等待审核。` : '没有待审核的走访。'; };
+  const show = () => { count.textContent = left ? `共 ${left} 条走访等待审核。` : '没有待审核的走访。'; };
   const done = (li) => { li.remove(); left -= 1; show(); };
   list.append(...data.rows.map((v) => item(v, done)));
   show();
