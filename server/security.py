@@ -9,6 +9,7 @@ from .services import auth
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_EXEMPT = {"/api/auth/login"}
+FOREIGN = {"cross-site", "same-site"}
 
 
 def new_csrf_token() -> str:
@@ -36,6 +37,11 @@ def register_security(app: Flask) -> None:
 
     @app.before_request
     def check_csrf():
+        # A page of another site may send the browser here with its cookie (a link, a form, an image):
+        # a GET too, and some GETs export or audit. The app's own requests are same-origin; a
+        # browser says which a request is (Fetch Metadata), clients without it send nothing.
+        if request.path.startswith("/api/") and request.headers.get("Sec-Fetch-Site") in FOREIGN:
+            raise ApiError(403, "cross_site", "拒绝来自其他网站的请求，请在本系统中操作")
         if request.method in UNSAFE and request.path not in CSRF_EXEMPT:
             if not auth.csrf_matches(session.get("csrf"), request.headers.get("X-CSRF-Token")):
                 raise ApiError(403, "csrf_failed", "缺少或错误的 CSRF 令牌，请刷新后重试")

@@ -288,6 +288,27 @@ def test_state_change_without_the_csrf_token_is_refused(app, town, login, token)
     assert api.post("/api/households", json=household).status_code == 201
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_request_another_site_sends_the_browser_on_is_refused_get_included(app, town, login, site):
+    """SameSite=Lax sends the cookie on another site's link: an audited, unmasked export by a GET
+    would land on the admin's disk with a reason the other site chose. The browser says where a
+    request came from (Sec-Fetch-Site); only the app's own pages, or none, may ask."""
+    admin = login("admin")
+    before = snapshot(app)
+    foreign = {"Sec-Fetch-Site": site}
+    export = "/api/ledgers/children?format=csv&unmasked=1&reason=对方网站写的理由"
+    for response in (admin.get(export, headers=foreign), admin.get("/api/children", headers=foreign),
+                     admin.post(f"/api/children/{town.children['a1']}/reveal", headers=foreign,
+                                json={"field": "id_number", "reason": "核实身份信息"})):
+        assert_error(response, 403, "cross_site")
+        assert response.get_json()["error"]["message"] == "拒绝来自其他网站的请求，请在本系统中操作"
+    assert snapshot(app) == before
+    for own in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+        assert admin.get("/api/children", headers=own).status_code == 200
+    assert admin.get(export, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert snapshot(app) != before  # the export itself is audited
+
+
 def test_csrf_token_of_another_session_is_refused(app, town, login):
     mine, theirs = login("worker_a"), login("worker_a")
     before = snapshot(app)
