@@ -82,7 +82,7 @@ def create_resource(name: str):
     data = json_body(entity.create_schema())
     record = entity.create(actor(), data, SyncContext(device_id(), None))
     db.session.commit()
-    return entity.shown(actor(), record), 201
+    return entity.filed(actor(), record), 201
 
 
 @bp.patch(f"/{ANY_MUTABLE}/<record_id>")

@@ -243,18 +243,24 @@ class ClueCreateSchema(AmendsMixin):
     source_inspection_id = fields.String(allow_none=True)
 
 
-class ClueSchema(AmendedMixin, RecordSchema):
-    """A clue as police and the town office see it."""
+class ClueFiledSchema(AmendedMixin, RecordSchema):
+    """A clue as its filer is answered who cannot read clues: what they filed, not what the server
+    matched it to (the child an ID number found, which the filer must not learn)."""
 
-    reporter_id = fields.String()
-    child_id = fields.String()
-    village_id = fields.String()
     description = fields.String()
     happened_at = fields.DateTime()
     place = fields.String()
     status = fields.String()
     source_visit_id = fields.String()
     source_inspection_id = fields.String()
+
+
+class ClueSchema(ClueFiledSchema):
+    """A clue as police and the town office see it."""
+
+    reporter_id = fields.String()
+    child_id = fields.String()
+    village_id = fields.String()
     received_at = fields.DateTime()
     received_by = fields.String()
     closed_at = fields.DateTime()

@@ -18,7 +18,7 @@ from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
 from ..schemas.dumping import dumper
-from ..services import casework, enforcement, fieldwork, registry
+from ..services import casework, enforcement, fieldwork, registry, scope
 from ..services.masking import masked_for
 
 
@@ -30,7 +30,7 @@ class Entity:
     run (services/batching.py), `prefetch` loading what the run will look up. `guard(actor, record)`
     refuses an edit or a delete the record's state does not allow the caller (a closed plan);
     `removable(actor, record)` refuses a delete that would leave other live records orphaned (a
-    household's children).
+    household's children). `filed_schema` answers a filer who cannot read the kind back (a clue's).
     """
 
     name: str
@@ -43,6 +43,7 @@ class Entity:
     prefetch: Callable | None = None
     guard: Callable | None = None
     removable: Callable | None = None
+    filed_schema: type | None = None
 
     @property
     def is_fact(self) -> bool:
@@ -54,6 +55,13 @@ class Entity:
         schema, names masked where the role sees them so. Every answer that carries a record,
         the pull's thousands included, is made here."""
         return masked_for(actor, self.name, dumper(self.schema)(record))
+
+    def filed(self, actor, record) -> dict:
+        """Return a record just created as its creator is answered: as shown if they may read the
+        kind, else what they filed."""
+        if scope.can_read(actor, self.model):
+            return self.shown(actor, record)
+        return dumper(self.filed_schema)(record)
 
 
 def _timed(create: Callable) -> Callable:
@@ -89,7 +97,8 @@ ENTITIES = {e.name: e for e in (
            cs.PlanUpdateSchema, casework.update_plan, guard=casework.check_plan_editable),
     Entity("plan_progress", PlanProgress, cs.ProgressSchema, cs.ProgressCreateSchema,
            _held_fact(fieldwork.add_progress)),
-    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _held_fact(fieldwork.file_clue)),
+    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _held_fact(fieldwork.file_clue),
+           filed_schema=cs.ClueFiledSchema),
     Entity("staff_check", StaffCheck, cs.StaffCheckSchema, cs.StaffCheckCreateSchema,
            _mutable(casework.create_staff_check), cs.StaffCheckUpdateSchema,
            casework.update_staff_check),

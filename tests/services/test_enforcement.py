@@ -452,3 +452,30 @@ def test_a_minor_found_clue_corrected_by_its_reporter_leaves_the_list_to_registe
     assert (clue["place"], clue["village_id"], clue["child_id"], clue["source_inspection_id"]) == (
         police.get(f"/api/clues/{found}").get_json()["place"], town.villages["a"],
         town.children["a2"], inspection["id"])
+
+
+def test_correcting_a_minor_found_clue_does_not_tell_its_filer_who_the_id_number_found(app, town, login):
+    """The filer of a minor-found clue must not learn from it who is in the town's register: its
+    correction carries the matched child and village over, for the police, and answers the filer
+    with what they filed only, the same for a registered ID number as for a stranger's."""
+    inspector, inspection, id_number = inspected_with_a_known_minor(app, town, login)
+    stranger = valid_id_number("43069920160202002")
+    answers = []
+    for number in (id_number, stranger):
+        found = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+            "description": "前台登记未成年人", "id_number": number}).get_json()["clue_id"]
+        corrected = inspector.post("/api/clues", json={"description": "前台登记未成年人（已离开）",
+                                                       "amends": found, "amend_reason": "补充情况"})
+        assert corrected.status_code == 201, corrected.get_json()
+        answers.append((found, corrected.get_json()))
+    shapes = [{k: v for k, v in answer.items() if k not in ("id", "created_at", "updated_at", "amends")}
+              for _, answer in answers]
+    assert shapes[0] == shapes[1] == {
+        "version": 1, "description": "前台登记未成年人（已离开）", "amend_reason": "补充情况", "status": "new",
+        "place": shapes[0]["place"], "happened_at": shapes[0]["happened_at"], "source_visit_id": None,
+        "source_inspection_id": inspection["id"]}
+    assert [answer["amends"] for _, answer in answers] == [found for found, _ in answers]
+    police = login("police")
+    kept = [police.get(f"/api/clues/{answer['id']}").get_json() for _, answer in answers]
+    assert [(c["child_id"], c["village_id"]) for c in kept] == [
+        (town.children["a1"], town.villages["a"]), (None, town.villages["a"])]
