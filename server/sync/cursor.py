@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ..errors import ApiError
-from ..services.changes import head_seq
 
 MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
 # The shape of the records a pull sends, raised when they gain a field the phone reads: a phone
@@ -39,6 +38,7 @@ class Cursor:
     scope: dict | None
     rescope: Rescope | None = None
     shape: int = SHAPE
+    fresh: int = 0  # a first pull's pages: up to here the phone held nothing, so it needs no tombstones
 
 
 def _b64(raw: bytes) -> str:
@@ -50,9 +50,11 @@ def _mac(user_id: str, body: str) -> str:
     return _b64(hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:16])
 
 
-def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None = None) -> str:
+def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None = None, fresh: int = 0) -> str:
     """Return the cursor, for `user_id`, of a change-log position read under `scope`."""
     body = {"s": seq, "sc": scope, "v": SHAPE}
+    if fresh > seq:
+        body["f"] = fresh
     if rescope is not None:
         body["rs"] = {"p": rescope.prior, "ph": rescope.phase, "at": rescope.after}
     raw = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
@@ -77,7 +79,7 @@ def decode(token: str | None, user_id: str) -> Cursor | None:
 def _parse(raw: str) -> Cursor:
     try:
         body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        seq, scope, shape = int(body["s"]), body.get("sc"), int(body.get("v", 1))
+        seq, scope, shape, fresh = int(body["s"]), body.get("sc"), int(body.get("v", 1)), int(body.get("f", 0))
         if seq < 0 or (scope is not None and not isinstance(scope, dict)):
             raise ValueError
         rescope = None
@@ -87,12 +89,8 @@ def _parse(raw: str) -> Cursor:
             if not isinstance(rescope.prior, dict) or rescope.phase not in ("evict", "add") \
                     or scope is None or rescope.after < 0:
                 raise ValueError
-        return Cursor(seq, scope, rescope, shape)
+        return Cursor(seq, scope, rescope, shape, fresh)
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError,
             json.JSONDecodeError):
         raise ApiError(400, "bad_cursor", "同步游标无效，请重新同步") from None
 
-
-def head_cursor(user_id: str) -> str:
-    """Return a cursor at the newest position, with no scope (informational)."""
-    return encode(user_id, head_seq(), None)

@@ -37,9 +37,28 @@ def _note_pull(device_id: str) -> None:
 
 def _page(actor, token: str | None, limit: int) -> dict:
     cursor = decode(token, actor.id)
-    current = scope.snapshot(actor)
-    if cursor is not None and cursor.seq < tombstone_floor():
+    _check_position(cursor)
+    answer = _answer(actor, cursor, limit)
+    # Read again after the rows: a prune that committed meanwhile took tombstones this page would
+    # have sent (PostgreSQL reads each statement as committed then; the prune changes both at once).
+    _check_position(cursor)
+    return answer
+
+
+def _check_position(cursor: Cursor | None) -> None:
+    """Refuse a cursor whose tombstones are pruned, or one ahead of the log (a database restored
+    from a backup under the same key): either way the phone holds what the log cannot correct."""
+    if cursor is None:
+        return
+    if cursor.seq < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
+    if cursor.seq > head_seq():
+        raise ApiError(410, "resync_required", "服务器数据已恢复到较早的状态，需要重新完整同步")
+
+
+def _answer(actor, cursor: Cursor | None, limit: int) -> dict:
+    current = scope.snapshot(actor)
+    first = cursor is None
     if cursor is not None and cursor.shape != SHAPE:
         # The phone's records lack a field added since: everything in its scope is sent again, over
         # what it holds (nothing is wiped first); mid-move, it starts afresh.
@@ -55,12 +74,15 @@ def _page(actor, token: str | None, limit: int) -> dict:
         return _rescope(actor, cursor, limit)
     seq = cursor.seq if cursor else 0
     head = head_seq()
-    rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor))
+    # A phone that held nothing, through every page of its first pull, needs no tombstones, and must
+    # not learn the ids that left its scope.
+    fresh = head if first else cursor.fresh if cursor else 0
+    rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor),
+                     or_(ChangeLog.action == "upsert", ChangeLog.seq > fresh))
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = _materialize(actor, rows)
-    return {"changes": changes, "cursor": encode(actor.id, rows[-1].seq if more else head, current),
-            "more": more}
+    next_cursor = encode(actor.id, rows[-1].seq if more else head, current, fresh=fresh)
+    return {"changes": _materialize(actor, rows), "cursor": next_cursor, "more": more}
 
 
 def _rescope(actor, cursor: Cursor, limit: int) -> dict:
@@ -104,15 +126,10 @@ def _log_rows(limit: int, *where) -> list:
         .order_by(ChangeLog.seq).limit(limit)).all()
 
 
-def _still_seen(actor, rows: list) -> set[tuple[str, str]]:
-    """Return the evicted records the caller still sees: moved within its scope (a village head's
-    household from one grid to another), they are not taken off the phone in between."""
-    evicted: dict[str, set[str]] = {}
-    for row in rows:
-        if row.action == "evict":
-            evicted.setdefault(row.entity, set()).add(row.entity_id)
+def _seen(actor, ids: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Return the records of `ids` (by kind) that the caller sees now, deleted or not."""
     seen = set()
-    for name, wanted in evicted.items():
+    for name, wanted in ids.items():
         model = ENTITIES[name].model
         query = scope.scoped_select(actor, model, include_deleted=True).where(model.id.in_(wanted))
         seen.update((name, record_id) for record_id in db.session.scalars(query.with_only_columns(model.id)))
@@ -120,8 +137,10 @@ def _still_seen(actor, rows: list) -> set[tuple[str, str]]:
 
 
 def _materialize(actor, rows: list) -> list[dict]:
-    kept = _still_seen(actor, rows)
-    rows = [row for row in rows if (row.entity, row.entity_id) not in kept or row.action != "evict"]
+    """Turn log rows into changes, each record as the caller sees it now: an evicted record still
+    seen (moved within the scope: a village head's household from one grid to another) is not
+    taken off the phone in between; one that has left the scope since its row was read is evicted,
+    not sent (PostgreSQL reads each statement as committed then)."""
     ids: dict[str, set[str]] = {}
     for row in rows:
         ids.setdefault(row.entity, set()).add(row.entity_id)
@@ -129,6 +148,8 @@ def _materialize(actor, rows: list) -> list[dict]:
     for name, wanted in ids.items():
         for record in views.read(ENTITIES[name].model, wanted):
             records[(name, record.id)] = record
+    seen = _seen(actor, ids)  # after the records: one that moves away once read is evicted, not sent
+    rows = [row for row in rows if (row.entity, row.entity_id) not in seen or row.action != "evict"]
     changes = []
     for row in rows:
         record = records.get((row.entity, row.entity_id))
@@ -136,6 +157,8 @@ def _materialize(actor, rows: list) -> list[dict]:
                   "version": record.version if record else None, "action": row.action, "data": None}
         if row.action == "upsert" and (record is None or record.deleted_at is not None):
             change["action"] = "delete"
+        elif row.action == "upsert" and (row.entity, row.entity_id) not in seen:
+            change["action"] = "evict"
         elif row.action == "upsert":
             change["data"] = ENTITIES[row.entity].shown(actor, record)
         changes.append(change)

@@ -16,7 +16,7 @@ from ..schemas.sync import OpSchema
 from ..schemas.text import BAD_TEXT, Unusable, bad_text, text_problems
 from ..services import auth, batching, changes, devices, scope
 from ..services.writes import save_record
-from .cursor import decode, head_cursor
+from .cursor import decode, encode
 from .entities import ENTITIES
 from .pull import tombstone_floor
 
@@ -75,9 +75,11 @@ def push_batch(actor, envelope: dict) -> dict:
         for (index, _), answer in zip(group, answers):
             results[index] = answer
     device.last_push_at = utcnow()
-    actor_id = actor.id  # read before the commit expires the user, which would load it again
+    # Where the phone may pull from and miss nothing: where it held, or, holding nothing the server
+    # can vouch for, the start. (The newest position would skip what others wrote before this push.)
+    cursor = envelope["cursor"] if ctx.held is not None else encode(actor.id, 0, scope.snapshot(actor))
     db.session.commit()
-    return {"results": results, "cursor": head_cursor(actor_id)}
+    return {"results": results, "cursor": cursor}
 
 
 def _held(actor, token: str | None) -> scope.Held | None:

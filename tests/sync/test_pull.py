@@ -415,3 +415,112 @@ def test_a_venue_moved_to_another_village_takes_its_inspections_along(town, logi
         ("venue", town.venues["a"], "upsert"), ("inspection", inspection["id"], "upsert")}
     assert [i["id"] for i in head_b.get("/api/inspections").get_json()["rows"]] == [inspection["id"]]
     assert head_a.get("/api/inspections").get_json()["rows"] == []
+
+
+def test_a_first_pull_after_a_move_names_nothing_that_left_the_scope(town, login):
+    """A new phone holds nothing to take off: it gets what is in its scope, not the ids and versions
+    of records that moved out of it before."""
+    admin = login("admin", device_id=device("admin"))
+    assert push(admin, [op("household", "update", town.households["a1"], {"grid_id": town.grids["b1"]},
+                           base_version=1)])["results"][0]["status"] == "applied"
+    head = login("head_a", device_id=device("head_a"))
+    changes, _ = pull_all(head)
+    assert {c["action"] for c in changes} == {"upsert"}
+    assert not {town.households["a1"], town.children["a1"]} & {c["id"] for c in changes}
+    # Page by page too: every page of the first pull is a phone that held nothing.
+    paged, cursor = [], None
+    while True:
+        page = head.get("/api/sync/pull?limit=1" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        paged += page["changes"]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert paged == changes
+    # After it, a move out is a tombstone the phone needs.
+    assert push(login("admin", device_id=device("admin")), [op("household", "update", town.households["a2"], {
+        "grid_id": town.grids["b1"]}, base_version=1)])["results"][0]["status"] == "applied"
+    assert ("household", town.households["a2"], "evict") in {
+        (c["entity"], c["id"], c["action"]) for c in pull_all(head, cursor)[0]}
+
+
+def test_a_record_that_leaves_the_scope_while_its_page_is_read_is_evicted_not_sent(town, login, monkeypatch):
+    """PostgreSQL reads each statement of a pull as committed then: a move that commits between
+    reading the log and reading the records must not send the moved record's data to the grid it left.
+    Played here by moving the household inside the pull, right after its records are read."""
+    from server.extensions import db
+    from server.models import Child, Household
+    from server.sync import pull as pull_module
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    admin = login("admin", device_id=device("admin"))
+    assert push(admin, [op("household", "update", town.households["a1"], {"address": "改过的地址"},
+                           base_version=1)])["results"][0]["status"] == "applied"
+    read = pull_module.views.read
+
+    def read_then_move(model, ids):
+        records = read(model, ids)
+        if model is Household:
+            moved, home = {"grid_id": town.grids["b1"]}, town.households["a1"]
+            db.session.execute(db.update(Household).where(Household.id == home).values(moved))
+            db.session.execute(db.update(Child).where(Child.household_id == home).values(moved))
+        return records
+    monkeypatch.setattr(pull_module.views, "read", read_then_move)
+    changes, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["action"], c["data"]) for c in changes] == [
+        ("household", town.households["a1"], "evict", None)]
+
+
+def test_a_cursor_ahead_of_the_log_must_resync(app, town, login):
+    """A database restored from a backup under the same key: a phone's cursor from after the backup
+    would read nothing of what is written anew, and keep what the server no longer has."""
+    from server.extensions import db
+    from server.models import ChangeLog, Counter
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, before = pull_all(worker)
+    push(worker, [visit_op(town.children["a1"])])
+    _, after = pull_all(worker, before)
+    with app.app_context():
+        seq = db.session.scalar(db.select(db.func.max(ChangeLog.seq)))
+        db.session.execute(db.delete(ChangeLog).where(ChangeLog.seq > seq - 2))
+        db.session.execute(db.update(Counter).where(Counter.name == "change").values(value=seq - 2))
+        db.session.commit()
+    assert_error(worker.get(f"/api/sync/pull?cursor={after}"), 410, "resync_required")
+    assert pull_all(worker, before)[1]
+
+
+def test_a_prune_while_a_page_is_read_asks_for_a_resync(app, town, login, monkeypatch):
+    """The tombstones a page would send, pruned between reading the floor and reading the rows:
+    the page must not answer as if there were none."""
+    from server.sync import pull as pull_module
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    push(worker, [op("child", "delete", town.children["a1"], base_version=1)])
+    rows = pull_module._log_rows
+
+    def prune_first(*args):
+        pull_module.prune_tombstones(-1)
+        return rows(*args)
+    monkeypatch.setattr(pull_module, "_log_rows", prune_first)
+    assert_error(worker.get(f"/api/sync/pull?cursor={cursor}"), 410, "resync_required")
+
+
+def test_the_cursor_a_push_answers_with_misses_nothing_written_before_it(town, login):
+    """API.md gives a push's answer a cursor: a client pulling from it must not skip what others
+    wrote before the push (it is where the phone held, or the start)."""
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, held = pull_all(worker)
+    admin = login("admin", device_id=device("admin"))
+    assert push(admin, [op("household", "update", town.households["a1"], {"address": "村委会旁"},
+                           base_version=1)])["results"][0]["status"] == "applied"
+    answered = worker.post("/api/sync/push", json={"device_id": worker.device_id, "cursor": held,
+                                                   "ops": [visit_op(town.children["a1"])]}).get_json()
+    assert answered["cursor"] == held
+    changes, _ = pull_all(worker, answered["cursor"])
+    assert ("household", town.households["a1"], "村委会旁") in {
+        (c["entity"], c["id"], (c["data"] or {}).get("address")) for c in changes}
+    fresh = login("worker_a", device_id="phone-worker_a-pull-2")
+    blind = fresh.post("/api/sync/push", json={"device_id": fresh.device_id,
+                                               "ops": [visit_op(town.children["a1"])]})
+    everything, _ = pull_all(fresh, blind.get_json()["cursor"])
+    assert {c["id"] for c in everything} == {c["id"] for c in pull_all(fresh)[0]}
+    assert town.households["a1"] in {c["id"] for c in everything}
