@@ -37,8 +37,10 @@ export async function uploadQueued() {
     const inspection = photo && store.one('inspection', photo.inspection_id);
     if (!inspection || inspection._pending) continue;
     try {
-      await api.call('POST', `/api/inspections/${encodeURIComponent(photo.inspection_id)}/photos`, photo.bytes,
-        { 'X-Photo-Id': id });
+      const receipt = await api.call('POST', `/api/inspections/${encodeURIComponent(photo.inspection_id)}/photos`,
+        photo.bytes, { 'X-Photo-Id': id });
+      // Only the server's receipt lets the photo go: a proxy's page answered with 200 is none.
+      if (!receipt || receipt.id !== id) throw new api.ApiError(0, 'network', '服务器未确认收到照片，稍后自动重试');
     } catch (e) {
       if (e.retryable || e.status === 401 || e.status === 403) throw e;
       await db.markPhoto(id, 'rejected', e.code);

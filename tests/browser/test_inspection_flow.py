@@ -306,3 +306,44 @@ def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_s
         stored = db.session.scalars(select(Attachment)).one()
         assert stored.id == refusals[0] and stored.mime == "image/jpeg"
         assert 0 < stored.size <= 2 * 1024 * 1024
+
+
+def test_a_photo_answered_by_something_else_than_the_server_stays_queued(browser, live_server):
+    """A proxy's maintenance page answered with 200 is no receipt: the photo stays on the phone,
+    counted, and goes up at the next sync the server answers."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    photo = png(24, 16, seed=9)
+    page.get_by_test_id("photo-input").set_input_files(
+        [{"name": "door.png", "mimeType": "image/png", "buffer": photo}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    answered = []
+
+    def not_the_server(route):
+        answered.append(route.request.headers.get("x-photo-id"))
+        route.fulfill(status=200, content_type="text/html", body="<html>系统维护中</html>")
+
+    context.route("**/api/inspections/*/photos", not_the_server)
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    helpers.sync_now(page)
+    for _ in range(200):
+        if answered:
+            break
+        page.wait_for_timeout(100)
+    helpers.wait_synced(page, unsynced=1)
+    assert len(answered) >= 1
+    assert len(helpers.raw_indexeddb(page)["stores"]["hulei/photos"]) == 1
+    with live_server.app.app_context():
+        assert db.session.scalars(select(Attachment)).all() == []
+    context.unroute("**/api/inspections/*/photos")
+    page.get_by_test_id("sync-now").click()
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert (stored.id, stored.size) == (answered[0], len(photo))
