@@ -165,23 +165,28 @@ export function keep(form, restored) {
 const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in fields).map((n) => [n, fields[n]]));
 
 // The draft's own list says which files are its and in what order. Put back after a save the tab
-// dropped (`renew`), each takes a new id: that save may have queued it under the old one.
+// dropped (`renew`), each takes a new id: that save may have queued it under the old one. The old
+// copies go only once the draft lists the new: a tab dropped in between keeps one listed copy.
 function putFilesBack(form, entry, ids, renew) {
   entry.files = [...ids];
+  let old = [];
   inOrder(async () => {
     const byId = new Map((await db.draftFiles(entry.name)).map((f) => [f.id, f]));
     const back = ids.filter((id) => byId.has(id)).map((id) => byId.get(id));
     if (!renew) return back;
+    old = back;
     const fresh = back.map((f) => ({ ...f, id: newId() }));
     for (const f of fresh) await db.draftFilePut(entry.name, f.id, f.blob);
-    for (const f of back) await db.draftFileDelete(entry.name, f.id);
     return fresh;
   }).then((back) => {
     // Photos picked meanwhile stay listed after those put back.
     entry.files = [...back.map((f) => f.id), ...entry.files.filter((id) => !ids.includes(id))];
     if (entry.takeFiles) entry.takeFiles(back);
-    flush(form);
-  }).catch(() => {});
+    return flush(form);
+  }).then(() => inOrder(async () => {
+    const listed = new Set(((await db.draftGet(entry.name)) || {}).files || []);
+    for (const f of old) if (!listed.has(f.id)) await db.draftFileDelete(entry.name, f.id);
+  })).catch(() => {});
 }
 
 /** Keep the files (photos) picked in `form` with its typing: `take([{id, blob}])` puts back those

@@ -304,6 +304,42 @@ def held_override(page) -> list:
     return answers
 
 
+def test_photos_put_back_with_new_ids_keep_their_old_copy_until_the_draft_lists_the_new(browser, live_server):
+    """The tab dropped between copying the photos under new ids and listing them in the draft
+    (played by the draft's write failing): the draft still lists the old copies, which stay."""
+    context, page = offline_at_inspection(browser, live_server)
+    at = page.evaluate("location.hash")
+    open_venues(page)
+    name = f"{at}|inspection"
+    page.evaluate("""async (name) => {
+      const db = await import('/js/db.js');
+      const photo = new Blob([new Uint8Array([4, 5, 6])], { type: 'image/png' });
+      await db.draftFilePut(name, 'photo-queued-0001', photo);
+      await db.draftPut(name, { at: Date.now(), base: { notes: '' }, fields: { notes: '保存时页面被关闭' },
+        saving: true, files: ['photo-queued-0001'] });
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (value, ...rest) {
+        if (value && typeof value.k === 'string' && value.k.startsWith('draft:')) {
+          throw new DOMException('full', 'QuotaExceededError');
+        }
+        return put.call(this, value, ...rest);
+      };
+    }""", name)
+    page.evaluate(f"location.hash = '{at}'")
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    for _ in range(50):
+        kept = page.evaluate(KEPT_FILES, name)
+        if len(kept["kept"]) == 2:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)  # the old copy would be deleted right after the draft's write
+    kept = page.evaluate(KEPT_FILES, name)
+    assert kept["listed"] == ["photo-queued-0001"]
+    assert sorted((f["id"] == "photo-queued-0001", f["bytes"]) for f in kept["kept"]) == [
+        (False, [4, 5, 6]), (True, [4, 5, 6])]
+    context.close()
+
+
 def override_put_back(page) -> None:
     expect(page.get_by_label("调整理由（必填，至少 4 个字）")).to_have_value("家中有不明来访者，需要重点关注")
     expect(page.get_by_role("group", name="调整为").get_by_label("高风险")).to_be_checked()
