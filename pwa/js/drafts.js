@@ -282,6 +282,10 @@ export async function saving(form) {
   };
 }
 
+/** The names of the drafts whose forms are being saved: a local save forgets them with the records
+ *  it writes (db.saveLocal). One form saves at a time (ui.whileSaving) but for a second screen's. */
+export const beingSavedNow = () => [...beingSaved.keys()];
+
 /** Forget the draft of `form`: the worker chose to lose its typing. */
 function drop(form) {
   const entry = kept.get(form);

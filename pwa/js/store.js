@@ -2,6 +2,7 @@
 import * as db from './db.js';
 import { newId } from './crypto.js';
 import * as state from './state.js';
+import { beingSavedNow } from './drafts.js';
 
 let byEntity = new Map();
 let visitsByChild = new Map();  // a child's id: its visits, newest first (the to-do asks for every child's)
@@ -98,7 +99,7 @@ export async function create(entity, data, extra = [], photos = []) {
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
     base_version: null, data: it.data, cursor }));
   await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
-    photos.map((p) => ({ ...p, inspection_id: id })));
+    photos.map((p) => ({ ...p, inspection_id: id })), beingSavedNow());
   await loadSaved();
   return id;
 }
@@ -126,7 +127,7 @@ export async function update(entity, id, edits) {
   const chain = pending > 0;
   const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
     data: changes, chain };
-  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op]);
+  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [], beingSavedNow());
   await loadSaved();
   return 'queued';
 }

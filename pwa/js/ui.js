@@ -152,11 +152,10 @@ function notSaved(form, before, err) {
  *  elsewhere meanwhile, is shown for the worker to weigh and copy; `interrupted`, the page was
  *  dropped while it saved: it may be saved already. */
 function restoredNote(form, at, clashes, interrupted) {
-  const photos = form.querySelector('input[type="file"]') ? '如添加过照片，需要重新添加。' : '';
   const saved = interrupted ? '上次保存时页面被关闭，这些内容可能已经保存，请先查看记录，避免重复提交。' : '';
   const discard = h('button', { type: 'button', class: 'btn small' }, '丢弃');
   const box = h('div', { class: 'banner info', role: 'status', 'data-testid': 'draft-restored' },
-    h('span', {}, `已恢复 ${fmtTime(at)} 未保存的填写内容，请核对后再保存。${saved}${photos}`),
+    h('span', {}, `已恢复 ${fmtTime(at)} 未保存的填写内容，请核对后再保存。${saved}`),
     clashes.length ? h('div', { 'data-testid': 'draft-clashes' },
       h('p', {}, '以下内容在您填写后已有变化（如他人更新），未自动填入。您当时填写的是：'),
       h('dl', { class: 'facts' }, clashes.map((c) => [h('dt', {}, c.label), h('dd', {}, c.value)]))) : null,

@@ -111,6 +111,36 @@ def test_a_half_filled_visit_comes_back_after_the_tab_is_dropped_and_goes_once_s
     context.close()
 
 
+# The tab dropped right after a local save committed, before the form let its draft go: the
+# draft's own deletion (a transaction of the meta store alone) never happens.
+DROPPED_AFTER_THE_SAVE = """() => {
+  const remove = IDBObjectStore.prototype.delete;
+  IDBObjectStore.prototype.delete = function (key) {
+    const alone = !this.transaction.objectStoreNames.contains('records');
+    const draft = this.name === 'meta' && String(key.lower ?? key).startsWith('draft');
+    return remove.call(this, alone && draft ? 'kv:not-a-key' : key);
+  };
+}"""
+
+
+def test_typing_saved_locally_is_not_offered_again_after_the_tab_drops(browser, live_server):
+    """The record and its draft's end are one transaction: a tab dropped after the save does not
+    bring the typing back as maybe-unsaved, to be saved a second time."""
+    context, page, at = half_filled_visit(browser, live_server)
+    drafts_kept(page, 1)
+    page.evaluate(DROPPED_AFTER_THE_SAVE)
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    drafts_kept(page, 0)
+    page.reload()
+    helpers.unlock(page)
+    page.evaluate(f"location.hash = '{at}'")
+    expect(page.get_by_label("走访情况")).to_have_value("")
+    expect(page.get_by_test_id("draft-restored")).to_have_count(0)
+    assert [op["data"]["notes"] for op in helpers.pending_ops(page)] == [TYPED]
+    context.close()
+
+
 def test_typing_put_back_keeps_where_and_when_the_visit_began(browser, live_server):
     context, page, at = half_filled_visit(browser, live_server)
     began = time.time()

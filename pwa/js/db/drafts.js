@@ -26,7 +26,13 @@ export async function draftPut(name, value) {
 
 /** Forget the draft under `name`, and the files kept with it. */
 export async function draftDelete(name) {
-  await tx(['meta'], 'readwrite', (s) => { s.meta.delete(`${PREFIX}${name}`); s.meta.delete(filesOf(name)); });
+  await tx(['meta'], 'readwrite', (s) => forgetDraftIn(s.meta, name));
+}
+
+/** Forget the draft under `name` and its files in the transaction of `meta` (its object store). */
+export function forgetDraftIn(meta, name) {
+  meta.delete(`${PREFIX}${name}`);
+  meta.delete(filesOf(name));
 }
 
 /** Keep a file picked in the form of draft `name` (a photo, a Blob) under its `id`. */

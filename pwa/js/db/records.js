@@ -1,5 +1,6 @@
 // The phone's records as the app reads them, and the local saves that queue their ops.
 import { done, recordKey, sealOp, sealPhoto, sealRecord, tx, unsealKv, unsealRecord } from './idb.js';
+import { forgetDraftIn } from './drafts.js';
 
 export const allRecords = async () => (await heldRecords()).records;
 
@@ -16,13 +17,16 @@ export async function heldRecords() {
 }
 
 /** Save local records, their ops and any photos in one transaction (each op marks its record
- *  pending); photos are `{id, inspection_id, bytes}`. */
-export async function saveLocal(records, ops, photos = []) {
+ *  pending); photos are `{id, inspection_id, bytes}`. The drafts named in `drafts`, the typing
+ *  the records were saved from, go in the same transaction: a tab dropped after the save would
+ *  otherwise offer the typing again, to be saved a second time. */
+export async function saveLocal(records, ops, photos = [], drafts = []) {
   const sealedRecords = await Promise.all(records.map((r) => sealRecord(r.entity, r.id, r.data)));
   const sealedOps = await Promise.all(ops.map((op) => sealOp(op)));
   const sealedPhotos = await Promise.all(photos.map(sealPhoto));
-  const names = ['records', 'outbox', ...(photos.length ? ['photos'] : [])];
+  const names = ['records', 'outbox', ...(photos.length ? ['photos'] : []), ...(drafts.length ? ['meta'] : [])];
   await tx(names, 'readwrite', (s) => {
+    drafts.forEach((name) => forgetDraftIn(s.meta, name));
     sealedPhotos.forEach((row) => s.photos.put(row));
     sealedRecords.forEach((row, i) => {
       done(s.records.get(row.key)).then((old) => {
