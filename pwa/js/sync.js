@@ -177,7 +177,7 @@ async function pullAll() {
   for (;;) {
     const next = answer.more ? fetchPage(answer.cursor) : null;
     if (next) next.catch(() => {});
-    await db.applyPull(answer.changes, answer.cursor);
+    await db.applyPull(answer.changes, answer.cursor, !answer.more);
     if (answer.changes.length) changed = true;
     if (!next) return;
     answer = await next;

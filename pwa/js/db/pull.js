@@ -43,7 +43,7 @@ function backRow(outbox, back, box, version) {
 /** Apply a pulled batch and its cursor in one transaction; local records with pending ops keep
  *  their data and base version so the push can still detect a conflict, and the server's copy
  *  aside, since the cursor moves past it. */
-export async function applyPull(changes, cursor) {
+export async function applyPull(changes, cursor, last = false) {
   const sealed = await Promise.all(changes.map((c) => (c.action === 'upsert'
     ? sealRecord(c.entity, c.id, c.data) : null)));
   const cursorRow = await sealKv('cursor', cursor);
@@ -58,15 +58,31 @@ export async function applyPull(changes, cursor) {
         if (c.action === 'upsert' && !busy) {
           // An online action's answer (a received clue) may have brought a newer copy than this page.
           if (!(row && row.version > c.version)) s.records.put({ ...sealed[i], version: c.version, pending: 0 });
+          else if (row.stale) s.records.put(fresh(row));
         } else if (c.action === 'evict' || (c.action === 'delete' && !busy)) s.records.delete(k);
         // Busy is known only here, so the kept copy is the box sealed for the record (same AAD):
         // a pull of thousands of records seals each once.
         else if (c.action === 'upsert') {
-          s.records.put({ ...row, server: { version: c.version, iv: sealed[i].iv, ct: sealed[i].ct } });
+          s.records.put({ ...fresh(row), server: { version: c.version, iv: sealed[i].iv, ct: sealed[i].ct } });
         } else if (c.action === 'delete') s.records.put({ ...row, server: { version: c.version, deleted: true } });
       });
     });
     s.meta.put(cursorRow);
+    if (last) sweepAfterResync(s);
+  });
+}
+
+const RESYNC = 'resync';
+const fresh = ({ stale, ...row }) => row;
+
+/** In a pull's last transaction: a resync under way ends here, and what it did not send again
+ *  (deleted, or out of the scope, meanwhile) goes, but records with ops still queued. */
+function sweepAfterResync(s) {
+  done(s.meta.get(RESYNC)).then((flag) => {
+    if (!flag) return;
+    s.meta.delete(RESYNC);
+    done(s.records.getAll()).then((rows) => rows.filter((r) => r.stale && !r.pending)
+      .forEach((r) => s.records.delete(r.key)));
   });
 }
 
@@ -86,11 +102,16 @@ export async function putServerRecord(entity, id, version, data) {
   });
 }
 
-/** 410 resync_required: forget the cursor and every record without pending ops; keep the outbox. */
+/** 410 resync_required: forget the cursor and pull everything again. The records stay until the
+ *  pull has ended (a signal lost midway leaves the worker the register they had, not none): each
+ *  is marked stale, the pull's copy replaces it, and its last page takes those it did not send
+ *  (sweepAfterResync). The outbox stays. */
 export async function resetForResync() {
   await tx(['records', 'meta'], 'readwrite', (s) => {
     s.meta.delete('kv:cursor');
-    done(s.records.getAll()).then((rows) => rows.filter((r) => !r.pending).forEach((r) => s.records.delete(r.key)));
+    s.meta.put({ k: RESYNC, at: Date.now() });
+    done(s.records.getAll()).then((rows) => rows.filter((r) => !r.pending)
+      .forEach((r) => s.records.put({ ...r, stale: true })));
   });
 }
 
