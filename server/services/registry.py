@@ -95,7 +95,9 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
     household = scope.get_scoped(actor, Household, household_id)
     if "grid_id" in data and data["grid_id"] != household.grid_id:
         data["village_id"] = _place_for_grid(actor, data["grid_id"]).village_id
-    changed = assign(household, _set_location(data))
+    data = _set_location(data)
+    _check_location_change(actor, household, data)
+    changed = assign(household, data)
     if "location" in changed and household.proposed_location is not None:
         # A location set by hand settles the question a visit's proposal was waiting on.
         changed = sorted(changed + assign(household, {"proposed_location": None}))
@@ -108,6 +110,18 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
             move_history(actor, child, device_id)
     save_record(actor, "household", household, "update", changed, device_id)
     return household
+
+
+# A household's location is what every visit there is measured against (trust.location_flags): the
+# worker whose visits it checks may give one a household has not got, not move one it has.
+LOCATION_MOVERS = ("village_head", "town_admin")
+
+
+def _check_location_change(actor, household: Household, data: dict) -> None:
+    if "location" not in data or household.location is None or data["location"] == household.location:
+        return
+    if actor.role not in LOCATION_MOVERS:
+        raise ApiError(403, "location_locked", "住户位置已确定，网格员不能修改；如需更改请联系村/社区负责人")
 
 
 def move_history(actor, child: Child, device_id: str | None = None) -> None:

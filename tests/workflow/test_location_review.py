@@ -163,3 +163,29 @@ def test_a_correction_of_the_proposing_visit_takes_the_proposal_with_it(app, tow
     assert (shown["version"], shown["location_proposal"], shown["lat"]) == (4, None, None)
     assert login("head_a").get("/api/review/locations").get_json()["total"] == 0
 
+
+
+def test_the_worker_whose_visits_it_checks_does_not_move_a_households_location(app, town, login, worker):
+    """A household's location is what its visits are measured against: the worker may give one it has
+    not got, not move it to where their visits are made. The village head may."""
+    household_id, child_id = make_home(worker, town.grids["a1"])
+    elsewhere = offset(HOME, 2000)
+    refused = worker.edit(f"/api/households/{household_id}", {"lat": elsewhere[0], "lon": elsewhere[1]})
+    locked = "住户位置已确定，网格员不能修改；如需更改请联系村/社区负责人"
+    assert_error(refused, 403, "location_locked")
+    assert refused.get_json()["error"]["message"] == locked
+    pushed = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
+        op("household", "update", household_id, {"lat": elsewhere[0], "lon": elsewhere[1], "address": "新地址"},
+           base_version=1),
+        op("household", "update", household_id, {"lat": None, "lon": None}, base_version=1)]}).get_json()
+    assert [(r["status"], r["errors"]) for r in pushed["results"]] == [
+        ("rejected", {"_op": [locked]})] * 2
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["lat"], shown["lon"], shown["address"], shown["version"]) == (*HOME, "槐花巷1号", 1)
+    # An edit that leaves the location as it is goes through.
+    same = worker.edit(f"/api/households/{household_id}", {"lat": HOME[0], "lon": HOME[1],
+                                                           "address": "槐花巷2号"})
+    assert (same.status_code, same.get_json()["address"]) == (200, "槐花巷2号")
+    moved = login("head_a").edit(f"/api/households/{household_id}", {"lat": elsewhere[0], "lon": elsewhere[1]})
+    assert (moved.status_code, moved.get_json()["lat"]) == (200, elsewhere[0])
+    assert visit(worker, child_id, elsewhere)["flags"] == []
