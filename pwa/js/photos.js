@@ -6,12 +6,23 @@ import * as store from './store.js';
 
 export const MAX_BYTES = 2 * 1024 * 1024;
 export const TOO_LARGE = '照片超过 2 MB，且无法压缩。请重新拍摄，或选择较小的照片。';
+export const UNREADABLE = '无法识别这张照片的格式（服务器只接收 JPEG、PNG、WebP），请用相机重新拍摄。';
 const MAX_SIDE = 1600;
 
-/** Return the photo as it is when small enough, else re-encoded as a smaller JPEG; null when it
- *  cannot be brought under the limit (or is not an image the phone can read). */
+/** Whether the file's first bytes are of a JPEG, PNG or WebP image, the kinds the server takes
+ *  (images.py reads them the same way; a GIF, a HEIC or a file named .jpg that is none would be
+ *  refused only after the inspector has left the venue). */
+async function takenAsItIs(file) {
+  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const at = (i, text) => [...text].every((c, j) => b[i + j] === c.charCodeAt(0));
+  return (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) || (b[0] === 0x89 && at(1, 'PNG'))
+    || (at(0, 'RIFF') && at(8, 'WEBP'));
+}
+
+/** Return the photo as it is when small enough and of a kind the server takes, else re-encoded as
+ *  a (smaller) JPEG; null when it cannot be (not an image the phone can read, or too large still). */
 export async function fitPhoto(file) {
-  if (file.size <= MAX_BYTES) return file;
+  if (file.size <= MAX_BYTES && await takenAsItIs(file)) return file;
   try {
     const bitmap = await createImageBitmap(file);
     const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));

@@ -347,3 +347,36 @@ def test_a_photo_answered_by_something_else_than_the_server_stays_queued(browser
     with live_server.app.app_context():
         stored = db.session.scalars(select(Attachment)).one()
         assert (stored.id, stored.size) == (answered[0], len(photo))
+
+
+GIF = (b"GIF89a\x02\x00\x02\x00\x80\x00\x00\xff\x00\x00\x00\x00\xff!\xf9\x04\x00\x00\x00\x00\x00"
+       b",\x00\x00\x00\x00\x02\x00\x02\x00\x00\x02\x02\x84\x51\x00;")
+
+
+def test_a_photo_of_a_kind_the_server_refuses_is_made_a_jpeg_or_refused_when_picked(browser, live_server):
+    """The server takes JPEG, PNG and WebP: a GIF picked is re-encoded as a JPEG on the phone; a file
+    the phone cannot read (a HEIC it has no decoder for, here bytes of no image) is refused at once,
+    where the inspector can take another, not after they have left the venue."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_venues(page)
+    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    picker = page.get_by_test_id("photo-input")
+    not_an_image = b"\x00\x00\x00\x18ftypheic" * 8
+    picker.set_input_files([{"name": "IMG_0001.heic", "mimeType": "image/heic", "buffer": not_an_image}])
+    expect(page.get_by_test_id("photo-error")).to_have_text(
+        "无法识别这张照片的格式（服务器只接收 JPEG、PNG、WebP），请用相机重新拍摄。")
+    expect(page.locator(".thumbs img")).to_have_count(0)
+    picker.set_input_files([{"name": "shop.gif", "mimeType": "image/gif", "buffer": GIF}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    expect(page.get_by_test_id("photo-error")).to_have_text("")
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert stored.mime == "image/jpeg" and stored.content[:3] == b"\xff\xd8\xff"

@@ -7,7 +7,7 @@ import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import * as drafts from '../drafts.js';
-import { fitPhoto, TOO_LARGE } from '../photos.js';
+import { fitPhoto, MAX_BYTES, TOO_LARGE, UNREADABLE } from '../photos.js';
 import { chainOf } from '../violations.js';
 import { beganAt, gpsWidget } from './visit.js';
 import { todaysOperation } from './venues.js';
@@ -67,7 +67,7 @@ function photoPicker(amending) {
     error.textContent = '';
     for (const file of [...input.files]) {
       const blob = await fitPhoto(file);
-      if (!blob) { error.textContent = TOO_LARGE; continue; }
+      if (!blob) { error.textContent = file.size > MAX_BYTES ? TOO_LARGE : UNREADABLE; continue; }
       const id = newId();
       add(id, blob);
       if (form) drafts.addFile(form, id, blob);
