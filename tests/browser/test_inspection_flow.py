@@ -380,3 +380,32 @@ def test_a_photo_of_a_kind_the_server_refuses_is_made_a_jpeg_or_refused_when_pic
     with live_server.app.app_context():
         stored = db.session.scalars(select(Attachment)).one()
         assert stored.mime == "image/jpeg" and stored.content[:3] == b"\xff\xd8\xff"
+
+
+def test_a_photo_whose_inspection_the_phone_no_longer_holds_is_shown_and_can_be_given_up(browser, live_server):
+    """A queued photo waits for its inspection to sync: one whose inspection has left the phone
+    would wait unseen for ever, counted as unsynced. It is shown, with no retry, and given up."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.evaluate("""async () => {
+      const db = await import('/js/db.js');
+      await db.saveLocal([], [], [{ id: 'photo-stranded-0001', inspection_id: 'an-inspection-no-longer-here',
+                                    bytes: new Uint8Array([1, 2, 3]).buffer }]);
+      await (await import('/js/store.js')).load();
+    }""")
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    item = page.get_by_test_id("photo-item")
+    expect(item).to_contain_text("照片未能上传：检查记录")
+    expect(item).to_contain_text("对应的检查记录已不在本机（可能已移出您的管辖范围），照片无法上传；照片仍保存在本机。")
+    expect(item.get_by_role("button")).to_have_text(["放弃这张照片"])
+    expect(page.get_by_test_id("sync-unsynced")).to_have_text("1")
+    item.get_by_role("button", name="放弃这张照片").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("照片将从本机删除，无法找回。确定放弃吗？")
+    dialog.get_by_role("button", name="放弃并删除").click()
+    expect(page.locator("#toast")).to_have_text("已放弃这张照片")
+    expect(page.get_by_test_id("photo-item")).to_have_count(0)
+    expect(page.get_by_test_id("sync-unsynced")).to_have_text("0")
+    assert helpers.raw_indexeddb(page)["stores"]["hulei/photos"] == []
+    context.close()

@@ -126,19 +126,32 @@ const PHOTO_TOO_LARGE = '照片超过服务器允许的大小';
 const PHOTO_ERRORS = { photo_too_large: PHOTO_TOO_LARGE, payload_too_large: PHOTO_TOO_LARGE, http_413: PHOTO_TOO_LARGE,
   not_an_image: '不是可识别的图片', not_found: '对应的检查记录不存在', id_exists: '照片编号冲突' };
 
+/** A photo the server refused, or one whose inspection the phone no longer holds (it waits for it
+ *  in vain): retried, or given up by the inspector, never dropped unseen. */
 function photoItem(p) {
-  const retry = h('button', { type: 'button', class: 'btn small' }, '重新上传');
-  retry.addEventListener('click', async () => { await db.markPhoto(p.id, 'pending'); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
   const inspection = store.one('inspection', p.inspection_id);
   const venue = inspection && store.one('venue', inspection.venue_id);
-  return h('li', { class: 'item' }, h('strong', {}, `照片未能上传：${venue ? venue.name : '检查记录'}`),
-    h('span', { class: 'meta' }, `${PHOTO_ERRORS[p.error_code] || '服务器拒收'}；照片仍保存在本机。`), retry);
+  const retry = h('button', { type: 'button', class: 'btn small' }, '重新上传');
+  retry.addEventListener('click', async () => { await db.markPhoto(p.id, 'pending'); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
+  const drop = h('button', { type: 'button', class: 'btn small danger' }, '放弃这张照片');
+  drop.addEventListener('click', async () => {
+    if (!await confirmDialog('放弃这张照片', '照片将从本机删除，无法找回。确定放弃吗？', '放弃并删除')) return;
+    await db.deletePhoto(p.id);
+    toast('已放弃这张照片');
+    await store.load();
+  });
+  const why = inspection ? `${PHOTO_ERRORS[p.error_code] || '服务器拒收'}；照片仍保存在本机。`
+    : '对应的检查记录已不在本机（可能已移出您的管辖范围），照片无法上传；照片仍保存在本机。';
+  return h('li', { class: 'item', 'data-testid': 'photo-item' },
+    h('strong', {}, `照片未能上传：${venue ? venue.name : '检查记录'}`),
+    h('span', { class: 'meta' }, why), h('span', { class: 'row' }, inspection ? retry : null, drop));
 }
 
 export async function render() {
   const s = state.get();
-  const [rejected, conflicts, photos] = await Promise.all([db.outboxByState('rejected'), db.outboxByState('conflict'),
-    db.photosByState('rejected')]);
+  const [rejected, conflicts, refusedPhotos, waiting] = await Promise.all([db.outboxByState('rejected'),
+    db.outboxByState('conflict'), db.photosByState('rejected'), db.photosByState('pending')]);
+  const photos = [...refusedPhotos, ...waiting.filter((p) => !store.one('inspection', p.inspection_id))];
   const button = h('button', { type: 'button', class: 'btn primary wide', 'data-testid': 'sync-now' }, T.syncNow);
   button.addEventListener('click', async () => { button.disabled = true; await sync.sync(); button.disabled = false; });
   const logout = h('button', { type: 'button', class: 'btn danger' }, T.logout);
