@@ -40,15 +40,24 @@ def _throttle(key: str, settings: dict) -> None:
                        headers={"Retry-After": str(max(retry, 1))})
 
 
+def _claim_attempt(key: str, settings: dict) -> None:
+    """Count this attempt as failed before the password is checked, under the writers' lock: checked
+    and counted at once, guesses sent together cannot all pass the throttle while each one's slow
+    password check runs. A login that succeeds clears the count."""
+    changes.lock_writers()
+    _throttle(key, settings)
+    db.session.add(LoginFailure(account_key=key))
+    db.session.commit()
+
+
 def authenticate(username: str, password: str, settings: dict, device_id: str | None) -> User:
     """Return the user for these credentials, or raise 401 (same for unknown and wrong) or 429."""
     key = account_key(username)
-    _throttle(key, settings)
+    _claim_attempt(key, settings)
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
         dummy_verify(password)
     if user is None or not verify_password(user.password_hash, password) or not user.active:
-        db.session.add(LoginFailure(account_key=key))
         audit.record_event("login_failed", actor_id=user.id if user else None, entity="user",
                            device_id=device_id, detail={"account": key[:16]})
         db.session.commit()
@@ -153,13 +162,15 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     be a way to guess the password without the login's limit.
     """
     key = account_key(user.username)
-    _throttle(key, settings)
+    _claim_attempt(key, settings)
     if not verify_password(user.password_hash, old_password):
-        db.session.add(LoginFailure(account_key=key))
         audit.record_event("password_change_failed", actor=user, entity="user", entity_id=user.id,
                            device_id=device_id)
         db.session.commit()
         raise validation_error({"old_password": ["原密码不正确"]})
+    # The old password was right: the attempt counts for nothing, whatever the new one's fate.
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
+    db.session.commit()
     set_password(user, new_password, field="new_password")
     end_all_sessions(user)
     audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)

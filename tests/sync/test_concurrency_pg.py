@@ -1,5 +1,6 @@
 """Concurrent pushes and pulls on PostgreSQL: overlapping batches apply each op once; a puller
-running beside writers that commit in random order misses no change."""
+running beside writers that commit in random order misses no change; logins sent together are
+throttled as if sent one after another."""
 import random
 import threading
 import time
@@ -367,3 +368,24 @@ def test_a_pull_beside_a_revoke_committing_waits_for_it_and_is_refused(
                                  lambda: worker.get("/api/sync/pull?limit=500"))
     assert (revoked.status_code, pulled.status_code, pulled.get_json()["error"]["code"]) == (
         204, 410, "device_revoked")
+
+
+def test_guesses_sent_together_are_throttled_as_one_after_another(pg_engine, app, town):
+    """Each guess is counted before its slow password check, under the writers' lock: twelve sent
+    at once get at most LOGIN_MAX_FAILURES checks, the rest 429, and the right password then too."""
+    guesses = 12
+    start = threading.Barrier(guesses)
+
+    def guess(n: int) -> int:
+        client = app.test_client()
+        start.wait()
+        answer = client.post("/api/auth/login", json={"username": "worker_a", "password": f"猜的密码{n}"})
+        return answer.status_code
+
+    with ThreadPoolExecutor(guesses) as executor:
+        answers = Tally(executor.map(guess, range(guesses)))
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    assert answers == {401: limit, 429: guesses - limit}
+    right = app.test_client().post("/api/auth/login", json={"username": "worker_a",
+                                                             "password": factories.PASSWORD})
+    assert right.status_code == 429
