@@ -72,11 +72,12 @@ async function once() {
   } catch (e) {
     await handle(e);
   } finally {
-    state.set({ syncing: false });
+    // Busy until the screens can show what the sync brought: the store is read again first.
     if (db.hasKey()) {
       await store.load().catch(() => {});
       otherTabs.announceSync(changed);
     }
+    state.set({ syncing: false });
   }
 }
 
