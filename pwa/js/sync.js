@@ -164,24 +164,24 @@ function fetchPage(cursor) {
   return api.get(`/api/sync/pull?${q}`);
 }
 
-/** Pull every page; the next page is fetched while this one is encrypted and written. */
-async function pullAll() {
-  let answer;
+/** Pull every page; the next page is fetched while this one is encrypted and written. Told to
+ *  start over (410 resync_required), at the first page or a later one, it does, once. */
+async function pullAll(resynced = false) {
   try {
-    answer = await fetchPage(await db.kvGet('cursor'));
+    let answer = await fetchPage(resynced ? null : await db.kvGet('cursor'));
+    for (;;) {
+      const next = answer.more ? fetchPage(answer.cursor) : null;
+      if (next) next.catch(() => {});
+      await db.applyPull(answer.changes, answer.cursor, !answer.more);
+      if (answer.changes.length) changed = true;
+      if (!next) return;
+      answer = await next;
+    }
   } catch (e) {
-    if (e.code !== 'resync_required') throw e;
+    if (e.code !== 'resync_required' || resynced) throw e;
     await db.resetForResync();
     changed = true;
-    answer = await fetchPage(null);
-  }
-  for (;;) {
-    const next = answer.more ? fetchPage(answer.cursor) : null;
-    if (next) next.catch(() => {});
-    await db.applyPull(answer.changes, answer.cursor, !answer.more);
-    if (answer.changes.length) changed = true;
-    if (!next) return;
-    answer = await next;
+    await pullAll(true);
   }
 }
 

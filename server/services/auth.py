@@ -64,7 +64,10 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    # The password was right: the attempt counts for nothing, whatever becomes of the session
+    # (a device refused rolls back what follows).
     db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
+    db.session.commit()
     return user
 
 

@@ -113,15 +113,17 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
 
 
 # A household's location is what every visit there is measured against (trust.location_flags): the
-# worker whose visits it checks may give one a household has not got, not move one it has.
+# worker whose visits it checks may give one a household has not got, not move one it has, nor
+# settle a proposal that waits for the head.
 LOCATION_MOVERS = ("village_head", "town_admin")
+LOCATION_LOCKED = "住户位置已确定或待负责人确认，网格员不能修改；如需更改请联系村/社区负责人"
 
 
 def _check_location_change(actor, household: Household, data: dict) -> None:
-    if "location" not in data or household.location is None or data["location"] == household.location:
+    if "location" not in data or data["location"] == household.location or actor.role in LOCATION_MOVERS:
         return
-    if actor.role not in LOCATION_MOVERS:
-        raise ApiError(403, "location_locked", "住户位置已确定，网格员不能修改；如需更改请联系村/社区负责人")
+    if household.location is not None or household.proposed_location is not None:
+        raise ApiError(403, "location_locked", LOCATION_LOCKED)
 
 
 def move_history(actor, child: Child, device_id: str | None = None) -> None:

@@ -50,7 +50,8 @@ def _check_position(cursor: Cursor | None) -> None:
     from a backup under the same key): either way the phone holds what the log cannot correct."""
     if cursor is None:
         return
-    if cursor.seq < tombstone_floor():
+    # Up to `fresh` (a first pull's pages) the phone needs no tombstones: only those after it count.
+    if max(cursor.seq, cursor.fresh) < tombstone_floor():
         raise ApiError(410, "resync_required", "本机数据过旧，需要重新完整同步")
     if cursor.seq > head_seq():
         raise ApiError(410, "resync_required", "服务器数据已恢复到较早的状态，需要重新完整同步")
@@ -69,7 +70,7 @@ def _answer(actor, cursor: Cursor | None, limit: int) -> dict:
         # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
         raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")
     if cursor is not None and cursor.rescope is None and cursor.scope not in (None, current):
-        cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0))
+        cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0), fresh=cursor.fresh)
     if cursor is not None and cursor.rescope is not None:
         return _rescope(actor, cursor, limit)
     seq = cursor.seq if cursor else 0
@@ -111,12 +112,13 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     if len(rows) > room:
         return _rescope_page(actor, changes + _materialize(actor, rows[:room]), cursor,
                              Rescope(state.prior, "add", rows[room - 1].seq))
-    return {"changes": changes + _materialize(actor, rows), "cursor": encode(actor.id, seq, cursor.scope),
-            "more": True}
+    return {"changes": changes + _materialize(actor, rows),
+            "cursor": encode(actor.id, seq, cursor.scope, fresh=cursor.fresh), "more": True}
 
 
 def _rescope_page(actor, changes: list[dict], cursor: Cursor, state: Rescope) -> dict:
-    return {"changes": changes, "cursor": encode(actor.id, cursor.seq, cursor.scope, state), "more": True}
+    return {"changes": changes, "cursor": encode(actor.id, cursor.seq, cursor.scope, state, cursor.fresh),
+            "more": True}
 
 
 def _log_rows(limit: int, *where) -> list:

@@ -77,7 +77,8 @@ def push_batch(actor, envelope: dict) -> dict:
     device.last_push_at = utcnow()
     # Where the phone may pull from and miss nothing: where it held, or, holding nothing the server
     # can vouch for, the start. (The newest position would skip what others wrote before this push.)
-    cursor = envelope["cursor"] if ctx.held is not None else encode(actor.id, 0, scope.snapshot(actor))
+    cursor = envelope["cursor"] if ctx.held is not None else encode(actor.id, 0, scope.snapshot(actor),
+                                                                      fresh=changes.head_seq())
     db.session.commit()
     return {"results": results, "cursor": cursor}
 

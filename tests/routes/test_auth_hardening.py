@@ -150,3 +150,13 @@ def test_create_user_command_applies_the_username_rule_of_the_api(app, town):
         "ADMIN": (1, "Error: 用户名已存在")}
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(User.username.in_(("zhao.liu ", "ADMIN")))) == 0
+
+
+def test_the_right_password_refused_for_its_phone_does_not_count_as_a_guess(app, town, login):
+    """Each attempt is counted before the password is checked; the right one clears the count, and
+    stays cleared when the session is then refused for its phone (a revoked one, here six times)."""
+    login("worker_a", device_id="phone-lost-2")
+    assert login("admin").post("/api/devices/phone-lost-2/revoke").status_code == 204
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
+        assert _login(app.test_client(), "worker_a", device_id="phone-lost-2").status_code == 410
+    assert _login(app.test_client(), "worker_a", device_id="phone-new-2").status_code == 200

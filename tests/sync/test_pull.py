@@ -524,3 +524,31 @@ def test_the_cursor_a_push_answers_with_misses_nothing_written_before_it(town, l
     everything, _ = pull_all(fresh, blind.get_json()["cursor"])
     assert {c["id"] for c in everything} == {c["id"] for c in pull_all(fresh)[0]}
     assert town.households["a1"] in {c["id"] for c in everything}
+
+
+def test_a_first_pull_paged_past_pruned_tombstones_ends_and_a_push_start_cursor_too(app, town, login):
+    """Records unchanged since long ago sit below the newest pruned tombstone: the pages of a first
+    pull (and a push's answer to a phone that held nothing) need no tombstones up to where they
+    began, so they are not told to start over at page two."""
+    from server.sync.pull import prune_tombstones
+    head = login("head_a", device_id=device("head_a"))
+    deleted = push(head, [op("child", "delete", town.children["a2"], base_version=1)])
+    assert deleted["results"][0]["status"] == "applied"
+    with app.app_context():
+        assert prune_tombstones(-1) == 1
+    everything, _ = pull_all(head)
+    paged, cursor = [], None
+    while True:
+        page = head.get("/api/sync/pull?limit=1" + (f"&cursor={cursor}" if cursor else ""))
+        assert page.status_code == 200, page.get_json()
+        paged += page.get_json()["changes"]
+        cursor = page.get_json()["cursor"]
+        if not page.get_json()["more"]:
+            break
+    assert paged == everything and {c["action"] for c in paged} == {"upsert"}
+    fresh = login("head_a", device_id="phone-head_a-pull-2")
+    answered = fresh.post("/api/sync/push", json={"device_id": fresh.device_id, "ops": [
+        visit_op(town.children["a1"])]}).get_json()
+    from_push, _ = pull_all(fresh, answered["cursor"])
+    assert {c["action"] for c in from_push} == {"upsert"}
+    assert {c["id"] for c in from_push} == {c["id"] for c in pull_all(fresh)[0]}

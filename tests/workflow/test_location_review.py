@@ -118,15 +118,21 @@ def test_a_rejected_proposal_is_cleared_and_a_later_visit_proposes_again(app, to
 def test_a_location_set_by_hand_settles_the_waiting_proposal(app, town, login, worker, proposed):
     household_id, _, _ = proposed
     hand = offset(HOME, 40)
-    # The phone edits the location on version 1, which it had before the proposal: the proposal
-    # touched no field the phone changed, so the edit merges, and the proposal is moot.
-    push_at(worker, [op("household", "update", household_id, {"lat": hand[0], "lon": hand[1]},
-                        base_version=1)])
+    # Not by the worker whose visit proposed it: the head's question is not the worker's to settle.
+    refused = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
+        op("household", "update", household_id, {"lat": hand[0], "lon": hand[1]}, base_version=1)]})
+    assert [(r["status"], r["errors"]) for r in refused.get_json()["results"]] == [
+        ("rejected", {"_op": ["住户位置已确定或待负责人确认，网格员不能修改；如需更改请联系村/社区负责人"]})]
+    # The head's phone edits the location on version 1, which it had before the proposal: the
+    # proposal touched no field the phone changed, so the edit merges, and the proposal is moot.
+    head_phone = login("head_a", device_id="phone-locations-head-a")
+    push_at(head_phone, [op("household", "update", household_id, {"lat": hand[0], "lon": hand[1]},
+                            base_version=1)])
     shown = worker.get(f"/api/households/{household_id}").get_json()
     assert (shown["lat"], shown["lon"], shown["location_proposal"], shown["version"]) == (
         hand[0], hand[1], None, 3)
     assert _household_events(app, household_id)[-1] == (
-        "household.update", town.users["worker_a"], {"version": 3, "fields": ["location", "proposed_location"]})
+        "household.update", town.users["head_a"], {"version": 3, "fields": ["location", "proposed_location"]})
     head = login("head_a")
     assert head.get("/api/review/locations").get_json()["total"] == 0
     assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "confirm"}),
@@ -171,7 +177,7 @@ def test_the_worker_whose_visits_it_checks_does_not_move_a_households_location(a
     household_id, child_id = make_home(worker, town.grids["a1"])
     elsewhere = offset(HOME, 2000)
     refused = worker.edit(f"/api/households/{household_id}", {"lat": elsewhere[0], "lon": elsewhere[1]})
-    locked = "住户位置已确定，网格员不能修改；如需更改请联系村/社区负责人"
+    locked = "住户位置已确定或待负责人确认，网格员不能修改；如需更改请联系村/社区负责人"
     assert_error(refused, 403, "location_locked")
     assert refused.get_json()["error"]["message"] == locked
     pushed = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
