@@ -282,9 +282,12 @@ export async function saving(form) {
   };
 }
 
-/** The names of the drafts whose forms are being saved: a local save forgets them with the records
- *  it writes (db.saveLocal). One form saves at a time (ui.whileSaving) but for a second screen's. */
-export const beingSavedNow = () => [...beingSaved.keys()];
+/** The draft of `form` while its save runs, as a list ([] when none): a local save forgets it with
+ *  the records it writes (db.saveLocal), so a tab dropped after the save does not offer it again. */
+export function savingDraft(form) {
+  const entry = form && kept.get(form);
+  return entry && beingSaved.has(entry.name) ? [entry.name] : [];
+}
 
 /** Forget the draft of `form`: the worker chose to lose its typing. */
 function drop(form) {

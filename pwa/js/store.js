@@ -2,7 +2,7 @@
 import * as db from './db.js';
 import { newId } from './crypto.js';
 import * as state from './state.js';
-import { beingSavedNow } from './drafts.js';
+import { savingDraft } from './drafts.js';
 
 let byEntity = new Map();
 let visitsByChild = new Map();  // a child's id: its visits, newest first (the to-do asks for every child's)
@@ -88,8 +88,9 @@ export function searchChildren(q) {
 }
 
 /** Create a record (a fact or a new mutable record) and its op, in one transaction, with any
- *  photos of it (`{id, bytes}`) queued for upload in the same transaction. */
-export async function create(entity, data, extra = [], photos = []) {
+ *  photos of it (`{id, bytes}`) queued for upload, and the draft of the form it is saved `from`
+ *  forgotten, in the same transaction. */
+export async function create(entity, data, extra = [], photos = [], from = null) {
   const id = data.id || newId();
   const record = { ...data };
   delete record.id;
@@ -99,7 +100,7 @@ export async function create(entity, data, extra = [], photos = []) {
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
     base_version: null, data: it.data, cursor }));
   await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
-    photos.map((p) => ({ ...p, inspection_id: id })), beingSavedNow());
+    photos.map((p) => ({ ...p, inspection_id: id })), savingDraft(from));
   await loadSaved();
   return id;
 }
@@ -115,7 +116,7 @@ const same = (value) => JSON.stringify(value === '' || value === undefined ? nul
  *  resolve 'queued'; 'same' when none differ (a second tap on a redrawn form, a save of what is
  *  already there), 'gone' when the phone no longer holds the record (moved out of reach while
  *  its screen was open): neither queues anything. */
-export async function update(entity, id, edits) {
+export async function update(entity, id, edits, from = null) {
   const current = one(entity, id);
   if (!current) return 'gone';
   const { _version: version, _pending: pending, ...data } = current;
@@ -127,7 +128,7 @@ export async function update(entity, id, edits) {
   const chain = pending > 0;
   const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
     data: changes, chain };
-  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [], beingSavedNow());
+  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [], savingDraft(from));
   await loadSaved();
   return 'queued';
 }

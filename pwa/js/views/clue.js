@@ -17,7 +17,7 @@ export function render() {
   onSave(form, async () => {
     if (!description.value.trim()) { error.textContent = '请简要写明发生了什么'; description.focus(); return false; }
     await store.create('clue', { description: description.value.trim(), child_id: child.value || null,
-      place: place.value.trim() || null, happened_at: isoNow() });
+      place: place.value.trim() || null, happened_at: isoNow() }, [], [], form);
     // A report does not wait for the next scheduled sync.
     if (navigator.onLine) {
       toast('报告已保存，正在报送公安机关');

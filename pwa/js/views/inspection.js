@@ -160,7 +160,7 @@ function inspectionForm(v, template, target, original) {
     if (recheck) data.reinspection_of = recheck;
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
     const pics = await Promise.all(photos.picked.map(async (p) => ({ id: p.id, bytes: await p.blob.arrayBuffer() })));
-    await store.create('inspection', data, [], pics);
+    await store.create('inspection', data, [], pics, form);
     const what = original ? '更正' : '检查';
     toast(pics.length ? `${what}和 ${pics.length} 张照片已保存在本机，待同步` : `${what}已保存在本机，待同步`);
     moveOn(form, original ? `#/venue/${v.id}` : '#/venues');

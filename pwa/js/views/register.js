@@ -53,9 +53,9 @@ export async function render() {
       const guardians = f.g_name.value.trim() ? [{ name: f.g_name.value.trim(), relation: f.g_relation.value.trim() || '监护人',
         phone: f.g_phone.value.trim() || null }] : [];
       await store.create('household', { id: householdId, grid_id: f.grid_id.value, address: f.address.value.trim(), guardians },
-        [{ entity: 'child', id: newId(), data: readChild(form, householdId) }]);
+        [{ entity: 'child', id: newId(), data: readChild(form, householdId) }], [], form);
     } else {
-      await store.create('child', readChild(form, f.household_id.value));
+      await store.create('child', readChild(form, f.household_id.value), [], [], form);
     }
     toast('登记已保存在本机，待同步');
     moveOn(form, '#/children');

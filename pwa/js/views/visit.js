@@ -133,7 +133,7 @@ export async function render(childId, amendsId) {
       answers: readAnswers(form, controls, template, before), notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked,
       ...correction };
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
-    await store.create('visit', data);
+    await store.create('visit', data, [], [], form);
     toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
     moveOn(form, `#/child/${childId}`);
   });
