@@ -48,7 +48,7 @@ def risk_reasons():
 @api_doc(query=ws.ReviewQuerySchema, response=page_schema(ws.ReviewedVisitSchema))
 @login_required
 def review_queue():
-    """List the flagged visits waiting for the village head."""
+    """List the visits waiting for the village head: flagged ones, and corrections of visits under review."""
     args = query_args(ws.ReviewQuerySchema())
     return dump_page(ws.ReviewedVisitSchema(), review.review_queue(actor(), args))
 

@@ -17,7 +17,8 @@ REVIEWABLE = ("pending", "questioned")
 
 
 def review_queue(actor, args: dict) -> Page:
-    """Return the flagged visits awaiting review in the actor's scope, oldest first."""
+    """Return the visits awaiting review in the actor's scope (flagged ones, and corrections of
+    visits under review), oldest first."""
     _require_queue(actor)
     statuses = [args["status"]] if args.get("status") else ["pending"]
     query = scope.scoped_select(actor, Visit).where(Visit.review_status.in_(statuses), *stands(Visit))
