@@ -141,6 +141,41 @@ def test_typing_saved_locally_is_not_offered_again_after_the_tab_drops(browser, 
     context.close()
 
 
+# Two forms of the app, typed in and both being saved (a second screen saving while the first's save
+# runs); the first is saved locally.
+TWO_SAVING = """async () => {
+  const drafts = await import('/js/drafts.js');
+  const store = await import('/js/store.js');
+  const form = (name) => {
+    const f = document.createElement('form');
+    f.dataset.draft = name;
+    const notes = document.createElement('textarea');
+    notes.name = 'description';
+    f.append(notes);
+    document.body.append(f);
+    drafts.keep(f, () => {});
+    notes.value = `${name}的填写`;
+    notes.dispatchEvent(new Event('input'));
+    return f;
+  };
+  const [first, second] = [form('first'), form('second')];
+  const saved = await drafts.saving(first);
+  await drafts.saving(second);
+  await store.create('clue', { description: '第一份', child_id: null, place: null }, [], [], first);
+  saved.saved();
+}"""
+
+
+def test_a_local_save_forgets_only_the_draft_of_its_own_form(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    page.evaluate(TWO_SAVING)
+    keys = page.evaluate(DRAFT_KEYS)
+    assert [k.rsplit("|", 1)[1] for k in keys] == ["second"]
+    context.close()
+
+
 def test_typing_put_back_keeps_where_and_when_the_visit_began(browser, live_server):
     context, page, at = half_filled_visit(browser, live_server)
     began = time.time()
