@@ -268,7 +268,8 @@ def test_schema_upgrade_adds_photos_and_keeps_the_outbox(browser, live_server):
     context.close()
 
 
-def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_server):
+def inspecting_venue_a(browser, live_server):
+    """The inspector's phone on the inspection form of 测试a宾馆, its first item answered: (context, page)."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "inspector")
@@ -276,6 +277,11 @@ def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_s
     expect(page.get_by_role("heading", name="场所（按名称）")).to_be_visible()  # no venue has a location
     page.get_by_role("link", name=re.compile("测试a宾馆")).click()
     page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    return context, page
+
+
+def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_server):
+    context, page = inspecting_venue_a(browser, live_server)
     big = png(1000, 800, seed=2)  # a camera-sized picture the phone re-encodes under 2 MB
     assert len(big) > 2 * 1024 * 1024
     page.get_by_test_id("photo-input").set_input_files(
@@ -311,12 +317,7 @@ def test_large_photo_is_shrunk_and_a_refused_upload_stays_queued(browser, live_s
 def test_a_photo_answered_by_something_else_than_the_server_stays_queued(browser, live_server):
     """A proxy's maintenance page answered with 200 is no receipt: the photo stays on the phone,
     counted, and goes up at the next sync the server answers."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
-    open_venues(page)
-    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
-    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    context, page = inspecting_venue_a(browser, live_server)
     photo = png(24, 16, seed=9)
     page.get_by_test_id("photo-input").set_input_files(
         [{"name": "door.png", "mimeType": "image/png", "buffer": photo}])
@@ -357,12 +358,7 @@ def test_a_photo_of_a_kind_the_server_refuses_is_made_a_jpeg_or_refused_when_pic
     """The server takes JPEG, PNG and WebP: a GIF picked is re-encoded as a JPEG on the phone; a file
     the phone cannot read (a HEIC it has no decoder for, here bytes of no image) is refused at once,
     where the inspector can take another, not after they have left the venue."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
-    open_venues(page)
-    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
-    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    context, page = inspecting_venue_a(browser, live_server)
     picker = page.get_by_test_id("photo-input")
     not_an_image = b"\x00\x00\x00\x18ftypheic" * 8
     picker.set_input_files([{"name": "IMG_0001.heic", "mimeType": "image/heic", "buffer": not_an_image}])
