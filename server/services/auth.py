@@ -50,6 +50,13 @@ def _claim_attempt(key: str, settings: dict) -> None:
     db.session.commit()
 
 
+def _clear_attempts(key: str) -> None:
+    """The password was right: the attempt counts for nothing, whatever comes of what follows (a
+    device refused, a new password refused), so the clear is committed at once."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
+    db.session.commit()
+
+
 def authenticate(username: str, password: str, settings: dict, device_id: str | None) -> User:
     """Return the user for these credentials, or raise 401 (same for unknown and wrong) or 429."""
     key = account_key(username)
@@ -64,10 +71,7 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    # The password was right: the attempt counts for nothing, whatever becomes of the session
-    # (a device refused rolls back what follows).
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
-    db.session.commit()
+    _clear_attempts(key)
     return user
 
 
@@ -171,9 +175,7 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
                            device_id=device_id)
         db.session.commit()
         raise validation_error({"old_password": ["原密码不正确"]})
-    # The old password was right: the attempt counts for nothing, whatever the new one's fate.
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
-    db.session.commit()
+    _clear_attempts(key)
     set_password(user, new_password, field="new_password")
     end_all_sessions(user)
     audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)
