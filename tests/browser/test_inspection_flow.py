@@ -13,7 +13,7 @@ from server.extensions import db
 from server.models import AppliedOp, Attachment, Inspection, JointOperation, Venue, new_id
 
 from .. import factories
-from ..images import png
+from ..images import jpeg, png
 from . import helpers
 from .conftest import PHONE
 
@@ -405,3 +405,29 @@ def test_a_photo_whose_inspection_the_phone_no_longer_holds_is_shown_and_can_be_
     expect(page.get_by_test_id("sync-unsynced")).to_have_text("0")
     assert helpers.raw_indexeddb(page)["stores"]["hulei/photos"] == []
     context.close()
+
+
+def test_a_photo_cut_short_is_refused_when_picked_and_a_whole_one_goes_as_it_is(browser, live_server):
+    """A JPEG or PNG whose file ends before its picture does (a camera that had not finished writing
+    it) is refused when it is picked, as the server would refuse it after upload; a whole one is
+    queued and uploaded byte for byte."""
+    context, page = inspecting_venue_a(browser, live_server)
+    picker = page.get_by_test_id("photo-input")
+    whole = jpeg(64, 48)
+    cut = "这张照片的文件不完整（可能未拍摄或保存完毕），请重新拍摄。"
+    for name, mime, buffer in (("cut.jpg", "image/jpeg", whole[:-2]),
+                               ("cut.png", "image/png", png(8, 8)[:-12])):
+        picker.set_input_files([{"name": name, "mimeType": mime, "buffer": buffer}])
+        expect(page.get_by_test_id("photo-error")).to_have_text(cut)
+        expect(page.locator(".thumbs img")).to_have_count(0)
+    picker.set_input_files([{"name": "door.jpg", "mimeType": "image/jpeg", "buffer": whole}])
+    expect(page.locator(".thumbs img")).to_have_count(1)
+    expect(page.get_by_test_id("photo-error")).to_have_text("")
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    context.close()
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert (stored.mime, stored.content) == ("image/jpeg", whole)

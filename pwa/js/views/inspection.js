@@ -7,7 +7,7 @@ import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import * as drafts from '../drafts.js';
-import { fitPhoto, MAX_BYTES, TOO_LARGE, UNREADABLE } from '../photos.js';
+import { fitPhoto } from '../photos.js';
 import { chainOf } from '../violations.js';
 import { beganAt, gpsWidget } from './visit.js';
 import { todaysOperation } from './venues.js';
@@ -66,8 +66,8 @@ function photoPicker(amending) {
   input.addEventListener('change', async () => {
     error.textContent = '';
     for (const file of [...input.files]) {
-      const blob = await fitPhoto(file);
-      if (!blob) { error.textContent = file.size > MAX_BYTES ? TOO_LARGE : UNREADABLE; continue; }
+      const { blob, problem } = await fitPhoto(file);
+      if (problem) { error.textContent = problem; continue; }
       const id = newId();
       add(id, blob);
       if (form) drafts.addFile(form, id, blob);
