@@ -359,23 +359,12 @@ def test_a_photo_of_a_kind_the_server_refuses_is_made_a_jpeg_or_refused_when_pic
     the phone cannot read (a HEIC it has no decoder for, here bytes of no image) is refused at once,
     where the inspector can take another, not after they have left the venue."""
     context, page = inspecting_venue_a(browser, live_server)
-    picker = page.get_by_test_id("photo-input")
     not_an_image = b"\x00\x00\x00\x18ftypheic" * 8
-    picker.set_input_files([{"name": "IMG_0001.heic", "mimeType": "image/heic", "buffer": not_an_image}])
-    expect(page.get_by_test_id("photo-error")).to_have_text(
-        "无法识别这张照片的格式（服务器只接收 JPEG、PNG、WebP），请用相机重新拍摄。")
-    expect(page.locator(".thumbs img")).to_have_count(0)
-    picker.set_input_files([{"name": "shop.gif", "mimeType": "image/gif", "buffer": GIF}])
-    expect(page.locator(".thumbs img")).to_have_count(1)
-    expect(page.get_by_test_id("photo-error")).to_have_text("")
-    page.get_by_role("button", name="保存检查").click()
-    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
-    helpers.sync_now(page)
-    helpers.wait_synced(page)
-    context.close()
-    with live_server.app.app_context():
-        stored = db.session.scalars(select(Attachment)).one()
-        assert stored.mime == "image/jpeg" and stored.content[:3] == b"\xff\xd8\xff"
+    mime, content = _refused_then_stored(context, page, live_server, [(
+        {"name": "IMG_0001.heic", "mimeType": "image/heic", "buffer": not_an_image},
+        "无法识别这张照片的格式（服务器只接收 JPEG、PNG、WebP），请用相机重新拍摄。")],
+        {"name": "shop.gif", "mimeType": "image/gif", "buffer": GIF})
+    assert mime == "image/jpeg" and content[:3] == b"\xff\xd8\xff"
 
 
 def test_a_photo_whose_inspection_the_phone_no_longer_holds_is_shown_and_can_be_given_up(browser, live_server):
@@ -412,15 +401,25 @@ def test_a_photo_cut_short_is_refused_when_picked_and_a_whole_one_goes_as_it_is(
     it) is refused when it is picked, as the server would refuse it after upload; a whole one is
     queued and uploaded byte for byte."""
     context, page = inspecting_venue_a(browser, live_server)
-    picker = page.get_by_test_id("photo-input")
     whole = jpeg(64, 48)
     cut = "这张照片的文件不完整（可能未拍摄或保存完毕），请重新拍摄。"
-    for name, mime, buffer in (("cut.jpg", "image/jpeg", whole[:-2]),
-                               ("cut.png", "image/png", png(8, 8)[:-12])):
-        picker.set_input_files([{"name": name, "mimeType": mime, "buffer": buffer}])
-        expect(page.get_by_test_id("photo-error")).to_have_text(cut)
+    stored = _refused_then_stored(context, page, live_server, [
+        ({"name": "cut.jpg", "mimeType": "image/jpeg", "buffer": whole[:-2]}, cut),
+        ({"name": "cut.png", "mimeType": "image/png", "buffer": png(8, 8)[:-12]}, cut)],
+        {"name": "door.jpg", "mimeType": "image/jpeg", "buffer": whole})
+    assert stored == ("image/jpeg", whole)
+
+
+def _refused_then_stored(context, page, live_server, refused: list[tuple[dict, str]],
+                         taken: dict) -> tuple[str, bytes]:
+    """Pick each refused file (its message shown, no photo kept), then `taken`; save the inspection,
+    sync, close the phone; return the type and bytes of the one photo the server stored."""
+    picker = page.get_by_test_id("photo-input")
+    for file, message in refused:
+        picker.set_input_files([file])
+        expect(page.get_by_test_id("photo-error")).to_have_text(message)
         expect(page.locator(".thumbs img")).to_have_count(0)
-    picker.set_input_files([{"name": "door.jpg", "mimeType": "image/jpeg", "buffer": whole}])
+    picker.set_input_files([taken])
     expect(page.locator(".thumbs img")).to_have_count(1)
     expect(page.get_by_test_id("photo-error")).to_have_text("")
     page.get_by_role("button", name="保存检查").click()
@@ -430,4 +429,4 @@ def test_a_photo_cut_short_is_refused_when_picked_and_a_whole_one_goes_as_it_is(
     context.close()
     with live_server.app.app_context():
         stored = db.session.scalars(select(Attachment)).one()
-        assert (stored.mime, stored.content) == ("image/jpeg", whole)
+        return stored.mime, stored.content
