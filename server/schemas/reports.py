@@ -1,15 +1,26 @@
 """Schemas of the monthly report and the police's weekly report: the period, the query, the submit
 body, the answers."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from ..services import periods
 from .common import Choice, StrictSchema
 
-PERIOD_FORMAT = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+def _valid(check, message: str):
+    """Return a validator refusing, with `message`, a value `check` refuses (ValueError) or finds nothing in."""
+    def validator(value: str) -> None:
+        try:
+            found = check(value)
+        except ValueError:
+            found = None
+        if not found:
+            raise ValidationError(message)
+    return validator
 
 
 def Period(**kwargs) -> fields.String:
-    """Return a YYYY-MM period field."""
-    return fields.String(validate=validate.Regexp(PERIOD_FORMAT, error="月份格式应为 YYYY-MM"), **kwargs)
+    """Return a YYYY-MM period field (1900 to 2100), read as the reports read it (periods.parse)."""
+    return fields.String(validate=_valid(periods.parse, "月份格式应为 YYYY-MM（1900 至 2100 年）"), **kwargs)
 
 
 class ReportQuerySchema(StrictSchema):
@@ -95,7 +106,8 @@ class ReportStatusSchema(Schema):
 
 def Week(**kwargs) -> fields.String:
     """Return a YYYY-Www (ISO week) field."""
-    shape = validate.Regexp(r"^\d{4}-W\d{2}$", error="周次格式应为 YYYY-Www（如 2026-W48）")
+    # Its shape only: a week the calendar lacks (2025-W53) is the report's to refuse, as 周次无效.
+    shape = _valid(periods.WEEK.fullmatch, "周次格式应为 YYYY-Www（如 2026-W48）")
     return fields.String(validate=shape, **kwargs)
 
 

@@ -11,8 +11,11 @@ from flask import current_app
 
 from . import schedule
 
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4][0-9]|5[0-3])$")
+# Matched whole (`$` also takes a final newline, which would make "2024-03\n" a second period),
+# in the years a time may have (Aware): year 0 has no calendar, and 0001-01 would look back to it.
+PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+WEEK = re.compile(r"(\d{4})-W(0[1-9]|[1-4][0-9]|5[0-3])")
+YEARS = range(1900, 2101)
 
 
 def due_day() -> int:
@@ -22,8 +25,8 @@ def due_day() -> int:
 
 def parse(period: str) -> tuple[int, int]:
     """Return (year, month) of a well-formed period; raise ValueError otherwise."""
-    match = PERIOD.match(period or "")
-    if match is None:
+    match = PERIOD.fullmatch(period or "")
+    if match is None or int(match.group(1)) not in YEARS:
         raise ValueError(f"not a period: {period!r}")
     return int(match.group(1)), int(match.group(2))
 
@@ -76,8 +79,8 @@ def is_future(period: str, today: date) -> bool:
 
 def week_window(week: str) -> tuple[date, date]:
     """Return the Monday of an ISO week and the Monday after (its due date); ValueError if malformed."""
-    match = WEEK.match(week or "")
-    if match is None:
+    match = WEEK.fullmatch(week or "")
+    if match is None or int(match.group(1)) not in YEARS:
         raise ValueError(f"not a week: {week!r}")
     monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
     return monday, monday + timedelta(days=7)

@@ -486,9 +486,13 @@ def _local_day(moment: str) -> str:
     ({"period": "2026-11"}, {"village_id"}),
     ({"period": "2026-11", "village_id": "V", "figures": {"children": 99}}, {"figures"}),
     ({"period": "2099-01", "village_id": "V"}, {"period"}),
+    ({"period": "P\n", "village_id": "V"}, {"period"}),  # `$` alone takes the newline: a second report
+    ({"period": "0000-05", "village_id": "V"}, {"period"}),  # year 0 has no calendar
+    ({"period": "0001-01", "village_id": "V"}, {"period"}),  # its window would start in year 0
 ])
 def test_bad_submissions_answer_the_envelope_and_write_nothing(app, records, login, body, fields):
-    body = {k: (records.villages["a"] if v == "V" else v) for k, v in body.items()}
+    body = {k: (records.villages["a"] if v == "V" else v.replace("P", PERIOD) if isinstance(v, str) else v)
+            for k, v in body.items()}
     head = login("head_a")
     before = snapshot(app, TABLES)
     assert_error(head.post(f"{URL}/submit", json=body), 422, "validation_error", field_names=fields)
@@ -500,6 +504,8 @@ def test_bad_queries_and_unknown_villages(app, records, login):
     head, admin = login("head_a"), login("admin")
     before = snapshot(app, TABLES)
     for url, fields in ((f"{URL}?period=2026-00", {"period"}), (f"{URL}?period=26-11", {"period"}),
+                        (f"{URL}?period={PERIOD}%0A", {"period"}), (f"{URL}?period=0000-05", {"period"}),
+                        (f"{URL}/status?period=0001-01", {"period"}),
                         (f"{URL}?period={PERIOD}&format=pdf", {"format"}),
                         (f"{URL}?period={PERIOD}&x=1", {"x"}), (f"{URL}/status?period=2026/11", {"period"}),
                         (f"{URL}/status?village_id=1", {"village_id"})):

@@ -63,8 +63,12 @@ def test_the_weekly_report_counts_the_weeks_clues_and_is_submitted_once(app, tow
     for who in ("worker_a", "head_a", "inspector"):
         assert_error(login(who).get("/api/reports/weekly"), 404, "not_found")
     assert_error(admin.post("/api/reports/weekly/submit", json={"week": week}), 403, "report_not_allowed")
-    assert_error(police.post("/api/reports/weekly/submit", json={"week": "2026-48"}), 422, "validation_error",
-                 field_names={"week"})
+    # `$` alone would take the newline: a second report of a week (last week's, over, submittable).
+    for malformed in ("2026-48", f"{_week(app, back=1)}\n"):
+        assert_error(police.post("/api/reports/weekly/submit", json={"week": malformed}), 422,
+                     "validation_error", field_names={"week"})
+    assert_error(police.post("/api/reports/weekly/submit", json={"week": "0000-W01"}), 422, "validation_error",
+                 fields={"week": ["周次无效"]})
     assert_error(police.post("/api/reports/weekly/submit", json={"week": "2025-W53"}), 422, "validation_error",
                  fields={"week": ["周次无效"]})
     # This week and the same week a year on (52 weeks: next year may have no week 53).
