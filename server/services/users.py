@@ -28,12 +28,30 @@ NEEDS = {"grid_worker": "grid_ids", "village_head": "village_id", "inspector": "
          "police": "unit_id"}
 
 
-def _by_id_or_name(model, value: str, field: str):
-    record = db.session.get(model, value) or db.session.scalar(
-        select(model).where(model.name == value))
+def _by_id_or_name(model, value: str, field: str, within=None):
+    """The record of this id, or else the one record of this name (`within`: a clause narrowing the
+    names, as a grid's to its village's); a name two records share names neither."""
+    record = db.session.get(model, value)
+    if record is None:
+        named = db.session.scalars(select(model).where(model.name == value, *(
+            [] if within is None else [within])).limit(2)).all()
+        if len(named) > 1:
+            raise validation_error({field: [f"有多个“{value}”，请用编号指定"]})
+        record = named[0] if named else None
     if record is None:
         raise validation_error({field: [f"找不到：{value}"]})
     return record
+
+
+def _grids(user: User, values: list[str], village_given: bool) -> list[Grid]:
+    """The grids named, each once, looked up by name within the village given with them; a grid
+    worker's all in one village, the one given if any."""
+    within = Grid.village_id == user.village_id if village_given and user.village_id else None
+    grids = list({g.id: g for g in (_by_id_or_name(Grid, v, "grid_ids", within) for v in values)}.values())
+    villages = {g.village_id for g in grids}
+    if user.role == "grid_worker" and (len(villages) > 1 or village_given and villages - {user.village_id}):
+        raise validation_error({"grid_ids": ["网格员的网格须在同一村/社区（与所填村/社区一致）"]})
+    return grids
 
 
 def _apply_scope(user: User, data: dict) -> None:
@@ -42,7 +60,7 @@ def _apply_scope(user: User, data: dict) -> None:
     elif "village_id" in data:
         user.village_id = None
     if "grid_ids" in data:
-        user.grids = [_by_id_or_name(Grid, g, "grid_ids") for g in data["grid_ids"]]
+        user.grids = _grids(user, data["grid_ids"], bool(data.get("village_id")))
         if user.grids and user.role == "grid_worker":
             user.village_id = user.grids[0].village_id
     if data.get("unit_id"):

@@ -13,6 +13,7 @@ from server.extensions import db
 from server.models import AuditEvent, User
 from tests import factories
 from tests.conftest import make_app
+from tests.routes.helpers import assert_error
 
 NEW_PASSWORD = "Huai-hua-xiang-2025"
 
@@ -160,3 +161,34 @@ def test_the_right_password_refused_for_its_phone_does_not_count_as_a_guess(app,
     for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
         assert _login(app.test_client(), "worker_a", device_id="phone-lost-2").status_code == 410
     assert _login(app.test_client(), "worker_a", device_id="phone-new-2").status_code == 200
+
+
+def _grid_worker(admin, name: str, **scope):
+    return admin.post("/api/users", json={"username": name, "password": NEW_PASSWORD,
+                                          "display_name": "新网格员", "role": "grid_worker", **scope})
+
+
+def test_a_grid_worker_gets_the_grids_named_in_their_own_village_or_a_clear_refusal(app, town, login):
+    """Grid names repeat in every village (第1网格): by name, a grid was any village's, and the
+    worker silently became that village's, pulling its children. Named twice, a grid was a 500."""
+    admin = login("admin")
+    a, b = town.villages["a"], town.villages["b"]
+    made = _grid_worker(admin, "worker_b2", village_id=b, grid_ids=["第1网格"])
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["scope"] | {"town_id": None} == {
+        "town_id": None, "village_id": b, "grid_ids": [town.grids["b1"]], "unit_id": None}
+    twice = _grid_worker(admin, "worker_a3", grid_ids=[town.grids["a1"], town.grids["a1"], "第2网格"],
+                         village_id=a)
+    assert twice.status_code == 201, twice.get_json()
+    assert sorted(twice.get_json()["scope"]["grid_ids"]) == sorted([town.grids["a1"], town.grids["a2"]])
+    patched = admin.patch(f"/api/users/{town.users['worker_a']}",
+                          json={"grid_ids": [town.grids["a2"], town.grids["a2"]]})
+    assert (patched.status_code, patched.get_json()["scope"]["grid_ids"]) == (200, [town.grids["a2"]])
+    one_village = "网格员的网格须在同一村/社区（与所填村/社区一致）"
+    for scope, message in (({"grid_ids": ["第1网格"]}, "有多个“第1网格”，请用编号指定"),
+                           ({"grid_ids": [town.grids["a1"], town.grids["b1"]]}, one_village),
+                           ({"village_id": a, "grid_ids": [town.grids["b1"]]}, one_village)):
+        assert_error(_grid_worker(admin, "worker_x9", **scope), 422, "validation_error",
+                     fields={"grid_ids": [message]})
+    with app.app_context():
+        assert db.session.scalars(select(User).where(User.username == "worker_x9")).all() == []
