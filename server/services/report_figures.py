@@ -76,9 +76,9 @@ def _children(village_id: str, as_of: datetime) -> list:
 
 def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> dict:
     live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.visited_at < as_of)
-    # An amendment corrects a visit; it is not another visit.
+    # A correction takes its visit's place, its time, flags and review included: one visit, as corrected.
     rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
-        *live, Visit.amends_id.is_(None), Visit.visited_at >= start)).all()
+        *live, *stands(Visit), Visit.visited_at >= start)).all()
     # The last visit is the latest standing one, as on the schedule: a time corrected back counts.
     last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at))
                                    .where(*live, *stands(Visit)).group_by(Visit.child_id)).all())

@@ -78,7 +78,7 @@ def _visits(town) -> None:
     add_visit(town, "a1", at(2026, 10, 16, 23, 59))                                  # before the window
     add_visit(town, "a1", at(2026, 10, 17), flags=["no_location"], review="accepted")  # its first moment
     questioned = add_visit(town, "a2", at(2026, 11, 16, 23, 59), flags=["clock_skew"], review="questioned")
-    add_visit(town, "a2", at(2026, 11, 16, 23, 59, 30), amends=questioned)           # a correction
+    add_visit(town, "a2", at(2026, 11, 16, 23, 59, 30), amends=questioned, review="accepted")  # corrected
     add_visit(town, "a2", at(2026, 11, 17))                                          # after the window
     add_visit(town, "b1", at(2026, 11, 1, 10))
 

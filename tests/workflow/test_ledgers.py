@@ -11,7 +11,8 @@ from server.models import Child, Plan, new_id
 from ..routes.helpers import assert_error
 from ..services.test_enforcement import inspect
 from . import ledger_town
-from .helpers import today
+from .helpers import TZ, today
+from .report_town import add_visit
 
 
 @pytest.fixture
@@ -46,6 +47,20 @@ def test_children_ledger_rows_for_the_village_head(facts, town, login):
          "risk_level": "低", "risk_code": "low", "helper": "", "last_visit": "", "visits_this_year": 0,
          # never visited: due a full interval (low risk, 182 days) after registration, today
          "next_visit": (day + timedelta(days=182)).isoformat(), "status": "在册", "overdue": False}]
+
+
+def test_visits_this_year_are_counted_at_their_corrected_time(app, facts, town, login):
+    """A visit logged this year and corrected to last December is not this year's; one logged at a
+    wrong last-year time and corrected into this year is, once."""
+    year = today().year
+    with app.app_context():
+        wrong = add_visit(town, "a2", datetime(year, 1, 2, 9, tzinfo=TZ))
+        add_visit(town, "a2", datetime(year - 1, 12, 30, 9, tzinfo=TZ), amends=wrong)
+        stale = add_visit(town, "a1", datetime(year - 1, 6, 1, 9, tzinfo=TZ))
+        add_visit(town, "a1", datetime(year, 1, 1, 9, tzinfo=TZ), amends=stale)
+        db.session.commit()
+    rows = login("head_a").get("/api/ledgers/children").get_json()["rows"]
+    assert {r["id"]: r["visits_this_year"] for r in rows} == {town.children["a1"]: 3, town.children["a2"]: 0}
 
 
 @pytest.mark.parametrize("query, expected", [

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Child, Grid, Household, Plan, Village, Visit
+from ...models import Child, Grid, Household, Plan, Village, Visit, stands
 from .. import schedule, scope
 from ..masking import mask_name, mask_phone, masks_names
 from ..users import display_names
@@ -118,8 +118,8 @@ def _visits_this_year(child_ids: list[str], today: date) -> dict[str, int]:
     for chunk in _chunks(child_ids):
         counts.update(db.session.execute(
             select(Visit.child_id, func.count()).where(
-                Visit.child_id.in_(chunk), Visit.visited_at >= start, Visit.amends_id.is_(None),
-                Visit.deleted_at.is_(None)).group_by(Visit.child_id)).all())
+                Visit.child_id.in_(chunk), Visit.visited_at >= start, *stands(Visit))
+            .group_by(Visit.child_id)).all())
     return counts
 
 
