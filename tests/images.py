@@ -24,11 +24,14 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """One JPEG marker segment: 0xFF, the marker, its length and body."""
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
 def jpeg(width: int = 8, height: int = 8) -> bytes:
     """A valid baseline greyscale JPEG, flat mid-grey: every 8x8 block has only a zero DC difference."""
-    def segment(marker: int, body: bytes) -> bytes:
-        return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
-
+    segment = jpeg_segment
     # One Huffman code ("0", a single bit) per table: DC difference category 0, AC end-of-block.
     one_code = bytes([1] + [0] * 15) + b"\x00"
     blocks = -(-width // 8) * -(-height // 8)
@@ -41,3 +44,47 @@ def jpeg(width: int = 8, height: int = 8) -> bytes:
             + segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
             + segment(0xC4, b"\x00" + one_code) + segment(0xC4, b"\x10" + one_code)
             + segment(0xDA, b"\x01\x01\x00\x00\x3f\x00") + scan + b"\xff\xd9")
+
+
+PHONE_MAKE = b"HULEI-TESTPHONE\x00"  # written by the phone's camera, with its position, into the Exif
+
+
+def exif_tiff(orientation: int = 1) -> bytes:
+    """Exif as a phone's camera writes it (big-endian TIFF): its make, the orientation and a GPS position."""
+    def entry(tag: int, kind: int, count: int, value: bytes) -> bytes:
+        return struct.pack(">HHI", tag, kind, count) + value
+
+    make_at = 8 + 2 + 3 * 12 + 4
+    gps_at = make_at + len(PHONE_MAKE)
+    rationals_at = gps_at + 2 + 4 * 12 + 4
+    ifd0 = (struct.pack(">H", 3) + entry(0x010F, 2, len(PHONE_MAKE), struct.pack(">I", make_at))
+            + entry(0x0112, 3, 1, struct.pack(">HH", orientation, 0))
+            + entry(0x8825, 4, 1, struct.pack(">I", gps_at)) + bytes(4))
+    gps = (struct.pack(">H", 4) + entry(1, 2, 2, b"N\x00\x00\x00")
+           + entry(2, 5, 3, struct.pack(">I", rationals_at)) + entry(3, 2, 2, b"E\x00\x00\x00")
+           + entry(4, 5, 3, struct.pack(">I", rationals_at + 24)) + bytes(4))
+    degrees = struct.pack(">6I", 29, 1, 12, 1, 3456, 100) + struct.pack(">6I", 113, 1, 12, 1, 789, 100)
+    return b"MM\x00\x2a" + struct.pack(">I", 8) + ifd0 + PHONE_MAKE + gps + degrees
+
+
+def exif(orientation: int = 1) -> bytes:
+    """The APP1 segment of a phone's JPEG: Exif with the make, orientation and GPS position."""
+    return jpeg_segment(0xE1, b"Exif\x00\x00" + exif_tiff(orientation))
+
+
+def jpeg_from_phone(width: int = 8, height: int = 8, orientation: int = 1) -> bytes:
+    """jpeg() as a phone's camera would save it: Exif (GPS) first, a comment, a second picture after its end."""
+    picture = jpeg(width, height)
+    return (picture[:2] + exif(orientation) + jpeg_segment(0xFE, b"HULEI-TEST-COMMENT") + picture[2:]
+            + b"MPF second picture" + jpeg())
+
+
+def webp_chunk(kind: bytes, data: bytes) -> bytes:
+    """One RIFF chunk of a WebP: type, little-endian size, data and the pad byte of an odd size."""
+    return kind + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)
+
+
+def webp_extended(flags: int, *chunks: bytes) -> bytes:
+    """A 1x1 extended WebP: a VP8X header with `flags` (0x20 ICC, 0x08 EXIF, 0x04 XMP), then `chunks`."""
+    body = b"WEBP" + webp_chunk(b"VP8X", bytes([flags]) + bytes(9)) + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body

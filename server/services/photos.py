@@ -1,4 +1,5 @@
-"""Inspection photos: checked to be images, size-limited, encrypted at rest, read in scope."""
+"""Inspection photos: checked to be images, size-limited, stripped of their metadata, encrypted at
+rest, read in scope."""
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -6,7 +7,9 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Attachment, Inspection
 from . import audit, scope
-from .images import sniff_image
+from .images import sniff_image, strip_metadata
+
+NOT_STRIPPED = "无法去除照片中的拍摄信息（位置、时间、设备），照片未保存，请重新拍摄"
 
 
 def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
@@ -18,12 +21,7 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
     existing = db.session.get(Attachment, photo_id)
     if existing is not None:
         return _same_upload(existing, inspection)
-    limit = current_app.config["PHOTO_MAX_BYTES"]
-    if len(content) > limit:
-        raise ApiError(413, "photo_too_large", f"照片不能超过 {limit // (1024 * 1024)} MB")
-    mime = sniff_image(content)
-    if mime is None:
-        raise ApiError(415, "not_an_image", "只能上传 JPEG、PNG 或 WebP 图片")
+    content, mime = _image_to_store(content)
     photo = Attachment(id=photo_id, entity="inspection", entity_id=inspection.id,
                        village_id=inspection.village_id, mime=mime, size=len(content),
                        created_by=actor.id)
@@ -41,6 +39,21 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
             raise
         return _same_upload(existing, inspection)
     return photo
+
+
+def _image_to_store(content: bytes) -> tuple[bytes, str]:
+    """Return the uploaded image without its metadata, and its type; refuse what is too large or no image."""
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    if len(content) > limit:
+        raise ApiError(413, "photo_too_large", f"照片不能超过 {limit // (1024 * 1024)} MB")
+    mime = sniff_image(content)
+    if mime is None:
+        raise ApiError(415, "not_an_image", "只能上传 JPEG、PNG 或 WebP 图片")
+    # Where and when it was taken, on which phone, may not travel with a photo that may show a child.
+    stripped = strip_metadata(content, mime)
+    if sniff_image(stripped) != mime:
+        raise ApiError(415, "not_an_image", NOT_STRIPPED)
+    return stripped, mime
 
 
 def _same_upload(existing: Attachment, inspection: Inspection) -> Attachment:

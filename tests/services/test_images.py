@@ -1,11 +1,26 @@
-"""Photo bytes are taken only when they are a whole JPEG, PNG or WebP, not a signature and garbage."""
+"""Photo bytes are taken only when they are a whole JPEG, PNG or WebP, not a signature and garbage,
+and are kept without what is written about the picture (where, when, on which phone)."""
 import struct
+import zlib
 
 import pytest
 
-from server.services.images import sniff_image
+from server.services.images import sniff_image, strip_metadata
 
-from ..images import WEBP_LOSSLESS, WEBP_LOSSY, jpeg, png, png_chunk
+from ..images import (
+    PHONE_MAKE,
+    WEBP_LOSSLESS,
+    WEBP_LOSSY,
+    exif,
+    exif_tiff,
+    jpeg,
+    jpeg_from_phone,
+    jpeg_segment,
+    png,
+    png_chunk,
+    webp_chunk,
+    webp_extended,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -78,3 +93,73 @@ def test_whole_images_of_each_type_are_taken_for_what_they_are():
 @pytest.mark.parametrize("name", NOT_IMAGES)
 def test_a_signature_without_a_whole_image_behind_it_is_refused(name):
     assert sniff_image(NOT_IMAGES[name]) is None
+
+
+def stripped(image: bytes) -> bytes:
+    """The image without its metadata, checked to be still a whole image of the same type."""
+    mime = sniff_image(image)
+    result = strip_metadata(image, mime)
+    assert mime is not None and sniff_image(result) == mime
+    return result
+
+
+def test_images_without_metadata_are_kept_byte_for_byte():
+    images = [jpeg(), jpeg(17, 9), jpeg().replace(b"\xff\xdb", b"\xff\xff\xff\xdb"), png(), png(24, 16),
+              WEBP_LOSSY, WEBP_LOSSLESS, riff_sized(WEBP_LOSSLESS, len(WEBP_LOSSLESS) - 9)]
+    assert [stripped(image) for image in images] == images
+
+
+def test_a_phone_jpeg_loses_its_exif_gps_comment_and_second_picture_and_keeps_its_picture():
+    tagged = jpeg_from_phone(17, 9, orientation=6)
+    assert exif_tiff(6) in tagged and PHONE_MAKE in tagged
+    assert stripped(tagged) == jpeg(17, 9)
+
+
+def test_a_jpeg_loses_every_app_segment_but_those_that_draw_it():
+    picture = jpeg()
+    head, rest = picture[:20], picture[20:]  # the start and the JFIF segment, then the tables and scan
+    icc = jpeg_segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + bytes(128))
+    adobe = jpeg_segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01")
+    metadata = [exif(), jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>GPS</x:xmpmeta>"),
+                jpeg_segment(0xED, b"Photoshop 3.0\x008BIM\x04\x04 IPTC by-line"),
+                jpeg_segment(0xE2, b"MPF\x00II*\x00"), jpeg_segment(0xEB, b"JP\x00\x00c2pa manifest"),
+                jpeg_segment(0xE0, b"JFXX\x00\x10" + jpeg()), jpeg_segment(0xEF, b"\xffno name")]
+    # A JFIF header with a 1x1 thumbnail keeps its header, its thumbnail's size set to 0.
+    thumbnailed = jpeg_segment(0xE0, head[6:18] + b"\x01\x01\x80\x80\x80")
+    tagged = head[:2] + thumbnailed + b"".join(metadata[:4]) + icc + adobe + b"".join(metadata[4:]) + rest
+    assert stripped(tagged) == head + icc + adobe + rest
+
+
+def test_a_jpeg_keeps_its_scans_as_they_are_and_loses_metadata_between_them():
+    picture = jpeg()
+    second_scan = (jpeg_segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")
+                   + jpeg_segment(0xDA, b"\x01\x01\x00\x01\x3f\x00") + b"\x7f\xff\x00\xff\xd3\x7f")
+    tagged = (picture[:-2] + jpeg_segment(0xFE, b"between the scans") + second_scan + exif()
+              + b"\xff\xff\xd9" + b"maker trailer")
+    assert stripped(tagged) == picture[:-2] + second_scan + b"\xff\xd9"
+
+
+def test_a_jpeg_of_more_segments_than_a_camera_writes_gives_nothing_to_store():
+    tagged = jpeg()[:-2] + b"\xff\xfe\x00\x02" * 4000 + b"\xff\xd9"
+    assert sniff_image(tagged) == "image/jpeg" and strip_metadata(tagged, "image/jpeg") == b""
+
+
+def test_a_png_loses_its_text_exif_time_and_private_chunks_and_keeps_what_draws_it():
+    picture = png(24, 16, seed=3)
+    gamma, dpi = png_chunk(b"gAMA", struct.pack(">I", 45455)), png_chunk(b"pHYs", bytes(9))
+    profile = png_chunk(b"iCCP", b"Display P3\x00\x00" + zlib.compress(b"profile"))
+    metadata = (png_chunk(b"eXIf", exif_tiff()) + png_chunk(b"tEXt", b"GPS\x0029.2,113.2")
+                + png_chunk(b"zTXt", b"Author\x00\x00" + zlib.compress(b"inspector"))
+                + png_chunk(b"iTXt", b"Description\x00\x00\x00zh\x00\x00\xe5\xae\xbe\xe9\xa6\x86")
+                + png_chunk(b"caBX", b"c2pa manifest"))
+    tagged = (picture[:33] + gamma + metadata + dpi + profile + picture[33:-12]
+              + png_chunk(b"tIME", b"\x07\xe8\x03\x05\x09\x1e\x00") + picture[-12:] + b"after the end")
+    assert stripped(tagged) == picture[:33] + gamma + dpi + profile + picture[33:]
+    assert stripped(png(24, 16, seed=3, text=b"taken at home")) == picture
+
+
+def test_a_webp_loses_its_exif_and_xmp_chunks_and_their_flags_and_keeps_its_picture():
+    icc, picture = webp_chunk(b"ICCP", b"odd profile"), WEBP_LOSSY[12:]
+    tagged = webp_extended(0x20 | 0x08 | 0x04, icc, picture, webp_chunk(b"EXIF", exif_tiff()),
+                           webp_chunk(b"XMP ", b"<x:xmpmeta>GPS</x:xmpmeta>"), webp_chunk(b"C2PA", b"manifest"))
+    assert stripped(tagged) == webp_extended(0x20, icc, picture)

@@ -1,7 +1,25 @@
-"""Uploading inspection photos: whole images of each type are kept, anything else refused and not stored."""
+"""Uploading inspection photos: whole images of each type are kept, without their metadata; anything
+else is refused and not stored."""
 import uuid
 
-from ..images import WEBP_LOSSLESS, WEBP_LOSSY, jpeg, png
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent
+from server.services.photos import NOT_STRIPPED
+
+from ..images import (
+    PHONE_MAKE,
+    WEBP_LOSSLESS,
+    WEBP_LOSSY,
+    exif_tiff,
+    jpeg,
+    jpeg_from_phone,
+    png,
+    png_chunk,
+    webp_chunk,
+    webp_extended,
+)
 from ..routes.helpers import snapshot
 from .test_enforcement import inspect
 from .test_images import NOT_IMAGES
@@ -45,3 +63,39 @@ def test_whole_images_of_each_type_are_stored_with_their_type(app, town, login):
     stored = {name: api.get(f"/api/photos/{a.get_json()['id']}") for name, a in answers.items()}
     assert {name: (r.mimetype, r.data) for name, r in stored.items()} == {
         name: (answers[name].get_json()["mime"], images[name]) for name in images}
+
+
+def test_photos_are_stored_and_served_without_where_when_and_on_which_phone_they_were_taken(app, town, login):
+    api = login("inspector")
+    inspection = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    url = f"/api/inspections/{inspection['id']}/photos"
+    plain_png, webp_picture = png(24, 16, seed=4), WEBP_LOSSY[12:]
+    tagged = {"jpeg": jpeg_from_phone(64, 48, orientation=6),
+              "png": plain_png[:33] + png_chunk(b"eXIf", exif_tiff()) + png_chunk(b"tEXt", PHONE_MAKE)
+              + plain_png[33:],
+              "webp": webp_extended(0x08, webp_picture, webp_chunk(b"EXIF", exif_tiff()))}
+    clean = {"jpeg": jpeg(64, 48), "png": plain_png, "webp": webp_extended(0, webp_picture)}
+    answers = {name: upload(api, url, content) for name, content in tagged.items()}
+    assert {name: (a.status_code, a.get_json()["size"]) for name, a in answers.items()} == {
+        name: (201, len(content)) for name, content in clean.items()}
+    served = {name: api.get(f"/api/photos/{a.get_json()['id']}").data for name, a in answers.items()}
+    assert served == clean
+    for content in served.values():
+        assert b"Exif" not in content and exif_tiff() not in content and PHONE_MAKE not in content
+    assert sorted(p["size"] for p in api.get(url).get_json()["rows"]) == sorted(map(len, clean.values()))
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "photo.create")).all()
+        assert sorted(e.detail["size"] for e in events) == sorted(map(len, clean.values()))
+
+
+def test_a_photo_whose_stripped_bytes_are_no_whole_image_is_refused_and_not_stored(app, town, login,
+                                                                                   monkeypatch):
+    api = login("inspector")
+    inspection = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    url = f"/api/inspections/{inspection['id']}/photos"
+    monkeypatch.setattr("server.services.photos.strip_metadata", lambda content, mime: content[:30])
+    before = snapshot(app, ("attachment", "audit_event"))
+    answer = upload(api, url, jpeg_from_phone())
+    assert (answer.status_code, answer.get_json()) == (
+        415, {"error": {"code": "not_an_image", "message": NOT_STRIPPED}})
+    assert snapshot(app, ("attachment", "audit_event")) == before
