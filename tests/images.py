@@ -79,6 +79,15 @@ def jpeg_from_phone(width: int = 8, height: int = 8, orientation: int = 1) -> by
             + b"MPF second picture" + jpeg())
 
 
+def jpeg_frame_size(image: bytes) -> tuple[int, int]:
+    """The width and height in a JPEG's frame header (baseline, extended or progressive)."""
+    pos = 2
+    while image[pos + 1] not in (0xC0, 0xC1, 0xC2):
+        pos += 2 + int.from_bytes(image[pos + 2:pos + 4], "big")
+    height, width = struct.unpack_from(">HH", image, pos + 5)
+    return width, height
+
+
 def webp_chunk(kind: bytes, data: bytes) -> bytes:
     """One RIFF chunk of a WebP: type, little-endian size, data and the pad byte of an odd size."""
     return kind + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)

@@ -10,12 +10,36 @@ export const UNREADABLE = '无法识别这张照片的格式（服务器只接�
 export const INCOMPLETE = '这张照片的文件不完整（可能未拍摄或保存完毕），请重新拍摄。';
 const MAX_SIDE = 1600;
 
+/** Whether the bytes hold `text` (ASCII) at `i`. */
+const holds = (b, i, text) => [...text].every((c, j) => b[i + j] === c.charCodeAt(0));
+
+/** The n-byte number at i, big-endian unless `little`. */
+const number = (b, i, n, little) => [...Array(n).keys()].reduce(
+  (sum, k) => sum * 256 + b[i + (little ? n - 1 - k : k)], 0);
+
 /** The kind of image the bytes start as, of those the server takes, or null. */
 function kindOf(b) {
-  const at = (i, text) => [...text].every((c, j) => b[i + j] === c.charCodeAt(0));
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b[0] === 0x89 && at(1, 'PNG')) return 'png';
-  if (at(0, 'RIFF') && at(8, 'WEBP')) return 'webp';
+  if (b[0] === 0x89 && holds(b, 1, 'PNG')) return 'png';
+  if (holds(b, 0, 'RIFF') && holds(b, 8, 'WEBP')) return 'webp';
+  return null;
+}
+
+/** A JPEG's segments up to its scan's header, as { marker, body, end }, walked as images.py walks
+ *  them; null when they do not reach a scan. */
+function jpegSegments(b) {
+  const segments = [];
+  for (let pos = 2; segments.length < 1000;) {
+    while (b[pos] === 0xff && b[pos + 1] === 0xff) pos += 1;
+    if (b[pos] !== 0xff || pos + 4 > b.length) return null;
+    const marker = b[pos + 1];
+    if (marker <= 0x01 || (marker >= 0xd0 && marker <= 0xd9)) return null; // no length: out of place
+    const end = pos + 2 + number(b, pos + 2, 2);
+    if (end > b.length) return null;
+    segments.push({ marker, body: pos + 4, end });
+    if (marker === 0xda) return segments;
+    pos = end;
+  }
   return null;
 }
 
@@ -23,42 +47,40 @@ function kindOf(b) {
  *  segments to a scan an end follows, a PNG's chunks to IEND, a WebP's RIFF size): a picture cut
  *  short would otherwise be refused only after the inspector has left the venue. */
 function whole(kind, b) {
-  const size = (i, n, little) => [...Array(n).keys()].reduce(
-    (sum, k) => sum * 256 + b[i + (little ? n - 1 - k : k)], 0);
-  if (kind === 'webp') return [8 + size(4, 4, true), 9 + size(4, 4, true)].includes(b.length);
+  if (kind === 'webp') return [8 + number(b, 4, 4, true), 9 + number(b, 4, 4, true)].includes(b.length);
   if (kind === 'png') {
-    for (let pos = 8; pos + 12 <= b.length; pos += 12 + size(pos, 4)) {
-      if (String.fromCharCode(...b.subarray(pos + 4, pos + 8)) === 'IEND') return true;
+    for (let pos = 8; pos + 12 <= b.length; pos += 12 + number(b, pos, 4)) {
+      if (holds(b, pos + 4, 'IEND')) return true;
     }
     return false;
   }
-  for (let pos = 2, segments = 0; segments < 1000; segments += 1) {
-    while (b[pos] === 0xff && b[pos + 1] === 0xff) pos += 1;
-    if (b[pos] !== 0xff || pos + 4 > b.length) return false;
-    const marker = b[pos + 1];
-    if (marker <= 0x01 || (marker >= 0xd0 && marker <= 0xd9)) return false; // no length: out of place
-    const end = pos + 2 + size(pos + 2, 2);
-    if (end > b.length) return false;
-    if (marker === 0xda) {
-      for (let i = end; i + 1 < b.length; i += 1) if (b[i] === 0xff && b[i + 1] === 0xd9) return true;
-      return false;
-    }
-    pos = end;
+  const segments = jpegSegments(b);
+  if (!segments) return false;
+  for (let i = segments.at(-1).end; i + 1 < b.length; i += 1) {
+    if (b[i] === 0xff && b[i + 1] === 0xd9) return true;
   }
   return false;
 }
 
-/** Fit a picked photo for the server: as it is when small enough and of a kind the server takes
- *  (refused if cut short), else re-encoded as a (smaller) JPEG. Resolve { blob } or { problem }: the
- *  message to show (cut short, not an image the phone can read, or too large still). */
+/** Whether a JPEG carries Exif: its orientation may turn the picture, and the server drops it. */
+function carriesExif(b) {
+  return jpegSegments(b).some((s) => s.marker === 0xe1 && holds(b, s.body, 'Exif\0\0'));
+}
+
+/** Fit a picked photo for the server: as it is when small enough, of a kind the server takes and
+ *  without Exif (refused if cut short), else re-encoded as a (smaller) JPEG. Resolve { blob } or
+ *  { problem }: the message to show (cut short, not an image the phone can read, or too large still). */
 export async function fitPhoto(file) {
   if (file.size <= MAX_BYTES) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const kind = kindOf(bytes);
-    if (kind) return whole(kind, bytes) ? { blob: file } : { problem: INCOMPLETE };
+    if (kind && !whole(kind, bytes)) return { problem: INCOMPLETE };
+    // The server drops Exif, and with it the orientation: a camera's photo is drawn upright here,
+    // which costs a cheap phone no more than the camera's larger photos already do.
+    if (kind && !(kind === 'jpeg' && carriesExif(bytes))) return { blob: file };
   }
   try {
-    const bitmap = await createImageBitmap(file);
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
     const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
     const canvas = document.createElement('canvas');
     canvas.width = Math.round(bitmap.width * scale);

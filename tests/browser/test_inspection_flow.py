@@ -13,7 +13,7 @@ from server.extensions import db
 from server.models import AppliedOp, Attachment, Inspection, JointOperation, Venue, new_id
 
 from .. import factories
-from ..images import jpeg, png
+from ..images import PHONE_MAKE, jpeg, jpeg_frame_size, jpeg_from_phone, png
 from . import helpers
 from .conftest import PHONE
 
@@ -408,6 +408,23 @@ def test_a_photo_cut_short_is_refused_when_picked_and_a_whole_one_goes_as_it_is(
         ({"name": "cut.png", "mimeType": "image/png", "buffer": png(8, 8)[:-12]}, cut)],
         {"name": "door.jpg", "mimeType": "image/jpeg", "buffer": whole})
     assert stored == ("image/jpeg", whole)
+
+
+def test_a_camera_photo_turned_by_its_exif_goes_upright_and_without_it(browser, live_server):
+    """A camera saves the picture as its sensor lay and says in Exif how to turn it (6: a quarter
+    turn clockwise), with where, when and on which phone it was taken. The server drops Exif, so
+    the phone draws the photo upright and sends none: it is stored standing, and nothing of the Exif
+    ever leaves the phone."""
+    context, page = inspecting_venue_a(browser, live_server)
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_buffer) if r.url.endswith("/photos") else None)
+    taken = jpeg_from_phone(64, 48, orientation=6)
+    mime, content = _refused_then_stored(context, page, live_server, [],
+                                         {"name": "IMG_0002.jpg", "mimeType": "image/jpeg", "buffer": taken})
+    assert mime == "image/jpeg" and jpeg_frame_size(content) == (48, 64)
+    assert len(sent) == 1 and sent[0][:3] == b"\xff\xd8\xff"
+    for image in (sent[0], content):
+        assert b"Exif" not in image and PHONE_MAKE not in image and b"HULEI-TEST-COMMENT" not in image
 
 
 def _refused_then_stored(context, page, live_server, refused: list[tuple[dict, str]],
