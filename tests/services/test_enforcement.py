@@ -132,6 +132,14 @@ def test_month_view_and_missing_operation_warning(app, town, login):
     assert [o["id"] for o in view["operations"]] == [operation["id"]]
     assert [v["id"] for v in view["covered"]] == [town.venues["a"]]
     assert [v["id"] for v in view["uncovered"]] == [town.venues["b"]]
+    # Filed in the operation, then corrected as made outside it: the correction says what happened.
+    linked = inspect(api, town.venues["b"], [{"item": "verify_identity", "result": "pass"}],
+                     operation_id=operation["id"])
+    inspect(api, town.venues["b"], [{"item": "verify_identity", "result": "pass"}], amends=linked["id"],
+            amend_reason="不是联合行动中检查的")
+    view = api.get(f"/api/operations/month?month={NOW:%Y-%m}").get_json()
+    assert ([v["id"] for v in view["covered"]], [v["id"] for v in view["uncovered"]]) == (
+        [town.venues["a"]], [town.venues["b"]])
     assert api.get("/api/operations/month?month=2026-13").status_code == 422
     with app.app_context():
         assert enforcement.operation_missing(date(NOW.year, NOW.month, 21)) is (NOW.day > 21)
