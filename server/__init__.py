@@ -3,7 +3,7 @@ import gc
 
 from flask import Flask
 
-from . import crypto
+from . import crypto, request_log
 from .config import load_config
 
 
@@ -19,6 +19,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     crypto.init_app(app)
+    request_log.install()
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

@@ -1,0 +1,25 @@
+"""The serving process's request log, without query strings.
+
+Werkzeug (`make run`) logs each request line. A query may hold what must not be written in plain
+text: a child's name searched in a ledger (`q`), the reason given for an unmasked export."""
+import logging
+import re
+
+QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+class WithoutQuery(logging.Filter):
+    """Drop the query string from every text argument of a log record (a request line, the raw line
+    of a request refused as malformed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(QUERY.sub("?…", arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+def install() -> None:
+    """Filter werkzeug's request log (once per process)."""
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, WithoutQuery) for f in logger.filters):
+        logger.addFilter(WithoutQuery())
