@@ -88,9 +88,11 @@ def review_location(household_id: str):
 @api_doc(query=ws.HelpersQuerySchema, response=ws.HelpersSchema)
 @login_required
 def list_helpers():
-    """List the people the caller may name as a plan's helper (of one village with village_id)."""
+    """List the people the caller may name as a plan's helper (of one village with village_id; its
+    head and the grid workers of one grid with grid_id)."""
     args = query_args(ws.HelpersQuerySchema())
-    return ws.HelpersSchema().dump({"rows": plans.plan_helpers(actor(), args.get("village_id"))})
+    return ws.HelpersSchema().dump({"rows": plans.plan_helpers(actor(), args.get("village_id"),
+                                                                args.get("grid_id"))})
 
 
 @bp.post("/plans/<plan_id>/approve")

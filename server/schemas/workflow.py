@@ -55,9 +55,10 @@ class LocationQuerySchema(PageQuerySchema):
 
 
 class HelpersQuerySchema(StrictSchema):
-    """Filters of GET /api/helpers: the village of the child the plan is for."""
+    """Filters of GET /api/helpers: the village and grid of the child the plan is for."""
 
     village_id = fields.String()
+    grid_id = fields.String()
 
 
 class ReviewDecisionSchema(StrictSchema):

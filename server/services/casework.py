@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
-from . import audit, plans, scope
+from . import audit, changes, plans, scope
 from .registry import new_record
 from .writes import assign, save_record
 
@@ -26,7 +26,10 @@ def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
     except ApiError:
         raise validation_error({"child_id": ["儿童不存在或不在您的管辖范围内"]}) from None
     if data.get("helper_id") is not None:
-        plans.check_helper(data["helper_id"], child.village_id)
+        plans.check_helper(data["helper_id"], child.village_id, child.grid_id)
+    changes.lock_writers()  # two plans drafted at once for one child would both find none open
+    if plans.has_open_plan(child.id):
+        raise ApiError(409, "plan_exists", "该儿童已有未结案的帮扶计划，请在该计划上修改")
     plan = new_record(Plan, data)
     plan.child_id, plan.grid_id, plan.village_id = child.id, child.grid_id, child.village_id
     assign(plan, _measures(data))
@@ -47,7 +50,7 @@ def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -
     plan = scope.get_scoped(actor, Plan, plan_id)
     check_plan_editable(actor, plan)
     if data.get("helper_id") is not None:
-        plans.check_helper(data["helper_id"], plan.village_id)
+        plans.check_helper(data["helper_id"], plan.village_id, plan.grid_id)
     changed = assign(plan, _measures(data))
     if "review_every_days" in changed:
         changed += assign(plan, {"next_review_due": plans.rescheduled_review(plan)})

@@ -6,7 +6,7 @@ from sqlalchemy import and_, exists, func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Plan, PlanProgress, User, new_id, stands, utcnow
-from . import audit, batching, risk_rules, schedule, scope
+from . import audit, batching, changes, risk_rules, schedule, scope
 from .writes import assign, save_record
 
 APPROVER_ROLES = ("village_head",)
@@ -67,9 +67,10 @@ def propose_plan(actor, child: Child, answers: dict | None, device_id: str | Non
     return plan
 
 
-def plan_helpers(actor, village_id: str | None = None) -> list[User]:
+def plan_helpers(actor, village_id: str | None = None, grid_id: str | None = None) -> list[User]:
     """Return the active people who may be named a plan's helper: the actor's village (or the
-    town for the town admin), narrowed to one village with `village_id`."""
+    town for the town admin), narrowed to one village with `village_id`, and with `grid_id` to its
+    head and the grid workers of that grid (check_helper)."""
     if not scope.can_read(actor, Plan):
         raise ApiError(404)
     query = select(User).where(User.active.is_(True), User.role.in_(HELPER_ROLES),
@@ -79,21 +80,31 @@ def plan_helpers(actor, village_id: str | None = None) -> list[User]:
     if village_id:
         query = query.where(User.village_id == village_id)
     people = db.session.scalars(query).all()
+    if grid_id:
+        people = [u for u in people if u.role != "grid_worker" or grid_id in u.grid_ids]
     return sorted(people, key=lambda u: (u.role != "grid_worker", u.display_name or u.username, u.id))
 
 
-def check_helper(helper_id: str, village_id: str) -> None:
-    """Refuse a helper who is not an active grid worker or head of the child's village."""
+HELPER_RULE = "帮扶责任人应为本村/社区负责人，或负责该儿童所在网格的在岗网格员"
+
+
+def check_helper(helper_id: str, village_id: str, grid_id: str) -> None:
+    """Refuse a helper who is not an active head of the child's village or grid worker of its grid: a
+    worker of another grid would never see the plan, its reviews or its progress."""
     helper = db.session.get(User, helper_id)
     if helper is None or not helper.active or helper.role not in HELPER_ROLES \
-            or helper.village_id != village_id:
-        raise validation_error({"helper_id": ["帮扶责任人应为本村在岗的网格员或村/社区负责人"]})
+            or helper.village_id != village_id \
+            or helper.role == "grid_worker" and grid_id not in helper.grid_ids:
+        raise validation_error({"helper_id": [HELPER_RULE]})
 
 
 def _plan_for_approver(actor, plan_id: str) -> Plan:
     plan = scope.get_scoped(actor, Plan, plan_id)
     if actor.role not in APPROVER_ROLES:
         raise ApiError(403, "plan_not_allowed", "只有村/社区负责人可以审批或结案帮扶计划")
+    # As it stands under the lock: an approval and a close at the same moment see each other.
+    changes.lock_writers()
+    db.session.refresh(plan)
     return plan
 
 
@@ -104,7 +115,7 @@ def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
         raise ApiError(409, "plan_not_draft", "只有草稿状态的帮扶计划可以审批")
     if not plan.helper_id:
         raise validation_error({"helper_id": ["请先指定一名帮扶责任人"]})
-    check_helper(plan.helper_id, plan.village_id)
+    check_helper(plan.helper_id, plan.village_id, plan.grid_id)
     if not plan.measures:
         raise validation_error({"measures": ["请至少列出一项帮扶措施"]})
     now = utcnow()

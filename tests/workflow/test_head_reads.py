@@ -35,8 +35,12 @@ def test_helpers_are_the_active_workers_and_head_of_the_village(app, town, login
     village_b = login("admin").get(f"/api/helpers?village_id={town.villages['b']}").get_json()["rows"]
     assert [r["name"] for r in village_b] == ["测试worker_b", "测试head_b"]
     assert login("head_a").get(f"/api/helpers?village_id={town.villages['b']}").get_json()["rows"] == []
-    assert_error(login("head_a").get("/api/helpers?grid_id=x"), 422, "validation_error",
-                 field_names={"grid_id"})
+    # For a plan of grid a2: the head, not worker_a (grid a1), who would never see the plan.
+    for grid, names in (("a1", ["测试worker_a", "测试head_a"]), ("a2", ["测试head_a"])):
+        rows = login("head_a").get(f"/api/helpers?grid_id={town.grids[grid]}").get_json()["rows"]
+        assert [r["name"] for r in rows] == names
+    assert_error(login("head_a").get("/api/helpers?unit_id=x"), 422, "validation_error",
+                 field_names={"unit_id"})
     assert_error(login("inspector").get("/api/helpers"), 404, "not_found")
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Plan, PlanProgress, utcnow
+from server.services import plans
 from server.services.audit import verify_chain
 
 from ..routes.helpers import assert_error
@@ -55,9 +56,11 @@ def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
     assert (plan["status"], plan["helper_id"], plan["measures"]) == ("draft", None, [])
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
                  field_names={"helper_id"})
-    for outsider in ("worker_b", "head_b", "inspector", "police", "admin"):
+    # worker_a works grid a1: a2's plan would be out of their sight until given a2 as well.
+    for outsider in ("worker_b", "head_b", "inspector", "police", "admin", "worker_a"):
         assert_error(head.edit(f"/api/plans/{plan['id']}", {"helper_id": town.users[outsider]}),
-                     422, "validation_error", field_names={"helper_id"})
+                     422, "validation_error", fields={"helper_id": [plans.HELPER_RULE]})
+    _give_grid_a2(login, town)
     edit = head.edit(f"/api/plans/{plan['id']}", {"helper_id": town.users["worker_a"]})
     assert edit.status_code == 200, edit.get_json()
     assert_error(head.post(f"/api/plans/{plan['id']}/approve"), 422, "validation_error",
@@ -69,8 +72,15 @@ def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
     assert head.get(f"/api/plans/{plan['id']}").get_json()["helper_id"] == town.users["worker_a"]
 
 
+def _give_grid_a2(login, town) -> None:
+    answer = login("admin").patch(f"/api/users/{town.users['worker_a']}",
+                                  json={"grid_ids": [town.grids["a1"], town.grids["a2"]]})
+    assert answer.status_code == 200, answer.get_json()
+
+
 def test_a_helper_who_left_cannot_be_approved_as_one(app, town, login):
     head, admin = login("head_a"), login("admin")
+    _give_grid_a2(login, town)
     head.post(f"/api/children/{town.children['a2']}/risk-override",
               json={"level": "high", "reason": "村委会掌握情况"})
     plan = head.get(f"/api/plans?child_id={town.children['a2']}").get_json()["rows"][0]
@@ -201,3 +211,16 @@ def test_moving_a_household_saves_its_childs_plan_as_an_edit(app, town, login):
             .order_by(AuditEvent.seq.desc()).limit(1)).all()
         assert events == [(town.users["head_a"], {"version": after["version"], "fields": ["grid_id"]})]
         assert verify_chain()["ok"]
+
+
+def test_a_child_with_an_open_plan_gets_no_second_one(app, town, login):
+    """A visit drafted a plan for a child now high-risk; a plan created by hand for the same child is
+    refused (two open plans: two approvals, two helpers, counted twice), and nothing is written."""
+    head = login("head_a")
+    head.post(f"/api/children/{town.children['a1']}/risk-override",
+              json={"level": "high", "reason": "掌握情况"})
+    drafted = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]
+    assert [p["status"] for p in drafted] == ["draft"]
+    assert_error(head.post("/api/plans", json={"child_id": town.children["a1"], "measures": []}), 409,
+                 "plan_exists")
+    assert head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"] == drafted

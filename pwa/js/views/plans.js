@@ -118,7 +118,7 @@ async function fill(holder, title, id) {
   try {
     plan = await api.get(`/api/plans/${id}`);
     [child, helpers, progress, reasons] = await Promise.all([api.get(`/api/children/${plan.child_id}/risk`),
-      api.get(`/api/helpers?village_id=${encodeURIComponent(plan.village_id)}`).then((r) => r.rows).catch(() => []),
+      api.get(`/api/helpers?village_id=${encodeURIComponent(plan.village_id)}&grid_id=${encodeURIComponent(plan.grid_id)}`).then((r) => r.rows).catch(() => []),
       api.get(`/api/plan_progress?plan_id=${encodeURIComponent(id)}&per_page=100`).then((r) => r.rows),
       api.get('/api/risk-reasons').then((r) => r.reasons).catch(() => [])]);
   } catch (e) { holder.replaceChildren(failure(e)); return; }
