@@ -1,9 +1,11 @@
-"""GET /api/checklists: the current checklist templates, for the phone to cache."""
+"""GET /api/checklists: the current checklist templates, and which answers prompt a clue, for the
+phone to cache."""
 from flask import Blueprint
 from flask_login import login_required
 
 from ..schemas.checklists import ChecklistsSchema
 from ..services.checklists import load_templates
+from ..services.risk import clue_prompt
 from .common import api_doc
 
 bp = Blueprint("checklists", __name__, url_prefix="/api")
@@ -13,6 +15,7 @@ bp = Blueprint("checklists", __name__, url_prefix="/api")
 @api_doc(response=ChecklistsSchema)
 @login_required
 def list_checklists():
-    """Return every checklist template (by venue type, and the home-visit one), with versions."""
+    """Return every checklist template (by venue type, and the home-visit one), with versions, and
+    the home-visit answers that prompt a clue at once."""
     templates = sorted(load_templates().values(), key=lambda t: t["key"])
-    return ChecklistsSchema().dump({"templates": templates})
+    return ChecklistsSchema().dump({"templates": templates, "clue_prompt": clue_prompt()})

@@ -33,7 +33,23 @@ class ChecklistTemplateSchema(Schema):
     items = fields.List(fields.Nested(ChecklistItemSchema))
 
 
+class CluePromptFactorSchema(Schema):
+    """One home-visit finding that is a sign of abuse: its key, label and the risk rules' condition."""
+
+    key = fields.String()
+    label = fields.String()
+    when = fields.Dict()
+
+
+class CluePromptSchema(Schema):
+    """Which home-visit answers prompt a clue (强制报告) at once, and what the prompt says."""
+
+    message = fields.String()
+    factors = fields.List(fields.Nested(CluePromptFactorSchema))
+
+
 class ChecklistsSchema(Schema):
     """The answer of GET /api/checklists."""
 
     templates = fields.List(fields.Nested(ChecklistTemplateSchema))
+    clue_prompt = fields.Nested(CluePromptSchema)

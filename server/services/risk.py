@@ -50,6 +50,7 @@ class _Rules:
     default_level: str
     trust_flags: frozenset
     trust_reason: str
+    clue_factors: frozenset
 
 
 _prepared: list[_Rules] = []
@@ -65,7 +66,8 @@ def _rules() -> _Rules:
                    for rule in source["level_rules"])
     trust = _trust(source)
     prepared = _Rules(source, tuple((f["key"], _compile(f["when"])) for f in source["factors"]),
-                      levels, source["default_level"], frozenset(trust["flags"]), trust["reason"]["key"])
+                      levels, source["default_level"], frozenset(trust["flags"]), trust["reason"]["key"],
+                      frozenset((source.get("clue_prompt") or {}).get("factors", ())))
     _prepared[:] = [prepared]
     return prepared
 
@@ -92,6 +94,23 @@ def assess_child(child: Child, latest_answers: dict | None, flags: list[str] | N
         if previous and LEVEL_ORDER[previous] > LEVEL_ORDER[level]:
             level = previous
     return level, reasons
+
+
+def abuse_signs(answers: dict | None, categories: list | None = None) -> list[str]:
+    """Return the keys of the signs of abuse (the rules' clue_prompt factors) that visit answers show."""
+    rules = _rules()
+    return [key for key, holds in rules.factors
+            if key in rules.clue_factors and holds(answers or {}, categories or [])]
+
+
+def clue_prompt() -> dict:
+    """Return what prompts a clue at once, for the phone to ask offline as the server does: the
+    message, and each prompting factor with its label and condition."""
+    rules = risk_rules.rules()
+    keys = rules["clue_prompt"]["factors"]
+    return {"message": rules["clue_prompt"]["message"],
+            "factors": [{"key": f["key"], "label": f["label"], "when": f["when"]}
+                        for f in rules["factors"] if f["key"] in keys]}
 
 
 def reason_labels(keys: list[str]) -> list[str]:

@@ -1,12 +1,12 @@
-"""The caller's to-do: overdue visits, visits and locations to review, plans missing or due,
-deadlines, reports."""
+"""The caller's to-do: overdue visits, visits and locations to review, signs of abuse not reported,
+plans missing or due, deadlines, reports."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Child, Plan, Visit
-from . import clues, deadlines, periods, plans, review, schedule, scope, weekly_reports
+from . import clues, deadlines, periods, plans, review, schedule, scope, unreported, weekly_reports
 from .masking import name_for
 
 LIMIT = 50
@@ -61,6 +61,19 @@ def _questioned_visits(actor, today) -> tuple[int, list[dict]]:
                     "due": None, "overdue": False, "entity": "visit", "entity_id": v.id,
                     "village_id": v.village_id, "detail": {"note": v.review_note, "child_id": v.child_id}}
                    for v in visits]
+
+
+def _clues_missing(actor, today) -> tuple[int, list[dict]]:
+    """My visits that found signs of abuse and no clue yet: the report was due at once."""
+    visits = unreported.unreported_visits(actor)
+    children = _children(v.child_id for v in visits[:LIMIT])
+    return len(visits), [{"kind": "clue_missing",
+                          "title": f"{_name(actor, children.get(v.child_id))} 走访发现侵害迹象，尚未报告线索",
+                          "due": None, "overdue": True, "entity": "visit", "entity_id": v.id,
+                          "village_id": v.village_id,
+                          "detail": {"child_id": v.child_id, "visited_at": v.visited_at.isoformat(),
+                                     "signs": v.signs}}
+                         for v in visits[:LIMIT]]
 
 
 def _plan_items(actor, kind: str, title: str, query, today) -> tuple[int, list[dict]]:
@@ -127,13 +140,15 @@ def _location_pending(actor, today) -> tuple[int, list[dict]]:
 
 
 SOURCES = {
-    "grid_worker": (("overdue_visit", _overdue_visits), ("visit_questioned", _questioned_visits),
-                    ("plan_review_due", _plans_due)),
-    "village_head": (("overdue_visit", _overdue_visits), ("review_pending", _review_pending),
+    "grid_worker": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
+                    ("visit_questioned", _questioned_visits), ("plan_review_due", _plans_due)),
+    "village_head": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
+                     ("review_pending", _review_pending),
                      ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_review_due", _plans_due)),
-    "town_admin": (("overdue_visit", _overdue_visits), ("review_pending", _review_pending),
+    "town_admin": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
+                   ("review_pending", _review_pending),
                    ("plan_missing", _plans_missing), ("plan_review_due", _plans_due),
                    ("clue_new", _clues_waiting)),
     "police": (("clue_new", _clues_waiting), ("weekly_report_due", _weekly_due)),

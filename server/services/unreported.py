@@ -1,0 +1,67 @@
+"""Visits that show signs of abuse with no clue (强制报告) filed from them: the to-do's safety net
+for a prompt to report that the worker put off (稍后)."""
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import exists, select
+
+from ..extensions import db
+from ..models import Child, Clue, Visit, stands
+from . import risk, scope
+
+
+class Unreported(NamedTuple):
+    """A standing visit of the worker's whose answers show signs of abuse, and the signs."""
+
+    id: str
+    child_id: str | None
+    village_id: str
+    visited_at: datetime
+    signs: list[str]
+
+
+def unreported_visits(actor) -> list[Unreported]:
+    """Return the caller's own standing visits in scope that show signs of abuse and that no standing
+    clue names, nor one naming a visit they correct (a correction is the same visit, reported once),
+    oldest first."""
+    named = exists().where(Clue.source_visit_id == Visit.id, *stands(Clue))
+    query = scope.scoped_select(actor, Visit).where(Visit.worker_id == actor.id, *stands(Visit), ~named) \
+        .with_only_columns(Visit.id, Visit.amends_id, Visit.answers_ct, Visit.child_id, Visit.village_id,
+                           Visit.visited_at)
+    rows = db.session.execute(query.order_by(Visit.visited_at, Visit.id)).all()
+    categories = dict(db.session.execute(select(Child.id, Child.categories).where(
+        Child.id.in_({r.child_id for r in rows if r.child_id}))).all()) if rows else {}
+    shown = []
+    # Answers are sealed, so the signs are read here, not matched in SQL.
+    for row in rows:
+        signs = risk.abuse_signs(Visit.answers.open(Visit.__tablename__, row.id, row.answers_ct),
+                                 categories.get(row.child_id))
+        if signs:
+            shown.append((row, signs))
+    reported = _reported_through_corrections({row.id: row.amends_id for row, _ in shown})
+    return [Unreported(row.id, row.child_id, row.village_id, row.visited_at, signs)
+            for row, signs in shown if row.id not in reported]
+
+
+def _reported_through_corrections(amends: dict[str, str | None]) -> set[str]:
+    """Of these visits (id: the visit it corrects), those a standing clue reports through a visit
+    earlier in their chain of corrections."""
+    parent = dict(amends)
+    frontier = {a for a in parent.values() if a}
+    while frontier:
+        rows = db.session.execute(select(Visit.id, Visit.amends_id).where(Visit.id.in_(frontier))).all()
+        parent.update({r.id: r.amends_id for r in rows})
+        frontier = {r.amends_id for r in rows if r.amends_id and r.amends_id not in parent}
+    earlier = set(parent) - set(amends)
+    named = set(db.session.scalars(select(Clue.source_visit_id).where(
+        Clue.source_visit_id.in_(earlier), *stands(Clue)))) if earlier else set()
+    reported = set()
+    for visit_id in amends:
+        current, seen = parent.get(visit_id), {visit_id}
+        while current and current not in seen:
+            if current in named:
+                reported.add(visit_id)
+                break
+            seen.add(current)
+            current = parent.get(current)
+    return reported

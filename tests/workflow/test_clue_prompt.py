@@ -1,0 +1,106 @@
+"""Signs of abuse found on a visit prompt a clue (强制报告) with the visit linked; until one is filed,
+the visit stays in its worker's to-do (CHECKLISTS: risk rules)."""
+import uuid
+
+from ..routes.helpers import assert_error, snapshot
+from ..sync.test_push_pull_basics import op, push
+from .helpers import post_visit, visit_body
+
+TITLE = "欧阳明月 走访发现侵害迹象，尚未报告线索"
+
+
+def _missing(api) -> tuple[int, list[tuple]]:
+    body = api.get("/api/tasks").get_json()
+    items = [t for t in body["tasks"] if t["kind"] == "clue_missing"]
+    return body["counts"].get("clue_missing"), [(t["entity_id"], t["title"], t["detail"]["signs"])
+                                                for t in items]
+
+
+def _clue(api, visit_id: str | None, **fields):
+    body = {"id": str(uuid.uuid4()), "description": "走访发现手臂有淤青", "source_visit_id": visit_id, **fields}
+    return api.post("/api/clues", json=body)
+
+
+def _correct(api, child_id: str, original: dict, answers: dict) -> dict:
+    body = {**visit_body(child_id, "a1", answers), "visited_at": original["visited_at"],
+            "amends": original["id"], "amend_reason": "补充走访情况"}
+    response = api.post("/api/visits", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_a_visit_with_signs_waits_in_its_workers_to_do_until_a_clue_names_it(town, login):
+    worker, child = login("worker_a"), town.children["a1"]
+    calm = post_visit(worker, child, "a1", {"injury_signs": False, "in_school": True}, hours_ago=3)
+    hurt = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=2)
+    stranger = post_visit(worker, child, "a1", {"unknown_adult_contact": True}, hours_ago=1)
+    body = worker.get("/api/tasks").get_json()
+    items = [t for t in body["tasks"] if t["kind"] == "clue_missing"]
+    assert items == [
+        {"kind": "clue_missing", "title": TITLE, "due": None, "overdue": True, "entity": "visit",
+         "entity_id": visit["id"], "village_id": town.villages["a"],
+         "detail": {"child_id": child, "visited_at": visit["visited_at"], "signs": [sign]}}
+        for visit, sign in ((hurt, "injury_signs"), (stranger, "unknown_adult_contact"))]
+    assert body["counts"]["clue_missing"] == 2 and calm["id"] not in {t["entity_id"] for t in items}
+    # The village head reads the visits but is not the one who found the signs.
+    assert _missing(login("head_a")) == (0, [])
+
+    assert _clue(worker, hurt["id"], child_id=child).status_code == 201
+    assert _missing(worker) == (1, [(stranger["id"], TITLE, ["unknown_adult_contact"])])
+    # Anyone's clue from the visit reports it: the town office filed this one.
+    assert _clue(login("admin"), stranger["id"]).status_code == 201
+    assert _missing(worker) == (0, [])
+
+
+def test_a_correction_is_the_same_visit_reported_once(town, login):
+    worker, child = login("worker_a"), town.children["a1"]
+    # Signs corrected away: the superseded visit asks for nothing.
+    mistaken = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=5)
+    assert _missing(worker)[0] == 1
+    _correct(worker, child, mistaken, {"injury_signs": False})
+    assert _missing(worker) == (0, [])
+    # Reported, then corrected still showing signs: the clue names the visit the correction replaced.
+    reported = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=4)
+    assert _clue(worker, reported["id"]).status_code == 201
+    corrected = _correct(worker, child, reported, {"injury_signs": True, "in_school": False})
+    twice = _correct(worker, child, corrected, {"injury_signs": True, "in_school": True})
+    assert _missing(worker) == (0, [])
+    # A correction that newly shows signs asks for its own clue.
+    plain = post_visit(worker, child, "a1", {}, hours_ago=3)
+    found = _correct(worker, child, plain, {"unknown_adult_contact": True})
+    assert _missing(worker) == (1, [(found["id"], TITLE, ["unknown_adult_contact"])])
+    assert twice["amends"] == corrected["id"]
+
+
+def test_a_visit_and_the_clue_it_prompted_go_in_one_push_in_order(town, login):
+    """The phone queues the visit, then the clue naming it: offline both wait, and ops apply in order."""
+    worker = login("worker_a", device_id="phone-worker-a-clue")
+    visit_id, clue_id = str(uuid.uuid4()), str(uuid.uuid4())
+    answer = push(worker, [
+        op("visit", "create", visit_id, visit_body(town.children["a1"], "a1", {"injury_signs": True})),
+        op("clue", "create", clue_id, {"description": "手臂有淤青", "child_id": town.children["a1"],
+                                       "source_visit_id": visit_id})])
+    assert [(r["status"], r["id"]) for r in answer["results"]] == [("applied", visit_id), ("applied", clue_id)]
+    assert login("police").get(f"/api/clues/{clue_id}").get_json()["source_visit_id"] == visit_id
+    assert _missing(worker) == (0, [])
+
+
+def test_a_clue_naming_a_visit_its_filer_cannot_see_is_refused(app, town, login):
+    other = post_visit(login("worker_b"), town.children["b1"], "b1", {"injury_signs": True})
+    worker = login("worker_a")
+    before = snapshot(app)
+    message = {"source_visit_id": ["来源记录不存在或不在您的管辖范围内"]}
+    for visit_id in (other["id"], str(uuid.uuid4())):
+        assert_error(_clue(worker, visit_id), 422, "validation_error", fields=message)
+    assert snapshot(app) == before
+
+
+def test_the_phone_learns_which_answers_prompt_a_clue(town, login):
+    prompt = login("worker_a").get("/api/checklists").get_json()["clue_prompt"]
+    assert prompt == {
+        "message": "本次走访发现疑似侵害迹象。依照强制报告制度，请立即报告线索。",
+        "factors": [
+            {"key": "injury_signs", "label": "身体有不明伤痕",
+             "when": {"answer": "injury_signs", "op": "eq", "value": True}},
+            {"key": "unknown_adult_contact", "label": "有陌生成年人频繁接触或给予财物",
+             "when": {"answer": "unknown_adult_contact", "op": "eq", "value": True}}]}
