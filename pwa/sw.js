@@ -28,6 +28,7 @@ const SHELL = [
   '/js/sync.js',
   '/js/other-tabs.js',
   '/js/ui.js',
+  '/js/clue-prompt.js',
   '/js/shell.js',
   '/js/i18n/zh-CN.js',
   '/js/views/login.js',

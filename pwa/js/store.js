@@ -139,5 +139,6 @@ export async function keepServer(entity, record) {
   await load();
 }
 
-/** Reference data kept for offline forms: 'templates' (checklists) and 'places'. */
+/** Reference data kept for offline forms: 'templates' (checklists), 'cluePrompt' (which answers prompt a
+ *  clue) and 'places'. */
 export const reference = (name) => db.kvGet(name);

@@ -185,7 +185,7 @@ async function pullAll(resynced = false) {
   }
 }
 
-/** The checklist templates and the places tree, kept for offline forms. */
+/** The checklist templates with the answers that prompt a clue, and the places tree, kept for offline forms. */
 async function refreshReference() {
   const soft = (p) => api.get(p).catch((e) => {
     if (e.retryable || e.status === 401 || e.code === 'device_revoked') throw e;
@@ -193,5 +193,6 @@ async function refreshReference() {
   });
   const [checklists, places] = await Promise.all([soft('/api/checklists'), soft('/api/places')]);
   if (checklists) await db.kvSet('templates', checklists.templates);
+  if (checklists && checklists.clue_prompt) await db.kvSet('cluePrompt', checklists.clue_prompt);
   if (places) await db.kvSet('places', places.villages);
 }

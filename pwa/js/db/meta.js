@@ -25,7 +25,7 @@ export async function createAuth(auth) {
   }).then(() => true, () => false);
 }
 
-// ---- encrypted small values: user, cursor, templates, places, last sync ----
+// ---- encrypted small values: user, cursor, templates, clue prompt, places, last sync ----
 export async function kvGet(name) {
   const row = await tx(['meta'], 'readonly', (s) => done(s.meta.get(`kv:${name}`))).then((p) => p);
   return row ? unsealKv(name, row) : null;

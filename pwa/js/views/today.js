@@ -1,5 +1,6 @@
 // 今日待办: the station's new clues and weekly report (police), what waits in 村务 (village head,
-// town office), visits the village head questioned, then overdue visits, then the nearest households by GPS.
+// town office), visits that found signs of abuse with no clue filed yet, visits the village head
+// questioned, then overdue visits, then the nearest households by GPS.
 import { h, page, today, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
@@ -8,6 +9,7 @@ import { RISK, T } from '../i18n/zh-CN.js';
 import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
 import { mayInspect } from './venue.js';
+import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
 
 let position = null;
 // A head's or the town office's lists run to hundreds: the rest are in the ledger.
@@ -64,6 +66,21 @@ function questionedSection() {
     })));
 }
 
+/** My visits that found signs of abuse with no clue filed yet: the report is due at once. */
+async function unreportedSection(todo) {
+  const serverItems = ((todo && todo.tasks) || []).filter((t) => t.kind === 'clue_missing');
+  const visits = unreported(await cluePrompt(), serverItems, (state.get().user || {}).id);
+  if (!visits.length) return null;
+  return h('section', { 'aria-labelledby': 'unreported-h', 'data-testid': 'clue-missing' },
+    h('h2', { id: 'unreported-h' }, `走访发现侵害迹象，尚未报告线索（${visits.length}）`),
+    h('ul', { class: 'list' }, visits.map(({ visit, signs }) => {
+      const c = store.one('child', visit.child_id);
+      return h('li', {}, h('a', { class: 'item', href: clueAddress(visit.child_id, visit.id), 'data-visit': visit.id },
+        h('strong', {}, c ? c.name : '（本机没有该儿童）'), h('span', { class: 'tag high' }, '待报告'),
+        h('span', { class: 'meta' }, `${fmtTime(visit.visited_at)} 走访发现：${signs.map((x) => x.label).join('、')}`)));
+    })));
+}
+
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
 function cluesSection() {
   if (role() !== 'police') return null;
@@ -76,10 +93,10 @@ function cluesSection() {
       h('strong', {}, `${waiting} 条线索待受理`)))));
 }
 
-/** The server's to-do of the police, a village head or the town office: the server knows, so only
- * online, and a slow network must not hold up a screen that otherwise opens from the phone. */
+/** The server's to-do of the police, a village head, the town office or a grid worker: the server
+ * knows, so only online, and a slow network must not hold up a screen that otherwise opens from the phone. */
 async function serverTasks() {
-  if (!(isHead() || role() === 'police') || !navigator.onLine) return null;
+  if (!(isHead() || ['police', 'grid_worker'].includes(role())) || !navigator.onLine) return null;
   return Promise.race([
     api.get('/api/tasks').catch(() => null),
     new Promise((resolve) => { setTimeout(() => resolve(null), 3000); })]);
@@ -167,10 +184,12 @@ export async function render() {
   const todo = await serverTasks();
   const weekly = weeklySection(todo);
   const head = headSection(todo);
+  const unreportedVisits = await unreportedSection(todo);
   return page(T.today,
     clues,
     weekly,
     head,
+    unreportedVisits,
     questioned,
     kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
       h('h2', { id: 'overdue-h' }, '逾期走访（0）'), h('p', {}, '没有逾期的走访。')) : null,
@@ -186,6 +205,6 @@ export async function render() {
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned && !clues && !weekly && !head
+    !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

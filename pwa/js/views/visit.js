@@ -3,6 +3,7 @@
 import { h, field, page, radios, checkbox, isoNow, moveOn, onSave, toast } from '../ui.js';
 import * as store from '../store.js';
 import { amendFields, notAmendable } from '../amend.js';
+import { askForClue, cluePrompt, signsOf } from '../clue-prompt.js';
 
 function showFix(out, fix, prefix) {
   const acc = fix.accuracy_m == null ? '精度未知' : `精度 ±${Math.round(fix.accuracy_m)} 米`;
@@ -133,9 +134,14 @@ export async function render(childId, amendsId) {
       answers: readAnswers(form, controls, template, before), notes: notes.value || null, follow_up: form.querySelector('input[name="follow_up"]').checked,
       ...correction };
     if (gps.fix.lat !== null) Object.assign(data, gps.fix);
-    await store.create('visit', data, [], [], form);
+    const visitId = await store.create('visit', data, [], [], form);
     toast(original ? '更正已保存在本机，待同步' : '走访已保存在本机，待同步');
     moveOn(form, `#/child/${childId}`);
+    // A correction asks again only for signs its original did not show: those were asked about then.
+    const prompt = await cluePrompt();
+    const shown = original ? signsOf(prompt, original.answers, c).map((s) => s.key) : [];
+    const signs = signsOf(prompt, data.answers, c);
+    if (signs.some((s) => !shown.includes(s.key))) askForClue(prompt, signs, childId, visitId);
   });
   return page(original ? `更正走访 ${c.name}` : `走访 ${c.name}`, form);
 }
