@@ -21,6 +21,14 @@ def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
                                                   Inspection.id)))
 
 
+def check_venue_retypable(actor, venue: Venue, venue_type: str) -> None:
+    """Refuse to change the type of a venue with failures still open: a re-inspection is checked
+    against the new type's checklist, where the failed items of the old one may not be, so they
+    could never be closed."""
+    if venue_type != venue.type and violations_in(_inspections(actor, {venue.id}), schedule.local_today()):
+        raise ApiError(409, "has_open_violations", "该场所还有未整改的问题，复查通过后才能更改场所类型")
+
+
 def check_venue_removable(actor, venue: Venue) -> None:
     """Refuse to delete a venue with failures still open, but for the town office: deleting it
     closes them, and a village's own report would lose its overdue rectifications."""

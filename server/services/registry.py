@@ -245,6 +245,9 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
         raise not_found()
     if "village_id" in data:
         _check_venue_village(actor, data["village_id"])
+    if "type" in data:
+        from .enforcement import check_venue_retypable  # enforcement builds on registry's records
+        check_venue_retypable(actor, venue, data["type"])
     changed = assign(venue, _in_wgs84(data))
     save_record(actor, "venue", venue, "update", changed, device_id)
     if "village_id" in changed:

@@ -43,6 +43,10 @@ def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
     assert sorted((v["item"], v["deadline"], v["overdue"]) for v in open_items) == [
         ("patrol_visitors", (today + timedelta(days=15)).isoformat(), False),
         ("verify_identity", (today + timedelta(days=7)).isoformat(), False)]
+    # Retyped, the hotel's re-inspection would be checked against a KTV's list: its failures never close.
+    venue_url = f"/api/venues/{town.venues['a']}"
+    assert_error(api.edit(venue_url, {"type": "ktv"}), 409, "has_open_violations")
+    assert api.get(venue_url).get_json()["type"] == "hotel"
     second = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "pass"},
                                              {"item": "patrol_visitors", "result": "fail"}],
                      reinspection_of=first["id"])
@@ -53,6 +57,8 @@ def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
     inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}],
             reinspection_of=second["id"])
     assert api.get("/api/violations").get_json()["rows"] == []
+    assert api.edit(venue_url, {"type": "ktv"}).status_code == 200
+    assert api.get(venue_url).get_json()["type"] == "ktv"
 
 
 def test_deadlines_count_from_the_towns_date_of_the_inspection_and_overdue_from_its_today(
