@@ -137,6 +137,15 @@ def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
     return fields.String(validate=_length(max_length, min_length), **kwargs)
 
 
+def Reason(message: str = "请写明理由（4 到 500 个字符）", **kwargs) -> fields.String:
+    """Return the required reason an audited step is taken for: 4 to 500 characters besides the
+    blanks around them (four spaces are no reason)."""
+    def written(value: str) -> None:
+        if not 4 <= len(value.strip()) <= 500:
+            raise ValidationError(message)
+    return fields.String(required=True, validate=written, **kwargs)
+
+
 def PersonName(max_length: int = 50, min_length: int = 0, **kwargs) -> fields.String:
     """Return a String field for a person's name; `*` is refused, so a name shown masked (欧**月)
     and sent back unchanged cannot overwrite the real one."""

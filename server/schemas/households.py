@@ -12,6 +12,7 @@ from .common import (
     PageQuerySchema,
     Past,
     PersonName,
+    Reason,
     RecordSchema,
     StrictSchema,
     Text,
@@ -156,8 +157,7 @@ class RevealSchema(StrictSchema):
     """POST /api/children/{id}/reveal."""
 
     field = Choice(("id_number", "guardian_phones", "name"), required=True)
-    reason = fields.String(required=True, validate=validate.Length(
-        min=4, max=500, error="请写明查看理由（4 到 500 个字符）"))
+    reason = Reason("请写明查看理由（4 到 500 个字符）")
 
 
 class RevealedSchema(Schema):

@@ -5,18 +5,15 @@ from marshmallow import Schema, fields, validate
 from ..models import RISK_LEVELS
 from ..services.risk import reason_labels
 from .casework import PlanSchema, VisitSchema
-from .common import Choice, PageQuerySchema, StrictSchema, Text
+from .common import Choice, PageQuerySchema, Reason, StrictSchema, Text
 from .households import ChildSchema, HouseholdSchema
-
-Reason = fields.String(required=True, validate=validate.Length(
-    min=4, max=500, error="请写明理由（4 到 500 个字符）"))
 
 
 class RiskOverrideSchema(StrictSchema):
     """POST /api/children/{id}/risk-override: a level, or null to clear, and why."""
 
     level = Choice(RISK_LEVELS, required=True, allow_none=True)
-    reason = Reason
+    reason = Reason()
 
 
 class ChildRiskSchema(ChildSchema):

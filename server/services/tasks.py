@@ -142,8 +142,9 @@ def _location_pending(actor, today) -> tuple[int, list[dict]]:
 SOURCES = {
     "grid_worker": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
                     ("visit_questioned", _questioned_visits), ("plan_review_due", _plans_due)),
+    # A head's own visits are reviewed, and may be questioned, by the town office (review.py).
     "village_head": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
-                     ("review_pending", _review_pending),
+                     ("visit_questioned", _questioned_visits), ("review_pending", _review_pending),
                      ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_review_due", _plans_due)),

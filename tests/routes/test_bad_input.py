@@ -135,6 +135,11 @@ def _cases(town):
          {"name": ["姓名中不能有 *：脱敏显示的姓名不能作为修改提交"]}),
         ("POST", f"/api/children/{town.children['a1']}/reveal", {"field": "id_number", "reason": 1},
          {"reason": ["应为文本"]}),
+        # Four spaces are no reason: the audit would keep a blank one for a child's identity opened.
+        ("POST", f"/api/children/{town.children['a1']}/reveal", {"field": "id_number", "reason": "    "},
+         {"reason": ["请写明查看理由（4 到 500 个字符）"]}),
+        ("POST", f"/api/children/{town.children['a1']}/risk-override", {"level": "high", "reason": " 核 "},
+         {"reason": ["请写明理由（4 到 500 个字符）"]}),
         ("PATCH", f"/api/users/{town.users['worker_a']}", {"active": "maybe"},
          {"active": ["应为真或假"]}),
         ("PATCH", f"/api/users/{town.users['worker_a']}", {"grid_ids": town.grids["a1"]},

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server.crypto import get_cipher
 from server.extensions import db
-from server.models import AuditEvent
+from server.models import AuditEvent, Village
 from server.services.audit import verify_chain
 
 from ..routes.helpers import assert_error
@@ -80,6 +80,17 @@ def test_csv_export_and_the_unmasked_export_of_the_town_admin(app, facts, town, 
         reason = get_cipher().decrypt(bytes(events[1].reason_ct), "audit_event", "reason", events[1].id)
         assert reason.decode() == "县局核查名单"
         assert events[0].reason_ct is None
+
+
+def test_a_csv_title_and_watermark_are_never_read_as_formulas(app, facts, town, login):
+    """The title begins with the village's name, which may begin with = + - @: a spreadsheet would
+    run it as a formula."""
+    with app.app_context():
+        db.session.get(Village, town.villages["a"]).name = "=HYPERLINK(\"http://x\",\"A村\")"
+        db.session.commit()
+    lines = list(csv.reader(io.StringIO(login("head_a").get("/api/ledgers/plans?format=csv").data
+                                        .decode("utf-8-sig"))))
+    assert lines[0] == [f"'=HYPERLINK(\"http://x\",\"A村\")一对一帮扶台账（截至 {today().isoformat()}）"]
 
 
 def test_role_matrix_of_exports(app, facts, town, login):

@@ -217,3 +217,17 @@ def test_a_village_heads_own_flagged_visit_is_reviewed_by_the_town_office(app, t
     assert (accepted.get_json()["review_status"], accepted.get_json()["reviewed_by"]) == (
         "accepted", town.users["admin"])
     assert (pending(head), pending(admin)) == (1, 0)
+
+
+def test_a_village_heads_own_visit_questioned_by_the_town_office_is_in_the_heads_to_do(app, town, login):
+    """The town office questions a head's own flagged visit: it waits in the head's to-do, as a
+    worker's questioned visit waits in theirs, until the head corrects it."""
+    head, admin = login("head_a"), login("admin")
+    own = post_visit(head, town.children["a1"], "a1", located=False)
+    questioned = admin.post(f"/api/visits/{own['id']}/review",
+                            json={"decision": "question", "note": "请补位置"})
+    assert questioned.status_code == 200, questioned.get_json()
+    body = head.get("/api/tasks").get_json()
+    assert body["counts"]["visit_questioned"] == 1
+    items = [(t["entity_id"], t["detail"]["note"]) for t in body["tasks"] if t["kind"] == "visit_questioned"]
+    assert items == [(own["id"], "请补位置")]

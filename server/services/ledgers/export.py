@@ -56,7 +56,7 @@ def to_csv(ledger: base.Ledger, footer: str) -> bytes:
     """Return the ledger as UTF-8 CSV (with BOM, for Excel): title, header, rows, watermark."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([ledger.title])
+    writer.writerow([_safe(ledger.title)])  # it begins with a village's name, which may begin with =
     writer.writerow([c.label for c in ledger.columns])
     for row in ledger.rows:
         writer.writerow([_safe(row.get(c.key, "")) for c in ledger.columns])
