@@ -23,7 +23,8 @@ def register_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        return auth.load_session(token, current_app.config["IDLE_TIMEOUT"])
+        config = current_app.config
+        return auth.load_session(token, config["IDLE_TIMEOUT"], config["PERMANENT_SESSION_LIFETIME"])
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -123,15 +123,18 @@ def bind_device(user: User, device_id: str) -> Device:
     return device
 
 
-def load_session(token: str, idle_timeout: timedelta) -> User | None:
-    """Return the user of a live session token, or None when ended, idle, stale or disabled."""
+def load_session(token: str, idle_timeout: timedelta, lifetime: timedelta) -> User | None:
+    """Return the user of a live session token, or None when ended, idle, older than `lifetime`
+    (a session kept busy, by a phone's syncs or a stolen cookie's requests, is never idle), stale or
+    disabled."""
     row = db.session.get(UserSession, _token_hash(token))
     now = utcnow()
     if row is not None and row.device_id:
         device = db.session.get(Device, row.device_id)
         if device is not None and device.revoked_at is not None:
             raise devices.revoked()
-    if row is None or row.ended_at is not None or now - row.last_seen_at > idle_timeout:
+    if row is None or row.ended_at is not None or now - row.last_seen_at > idle_timeout \
+            or now - row.created_at > lifetime:
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.active or user.session_version != row.session_version:

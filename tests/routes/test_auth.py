@@ -211,6 +211,20 @@ def test_idle_session_expires(app, town, login, monkeypatch):
     assert api.get("/api/children").get_json() == UNAUTHORIZED
 
 
+def test_a_session_kept_busy_still_ends_after_its_lifetime(app, town, login, monkeypatch):
+    """A phone syncing every few minutes, or a stolen cookie replayed, is never idle: the session
+    ends 12 hours after it began all the same (PERMANENT_SESSION_LIFETIME), and a login starts anew."""
+    api = login("worker_a")
+    start = utcnow()
+    for minutes in range(20, 12 * 60, 20):
+        monkeypatch.setattr(auth_service, "utcnow", lambda m=minutes: start + timedelta(minutes=m))
+        assert api.get("/api/auth/me").status_code == 200
+    monkeypatch.setattr(auth_service, "utcnow", lambda: start + timedelta(hours=12, minutes=1))
+    assert (api.get("/api/auth/me").status_code, api.get("/api/children").get_json()) == (401, UNAUTHORIZED)
+    monkeypatch.undo()
+    assert login("worker_a").get("/api/auth/me").status_code == 200
+
+
 def test_each_login_gets_its_own_session(app, town, client):
     assert _login(client, "worker_a").status_code == 200
     first = _cookie(client)
