@@ -58,6 +58,8 @@ def register_extensions(app: Flask) -> None:
     if not app.config.get("SKIP_KEY_CHECK"):
         with app.app_context():
             database.check_master_key(db.engine, app.extensions["hulei_cipher"])
+        # A key file changed under the running server is checked the same way before it is taken up.
+        app.extensions[crypto.KEY_CHECK] = lambda cipher: database.check_master_key(db.engine, cipher)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ from .keyring import Keyring, MasterKeyError, load_keyring
 
 log = logging.getLogger(__name__)
 STAMP = "hulei_key_file_stamp"
+KEY_CHECK = "hulei_key_check"  # checks a cipher against the database's key canaries (database.py)
 
 __all__ = [
     "DecryptionError", "EncryptedField", "FieldCipher", "Keyring", "MasterKeyError",
@@ -50,7 +51,17 @@ def reload_if_changed(app) -> bool:
     except MasterKeyError:
         log.warning("the master key file changed but cannot be read; keeping the keys in use")
         return False
-    app.extensions["hulei_cipher"] = FieldCipher(keyring)
+    cipher, check = FieldCipher(keyring), app.extensions.get(KEY_CHECK)
+    try:
+        if check is not None:
+            check(cipher)
+    except MasterKeyError:
+        # A wrong file copied over the right one would fail every read and seal new rows under a key
+        # that no longer opens once the right file is back.
+        log.error("the master key file changed to keys that do not match this database; "
+                  "keeping the keys in use")
+        return False
+    app.extensions["hulei_cipher"] = cipher
     app.extensions[STAMP] = stamp
     log.info("master key file reloaded: versions %s", sorted(keyring.keys))
     return True

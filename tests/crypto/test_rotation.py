@@ -320,6 +320,14 @@ def test_a_running_server_follows_the_key_file_through_a_rotation(file_keyed):
     assert client.get("/api/health").status_code == 200
     with running.app_context():
         assert get_cipher().keyring.current == 2
+        in_use = get_cipher().keyring.keys
+    # Nor a well-formed file of another database's key: its canary does not open with it.
+    key_file.write_text(f"2:{new_key()}\n", encoding="ascii")
+    assert client.get("/api/health").status_code == 200
+    with running.app_context():
+        assert get_cipher().keyring.keys == in_use
+        db.session.expire_all()
+        assert db.session.get(Household, file_keyed["ids"].households["a1"]).address == "轮换后新写的地址"
     dispose(running)
 
 
