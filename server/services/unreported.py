@@ -1,13 +1,15 @@
 """Visits that show signs of abuse with no clue (强制报告) filed from them: the to-do's safety net
 for a prompt to report that the worker put off (稍后)."""
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from ..extensions import db
 from ..models import Child, Clue, Visit, stands
 from . import risk, scope
+
+REPORTED_BEFORE = timedelta(days=1)
 
 
 class Unreported(NamedTuple):
@@ -22,8 +24,8 @@ class Unreported(NamedTuple):
 
 def unreported_visits(actor) -> list[Unreported]:
     """Return the caller's own standing visits in scope that show signs of abuse and that no standing
-    clue names, nor one naming a visit they correct (a correction is the same visit, reported once),
-    oldest first."""
+    clue reports: one naming the visit or a visit it corrects (a correction is the same visit,
+    reported once), or one about its child filed since the day before it; oldest first."""
     named = exists().where(Clue.source_visit_id == Visit.id, *stands(Clue))
     query = scope.scoped_select(actor, Visit).where(Visit.worker_id == actor.id, *stands(Visit), ~named) \
         .with_only_columns(Visit.id, Visit.amends_id, Visit.answers_ct, Visit.child_id, Visit.village_id,
@@ -38,9 +40,21 @@ def unreported_visits(actor) -> list[Unreported]:
                                  categories.get(row.child_id))
         if signs:
             shown.append((row, signs))
-    reported = _reported_through_corrections({row.id: row.amends_id for row, _ in shown})
+    reported = _reported_through_corrections({row.id: row.amends_id for row, _ in shown}) \
+        | _reported_about_the_child([row for row, _ in shown])
     return [Unreported(row.id, row.child_id, row.village_id, row.visited_at, signs)
             for row, signs in shown if row.id not in reported]
+
+
+def _reported_about_the_child(rows: list) -> set[str]:
+    """Of these visits, those a standing clue about the same child that names no visit reports, filed
+    since the day before the visit: clues filed before the phone linked them, or from the child's page.
+    A clue linked to another visit reports that one."""
+    children = {r.child_id for r in rows if r.child_id}
+    latest = dict(db.session.execute(select(Clue.child_id, func.max(Clue.created_at)).where(
+        Clue.child_id.in_(children), Clue.source_visit_id.is_(None), *stands(Clue))
+        .group_by(Clue.child_id)).all()) if children else {}
+    return {r.id for r in rows if r.child_id in latest and latest[r.child_id] >= r.visited_at - REPORTED_BEFORE}
 
 
 def _reported_through_corrections(amends: dict[str, str | None]) -> set[str]:

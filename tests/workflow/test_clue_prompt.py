@@ -1,12 +1,26 @@
 """Signs of abuse found on a visit prompt a clue (强制报告) with the visit linked; until one is filed,
 the visit stays in its worker's to-do (CHECKLISTS: risk rules)."""
 import uuid
+from datetime import timedelta
+
+import pytest
+
+from server.extensions import db
+from server.models import Clue, utcnow
 
 from ..routes.helpers import assert_error, snapshot
 from ..sync.test_push_pull_basics import op, push
 from .helpers import post_visit, visit_body
 
 TITLE = "欧阳明月 走访发现侵害迹象，尚未报告线索"
+
+
+@pytest.fixture(autouse=True)
+def earlier_clue(app, town):
+    """The test town's clue about a1 was filed a month ago: it reports none of these visits."""
+    with app.app_context():
+        db.session.get(Clue, town.clues["a1"]).created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
 
 
 def _missing(api) -> tuple[int, list[tuple]]:
@@ -104,3 +118,20 @@ def test_the_phone_learns_which_answers_prompt_a_clue(town, login):
              "when": {"answer": "injury_signs", "op": "eq", "value": True}},
             {"key": "unknown_adult_contact", "label": "有陌生成年人频繁接触或给予财物",
              "when": {"answer": "unknown_adult_contact", "op": "eq", "value": True}}]}
+
+
+def test_a_visit_is_reported_by_a_clue_about_its_child_filed_since_the_day_before(app, town, login):
+    """Clues filed before the phone linked them, or from the child's page, name the child, not the
+    visit: one about the same child filed since the day before the visit reports it. One filed long
+    before it does not."""
+    worker, child = login("worker_a"), town.children["a1"]
+    hurt = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=2)
+    assert [item[0] for item in _missing(worker)[1]] == [hurt["id"]]
+    filed = _clue(worker, None, child_id=child)
+    assert filed.status_code == 201, filed.get_json()
+    assert _missing(worker) == (0, [])
+    with app.app_context():
+        clue = db.session.get(Clue, filed.get_json()["id"])
+        clue.created_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+    assert [item[0] for item in _missing(worker)[1]] == [hurt["id"]]
