@@ -71,6 +71,7 @@ function carriesExif(b) {
  *  without Exif (refused if cut short), else re-encoded as a (smaller) JPEG. Resolve { blob } or
  *  { problem }: the message to show (cut short, not an image the phone can read, or too large still). */
 export async function fitPhoto(file) {
+  let takenAsItIs = false;
   if (file.size <= MAX_BYTES) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const kind = kindOf(bytes);
@@ -78,9 +79,10 @@ export async function fitPhoto(file) {
     // The server drops Exif, and with it the orientation: a camera's photo is drawn upright here,
     // which costs a cheap phone no more than the camera's larger photos already do.
     if (kind && !(kind === 'jpeg' && carriesExif(bytes))) return { blob: file };
+    takenAsItIs = Boolean(kind);
   }
   try {
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const bitmap = await upright(file);
     const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
     const canvas = document.createElement('canvas');
     canvas.width = Math.round(bitmap.width * scale);
@@ -90,7 +92,20 @@ export async function fitPhoto(file) {
     const blob = await new Promise((resolve) => { canvas.toBlob(resolve, 'image/jpeg', 0.8); });
     return blob && blob.size <= MAX_BYTES ? { blob } : { problem: TOO_LARGE };
   } catch (e) {
+    // A phone that cannot redraw a photo the server takes sends it as it is (the server strips it).
+    if (takenAsItIs) return { blob: file };
     return { problem: file.size > MAX_BYTES ? TOO_LARGE : UNREADABLE };
+  }
+}
+
+/** The picture drawn as the camera held it. Browsers before 2023 (Chrome 112) know no 'from-image'
+ *  and refuse it with a TypeError; their default already follows Exif. */
+async function upright(file) {
+  try {
+    return await createImageBitmap(file, { imageOrientation: 'from-image' });
+  } catch (e) {
+    if (e instanceof TypeError) return createImageBitmap(file);
+    throw e;
   }
 }
 
