@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             database.check_master_key(db.engine, app.extensions["hulei_cipher"])
         # A key file changed under the running server is checked the same way before it is taken up.
-        app.extensions[crypto.KEY_CHECK] = lambda cipher: database.check_master_key(db.engine, cipher)
+        app.extensions[crypto.KEY_CHECK] = lambda cipher: database.check_canaries(db.engine, cipher)
 
 
 def register_blueprints(app: Flask) -> None:

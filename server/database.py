@@ -31,13 +31,15 @@ def _sqlite_begin_immediate(conn):
 def check_master_key(engine, cipher: FieldCipher) -> None:
     """Refuse to start when the keyring cannot read the database's key canaries."""
     try:
-        _check_canaries(engine, cipher)
+        check_canaries(engine, cipher)
     except MasterKeyError:
         engine.dispose()  # a refused start leaves no pooled connection behind
         raise
 
 
-def _check_canaries(engine, cipher: FieldCipher) -> None:
+def check_canaries(engine, cipher: FieldCipher) -> None:
+    """Raise MasterKeyError unless the keyring reads the database's key canaries (and record the
+    canary of its current version)."""
     if not inspect(engine).has_table("key_canary"):
         return
     with engine.begin() as conn:

@@ -60,6 +60,7 @@ def reload_if_changed(app) -> bool:
         # that no longer opens once the right file is back.
         log.error("the master key file changed to keys that do not match this database; "
                   "keeping the keys in use")
+        app.extensions[STAMP] = stamp  # checked again when the file changes again, not each request
         return False
     app.extensions["hulei_cipher"] = cipher
     app.extensions[STAMP] = stamp
