@@ -1,10 +1,10 @@
 """Schemas of the joint-enforcement views: month coverage, violations, minors found."""
-import re
 
-from marshmallow import Schema, ValidationError, fields, validates
+from marshmallow import Schema, fields
 
 from .casework import OperationSchema
 from .common import Aware, StrictSchema, Text, Uuid
+from .reports import Period
 from .validators import validate_id_number
 from .venues import VenueSchema
 
@@ -12,13 +12,7 @@ from .venues import VenueSchema
 class MonthQuerySchema(StrictSchema):
     """?month=YYYY-MM."""
 
-    month = fields.String(required=True)
-
-    @validates("month")
-    def check_month(self, value: str, **kwargs) -> None:
-        match = re.fullmatch(r"(\d{4})-(\d{2})", value)
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValidationError("月份格式应为 YYYY-MM")
+    month = Period(required=True)  # read as report periods are (periods.parse)
 
 
 class MonthViewSchema(Schema):

@@ -146,7 +146,9 @@ def test_month_view_and_missing_operation_warning(app, town, login):
     view = api.get(f"/api/operations/month?month={NOW:%Y-%m}").get_json()
     assert ([v["id"] for v in view["covered"]], [v["id"] for v in view["uncovered"]]) == (
         [town.venues["a"]], [town.venues["b"]])
-    assert api.get("/api/operations/month?month=2026-13").status_code == 422
+    for month in ("2026-13", "0000-01", f"{NOW:%Y-%m}%0A"):  # as report periods are read
+        assert_error(api.get(f"/api/operations/month?month={month}"), 422, "validation_error",
+                     fields={"month": ["月份格式应为 YYYY-MM（1900 至 2100 年）"]})
     with app.app_context():
         assert enforcement.operation_missing(date(NOW.year, NOW.month, 21)) is (NOW.day > 21)
 
