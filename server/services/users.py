@@ -44,9 +44,10 @@ def _by_id_or_name(model, value: str, field: str, within=None):
 
 
 def _grids(user: User, values: list[str], village_given: bool) -> list[Grid]:
-    """The grids named, each once, looked up by name within the village given with them; a grid
+    """The grids named, each once, looked up by name within the village given with them, else the
+    account's own (a grid in another village is named by its id, or with its village); a grid
     worker's all in one village, the one given if any."""
-    within = Grid.village_id == user.village_id if village_given and user.village_id else None
+    within = Grid.village_id == user.village_id if user.village_id else None
     grids = list({g.id: g for g in (_by_id_or_name(Grid, v, "grid_ids", within) for v in values)}.values())
     villages = {g.village_id for g in grids}
     if user.role == "grid_worker" and (len(villages) > 1 or village_given and villages - {user.village_id}):

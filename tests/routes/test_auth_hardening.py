@@ -184,6 +184,9 @@ def test_a_grid_worker_gets_the_grids_named_in_their_own_village_or_a_clear_refu
     patched = admin.patch(f"/api/users/{town.users['worker_a']}",
                           json={"grid_ids": [town.grids["a2"], town.grids["a2"]]})
     assert (patched.status_code, patched.get_json()["scope"]["grid_ids"]) == (200, [town.grids["a2"]])
+    # An account's grids named without a village are looked up in its own village.
+    patched = admin.patch(f"/api/users/{town.users['worker_a']}", json={"grid_ids": ["第1网格"]})
+    assert (patched.status_code, patched.get_json()["scope"]["grid_ids"]) == (200, [town.grids["a1"]])
     one_village = "网格员的网格须在同一村/社区（与所填村/社区一致）"
     for scope, message in (({"grid_ids": ["第1网格"]}, "有多个“第1网格”，请用编号指定"),
                            ({"grid_ids": [town.grids["a1"], town.grids["b1"]]}, one_village),
