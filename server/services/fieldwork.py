@@ -301,8 +301,10 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
               held: scope.Held | None = None) -> Clue:
     """File a mandatory report; it is routed to the police and sealed from everyone else.
 
-    The visit or inspection it came from must be one the reporter may see: otherwise a clue
-    could claim an inspector's finding, or probe which record ids exist.
+    The visit or inspection it came from is linked only if the reporter may see it: otherwise a
+    clue could claim an inspector's finding, or probe which record ids exist. One they may not see,
+    or that does not exist (a visit the server refused, filed in the same push), is left off, and
+    the report still goes to the police: a mandatory report is never refused for its link.
     """
     original = _amended(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
                         find=lambda clue_id: _own_clue(actor, clue_id))
@@ -316,8 +318,10 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
         child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
-        if data.get(field) is not None:
-            _in_scope(actor, model, data[field], field, "来源记录不存在或不在您的管辖范围内")
+        if data.get(field) is not None and not str(data[field]).strip():
+            raise validation_error({field: ["来源记录编号不能为空"]})
+        if data.get(field) is not None and not scope.sees(actor, model, data[field]):
+            data[field] = None
     if original is not None:
         _carry_over(original, clue, data)
     assign(clue, data)

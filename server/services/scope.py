@@ -97,6 +97,14 @@ def scoped_select(user, model, include_deleted: bool = False):
     return query
 
 
+def sees(user, model, record_id: str) -> bool:
+    """Say whether a live record of `model` with this id is in the user's scope."""
+    if batching.known(model, record_id) is not None:
+        return True
+    return db.session.scalar(scoped_select(user, model).where(model.id == str(record_id))
+                             .with_only_columns(model.id)) is not None
+
+
 def get_scoped(user, model, record_id: str, include_deleted: bool = False):
     """Return one record in scope, or raise the 404 that out-of-scope records also get."""
     record = batching.known(model, record_id)
