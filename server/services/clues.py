@@ -20,7 +20,6 @@ def _handled(actor, clue_id: str, status: str) -> Clue:
     if actor.role not in HANDLER_ROLES:
         raise ApiError(403, "clue_not_allowed", "只有派出所受理和办结线索")
     changes.lock_writers()  # a correction filed at the same moment checks under the same lock
-    db.session.refresh(clue)  # as it stands under the lock: a second officer's step is seen, not overwritten
     if db.session.scalar(select(exists().where(Clue.amends_id == clue.id))):
         raise ApiError(409, "clue_state", "该线索已被报告人更正，请处理更正后的线索")
     if clue.status != status:

@@ -256,8 +256,12 @@ def test_review_queue_plan_approval_and_child_page(browser, live_server):
 
 def test_a_heads_own_draft_gets_a_helper_and_a_measure_before_approval(browser, live_server):
     ids = live_server.ids
-    head = factories.ApiClient(live_server.app.test_client())
+    head, admin = (factories.ApiClient(live_server.app.test_client()) for _ in range(2))
     head.login("head_a")
+    admin.login("admin")
+    # A helper works the child's grid (a2): worker_a is given it beside a1.
+    assert admin.patch(f"/api/users/{ids.users['worker_a']}",
+                       json={"grid_ids": [ids.grids["a1"], ids.grids["a2"]]}).status_code == 200
     head.post(f"/api/children/{ids.children['a2']}/risk-override",
               json={"level": "high", "reason": "村委会掌握情况"})
     plan = head.get(f"/api/plans?child_id={ids.children['a2']}").get_json()["rows"][0]

@@ -9,10 +9,10 @@ from collections import Counter as Tally
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 
 from server.extensions import db
-from server.models import AppliedOp, AuditEvent, Clue, Device, Household, Plan, User, Visit
+from server.models import AppliedOp, AuditEvent, Device, Household, User, Visit
 from server.services import registry
 from server.sync.pull import pull_changes
 from tests import factories
@@ -390,48 +390,3 @@ def test_guesses_sent_together_are_throttled_as_one_after_another(pg_engine, app
                                                              "password": factories.PASSWORD})
     assert right.status_code == 429
 
-
-def _first_in_meanwhile(monkeypatch, module, statement) -> None:
-    """Have another officer's step commit between this request's read and its lock (as PostgreSQL's
-    READ COMMITTED allows): `statement` runs on its own connection just before `module` locks."""
-    real, pending = module.changes.lock_writers, [statement]
-
-    def other_first():
-        while pending:  # once: later locks of the same request (its audit chain's) find it done
-            with db.engine.begin() as other:
-                # Called late (after this request wrote the row), it would wait on this request forever.
-                other.execute(text("SET LOCAL lock_timeout = '3s'"))
-                other.execute(pending.pop())
-        real()
-    monkeypatch.setattr(module.changes, "lock_writers", other_first)
-
-
-def test_a_clue_step_is_checked_as_the_clue_stands_under_the_lock(pg_engine, app, town, login, monkeypatch):
-    """Two officers receive one clue at once: the second is told it is received, and the first one's
-    receipt (who, when) stands, not overwritten."""
-    from server.services import clues
-    police, clue_id = login("police"), town.clues["a1"]
-    first = town.users["admin"]  # another account than the caller's, as the first officer's
-    _first_in_meanwhile(monkeypatch, clues, update(Clue).where(Clue.id == clue_id).values(
-        status="received", received_by=first))
-    answer = police.post(f"/api/clues/{clue_id}/receive")
-    assert (answer.status_code, answer.get_json()["error"]["message"]) == (409, "该线索已受理，请刷新")
-    with app.app_context():
-        assert db.session.execute(select(Clue.status, Clue.received_by).where(Clue.id == clue_id)).one() == (
-            "received", first)
-
-
-def test_a_plan_approved_as_another_head_closes_it_sees_the_close(pg_engine, app, town, login, monkeypatch):
-    """A draft closed by one approver while another approves it stays closed: the approval is refused."""
-    from server.services import plans
-    head = login("head_a")
-    head.post(f"/api/children/{town.children['a1']}/risk-override",
-              json={"level": "high", "reason": "掌握情况"})
-    plan = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"][0]
-    assert head.edit(f"/api/plans/{plan['id']}", {"helper_id": town.users["worker_a"], "measures": [
-        {"kind": "living_aid", "detail": "申请临时救助", "due": None}]}).status_code == 200
-    _first_in_meanwhile(monkeypatch, plans, update(Plan).where(Plan.id == plan["id"]).values(status="closed"))
-    answer = head.post(f"/api/plans/{plan['id']}/approve")
-    assert (answer.status_code, answer.get_json()["error"]["code"]) == (409, "plan_not_draft")
-    with app.app_context():
-        assert db.session.scalar(select(Plan.status).where(Plan.id == plan["id"])) == "closed"
