@@ -4,6 +4,9 @@ from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
+from server.extensions import db
+from server.models import Clue, utcnow
+
 from ..workflow.helpers import TZ
 from . import helpers
 from .conftest import PHONE
@@ -82,6 +85,10 @@ def test_a_visit_with_injuries_recorded_offline_prompts_a_clue_linked_to_it(brow
 
 def test_a_prompt_put_off_waits_in_the_to_do_and_a_correction_that_finds_signs_prompts(browser, live_server):
     child_id = live_server.ids.children["a1"]
+    # The test town's clue about a1, filed a month ago, reports none of these visits.
+    with live_server.app.app_context():
+        db.session.get(Clue, live_server.ids.clues["a1"]).created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
     at = (datetime.now(TZ) - timedelta(hours=2)).isoformat()
     plain = _api(live_server, "worker_a").post("/api/visits", json={
         "child_id": child_id, "visited_at": at, "answers": {"in_school": True}, "lat": 29.1, "lon": 113.2,
