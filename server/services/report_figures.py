@@ -75,12 +75,12 @@ def _children(village_id: str, as_of: datetime) -> list:
 
 
 def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> dict:
-    live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.visited_at < as_of)
+    live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.counted_at < as_of)
     # A correction takes its visit's place, its time, flags and review included: one visit, as corrected.
     rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
-        *live, *stands(Visit), Visit.visited_at >= start)).all()
+        *live, *stands(Visit), Visit.counted_at >= start)).all()
     # The last visit is the latest standing one, as on the schedule: a time corrected back counts.
-    last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.visited_at))
+    last = dict(db.session.execute(select(Visit.child_id, func.max(Visit.counted_at))
                                    .where(*live, *stands(Visit)).group_by(Visit.child_id)).all())
     return {"total": len(rows), "children_visited": len({r.child_id for r in rows if r.child_id}),
             "flagged": sum(bool(r.flags) for r in rows),

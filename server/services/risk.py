@@ -128,7 +128,7 @@ def reason_catalogue() -> list[dict]:
 
 
 def _latest_order(visit) -> tuple:
-    return visit.visited_at.desc(), visit.received_at.desc()
+    return visit.counted_at.desc(), visit.received_at.desc()
 
 
 def latest_visit(child_id: str) -> Visit | None:
@@ -165,7 +165,7 @@ def _take_into_latest(visit: Visit) -> None:
     if visit.amends_id is not None:
         raise RuntimeError("an amendment is applied on its own, not in a run")
     current = run.memo[key]
-    if current is None or (visit.visited_at, visit.received_at) >= (current.visited_at, current.received_at):
+    if current is None or (visit.counted_at, visit.received_at) >= (current.counted_at, current.received_at):
         run.memo[key] = visit
 
 
@@ -201,10 +201,10 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=(),
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
     """Take a new visit into the child's last visit, assessment and schedule."""
     _take_into_latest(visit)
-    # The child's last visit is its latest standing one: an amendment that corrects a wrong
-    # (say, future) visit time moves it back, and the schedule with it.
+    # The child's last visit is its latest standing one: an amendment that corrects a wrong visit
+    # time moves it, and the schedule with it.
     latest = latest_visit(child.id)
-    changed = assign(child, {"last_visit_at": latest.visited_at if latest is not None else None})
+    changed = assign(child, {"last_visit_at": latest.counted_at if latest is not None else None})
     refresh_child(actor, child, device_id, changed, latest)
 
 

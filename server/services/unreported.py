@@ -29,7 +29,7 @@ def unreported_visits(actor) -> list[Unreported]:
     named = exists().where(Clue.source_visit_id == Visit.id, *stands(Clue))
     query = scope.scoped_select(actor, Visit).where(Visit.worker_id == actor.id, *stands(Visit), ~named) \
         .with_only_columns(Visit.id, Visit.amends_id, Visit.answers_ct, Visit.child_id, Visit.village_id,
-                           Visit.visited_at)
+                           Visit.visited_at, Visit.counted_at)
     rows = db.session.execute(query.order_by(Visit.visited_at, Visit.id)).all()
     categories = dict(db.session.execute(select(Child.id, Child.categories).where(
         Child.id.in_({r.child_id for r in rows if r.child_id}))).all()) if rows else {}
@@ -54,7 +54,7 @@ def _reported_about_the_child(rows: list) -> set[str]:
     latest = dict(db.session.execute(select(Clue.child_id, func.max(Clue.created_at)).where(
         Clue.child_id.in_(children), Clue.source_visit_id.is_(None), *stands(Clue))
         .group_by(Clue.child_id)).all()) if children else {}
-    return {r.id for r in rows if r.child_id in latest and latest[r.child_id] >= r.visited_at - REPORTED_BEFORE}
+    return {r.id for r in rows if r.child_id in latest and latest[r.child_id] >= r.counted_at - REPORTED_BEFORE}
 
 
 def _reported_through_corrections(amends: dict[str, str | None]) -> set[str]:

@@ -8,6 +8,7 @@ reasons, last visit and next due date, proposed plans and household locations. T
 chain stays whole.
 """
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from geopy.distance import geodesic
 
 from server.extensions import db
 from server.models import Child, Household, Plan, Visit
-from server.services import audit
+from server.services import audit, schedule
 from server.sync import push as push_module
 
 from .test_push_pull_basics import op, push
@@ -196,3 +197,23 @@ def test_a_run_with_refused_ops_answers_each_as_alone(app, pair, town):
         "duplicate" if a["status"] == "applied" else a["status"] for a in run_answers]
     with app.app_context():
         assert audit.verify_chain()["ok"]
+
+
+def test_a_run_counts_a_visit_dated_ahead_by_the_phone_as_made_when_it_arrived(app, pair, monkeypatch):
+    """A phone a year ahead dated a visit next year. The visits after it, in a later run, are the
+    child's latest: the run's prefetch and its own visits order them by when each counts as made."""
+    api, children = pair["run"]
+    ahead = {"child": 0, "at": datetime.now(UTC) + timedelta(days=365), "fix": pair["places"][0],
+             "accuracy": 8.0, "answers": {}}
+    first = visit_op(children, ahead)
+    assert push(api, [first])["results"][0]["status"] == "applied"
+    time.sleep(0.05)
+    now = datetime.now(UTC)  # after the first visit arrived, before the next two do
+    later = [visit_op(children, {**ahead, "at": now - timedelta(milliseconds=n)}) for n in (20, 10)]
+    with monkeypatch.context() as patch:
+        no_fallback(patch)
+        assert [r["status"] for r in push(api, later)["results"]] == ["applied", "applied"]
+    with app.app_context():
+        child, last = db.session.get(Child, children[0]), now - timedelta(milliseconds=10)
+        assert (child.last_visit_at, child.next_visit_due) == (
+            last, schedule.local_date(last) + timedelta(days=schedule.interval_days(child.risk_level)))

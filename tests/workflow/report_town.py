@@ -26,12 +26,15 @@ def at(*parts) -> datetime:
     return datetime(*parts, tzinfo=TZ)
 
 
-def add_visit(town, key: str, when: datetime, flags=(), review="none", amends=None) -> str:
-    """Add a visit to a test child (as stored after a sync) and return its id."""
+def add_visit(town, key: str, when: datetime, flags=(), review="none", amends=None,
+              received: datetime | None = None) -> str:
+    """Add a visit to a test child (as stored after a sync, received when made unless `received`
+    says otherwise) and return its id."""
     village = town.villages[key[0]]
     visit = Visit(id=new_id(), child_id=town.children[key], household_id=town.households[key],
                   grid_id=town.grids[key], village_id=village, worker_id=town.users[f"worker_{key[0]}"],
-                  visited_at=when, received_at=when, flags=list(flags), review_status=review, amends_id=amends)
+                  visited_at=when, received_at=received or when, flags=list(flags), review_status=review,
+                  amends_id=amends)
     db.session.add(visit)
     db.session.flush()
     return visit.id

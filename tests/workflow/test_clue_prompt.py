@@ -151,3 +151,14 @@ def test_a_visit_is_reported_by_a_clue_about_its_child_filed_since_the_day_befor
         clue.created_at = utcnow() - timedelta(days=3)
         db.session.commit()
     assert [item[0] for item in _missing(worker)[1]] == [hurt["id"]]
+
+
+def test_a_visit_dated_ahead_by_the_phone_is_reported_by_a_clue_filed_after_it_arrived(town, login):
+    """A phone a year ahead dated the visit next year: a clue about the child filed after the visit
+    arrived reports it, as the visit counts as made when it arrived."""
+    worker, child = login("worker_a"), town.children["a1"]
+    ahead = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=-24 * 365)
+    assert [item[0] for item in _missing(worker)[1]] == [ahead["id"]]
+    filed = _clue(worker, None, child_id=child)
+    assert filed.status_code == 201, filed.get_json()
+    assert _missing(worker) == (0, [])

@@ -134,6 +134,18 @@ def test_a_visit_time_corrected_back_does_not_keep_the_child_off_the_overdue_cou
     assert figures == FIGURES_A
 
 
+def test_a_visit_dated_ahead_by_the_phone_counts_when_it_arrived(app, records, login):
+    """A phone a year ahead dated a1's visit 2027-11-10; the server received it on 2026-11-10. It
+    counts in this window, as made when it arrived, and a1 (last seen 11-10) is not overdue."""
+    town = records
+    with app.app_context():
+        add_visit(town, "a1", at(2027, 11, 10, 9), flags=["future_time"], received=at(2026, 11, 10, 9))
+        db.session.commit()
+    figures = login("head_a").get(f"{URL}?period={PERIOD}").get_json()["figures"]
+    assert figures == {**FIGURES_A, "visits": {"total": 3, "children_visited": 2, "flagged": 2, "accepted": 2,
+                                               "questioned": 0, "overdue_children": 0}}
+
+
 def test_the_town_total_counts_the_staff_checks_of_units_as_well_as_of_venues(app, records, login):
     """A check of a unit's staff (a school, a health centre) has no village: the town total counts it
     once, beside the villages' own figures, which stay as they are; the town's xlsx names it."""

@@ -130,8 +130,10 @@ def test_an_amendment_that_corrects_a_future_visit_time_moves_the_schedule_back(
     child_url = f"/api/children/{town.children['a1']}"
     wrong = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=-24 * 30)  # the clock a month ahead
     assert "future_time" in wrong["flags"]
-    assert worker.get(child_url).get_json()["next_visit_due"] == (
-        _local_day(wrong["visited_at"]) + timedelta(days=182)).isoformat()
+    # Until corrected, the visit counts as made when it arrived: no visit is made after that.
+    child = worker.get(child_url).get_json()
+    assert child["last_visit_at"] == wrong["received_at"]
+    assert child["next_visit_due"] == (_local_day(wrong["received_at"]) + timedelta(days=182)).isoformat()
     right = datetime.now(TZ) - timedelta(hours=1)
     response = worker.post("/api/visits", json={
         "child_id": town.children["a1"], "visited_at": right.isoformat(), "lat": 29.1, "lon": 113.2,
@@ -140,6 +142,22 @@ def test_an_amendment_that_corrects_a_future_visit_time_moves_the_schedule_back(
     child = worker.get(child_url).get_json()
     assert (_local_day(child["last_visit_at"]), child["next_visit_due"]) == (
         right.date(), (right.date() + timedelta(days=182)).isoformat())
+
+
+def test_a_visit_dated_ahead_by_the_phone_does_not_hide_the_visits_after_it(app, town, login):
+    """A phone whose clock ran a year ahead recorded a visit; the real visits, dated
+    before that wrong time, are still the child's latest, and its schedule runs from them."""
+    worker = login("worker_a")
+    child_url = f"/api/children/{town.children['a1']}"
+    ahead = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=-24 * 365)
+    assert ("future_time" in ahead["flags"], ahead["visited_at"] > ahead["received_at"]) == (True, True)
+    later = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=0)
+    child = worker.get(child_url).get_json()
+    assert (child["last_visit_at"], child["next_visit_due"]) == (
+        later["visited_at"], (_local_day(later["visited_at"]) + timedelta(days=182)).isoformat())
+    with app.app_context():
+        assert db.session.get(Child, town.children["a1"]).last_visit_at.isoformat() == later["visited_at"]
+        db.session.remove()
 
 
 def test_categories_set_the_level_at_registration_and_when_edited(app, town, login):

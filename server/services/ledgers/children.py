@@ -118,7 +118,7 @@ def _visits_this_year(child_ids: list[str], today: date) -> dict[str, int]:
     for chunk in _chunks(child_ids):
         counts.update(db.session.execute(
             select(Visit.child_id, func.count()).where(
-                Visit.child_id.in_(chunk), Visit.visited_at >= start, *stands(Visit))
+                Visit.child_id.in_(chunk), Visit.counted_at >= start, *stands(Visit))
             .group_by(Visit.child_id)).all())
     return counts
 
