@@ -8,7 +8,7 @@ from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_phone
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column, utcnow
-from .facts import Amendable
+from .facts import Amendable, made_or_received
 
 VENUE_TYPES = ("hotel", "esports_hotel", "cinema", "internet_cafe", "bar", "ktv", "other")
 
@@ -74,6 +74,7 @@ class Inspection(Amendable, Versioned, db.Model):
     notes = EncryptedField()
     flags: Mapped[list] = mapped_column(JSON, default=list)
     reinspection_of: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"), index=True)
+    counted_at = made_or_received("inspected_at")
 
 
 class Attachment(db.Model):

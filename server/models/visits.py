@@ -1,14 +1,13 @@
 """Home visits (走访): facts, never edited in place; a correction amends with a reason."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, case
-from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedField
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
-from .facts import Amendable
+from .facts import Amendable, made_or_received
 
 VISIT_FLAGS = ("location_mismatch", "no_location", "clock_skew", "future_time", "late_entry",
                "impossible_travel")
@@ -44,15 +43,4 @@ class Visit(Amendable, Versioned, db.Model):
     review_note = EncryptedField()
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    @hybrid_property
-    def counted_at(self) -> datetime:
-        """When the visit counts as made: its time, or when the server received it if the phone dated
-        it later. No visit is made after it arrived; a clock running ahead must not push the
-        child's schedule past the visits that follow it."""
-        return min(self.visited_at, self.received_at)
-
-    @counted_at.inplace.expression
-    @classmethod
-    def _counted_at_expression(cls):
-        return case((cls.visited_at > cls.received_at, cls.received_at), else_=cls.visited_at)
+    counted_at = made_or_received("visited_at")

@@ -17,7 +17,7 @@ def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
     query = scope.scoped_select(actor, Inspection)
     if venue_ids is not None:
         query = query.where(Inspection.venue_id.in_(venue_ids))
-    return list(db.session.scalars(query.order_by(Inspection.inspected_at, Inspection.received_at,
+    return list(db.session.scalars(query.order_by(Inspection.counted_at, Inspection.received_at,
                                                   Inspection.id)))
 
 
@@ -71,7 +71,31 @@ def _item_checks(inspections: list[Inspection]) -> list[list[tuple[Inspection, d
         for result in inspection.results or []:
             if result["result"] in ("pass", "fail"):
                 chains.setdefault((root, result["item"]), []).append((inspection, result))
+    order: dict[str, tuple] = {}
+    for checks in chains.values():
+        checks.sort(key=lambda check: _place_in_chain(check[0], by_id, standing, order))
     return list(chains.values())
+
+
+def _place_in_chain(inspection: Inspection, by_id: dict[str, Inspection], standing: dict[str, str],
+                    order: dict[str, tuple]) -> tuple:
+    """Return where an inspection falls in its chain: at its own time, but never before the check it
+    re-inspects, whatever the inspector's phone clock said (a clock running slow dates the
+    re-inspection before the failure it closes)."""
+    if inspection.id in order:
+        return order[inspection.id]
+    path, seen = [inspection], {inspection.id}
+    while (checked := standing.get(path[-1].reinspection_of)) in by_id and checked not in seen \
+            and checked not in order:
+        path.append(by_id[checked])
+        seen.add(checked)
+    checked = standing.get(path[-1].reinspection_of)
+    place = order.get(checked) if checked not in seen else None
+    for step in reversed(path):
+        own = (step.counted_at, step.received_at)
+        place = (own, 0) if place is None else (max(own, place[0]), place[1] + 1)
+        order[step.id] = place
+    return place
 
 
 def _failing_since_last_pass(checks: list[tuple[Inspection, dict]]) -> list[tuple[Inspection, dict]]:

@@ -262,10 +262,10 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     inspection.flags = sorted(set(flags))
     save_record(actor, "inspection", inspection, "create", sorted(data), device_id)
     if original is not None:  # a corrected time may move the venue's last inspection either way
-        last = db.session.scalar(select(func.max(Inspection.inspected_at)).where(
+        last = db.session.scalar(select(func.max(Inspection.counted_at)).where(
             Inspection.venue_id == venue.id, *stands(Inspection)))
     else:
-        last = max(filter(None, (venue.last_inspected_at, inspection.inspected_at)))
+        last = max(filter(None, (venue.last_inspected_at, inspection.counted_at)))
     changed = assign(venue, {"last_inspected_at": last})
     if changed:
         save_record(actor, "venue", venue, "update", changed, device_id)

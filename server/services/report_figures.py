@@ -129,11 +129,11 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
         Venue.village_id == village_id, Venue.deleted_at.is_(None), Venue.status == "open",
         Venue.created_at < as_of)) or 0
     inspections = list(db.session.scalars(select(Inspection).where(
-        Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.inspected_at < as_of)
-        .order_by(Inspection.inspected_at, Inspection.received_at, Inspection.id)))
+        Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.counted_at < as_of)
+        .order_by(Inspection.counted_at, Inspection.received_at, Inspection.id)))
     standing = standing_ids(inspections)
     # A correction replaces its inspection: one inspection, counted as corrected.
-    in_window = [i for i in inspections if i.inspected_at >= start and standing[i.id] == i.id]
+    in_window = [i for i in inspections if i.counted_at >= start and standing[i.id] == i.id]
     violations = enforcement.violations_in(inspections, schedule.local_date(as_of))
     return {"total": venues, "inspected": len({i.venue_id for i in in_window}),
             "inspections": len(in_window),

@@ -61,6 +61,24 @@ def test_failed_items_get_deadlines_and_reinspections_close_them(town, login):
     assert api.get(venue_url).get_json()["type"] == "ktv"
 
 
+def test_a_reinspection_dated_before_its_failure_by_a_slow_phone_still_closes_it(town, login):
+    """The re-inspection's phone ran two days slow: it is dated before the inspection it re-checks,
+    yet it comes after it in the chain, and what it passes is closed; what it fails again stays
+    open with its own deadline."""
+    api = login("inspector")
+    first = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"},
+                                            {"item": "patrol_visitors", "result": "fail"}])
+    slow = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "pass"},
+                                           {"item": "patrol_visitors", "result": "fail"}],
+                   at=NOW - timedelta(days=2), reinspection_of=first["id"])
+    rows = api.get("/api/violations").get_json()["rows"]
+    assert [(v["item"], v["inspection_id"], v["deadline"]) for v in rows] == [
+        ("patrol_visitors", slow["id"], slow["answers"][1]["deadline"])]
+    inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}],
+            at=NOW - timedelta(days=3), reinspection_of=slow["id"])
+    assert api.get("/api/violations").get_json()["rows"] == []
+
+
 def test_deadlines_count_from_the_towns_date_of_the_inspection_and_overdue_from_its_today(
         app, town, login, monkeypatch):
     # 23:30 UTC on 2 November is 07:30 on 3 November in the town, whatever offset the phone sent.
@@ -122,6 +140,25 @@ def test_a_venue_is_stale_from_the_towns_date_of_its_last_inspection(app, town, 
         admin = db.session.get(User, town.users["admin"])
         assert town.venues["a"] not in {v.id for v in enforcement.stale_venues(admin, date(2026, 10, 30))}
         assert town.venues["a"] in {v.id for v in enforcement.stale_venues(admin, date(2026, 10, 31))}
+
+
+def test_an_inspection_dated_ahead_by_the_phone_counts_as_made_when_it_arrived(app, town, login):
+    """A phone a year ahead: the venue was last inspected when the inspection arrived, so it goes
+    stale 90 days after that, and a later re-inspection that fails again is the open one."""
+    api = login("inspector")
+    ahead = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                    at=NOW + timedelta(days=365))
+    assert "future_time" in ahead["flags"]
+    with app.app_context():
+        admin = db.session.get(User, town.users["admin"])
+        received = db.session.get(Venue, town.venues["a"]).last_inspected_at
+        assert (NOW - timedelta(minutes=5) < received < datetime.now(UTC), received) == (
+            True, datetime.fromisoformat(ahead["received_at"]))
+        later = schedule.local_date(received) + timedelta(days=91)
+        assert town.venues["a"] in {v.id for v in enforcement.stale_venues(admin, later)}
+    again = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                    at=datetime.now(UTC), reinspection_of=ahead["id"])
+    assert [v["inspection_id"] for v in api.get("/api/violations").get_json()["rows"]] == [again["id"]]
 
 
 def test_month_view_and_missing_operation_warning(app, town, login):
