@@ -88,14 +88,29 @@ def plan_helpers(actor, village_id: str | None = None, grid_id: str | None = Non
 HELPER_RULE = "帮扶责任人应为本村/社区负责人，或负责该儿童所在网格的在岗网格员"
 
 
-def check_helper(helper_id: str, village_id: str, grid_id: str) -> None:
-    """Refuse a helper who is not an active head of the child's village or grid worker of its grid: a
+def helper_fits(helper_id: str, village_id: str, grid_id: str) -> bool:
+    """Say whether the person is an active head of the child's village or grid worker of its grid: a
     worker of another grid would never see the plan, its reviews or its progress."""
     helper = db.session.get(User, helper_id)
-    if helper is None or not helper.active or helper.role not in HELPER_ROLES \
-            or helper.village_id != village_id \
-            or helper.role == "grid_worker" and grid_id not in helper.grid_ids:
+    return not (helper is None or not helper.active or helper.role not in HELPER_ROLES
+                or helper.village_id != village_id
+                or helper.role == "grid_worker" and grid_id not in helper.grid_ids)
+
+
+def check_helper(helper_id: str, village_id: str, grid_id: str) -> None:
+    """Refuse a helper who does not fit the child's village and grid (helper_fits)."""
+    if not helper_fits(helper_id, village_id, grid_id):
         raise validation_error({"helper_id": [HELPER_RULE]})
+
+
+def moved_plan_changes(plan: Plan, place: dict) -> dict:
+    """Return what a child's move to `place` changes on its plan: the place, and the helper of an
+    open plan who may not help there (cleared, for the new village's head to name another)."""
+    moves = plan.grid_id != place["grid_id"] or plan.village_id != place["village_id"]
+    if moves and plan.status in OPEN_STATUSES and plan.deleted_at is None and plan.helper_id \
+            and not helper_fits(plan.helper_id, place["village_id"], place["grid_id"]):
+        return {**place, "helper_id": None}
+    return dict(place)
 
 
 def _plan_for_approver(actor, plan_id: str) -> Plan:

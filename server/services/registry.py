@@ -129,25 +129,27 @@ def _check_location_change(actor, household: Household, data: dict) -> None:
 def move_history(actor, child: Child, device_id: str | None = None) -> None:
     """Take a moved child's visits, plans and their progress along to its new grid and village.
 
-    A plan is mutable: its move is saved as an edit (version, audit event). Facts carry no version;
-    they follow their child, whose audited edit records the move.
+    A plan is mutable: its move is saved as an edit (version, audit event), which also clears the
+    helper of an open plan who may not help in the new grid (plans.moved_plan_changes). Facts carry
+    no version; they follow their child, whose audited edit records the move.
     """
     place = {"grid_id": child.grid_id, "village_id": child.village_id}
-    plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
-    _move_saved(actor, "plan", plans, place, device_id)
+    child_plans = list(db.session.scalars(select(Plan).where(Plan.child_id == child.id)))
+    _move_saved(actor, "plan", [(p, plans.moved_plan_changes(p, place)) for p in child_plans], device_id)
     facts = list(db.session.scalars(select(Visit).where(Visit.child_id == child.id)))
-    if plans:
+    if child_plans:
         facts += db.session.scalars(select(PlanProgress).where(
-            PlanProgress.plan_id.in_([p.id for p in plans])))
+            PlanProgress.plan_id.in_([p.id for p in child_plans])))
     for record in facts:
         assign(record, place)
     db.session.flush()
 
 
-def _move_saved(actor, kind: str, records, place: dict, device_id: str | None) -> None:
-    """Carry mutable records to a new place, each move saved as an edit (version, audit event)."""
-    for record in records:
-        if moved := assign(record, place):
+def _move_saved(actor, kind: str, moves, device_id: str | None) -> None:
+    """Carry mutable records to a new place, each (record, changes) move saved as one edit (version,
+    audit event)."""
+    for record, changes in moves:
+        if moved := assign(record, changes):
             save_record(actor, kind, record, "update", moved, device_id)
 
 
@@ -260,8 +262,9 @@ def _move_venue_history(actor, venue: Venue, device_id: str | None) -> None:
     but not yet linked to a child along to its new village, whose head now links them. A staff
     check is mutable: its move is saved as an edit; facts follow the venue's audited edit."""
     place = {"village_id": venue.village_id}
-    _move_saved(actor, "staff_check", db.session.scalars(select(StaffCheck).where(
-        StaffCheck.employer_kind == "venue", StaffCheck.employer_id == venue.id)).all(), place, device_id)
+    checks = db.session.scalars(select(StaffCheck).where(
+        StaffCheck.employer_kind == "venue", StaffCheck.employer_id == venue.id)).all()
+    _move_saved(actor, "staff_check", [(c, place) for c in checks], device_id)
     inspections = list(db.session.scalars(select(Inspection).where(Inspection.venue_id == venue.id)))
     facts = list(inspections)
     if inspections:

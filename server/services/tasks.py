@@ -1,5 +1,5 @@
 """The caller's to-do: overdue visits, visits and locations to review, signs of abuse not reported,
-plans missing or due, deadlines, reports."""
+plans missing, without a helper or due, deadlines, reports."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -98,6 +98,13 @@ def _plans_to_approve(actor, today) -> tuple[int, list[dict]]:
     return _plan_items(actor, "plan_approval", "帮扶计划待审批", query, today)
 
 
+def _plans_without_helper(actor, today) -> tuple[int, list[dict]]:
+    """Active plans with no helper (a child's move took them from a helper who may not follow it);
+    a draft without one waits in plan_approval, whose approval asks for one."""
+    query = scope.scoped_select(actor, Plan).where(Plan.status == "active", Plan.helper_id.is_(None))
+    return _plan_items(actor, "plan_helper_missing", "帮扶计划待指定帮扶责任人", query, today)
+
+
 def _plans_missing(actor, today) -> tuple[int, list[dict]]:
     query = scope.scoped_select(actor, Child).where(plans.missing_plan_condition())
     total, children = _count_and_first(query, [Child.risk_changed_at, Child.created_at, Child.id])
@@ -147,10 +154,11 @@ SOURCES = {
                      ("visit_questioned", _questioned_visits), ("review_pending", _review_pending),
                      ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
-                     ("plan_review_due", _plans_due)),
+                     ("plan_helper_missing", _plans_without_helper), ("plan_review_due", _plans_due)),
     "town_admin": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
                    ("review_pending", _review_pending),
-                   ("plan_missing", _plans_missing), ("plan_review_due", _plans_due),
+                   ("plan_missing", _plans_missing), ("plan_helper_missing", _plans_without_helper),
+                   ("plan_review_due", _plans_due),
                    ("clue_new", _clues_waiting)),
     "police": (("clue_new", _clues_waiting), ("weekly_report_due", _weekly_due)),
 }

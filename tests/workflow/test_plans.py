@@ -199,12 +199,15 @@ def test_only_the_approver_corrects_a_plan_review_and_the_correction_stays_a_rev
 
 
 def test_moving_a_household_saves_its_childs_plan_as_an_edit(app, town, login):
-    """A plan is mutable: carried to the new grid, it takes a new version and an audit event."""
+    """A plan is mutable: carried to the new grid, it takes a new version and an audit event; its
+    helper, who works the new grid as well, stays."""
+    _give_grid_a2(login, town)
     worker, head, url, approved = _approved_plan(town, login)
     moved = head.edit(f"/api/households/{town.households['a1']}", {"grid_id": town.grids["a2"]})
     assert moved.status_code == 200, moved.get_json()
     after = head.get(url).get_json()
-    assert (after["grid_id"], after["version"]) == (town.grids["a2"], approved["version"] + 1)
+    assert (after["grid_id"], after["version"], after["helper_id"]) == (
+        town.grids["a2"], approved["version"] + 1, town.users["worker_a"])
     with app.app_context():
         events = db.session.execute(select(AuditEvent.actor_id, AuditEvent.detail).where(
             AuditEvent.entity_id == approved["id"], AuditEvent.action == "plan.update")
@@ -224,3 +227,86 @@ def test_a_child_with_an_open_plan_gets_no_second_one(app, town, login):
     assert_error(head.post("/api/plans", json={"child_id": town.children["a1"], "measures": []}), 409,
                  "plan_exists")
     assert head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"] == drafted
+
+
+def _tasks(api, kind: str) -> tuple[int | None, list[dict]]:
+    body = api.get("/api/tasks").get_json()
+    return body["counts"].get(kind), [t for t in body["tasks"] if t["kind"] == kind]
+
+
+def _last_plan_edit(plan_id: str) -> tuple:
+    return db.session.execute(select(AuditEvent.actor_id, AuditEvent.detail).where(
+        AuditEvent.entity_id == plan_id, AuditEvent.action == "plan.update")
+        .order_by(AuditEvent.seq.desc()).limit(1)).one()
+
+
+def test_a_moved_childs_open_plan_loses_a_helper_who_may_not_follow_it(app, town, login):
+    """worker_a works grid a1 only: once a1's household moves to grid a2 they could no longer see the
+    child's active plan, so the move's edit clears the helper and the head finds the plan in the
+    to-do as needing one; the child's closed plan keeps the helper it had."""
+    worker, head, url, first = _approved_plan(town, login)
+    assert head.post(f"{url}/close", json={"outcome": "风险解除"}).status_code == 200
+    closed = head.get(url).get_json()
+    created = head.post("/api/plans", json={
+        "child_id": town.children["a1"], "helper_id": town.users["worker_a"],
+        "measures": [{"kind": "psychological", "detail": "心理疏导", "due": None}]})
+    assert created.status_code == 201, created.get_json()
+    second = f"/api/plans/{created.get_json()['id']}"
+    active = head.post(f"{second}/approve").get_json()
+    assert (active["status"], active["helper_id"]) == ("active", town.users["worker_a"])
+    assert _tasks(head, "plan_helper_missing") == (0, [])
+
+    moved = head.edit(f"/api/households/{town.households['a1']}", {"grid_id": town.grids["a2"]})
+    assert moved.status_code == 200, moved.get_json()
+    after = head.get(second).get_json()
+    assert {**after, "updated_at": None} == {**active, "grid_id": town.grids["a2"], "helper_id": None,
+                                             "version": active["version"] + 1, "updated_at": None}
+    assert {**head.get(url).get_json(), "updated_at": None} == {
+        **closed, "grid_id": town.grids["a2"], "version": closed["version"] + 1, "updated_at": None}
+    with app.app_context():
+        assert _last_plan_edit(active["id"]) == (
+            town.users["head_a"], {"version": after["version"], "fields": ["grid_id", "helper_id"]})
+        assert _last_plan_edit(closed["id"]) == (
+            town.users["head_a"], {"version": closed["version"] + 1, "fields": ["grid_id"]})
+        assert verify_chain()["ok"]
+    assert_error(worker.get(second), 404, "not_found")
+    item = {"kind": "plan_helper_missing", "title": "欧阳明月 帮扶计划待指定帮扶责任人",
+            "due": active["next_review_due"], "overdue": False, "entity": "plan", "entity_id": active["id"],
+            "village_id": town.villages["a"], "detail": {"child_id": town.children["a1"], "status": "active"}}
+    assert _tasks(head, "plan_helper_missing") == (1, [item])
+    masked = {**item, "title": "欧**月 帮扶计划待指定帮扶责任人"}
+    assert _tasks(login("admin"), "plan_helper_missing") == (1, [masked])
+    assert _tasks(login("head_b"), "plan_helper_missing") == (0, [])
+    assert _tasks(worker, "plan_helper_missing") == (None, [])
+
+    named = head.edit(second, {"helper_id": town.users["head_a"]})
+    assert named.status_code == 200, named.get_json()
+    assert (named.get_json()["status"], named.get_json()["helper_id"]) == ("active", town.users["head_a"])
+    assert _tasks(head, "plan_helper_missing") == (0, [])
+
+
+def test_a_draft_moved_to_another_village_waits_for_its_new_head_to_name_a_helper(app, town, login):
+    """head_a helps a1's draft; the town office moves the household to village b: head_a may not help
+    there, so the draft loses its helper and waits in head_b's approvals, which ask for one."""
+    head = login("head_a")
+    plan = _draft(login("worker_a"), town.children["a1"])
+    url = f"/api/plans/{plan['id']}"
+    assert head.edit(url, {"helper_id": town.users["head_a"]}).status_code == 200
+    moved = login("admin").edit(f"/api/households/{town.households['a1']}", {"grid_id": town.grids["b1"]})
+    assert moved.status_code == 200, moved.get_json()
+    head_b = login("head_b")
+    after = head_b.get(url).get_json()
+    assert (after["status"], after["helper_id"], after["grid_id"], after["village_id"]) == (
+        "draft", None, town.grids["b1"], town.villages["b"])
+    with app.app_context():
+        assert _last_plan_edit(plan["id"]) == (
+            town.users["admin"], {"version": after["version"],
+                                  "fields": ["grid_id", "helper_id", "village_id"]})
+    assert [t["entity_id"] for t in _tasks(head_b, "plan_approval")[1]] == [plan["id"]]
+    assert _tasks(head_b, "plan_helper_missing") == (0, [])
+    assert _tasks(head, "plan_approval") == (0, [])
+    assert_error(head_b.post(f"{url}/approve"), 422, "validation_error",
+                 fields={"helper_id": ["请先指定一名帮扶责任人"]})
+    assert head_b.edit(url, {"helper_id": town.users["worker_b"]}).status_code == 200
+    approved = head_b.post(f"{url}/approve").get_json()
+    assert (approved["status"], approved["helper_id"]) == ("active", town.users["worker_b"])
