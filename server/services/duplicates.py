@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Clue, Plan, Visit, utcnow
-from . import audit, registry, risk, scope
+from . import audit, changes, plans, registry, risk, scope
 from .masking import mask_id_number, name_for
 from .writes import assign, save_record
 
@@ -73,11 +73,20 @@ def _match(duplicate: Child, survivor: Child) -> str | None:
 def _repoint(actor, model, entity: str, duplicate: Child, survivor: Child, device_id) -> int:
     records = list(db.session.scalars(select(model).where(model.child_id == duplicate.id)))
     for record in records:
-        changes = {"child_id": survivor.id}
+        repointed = {"child_id": survivor.id}
         if model is Clue:
-            changes["village_id"] = survivor.village_id
-        save_record(actor, entity, record, "update", assign(record, changes), device_id)
+            repointed["village_id"] = survivor.village_id
+        save_record(actor, entity, record, "update", assign(record, repointed), device_id)
     return len(records)
+
+
+def _check_one_open_plan(duplicate: Child, survivor: Child) -> None:
+    """Refuse to merge two children who each have an open plan: the child would have two, as
+    creating a plan refuses (two approvals, two helpers, counted twice); which stands is the head's
+    to decide, by closing the other."""
+    changes.lock_writers()  # a plan drafted for either child while this checks would slip past it
+    if plans.has_open_plan(duplicate.id) and plans.has_open_plan(survivor.id):
+        raise ApiError(409, "plan_exists", "两名儿童都有未结案的帮扶计划，请先将其中一份结案后再合并")
 
 
 def _absorb(survivor: Child, duplicate: Child) -> list[str]:
@@ -104,6 +113,7 @@ def merge_children(actor, duplicate_id: str, into_id: str, device_id: str | None
     match = _match(duplicate, survivor)
     if match is None:
         raise validation_error({"into": ["两名儿童的身份证号或姓名、出生日期、村不一致，不能合并"]})
+    _check_one_open_plan(duplicate, survivor)
     counts = {"visits": _repoint(actor, Visit, "visit", duplicate, survivor, device_id),
               "plans": _repoint(actor, Plan, "plan", duplicate, survivor, device_id),
               "clues": _repoint(actor, Clue, "clue", duplicate, survivor, device_id)}

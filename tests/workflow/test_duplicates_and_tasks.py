@@ -93,6 +93,50 @@ def test_a_merged_duplicates_history_moves_to_the_survivors_grid_and_village(app
         == [progress["id"]]
 
 
+def _merge_state(app) -> dict:
+    """Every row a merge could touch, as stored, and how many audit events there are."""
+    with app.app_context():
+        rows = {model.__name__: sorted(
+            (r.id, r.child_id, getattr(r, "grid_id", None), r.village_id, r.version, r.deleted_at)
+            for r in db.session.scalars(select(model))) for model in (Visit, Plan, Clue)}
+        rows["Child"] = sorted((c.id, c.grid_id, c.version, c.categories, c.registered_at, c.merged_into_id,
+                                c.deleted_at) for c in db.session.scalars(select(Child)))
+        rows["PlanProgress"] = sorted((r.id, r.plan_id, r.grid_id, r.version)
+                                      for r in db.session.scalars(select(PlanProgress)))
+        rows["audit_events"] = len(db.session.scalars(select(AuditEvent.seq)).all())
+        return rows
+
+
+def test_a_merge_of_two_children_each_with_an_open_plan_is_refused_until_one_is_closed(app, town, login):
+    """One child cannot have two open plans (creating a second is 409 plan_exists): merging two
+    records that each have one is refused the same way, with nothing merged, until the head closes
+    one; the plan left open is then the child's one open plan."""
+    twin = _twin(app, town, "a1", "430699201501010011")
+    head = login("head_a")
+    post_visit(head, town.children["a1"], "a1", {"unknown_adult_contact": True})
+    post_visit(head, twin, "a2", {"injury_signs": True})
+    kept = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]
+    doubled = head.get(f"/api/plans?child_id={twin}").get_json()["rows"]
+    assert [p["status"] for p in kept + doubled] == ["draft", "draft"]
+    before = _merge_state(app)
+    reads = [head.get(f"/api/children/{c}").get_json() for c in (twin, town.children["a1"])]
+
+    refused = head.post(f"/api/children/{twin}/merge", json={"into": town.children["a1"]})
+    assert_error(refused, 409, "plan_exists")
+    assert refused.get_json()["error"]["message"] == "两名儿童都有未结案的帮扶计划，请先将其中一份结案后再合并"
+    assert _merge_state(app) == before
+    assert [head.get(f"/api/children/{c}").get_json() for c in (twin, town.children["a1"])] == reads
+    assert head.get(f"/api/plans?child_id={twin}").get_json()["rows"] == doubled
+
+    closed = head.post(f"/api/plans/{doubled[0]['id']}/close", json={"outcome": "重复登记，以另一份计划为准"})
+    assert closed.status_code == 200, closed.get_json()
+    merged = head.post(f"/api/children/{twin}/merge", json={"into": town.children["a1"]})
+    assert merged.status_code == 200, merged.get_json()
+    plans = head.get(f"/api/plans?child_id={town.children['a1']}").get_json()["rows"]
+    assert sorted((p["id"], p["status"]) for p in plans) == sorted(
+        [(kept[0]["id"], "draft"), (doubled[0]["id"], "closed")])
+
+
 def test_tasks_list_rectifications_and_reports_due(app, town, login, monkeypatch):
     with app.app_context():
         ledger_town.build(town)
