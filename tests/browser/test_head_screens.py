@@ -291,3 +291,36 @@ def test_a_heads_own_draft_gets_a_helper_and_a_measure_before_approval(browser, 
         "active", ids.users["worker_a"], [{"kind": "living_aid", "detail": "申请临时救助", "due": None}])
     context.close()
     assert problems == []
+
+
+def test_a_moved_childs_active_plan_waits_for_a_helper_and_the_head_names_one(browser, live_server):
+    """The child's household moves to grid a2, which worker_a does not work: the active plan loses its
+    helper, the head finds it under 待指定帮扶责任人 and names one on the plan's page."""
+    ids, work = live_server.ids, _casework(live_server)
+    head = factories.ApiClient(live_server.app.test_client())
+    head.login("head_a")
+    url = f"/api/plans/{work['plan']['id']}"
+    assert head.post(f"{url}/approve").get_json()["status"] == "active"
+    moved = head.edit(f"/api/households/{ids.households['a1']}", {"grid_id": ids.grids["a2"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert head.get(url).get_json()["helper_id"] is None
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate("location.hash = '#/plans'")
+    waiting = page.get_by_test_id("plan_helper_missing").get_by_role("link")
+    expect(waiting.locator("strong")).to_have_text(["欧阳明月 帮扶计划待指定帮扶责任人"])
+    waiting.click()
+    expect(page.get_by_test_id("plan-status")).to_have_text("执行中")
+    expect(page.locator(".facts")).to_contain_text("未指定")
+    expect(page.get_by_label("指定一名帮扶责任人").locator("option")).to_have_text(["请选择", "测试head_a"])
+    page.get_by_label("指定一名帮扶责任人").select_option(label="测试head_a")
+    page.get_by_role("button", name="保存责任人").click()
+    expect(page.locator(".facts")).to_contain_text("测试head_a")
+    problems = helpers.check_screen(page, "head-11-plan-helper-named")
+    body = head.get(url).get_json()
+    assert (body["status"], body["helper_id"], body["grid_id"]) == (
+        "active", ids.users["head_a"], ids.grids["a2"])
+    assert [t for t in head.get("/api/tasks").get_json()["tasks"] if t["kind"] == "plan_helper_missing"] == []
+    context.close()
+    assert problems == []

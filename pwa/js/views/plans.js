@@ -4,7 +4,8 @@ import * as api from '../api.js';
 import { MEASURE, PLAN_STATUS, RISK, T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
 
-const SECTIONS = [['plan_approval', '待审批'], ['plan_review_due', '7 天内待评估'], ['plan_missing', '高风险超过 7 天未落实计划']];
+const SECTIONS = [['plan_approval', '待审批'], ['plan_helper_missing', '待指定帮扶责任人'], ['plan_review_due', '7 天内待评估'],
+  ['plan_missing', '高风险超过 7 天未落实计划']];
 
 function taskLink(t) {
   const href = t.entity === 'plan' ? `#/plan/${t.entity_id}` : `#/child/${t.entity_id}`;
@@ -46,20 +47,25 @@ function actionForm(title, controls, button, act, danger = false) {
   return form;
 }
 
-function draftForms(plan, helpers, refresh) {
-  const url = `/api/plans/${plan.id}`;
+/** Name the plan's helper: before approval, or when its helper left (the child moved grid). */
+function helperForm(plan, helpers, refresh) {
   const picker = h('select', { name: 'helper_id', required: true }, h('option', { value: '' }, '请选择'),
     helpers.map((u) => h('option', { value: u.id, selected: u.id === plan.helper_id }, u.name)));
+  return actionForm('帮扶责任人', field('指定一名帮扶责任人', picker), '保存责任人', async () => {
+    if (!picker.value) throw new Error('请选择帮扶责任人');
+    await api.patch(`/api/plans/${plan.id}`, { helper_id: picker.value }, plan.version);
+    toast('已保存责任人');
+    await refresh();
+  });
+}
+
+function draftForms(plan, helpers, refresh) {
+  const url = `/api/plans/${plan.id}`;
   const kind = h('select', { name: 'kind' }, Object.entries(MEASURE).map(([k, text]) => h('option', { value: k }, text)));
   const detail = h('input', { name: 'detail', maxlength: '1000', required: true });
   const due = h('input', { name: 'due', type: 'date' });
   return [
-    actionForm('帮扶责任人', field('指定一名帮扶责任人', picker), '保存责任人', async () => {
-      if (!picker.value) throw new Error('请选择帮扶责任人');
-      await api.patch(url, { helper_id: picker.value }, plan.version);
-      toast('已保存责任人');
-      await refresh();
-    }),
+    helperForm(plan, helpers, refresh),
     actionForm('添加帮扶措施', [field('措施类别', kind), field('具体内容', detail), field('完成期限（可不填）', due)], '添加措施', async () => {
       const measures = [...(plan.measures || []).map((m) => ({ kind: m.kind, detail: m.detail || null, due: m.due || null })),
         { kind: kind.value, detail: detail.value.trim(), due: due.value || null }];
@@ -83,10 +89,11 @@ function draftForms(plan, helpers, refresh) {
   ];
 }
 
-function activeForms(plan, refresh) {
+function activeForms(plan, helpers, refresh) {
   const note = h('textarea', { name: 'note', rows: '3', required: true, minlength: '2', maxlength: '4000' });
   const outcome = h('textarea', { name: 'outcome', rows: '3', required: true, minlength: '2', maxlength: '4000' });
   return [
+    helperForm(plan, helpers, refresh),
     actionForm('记录定期评估', field('评估情况（必填）', note), '保存评估', async () => {
       await api.post(`/api/plans/${plan.id}/review`, { note: note.value.trim() });
       toast('已记录评估');
@@ -132,7 +139,7 @@ async function fill(holder, title, id) {
       h('strong', {}, MEASURE[m.kind] || m.kind), h('p', {}, m.detail || ''), m.due ? h('p', { class: 'meta' }, `${m.due} 前完成`) : null)))
       : h('p', {}, '尚未列出措施，批准前至少需要一项。'),
     ...(decides() && plan.status === 'draft' ? draftForms(plan, helpers, refresh) : []),
-    ...(decides() && plan.status === 'active' ? activeForms(plan, refresh) : []),
+    ...(decides() && plan.status === 'active' ? activeForms(plan, helpers, refresh) : []),
     h('h2', {}, `进展与评估（${progress.length}）`),
     progress.length ? h('ul', { class: 'list' }, progress.map((p) => h('li', { class: 'card' },
       h('strong', {}, fmtTime(p.at)), h('p', {}, p.note || '')))) : h('p', {}, '暂无记录。'));

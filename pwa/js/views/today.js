@@ -21,6 +21,7 @@ const HEAD_TASKS = [
   ['review_pending', '#/review', (n) => `${n} 条走访记录待审核`],
   ['location_pending', '#/locations', (n) => `${n} 户住址位置待确认`],
   ['plan_approval', '#/plans', (n) => `${n} 份帮扶计划待审批`],
+  ['plan_helper_missing', '#/plans', (n) => `${n} 份帮扶计划待指定帮扶责任人`],
   ['plan_missing', '#/plans', (n) => `${n} 名高风险儿童未落实帮扶计划`],
 ];
 
