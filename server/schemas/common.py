@@ -137,11 +137,16 @@ def Text(max_length: int, min_length: int = 0, **kwargs) -> fields.String:
     return fields.String(validate=_length(max_length, min_length), **kwargs)
 
 
+def written_reason(value: str | None) -> bool:
+    """Say whether a reason for an audited step is written: 4 to 500 characters besides the blanks
+    around them (four spaces are no reason)."""
+    return isinstance(value, str) and 4 <= len(value.strip()) <= 500
+
+
 def Reason(message: str = "请写明理由（4 到 500 个字符）", **kwargs) -> fields.String:
-    """Return the required reason an audited step is taken for: 4 to 500 characters besides the
-    blanks around them (four spaces are no reason)."""
+    """Return the required reason field of an audited step (`written_reason`)."""
     def written(value: str) -> None:
-        if not 4 <= len(value.strip()) <= 500:
+        if not written_reason(value):
             raise ValidationError(message)
     return fields.String(required=True, validate=written, **kwargs)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from ...errors import ApiError, validation_error
 from ...extensions import db
 from ...models import Child, Inspection, Plan, StaffCheck, Venue, utcnow
+from ...schemas.common import written_reason
 from .. import audit, schedule
 from . import base
 from .casework import build_plans_ledger, build_staff_checks_ledger
@@ -35,7 +36,7 @@ def _check_export(actor, name: str, unmasked: bool, reason: str | None) -> None:
         raise ApiError(403, "export_not_allowed", "您的角色不能导出台账")
     if unmasked and actor.role not in UNMASK_ROLES:
         raise ApiError(403, "unmasked_not_allowed", "只有镇平安办可以导出未脱敏台账")
-    if unmasked and len((reason or "").strip()) < 4:
+    if unmasked and not written_reason(reason):
         raise validation_error({"reason": ["导出未脱敏台账须写明理由（至少 4 个字符）"]})
 
 
