@@ -97,21 +97,23 @@ def scoped_select(user, model, include_deleted: bool = False):
     return query
 
 
+def find_scoped(user, model, record_id: str, include_deleted: bool = False):
+    """Return one record in the user's scope, or None: a missing one, one out of scope and (unless
+    `include_deleted`) a deleted one alike."""
+    record = batching.known(model, record_id)
+    if record is not None:
+        return record
+    return db.session.scalar(scoped_select(user, model, include_deleted).where(model.id == str(record_id)))
+
+
 def sees(user, model, record_id: str) -> bool:
     """Say whether a live record of `model` with this id is in the user's scope."""
-    if batching.known(model, record_id) is not None:
-        return True
-    return db.session.scalar(scoped_select(user, model).where(model.id == str(record_id))
-                             .with_only_columns(model.id)) is not None
+    return find_scoped(user, model, record_id) is not None
 
 
 def get_scoped(user, model, record_id: str, include_deleted: bool = False):
     """Return one record in scope, or raise the 404 that out-of-scope records also get."""
-    record = batching.known(model, record_id)
-    if record is not None:
-        return record
-    query = scoped_select(user, model, include_deleted).where(model.id == str(record_id))
-    record = db.session.scalar(query)
+    record = find_scoped(user, model, record_id, include_deleted)
     if record is None:
         raise not_found()
     return record
