@@ -19,7 +19,6 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     crypto.init_app(app)
-    request_log.install()
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -27,7 +26,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 
 def serving_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
-    """Build the app of a serving process (`make run`) and freeze its start-up heap.
+    """Build the app of a serving process (`make run`), keep query strings out of its request log
+    (`request_log`) and freeze its start-up heap.
 
     A server keeps what it loads at start (modules, the app, rules, pinyin tables: about
     300,000 objects) for life. Frozen, they drop out of the garbage collector's full
@@ -36,6 +36,7 @@ def serving_app(config_name: str | None = None, overrides: dict | None = None) -
     Not for tests, which build many apps: a frozen object that later dies is never collected.
     """
     app = create_app(config_name, overrides)
+    request_log.install()
     gc.collect()
     gc.freeze()
     return app

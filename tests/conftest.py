@@ -1,6 +1,7 @@
 """Fixtures: an app per database engine, a client, a small town with a user of every role."""
 import atexit
 import base64
+import logging
 import os
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from server import create_app
+from server import create_app, request_log
 from server.extensions import db
 
 from . import factories
@@ -157,3 +158,14 @@ def login(app):
         client.login(username, password, device_id)
         return client
     return _login
+
+
+@pytest.fixture
+def werkzeug_log():
+    """Werkzeug's request logger without the query-string filter, whichever app installed it
+    earlier in the process; the filters are put back after the test."""
+    logger = logging.getLogger("werkzeug")
+    kept = logger.filters[:]
+    logger.filters = [f for f in kept if not isinstance(f, request_log.WithoutQuery)]
+    yield logger
+    logger.filters = kept

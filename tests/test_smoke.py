@@ -18,11 +18,12 @@ def test_grid_worker_sees_own_grid_children_masked(town, login):
     assert api.get(f"/api/children/{town.children['b1']}").status_code == 404
 
 
-def test_a_serving_app_freezes_its_start_up_heap(tmp_path):
-    """`make run` serves `serving_app()`: what it loaded at start leaves the full collections."""
+def test_a_serving_app_freezes_its_start_up_heap_and_filters_its_request_log(tmp_path, werkzeug_log):
+    """`make run` serves `serving_app()`: what it loaded at start leaves the full collections, and
+    its request log leaves out query strings (test_request_log)."""
     import gc
 
-    from server import serving_app
+    from server import request_log, serving_app
     from tests.conftest import _master_key
 
     gc.unfreeze()
@@ -31,5 +32,6 @@ def test_a_serving_app_freezes_its_start_up_heap(tmp_path):
                                    "HULEI_MASTER_KEY": _master_key(), "SKIP_KEY_CHECK": True})
         assert gc.get_freeze_count() > 10_000
         assert all(obj is not app.config for obj in gc.get_objects())  # frozen: in no generation
+        assert sum(isinstance(f, request_log.WithoutQuery) for f in werkzeug_log.filters) == 1
     finally:
         gc.unfreeze()

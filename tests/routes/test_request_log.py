@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from werkzeug.serving import make_server
 
+from server import request_log
+
 
 class Lines(logging.Handler):
     def __init__(self):
@@ -18,10 +20,14 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_the_request_log_leaves_out_query_strings(app):
+def test_the_request_log_leaves_out_query_strings(app, werkzeug_log):
     """The log line keeps the path and answer; what followed the `?` is not written, for a request
-    answered and for one refused as malformed (werkzeug logs its raw line)."""
-    logger, lines = logging.getLogger("werkzeug"), Lines()
+    answered and for one refused as malformed (werkzeug logs its raw line). `serving_app` installs
+    the filter (test_smoke); installed twice, it filters once."""
+    request_log.install()
+    request_log.install()
+    assert sum(isinstance(f, request_log.WithoutQuery) for f in werkzeug_log.filters) == 1
+    logger, lines = werkzeug_log, Lines()
     logger.addHandler(lines)
     level, logger.level = logger.level, logging.INFO
     server = make_server("127.0.0.1", 0, app, threaded=True)
