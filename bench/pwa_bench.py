@@ -95,7 +95,8 @@ def add_visits_logged(app, visits_each: int = 10) -> None:
                 visit = Visit(id=new_id(), child_id=child.id, household_id=child.household_id,
                               grid_id=grid.id, village_id=grid.village_id, worker_id=user.id,
                               device_id="bench", visited_at=now - timedelta(days=30 * (k + 1)),
-                              received_at=now, template_version=1, follow_up=False, flags=[],
+                              received_at=now, counted_at=now - timedelta(days=30 * (k + 1)),
+                              template_version=1, follow_up=False, flags=[],
                               review_status="none", distance_m=3.0)
                 visit.location = {"lat": 29.1 + i * 1e-4, "lon": 113.2, "accuracy_m": 12}
                 visit.answers = {"in_school": True, "guardian_present": k % 2 == 0}

@@ -50,6 +50,7 @@ from server.models import (
     User,
     Village,
     Visit,
+    counted_time,
     new_id,
     utcnow,
 )
@@ -282,11 +283,12 @@ def measure_floor(app, ids: dict, count: int, every_row: bool = False) -> float:
         for n, item in enumerate(ops):
             data = item["data"]
             child_id = data["child_id"]
+            visited_at = datetime.fromisoformat(data["visited_at"])
             visit = Visit(id=item["id"], child_id=child_id,
                           household_id=HOUSEHOLDS[child_id], grid_id=ids["grid_push"],
                           village_id=ids["village"], worker_id=ids["worker_push"],
-                          device_id="bench-floor", visited_at=datetime.fromisoformat(
-                              data["visited_at"]), received_at=now,
+                          device_id="bench-floor", visited_at=visited_at, received_at=now,
+                          counted_at=counted_time(visited_at, now),
                           template_version=1, follow_up=data["follow_up"], flags=[],
                           review_status="none", distance_m=1.1, version=1,
                           created_at=now, updated_at=now)

@@ -202,7 +202,7 @@ def test_a_table_others_refer_to_is_rebuilt_without_losing_them(empty_db_url):
         inspection_id = new_id()
         db.session.add(Inspection(id=inspection_id, venue_id=town.venues["a"], village_id=town.villages["a"],
                                   inspector_id=town.users["inspector"], inspected_at=utcnow(),
-                                  received_at=utcnow(), results=[], flags=[]))
+                                  received_at=utcnow(), counted_at=utcnow(), results=[], flags=[]))
         db.session.flush()
         db.session.get(Clue, town.clues["a1"]).source_inspection_id = inspection_id
         db.session.commit()
@@ -240,4 +240,31 @@ def test_a_migration_that_leaves_a_broken_reference_on_sqlite_is_undone(tmp_path
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0009"
             assert "received_at" not in {c["name"] for c in inspect(conn).get_columns("clue")}
+        db.engine.dispose()
+
+
+def test_0016_counts_each_stored_fact_as_made_at_its_time_or_when_received_if_dated_later(empty_db_url):
+    app = bare_app(empty_db_url)
+    with app.app_context():
+        town = town_at("0015")
+        child, household, grid = town.children["a1"], town.households["a1"], town.grids["a1"]
+        insert = text("INSERT INTO visit (id, child_id, household_id, grid_id, village_id, worker_id, "
+                      "visited_at, received_at, follow_up, flags, review_status, version, created_at, "
+                      "updated_at) VALUES (:id, :child, :household, :grid, :village, :worker, :visited, "
+                      ":received, false, '[]', 'none', 1, :received, :received)")
+        for visit_id, visited in (("v-on-time", "2026-11-01 09:00:00"), ("v-ahead", "2027-11-01 09:00:00")):
+            db.session.execute(insert, {"id": visit_id, "child": child, "household": household, "grid": grid,
+                                        "village": town.villages["a"], "worker": town.users["worker_a"],
+                                        "visited": visited, "received": "2026-11-02 10:00:00"})
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        counted = dict(db.session.execute(text(
+            "SELECT id, counted_at FROM visit WHERE id IN ('v-on-time', 'v-ahead')")).all())
+        db.session.remove()
+        assert {key: str(value)[:19] for key, value in counted.items()} == {
+            "v-on-time": "2026-11-01 09:00:00", "v-ahead": "2026-11-02 10:00:00"}
+        for table in ("visit", "inspection"):
+            columns = inspect(db.engine).get_columns(table)
+            assert [c["nullable"] for c in columns if c["name"] == "counted_at"] == [False]
         db.engine.dispose()

@@ -1,7 +1,7 @@
 """Every model, re-exported so Alembic and services import them from one place."""
 from .base import new_id, replaying_at, utcnow
 from .cases import CLUE_OUTCOMES, CLUE_STATUSES, Clue, StaffCheck
-from .facts import standing_ids, stands
+from .facts import counted_time, standing_ids, stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
 from .places import Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
@@ -16,6 +16,6 @@ __all__ = [
     "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue", "Counter", "Device", "Grid",
     "GuardianPhone", "Household", "Inspection", "JointOperation", "KeyCanary", "LoginFailure",
     "PlaceLeft", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town", "Unit", "User", "UserSession",
-    "Venue", "Visit", "Village", "new_id", "replaying_at", "user_grid", "standing_ids", "stands",
-    "utcnow",
+    "Venue", "Visit", "Village", "counted_time", "new_id", "replaying_at", "user_grid", "standing_ids",
+    "stands", "utcnow",
 ]

@@ -1,9 +1,9 @@
 """Facts (visits, inspections, plan progress, clues): never edited in place; a correction is a new
 record that names the one it amends and says why, and the amended one no longer stands."""
+from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ForeignKey, case, exists, inspect
-from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy import ForeignKey, exists, inspect
 from sqlalchemy.orm import Mapped, aliased, declared_attr, mapped_column
 
 from ..crypto import EncryptedField
@@ -21,16 +21,12 @@ class Amendable:
     amend_reason = EncryptedField()
 
 
-def made_or_received(made: str) -> hybrid_property:
-    """Return when a fact counts as made: its `made` time, or when the server received it if the phone
-    dated it later. Nothing is made after it arrived: a clock running ahead must not put a fact past
-    the ones that follow it (a child's latest visit, a venue's last inspection)."""
-    def counted_at(self):  # named as the attribute: a selected hybrid is labelled by its getter's name
-        return min(getattr(self, made), self.received_at)
-
-    def counted_in_sql(cls):
-        return case((getattr(cls, made) > cls.received_at, cls.received_at), else_=getattr(cls, made))
-    return hybrid_property(counted_at, expr=counted_in_sql)
+def counted_time(made: datetime, received: datetime) -> datetime:
+    """Return when a fact counts as made (its `counted_at`, stamped as it is received): the time the
+    phone gave, or when the server received it if the phone dated it later. Nothing is made after
+    it arrived: a clock running ahead must not put a fact past the ones that follow it (a child's
+    latest visit, a venue's last inspection)."""
+    return min(made, received)
 
 
 def stands(record) -> tuple:

@@ -8,7 +8,7 @@ from ..crypto import EncryptedField
 from ..crypto.normalize import normalize_phone
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column, utcnow
-from .facts import Amendable, made_or_received
+from .facts import Amendable
 
 VENUE_TYPES = ("hotel", "esports_hotel", "cinema", "internet_cafe", "bar", "ktv", "other")
 
@@ -61,6 +61,7 @@ class Inspection(Amendable, Versioned, db.Model):
     device_id: Mapped[str | None] = mapped_column(String(64))
     inspected_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # facts.counted_time
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
@@ -74,7 +75,6 @@ class Inspection(Amendable, Versioned, db.Model):
     notes = EncryptedField()
     flags: Mapped[list] = mapped_column(JSON, default=list)
     reinspection_of: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"), index=True)
-    counted_at = made_or_received("inspected_at")
 
 
 class Attachment(db.Model):

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..crypto import EncryptedField
 from ..extensions import db
 from .base import UTCDateTime, Versioned, ciphertext, id_column
-from .facts import Amendable, made_or_received
+from .facts import Amendable
 
 VISIT_FLAGS = ("location_mismatch", "no_location", "clock_skew", "future_time", "late_entry",
                "impossible_travel")
@@ -17,7 +17,7 @@ class Visit(Amendable, Versioned, db.Model):
     """One visit to a child: where and when, the checklist answers, and the server's flags."""
 
     __tablename__ = "visit"
-    __table_args__ = (Index("ix_visit_child_latest", "child_id", "visited_at", "received_at"),
+    __table_args__ = (Index("ix_visit_child_counted", "child_id", "counted_at", "received_at"),
                       Index("ix_visit_worker_id_visited_at", "worker_id", "visited_at"))
     id: Mapped[str] = id_column()
     child_id: Mapped[str | None] = mapped_column(ForeignKey("child.id"), index=True)
@@ -28,6 +28,7 @@ class Visit(Amendable, Versioned, db.Model):
     device_id: Mapped[str | None] = mapped_column(String(64))
     visited_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # facts.counted_time
     location_ct: Mapped[bytes | None] = ciphertext()
     location = EncryptedField("json")
     distance_m: Mapped[float | None] = mapped_column(Float)
@@ -43,4 +44,3 @@ class Visit(Amendable, Versioned, db.Model):
     review_note = EncryptedField()
     reviewed_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    counted_at = made_or_received("visited_at")

@@ -16,6 +16,7 @@ from ..models import (
     PlanProgress,
     Venue,
     Visit,
+    counted_time,
     stands,
     utcnow,
 )
@@ -139,6 +140,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
                   device_id=device_id, received_at=now, amends_id=amends)
     assign(visit, data)
+    visit.counted_at = counted_time(visit.visited_at, now)
     visit.location = fix
     flags, visit.distance_m = trust.location_flags(fix, household.location)
     flags += trust.time_flags(visit.visited_at, now, device_time)
@@ -253,6 +255,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
     assign(inspection, data)
+    inspection.counted_at = counted_time(inspection.inspected_at, now)
     if not inspection.template_version:
         inspection.template_version = template["version"]
     flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})

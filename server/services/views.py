@@ -1,14 +1,12 @@
 """Read-only views of stored records, for paths that read many and change none.
 
-A view holds a record's columns as attributes, opens its encrypted fields on access and works out
-its hybrid properties as the model does, without the ORM's identity map and instrumentation: a
-first pull reads thousands of records only to dump them, and a push run reads each child's latest
-visit only to look at it.
+A view holds a record's columns as attributes and opens its encrypted fields on access as the
+model does, without the ORM's identity map and instrumentation: a first pull reads thousands of
+records only to dump them, and a push run reads each child's latest visit only to look at it.
 """
 from functools import cache
 
 from sqlalchemy import inspect, select
-from sqlalchemy.ext.hybrid import HybridExtensionType
 
 from ..crypto import encrypted_fields
 from ..extensions import db
@@ -25,9 +23,7 @@ class View:
 def _view_of(model: type) -> tuple[type, tuple, tuple[str, ...]]:
     attrs = inspect(model).column_attrs
     fields = {field.name: field for field in encrypted_fields(model)}
-    derived = {key: property(descriptor.fget) for key, descriptor in inspect(model).all_orm_descriptors.items()
-               if descriptor.extension_type is HybridExtensionType.HYBRID_PROPERTY}
-    view = type(f"{model.__name__}View", (View,), {"__tablename__": model.__tablename__, **fields, **derived})
+    view = type(f"{model.__name__}View", (View,), {"__tablename__": model.__tablename__, **fields})
     return view, tuple(attr.columns[0] for attr in attrs), tuple(attr.key for attr in attrs)
 
 

@@ -73,7 +73,8 @@ def seed_every_encrypted_table(ids) -> None:
                             author_id=ids.users["worker_a"], at=now)
     progress.note = "已联系学校老师"
     visit = Visit(id=new_id(), child_id=child.id, household_id=household.id, grid_id=child.grid_id,
-                  village_id=child.village_id, worker_id=ids.users["worker_a"], visited_at=now, received_at=now)
+                  village_id=child.village_id, worker_id=ids.users["worker_a"], visited_at=now, received_at=now,
+                  counted_at=now)
     visit.location = {"lat": 29.1, "lon": 113.2}
     visit.answers = {"guardian_present": True, "note": "祖父在家"}
     visit.notes = "孩子精神状态良好"
@@ -85,7 +86,7 @@ def seed_every_encrypted_table(ids) -> None:
     db.session.flush()
     inspection = Inspection(id=new_id(), venue_id=ids.venues["a"], village_id=ids.villages["a"],
                             operation_id=operation.id, inspector_id=ids.users["inspector"],
-                            inspected_at=now, received_at=now)
+                            inspected_at=now, received_at=now, counted_at=now)
     inspection.answer_notes = {"register": "未登记未成年人入住"}
     inspection.notes = "责令整改"
     check = StaffCheck(id=new_id(), employer_kind="venue", employer_id=ids.venues["a"],

@@ -10,7 +10,8 @@ from .helpers import TZ, today
 def _visit(town, key: str, at: datetime, amends: str | None = None) -> str:
     visit = Visit(id=new_id(), child_id=town.children[key], household_id=town.households[key],
                   grid_id=town.grids[key], village_id=town.villages[key[0]], worker_id=town.users["worker_a"],
-                  visited_at=at, received_at=at, amends_id=amends, flags=[], review_status="none")
+                  visited_at=at, received_at=at, counted_at=at, amends_id=amends, flags=[],
+                  review_status="none")
     db.session.add(visit)
     db.session.flush()
     return visit.id
@@ -41,12 +42,14 @@ def build(town) -> dict:
                {"item": "patrol_visitors", "result": "pass", "severity": "medium", "deadline": None}]
     inspection = Inspection(id=new_id(), venue_id=town.venues["a"], village_id=town.villages["a"],
                             inspector_id=town.users["inspector"], inspected_at=now - timedelta(days=10),
-                            received_at=now, template_key="lodging", template_version=1, results=results)
+                            received_at=now, counted_at=now - timedelta(days=10), template_key="lodging",
+                            template_version=1, results=results)
     db.session.add(inspection)
     db.session.flush()
     again = Inspection(id=new_id(), venue_id=town.venues["a"], village_id=town.villages["a"],
                        inspector_id=town.users["inspector"], inspected_at=now - timedelta(days=1),
-                       received_at=now, template_key="lodging", template_version=1,
+                       received_at=now, counted_at=now - timedelta(days=1), template_key="lodging",
+                       template_version=1,
                        reinspection_of=inspection.id,
                        results=[{"item": "verify_identity", "result": "pass", "severity": "high",
                                  "deadline": None}])

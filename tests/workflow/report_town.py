@@ -13,6 +13,7 @@ from server.models import (
     StaffCheck,
     Venue,
     Visit,
+    counted_time,
     new_id,
 )
 
@@ -33,8 +34,9 @@ def add_visit(town, key: str, when: datetime, flags=(), review="none", amends=No
     village = town.villages[key[0]]
     visit = Visit(id=new_id(), child_id=town.children[key], household_id=town.households[key],
                   grid_id=town.grids[key], village_id=village, worker_id=town.users[f"worker_{key[0]}"],
-                  visited_at=when, received_at=received or when, flags=list(flags), review_status=review,
-                  amends_id=amends)
+                  visited_at=when, received_at=received or when,
+                  counted_at=counted_time(when, received or when),
+                  flags=list(flags), review_status=review, amends_id=amends)
     db.session.add(visit)
     db.session.flush()
     return visit.id
@@ -52,6 +54,7 @@ def _child(town, key: str, created: datetime, status: str = "active") -> None:
 def _inspection(town, venue: str, when: datetime, results: list, again_of=None) -> str:
     inspection = Inspection(id=new_id(), venue_id=venue, village_id=town.villages["a"],
                             inspector_id=town.users["inspector"], inspected_at=when, received_at=when,
+                            counted_at=when,
                             template_key="lodging", template_version=1, results=results,
                             reinspection_of=again_of)
     db.session.add(inspection)
