@@ -15,7 +15,7 @@ from ..schemas.admin import (
 from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
 from ..schemas.common import PageQuerySchema, dump_page, page_schema
 from ..services import audit, devices, users
-from .common import actor, api_doc, json_body, query_args
+from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("admin", __name__, url_prefix="/api")
 
@@ -53,7 +53,8 @@ def create_user():
 @town_admin_only
 def update_user(user_id: str):
     """Change an account's name, scope or active flag."""
-    user = users.update_user(actor(), user_id, json_body(UserUpdateSchema(), partial=True))
+    user = users.update_user(actor(), user_id, json_body(UserUpdateSchema(), partial=True),
+                             device_id())
     return UserSchema().dump(user)
 
 

@@ -103,14 +103,31 @@ def check_helper(helper_id: str, village_id: str, grid_id: str) -> None:
         raise validation_error({"helper_id": [HELPER_RULE]})
 
 
+def _helper_released(plan: Plan, village_id: str, grid_id: str) -> dict:
+    """Return the change that clears an open plan's helper who does not fit this place (helper_fits),
+    for the village head to name another; else none. A closed plan keeps the helper it had."""
+    if plan.status in OPEN_STATUSES and plan.deleted_at is None and plan.helper_id \
+            and not helper_fits(plan.helper_id, village_id, grid_id):
+        return {"helper_id": None}
+    return {}
+
+
 def moved_plan_changes(plan: Plan, place: dict) -> dict:
     """Return what a child's move to `place` changes on its plan: the place, and the helper of an
-    open plan who may not help there (cleared, for the new village's head to name another)."""
+    open plan who may not help there (_helper_released)."""
     moves = plan.grid_id != place["grid_id"] or plan.village_id != place["village_id"]
-    if moves and plan.status in OPEN_STATUSES and plan.deleted_at is None and plan.helper_id \
-            and not helper_fits(plan.helper_id, place["village_id"], place["grid_id"]):
-        return {**place, "helper_id": None}
-    return dict(place)
+    return {**place, **(_helper_released(plan, place["village_id"], place["grid_id"]) if moves else {})}
+
+
+def release_helper(actor, user: User, device_id: str | None = None) -> None:
+    """Clear the account as helper of each open plan it no longer fits after an edit of it (its
+    grids, village or active flag), each plan saved as an edit by `actor` (_helper_released)."""
+    helped = db.session.scalars(select(Plan).where(
+        Plan.helper_id == user.id, Plan.status.in_(OPEN_STATUSES), Plan.deleted_at.is_(None))
+        .order_by(Plan.id)).all()
+    for plan in helped:
+        if changed := assign(plan, _helper_released(plan, plan.village_id, plan.grid_id)):
+            save_record(actor, "plan", plan, "update", changed, device_id)
 
 
 def _plan_for_approver(actor, plan_id: str) -> Plan:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
-from . import audit, changes, scope
+from . import audit, changes, plans, scope
 from .auth import end_all_sessions, set_password
 from .listing import Page, paginate
 
@@ -112,8 +112,9 @@ def _username_taken() -> ApiError:
     return ApiError(409, "username_taken", "用户名已存在")
 
 
-def update_user(actor, user_id: str, data: dict) -> User:
-    """Change an account's name, scope or active flag; a change of either ends its sessions.
+def update_user(actor, user_id: str, data: dict, device_id: str | None = None) -> User:
+    """Change an account's name, scope or active flag; a change of either ends its sessions, and
+    clears the account as helper of the open plans it no longer fits (plans.release_helper).
 
     Disabling does not revoke the account's phones: a revoke wipes a phone, unsynced records
     included, and an account may be disabled for a while. A worker who has left is revoked by
@@ -141,7 +142,8 @@ def update_user(actor, user_id: str, data: dict) -> User:
         # A position of its own among the changes phones pull, so every pull cursor falls before
         # or after it: what the user's phone held before it stays its own (scope.scope_at).
         detail["scope"] = {"from": prior, "seq": changes.reserve_seqs(db.session.connection(), 1)}
-    audit.record_event("user.update", actor, "user", user.id, detail=detail)
+    audit.record_event("user.update", actor, "user", user.id, device_id, detail=detail)
+    plans.release_helper(actor, user, device_id)
     db.session.commit()
     return user
 
