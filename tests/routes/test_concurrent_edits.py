@@ -7,11 +7,13 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent, Child, Plan
+from server.models import AuditEvent, Child, Clue, Plan, User
 from server.routes import records
-from server.services import plans
+from server.services import plans, scope
 
+from .. import factories
 from ..workflow.helpers import post_visit
+from .helpers import assert_error
 
 
 @pytest.fixture
@@ -81,3 +83,72 @@ def test_approving_a_plan_while_it_is_closed_does_not_reopen_it(pg_engine, app, 
     with app.app_context():
         stored = db.session.get(Plan, plan["id"])
         assert (stored.status, stored.outcome, stored.approved_at) == ("closed", "误报，结案", None)
+
+
+
+CLOSINGS = {"close": {"outcome": "case_filed", "note": "已立案侦查"}, "close otherwise": {"outcome": "no_case",
+                                                                                   "note": "查无实据"}}
+RECEIVED_FIELDS = ["received_at", "received_by", "status"]
+CLOSED_FIELDS = ["closed_at", "outcome", "outcome_note", "status"]
+
+
+def _take_step(api, clue_id: str, step: str):
+    """POST one step of the station's clue work, as its buttons do."""
+    if step == "receive":
+        return api.post(f"/api/clues/{clue_id}/receive")
+    return api.post(f"/api/clues/{clue_id}/close", json=CLOSINGS[step])
+
+
+def _second_officer(app, town) -> None:
+    """Add a second officer of the test town's police station."""
+    with app.app_context():
+        police = db.session.get(User, town.users["police"])
+        factories.add_user(town, "police_2", "police", police.town_id, unit_id=police.unit_id)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("steps, refused_code", [
+    (("receive", "receive"), "version_conflict"),
+    (("close", "close otherwise"), "version_conflict"),
+    # Both read the clue new: the close is refused on what it read, whichever commits first.
+    (("receive", "close"), "clue_state"),
+], ids=["both receive", "both close", "one receives, one closes"])
+def test_two_officers_taking_a_step_on_one_clue_at_once_take_it_once(pg_engine, app, town, login, monkeypatch,
+                                                                      steps, refused_code):
+    _second_officer(app, town)
+    clue_id, took = town.clues["a1"], dict(zip(("police", "police_2"), steps, strict=True))
+    closing = steps == ("close", "close otherwise")
+    if closing:
+        assert login("police").post(f"/api/clues/{clue_id}/receive").status_code == 200
+    barrier, read = threading.Barrier(2), scope.get_scoped
+
+    def after_both_read(user, model, record_id, include_deleted=False):
+        found = read(user, model, record_id, include_deleted)
+        if model is Clue:
+            barrier.wait(timeout=20)
+        return found
+    monkeypatch.setattr(scope, "get_scoped", after_both_read)
+    answers = _both(*[(name, lambda api=login(name), step=step: _take_step(api, clue_id, step))
+                      for name, step in took.items()])
+
+    codes = {name: answer.status_code for name, answer in answers.items()}
+    assert sorted(codes.values()) == [200, 409], {name: a.get_json() for name, a in answers.items()}
+    winner, loser = sorted(codes, key=codes.get)
+    assert_error(answers[loser], 409, refused_code)
+    with app.app_context():
+        clue = db.session.get(Clue, clue_id)
+        stored = (clue.status, clue.version, clue.received_by, clue.outcome, clue.outcome_note)
+        events = list(db.session.execute(select(AuditEvent.actor_id, AuditEvent.detail).where(
+            AuditEvent.action == "clue.update", AuditEvent.entity_id == clue_id).order_by(AuditEvent.seq)))
+    shown = answers[winner].get_json()
+    assert stored == (shown["status"], shown["version"], shown["received_by"], shown["outcome"],
+                      shown["outcome_note"])
+    receiving = [(town.users["police"], {"version": 2, "fields": RECEIVED_FIELDS})]
+    if closing:
+        closed = CLOSINGS[took[winner]]
+        assert stored == ("closed", 3, town.users["police"], closed["outcome"], closed["note"])
+        assert events == receiving + [(town.users[winner], {"version": 3, "fields": CLOSED_FIELDS})]
+    else:
+        assert took[winner] == "receive"
+        assert stored == ("received", 2, town.users[winner], None, None)
+        assert events == [(town.users[winner], {"version": 2, "fields": RECEIVED_FIELDS})]
