@@ -88,12 +88,44 @@ def jpeg_frame_size(image: bytes) -> tuple[int, int]:
     return width, height
 
 
+def picture_size(image: bytes) -> tuple[int, int]:
+    """The width and height an image's header gives: a JPEG's frame, a PNG's IHDR, an extended WebP's canvas."""
+    if image.startswith(b"\x89PNG"):
+        return struct.unpack_from(">II", image, 16)
+    if image[12:16] == b"VP8X":
+        return tuple(int.from_bytes(image[at:at + 3], "little") + 1 for at in (24, 27))
+    return jpeg_frame_size(image)
+
+
 def webp_chunk(kind: bytes, data: bytes) -> bytes:
     """One RIFF chunk of a WebP: type, little-endian size, data and the pad byte of an odd size."""
     return kind + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)
 
 
-def webp_extended(flags: int, *chunks: bytes) -> bytes:
-    """A 1x1 extended WebP: a VP8X header with `flags` (0x20 ICC, 0x08 EXIF, 0x04 XMP), then `chunks`."""
-    body = b"WEBP" + webp_chunk(b"VP8X", bytes([flags]) + bytes(9)) + b"".join(chunks)
+def webp_extended(flags: int, *chunks: bytes, size: tuple[int, int] = (1, 1)) -> bytes:
+    """An extended WebP of canvas `size`: a VP8X header with `flags` (0x20 ICC, 0x10 alpha, 0x08 EXIF,
+    0x04 XMP), then `chunks`."""
+    canvas = b"".join((side - 1).to_bytes(3, "little") for side in size)
+    body = b"WEBP" + webp_chunk(b"VP8X", bytes([flags]) + bytes(3) + canvas) + b"".join(chunks)
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def webp_lossless(width: int, height: int) -> bytes:
+    """The VP8L chunk of a one-colour lossless picture of `width` x `height`: WEBP_LOSSLESS's, its size
+    rewritten (each of its codes has one symbol, so its pixels take no bits whatever their number)."""
+    data = bytearray(WEBP_LOSSLESS[20:33])
+    header = int.from_bytes(data[1:5], "little") & ~(2**28 - 1)  # keep the alpha bit and version
+    data[1:5] = (header | (width - 1) | (height - 1) << 14).to_bytes(4, "little")
+    return webp_chunk(b"VP8L", bytes(data))
+
+
+def webp_from_phone(width: int, height: int, orientation: int) -> bytes:
+    """A lossless WebP as a camera that writes WebP would save it: Exif (GPS, orientation) after the picture."""
+    return webp_extended(0x10 | 0x08, webp_lossless(width, height), webp_chunk(b"EXIF", exif_tiff(orientation)),
+                         size=(width, height))
+
+
+def png_from_phone(width: int, height: int, orientation: int, seed: int = 0) -> bytes:
+    """png() as a camera that writes PNG would save it: an eXIf chunk (GPS, orientation) before its data."""
+    picture = png(width, height, seed)
+    return picture[:33] + png_chunk(b"eXIf", exif_tiff(orientation)) + picture[33:]

@@ -18,8 +18,11 @@ from ..images import (
     jpeg_segment,
     png,
     png_chunk,
+    png_from_phone,
     webp_chunk,
     webp_extended,
+    webp_from_phone,
+    webp_lossless,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -163,3 +166,27 @@ def test_a_webp_loses_its_exif_and_xmp_chunks_and_their_flags_and_keeps_its_pict
     tagged = webp_extended(0x20 | 0x08 | 0x04, icc, picture, webp_chunk(b"EXIF", exif_tiff()),
                            webp_chunk(b"XMP ", b"<x:xmpmeta>GPS</x:xmpmeta>"), webp_chunk(b"C2PA", b"manifest"))
     assert stripped(tagged) == webp_extended(0x20, icc, picture)
+
+
+@pytest.mark.parametrize("where", ["before its data", "after its data"])
+def test_a_png_turned_by_its_exif_loses_the_turn_with_the_exif_and_keeps_its_picture(where):
+    """Chromium turns a PNG by an eXIf orientation before its data (and ignores one after it): the
+    server keeps neither, so the phone sends such a photo redrawn as it shows it (photos.js fitPhoto)."""
+    picture, tagged = png(24, 16, seed=5), png_from_phone(24, 16, orientation=6, seed=5)
+    if where == "after its data":
+        exif_chunk = tagged[33:tagged.index(b"IDAT") - 4]
+        tagged = picture[:-12] + exif_chunk + picture[-12:]
+    assert exif_tiff(6) in tagged
+    result = stripped(tagged)
+    assert result == picture  # the same chunks, so the same size (IHDR) and pixels (IDAT)
+    assert b"eXIf" not in result and b"MM\x00\x2a" not in result and PHONE_MAKE not in result
+
+
+def test_a_webp_turned_by_its_exif_loses_the_turn_with_the_exif_and_keeps_its_picture():
+    """Chromium ignores a WebP's EXIF orientation; another browser may not, so the phone redraws this too."""
+    tagged = webp_from_phone(24, 16, orientation=6)
+    assert exif_tiff(6) in tagged
+    result = stripped(tagged)
+    # The same picture chunk and canvas size; VP8X no longer announces Exif.
+    assert result == webp_extended(0x10, webp_lossless(24, 16), size=(24, 16))
+    assert b"EXIF" not in result and b"MM\x00\x2a" not in result and PHONE_MAKE not in result
