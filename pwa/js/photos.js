@@ -48,12 +48,7 @@ function jpegSegments(b) {
  *  short would otherwise be refused only after the inspector has left the venue. */
 function whole(kind, b) {
   if (kind === 'webp') return [8 + number(b, 4, 4, true), 9 + number(b, 4, 4, true)].includes(b.length);
-  if (kind === 'png') {
-    for (let pos = 8; pos + 12 <= b.length; pos += 12 + number(b, pos, 4)) {
-      if (holds(b, pos + 4, 'IEND')) return true;
-    }
-    return false;
-  }
+  if (kind === 'png') return pngChunks(b).includes('IEND');
   const segments = jpegSegments(b);
   if (!segments) return false;
   for (let i = segments.at(-1).end; i + 1 < b.length; i += 1) {
@@ -62,8 +57,29 @@ function whole(kind, b) {
   return false;
 }
 
-/** Whether a JPEG carries Exif: its orientation may turn the picture, and the server drops it. */
-function carriesExif(b) {
+/** The types of a PNG's chunks up to IEND, walked as images.py walks them. */
+function pngChunks(b) {
+  const types = [];
+  for (let pos = 8; pos + 12 <= b.length && types.at(-1) !== 'IEND'; pos += 12 + number(b, pos, 4)) {
+    types.push(String.fromCharCode(...b.subarray(pos + 4, pos + 8)));
+  }
+  return types;
+}
+
+/** The types of a (whole) WebP's chunks. */
+function webpChunks(b) {
+  const types = [];
+  for (let pos = 12; pos + 8 <= b.length; pos += 8 + number(b, pos + 4, 4, true) + (b[pos + 4] & 1)) {
+    types.push(String.fromCharCode(...b.subarray(pos, pos + 4)));
+  }
+  return types;
+}
+
+/** Whether a (whole) image carries Exif (a JPEG's APP1, a PNG's eXIf chunk, a WebP's EXIF chunk):
+ *  its orientation may turn the picture as this phone draws it, and the server drops it. */
+function carriesExif(kind, b) {
+  if (kind === 'png') return pngChunks(b).includes('eXIf');
+  if (kind === 'webp') return webpChunks(b).includes('EXIF');
   return jpegSegments(b).some((s) => s.marker === 0xe1 && holds(b, s.body, 'Exif\0\0'));
 }
 
@@ -76,9 +92,10 @@ export async function fitPhoto(file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const kind = kindOf(bytes);
     if (kind && !whole(kind, bytes)) return { problem: INCOMPLETE };
-    // The server drops Exif, and with it the orientation: a camera's photo is drawn upright here,
+    // The server drops Exif, and with it the orientation: a camera's photo is drawn here as the phone
+    // shows it (upright, where it honours the orientation: Chromium does for JPEG and PNG, not WebP),
     // which costs a cheap phone no more than the camera's larger photos already do.
-    if (kind && !(kind === 'jpeg' && carriesExif(bytes))) return { blob: file };
+    if (kind && !carriesExif(kind, bytes)) return { blob: file };
     takenAsItIs = Boolean(kind);
   }
   try {

@@ -14,7 +14,17 @@ from server.extensions import db
 from server.models import AppliedOp, Attachment, Inspection, JointOperation, Venue, new_id
 
 from .. import factories
-from ..images import PHONE_MAKE, jpeg, jpeg_frame_size, jpeg_from_phone, png
+from ..images import (
+    PHONE_MAKE,
+    exif_tiff,
+    jpeg,
+    jpeg_frame_size,
+    jpeg_from_phone,
+    picture_size,
+    png,
+    png_from_phone,
+    webp_from_phone,
+)
 from . import helpers
 from .conftest import PHONE
 
@@ -426,6 +436,28 @@ def test_a_camera_photo_turned_by_its_exif_goes_upright_and_without_it(browser, 
     assert len(sent) == 1 and sent[0][:3] == b"\xff\xd8\xff"
     for image in (sent[0], content):
         assert b"Exif" not in image and PHONE_MAKE not in image and b"HULEI-TEST-COMMENT" not in image
+
+
+@pytest.mark.parametrize("name, taken, drawn", [
+    # Chromium turns a PNG by the orientation in its eXIf chunk, as it turns a JPEG by its Exif...
+    ("IMG_0004.png", png_from_phone(64, 48, orientation=6), (48, 64)),
+    # ...and draws a WebP as it lies, the orientation in its EXIF chunk ignored.
+    ("IMG_0005.webp", webp_from_phone(64, 48, orientation=6), (64, 48)),
+])
+def test_a_png_or_webp_carrying_exif_is_stored_as_the_phone_draws_it(browser, live_server, name, taken, drawn):
+    """A PNG or WebP carries Exif in a chunk of its own, orientation and GPS position with it. The
+    server drops it, so the phone redraws such a photo as it draws it and sends that: a PNG sent as
+    it is would show upright on the phone and be stored sideways."""
+    context, page = inspecting_venue_a(browser, live_server)
+    shown = page.evaluate("async (bytes) => { const blob = new Blob([new Uint8Array(bytes)]);"
+                          " const b = await createImageBitmap(blob, { imageOrientation: 'from-image' });"
+                          " return [b.width, b.height]; }", list(taken))
+    assert tuple(shown) == drawn
+    kind = name.rsplit(".", 1)[1]
+    mime, content = _refused_then_stored(context, page, live_server, [],
+                                         {"name": name, "mimeType": f"image/{kind}", "buffer": taken})
+    assert (mime, picture_size(content)) == ("image/jpeg", drawn)
+    assert exif_tiff(6) not in content and PHONE_MAKE not in content
 
 
 @pytest.mark.parametrize("phone, upright", [
