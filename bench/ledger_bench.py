@@ -60,6 +60,7 @@ def _visit_rows(children, workers: dict, rng: random.Random, now: datetime) -> l
             rows.append({"id": visit_id, "child_id": child.id, "household_id": child.household_id,
                          "grid_id": child.grid_id, "village_id": child.village_id,
                          "worker_id": workers.get(child.grid_id), "visited_at": at, "received_at": at,
+                         "counted_at": at,
                          "answers_ct": cipher.encrypt(answers, "visit", "answers", visit_id),
                          "location_ct": cipher.encrypt(location, "visit", "location", visit_id),
                          "flags": [], "review_status": "none", "follow_up": False, "version": 1,
@@ -80,7 +81,7 @@ def seed_visits(seed: int) -> int:
         rows = _visit_rows(children[start:start + 1000], workers, rng, now)
         db.session.execute(insert(Visit.__table__), rows)
     last = dict(db.session.execute(
-        select(Visit.child_id, func.max(Visit.visited_at)).group_by(Visit.child_id)).all())
+        select(Visit.child_id, func.max(Visit.counted_at)).group_by(Visit.child_id)).all())
     table = Child.__table__
     db.session.execute(update(table).where(table.c.id == bindparam("cid")).values(
         last_visit_at=bindparam("last"), next_visit_due=bindparam("due")), [
