@@ -34,6 +34,23 @@ function rootOf(inspection, byId, standing) {
   return current.id;
 }
 
+// Where an inspection falls in its chain, by the server's rule: at its own time, but never before
+// the check it re-inspects, whatever its phone's clock said ([time, depth]).
+function chainOrder(inspections, byId, standing) {
+  const place = new Map();
+  const placeOf = (inspection, seen) => {
+    if (place.has(inspection.id)) return place.get(inspection.id);
+    seen.add(inspection.id);
+    const checked = standing.get(inspection.reinspection_of);
+    const parent = checked && byId.has(checked) && !seen.has(checked) ? placeOf(byId.get(checked), seen) : null;
+    const at = parent ? [Math.max(time(inspection), parent[0]), parent[1] + 1] : [time(inspection), 0];
+    place.set(inspection.id, at);
+    return at;
+  };
+  const key = (i) => placeOf(i, new Set());
+  return [...inspections].sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+}
+
 // An inspection the server refused is not on the server: its findings open nothing.
 function venueInspections(venueId) {
   const inspections = store.counted('inspection', store.inspectionsOf(venueId)).sort((a, b) => time(a) - time(b));
@@ -44,7 +61,7 @@ function venueInspections(venueId) {
 export function openViolations(venueId) {
   const { inspections, byId, standing } = venueInspections(venueId);
   const latest = new Map();
-  for (const inspection of inspections) {
+  for (const inspection of chainOrder(inspections, byId, standing)) {
     if (standing.get(inspection.id) !== inspection.id) continue;
     const root = rootOf(inspection, byId, standing);
     for (const a of inspection.answers || []) {

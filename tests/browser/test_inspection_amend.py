@@ -178,3 +178,24 @@ def test_an_inspection_is_corrected_offline_and_its_violation_closes(browser, li
     expect(page.get_by_role("button", name="保存更正")).to_have_count(0)
     context.close()
     assert problems == []
+
+
+def test_a_reinspection_dated_early_by_a_slow_phone_closes_on_the_phone_as_on_the_server(browser, live_server):
+    """The re-inspection's phone ran three days slow: dated before the failure it re-checks, it still
+    closes what it passes, on the inspector's phone as on the server; what it fails again stays open."""
+    api = factories.ApiClient(live_server.app.test_client())
+    api.login("inspector")
+    venue_id = live_server.ids.venues["b"]
+    first = _inspect(api, venue_id, datetime.now(TZ) - timedelta(days=2), [
+        {"item": "verify_identity", "result": "fail"}, {"item": "ask_guardian", "result": "fail"}])
+    again = _inspect(api, venue_id, datetime.now(TZ) - timedelta(days=5), [
+        {"item": "verify_identity", "result": "pass"}, {"item": "ask_guardian", "result": "fail"}],
+        reinspection_of=first["id"])
+    assert _violations(api) == [(again["id"], "ask_guardian")]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    venue = page.locator(f"li.venue[data-venue='{venue_id}']")
+    expect(venue.get_by_test_id("open-violations")).to_have_text("待整改 1")
+    context.close()
