@@ -47,8 +47,8 @@ function chainOrder(inspections, byId, standing) {
     place.set(inspection.id, at);
     return at;
   };
-  const key = (i) => placeOf(i, new Set());
-  return [...inspections].sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+  for (const inspection of inspections) placeOf(inspection, new Set());
+  return [...inspections].sort((a, b) => place.get(a.id)[0] - place.get(b.id)[0] || place.get(a.id)[1] - place.get(b.id)[1]);
 }
 
 // An inspection the server refused is not on the server: its findings open nothing.

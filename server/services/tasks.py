@@ -99,8 +99,9 @@ def _plans_to_approve(actor, today) -> tuple[int, list[dict]]:
 
 
 def _plans_without_helper(actor, today) -> tuple[int, list[dict]]:
-    """Active plans with no helper (a child's move took them from a helper who may not follow it);
-    a draft without one waits in plan_approval, whose approval asks for one."""
+    """Active plans with no helper (plans._helper_released: a child's move, or an edit of the
+    helper's account, took them from a helper who no longer fits); a draft without one waits in
+    plan_approval, whose approval asks for one."""
     query = scope.scoped_select(actor, Plan).where(Plan.status == "active", Plan.helper_id.is_(None))
     return _plan_items(actor, "plan_helper_missing", "帮扶计划待指定帮扶责任人", query, today)
 
