@@ -1,4 +1,4 @@
-"""A reason is at least 4 characters besides blanks (`written_reason`), on every path that asks one:
+"""A reason is 4 to 500 characters besides blanks (`written_reason`), on every path that asks one:
 a reveal and a risk override (the `Reason` field) and an unmasked export (checked by the export
 service, as only an unmasked export needs one)."""
 import pytest
@@ -7,7 +7,9 @@ from server.schemas.common import written_reason
 
 from .helpers import assert_error
 
-REFUSED = ("    ", "核对名", " 核对名 ", "")
+TOO_LONG = "核" * 501
+UNWRITTEN = ("    ", "核对名", " 核对名 ", "")
+REFUSED = (*UNWRITTEN, TOO_LONG)
 WRITTEN = "核对名单"
 
 
@@ -42,10 +44,12 @@ def test_an_unmasked_export_needs_a_written_reason(town, login):
     admin = login("admin")
     query = {"format": "csv", "unmasked": "1"}
     assert_error(admin.get("/api/ledgers/children", query_string=query), 422, "validation_error",
-                 fields={"reason": ["导出未脱敏台账须写明理由（至少 4 个字符）"]})
-    for reason in REFUSED:
+                 fields={"reason": ["导出未脱敏台账须写明理由（4 到 500 个字符）"]})
+    for reason in UNWRITTEN:
         assert_error(admin.get("/api/ledgers/children", query_string={**query, "reason": reason}), 422,
-                     "validation_error", fields={"reason": ["导出未脱敏台账须写明理由（至少 4 个字符）"]})
+                     "validation_error", fields={"reason": ["导出未脱敏台账须写明理由（4 到 500 个字符）"]})
+    assert_error(admin.get("/api/ledgers/children", query_string={**query, "reason": TOO_LONG}), 422,
+                 "validation_error", fields={"reason": ["最多 500 个字符"]})
     response = admin.get("/api/ledgers/children", query_string={**query, "reason": WRITTEN})
     assert (response.status_code, response.mimetype) == (200, "text/csv")
     assert "欧阳明月" in response.data.decode("utf-8-sig")

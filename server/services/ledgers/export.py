@@ -37,7 +37,7 @@ def _check_export(actor, name: str, unmasked: bool, reason: str | None) -> None:
     if unmasked and actor.role not in UNMASK_ROLES:
         raise ApiError(403, "unmasked_not_allowed", "只有镇平安办可以导出未脱敏台账")
     if unmasked and not written_reason(reason):
-        raise validation_error({"reason": ["导出未脱敏台账须写明理由（至少 4 个字符）"]})
+        raise validation_error({"reason": ["导出未脱敏台账须写明理由（4 到 500 个字符）"]})
 
 
 def watermark(actor, at: datetime, unmasked: bool) -> str:
