@@ -4,7 +4,9 @@
 // inspection stops counting: its last correction stands for it, in chains too.
 import * as store from './store.js';
 
-const time = (i) => Date.parse(i.inspected_at) || 0;
+// When an inspection counts as made, as the server stamped it (its time, or when it arrived if the
+// phone dated it later); one not yet synced counts at its own time.
+const time = (i) => Date.parse(i.counted_at || i.inspected_at) || 0;
 
 /** Each inspection's id mapped to the one that stands for it: itself, or its last correction. */
 function standingIds(inspections) {

@@ -32,6 +32,16 @@ def _inspect(api, venue_id: str, at: datetime, answers: list[dict], **extra) -> 
     return response.get_json()
 
 
+def _expect_open_on_the_phone(browser, server, venue_id: str, text: str) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    venue = page.locator(f"li.venue[data-venue='{venue_id}']")
+    expect(venue.get_by_test_id("open-violations")).to_have_text(text)
+    context.close()
+
+
 def _recorded(server) -> tuple[factories.ApiClient, dict, dict, str]:
     """测试b宾馆 next to the phone and today's operation; the inspector's first inspection two days ago
     failed identity checks, and the re-inspection three hours ago (in the operation) failed it again."""
@@ -192,10 +202,24 @@ def test_a_reinspection_dated_early_by_a_slow_phone_closes_on_the_phone_as_on_th
         {"item": "verify_identity", "result": "pass"}, {"item": "ask_guardian", "result": "fail"}],
         reinspection_of=first["id"])
     assert _violations(api) == [(again["id"], "ask_guardian")]
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
-    page.locator("#nav").get_by_role("link", name="我的场所").click()
-    venue = page.locator(f"li.venue[data-venue='{venue_id}']")
-    expect(venue.get_by_test_id("open-violations")).to_have_text("待整改 1")
-    context.close()
+    _expect_open_on_the_phone(browser, live_server, venue_id, "待整改 1")
+
+
+def test_a_reinspection_dated_ahead_by_a_fast_phone_does_not_outlast_a_later_one(browser, live_server):
+    """Two re-inspections of one failure: the first from a phone a month ahead fails the item again,
+    the second, made after it arrived, passes it. The first counts as made when it arrived, so the
+    second decides: the violation is closed on the inspector's phone as on the server."""
+    api = factories.ApiClient(live_server.app.test_client())
+    api.login("inspector")
+    venue_id = live_server.ids.venues["b"]
+    first = _inspect(api, venue_id, datetime.now(TZ) - timedelta(days=2), [
+        {"item": "verify_identity", "result": "fail"}, {"item": "ask_guardian", "result": "fail"}])
+    ahead = _inspect(api, venue_id, datetime.now(TZ) + timedelta(days=30), [
+        {"item": "verify_identity", "result": "fail"}, {"item": "ask_guardian", "result": "fail"}],
+        reinspection_of=first["id"])
+    later = _inspect(api, venue_id, datetime.now(TZ), [
+        {"item": "verify_identity", "result": "pass"}, {"item": "ask_guardian", "result": "fail"}],
+        reinspection_of=first["id"])
+    assert ("future_time" in ahead["flags"], ahead["counted_at"] < later["counted_at"]) == (True, True)
+    assert _violations(api) == [(later["id"], "ask_guardian")]
+    _expect_open_on_the_phone(browser, live_server, venue_id, "待整改 1")

@@ -148,7 +148,7 @@ def test_an_inspection_dated_ahead_by_the_phone_counts_as_made_when_it_arrived(a
     api = login("inspector")
     ahead = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
                     at=NOW + timedelta(days=365))
-    assert "future_time" in ahead["flags"]
+    assert ("future_time" in ahead["flags"], ahead["counted_at"]) == (True, ahead["received_at"])
     with app.app_context():
         admin = db.session.get(User, town.users["admin"])
         received = db.session.get(Venue, town.venues["a"]).last_inspected_at
@@ -158,6 +158,7 @@ def test_an_inspection_dated_ahead_by_the_phone_counts_as_made_when_it_arrived(a
         assert town.venues["a"] in {v.id for v in enforcement.stale_venues(admin, later)}
     again = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
                     at=datetime.now(UTC), reinspection_of=ahead["id"])
+    assert again["counted_at"] == again["inspected_at"]
     assert [v["inspection_id"] for v in api.get("/api/violations").get_json()["rows"]] == [again["id"]]
 
 

@@ -152,6 +152,8 @@ def test_a_visit_dated_ahead_by_the_phone_does_not_hide_the_visits_after_it(app,
     ahead = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=-24 * 365)
     assert ("future_time" in ahead["flags"], ahead["visited_at"] > ahead["received_at"]) == (True, True)
     later = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=0)
+    # The answers say when each counts as made, so a phone can order them as the server does.
+    assert (ahead["counted_at"], later["counted_at"]) == (ahead["received_at"], later["visited_at"])
     child = worker.get(child_url).get_json()
     assert (child["last_visit_at"], child["next_visit_due"]) == (
         later["visited_at"], (_local_day(later["visited_at"]) + timedelta(days=182)).isoformat())
