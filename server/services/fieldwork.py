@@ -90,6 +90,19 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
     return original
 
 
+def _made_by(model, original, now: datetime) -> datetime:
+    """Return the latest a fact can have been made: when it arrived, or for a correction, when the
+    first record of what it corrects arrived (what happened was recorded then; a correction from a
+    phone whose clock still runs ahead must not move it later)."""
+    first, seen = original, set()
+    while first is not None and first.id not in seen:
+        seen.add(first.id)
+        if first.amends_id is None:
+            return min(now, first.received_at)
+        first = db.session.get(model, first.amends_id)
+    return now
+
+
 def _require_author(actor, original, author: str, label: str) -> None:
     if getattr(original, author) != actor.id:
         raise validation_error({"amends": [f"只能更正本人记录的{label}"]})
@@ -140,7 +153,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
                   device_id=device_id, received_at=now, amends_id=amends)
     assign(visit, data)
-    visit.counted_at = counted_time(visit.visited_at, now)
+    visit.counted_at = counted_time(visit.visited_at, _made_by(Visit, original, now))
     visit.location = fix
     flags, visit.distance_m = trust.location_flags(fix, household.location)
     flags += trust.time_flags(visit.visited_at, now, device_time)
@@ -255,7 +268,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
     assign(inspection, data)
-    inspection.counted_at = counted_time(inspection.inspected_at, now)
+    inspection.counted_at = counted_time(inspection.inspected_at, _made_by(Inspection, original, now))
     if not inspection.template_version:
         inspection.template_version = template["version"]
     flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})

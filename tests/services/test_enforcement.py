@@ -162,6 +162,23 @@ def test_an_inspection_dated_ahead_by_the_phone_counts_as_made_when_it_arrived(a
     assert [v["inspection_id"] for v in api.get("/api/violations").get_json()["rows"]] == [again["id"]]
 
 
+def test_a_correction_from_a_phone_still_ahead_counts_as_made_when_the_inspection_arrived(app, town, login):
+    api = login("inspector")
+    ahead = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                    at=NOW + timedelta(days=365))
+    response = api.post("/api/inspections", json={
+        "venue_id": town.venues["a"], "inspected_at": (NOW + timedelta(days=364)).isoformat(),
+        "answers": [{"item": "verify_identity", "result": "pass"}], "amends": ahead["id"],
+        "amend_reason": "检查结果填写有误"})
+    assert response.status_code == 201, response.get_json()
+    corrected = response.get_json()
+    assert (corrected["received_at"] > ahead["received_at"], corrected["counted_at"]) == (
+        True, ahead["received_at"])
+    with app.app_context():
+        assert db.session.get(Venue, town.venues["a"]).last_inspected_at == datetime.fromisoformat(
+            ahead["received_at"])
+
+
 def test_month_view_and_missing_operation_warning(app, town, login):
     api = login("inspector")
     with app.app_context():

@@ -144,6 +144,27 @@ def test_an_amendment_that_corrects_a_future_visit_time_moves_the_schedule_back(
         right.date(), (right.date() + timedelta(days=182)).isoformat())
 
 
+def test_a_correction_from_a_phone_still_ahead_counts_as_made_when_the_first_record_arrived(app, town, login):
+    """The clock still a month ahead, the worker corrects the visit twice: each correction dated
+    ahead counts as made when the visit first arrived, not when the correction did, so the child's
+    schedule does not slide later with every correction."""
+    worker = login("worker_a")
+    child_url = f"/api/children/{town.children['a1']}"
+    wrong = post_visit(worker, town.children["a1"], "a1", {}, hours_ago=-24 * 30)
+    amends = wrong
+    for reason in ("走访时间填写有误", "再次更正走访时间"):
+        body = {**visit_body(town.children["a1"], "a1", {}, hours_ago=-24 * 29), "amends": amends["id"],
+                "amend_reason": reason}
+        response = worker.post("/api/visits", json=body)
+        assert response.status_code == 201, response.get_json()
+        amends = response.get_json()
+        assert (amends["received_at"] > wrong["received_at"], amends["counted_at"]) == (
+            True, wrong["received_at"])
+    child = worker.get(child_url).get_json()
+    assert (child["last_visit_at"], child["next_visit_due"]) == (
+        wrong["received_at"], (_local_day(wrong["received_at"]) + timedelta(days=182)).isoformat())
+
+
 def test_a_visit_dated_ahead_by_the_phone_does_not_hide_the_visits_after_it(app, town, login):
     """A phone whose clock ran a year ahead recorded a visit; the real visits, dated
     before that wrong time, are still the child's latest, and its schedule runs from them."""
