@@ -75,23 +75,25 @@ def push_batch(actor, envelope: dict) -> dict:
         for (index, _), answer in zip(group, answers):
             results[index] = answer
     device.last_push_at = utcnow()
-    # Where the phone may pull from and miss nothing: where it held, or, holding nothing the server
-    # can vouch for, the start. (The newest position would skip what others wrote before this push.)
-    cursor = envelope["cursor"] if ctx.held is not None else encode(actor.id, 0, scope.snapshot(actor),
-                                                                      fresh=changes.head_seq())
+    # Where the phone may pull from and miss nothing: the cursor it sent (the pull judges it: one
+    # past the pruned tombstones answers 410 and the phone starts over), or, sending none, the start.
+    # (The newest position would skip what others wrote before this push.)
+    cursor = envelope["cursor"] or encode(actor.id, 0, scope.snapshot(actor), fresh=changes.head_seq())
     db.session.commit()
     return {"results": results, "cursor": cursor}
 
 
 def _held(actor, token: str | None) -> scope.Held | None:
     """Return what the pushing phone held, as its pull cursor says (signed for the caller), or None:
-    no cursor, one that is not the caller's or cannot be read, one no pull answered with (a push's
-    own, scopeless), or one older than the pruned tombstones (the moves since are not all known)."""
+    no cursor, one that is not the caller's or cannot be read, one no pull answered with (scopeless),
+    one of a first pull not yet through (its position is not what the phone held: the pages send
+    records as they stand now; a push's answer to a phone that sent none is such a start), or one
+    older than the pruned tombstones (the moves since are not all known)."""
     try:
         cursor = decode(token, actor.id)
     except ApiError:
         return None
-    if cursor is None or cursor.scope is None or cursor.seq < tombstone_floor():
+    if cursor is None or cursor.scope is None or cursor.fresh > cursor.seq or cursor.seq < tombstone_floor():
         return None
     return scope.Held(cursor.seq)
 
@@ -305,9 +307,9 @@ def _dispatch(actor, op: dict, ctx: SyncContext):
 def _touched(entity, data: dict) -> set[str]:
     # The audit names the fields as stored: one `location` where a kind keeps its fix encrypted
     # (households), `lat` and `lon` where it keeps them as columns (venues).
-    if not hasattr(entity.model, "location"):
-        return set(data)
-    return {LOCATION_FIELDS.get(name, name) for name in data}
+    stored = LOCATION_FIELDS if hasattr(entity.model, "location") else {}
+    named = {stored.get(name, name) for name in data}
+    return named | {also for field, also in entity.implied if field in data}
 
 
 def _check_base(actor, entity, record, base_version: int | None, touched: set[str], device_id) -> None:

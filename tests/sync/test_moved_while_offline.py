@@ -492,3 +492,24 @@ def test_an_op_says_what_the_phone_held_when_it_was_recorded(town, login):
     assert push_holding(worker, then, [{**_visit(town.children["a1"]), "cursor": "x"}]) == [("applied", None)]
     stored = login("head_a").get(f"/api/visits/{held[0]['id']}").get_json()
     assert (stored["child_id"], stored["grid_id"]) == (town.children["a1"], town.grids["a2"])
+
+
+def test_a_cursor_that_says_nothing_of_what_the_phone_held_vouches_for_nothing(town, login):
+    """A push's answer to a phone that sent no cursor is a start, and a first pull's page stands
+    where the pages reached, not where the phone held: the records are sent as they stand at the
+    pull. Neither lets a phone that never held the moved child file a visit on it."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _new_child(worker, town.grids["a1"])  # the first pull's first page, from before the move
+    _move_household(town, login, "a1", "a2")
+    assert push_holding(worker, None, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+    start = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": []}).get_json()["cursor"]
+    page = worker.get("/api/sync/pull?limit=1").get_json()
+    assert page["more"] is True
+    for cursor in (start, page["cursor"]):
+        assert push_holding(worker, cursor, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]
+        assert push_holding(worker, cursor, [{**_visit(town.children["a1"]), "cursor": cursor}]) == [
+            ("rejected", OUT_OF_REACH)]
+    # Through with its first pull, the phone held what it was sent: the moved child was not.
+    _, through = pull_all(worker)
+    assert town.children["a1"] not in {c["id"] for c in pull_all(worker)[0]}
+    assert push_holding(worker, through, [_visit(town.children["a1"])]) == [("rejected", OUT_OF_REACH)]

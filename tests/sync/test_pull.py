@@ -552,3 +552,20 @@ def test_a_first_pull_paged_past_pruned_tombstones_ends_and_a_push_start_cursor_
     from_push, _ = pull_all(fresh, answered["cursor"])
     assert {c["action"] for c in from_push} == {"upsert"}
     assert {c["id"] for c in from_push} == {c["id"] for c in pull_all(fresh)[0]}
+
+
+def test_a_push_answers_a_cursor_past_the_pruned_tombstones_with_it_so_the_phone_starts_over(app, town, login):
+    """The phone's cursor is older than the pruned tombstones: the push's answer does not swap it for
+    a start that would skip the deletes the phone never heard of; pulling from it says start over."""
+    from server.sync.pull import prune_tombstones
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, held = pull_all(worker)
+    head = login("head_a", device_id=device("head_a"))
+    deleted = push(head, [op("child", "delete", town.children["a1"], base_version=1)])
+    assert deleted["results"][0]["status"] == "applied"
+    with app.app_context():
+        assert prune_tombstones(-1) == 1
+    answered = worker.post("/api/sync/push", json={"device_id": worker.device_id, "cursor": held,
+                                                   "ops": []}).get_json()
+    assert answered["cursor"] == held
+    assert_error(worker.get(f"/api/sync/pull?cursor={answered['cursor']}"), 410, "resync_required")
