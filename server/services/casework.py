@@ -11,6 +11,7 @@ from .registry import new_record
 from .writes import assign, save_record
 
 STAFF_RECHECK_DAYS = 365
+STAFF_CHECK_IMPLIED = (("checked_on", "next_due"),)  # an edit of the check date sets the next one
 
 
 def _require_writer(actor, model) -> None:

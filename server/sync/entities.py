@@ -31,6 +31,8 @@ class Entity:
     refuses an edit or a delete the record's state does not allow the caller (a closed plan);
     `removable(actor, record)` refuses a delete that would leave other live records orphaned (a
     household's children). `filed_schema` answers a filer who cannot read the kind back (a clue's).
+    `implied` pairs a field with one an edit of it also sets (a staff check's next due date follows
+    its check date), so a stale edit conflicts with a change of either.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Entity:
     guard: Callable | None = None
     removable: Callable | None = None
     filed_schema: type | None = None
+    implied: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_fact(self) -> bool:
@@ -101,7 +104,7 @@ ENTITIES = {e.name: e for e in (
            filed_schema=cs.ClueFiledSchema),
     Entity("staff_check", StaffCheck, cs.StaffCheckSchema, cs.StaffCheckCreateSchema,
            _mutable(casework.create_staff_check), cs.StaffCheckUpdateSchema,
-           casework.update_staff_check),
+           casework.update_staff_check, implied=casework.STAFF_CHECK_IMPLIED),
 )}
 
 BY_MODEL = {e.model: e for e in ENTITIES.values()}

@@ -1,6 +1,8 @@
 """Push and pull round trips: applied, duplicate, conflict, merge, rejected, evict."""
 import uuid
 
+from tests.factories import valid_id_number
+
 DEVICE = "phone-worker-a-0001"
 
 
@@ -109,6 +111,28 @@ def test_a_venue_moved_on_two_phones_conflicts(town, login):
     assert [r["status"] for r in mine["results"]] == ["applied"]
     theirs = push(admin, [op("household", "update", household, {"lat": 29.3, "lon": 113.4}, base_version=1)])
     assert [r["status"] for r in theirs["results"]] == ["conflict"]
+
+
+def test_a_stale_check_date_conflicts_with_a_next_due_date_set_meanwhile(town, login):
+    """An edit of a staff check's date also sets its next due date: a stale one must not silently
+    replace the date the admin set on another device."""
+    inspector = login("inspector", device_id="phone-inspector-0001")
+    admin = login("admin", device_id="phone-admin-0001")
+    check = str(uuid.uuid4())
+    made = push(inspector, [op("staff_check", "create", check, {
+        "person_name": "张三", "id_number": valid_id_number("43069919900101001"), "employer_kind": "venue",
+        "employer_id": town.venues["a"], "checked_on": "2026-01-10", "result": "clear"})])
+    assert made["results"][0]["status"] == "applied", made
+    set_due = push(admin, [op("staff_check", "update", check, {"next_due": "2026-06-30"}, base_version=1)])
+    assert set_due["results"][0]["status"] == "applied", set_due
+    stale = push(inspector, [op("staff_check", "update", check, {"checked_on": "2026-01-12"}, base_version=1)])
+    assert [(r["status"], r["current"]["next_due"], r["current"]["checked_on"]) for r in stale["results"]] == [
+        ("conflict", "2026-06-30", "2026-01-10")]
+    other = push(inspector, [op("staff_check", "update", check, {"result": "record_found"}, base_version=1)])
+    assert [(r["status"], r["version"]) for r in other["results"]] == [("applied", 3)]
+    shown = admin.get(f"/api/staff_checks/{check}").get_json()
+    assert (shown["checked_on"], shown["next_due"], shown["result"]) == (
+        "2026-01-10", "2026-06-30", "record_found")
 
 
 def test_bad_ops_are_rejected_one_by_one(town, login):
