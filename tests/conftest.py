@@ -169,3 +169,18 @@ def werkzeug_log():
     logger.filters = [f for f in kept if not isinstance(f, request_log.WithoutQuery)]
     yield logger
     logger.filters = kept
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """Copy the checklist data and the risk rules into a temp dir and point the loaders at them."""
+    from server.services import checklists, risk_rules
+    target = tmp_path / "checklists"
+    shutil.copytree(checklists.CHECKLISTS_DIR, target)
+    rules = tmp_path / "risk_rules.json"
+    shutil.copy(risk_rules.RISK_RULES_PATH, rules)
+    monkeypatch.setattr(checklists, "CHECKLISTS_DIR", target)
+    monkeypatch.setattr(risk_rules, "RISK_RULES_PATH", rules)
+    yield target
+    checklists.clear_caches()
+    risk_rules.clear_cache()

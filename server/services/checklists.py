@@ -20,6 +20,7 @@ from .datafiles import (
 )
 
 CHECKLISTS_DIR = DATA_DIR / "checklists"
+ARCHIVE = "archive"
 
 SEVERITIES = ("high", "medium", "low")
 SEVERITY_DEADLINE_DAYS = {"high": 7, "medium": 15, "low": 30}
@@ -131,8 +132,42 @@ def templates_in(directory: Path) -> dict[str, dict]:
     return templates
 
 
+@lru_cache(maxsize=8)
+def archived_in(directory: Path) -> dict[tuple[str, int], dict]:
+    """Return the earlier versions of the templates in `directory`, kept in its `archive/`, by (key,
+    version). A phone offline across a release answered on one of them: its visits and inspections
+    are checked against the version they name, not refused for items the release renamed. Every
+    earlier version of a current template must be kept."""
+    current = templates_in(directory)
+    archived: dict[tuple[str, int], dict] = {}
+    for path in sorted((directory / ARCHIVE).glob("*.json")):
+        template = read_json(path)
+        _validate_template(template, str(path))
+        key, version = template["key"], template["version"]
+        if key not in current or version >= current[key]["version"]:
+            fail(str(path), f"archived template '{key}' version {version} is not an earlier version "
+                            "of a current template")
+        if (key, version) in archived:
+            fail(str(path), f"template '{key}' version {version} archived twice")
+        archived[(key, version)] = template
+    for key, template in current.items():
+        missing = [v for v in range(1, template["version"]) if (key, v) not in archived]
+        if missing:
+            fail(str(directory / ARCHIVE), f"template '{key}' lacks its earlier versions "
+                                           f"{', '.join(map(str, missing))}")
+    return archived
+
+
 def _templates() -> dict[str, dict]:
     return templates_in(CHECKLISTS_DIR)
+
+
+def _as_of(template: dict, version: int | None) -> dict:
+    """Return `template` as it stood at `version`, the one a record was answered on; as it stands
+    now for no version, the current one, or one never released (newer than the current)."""
+    if version is None or version == template["version"]:
+        return template
+    return archived_in(CHECKLISTS_DIR).get((template["key"], version), template)
 
 
 def load_templates() -> dict[str, dict]:
@@ -140,13 +175,13 @@ def load_templates() -> dict[str, dict]:
     return copy.deepcopy(_templates())
 
 
-def template_for_venue_type(venue_type: str) -> dict:
-    """Return the checklist template that applies to a venue type."""
+def template_for_venue_type(venue_type: str, version: int | None = None) -> dict:
+    """Return the checklist template that applies to a venue type (at `version`, see `_as_of`)."""
     if venue_type not in VENUE_TYPES:
         raise ValueError(f"unknown venue type {venue_type!r}")
     for template in _templates().values():
         if venue_type in template["venue_types"]:
-            return copy.deepcopy(template)
+            return copy.deepcopy(_as_of(template, version))
     raise ValueError(f"no template for venue type {venue_type!r}")
 
 
@@ -162,9 +197,17 @@ def home_visit_template() -> dict:
     return copy.deepcopy(_home_visit())
 
 
-def home_visit_items() -> dict[str, dict]:
-    """Return the home-visit items by key, shared and cached: read them, never change them."""
-    return {item["key"]: item for item in _home_visit()["items"]}
+def home_visit_items(version: int | None = None) -> dict[str, dict]:
+    """Return the home-visit items by key (at `version`, see `_as_of`), shared and cached: read them,
+    never change them."""
+    return {item["key"]: item for item in _as_of(_home_visit(), version)["items"]}
+
+
+def item_labels() -> dict[str, str]:
+    """Return every item's label by key, of the current templates and the earlier versions (an
+    inspection answered on one names its items)."""
+    earlier = archived_in(CHECKLISTS_DIR).values()
+    return {item["key"]: item["label"] for t in (*earlier, *_templates().values()) for item in t["items"]}
 
 
 def severity_deadline_days(severity: str) -> int:
@@ -178,3 +221,4 @@ def severity_deadline_days(severity: str) -> int:
 def clear_caches() -> None:
     """Forget loaded templates so the next call re-reads the data files."""
     templates_in.cache_clear()
+    archived_in.cache_clear()

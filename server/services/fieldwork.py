@@ -118,8 +118,8 @@ def _fix(data: dict) -> dict | None:
     return {"lat": round(lat, 7), "lon": round(lon, 7), "accuracy_m": accuracy}
 
 
-def _check_home_visit_answers(answers: dict) -> None:
-    items = checklists.home_visit_items()
+def _check_home_visit_answers(answers: dict, version: int | None) -> None:
+    items = checklists.home_visit_items(version)
     errors = {}
     for key, value in answers.items():
         item = items.get(key)
@@ -142,7 +142,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     _require_writer(actor, Visit)
     child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
                         held)
-    _check_home_visit_answers(data.get("answers") or {})
+    _check_home_visit_answers(data.get("answers") or {}, data.get("template_version"))
     original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
                         author="worker_id")
     amends = original.id if original is not None else None
@@ -246,7 +246,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     """Record a checklist inspection; each failed item gets a rectification deadline."""
     _require_writer(actor, Inspection)
     venue = _in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
-    template = checklists.template_for_venue_type(venue.type)
+    template = checklists.template_for_venue_type(venue.type, data.get("template_version"))
     original = _amended(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所",
                         author="inspector_id")
     # A correction re-checks what its original re-checked unless it says otherwise.

@@ -44,20 +44,6 @@ def item_keys(template):
     return {item["key"] for item in template["items"]}
 
 
-@pytest.fixture
-def data_copy(tmp_path, monkeypatch):
-    """Copy the checklist data into a temp dir and point the loader at it."""
-    target = tmp_path / "checklists"
-    shutil.copytree(checklists.CHECKLISTS_DIR, target)
-    rules = tmp_path / "risk_rules.json"
-    shutil.copy(risk_rules.RISK_RULES_PATH, rules)
-    monkeypatch.setattr(checklists, "CHECKLISTS_DIR", target)
-    monkeypatch.setattr(risk_rules, "RISK_RULES_PATH", rules)
-    yield target
-    checklists.clear_caches()
-    risk_rules.clear_cache()
-
-
 def edit_json(path, change):
     data = json.loads(path.read_text(encoding="utf-8"))
     change(data)
@@ -315,3 +301,57 @@ def test_a_bad_or_repeated_key_is_refused_naming_the_file_and_place(data_copy, p
     edit_json(data_copy / path if path else risk_rules.RISK_RULES_PATH, change)
     with pytest.raises(ValueError, match=message):
         loader()
+
+
+def release(directory, name: str, change) -> dict:
+    """Release version 2 of the template in `name` as a release would: the version it replaces kept
+    in the archive, the current file changed by `change`. Return version 1."""
+    earlier = json.loads((directory / name).read_text(encoding="utf-8"))
+    (directory / checklists.ARCHIVE).mkdir(exist_ok=True)
+    (directory / checklists.ARCHIVE / name).write_text(json.dumps(earlier, ensure_ascii=False),
+                                                       encoding="utf-8")
+    edit_json(directory / name, lambda d: (d.update(version=2), change(d)))
+    checklists.clear_caches()
+    return earlier
+
+
+def release_home_visit(directory) -> str:
+    """Release version 2 of the home visit without its first need, the risk rules made for it;
+    return the need dropped."""
+    earlier = release(directory, "home_visit.json", lambda d: _first_multi(d)["options"].pop(0))
+    dropped = _first_multi(earlier)["options"][0]["key"]
+    edit_json(risk_rules.RISK_RULES_PATH,
+              lambda r: (r["template"].update(version=2), r["needs_measures"].pop(dropped)))
+    risk_rules.clear_cache()
+    return dropped
+
+
+def test_an_earlier_version_is_kept_and_records_answered_on_it_are_checked_by_it(data_copy):
+    dropped = release_home_visit(data_copy)
+    options = {version: {o["key"] for o in checklists.home_visit_items(version)["needs"]["options"]}
+               for version in (1, 2, None, 3)}
+    assert (dropped in options[1], dropped in options[2], options[None] == options[2] == options[3]) == (
+        True, False, True)
+    assert set(checklists.archived_in(data_copy)) == {("home_visit", 1)}
+    assert load_templates()["home_visit"]["version"] == 2
+
+
+@pytest.mark.parametrize("archived, message", [
+    (None, r"template 'home_visit' lacks its earlier versions 1"),
+    (2, r"archived template 'home_visit' version 2 is not an earlier version of a current template"),
+])
+def test_a_release_must_keep_every_earlier_version_and_only_those(data_copy, archived, message):
+    edit_json(data_copy / "home_visit.json", lambda d: d.update(version=2))
+    if archived is not None:
+        (data_copy / checklists.ARCHIVE).mkdir()
+        shutil.copy(data_copy / "home_visit.json", data_copy / checklists.ARCHIVE / "home_visit.json")
+    checklists.clear_caches()
+    with pytest.raises(ValueError, match=message):
+        checklists.archived_in(data_copy)
+
+
+def test_the_shipped_templates_keep_every_earlier_version():
+    # Raises when a release bumps a version without archiving the one it replaces.
+    archived = checklists.archived_in(checklists.CHECKLISTS_DIR)
+    assert {key: v for key, v in archived} == {key: t["version"] - 1 for key, t in load_templates().items()
+                                              if t["version"] > 1}

@@ -8,13 +8,14 @@ import pytest
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User, Venue
-from server.services import checklists, enforcement, periods, schedule
+from server.services import enforcement, periods, schedule
 
 from ..factories import valid_id_number
 from ..images import png
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, push
 from ..workflow.helpers import TZ
+from .test_checklists import release
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -296,18 +297,11 @@ def test_record_found_alerts_and_yearly_recheck(app, town, login):
         assert [(a.entity_id, a.actor_id) for a in alerts] == [(check["id"], town.users["inspector"])]
 
 
-def test_old_inspections_stay_readable_after_a_template_changes(town, login, monkeypatch):
+def test_old_inspections_stay_readable_after_a_template_changes(data_copy, town, login):
     api = login("inspector")
     old = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
-    original = checklists.template_for_venue_type
-
-    def version_two(venue_type):
-        template = original(venue_type)
-        template["version"] = 2
-        template["items"] = [i for i in template["items"] if i["key"] != "verify_identity"]
-        return template
-
-    monkeypatch.setattr(checklists, "template_for_venue_type", version_two)
+    release(data_copy, "lodging.json", lambda d: d.update(
+        items=[i for i in d["items"] if i["key"] != "verify_identity"]))
     again = api.get(f"/api/inspections/{old['id']}").get_json()
     assert (again["template_version"], [a["item"] for a in again["answers"]]) == (1, ["verify_identity"])
     newer = inspect(api, town.venues["a"], [{"item": "patrol_visitors", "result": "pass"}])

@@ -67,8 +67,6 @@ def build_venues_ledger(actor, args: dict, paged: bool = True, unmasked: bool = 
                   args.get("page", 1), args.get("per_page", len(rows)))
 
 
-def _item_labels() -> dict[str, str]:
-    return {item["key"]: item["label"] for t in checklists.load_templates().values() for item in t["items"]}
 
 
 def _rectification_states(actor, today: date) -> dict:
@@ -127,7 +125,7 @@ def build_inspections_ledger(actor, args: dict, paged: bool = True, unmasked: bo
     if args.get("overdue"):
         inspections = [i for i in inspections if any(v["overdue"] for v in states["open"].get(i.id, []))]
     page, offset = _page(inspections, args, paged)
-    labels, villages = _item_labels(), base.village_names()
+    labels, villages = checklists.item_labels(), base.village_names()
     inspectors = display_names(i.inspector_id for i in page)
     rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], states,
                             {"items": labels, "villages": villages, "inspectors": inspectors})
