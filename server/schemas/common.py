@@ -32,7 +32,7 @@ validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
 validate.Range.message_gte, validate.Range.message_gt = "不小于", "大于"
 validate.Range.message_lte, validate.Range.message_lt = "不大于", "小于"
 validate.Regexp.default_message = "格式不正确"
-validate.OneOf.default_message = "取值无效：{input}"
+validate.OneOf.default_message = "取值无效，可选：{choices}"  # never the input: it may be personal
 Schema.error_messages = {"unknown": "不允许的字段", "type": "应为 JSON 对象"}
 
 
