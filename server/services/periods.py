@@ -36,10 +36,13 @@ def name(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def _month_before(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
 def previous(period: str) -> str:
     """Return the period before `period`."""
-    year, month = parse(period)
-    return name(year - 1, 12) if month == 1 else name(year, month - 1)
+    return name(*_month_before(*parse(period)))
 
 
 def following(period: str) -> str:
@@ -55,8 +58,10 @@ def report_due_date(period: str) -> date:
 
 
 def window(period: str) -> tuple[date, date]:
-    """Return the first day of the period's window and the day after its last (its due date)."""
-    return report_due_date(previous(period)), report_due_date(period)
+    """Return the first day of the period's window and the day after its last (its due date). The
+    window of the first period there is (1900-01) starts in the month before it."""
+    year, month = parse(period)
+    return date(*_month_before(year, month), due_day()), date(year, month, due_day())
 
 
 def window_bounds(period: str) -> tuple[datetime, datetime]:

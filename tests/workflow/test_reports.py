@@ -572,3 +572,16 @@ def test_a_submitted_report_keeps_its_window_when_the_cut_off_day_changes(app, r
     assert (town["window_start"], town["due"]) == ("2026-10-10", "2026-11-10")
     assert [(v["name"], v["submitted"], v["late"]) for v in status["villages"]] == [
         ("测试A村", True, True), ("测试B村", False, True)]
+
+
+@pytest.mark.parametrize("period, window", [("1900-01", ("1899-12-17", "1900-01-16")),
+                                            ("2100-12", ("2100-11-17", "2100-12-16"))])
+def test_the_first_and_last_periods_there_are_have_their_windows(app, town, login, period, window):
+    """The years a period may have are 1900 to 2100; the window of 1900-01 starts in the December
+    before it, which is no period of its own."""
+    answer = login("admin").get(f"/api/reports/monthly?period={period}")
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["window_start"], answer.get_json()["window_end"]) == window
+    submitted = login("head_a").post("/api/reports/monthly/submit",
+                                     json={"period": period, "village_id": town.villages["a"]})
+    assert submitted.status_code == (201 if period == "1900-01" else 422), submitted.get_json()
