@@ -75,6 +75,9 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
     amends = data.pop("amends", None)
     if not amends:
         return None
+    # The lock before the read: two corrections of one record, or a correction and the police
+    # receiving the clue it corrects, at the same moment, are then checked one after the other.
+    changes.lock_writers()
     missing = f"被更正的{label}不存在"
     if find is None:
         original, _ = _held(actor, model, amends, "amends", missing, held)
@@ -84,7 +87,6 @@ def _amended(actor, model, data: dict, same: str, value, label: str, target: str
         raise validation_error({"amend_reason": [f"更正须针对同一{target}并写明理由"]})
     if author is not None:
         _require_author(actor, original, author, label)
-    changes.lock_writers()  # two corrections of one record, checked at once, would both pass
     if db.session.scalar(select(exists().where(model.amends_id == original.id))):
         raise validation_error({"amends": [f"该{label}已被更正，请更正最新的一条"]})
     return original

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, Plan, User
 from server.routes import records
-from server.services import plans, scope
+from server.services import changes, plans, scope
 
 from .. import factories
 from ..workflow.helpers import post_visit
@@ -152,3 +152,35 @@ def test_two_officers_taking_a_step_on_one_clue_at_once_take_it_once(pg_engine, 
         assert took[winner] == "receive"
         assert stored == ("received", 2, town.users[winner], None, None)
         assert events == [(town.users[winner], {"version": 2, "fields": RECEIVED_FIELDS})]
+
+
+@pytest.mark.parametrize("first", ["correction", "receipt"])
+def test_a_correction_and_the_receipt_of_the_clue_it_corrects_at_once_do_not_both_stand(
+        pg_engine, app, town, login, monkeypatch, first):
+    """The reporter corrects a clue as the station receives it: either the correction comes first
+    and the receipt is refused (the station handles the correction), or the receipt does and the
+    correction is refused (the station has it). Never both, which left the receipt on a clue that
+    no longer stands."""
+    clue_id = town.clues["a1"]
+    worker, police = login("worker_a"), login("police")
+    started, lock = threading.Event(), changes.lock_writers
+
+    def held_a_while():
+        lock()
+        if threading.current_thread().name == first:
+            started.set()
+            time.sleep(1)  # the other request arrives meanwhile and waits here, or reads before
+    monkeypatch.setattr(changes, "lock_writers", held_a_while)
+    correct = ("correction", lambda: worker.post("/api/clues", json={
+        "amends": clue_id, "amend_reason": "补充情况说明", "description": "更正：孩子说是邻居"}))
+    receive = ("receipt", lambda: police.post(f"/api/clues/{clue_id}/receive"))
+    leader, follower = (correct, receive) if first == "correction" else (receive, correct)
+    answers = _both(leader, (follower[0], lambda: (started.wait(10), follower[1]())[1]))
+    codes = {name: answer.status_code for name, answer in answers.items()}
+    assert codes == ({"correction": 201, "receipt": 409} if first == "correction"
+                     else {"correction": 422, "receipt": 200}), {n: a.get_json() for n, a in answers.items()}
+    with app.app_context():
+        standing = db.session.scalars(select(Clue).where(Clue.deleted_at.is_(None), ~Clue.id.in_(
+            select(Clue.amends_id).where(Clue.amends_id.is_not(None))))).all()
+        assert [(c.status, c.amends_id) for c in standing if c.id == clue_id or c.amends_id == clue_id] == (
+            [("new", clue_id)] if first == "correction" else [("received", None)])

@@ -170,7 +170,7 @@ def test_a_reporter_corrects_a_clue_they_cannot_read_back(app, town, login, work
 def test_two_corrections_of_one_record_at_once_leave_one(app, town, login, engine_name, monkeypatch):
     if engine_name != "postgresql":
         pytest.skip("two writers at once need PostgreSQL (SQLite serializes every writer)")
-    first, second = login("worker_a"), login("head_a")
+    first, second = login("worker_a"), login("worker_a")  # two phones of the entry's author
     plan = first.post("/api/plans", json={"child_id": town.children["a1"], "helper_id": town.users["worker_a"],
                                           "risk_factors": ["无人照看"], "review_every_days": 30}).get_json()
     entry = first.post("/api/plan_progress", json={"plan_id": plan["id"], "at": NOW.isoformat(),
