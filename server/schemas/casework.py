@@ -98,7 +98,7 @@ class InspectionAnswerSchema(StrictSchema):
     item = fields.String(required=True, validate=validate.Length(min=1, max=60))
     result = Choice(("pass", "fail", "na"), required=True)
     note = Text(1000, allow_none=True)
-    deadline = fields.Date(allow_none=True)
+    deadline = Day(allow_none=True)
 
 
 class InspectionCreateSchema(AmendsMixin, FixSchema):

@@ -1,7 +1,7 @@
 """Schemas of the sync envelope: push batches, ops and pull queries."""
 from marshmallow import Schema, fields, validate
 
-from .common import Aware, Choice, DeviceId, StrictSchema, Uuid
+from .common import Aware, Choice, DeviceId, StrictSchema, Uuid, Whole
 
 ENTITY_NAMES = ("household", "child", "visit", "venue", "inspection", "joint_operation", "plan",
                 "plan_progress", "clue", "staff_check")
@@ -14,7 +14,7 @@ class OpSchema(StrictSchema):
     entity = Choice(ENTITY_NAMES, required=True)
     action = Choice(("create", "update", "delete"), required=True)
     id = Uuid(required=True)
-    base_version = fields.Integer(allow_none=True, load_default=None)
+    base_version = Whole(1, allow_none=True, load_default=None)
     data = fields.Dict(load_default=dict)
     # The pull cursor when the phone recorded the op, where it differs from the push's: what the
     # phone held then (a pull may have taken the record off it since).

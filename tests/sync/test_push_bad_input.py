@@ -335,3 +335,28 @@ def test_a_database_failure_that_would_recur_refuses_the_op_and_not_the_batch(ap
     results = push(worker, [household_op(town, "先到的户"), visit_op(town.children["a1"])])["results"]
     assert [(r["status"], r.get("errors")) for r in results] == [
         ("applied", None), ("rejected", {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})]
+
+
+@pytest.mark.parametrize("base_version, refusal", [
+    (-1, "应不小于 1 且不大于 2147483647"), (0, "应不小于 1 且不大于 2147483647"), ("1", "应为整数")])
+def test_a_base_version_that_is_no_version_is_refused_and_nothing_changes(app, town, worker, base_version,
+                                                                          refusal):
+    """Versions start at 1: a base of -1 once went through as a merge of an edit on no version."""
+    before = snapshot(app, TABLES)
+    answer = push(worker, [op("household", "update", town.households["a1"], {"address": "改过的地址"},
+                              base_version=base_version)])["results"]
+    assert [(r["status"], r["errors"]) for r in answer] == [("rejected", {"base_version": [refusal]})]
+    after = snapshot(app, TABLES)
+    assert {name: rows for name, rows in after.items() if name != "applied_op"} == {
+        name: rows for name, rows in before.items() if name != "applied_op"}
+
+
+def test_a_rectification_deadline_past_2100_is_refused(town, login):
+    inspector = login("inspector", device_id="phone-inspector-badinput")
+    late = op("inspection", "create", str(uuid.uuid4()), {
+        "venue_id": town.venues["a"], "inspected_at": VISITED,
+        "answers": [{"item": "verify_identity", "result": "fail", "deadline": "9999-12-31"}]})
+    answer = push(inspector, [late])["results"]
+    assert [(r["status"], r["errors"]) for r in answer] == [
+        ("rejected", {"answers.0.deadline": ["日期应在 1900 至 2100 年之间"]})]
+    assert inspector.post("/api/inspections", json=late["data"]).status_code == 422
