@@ -1,5 +1,6 @@
-// WebCrypto only: derive the non-extractable AES-GCM key from the password, seal and open values.
+// WebCrypto only: the phone's data key, wrapped by a key derived from the password; seal and open values.
 export const ITERATIONS = 310000;
+const WRAP_AAD = 'meta:auth:key';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -20,6 +21,40 @@ export async function deriveKey(password, salt, iterations = ITERATIONS) {
   const base = await crypto.subtle.importKey('raw', enc.encode(password), 'PBKDF2', false, ['deriveKey']);
   return crypto.subtle.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, base,
     { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+}
+
+/** The bytes of a new random data key, to be wrapped at once and dropped. */
+export const newDataKeyBytes = () => randomBytes(32);
+
+/** The data key the phone's values are sealed with: usable, never exportable. */
+export const importDataKey = (raw) => crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+
+/** Wrap the data key's bytes under `password` with a fresh salt: `{kek, fields}`, `fields` being
+ *  what the auth row keeps (salt, iterations, wrapped) and `kek` the key that opens it again. */
+export async function wrapDataKey(password, raw) {
+  const salt = randomBytes(16);
+  const kek = await deriveKey(password, salt, ITERATIONS);
+  return { kek, fields: { salt, iterations: ITERATIONS, wrapped: await sealBytes(kek, raw, WRAP_AAD) } };
+}
+
+/** The data key's bytes from what `kek` wrapped; throws when `kek` does not open it. */
+export async function unwrapDataKey(kek, wrapped) {
+  return new Uint8Array(await unsealBytes(kek, wrapped, WRAP_AAD));
+}
+
+/** Open the data key of an auth row with `password`: `{raw, kek}`; throws on a wrong password. A
+ *  phone set up before keys were wrapped has no `wrapped`: its data key is the password's PBKDF2
+ *  bits themselves (deriveKey made it from them), `kek` null, and a wrong password is only found
+ *  by its verifier. */
+export async function openDataKey(auth, password) {
+  if (!auth.wrapped) {
+    const base = await crypto.subtle.importKey('raw', enc.encode(password), 'PBKDF2', false, ['deriveBits']);
+    const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: auth.salt,
+      iterations: auth.iterations }, base, 256);
+    return { raw: new Uint8Array(bits), kek: null };
+  }
+  const kek = await deriveKey(password, auth.salt, auth.iterations);
+  return { raw: await unwrapDataKey(kek, auth.wrapped), kek };
 }
 
 /** Encrypt a JSON value; `aad` binds the ciphertext to where it is stored. */

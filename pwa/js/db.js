@@ -1,7 +1,7 @@
 // The phone's encrypted store: the one module the app imports for it. Its parts live in db/ and
 // import one another, never this module.
 export { setKey, hasKey, wipe, onUpgrade } from './db/idb.js';
-export { getAuth, countFailure, createAuth, kvGet, kvSet } from './db/meta.js';
+export { getAuth, countFailure, createAuth, updateAuth, kvGet, kvSet } from './db/meta.js';
 export { allRecords, heldRecords, saveLocal } from './db/records.js';
 export { outboxByState, outboxCounts, recordOps, applyPush, retryOp } from './db/outbox.js';
 export { applyPull, putServerRecord, resetForResync, keptCopy } from './db/pull.js';

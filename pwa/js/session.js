@@ -1,9 +1,11 @@
-// First login online, offline unlock with the same password, wrong tries, logout and wipes.
+// First login online, offline unlock with the same password, wrong tries, a password changed on
+// another device, logout and wipes.
 import * as api from './api.js';
 import * as db from './db.js';
-import { deriveKey, ITERATIONS, newId, randomBytes, seal, unseal } from './crypto.js';
+import { importDataKey, newDataKeyBytes, newId, openDataKey, seal, unseal, unwrapDataKey, wrapDataKey } from './crypto.js';
 import * as state from './state.js';
 import * as store from './store.js';
+import { T } from './i18n/zh-CN.js';
 
 export const MAX_TRIES = 5;
 const CHECK_AAD = 'meta:auth:check';
@@ -12,54 +14,103 @@ const RETRY_END_MS = 60 * 1000;
 
 let ending = Promise.resolve();
 let connecting = Promise.resolve();
+// The data is sealed with a random data key, kept wrapped by a key derived from the password: a
+// password changed on another device re-wraps that small blob, never the records.
+let kek = null;  // opens the data key's wrapping, while this tab has the data open
+let changedTo = null;  // {password, user}: the server took it, the data here does not open with it yet
 
 // Logging in, reconnecting and ending the server session run one at a time across tabs: the cookie
 // is the browser's, so a logout sent by one tab ends the session of all.
 const oneAtATime = (fn) => (navigator.locks ? navigator.locks.request('hulei-login', fn) : fn());
 
-/** Open the local key with `password`, counting a wrong one: `{key}` or `{left}` tries. The
- *  MAX_TRIES-th wrong one wipes the phone, and the page with it (never resolves). */
-async function openKey(auth, password) {
-  const key = await deriveKey(password, auth.salt, auth.iterations);
+/** Open the local data with `password`, counting nothing: `{key, auth}` or null. A phone set up
+ *  before data keys were wrapped gets its key (the same bytes: no record is sealed again) wrapped
+ *  under the password on the way. */
+async function tryOpen(auth, password) {
+  let opened;
+  let key;
   try {
+    opened = await openDataKey(auth, password);
+    key = await importDataKey(opened.raw);
     await unseal(key, auth.check, CHECK_AAD);
   } catch (e) {
-    // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
-    const failures = await db.countFailure();
-    if (failures === null || failures >= MAX_TRIES) {
-      // As after a revoke (app.js): say how much was lost; the outbox's counts are readable without the key.
-      await store.refreshCounts().catch(() => {});
-      await wipe('tries', state.get().unsynced || 0);
-    }
-    return { left: MAX_TRIES - failures };
+    return null;
   }
-  await db.countFailure(false);
-  return { key };
+  if (opened.kek) {
+    kek = opened.kek;
+    return { key, auth };
+  }
+  const wrapping = await wrapDataKey(password, opened.raw);
+  const row = await db.updateAuth(auth, wrapping.fields);
+  if (!row) {  // another tab wrapped it meanwhile
+    const now = await db.getAuth();
+    return now && now.wrapped ? tryOpen(now, password) : null;
+  }
+  kek = wrapping.kek;
+  return { key, auth: row };
+}
+
+/** Open the local data with `password`: `{key, auth}`. One that does not open it but that the server
+ *  takes was changed on another device: `{changed: true}`, no try counted, the previous one is to be
+ *  asked (unlockPrevious). Otherwise a wrong try is counted: `{left, unchecked}` (the server could
+ *  not be asked). The MAX_TRIES-th wrong one wipes the phone, and the page with it (never resolves). */
+async function openKey(auth, password) {
+  const opened = await tryOpen(auth, password);
+  if (opened) {
+    await db.countFailure(false);
+    return opened;
+  }
+  const server = await serverTakes(auth, password);
+  if (server) return { changed: true };
+  // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
+  const failures = await db.countFailure();
+  if (failures === null || failures >= MAX_TRIES) {
+    // As after a revoke (app.js): say how much was lost; the outbox's counts are readable without the key.
+    await store.refreshCounts().catch(() => {});
+    await wipe('tries', state.get().unsynced || 0);
+  }
+  return { left: MAX_TRIES - failures, unchecked: server === null };
+}
+
+/** Whether the server takes `password` for this phone's user: true, its session opened and the
+ *  password held in memory until the previous one is given; false; null when it cannot tell
+ *  (offline, throttled, failing), and the try counts as before. */
+async function serverTakes(auth, password) {
+  if (!navigator.onLine) return null;
+  try {
+    changedTo = { password, user: await oneAtATime(() => serverLogin(auth, password)) };
+    return true;
+  } catch (e) {
+    return e.status === 401 ? false : null;
+  }
 }
 
 /** Login online. On a phone without data (first login, or after a wipe) it sets up the local key
  *  and verifier. With the same user's data already here (another tab logged in meanwhile), the
- *  password must open that data's key, which is kept: a new one would leave it sealed for good. */
+ *  password must open that data's key, which is kept: a new one would leave it sealed for good.
+ *  Resolves `{user}`, or `{changed: true}` as unlock does. */
 export async function login(username, password) {
   // One tab at a time: two first logins at once would register two devices, leave one an orphan
   // and let the later cookie replace the earlier tab's session. Second, a tab finds the first's
   // data and logs in keeping its key and device.
-  return oneAtATime(() => loginOnce(username, password));
+  const first = await oneAtATime(() => loginOnce(username, password));
+  return first.user ? first : loginKeeping(first.existing, password);
 }
 
 async function loginOnce(username, password) {
   const existing = await db.getAuth();
   if (existing && existing.username !== username) throw new Error('本机已有其他账号的数据，请先退出该账号');
-  if (existing) return loginKeeping(existing, password);
+  if (existing) return { existing };
   const deviceId = `pwa-${newId()}`;
   const answer = await api.post('/api/auth/login', { username, password, device_id: deviceId });
   api.setCsrf(answer.csrf_token);
-  const salt = randomBytes(16);
-  const key = await deriveKey(password, salt, ITERATIONS);
+  const raw = newDataKeyBytes();
+  const [key, wrapping] = await Promise.all([importDataKey(raw), wrapDataKey(password, raw)]);
   const check = await seal(key, { ok: true, user_id: answer.user.id }, CHECK_AAD);
-  if (!await db.createAuth({ username, user_id: answer.user.id, device_id: deviceId, salt, iterations: ITERATIONS,
+  if (!await db.createAuth({ username, user_id: answer.user.id, device_id: deviceId, ...wrapping.fields,
     check, failures: 0 })) throw new Error('本机刚在另一个页面登录，请刷新页面后解锁');
-  return openStore(key, answer.user);
+  kek = wrapping.kek;
+  return { user: await openStore(key, answer.user) };
 }
 
 /** Open the store with `key` for `user` (fresh from the server, or as this phone last saw it). */
@@ -75,21 +126,59 @@ async function openStore(key, user = null) {
 
 async function loginKeeping(auth, password) {
   const opened = await openKey(auth, password);
-  if (!opened.key) throw new Error(wrongPassword(opened.left));
-  return openStore(opened.key, await relogin(password, auth));
+  if (opened.changed) return opened;
+  if (!opened.key) throw new Error(wrongPassword(opened.left, opened.unchecked));
+  return { user: await openStore(opened.key, await oneAtATime(() => loginAsHere(opened.auth, password))) };
 }
 
-export const wrongPassword = (left) => `密码错误，还可尝试 ${left} 次；用完后本机数据将被清除。`;
+export const wrongPassword = (left, unchecked = false) => `密码错误，还可尝试 ${left} 次；用完后本机数据将被清除。${
+  unchecked ? '未能与服务器核对：如果密码刚在其他设备修改过，请联网后再输入新密码。' : ''}`;
 
-/** Unlock offline with the password: `{ok, user}`, or `{ok: false, left}` tries; after MAX_TRIES
- *  wrong tries the phone is wiped. */
+/** Unlock offline with the password: `{ok, user}`; `{ok: false, changed: true}` for a password
+ *  changed on another device (unlockPrevious); or `{ok: false, left, unchecked}` tries: after
+ *  MAX_TRIES wrong tries the phone is wiped. */
 export async function unlock(password) {
   const auth = await db.getAuth();
   const opened = await openKey(auth, password);
   if (!opened.key) return { ok: false, ...opened };
   const user = await openStore(opened.key);
-  reconnectWhenOnline(auth, password);
+  reconnectWhenOnline(opened.auth, password);
   return { ok: true, user };
+}
+
+/** After a password the server took but the data here does not open (changed on another device):
+ *  open the data with the `previous` one and wrap its key under the new, so that from then on only
+ *  the new one unlocks the phone. `{ok, user}`, or `{ok: false}` for a previous one that does not
+ *  open it either, not counted: whoever typed the new one has shown the server who they are. */
+export async function unlockPrevious(previous) {
+  const auth = await db.getAuth();
+  const opened = changedTo && auth && await tryOpen(auth, previous);
+  if (!opened) return { ok: false };
+  const { password, user } = changedTo;
+  const row = await rewrap(opened.auth, password);
+  changedTo = null;
+  await db.countFailure(false);
+  await openStore(opened.key, user);
+  reconnectWhenOnline(row, password);  // the locked tab may have ended the session meanwhile
+  return { ok: true, user };
+}
+
+/** The previous password is not at hand: forget the new one and end the session its check opened.
+ *  The data stays on the phone, sealed, for a later unlock with the new one and then the previous. */
+export function forgetNewPassword() {
+  changedTo = null;
+  tryEnding();
+}
+
+/** Wrap the data key, open in this tab, under `password` in place of the wrapping in `auth`, in
+ *  one write: the old wrapping stays until the new one is stored. Resolves the new auth row. */
+async function rewrap(auth, password) {
+  const wrapping = await wrapDataKey(password, await unwrapDataKey(kek, auth.wrapped));
+  const row = await db.updateAuth(auth, { ...wrapping.fields, refused: false });
+  if (!row) throw new Error('本机数据的密码刚在另一个页面更改，请刷新页面后再试。');
+  kek = wrapping.kek;
+  state.set({ passwordChanged: false });
+  return row;
 }
 
 /** Settles once the server session an unlock reconnects is up, or could not be had: a sync waits
@@ -128,18 +217,49 @@ async function reconnect(auth, password) {
       api.setCsrf(me.csrf_token);
     } catch (e) {
       if (e.status !== 401) throw e;
-      await relogin(password, auth);
+      await loginAsHere(auth, password);
+      state.set({ needsLogin: false });
     }
   });
 }
 
-/** Log in to the server again (expired session); the local store is untouched. */
-export async function relogin(password, auth = null) {
-  const a = auth || await db.getAuth();
-  const answer = await api.post('/api/auth/login', { username: a.username, password, device_id: a.device_id });
+/** Log in with the password the local data opens with, unless the server has refused it before: it
+ *  was changed on another device, and sent again it would only count toward the server's lockout. */
+async function loginAsHere(auth, password) {
+  if (auth.refused) {
+    state.set({ needsLogin: true, passwordChanged: true });
+    throw new Error(T.passwordChanged);
+  }
+  try {
+    return await serverLogin(auth, password);
+  } catch (e) {
+    if (e.status === 401) {
+      await db.updateAuth(auth, { refused: true });
+      state.set({ needsLogin: true, passwordChanged: true });
+    }
+    throw e;
+  }
+}
+
+/** Log in to the server with this phone's device; the local store is untouched. */
+async function serverLogin(auth, password) {
+  const answer = await api.post('/api/auth/login', { username: auth.username, password, device_id: auth.device_id });
   api.setCsrf(answer.csrf_token);
-  state.set({ needsLogin: false });
   return answer.user;
+}
+
+/** Log in to the server again from the open app (its session ended). A password the local data
+ *  does not open was changed on another device: the data key is wrapped under it before this
+ *  resolves, so from then on it unlocks the phone and the previous one does not. */
+export async function relogin(password) {
+  return oneAtATime(async () => {
+    const auth = await db.getAuth();
+    const here = await tryOpen(auth, password);
+    const user = await (here ? loginAsHere(here.auth, password) : serverLogin(auth, password));
+    if (!here) await rewrap(auth, password);
+    state.set({ needsLogin: false, passwordChanged: false });
+    return user;
+  });
 }
 
 /** Try once to end the server session: a locked phone must not leave a live session in the

@@ -70,8 +70,8 @@ function renderStatus(s) {
       h('button', { type: 'button', class: 'btn small', 'data-action': 'update' }, T.updateNow)));
   }
   if (s.needsLogin) {
-    list.push(h('div', { class: 'banner warn', role: 'alert' }, h('span', {}, T.relogin),
-      h('a', { class: 'btn small', href: '#/sync' }, '去登录')));
+    list.push(h('div', { class: 'banner warn', role: 'alert' },
+      h('span', {}, s.passwordChanged ? T.passwordChanged : T.relogin), h('a', { class: 'btn small', href: '#/sync' }, '去登录')));
   }
   if (s.conflicts) {
     list.push(h('div', { class: 'banner warn', role: 'alert' },

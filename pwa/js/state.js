@@ -1,7 +1,7 @@
 // The app's small shared state (online, counts, last sync, user) with change listeners.
 const state = {
   online: navigator.onLine, unsynced: 0, attention: 0, conflicts: 0, lastSync: null,
-  syncing: false, syncError: null, needsLogin: false, user: null, update: false,
+  syncing: false, syncError: null, needsLogin: false, passwordChanged: false, user: null, update: false,
 };
 const listeners = new Set();
 

@@ -1,7 +1,7 @@
 // The meta store: the plaintext unlock data and the encrypted small values.
 import { done, sealKv, tx, unsealKv } from './idb.js';
 
-// ---- plaintext unlock data (salt, iterations, verifier, failures, device id) ----
+// ---- plaintext unlock data (salt, iterations, wrapped data key, verifier, failures, device id) ----
 export async function getAuth() {
   return tx(['meta'], 'readonly', (s) => done(s.meta.get('auth'))).then((p) => p);
 }
@@ -14,6 +14,20 @@ export async function countFailure(wrong = true) {
     const failures = wrong ? (auth.failures || 0) + 1 : 0;
     s.meta.put({ ...auth, failures });
     return failures;
+  }));
+}
+
+const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Change the auth row by `fields` in one transaction, only while it still holds the key wrapping
+ *  (salt) it had in `expected`: a new wrapping replaces the old at once, never leaving the phone
+ *  with none that opens. Resolve the new row, or null when another tab changed the wrapping. */
+export async function updateAuth(expected, fields) {
+  return tx(['meta'], 'readwrite', (s) => done(s.meta.get('auth')).then((auth) => {
+    if (!auth || !sameBytes(auth.salt, expected.salt)) return null;
+    const row = { ...auth, ...fields };
+    s.meta.put(row);
+    return row;
   }));
 }
 

@@ -105,7 +105,8 @@ function reloginForm() {
   const pass = h('input', { type: 'password', name: 'password', autocomplete: 'current-password' });
   const error = h('p', { class: 'error', role: 'alert' });
   // A password typed, or filled in by the browser, is nothing to lose: leaving asks nothing (app.js).
-  const form = h('form', { class: 'card', 'data-leave-freely': '' }, h('h2', {}, '重新连接服务器'), h('p', {}, T.relogin), field(T.password, pass), error,
+  const form = h('form', { class: 'card', 'data-leave-freely': '' }, h('h2', {}, '重新连接服务器'),
+    h('p', {}, state.get().passwordChanged ? T.passwordChanged : T.relogin), field(T.password, pass), error,
     h('button', { type: 'submit', class: 'btn primary' }, T.login));
   // A sync round that ends while the password is typed (going online starts one) must not redraw it away.
   holdTyping(form);
