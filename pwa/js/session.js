@@ -223,15 +223,24 @@ async function reconnect(auth, password) {
   });
 }
 
-/** Log in with the password the local data opens with, unless the server has refused it before: it
- *  was changed on another device, and sent again it would only count toward the server's lockout. */
+/** Log in, on its own, with the password the local data opens with, unless the server has refused
+ *  it before: changed on another device (or the account paused), sent again unasked it would only
+ *  count toward the server's lockout. The worker typing it in the reconnect form sends it (relogin). */
 async function loginAsHere(auth, password) {
   if (auth.refused) {
     state.set({ needsLogin: true, passwordChanged: true });
     throw new Error(T.passwordChanged);
   }
+  return loginNoting(auth, password);
+}
+
+/** Log in to the server with `password`, which the local data in `auth` opens with, and remember
+ *  whether the server took it. */
+async function loginNoting(auth, password) {
   try {
-    return await serverLogin(auth, password);
+    const user = await serverLogin(auth, password);
+    if (auth.refused) await db.updateAuth(auth, { refused: false });
+    return user;
   } catch (e) {
     if (e.status === 401) {
       await db.updateAuth(auth, { refused: true });
@@ -255,7 +264,7 @@ export async function relogin(password) {
   return oneAtATime(async () => {
     const auth = await db.getAuth();
     const here = await tryOpen(auth, password);
-    const user = await (here ? loginAsHere(here.auth, password) : serverLogin(auth, password));
+    const user = await (here ? loginNoting(here.auth, password) : serverLogin(auth, password));
     if (!here) await rewrap(auth, password);
     state.set({ needsLogin: false, passwordChanged: false });
     return user;

@@ -156,9 +156,10 @@ def test_a_password_changed_elsewhere_typed_at_the_lock_asks_once_for_the_previo
     context.close()
 
 
-def test_the_previous_password_the_server_refused_is_never_sent_again(browser, live_server):
+def test_the_previous_password_the_server_refused_is_not_sent_again_unasked(browser, live_server):
     """Unlocked with the password the data opens with, the phone logs in with it once; refused (it
-    was changed elsewhere), it never sends it again, at the next unlock or from the reconnect form."""
+    was changed elsewhere), it does not send it again on its own at the next unlock. Typed by the
+    worker in the reconnect form, it is sent (and refused), and the new one then works."""
     context = browser.new_context(**PHONE)
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
@@ -168,25 +169,45 @@ def test_the_previous_password_the_server_refused_is_never_sent_again(browser, l
     with page.expect_response("**/api/auth/login") as answer:
         helpers.unlock(page)
     assert answer.value.status == 401
-    expect(page.locator("#banners")).to_contain_text("密码已在其他设备修改", timeout=helpers.TIMEOUT)
+    expect(page.locator("#banners")).to_contain_text("服务器不再接受本机的密码", timeout=helpers.TIMEOUT)
 
     logins = []
     page.on("request", lambda r: logins.append(r.url) if "/api/auth/login" in r.url else None)
     page.reload()
     helpers.unlock(page)
-    expect(page.locator("#banners")).to_contain_text("密码已在其他设备修改", timeout=helpers.TIMEOUT)
+    expect(page.locator("#banners")).to_contain_text("服务器不再接受本机的密码", timeout=helpers.TIMEOUT)
+    assert logins == []
     page.locator("#nav").get_by_role("link", name="同步").click()
     form = page.locator("form.card").filter(has_text="重新连接服务器")
-    expect(form).to_contain_text("请输入新密码")
-    form.get_by_label("密码").fill(factories.PASSWORD)
-    form.get_by_role("button", name="登录").click()
-    expect(form.get_by_role("alert")).to_contain_text("服务器不再接受本机的旧密码")
-    assert logins == []
+    expect(form).to_contain_text("请输入现在的密码")
+    assert reconnect(page, factories.PASSWORD).status == 401
+    assert len(logins) == 1
 
     assert reconnect(page, NEW_PASSWORD).status == 200
     expect(page.get_by_role("link", name="去登录")).to_be_hidden(timeout=helpers.TIMEOUT)
     page.reload()
     helpers.unlock(page, NEW_PASSWORD)
+    context.close()
+
+
+def test_a_phone_whose_account_was_paused_and_resumed_reconnects_with_the_same_password(browser, live_server):
+    """Paused, the account's password is refused like a changed one; resumed with the same password,
+    the worker types it in the reconnect form and the phone is back, its unsynced visit synced."""
+    context, page = phone_with_unsynced_visit(browser, live_server, "停用期间记录的走访")
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    user_url = f"/api/users/{live_server.ids.users['worker_a']}"
+    assert admin.patch(user_url, json={"active": False}).status_code == 200
+    found_logged_out(page)
+    assert reconnect(page, factories.PASSWORD).status == 401
+    assert admin.patch(user_url, json={"active": True}).status_code == 200
+    assert reconnect(page, factories.PASSWORD).status == 200
+    expect(page.get_by_role("link", name="去登录")).to_be_hidden(timeout=helpers.TIMEOUT)
+    synced_in_the_end(page, live_server, "停用期间记录的走访")
+    with page.expect_response("**/api/auth/login") as answer:  # and it reconnects on its own again
+        page.reload()
+        helpers.unlock(page)
+    assert answer.value.status == 200
     context.close()
 
 

@@ -9,7 +9,7 @@ export const T = {
   navShort: { today: '待办', children: '儿童', venues: '场所' },
   clue: '强制报告', save: '保存', cancel: '取消', yes: '是', no: '否',
   savedPending: '已保存在本机，待同步', relogin: '登录已过期，请输入密码重新连接服务器',
-  passwordChanged: '密码已在其他设备修改，服务器不再接受本机的旧密码。请输入新密码重新连接服务器',
+  passwordChanged: '服务器不再接受本机的密码：可能已在其他设备修改，或账号已被停用。请输入现在的密码重新连接服务器；账号停用请联系镇平安办',
   updateReady: '有新版本', updateNow: '更新',
   head: '村务', ledgers: '台账', review: '待审核走访', locations: '待确认位置', devices: '设备管理', plans: '帮扶计划', clues: '线索',
   needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
