@@ -36,18 +36,41 @@ def _held(actor, model, record_id: str, field: str, message: str,
     """Return the record a fact is about, in scope, or one the filing phone held (`held`: its pull
     position) that has moved out of the actor's reach since, with the place the phone knew it in;
     refuse anything else as out of scope. A phone offline for a week must not lose a visit because
-    the household moved to another grid meanwhile."""
-    try:
-        return scope.get_scoped(actor, model, record_id), None
-    except ApiError:
-        # A run knows only what it prefetched (the child's latest visit among them): refused
-        # there, the op is applied again on its own, where the record's move is looked up.
-        if batching.active() is not None or held is None:
-            raise validation_error({field: [message]}) from None
-    found = scope.held_at(actor, model, record_id, held)
+    the household moved to another grid meanwhile. Nor because the head merged the child it named
+    into the child it duplicates (`duplicates.merge_children`): the fact is filed on that one."""
+    found = _reachable(actor, model, record_id, held)
     if found is None:
         raise validation_error({field: [message]})
-    return found
+    record, place = found
+    if not scope.merged(record):
+        return found
+    survivor = scope.survivor(model, record)
+    if survivor is None:
+        raise validation_error({field: [message]})
+    return survivor, place or (record.village_id, record.grid_id)
+
+
+def _reachable(actor, model, record_id: str, held: scope.Held | None) -> tuple[object, tuple | None] | None:
+    """Return the record named, live or merged into another, if in scope or held (`scope.held_at`),
+    with the place the phone knew it in when it is out of reach now; or None."""
+    record = scope.find_scoped(actor, model, record_id, include_deleted=True)
+    if record is not None and getattr(record, "deleted_at", None) is None:
+        return record, None
+    # A run knows only what it prefetched (the child's latest visit among them): refused there,
+    # the op is applied again on its own, where the record's move or merge is looked up.
+    if batching.active() is not None:
+        return None
+    if record is not None and scope.merged(record):
+        return record, None
+    return scope.held_at(actor, model, record_id, held) if held is not None else None
+
+
+def _held_child(actor, child_id: str, held: scope.Held | None) -> tuple[Child, tuple | None, dict]:
+    """Return the child a fact names (`_held`), the place the phone knew it in, and what the fact's
+    audit event adds when the child named was merged into the one returned."""
+    child, left = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held)
+    merged = {"merged": {"duplicate": str(child_id), "into": child.id}} if child.id != str(child_id) else {}
+    return child, left, merged
 
 
 def _left_with(record, place: tuple | None) -> None:
@@ -142,8 +165,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                  device_time: datetime | None = None, held: scope.Held | None = None) -> Visit:
     """Record a home visit with the server's trust flags; update the child's schedule."""
     _require_writer(actor, Visit)
-    child, left = _held(actor, Child, data.pop("child_id"), "child_id", "儿童不存在或不在您的管辖范围内",
-                        held)
+    child, left, merged = _held_child(actor, data.pop("child_id"), held)
     _check_home_visit_answers(data.get("answers") or {}, data.get("template_version"))
     original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
                         author="worker_id")
@@ -166,7 +188,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     # the correction waits for the head, flagged or not.
     unsettled = original is not None and original.review_status in REVIEWABLE
     visit.review_status = "pending" if visit.flags or unsettled else "none"
-    save_record(actor, "visit", visit, "create", sorted(data), device_id)
+    save_record(actor, "visit", visit, "create", sorted(data), device_id, merged)
     _left_with(visit, left)
     if track is not None:
         track.add(Visit, visit.visited_at, visit.id, fix)
@@ -331,9 +353,9 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
         raise validation_error({"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
-    child_id = data.pop("child_id", None)
+    child_id, merged = data.pop("child_id", None), {}
     if child_id:
-        child, _ = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held)
+        child, _, merged = _held_child(actor, child_id, held)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
         if data.get(field) is not None and not str(data[field]).strip():
@@ -343,7 +365,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
     if original is not None:
         _carry_over(original, clue, data)
     assign(clue, data)
-    save_record(actor, "clue", clue, "create", sorted(data), device_id)
+    save_record(actor, "clue", clue, "create", sorted(data), device_id, merged)
     return clue
 
 

@@ -142,8 +142,9 @@ class Held:
 
 
 def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | None:
-    """Return a live record the phone held that is out of the user's reach now, with the place the
-    phone knew it in; or None.
+    """Return a live record the phone held that is out of the user's reach now (or one merged into
+    another since: it lives on in the record it was merged into), with the place the phone knew it
+    in; or None.
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline
     before the phone heard of the child's move, or of its worker's move to other grids, is still
@@ -155,7 +156,7 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
     after.
     """
     record = db.session.get(model, str(record_id))
-    if record is None or getattr(record, "deleted_at", None) is not None:
+    if record is None or getattr(record, "deleted_at", None) is not None and not merged(record):
         return None
     then = scope_at(user, held.seq)
     if then is None:
@@ -173,6 +174,23 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
     if move is not None and not _had_before(user, model, record.id, move.event):
         return None
     return record, place
+
+
+def merged(record) -> bool:
+    """Say whether a record was retired by merging it into another (a child registered twice)."""
+    return getattr(record, "merged_into_id", None) is not None
+
+
+def survivor(model, record):
+    """Return the live record `record` was merged into, following merges merged on in turn; None
+    if that record is gone, or the merges run in a circle."""
+    seen = {record.id}
+    while merged(record):
+        record = db.session.get(model, record.merged_into_id)
+        if record is None or record.id in seen:
+            return None
+        seen.add(record.id)
+    return record if record.deleted_at is None else None
 
 
 @dataclass(frozen=True)

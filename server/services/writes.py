@@ -14,8 +14,9 @@ def assign(record, data: dict) -> list[str]:
 
 
 def save_record(actor, entity: str, record, action: str, changed: list[str] | None = None,
-                device_id: str | None = None) -> None:
-    """Flush a created, updated or deleted record and audit it (the flush logs the change)."""
+                device_id: str | None = None, detail: dict | None = None) -> None:
+    """Flush a created, updated or deleted record and audit it (the flush logs the change); `detail`
+    adds to what its audit event says."""
     if action in ("update", "delete"):
         record.version = (record.version or 1) + 1
     elif record.version is None:
@@ -25,4 +26,4 @@ def save_record(actor, entity: str, record, action: str, changed: list[str] | No
         if batching.active() is None:
             db.session.flush()
     audit.record_event(f"{entity}.{action}", actor, entity, record.id, device_id,
-                       detail={"version": record.version, "fields": changed or []})
+                       detail={"version": record.version, "fields": changed or [], **(detail or {})})
