@@ -65,6 +65,12 @@ def _reachable(actor, model, record_id: str, held: scope.Held | None) -> tuple[o
     return scope.held_at(actor, model, record_id, held) if held is not None else None
 
 
+def _removed(actor, model, record_id: str):
+    """Return the record named if it is in the actor's scope but deleted (not merged into another)."""
+    record = scope.find_scoped(actor, model, record_id, include_deleted=True)
+    return record if record is not None and record.deleted_at is not None and not scope.merged(record) else None
+
+
 def _held_child(actor, child_id: str, held: scope.Held | None) -> tuple[Child, tuple | None, dict]:
     """Return the child a fact names (`_held`), the place the phone knew it in, and what the fact's
     audit event adds when the child named was merged into the one returned."""
@@ -354,7 +360,12 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id, merged = data.pop("child_id", None), {}
-    if child_id:
+    removed = _removed(actor, Child, child_id) if child_id else None
+    if removed is not None:
+        # Deleted since the phone held it (registered in error): the report goes all the same,
+        # to the police of its village, unlinked; the audit event names the child it named.
+        clue.village_id, merged = removed.village_id, {"child_removed": removed.id}
+    elif child_id:
         child, _, merged = _held_child(actor, child_id, held)
         clue.child_id, clue.village_id = child.id, child.village_id
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):

@@ -170,3 +170,25 @@ def test_a_fact_follows_a_chain_of_merges_and_no_circle(app, town, login):
             child.merged_into_id, child.deleted_at = into, utcnow()
         db.session.commit()
     assert push_holding(worker, cursor, [_visit(third)]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_clue_on_a_child_deleted_meanwhile_goes_to_the_police_unlinked(app, town, login):
+    """A mandatory report is never refused for its link: the head deleted the child registered in
+    error while the phone was offline; the clue reaches the police of its village without the child,
+    and its audit event names the child it named. A visit on it is still refused: no child, no visit."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    twin = _twin(worker, _new_household(worker, town.grids["a1"]))
+    _, cursor = pull_all(worker)
+    head = login("head_a", device_id=HEAD_PHONE)
+    assert push(head, [op("child", "delete", twin, base_version=1)])["results"][0]["status"] == "applied"
+    clue, visit = _clue(twin), _visit(twin)
+    assert push_holding(worker, cursor, [clue, visit]) == [("applied", None), ("rejected", OUT_OF_REACH)]
+    shown = login("police").get(f"/api/clues/{clue['id']}").get_json()
+    assert (shown["child_id"], shown["village_id"], shown["description"]) == (
+        None, town.villages["a"], "疑似被陌生人接触")
+    with app.app_context():
+        detail = db.session.scalar(select(AuditEvent.detail).where(
+            AuditEvent.action == "clue.create", AuditEvent.entity_id == clue["id"]))
+        assert detail["child_removed"] == twin
+    outsider = login("worker_b", device_id="phone-worker-b-0001")
+    assert push_holding(outsider, None, [_clue(twin)]) == [("rejected", OUT_OF_REACH)]
