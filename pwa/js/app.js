@@ -35,7 +35,7 @@ const VIEWS = {
 const REPORT = '#/clue';
 const RECORD_TITLES = {
   child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', clue: '强制报告', conflict: '处理冲突',
-  review: '走访审核', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账', weekly: '周报',
+  review: '走访审核', register: '修改登记', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账', weekly: '周报',
 };
 const WIPE_MESSAGES = {
   revoked: '该设备已被管理员停用，本机数据已全部清除。',

@@ -153,9 +153,18 @@ async function pushAll() {
       size = BATCH;
     }
     await db.applyPush(ops, answer.results);
+    await sendWaiting(ops, answer.results);
     changed = true;
     await store.load();
   }
+}
+
+/** A create the server took at last (refused, then corrected or sent again): the visits and clues
+ *  refused for want of its record go again now, on their own, as the loop above pushes them. A
+ *  button for it would ask the worker nothing they have not already decided. */
+async function sendWaiting(ops, results) {
+  const taken = new Set(results.filter((r) => r.status === 'applied' || r.status === 'duplicate').map((r) => r.op_id));
+  await db.retryWaiting(ops.filter((op) => op.action === 'create' && taken.has(op.op_id)));
 }
 
 function fetchPage(cursor) {

@@ -36,6 +36,38 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+/** Show `message` under a form control, tied to it for a screen reader, until it is typed in
+ *  (null: take it away now). */
+export function fieldProblem(control, message) {
+  const id = `${control.id || (control.id = nextId())}-error`;
+  const box = control.closest('.field') || control.parentElement;
+  const old = box.querySelector(`[id="${id}"]`);
+  if (old) old.remove();
+  const described = (control.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== id);
+  if (message) {
+    box.append(h('small', { id, class: 'error', 'data-testid': 'field-problem' }, message));
+    described.push(id);
+    control.setAttribute('aria-invalid', 'true');
+    control.addEventListener('input', () => fieldProblem(control, null), { once: true });
+  } else control.removeAttribute('aria-invalid');
+  if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+  else control.removeAttribute('aria-describedby');
+}
+
+/** Show each of `problems` ({control name: message, or null for none}) at its control in `form`;
+ *  say whether any was shown, the first one focused unless `focus` is false. */
+export function showProblems(form, problems, focus = true) {
+  let first = null;
+  for (const [name, message] of Object.entries(problems)) {
+    const control = form.elements[name];
+    if (!control || !control.closest) continue;
+    fieldProblem(control, message);
+    if (message && !first) first = control;
+  }
+  if (first && focus) first.focus();
+  return first !== null;
+}
+
 /** Have typing in `form` mark it dirty, which keeps a background sync or another tab's from
  *  redrawing the screen under it and asks the worker before leaving it (app.js); whoever submits it
  *  removes the mark. */

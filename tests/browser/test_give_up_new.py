@@ -12,12 +12,12 @@ from ..images import png
 from . import helpers
 from .outbox import OUTBOX, expect_all_settled, give_up, phone
 from .test_conflict import NAME, stored_child
-from .test_register import register
+from .test_register import register_unchecked
 
 
 def test_giving_up_a_refused_new_record_removes_it_from_the_phone(browser, live_server):
     context, page = phone(browser, live_server)
-    register(page, "王小草", id_number="123456")  # not a valid ID number: the server refuses the child
+    register_unchecked(page, "王小草", id_number="123456")  # an older release queued it: the server refuses it
     helpers.sync_now(page)
     item = page.get_by_test_id("rejected-op")
     expect(item).to_contain_text("被退回：儿童「王小草」", timeout=helpers.TIMEOUT)
@@ -34,7 +34,7 @@ def test_giving_up_a_refused_new_record_removes_it_from_the_phone(browser, live_
 
 def test_an_edit_of_a_refused_new_record_waits_for_the_record_to_be_handled_first(browser, live_server):
     context, page = phone(browser, live_server)
-    register(page, "王小草", id_number="123456")  # not a valid ID number: the server refuses the child
+    register_unchecked(page, "王小草", id_number="123456")  # an older release queued it: the server refuses it
     helpers.sync_now(page)
     expect(page.get_by_test_id("rejected-op")).to_contain_text("被退回：儿童「王小草」",
                                                               timeout=helpers.TIMEOUT)
@@ -77,7 +77,7 @@ def refused_new_child_edited_twice(browser, live_server):
     """The server refuses a new child; an edit of it synced since is refused too (no such child),
     and another waits offline. Return (context, page, child id, the create's 放弃此修改 button)."""
     context, page = phone(browser, live_server)
-    register(page, NEW_CHILD, id_number="123456")  # not a valid ID number: the server refuses the child
+    register_unchecked(page, NEW_CHILD, id_number="123456")  # an older release queued it: the server refuses it
     helpers.sync_now(page)
     refused = page.get_by_test_id("rejected-op")
     expect(refused).to_contain_text(f"被退回：儿童「{NEW_CHILD}」", timeout=helpers.TIMEOUT)

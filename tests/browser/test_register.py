@@ -11,6 +11,7 @@ from server.models import AppliedOp, Child, Household, Visit, utcnow
 from . import helpers
 from .conftest import PHONE
 from .test_offline import record_visit
+from .test_register_checks import GOOD, wrong_check
 
 
 def register(page, name: str, id_number: str = "") -> None:
@@ -25,6 +26,51 @@ def register(page, name: str, id_number: str = "") -> None:
     expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
 
 
+# An older release of the app checked nothing: it queued a registration as typed. The phone's own
+# modules queue one so here, as its form did, which the form now would not.
+UNCHECKED = """async ([name, idNumber, phone, householdId]) => {
+  const store = await import('/js/store.js');
+  const { newId } = await import('/js/crypto.js');
+  const child = { household_id: householdId, name, id_number: idNumber, birth_date: null, sex: null,
+    school: null, categories: ['left_behind'], registered_at: new Date().toISOString() };
+  const childId = newId();
+  if (householdId) {
+    await store.create('child', { id: childId, ...child });
+    return { child: childId };
+  }
+  const places = await store.reference('places');
+  const household = newId();
+  await store.create('household', { id: household, grid_id: places[0].grids[0].id, address: '测试镇新建组8号',
+    guardians: [{ name: '王大山', relation: '父亲', phone }] },
+    [{ entity: 'child', id: childId, data: { ...child, household_id: household } }]);
+  return { household, child: childId };
+}"""
+
+
+def register_unchecked(page, name: str, id_number: str | None = None, phone: str | None = None,
+                       household_id: str | None = None) -> dict:
+    """Queue a registration as an older release did, unchecked: a child in `household_id`, or in a
+    new household with one guardian of `phone`; return their ids."""
+    ids = page.evaluate(UNCHECKED, [name, id_number, phone, household_id])
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    return ids
+
+
+def offline_worker(browser, live_server):
+    """worker_a's phone, logged in, then out of coverage."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    return context, page
+
+
+def problem_at(page, label: str):
+    """What the form says is wrong under the field `label` names."""
+    field = page.locator(".field").filter(has=page.get_by_label(label, exact=True))
+    return field.get_by_test_id("field-problem")
+
+
 def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_server):
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -33,7 +79,7 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
                                         ("同步", None, 1)]
     helpers.go_offline(context)
     register(page, "王小花")
-    register(page, "王小草", id_number="123456")  # not a valid ID number: the server will refuse it
+    register_unchecked(page, "王小草", id_number="123456")  # not a valid ID number: the server will refuse it
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
     page.get_by_label("搜索姓名或拼音首字母").fill("王小")
     expect(page.locator(".list .item")).to_have_count(2)
@@ -65,10 +111,7 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
 
 def test_a_rejected_visit_goes_again_under_a_new_op_id_once_its_cause_is_fixed(browser, live_server):
     ids = live_server.ids
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    helpers.go_offline(context)
+    context, page = offline_worker(browser, live_server)
     record_visit(page, "欧阳明月", "孩子在家")
     # A record's screen does not put the child's name in the title the browser keeps in its history.
     assert page.title() == "儿童详情 · 护蕾"
@@ -98,3 +141,138 @@ def test_a_rejected_visit_goes_again_under_a_new_op_id_once_its_cause_is_fixed(b
                                      .order_by(AppliedOp.applied_at)).all()
         assert [a.result["status"] for a in answers] == ["rejected", "applied"]
         assert answers[0].op_id != answers[1].op_id
+
+
+def test_the_form_refuses_what_the_server_would_at_its_field_and_queues_nothing(browser, live_server):
+    context, page = offline_worker(browser, live_server)
+    page.locator("#nav").get_by_role("link", name="登记").click()
+    page.get_by_label("家庭住址").fill("测试镇新建组9号")
+    page.get_by_label("监护人姓名").fill("王大山")
+    page.get_by_label("监护人电话").fill("1380000000")  # one digit short
+    page.get_by_label("儿童姓名").fill("王小石")
+    page.get_by_label("身份证号（可不填）").fill(wrong_check(GOOD[0]))
+    page.get_by_role("button", name="保存登记").click()
+    expect(problem_at(page, "身份证号（可不填）")).to_have_text("身份证号码校验位不正确")
+    expect(problem_at(page, "监护人电话")).to_have_text("电话号码格式不正确")
+    expect(page.get_by_label("身份证号（可不填）")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("监护人电话")).to_be_focused()  # the first field to correct
+    expect(page.get_by_role("alert").filter(has_text="请按标出的提示修改后再保存")).to_be_visible()
+    page.get_by_label("身份证号（可不填）").fill("２０１５０１０１")  # a date is not an ID number either
+    page.get_by_role("button", name="保存登记").click()
+    expect(problem_at(page, "身份证号（可不填）")).to_have_text(
+        "身份证号码应为 18 位（末位可为 X）")
+    expect(page.get_by_role("heading", name="登记家庭或儿童")).to_be_visible()
+    assert helpers.pending_ops(page) == []
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 0")
+
+    # Corrected, as a Chinese keyboard may type it (full-width, a small x): saved plain.
+    page.get_by_label("监护人电话").fill("１３８ ０００００ ０００")
+    page.get_by_label("身份证号（可不填）").fill(" " + GOOD[1].lower())
+    expect(page.get_by_test_id("field-problem")).to_have_count(0)  # typing takes the complaint away
+    page.get_by_role("button", name="保存登记").click()
+    expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
+    ops = {op["entity"]: op["data"] for op in helpers.pending_ops(page)}
+    assert ops["child"]["id_number"] == GOOD[1]
+    assert ops["household"]["guardians"][0]["phone"] == "138 00000 000"
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    context.close()
+    with live_server.app.app_context():
+        assert [c.id_number for c in db.session.scalars(select(Child)) if c.name == "王小石"] == [GOOD[1]]
+
+
+def visit(page, name: str, note: str) -> None:
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("searchbox").fill(name)
+    page.get_by_role("link", name=re.compile(f"^{name}")).click()
+    page.get_by_role("link", name="记录走访").click()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度")
+    page.get_by_role("group", name="在校就读").get_by_label("是").check()
+    page.get_by_label("走访情况").fill(note)
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def test_a_refused_child_is_corrected_and_goes_again_with_the_visits_filed_on_it(browser, live_server):
+    ids = live_server.ids
+    context, page = offline_worker(browser, live_server)
+    bad = wrong_check(GOOD[0])
+    child_id = register_unchecked(page, "王小草", id_number=bad, household_id=ids.households["a1"])["child"]
+    visit(page, "王小草", "第一次走访")
+    visit(page, "王小草", "第二次走访，孩子在家")
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 3")
+
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, 3)
+    items = page.get_by_test_id("rejected-op")
+    expect(items).to_have_count(3)
+    child_item = items.filter(has_text="被退回：儿童")
+    expect(child_item).to_contain_text("身份证号码校验位不正确")
+    visits = items.filter(has_text="被退回：走访")
+    expect(visits).to_have_count(2)
+    expect(visits.get_by_test_id("waits-on")).to_have_count(2)
+    expect(visits.first).to_contain_text("儿童不存在或不在您的管辖范围内")
+
+    child_item.get_by_role("link", name="修改后重新提交").click()
+    expect(page.get_by_role("heading", name="修改儿童登记")).to_be_visible()
+    expect(page.get_by_label("儿童姓名")).to_have_value("王小草")
+    expect(page.get_by_label("留守")).to_be_checked()
+    expect(page.get_by_label("身份证号（可不填）")).to_have_value(bad)
+    expect(problem_at(page, "身份证号（可不填）")).to_have_text("身份证号码校验位不正确")
+    assert not helpers.check_screen(page, "register-correction")
+    page.get_by_role("button", name="保存并重新提交").click()  # unchanged: the phone knows it is wrong
+    expect(problem_at(page, "身份证号（可不填）")).to_have_text("身份证号码校验位不正确")
+    page.get_by_label("身份证号（可不填）").fill(GOOD[0])
+    page.get_by_role("button", name="保存并重新提交").click()
+    expect(page.get_by_role("heading", name="同步状态")).to_be_visible()
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("searchbox").fill("王小草")
+    page.get_by_role("link", name=re.compile("^王小草")).click()
+    expect(page.get_by_test_id("visit")).to_have_count(2)
+    expect(page.get_by_test_id("refused-tag")).to_have_count(0)
+    context.close()
+
+    with live_server.app.app_context():
+        child = db.session.get(Child, child_id)
+        assert (child.name, child.id_number, child.household_id) == ("王小草", GOOD[0], ids.households["a1"])
+        notes = sorted(v.notes for v in db.session.scalars(select(Visit).where(Visit.child_id == child_id)))
+        assert notes == ["第一次走访", "第二次走访，孩子在家"]
+        answers = db.session.scalars(select(AppliedOp).where(AppliedOp.entity_id == child_id)
+                                     .order_by(AppliedOp.applied_at)).all()
+        assert [a.result["status"] for a in answers] == ["rejected", "applied"]
+
+
+def test_a_refused_household_corrected_takes_its_child_and_the_childs_visit_along(browser, live_server):
+    context, page = offline_worker(browser, live_server)
+    made = register_unchecked(page, "王小木", phone="1234")
+    visit(page, "王小木", "家中无人，邻居说在外婆家")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, 3)
+    items = page.get_by_test_id("rejected-op")
+    expect(items).to_have_count(3)
+    expect(items.filter(has_text="被退回：儿童").get_by_test_id("waits-on")).to_contain_text("家庭登记还没有被服务器接收")
+    expect(items.filter(has_text="被退回：走访").get_by_test_id("waits-on")).to_contain_text("儿童登记还没有被服务器接收")
+
+    items.filter(has_text="被退回：家庭").get_by_role("link", name="修改后重新提交").click()
+    expect(page.get_by_role("heading", name="修改家庭登记")).to_be_visible()
+    expect(page.get_by_label("家庭住址")).to_have_value("测试镇新建组8号")
+    expect(problem_at(page, "监护人电话")).to_have_text("电话号码格式不正确")
+    page.get_by_label("监护人电话").fill("0731-84567890")
+    page.get_by_role("button", name="保存并重新提交").click()
+    expect(page.get_by_role("heading", name="同步状态")).to_be_visible()
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    context.close()
+
+    with live_server.app.app_context():
+        household = db.session.get(Household, made["household"])
+        assert [g["phone"] for g in household.guardians] == ["0731-84567890"]
+        assert db.session.get(Child, made["child"]).household_id == household.id
+        assert [v.notes for v in db.session.scalars(select(Visit).where(Visit.child_id == made["child"]))] == [
+            "家中无人，邻居说在外婆家"]

@@ -1,6 +1,7 @@
 // The outbox: ops queued in order, the answers a push brings back, and refused ops put back.
 import { newId } from '../crypto.js';
-import { done, recordKey, sealOp, tx, unsealOp } from './idb.js';
+import { done, recordKey, sealOp, sealRecord, tx, unsealOp, unsealRecord } from './idb.js';
+import { forgetDraftIn } from './drafts.js';
 
 export async function outboxByState(state, limit) {
   const rows = await tx(['outbox'], 'readonly',
@@ -73,4 +74,64 @@ export async function retryOp(opId) {
   await tx(['outbox'], 'readwrite', (s) => {
     done(s.outbox.get(row.seq)).then((now) => { if (now && now.op_id === opId) s.outbox.put({ ...fresh, seq: row.seq }); });
   });
+}
+
+const sameBox = (a, b) => (!a && !b) || Boolean(a && b && a.iv.length === b.iv.length && a.iv.every((x, i) => x === b.iv[i]));
+
+/** Put a refused create back in the queue with the fields the user corrected (`data`, the whole
+ *  record's), in its old place under a new op id (as retryOp), and the phone's copy of the record
+ *  with it. The record keeps its id, so the visits and clues filed on it still name it. The draft
+ *  named in `drafts` goes in the same transaction. Resolve false, having changed nothing, when the
+ *  op is no longer refused (sent again or given up in another tab). */
+export async function correctOp(opId, data, drafts = []) {
+  for (;;) {
+    const row = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').get(opId))).then((p) => p);
+    if (!row || row.state !== 'rejected') return false;
+    const { errors, current, ...op } = await unsealOp(row);
+    void errors; void current;
+    const k = recordKey(op.entity, op.id);
+    const held = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
+    // Only what the correction changed: an edit queued on the record since keeps its own fields.
+    const changed = Object.fromEntries(Object.entries(data)
+      .filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(op.data[name])));
+    const record = held && await sealRecord(op.entity, op.id, { ...await unsealRecord(k, held), ...changed });
+    const fresh = await sealOp({ ...op, op_id: newId(), data });
+    const answer = await tx(['outbox', 'records', ...(drafts.length ? ['meta'] : [])], 'readwrite',
+      (s) => Promise.all([done(s.outbox.get(row.seq)), done(s.records.get(k))]).then(([now, rec]) => {
+        if (!now || now.op_id !== opId || now.state !== 'rejected') return false;
+        if (!sameBox(rec, held)) return 'again';  // the record was saved anew while this was sealed
+        s.outbox.put({ ...fresh, seq: row.seq });
+        if (record) s.records.put({ ...record, version: rec.version, pending: rec.pending, ...(rec.server ? { server: rec.server } : {}) });
+        drafts.forEach((name) => forgetDraftIn(s.meta, name));
+        return true;
+      })).then((p) => p);
+    if (answer !== 'again') return answer;
+  }
+}
+
+// The field naming the record an op was filed on: refused for it alone, the op waits for that record.
+const FILED_ON = [['child_id', 'child'], ['household_id', 'household']];
+
+/** The record a refused op waits for, {entity, id}, or null: the child or household it was filed
+ *  on when that alone was refused (not on the server, or not in reach), or its own record when an
+ *  edit of it was refused as not found (its create refused). */
+export function waitsFor(op) {
+  const keys = Object.keys(op.errors || {});
+  if (keys.length !== 1) return null;
+  const on = FILED_ON.find(([name]) => keys[0] === name && op.data && op.data[name]);
+  if (on) return { entity: on[1], id: op.data[on[0]] };
+  return op.action !== 'create' && keys[0] === '_op' && String(op.errors._op) === '记录不存在'
+    ? { entity: op.entity, id: op.id } : null;
+}
+
+/** Put back in the queue the refused ops that waited only for one of `made` ({entity, id}: records
+ *  the server has just taken, a create refused once, then corrected or sent again). Their content
+ *  was never refused; refused again for something else, they come back to the list. */
+export async function retryWaiting(made) {
+  if (!made.length || !(await outboxCounts()).rejected) return;
+  const waiting = (await outboxByState('rejected')).filter((op) => {
+    const on = waitsFor(op);
+    return on && made.some((r) => r.entity === on.entity && r.id === on.id);
+  });
+  for (const op of waiting) await retryOp(op.op_id);
 }

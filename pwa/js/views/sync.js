@@ -6,6 +6,7 @@ import * as db from '../db.js';
 import * as session from '../session.js';
 import * as sync from '../sync.js';
 import * as discard from '../discard.js';
+import { correctable } from './register.js';
 import { ENTITY, FIELD, T } from '../i18n/zh-CN.js';
 
 function errorsText(errors) {
@@ -80,7 +81,20 @@ async function giveUp(op, button) {
     : `已放弃，这条记录${later ? '及之后对它的修改' : ''}已不在本机`);
 }
 
+/** For an op refused only because the record it waits for (db.waitsFor) is a registration of this
+ *  phone's not on the server yet, refused or waiting, what will become of it; else null. */
+function waitingText(op) {
+  const on = db.waitsFor(op);
+  const record = on && store.one(on.entity, on.id);
+  if (!record || record._version != null) return null;
+  const whose = on.entity === op.entity && on.id === op.id ? `这个${ENTITY[on.entity]}的` : `它所属的${ENTITY[on.entity]}`;
+  const listed = store.refused(on.entity, on.id) ? '（也在此列表中，请先修改那条登记）' : '';
+  return `${whose}登记还没有被服务器接收${listed}；那条登记同步成功后，这条会自动重新提交。`;
+}
+
 function rejectedItem(op) {
+  const fix = correctable(op) ? h('a', { class: 'btn small', href: `#/register/${op.op_id}` }, '修改后重新提交') : null;
+  const waiting = waitingText(op);
   const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
   retry.addEventListener('click', async () => { await db.retryOp(op.op_id); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
   const drop = h('button', { type: 'button', class: 'btn small danger' }, '放弃此修改');
@@ -90,7 +104,9 @@ function rejectedItem(op) {
     h('strong', {}, `被退回：${subject(op)}${ACTION_OF[op.action] || ''}`),
     op.action === 'update' ? h('span', { class: 'meta' }, `修改内容：${changesText(op)}`) : null,
     gone ? h('span', { class: 'meta' }, '这条记录已不在本机（可能已移出您的管辖范围）。') : null,
-    h('span', { class: 'meta' }, errorsText(op.errors)), h('span', { class: 'row' }, retry, drop));
+    h('span', { class: 'meta' }, errorsText(op.errors)),
+    waiting ? h('span', { class: 'meta', 'data-testid': 'waits-on' }, waiting) : null,
+    h('span', { class: 'row' }, fix, retry, drop));
 }
 
 async function storageInfo() {
