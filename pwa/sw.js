@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v91';
+const VERSION = 'v92';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -11,6 +11,7 @@ const SHELL = [
   '/icons/maskable-512.png',
   '/js/app.js',
   '/js/api.js',
+  '/js/checks.js',
   '/js/crypto.js',
   '/js/db.js',
   '/js/db/idb.js',

@@ -1,4 +1,4 @@
-"""The phone's registration checks (pwa/js/views/register.js, run in Chromium) answer as the server's
+"""The phone's registration checks (pwa/js/checks.js, run in Chromium) answer as the server's
 validators do, example by example: a rule changed on one side only fails here."""
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,7 +68,7 @@ def server_birth(value: str) -> str | None:
 
 
 ON_PHONE = """async ([examples]) => {
-  const m = await import('/js/views/register.js');
+  const m = await import('/js/checks.js');
   const check = { id: m.idNumberProblem, phone: m.phoneProblem, birth: m.birthDateProblem };
   return examples.map(([kind, raw]) => {
     const sent = m.plain(raw);
