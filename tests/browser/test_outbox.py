@@ -125,3 +125,30 @@ def test_a_push_too_large_goes_in_halves_and_an_op_too_large_alone_is_set_aside(
     visits = page.evaluate("import('/js/store.js').then((s) => s.all('visit').map((v) => v.notes))")
     assert sorted(visits) == sorted(notes[:3])
     context.close()
+
+
+def test_a_refused_edit_says_what_sending_it_again_would_overwrite(browser, live_server):
+    """An edit turned back once (a cause fixed elsewhere), then a later edit of the same field
+    applied: the refused one says the phone now holds the later value, which 重新提交 would replace
+    (the server takes the phone's own later edit as seen, no conflict)."""
+    context, page = phone(browser, live_server)
+
+    def refuse(route):
+        route.fulfill(json={"results": [{"op_id": op["op_id"], "status": "rejected",
+                                         "errors": {"_op": ["请稍后重新提交"]}}
+                                        for op in route.request.post_data_json["ops"]]})
+    context.route("**/api/sync/push", refuse)
+    edit_notes(page, "网格员：先记的情况")
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item).to_contain_text("请稍后重新提交", timeout=helpers.TIMEOUT)
+    expect(item.get_by_test_id("overwrites")).to_have_count(0)
+    context.unroute("**/api/sync/push", refuse)
+
+    edit_notes(page, "网格员：后来核实的情况")
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=1)
+    assert server_notes(live_server) == "网格员：后来核实的情况"
+    expect(item.get_by_test_id("overwrites")).to_have_text(
+        "本机现为：备注：网格员：后来核实的情况。重新提交会改回上面的修改内容。")
+    context.close()

@@ -28,6 +28,17 @@ function short(v) {
 }
 const changesText = (op) => Object.entries(op.data || {}).map(([k, v]) => `${FIELD[k] || k}：${short(v)}`).join('；');
 
+/** What sending a refused edit again would overwrite: the fields it sets that the phone's copy now
+ *  holds otherwise (a later edit of them, applied since, or the server's), in words; '' if none. The
+ *  server takes this phone's own later edit as seen, so it would not call it a conflict. */
+function overwrittenText(op) {
+  const held = op.action === 'update' && store.one(op.entity, op.id);
+  if (!held) return '';
+  const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return Object.entries(op.data || {}).filter(([k, v]) => k in held && !same(held[k], v))
+    .map(([k]) => `${FIELD[k] || k}：${short(held[k])}`).join('；');
+}
+
 /** Which record an op is about, in words: from the phone's copy, or from the op itself when the
  *  record has left the phone (moved out of scope). */
 function subject(op) {
@@ -95,6 +106,7 @@ function waitingText(op) {
 function rejectedItem(op) {
   const fix = correctable(op) ? h('a', { class: 'btn small', href: `#/register/${op.op_id}` }, '修改后重新提交') : null;
   const waiting = waitingText(op);
+  const overwritten = overwrittenText(op);
   const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
   retry.addEventListener('click', async () => { await db.retryOp(op.op_id); await store.refreshCounts(); toast('已放回待同步队列'); sync.sync(); });
   const drop = h('button', { type: 'button', class: 'btn small danger' }, '放弃此修改');
@@ -103,6 +115,8 @@ function rejectedItem(op) {
   return h('li', { class: 'item', 'data-testid': 'rejected-op' },
     h('strong', {}, `被退回：${subject(op)}${ACTION_OF[op.action] || ''}`),
     op.action === 'update' ? h('span', { class: 'meta' }, `修改内容：${changesText(op)}`) : null,
+    overwritten ? h('span', { class: 'meta', 'data-testid': 'overwrites' },
+      `本机现为：${overwritten}。重新提交会改回上面的修改内容。`) : null,
     gone ? h('span', { class: 'meta' }, '这条记录已不在本机（可能已移出您的管辖范围）。') : null,
     h('span', { class: 'meta' }, errorsText(op.errors)),
     waiting ? h('span', { class: 'meta', 'data-testid': 'waits-on' }, waiting) : null,
