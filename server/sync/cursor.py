@@ -17,8 +17,9 @@ from ..errors import ApiError
 MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
 # The shape of the records a pull sends, raised when they gain a field the phone reads: a phone
 # whose cursor is of an older shape holds records without it, and pulls everything again.
-# 2: a child's first_visit_due.
-SHAPE = 2
+# 2: a child's first_visit_due. 3: a visit's and an inspection's counted_at (the phone orders a
+# venue's inspections by it).
+SHAPE = 3
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
 """Joint enforcement: violations to closure, overdue and stale to-dos, month view, venue→clue→child."""
+import base64
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +11,7 @@ import pytest
 from server.extensions import db
 from server.models import AuditEvent, Child, Clue, User, Venue
 from server.services import enforcement, periods, schedule
+from server.sync import cursor
 
 from ..factories import valid_id_number
 from ..images import png
@@ -544,3 +547,20 @@ def test_correcting_a_minor_found_clue_does_not_tell_its_filer_who_the_id_number
     kept = [police.get(f"/api/clues/{answer['id']}").get_json() for _, answer in answers]
     assert [(c["child_id"], c["village_id"]) for c in kept] == [
         (town.children["a1"], town.villages["a"]), (None, town.villages["a"])]
+
+
+def test_a_phone_that_pulled_inspections_before_they_carried_counted_at_is_sent_them_again(app, town, login):
+    """The phone orders a venue's inspections by counted_at: a cursor of the shape before it (2)
+    brings every record in scope again, inspections with the field."""
+    api = login("inspector")
+    made = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    issued = api.get("/api/sync/pull?limit=500").get_json()["cursor"]
+    raw = issued.partition(".")[0]
+    body = {**json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))), "v": 2}
+    old_raw = cursor._b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    with app.app_context():
+        old = f"{old_raw}.{cursor._mac(town.users['inspector'], old_raw)}"
+    assert api.get(f"/api/sync/pull?limit=500&cursor={issued}").get_json()["changes"] == []
+    again = api.get(f"/api/sync/pull?limit=500&cursor={old}").get_json()["changes"]
+    assert [(c["id"], c["data"]["counted_at"]) for c in again if c["entity"] == "inspection"] == [
+        (made["id"], made["counted_at"])]
