@@ -173,9 +173,12 @@ export function forgetNewPassword() {
 /** Wrap the data key, open in this tab, under `password` in place of the wrapping in `auth`, in
  *  one write: the old wrapping stays until the new one is stored. Resolves the new auth row. */
 async function rewrap(auth, password) {
-  const wrapping = await wrapDataKey(password, await unwrapDataKey(kek, auth.wrapped));
+  const elsewhere = () => new Error('本机数据的密码刚在另一个页面更改，请刷新页面后再试。');
+  // This tab's key opens the wrapping it read: another tab's since (a change made there) it does not.
+  const raw = await unwrapDataKey(kek, auth.wrapped).catch(() => { throw elsewhere(); });
+  const wrapping = await wrapDataKey(password, raw);
   const row = await db.updateAuth(auth, { ...wrapping.fields, refused: false });
-  if (!row) throw new Error('本机数据的密码刚在另一个页面更改，请刷新页面后再试。');
+  if (!row) throw elsewhere();
   kek = wrapping.kek;
   state.set({ passwordChanged: false });
   return row;
