@@ -224,6 +224,8 @@ def test_a_refused_child_is_corrected_and_goes_again_with_the_visits_filed_on_it
     expect(problem_at(page, "身份证号（可不填）")).to_have_text("身份证号码校验位不正确")
     assert not helpers.check_screen(page, "register-correction")
     page.get_by_role("button", name="保存并重新提交").click()  # unchanged: the phone knows it is wrong
+    expect(page.locator("#view form .error[role=alert]")).to_have_text("请按标出的提示修改后再保存")
+    expect(page.get_by_role("button", name="保存并重新提交")).to_be_enabled()
     expect(problem_at(page, "身份证号（可不填）")).to_have_text("身份证号码校验位不正确")
     page.get_by_label("身份证号（可不填）").fill(GOOD[0])
     page.get_by_role("button", name="保存并重新提交").click()
