@@ -32,13 +32,14 @@ def _in_scope(actor, model, record_id: str, field: str, message: str):
 
 
 def _held(actor, model, record_id: str, field: str, message: str,
-          held: scope.Held | None) -> tuple[object, tuple | None]:
+          held: scope.Held | None, removed: bool = False) -> tuple[object, tuple | None]:
     """Return the record a fact is about, in scope, or one the filing phone held (`held`: its pull
     position) that has moved out of the actor's reach since, with the place the phone knew it in;
     refuse anything else as out of scope. A phone offline for a week must not lose a visit because
     the household moved to another grid meanwhile. Nor because the head merged the child it named
-    into the child it duplicates (`duplicates.merge_children`): the fact is filed on that one."""
-    found = _reachable(actor, model, record_id, held)
+    into the child it duplicates (`duplicates.merge_children`): the fact is filed on that one.
+    `removed`: a record in scope deleted since (not merged) is returned as it is, deleted."""
+    found = _reachable(actor, model, record_id, held, removed)
     if found is None:
         raise validation_error({field: [message]})
     record, place = found
@@ -50,11 +51,13 @@ def _held(actor, model, record_id: str, field: str, message: str,
     return survivor, place or (record.village_id, record.grid_id)
 
 
-def _reachable(actor, model, record_id: str, held: scope.Held | None) -> tuple[object, tuple | None] | None:
-    """Return the record named, live or merged into another, if in scope or held (`scope.held_at`),
-    with the place the phone knew it in when it is out of reach now; or None."""
+def _reachable(actor, model, record_id: str, held: scope.Held | None,
+               removed: bool = False) -> tuple[object, tuple | None] | None:
+    """Return the record named, live or merged into another (or deleted, with `removed`), if in scope
+    or held (`scope.held_at`), with the place the phone knew it in when it is out of reach now; or None."""
     record = scope.find_scoped(actor, model, record_id, include_deleted=True)
-    if record is not None and getattr(record, "deleted_at", None) is None:
+    live = record is not None and getattr(record, "deleted_at", None) is None
+    if live or record is not None and removed and not scope.merged(record):
         return record, None
     # A run knows only what it prefetched (the child's latest visit among them): refused there,
     # the op is applied again on its own, where the record's move or merge is looked up.
@@ -65,16 +68,11 @@ def _reachable(actor, model, record_id: str, held: scope.Held | None) -> tuple[o
     return scope.held_at(actor, model, record_id, held) if held is not None else None
 
 
-def _removed(actor, model, record_id: str):
-    """Return the record named if it is in the actor's scope but deleted (not merged into another)."""
-    record = scope.find_scoped(actor, model, record_id, include_deleted=True)
-    return record if record is not None and record.deleted_at is not None and not scope.merged(record) else None
-
-
-def _held_child(actor, child_id: str, held: scope.Held | None) -> tuple[Child, tuple | None, dict]:
+def _held_child(actor, child_id: str, held: scope.Held | None,
+                removed: bool = False) -> tuple[Child, tuple | None, dict]:
     """Return the child a fact names (`_held`), the place the phone knew it in, and what the fact's
     audit event adds when the child named was merged into the one returned."""
-    child, left = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held)
+    child, left = _held(actor, Child, child_id, "child_id", "儿童不存在或不在您的管辖范围内", held, removed)
     merged = {"merged": {"duplicate": str(child_id), "into": child.id}} if child.id != str(child_id) else {}
     return child, left, merged
 
@@ -360,14 +358,15 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
     child_id, merged = data.pop("child_id", None), {}
-    removed = _removed(actor, Child, child_id) if child_id else None
-    if removed is not None:
-        # Deleted since the phone held it (registered in error): the report goes all the same,
-        # to the police of its village, unlinked; the audit event names the child it named.
-        clue.village_id, merged = removed.village_id, {"child_removed": removed.id}
-    elif child_id:
-        child, _, merged = _held_child(actor, child_id, held)
-        clue.child_id, clue.village_id = child.id, child.village_id
+    if child_id:
+        child, _, merged = _held_child(actor, child_id, held, removed=True)
+        clue.village_id = child.village_id
+        if child.deleted_at is None:
+            clue.child_id = child.id
+        else:
+            # Deleted since the phone held it (registered in error): the report goes all the same,
+            # to the police of its village, unlinked; the audit event names the child it named.
+            merged = {"child_removed": child.id}
     for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
         if data.get(field) is not None and not str(data[field]).strip():
             raise validation_error({field: ["来源记录编号不能为空"]})
