@@ -66,14 +66,22 @@ export async function applyPush(ops, results) {
  *  op id, in its old place: the server answers an op id it has seen with its first answer, so the
  *  old id would be refused again however the cause was fixed. */
 export async function retryOp(opId) {
-  const row = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').get(opId))).then((p) => p);
-  if (!row || row.state !== 'rejected') return;
-  const { errors, current, ...op } = await unsealOp(row);
-  void errors; void current;
+  const found = await refusedOp(opId);
+  if (!found) return;
+  const { row, op } = found;
   const fresh = await sealOp({ ...op, op_id: newId() });
   await tx(['outbox'], 'readwrite', (s) => {
     done(s.outbox.get(row.seq)).then((now) => { if (now && now.op_id === opId) s.outbox.put({ ...fresh, seq: row.seq }); });
   });
+}
+
+/** The op `opId` while it is refused, `{row, op}` (the op without the server's answer), else null. */
+async function refusedOp(opId) {
+  const row = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').get(opId))).then((p) => p);
+  if (!row || row.state !== 'rejected') return null;
+  const { errors, current, ...op } = await unsealOp(row);
+  void errors; void current;
+  return { row, op };
 }
 
 const sameBox = (a, b) => (!a && !b) || Boolean(a && b && a.iv.length === b.iv.length && a.iv.every((x, i) => x === b.iv[i]));
@@ -85,10 +93,9 @@ const sameBox = (a, b) => (!a && !b) || Boolean(a && b && a.iv.length === b.iv.l
  *  op is no longer refused (sent again or given up in another tab). */
 export async function correctOp(opId, data, drafts = []) {
   for (;;) {
-    const row = await tx(['outbox'], 'readonly', (s) => done(s.outbox.index('op_id').get(opId))).then((p) => p);
-    if (!row || row.state !== 'rejected') return false;
-    const { errors, current, ...op } = await unsealOp(row);
-    void errors; void current;
+    const found = await refusedOp(opId);
+    if (!found) return false;
+    const { row, op } = found;
     const k = recordKey(op.entity, op.id);
     const held = await tx(['records'], 'readonly', (s) => done(s.records.get(k))).then((p) => p);
     // Only what the correction changed: an edit queued on the record since keeps its own fields.
