@@ -43,6 +43,7 @@ run: install instance
 	$(FLASK) demo-data --if-empty && \
 	$(FLASK) prune-tombstones && \
 	$(FLASK) age-out && \
+	$(FLASK) recount && \
 	echo "Hulei: http://$(HOST):$(PORT)/" && \
 	$(VENV)/bin/flask --app 'server:serving_app()' run --host "$(HOST)" --port "$(PORT)" --no-debugger --no-reload --with-threads
 

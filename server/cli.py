@@ -1,4 +1,5 @@
-"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones, age-out.
+"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones, age-out,
+recount.
 
 Each runs in an app context of its own (with_appcontext), so it also works from
 `app.test_cli_runner()` and any other click invoker, not only from the `flask` command.
@@ -138,5 +139,16 @@ def age_out_command():
     click.echo(f"{ageing.age_out(schedule.local_today())} children aged out at 18")
 
 
+@click.command("recount")
+@with_appcontext
+def recount_command():
+    """Set each child's last visit and schedule, and each venue's last inspection, from the visits and
+    inspections that stand, where the stored one differs (`make run` does it at each start)."""
+    from .services import recount
+
+    children, venues = recount.recount_last_visits(), recount.recount_last_inspections()
+    click.echo(f"{children} children and {venues} venues recounted")
+
+
 COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group, prune_tombstones_command,
-            age_out_command)
+            age_out_command, recount_command)

@@ -306,14 +306,19 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     inspection.flags = sorted(set(flags))
     save_record(actor, "inspection", inspection, "create", sorted(data), device_id)
     if original is not None:  # a corrected time may move the venue's last inspection either way
-        last = db.session.scalar(select(func.max(Inspection.counted_at)).where(
-            Inspection.venue_id == venue.id, *stands(Inspection)))
+        last = last_inspected_at(venue.id)
     else:
         last = max(filter(None, (venue.last_inspected_at, inspection.counted_at)))
     changed = assign(venue, {"last_inspected_at": last})
     if changed:
         save_record(actor, "venue", venue, "update", changed, device_id)
     return inspection
+
+
+def last_inspected_at(venue_id: str):
+    """Return when the venue's latest standing inspection counts as made (None: never inspected)."""
+    return db.session.scalar(select(func.max(Inspection.counted_at)).where(
+        Inspection.venue_id == venue_id, *stands(Inspection)))
 
 
 def add_progress(actor, data: dict, device_id: str | None = None, device_time=None,

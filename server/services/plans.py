@@ -55,7 +55,7 @@ def propose_plan(actor, child: Child, answers: dict | None, device_id: str | Non
     if child.risk_level not in required or child.status != "active" or has_open_plan(child.id):
         return None
     plan = Plan(id=new_id(), child_id=child.id, grid_id=child.grid_id, village_id=child.village_id,
-                helper_id=actor.id if actor.role == "grid_worker" else None,
+                helper_id=actor.id if actor is not None and actor.role == "grid_worker" else None,
                 risk_factors=list(child.risk_reasons or []), status="draft", review_every_days=30)
     plan.measures = suggested_measures(child.risk_reasons or [], answers)
     save_record(actor, "plan", plan, "create", ["measures", "risk_factors"], device_id)

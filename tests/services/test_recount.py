@@ -1,0 +1,102 @@
+"""A child's last visit and a venue's last inspection stored before migration 0016 (a visit dated a year
+ahead by a wrong phone clock counted as latest) are set again from the facts that stand, as audited
+edits of the system's that phones pull."""
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import AuditEvent, Child, Venue
+from server.services import plans, recount, schedule
+from server.services.audit import verify_chain
+
+from ..sync.test_push_pull_basics import pull_all
+from .test_enforcement import inspect
+from .test_trust import DEVICE, HOME, visit
+
+AHEAD = timedelta(days=365)
+
+
+def _last_event(entity_id: str, action: str) -> AuditEvent:
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_id == entity_id, AuditEvent.action == action)
+        .order_by(AuditEvent.seq.desc()).limit(1)).one()
+
+
+def test_a_child_frozen_by_a_visit_dated_ahead_gets_its_schedule_back(app, town, login):
+    worker = login("worker_a", device_id=DEVICE)
+    child_id = town.children["a1"]
+    ahead = visit(worker, child_id, HOME, at=datetime.now(UTC) + AHEAD)
+    on_time = visit(worker, child_id, HOME)
+    latest = max(datetime.fromisoformat(ahead["counted_at"]), datetime.fromisoformat(on_time["counted_at"]))
+    with app.app_context():
+        child = db.session.get(Child, child_id)
+        right = (child.last_visit_at, child.next_visit_due)
+        assert right == (latest, schedule.local_date(latest) + timedelta(
+            days=schedule.interval_days(child.risk_level)))
+        # What the code before 0016 stored: the visit a year ahead was the latest.
+        frozen = datetime.fromisoformat(ahead["visited_at"])
+        child.last_visit_at, child.next_visit_due = frozen, schedule.local_date(frozen) + timedelta(days=30)
+        db.session.commit()
+        version = child.version
+    _, cursor = pull_all(worker)
+
+    with app.app_context():
+        assert recount.recount_last_visits() == 1
+        child = db.session.get(Child, child_id)
+        assert ((child.last_visit_at, child.next_visit_due), child.version) == (right, version + 1)
+        event = _last_event(child_id, "child.update")
+        assert (event.actor_id, event.detail) == (
+            None, {"version": version + 1, "fields": ["last_visit_at", "next_visit_due"]})
+        assert verify_chain()["ok"]
+        assert recount.recount_last_visits() == 0  # every other child of the town already agrees
+    changes, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["version"], c["data"]["next_visit_due"]) for c in changes] == [
+        ("child", child_id, version + 1, right[1].isoformat())]
+
+
+def test_a_venue_inspected_ahead_goes_stale_from_when_the_inspection_arrived(app, town, login):
+    inspector = login("inspector")
+    venue_id = town.venues["a"]
+    ahead = inspect(inspector, venue_id, [{"item": "verify_identity", "result": "pass"}],
+                    at=datetime.now(UTC) + AHEAD)
+    with app.app_context():
+        venue = db.session.get(Venue, venue_id)
+        assert venue.last_inspected_at == datetime.fromisoformat(ahead["received_at"])
+        venue.last_inspected_at = datetime.fromisoformat(ahead["inspected_at"])
+        db.session.commit()
+        version = venue.version
+
+    with app.app_context():
+        assert recount.recount_last_inspections() == 1
+        venue = db.session.get(Venue, venue_id)
+        assert (venue.last_inspected_at, venue.version) == (
+            datetime.fromisoformat(ahead["received_at"]), version + 1)
+        event = _last_event(venue_id, "venue.update")
+        assert (event.actor_id, event.detail) == (
+            None, {"version": version + 1, "fields": ["last_inspected_at"]})
+        assert recount.recount_last_inspections() == 0
+
+
+def test_the_recount_command_says_how_many_records_it_set(app, town, login):
+    inspector = login("inspector")
+    inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "pass"}])
+    with app.app_context():
+        db.session.get(Venue, town.venues["a"]).last_inspected_at = None
+        db.session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["recount"]).output == "0 children and 1 venues recounted\n"
+    assert runner.invoke(args=["recount"]).output == "0 children and 0 venues recounted\n"
+
+
+def test_a_plan_the_system_proposes_names_no_helper(app, town):
+    """A recount may raise a child's level: the draft plan it proposes has no helper to name, unlike one a
+    grid worker's visit proposes, and is audited as the system's."""
+    with app.app_context():
+        child = db.session.get(Child, town.children["a1"])
+        child.risk_level, child.risk_reasons = "high", ["injury_signs"]
+        plan = plans.propose_plan(None, child, {"injury_signs": True})
+        db.session.commit()
+        assert (plan.status, plan.helper_id, plan.child_id, plan.risk_factors) == (
+            "draft", None, child.id, ["injury_signs"])
+        assert _last_event(plan.id, "plan.proposed").actor_id is None
