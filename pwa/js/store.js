@@ -128,9 +128,12 @@ export async function update(entity, id, edits, from = null) {
   const chain = pending > 0;
   const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
     data: changes, chain };
-  await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [], savingDraft(from));
+  // The phone may have let the record go since this copy was read (a sync's pull, written before
+  // the store is read again at its end): then nothing is queued.
+  const saved = await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [],
+    savingDraft(from));
   await loadSaved();
-  return 'queued';
+  return saved ? 'queued' : 'gone';
 }
 
 /** Take a record as an online action's answer left it, so local screens show it before the next pull. */

@@ -178,6 +178,48 @@ def test_notes_typed_for_a_child_moved_out_meanwhile_stay_in_the_form_and_nothin
     context.close()
 
 
+# The records as the phone's database holds them (not the store's copy in memory, read at a sync's end).
+HELD_IDS = """(entity) => import('/js/db.js')
+  .then(async (d) => (await d.allRecords()).filter((r) => r.entity === entity).map((r) => r.id))"""
+
+
+def test_notes_saved_while_a_sync_is_taking_the_child_away_bring_it_back_to_nobody(browser, live_server):
+    """The pull has written that the child left the worker's grid, the sync still runs (a second
+    page on a slow line), the store's copy in memory still holds the child: saving its notes then
+    queued an edit and wrote the child back on the phone, unversioned, as if registered here (its
+    edit refused, 'waiting for its registration'). Nothing is queued; the typing stays."""
+    context, page = phone(browser, live_server)
+    child_id = live_server.ids.children["a1"]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_label("备注").fill("网格员：移出时写下的备注")
+    move_child(live_server, "b1", "b")
+    held = []
+
+    def second_page_waits(route):
+        if held or not route.request.url.split("?")[0].endswith("/api/sync/pull"):
+            held.append(route)
+            return
+        answer = route.fetch().json()
+        held.append(None)
+        route.fulfill(json={**answer, "more": True})
+    page.route("**/api/sync/pull*", second_page_waits)
+    page.evaluate("() => { import('/js/sync.js').then((s) => s.sync()); }")
+    page.wait_for_function(f"() => {HELD_IDS}('child').then((ids) => !ids.includes('{child_id}'))")
+    assert stored_child(page, child_id) is not None  # the store in memory is read again at the sync's end
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.locator("#toast")).to_have_text("这个儿童已不在本机（可能已移出您的管辖范围），备注未保存")
+    expect(page.get_by_label("备注")).to_have_value("网格员：移出时写下的备注")
+    assert page.evaluate(OUTBOX) == {"pending": 0, "rejected": 0, "conflict": 0}
+    assert child_id not in page.evaluate(HELD_IDS, "child")
+
+    held[1].fulfill(json={"changes": [], "cursor": page.evaluate(
+        "import('/js/db.js').then((d) => d.kvGet('cursor'))"), "more": False})
+    helpers.wait_synced(page)
+    assert stored_child(page, child_id) is None
+    context.close()
+
+
 # Hold the next settling of a queued op (its readonly look-up by op id, which only resolveConflict
 # makes) until `releaseSettle()`: the op has been read, its transaction not begun.
 HOLD_SETTLE = """() => {

@@ -19,22 +19,27 @@ export async function heldRecords() {
 /** Save local records, their ops and any photos in one transaction (each op marks its record
  *  pending); photos are `{id, inspection_id, bytes}`. The drafts named in `drafts`, the typing
  *  the records were saved from, go in the same transaction: a tab dropped after the save would
- *  otherwise offer the typing again, to be saved a second time. */
+ *  otherwise offer the typing again, to be saved a second time. Resolve false, writing nothing,
+ *  when an edit's record is no longer on the phone: a pull took it off (evicted, or deleted)
+ *  after the screen read it, and writing it back would leave it here unversioned, for nobody. */
 export async function saveLocal(records, ops, photos = [], drafts = []) {
   const sealedRecords = await Promise.all(records.map((r) => sealRecord(r.entity, r.id, r.data)));
   const sealedOps = await Promise.all(ops.map((op) => sealOp(op)));
   const sealedPhotos = await Promise.all(photos.map(sealPhoto));
+  const edited = new Set(ops.filter((op) => op.action !== 'create').map((op) => recordKey(op.entity, op.id)));
   const names = ['records', 'outbox', ...(photos.length ? ['photos'] : []), ...(drafts.length ? ['meta'] : [])];
-  await tx(names, 'readwrite', (s) => {
-    drafts.forEach((name) => forgetDraftIn(s.meta, name));
-    sealedPhotos.forEach((row) => s.photos.put(row));
-    sealedRecords.forEach((row, i) => {
-      done(s.records.get(row.key)).then((old) => {
+  return tx(names, 'readwrite', (s) => Promise.all(sealedRecords.map((row) => done(s.records.get(row.key))))
+    .then((olds) => {
+      if (sealedRecords.some((row, i) => !olds[i] && edited.has(row.key))) return false;
+      drafts.forEach((name) => forgetDraftIn(s.meta, name));
+      sealedPhotos.forEach((row) => s.photos.put(row));
+      sealedRecords.forEach((row, i) => {
+        const old = olds[i];
         const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
         s.records.put({ ...row, version: old ? old.version : (records[i].version ?? null),
           pending: (old ? old.pending : 0) + opsFor, ...(old && old.server ? { server: old.server } : {}) });
       });
-    });
-    sealedOps.forEach((row) => s.outbox.add(row));
-  });
+      sealedOps.forEach((row) => s.outbox.add(row));
+      return true;
+    }));
 }
