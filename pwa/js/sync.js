@@ -16,6 +16,7 @@ let failures = 0;
 let retryTimer = null;
 let current = null;  // the sync running in this tab, which a caller asking for one waits on
 let again = false;
+let waiting = null;  // this tab waiting for another tab's sync to end
 let changed = false;  // whether this sync wrote to the store: other tabs then read it again
 
 /** Start the schedule: now, on `online`, every few minutes while open. */
@@ -30,14 +31,32 @@ export function start() {
   return sync();
 }
 
-/** Run one sync unless another tab holds the lock. Asked while this tab's sync runs (a retried or
- *  settled op), it runs once more after it: that one may have pushed before the op was queued. */
+/** Run one sync, one tab at a time. Asked while this tab's sync runs (a retried or settled op), it
+ *  runs once more after it: that one may have pushed before the op was queued. Asked while another
+ *  tab's runs, it waits for that one and then sends what it left unsent, if anything. */
 export function sync() {
   clearTimeout(retryTimer);
   if (!navigator.onLine) { state.set({ online: false }); return Promise.resolve(); }
   if (current) { again = true; return current; }
   if (!navigator.locks) return run();
-  return navigator.locks.request('hulei-sync', { ifAvailable: true }, (lock) => (lock ? run() : null));
+  return navigator.locks.request('hulei-sync', { ifAvailable: true }, (lock) => (lock ? run() : afterOther()));
+}
+
+/** Another tab's sync holds the lock and may be past its push (the outbox is shared): once it lets
+ *  go, run here if something is still waiting to be sent; what it pulled the store reads anyway. */
+function afterOther() {
+  if (!waiting) {
+    waiting = navigator.locks.request('hulei-sync', async () => {
+      waiting = null;
+      if (db.hasKey() && await unsent()) await run();
+    }).catch(() => { waiting = null; });
+  }
+  return waiting;
+}
+
+async function unsent() {
+  const [ops, photoQueue] = await Promise.all([db.outboxCounts(), db.photoCounts()]);
+  return ops.pending + photoQueue.pending > 0;
 }
 
 function run() {

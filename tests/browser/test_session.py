@@ -216,6 +216,24 @@ def second_tab_while_the_first_syncs(browser, live_server):
     return context, tab_a, tab_b, release, synced_by_b
 
 
+def test_a_visit_a_tab_asks_to_send_while_another_tab_syncs_goes_once_that_sync_ends(browser, live_server):
+    """Tab B saves a visit and asks for a sync while tab A's runs, past its push: B's ask was
+    dropped, the visit waited for the next round of the schedule (minutes; a worker who pressed
+    立即同步 in coverage walks on out of it). It goes as soon as A's sync lets go, from B."""
+    context, tab_a, tab_b, release, synced_by_b = second_tab_while_the_first_syncs(browser, live_server)
+    record_visit(tab_b, "欧阳明月", "另一个标签页同步时记录的走访")
+    expect(tab_b.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    helpers.sync_now(tab_b)
+    tab_b.wait_for_timeout(300)
+    assert "另一个标签页同步时记录的走访" not in visit_notes(live_server)  # A's pull is still held
+
+    release()
+    helpers.wait_synced(tab_b)
+    assert visit_notes(live_server).count("另一个标签页同步时记录的走访") == 1
+    assert any("/api/sync/push" in url for url in synced_by_b)
+    context.close()
+
+
 def wait_stored(page, entity: str, record_id: str, **expected) -> dict:
     """Wait until the page's store holds the record, with the `expected` values; return it."""
     for _ in range(100):
