@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AppliedOp, Child, Household, Visit, utcnow
+from server.models import AppliedOp, Child, Clue, Household, Visit, utcnow
 
 from . import helpers
 from .conftest import PHONE
@@ -247,6 +247,42 @@ def test_a_refused_child_is_corrected_and_goes_again_with_the_visits_filed_on_it
         answers = db.session.scalars(select(AppliedOp).where(AppliedOp.entity_id == child_id)
                                      .order_by(AppliedOp.applied_at)).all()
         assert [a.result["status"] for a in answers] == ["rejected", "applied"]
+
+
+REFUSED = "import('/js/db.js').then((d) => d.outboxByState('rejected'))"
+
+
+def test_a_report_on_a_child_whose_registration_was_refused_can_go_to_the_police_without_it(
+        browser, live_server):
+    """A clue filed on a child registered offline waits, refused, for the child's registration,
+    which the server refused: until the worker corrects that, or for good once they give it up,
+    the mandatory report never reached the police, and only giving it up was offered. It can go
+    now without naming the child (its words kept); the registration stays to be handled."""
+    context, page = offline_worker(browser, live_server)
+    register_unchecked(page, "王小草", id_number="123456")  # the server refuses the ID number
+    page.get_by_role("link", name="强制报告").click()
+    page.get_by_label("发生了什么（必填）").fill("王小草家中有陌生成年人留宿")
+    page.get_by_label("涉及儿童（可选）").select_option(label="王小草")
+    page.get_by_role("button", name="提交报告").click()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 3")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    clue = page.get_by_test_id("rejected-op").filter(has_text="线索")
+    expect(clue.get_by_test_id("waits-on")).to_be_visible(timeout=helpers.TIMEOUT)
+    helpers.wait_synced(page, unsynced=2)
+
+    reported = [op["id"] for op in page.evaluate(REFUSED) if op["entity"] == "clue"]
+    clue.get_by_role("button", name="不关联儿童，立即报送").click()
+    expect(page.locator("#toast")).to_have_text("报告已放回待同步队列，将不关联儿童报送")
+    helpers.wait_synced(page, unsynced=1)
+    expect(page.get_by_test_id("rejected-op")).to_have_count(1)
+    expect(page.get_by_test_id("rejected-op")).to_contain_text("被退回：儿童「王小草」")
+    context.close()
+    with live_server.app.app_context():
+        rows = db.session.scalars(select(Clue).where(Clue.id.in_(reported)))
+        clues = [(c.description, c.child_id) for c in rows]
+        db.session.remove()
+    assert clues == [("王小草家中有陌生成年人留宿", None)]
 
 
 def test_a_refused_household_corrected_takes_its_child_and_the_childs_visit_along(browser, live_server):

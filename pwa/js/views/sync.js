@@ -103,8 +103,28 @@ function waitingText(op) {
   return `${whose}登记还没有被服务器接收${listed}；那条登记同步成功后，这条会自动重新提交。`;
 }
 
+/** Whether `op` is a report refused only for the child it names (db.waitsFor), a registration not
+ *  on the server: refused or given up, which a mandatory report need not wait for. */
+const namesUnknownChild = (op) => op.entity === 'clue' && op.action === 'create' && (db.waitsFor(op) || {}).entity === 'child';
+
+/** A button that sends the refused report `op` again at once without the child it names. */
+function unlinkButton(op) {
+  const button = h('button', { type: 'button', class: 'btn small' }, '不关联儿童，立即报送');
+  button.addEventListener('click', async () => {
+    if (!await db.correctOp(op.op_id, { ...op.data, child_id: null })) {
+      toast('这条报告刚被重新提交或放弃（可能在另一个页面）');
+      return;
+    }
+    await store.load();
+    toast('报告已放回待同步队列，将不关联儿童报送');
+    sync.sync();
+  });
+  return button;
+}
+
 function rejectedItem(op) {
-  const fix = correctable(op) ? h('a', { class: 'btn small', href: `#/register/${op.op_id}` }, '修改后重新提交') : null;
+  const fix = correctable(op) ? h('a', { class: 'btn small', href: `#/register/${op.op_id}` }, '修改后重新提交')
+    : namesUnknownChild(op) ? unlinkButton(op) : null;
   const waiting = waitingText(op);
   const overwritten = overwrittenText(op);
   const retry = h('button', { type: 'button', class: 'btn small' }, '重新提交');
