@@ -133,30 +133,38 @@ export function keep(form, restored) {
   form.addEventListener('input', typed);
   form.addEventListener('change', typed);
   const restore = () => inOrder(() => db.draftGet(entry.name)).then((draft) => {
-    // Typing begun meanwhile is newer than the draft, and is kept over it.
-    if (!draft || form.hasAttribute('data-dirty')) return;
+    if (!draft) return;
+    // Typing begun in this copy meanwhile (drawn again while a save ran, which then failed) is newer
+    // than the draft and stays, where and when it began too; the draft's typing in the controls
+    // it is in is shown beside it, the rest put back.
+    const now = form.hasAttribute('data-dirty') ? read(form) : null;
+    const typedHere = (n) => Boolean(now) && !same(now[n], entry.baseline[n]);
     const { at, base, fields, files = [] } = draft;
     const edited = Object.keys(fields).filter((n) => !entry.hidden.has(n) && !same(fields[n], base[n]));
     // Typed over something that changed since, or into a control the form no longer has (a
     // checklist updated meanwhile): shown, not written.
     const moved = (n) => !(n in entry.baseline)
       || (!same(base[n], entry.baseline[n]) && !same(fields[n], entry.baseline[n]));
-    const back = edited.filter((n) => !moved(n));
+    const back = edited.filter((n) => !moved(n) && !typedHere(n));
     for (const n of edited.filter(moved)) entry.clashes[n] = { base: base[n], value: fields[n] };
-    const clashes = Object.entries(entry.clashes).map(([n, c]) => described(form, n, c.value));
+    const beside = edited.filter((n) => !moved(n) && typedHere(n) && !same(fields[n], now[n]));
+    const clashes = [...Object.entries(entry.clashes), ...beside.map((n) => [n, { value: fields[n] }])]
+      .map(([n, c]) => described(form, n, c.value));
     entry.restoring = true;  // the draft keeps the time it was typed
     const changed = write(form, pick(fields, back));
     if (!changed && !clashes.length && !files.length) {  // nothing left to put back: where and when it began neither
       entry.restoring = false;
-      forget(entry.name);
+      if (now) flush(form);
+      else forget(entry.name);
       return;
     }
-    write(form, pick(fields, entry.hidden));
+    if (!now) write(form, pick(fields, entry.hidden));
     if (files.length) putFilesBack(form, entry, files, Boolean(draft.saving));
     entry.restoring = false;
     form.setAttribute('data-dirty', '');  // leaving asks; leaving or discarding forgets the draft
-    entry.typedAt = at;
+    if (!now) entry.typedAt = at;
     restored(at, clashes, Boolean(draft.saving));
+    if (now) flush(form);  // the draft holds the form as it is now, not the typing it took back
   }).catch(() => {});
   if (!beingSaved.has(entry.name)) restore();
   else afterFailure.set(entry.name, [...(afterFailure.get(entry.name) || []), restore]);
@@ -168,7 +176,7 @@ const pick = (fields, names) => Object.fromEntries([...names].filter((n) => n in
 // dropped (`renew`), each takes a new id: that save may have queued it under the old one. The old
 // copies go only once the draft lists the new: a tab dropped in between keeps one listed copy.
 function putFilesBack(form, entry, ids, renew) {
-  entry.files = [...ids];
+  entry.files = [...ids, ...entry.files.filter((id) => !ids.includes(id))];
   let old = [];
   inOrder(async () => {
     const byId = new Map((await db.draftFiles(entry.name)).map((f) => [f.id, f]));
