@@ -181,10 +181,11 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
                   device_id=device_id, received_at=now, amends_id=amends)
     assign(visit, data)
-    visit.counted_at = counted_time(visit.visited_at, _made_by(Visit, original, now))
+    made = _made_by(Visit, original, now)
+    visit.counted_at = counted_time(visit.visited_at, made)
     visit.location = fix
     flags, visit.distance_m = trust.location_flags(fix, household.location)
-    flags += trust.time_flags(visit.visited_at, now, device_time)
+    flags += trust.time_flags(visit.visited_at, now, device_time, made)
     track = trust.run_track(actor.id)
     flags += trust.travel_flags(actor.id, visit.visited_at, fix, visit.id, track, replaces=amends)
     visit.flags = sorted(set(flags))
@@ -296,11 +297,12 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
     assign(inspection, data)
-    inspection.counted_at = counted_time(inspection.inspected_at, _made_by(Inspection, original, now))
+    made = _made_by(Inspection, original, now)
+    inspection.counted_at = counted_time(inspection.inspected_at, made)
     if not inspection.template_version:
         inspection.template_version = template["version"]
     flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})
-    flags += trust.time_flags(inspection.inspected_at, now, device_time)
+    flags += trust.time_flags(inspection.inspected_at, now, device_time, made)
     flags += trust.travel_flags(actor.id, inspection.inspected_at, fix, inspection.id,
                                 replaces=inspection.amends_id)
     inspection.flags = sorted(set(flags))

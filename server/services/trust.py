@@ -30,14 +30,20 @@ def clock_skewed(device_time: datetime | None, received_at: datetime) -> bool:
     return device_time is not None and abs(device_time - received_at) > current_app.config["TRUST_CLOCK_SKEW"]
 
 
-def time_flags(at: datetime, received_at: datetime, device_time: datetime | None) -> list[str]:
-    """Flag a skewed device clock, a time in the future, and an entry made long after the fact."""
-    config, flags = current_app.config, []
+def time_flags(at: datetime, received_at: datetime, device_time: datetime | None,
+               made: datetime | None = None) -> list[str]:
+    """Flag a skewed device clock, a time in the future, and an entry made long after the fact.
+
+    `made`: when the record was first received (`fieldwork._made_by`); for a correction, when its
+    original was. A correction of a visit entered on time is no late entry, and one dating the visit
+    after the server first heard of it puts it in the future.
+    """
+    config, flags, made = current_app.config, [], made or received_at
     if clock_skewed(device_time, received_at):
         flags.append("clock_skew")
-    if at - received_at > config["TRUST_CLOCK_SKEW"]:
+    if at - made > config["TRUST_CLOCK_SKEW"]:
         flags.append("future_time")
-    if received_at - at > config["TRUST_LATE_ENTRY"]:
+    if made - at > config["TRUST_LATE_ENTRY"]:
         flags.append("late_entry")
     return flags
 

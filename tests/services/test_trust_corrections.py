@@ -1,0 +1,54 @@
+"""Trust flags and location proposals of corrected and flagged visits: a correction is checked as a
+record of what happened then, where it happened."""
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from server.extensions import db
+from server.models import Visit
+from tests.services.test_trust import HOME, iso, make_home, now, push_at, visit
+from tests.sync.test_push_pull_basics import op
+
+
+@pytest.fixture
+def worker(town, login):
+    return login("worker_a", device_id="phone-trust-corrections-worker-a")
+
+
+def correct(api, original, reason="补记", **data):
+    """Push a correction of `original` (as GET answers it) and return the correction as GET answers it."""
+    correction_id = str(uuid.uuid4())
+    body = {"child_id": original["child_id"], "visited_at": original["visited_at"],
+            "answers": {"guardian_present": True}, "lat": original["lat"], "lon": original["lon"],
+            "accuracy_m": original["accuracy_m"], "amends": original["id"], "amend_reason": reason, **data}
+    push_at(api, [op("visit", "create", correction_id, body)])
+    return api.get(f"/api/visits/{correction_id}").get_json()
+
+
+def _received(app, visit_id, moment):
+    """Say the visit reached the server at `moment` (as a phone that synced then would have)."""
+    with app.app_context():
+        db.session.get(Visit, visit_id).received_at = moment
+        db.session.commit()
+
+
+def test_a_correction_made_a_week_after_a_visit_entered_on_time_is_no_late_entry(app, worker, town):
+    _, child_id = make_home(worker, town.grids["a1"], HOME)
+    visited = now() - timedelta(days=9)
+    original = visit(worker, child_id, HOME, at=visited)
+    _received(app, original["id"], visited + timedelta(hours=2))
+    assert correct(worker, original)["flags"] == []
+    # Moved more than a week before it was first received, the corrected visit is a late entry.
+    again = visit(worker, child_id, HOME, at=now() - timedelta(hours=3))
+    _received(app, again["id"], now() - timedelta(days=2))
+    earlier = correct(worker, again, visited_at=iso(now() - timedelta(days=10)))
+    assert earlier["flags"] == ["late_entry"]
+
+
+def test_a_correction_dated_after_its_visit_was_first_received_is_in_the_future(app, worker, town):
+    _, child_id = make_home(worker, town.grids["a1"], HOME)
+    original = visit(worker, child_id, HOME, at=now() - timedelta(days=3))
+    _received(app, original["id"], now() - timedelta(days=3) + timedelta(minutes=5))
+    moved = correct(worker, original, visited_at=iso(now() - timedelta(days=1)))
+    assert moved["flags"] == ["future_time"]
