@@ -174,8 +174,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     original = _amended(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
                         author="worker_id")
     amends = original.id if original is not None else None
-    household = batching.known(Household, child.household_id) or db.session.get(Household,
-                                                                                 child.household_id)
+    household = _visited_home(child, original)
     fix, now = _fix(data), utcnow()
     visit = Visit(id=unused_id(Visit, data), child_id=child.id, household_id=household.id,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
@@ -202,6 +201,13 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     return visit
 
 
+def _visited_home(child: Child, original: Visit | None) -> Household:
+    """Return the home a visit was made at: the child's, or for a correction the one its original
+    was made at (the child may have moved since; the fix was taken there, not at the new home)."""
+    household_id = original.household_id if original is not None else child.household_id
+    return batching.known(Household, household_id) or db.session.get(Household, household_id)
+
+
 def prefetch_visits(actor, items: list[dict]) -> None:
     """Load once what a run of visits looks up: children in scope, their homes, used ids, the track."""
     batching.insert_in_bulk(Visit)
@@ -223,7 +229,9 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
     """Propose a household without a location the fix of an accurate visit, for the village head
     to confirm (`review.review_location`); one proposal waits at a time. A correction of the visit
     that proposed it takes its place: its fix if accurate enough, else none."""
-    if household.location:  # most households: the only field a visit's push opens here
+    # Most households have a location: the only field a visit's push opens here. A correction's
+    # home may have been removed since its child moved out.
+    if household.location or household.deleted_at is not None:
         return
     proposal = household.proposed_location
     withdrawn = proposal is not None and replaces is not None and proposal.get("visit_id") == replaces

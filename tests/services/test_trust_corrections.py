@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from server.extensions import db
-from server.models import Visit
-from tests.services.test_trust import HOME, iso, make_home, now, push_at, visit
+from server.models import Household, Visit
+from tests.services.test_trust import HOME, iso, make_home, now, offset, push_at, visit
 from tests.sync.test_push_pull_basics import op
 
 
@@ -31,6 +31,22 @@ def _received(app, visit_id, moment):
     with app.app_context():
         db.session.get(Visit, visit_id).received_at = moment
         db.session.commit()
+
+
+def test_a_correction_of_a_visit_made_before_the_child_moved_is_checked_at_the_home_visited(app, worker, town):
+    old_home, child_id = make_home(worker, town.grids["a1"], HOME)
+    new_home, _ = make_home(worker, town.grids["a1"], point=None)
+    original = visit(worker, child_id, offset(HOME, 20), at=now() - timedelta(hours=5))
+    assert (original["household_id"], original["flags"]) == (old_home, [])
+    child = worker.get(f"/api/children/{child_id}").get_json()
+    push_at(worker, [op("child", "update", child_id, {"household_id": new_home},
+                        base_version=child["version"])])
+    fixed = correct(worker, original, notes="监护人外出")
+    assert (fixed["household_id"], fixed["flags"], fixed["distance_m"]) == (
+        old_home, [], original["distance_m"])
+    # The fix was taken at the old home: it is no proposal for the new one.
+    with app.app_context():
+        assert db.session.get(Household, new_home).proposed_location is None
 
 
 def test_a_correction_made_a_week_after_a_visit_entered_on_time_is_no_late_entry(app, worker, town):

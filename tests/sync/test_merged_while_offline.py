@@ -104,7 +104,8 @@ def test_a_visit_on_a_duplicate_merged_into_a_child_of_another_village_is_filed_
         app, town, login):
     """worker_b held the duplicate in grid b1; the town office merged it into child a1 (same ID
     number): the visit, and a correction of one made before the merge, are child a1's, in grid a1,
-    and worker_b's phone lets them go."""
+    and worker_b's phone lets them go. The correction stays at the home its original was made at,
+    as the original does (a merge re-points a visit's child, not where it was made)."""
     id_number = valid_id_number("43069920150101002")
     with app.app_context():
         db.session.get(Child, town.children["a1"]).id_number = id_number
@@ -124,9 +125,10 @@ def test_a_visit_on_a_duplicate_merged_into_a_child_of_another_village_is_filed_
     again = push(worker, [visit, fixed])
     assert [(r["status"], r.get("out_of_scope")) for r in again["results"]] == [("duplicate", True)] * 2
     with app.app_context():
-        stored = [db.session.get(Visit, v["id"]) for v in (visit, fixed)]
-        assert {(v.child_id, v.household_id, v.grid_id, v.village_id) for v in stored} == {
-            (town.children["a1"], town.households["a1"], town.grids["a1"], town.villages["a"])}
+        stored = [db.session.get(Visit, v["id"]) for v in (first, visit, fixed)]
+        assert [(v.child_id, v.household_id, v.grid_id, v.village_id) for v in stored] == [
+            (town.children["a1"], town.households[home], town.grids["a1"], town.villages["a"])
+            for home in ("b1", "a1", "b1")]
     later, _ = pull_all(worker, cursor)
     assert {(c["id"], c["action"]) for c in later if c["entity"] == "visit"} == {
         (first["id"], "evict"), (visit["id"], "evict"), (fixed["id"], "evict")}
