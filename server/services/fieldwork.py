@@ -228,7 +228,9 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
                                 device_id, replaces: str | None = None) -> None:
     """Propose a household without a location the fix of an accurate visit, for the village head
     to confirm (`review.review_location`); one proposal waits at a time. A correction of the visit
-    that proposed it takes its place: its fix if accurate enough, else none."""
+    that proposed it takes its place: its fix if accurate enough, else none. A visit flagged as
+    impossible travel proposes nothing: its fix or its time is in doubt, and a wrong location once
+    confirmed would pass visits made there and flag the true ones."""
     # Most households have a location: the only field a visit's push opens here. A correction's
     # home may have been removed since its child moved out.
     if household.location or household.deleted_at is not None:
@@ -238,7 +240,8 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
     if proposal is not None and not withdrawn:
         return
     accuracy = (fix or {}).get("accuracy_m")
-    if accuracy is None or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"]:
+    if accuracy is None or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"] \
+            or "impossible_travel" in visit.flags:
         if withdrawn:
             household.proposed_location = None
             save_record(actor, "household", household, "update", ["proposed_location"], device_id)

@@ -7,7 +7,7 @@ import pytest
 
 from server.extensions import db
 from server.models import Household, Visit
-from tests.services.test_trust import HOME, iso, make_home, now, offset, push_at, visit
+from tests.services.test_trust import FAR, HOME, iso, make_home, now, offset, push_at, visit
 from tests.sync.test_push_pull_basics import op
 
 
@@ -68,3 +68,32 @@ def test_a_correction_dated_after_its_visit_was_first_received_is_in_the_future(
     _received(app, original["id"], now() - timedelta(days=3) + timedelta(minutes=5))
     moved = correct(worker, original, visited_at=iso(now() - timedelta(days=1)))
     assert moved["flags"] == ["future_time"]
+
+
+def test_a_visit_flagged_impossible_travel_proposes_no_household_location(app, worker, town):
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    far_home, far_child = make_home(worker, town.grids["a1"], point=None)
+    start = now() - timedelta(hours=6)
+    assert visit(worker, near_child, HOME, at=start)["flags"] == []
+    assert visit(worker, far_child, FAR, at=start + timedelta(minutes=10))["flags"] == [
+        "impossible_travel"]
+    with app.app_context():
+        assert db.session.get(Household, far_home).proposed_location is None
+    clean = visit(worker, far_child, FAR, at=start + timedelta(hours=3))
+    assert clean["flags"] == []
+    with app.app_context():
+        assert db.session.get(Household, far_home).proposed_location["visit_id"] == clean["id"]
+
+
+def test_a_flagged_correction_withdraws_the_proposal_of_the_visit_it_corrects(app, worker, town):
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    far_home, far_child = make_home(worker, town.grids["a1"], point=None)
+    start = now() - timedelta(hours=6)
+    proposing = visit(worker, far_child, FAR, at=start)
+    with app.app_context():
+        assert db.session.get(Household, far_home).proposed_location["visit_id"] == proposing["id"]
+    assert visit(worker, near_child, HOME, at=start + timedelta(hours=2))["flags"] == []
+    moved = correct(worker, proposing, visited_at=iso(start + timedelta(hours=2, minutes=10)))
+    assert moved["flags"] == ["impossible_travel"]
+    with app.app_context():
+        assert db.session.get(Household, far_home).proposed_location is None
