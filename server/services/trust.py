@@ -19,10 +19,15 @@ def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], fl
     if not target or target.get("lat") is None:
         return [], None
     distance = distance_m((fix["lat"], fix["lon"]), (target["lat"], target["lon"]))
+    return (["location_mismatch"] if distance > allowance_m(fix) else []), round(distance, 1)
+
+
+def allowance_m(fix: dict) -> float:
+    """Return how far from where it was taken a fix may fall: TRUST_MIN_DISTANCE_M, or twice the
+    accuracy the phone claims, counted up to TRUST_MAX_ACCURACY_M."""
     config = current_app.config
     accuracy = min(fix.get("accuracy_m") or 0, config["TRUST_MAX_ACCURACY_M"])
-    allowed = max(config["TRUST_MIN_DISTANCE_M"], 2 * accuracy)
-    return (["location_mismatch"] if distance > allowed else []), round(distance, 1)
+    return max(config["TRUST_MIN_DISTANCE_M"], 2 * accuracy)
 
 
 def clock_skewed(device_time: datetime | None, received_at: datetime) -> bool:
@@ -170,7 +175,8 @@ def _point_of(record) -> dict | None:
         return None
     if isinstance(record, Visit):
         return record.location if record.location and record.location.get("lat") is not None else None
-    return {"lat": record.lat, "lon": record.lon} if record.lat is not None else None
+    return {"lat": record.lat, "lon": record.lon, "accuracy_m": record.accuracy_m} \
+        if record.lat is not None else None
 
 
 def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
@@ -178,27 +184,29 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
     """Flag two records by one worker that imply moving faster than the configured speed.
 
     A correction is not checked against the record it `replaces`: correcting a wrong fix or time
-    is not a journey.
+    is not a journey. Each fix counts as anywhere within its allowance of where it was taken (the
+    location check's): the journey is the shortest the two fixes allow, so two visits a minute apart
+    whose fixes each place them at one home are not one.
     """
     if not fix or fix.get("lat") is None:
         return []
     limit_kmh = current_app.config["TRUST_MAX_SPEED_KMH"]
-    slack_km = current_app.config["TRUST_MIN_DISTANCE_M"] / 1000
     if track is None or not track.covers(at):
         db.session.flush()
         track = Track.around(worker_id, at, replaces)
     for other_at, point in track.neighbours(at, {record_id, replaces} - {None}):
         hours = abs((at - other_at).total_seconds()) / 3600
+        slack_km = (allowance_m(fix) + allowance_m(point)) / 1000
         if not _may_exceed((fix["lat"], fix["lon"]), (point["lat"], point["lon"]), hours,
                            limit_kmh, slack_km):
             continue
-        km = distance_m((fix["lat"], fix["lon"]), (point["lat"], point["lon"])) / 1000
-        if km > slack_km and (hours == 0 or km / hours > limit_kmh):
+        km = distance_m((fix["lat"], fix["lon"]), (point["lat"], point["lon"])) / 1000 - slack_km
+        if km > 0 and (hours == 0 or km / hours > limit_kmh):
             return ["impossible_travel"]
     return []
 
 
 def _may_exceed(a, b, hours: float, limit_kmh: float, slack_km: float) -> bool:
     # The sphere is within 0.6 % of the ellipsoid; only pairs that might flag get the geodesic.
-    km = spherical_km(a, b) * 1.01
-    return km > slack_km and (hours == 0 or km / hours > limit_kmh)
+    km = spherical_km(a, b) * 1.01 - slack_km
+    return km > 0 and (hours == 0 or km / hours > limit_kmh)
