@@ -80,7 +80,8 @@ def location_queue():
 def review_location(household_id: str):
     """Confirm a household's proposed location, or reject it (a later visit may propose again)."""
     data = json_body(ws.LocationDecisionSchema())
-    household = review.review_location(actor(), household_id, data["decision"], device_id())
+    household = review.review_location(actor(), household_id, data["decision"], data["visit_id"],
+                                       device_id())
     return ENTITIES["household"].shown(actor(), household)
 
 

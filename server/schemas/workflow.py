@@ -79,6 +79,8 @@ class LocationDecisionSchema(StrictSchema):
     """POST /api/households/{id}/location-review."""
 
     decision = Choice(("confirm", "reject"), required=True)
+    # The proposal decided on, as the head saw it: a correction of the visit may replace it meanwhile.
+    visit_id = fields.String(required=True, validate=validate.Length(1, 64))
 
 
 class ProposedLocationSchema(HouseholdSchema):

@@ -109,14 +109,22 @@ def location_queue(actor, args: dict) -> Page:
     return page
 
 
-def review_location(actor, household_id: str, decision: str, device_id: str | None = None) -> Household:
-    """Confirm a household's proposed location (it becomes the household's), or reject it."""
+def review_location(actor, household_id: str, decision: str, visit_id: str,
+                    device_id: str | None = None) -> Household:
+    """Confirm a household's proposed location (it becomes the household's), or reject it: the one
+    proposed by `visit_id`, the proposal the head saw, and not another that replaced it since."""
     household = scope.get_scoped(actor, Household, household_id)
     if actor.role not in REVIEWER_ROLES:
         raise ApiError(403, "review_not_allowed", "只有村/社区负责人确认住户位置")
+    # Under the lock, as read now: a correction of the proposing visit filed at the same moment
+    # is seen rather than confirmed unseen.
+    changes.lock_writers()
+    db.session.refresh(household)
     proposal = household.proposed_location
     if proposal is None:
         raise ApiError(409, "not_pending", "该户没有待确认的位置（可能已被他人处理），请刷新")
+    if proposal.get("visit_id") != visit_id:
+        raise ApiError(409, "proposal_changed", "该户的建议位置已随走访更正而更新，请刷新后重新确认")
     values = {"proposed_location": None}
     if decision == "confirm":
         values["location"] = {"lat": proposal["lat"], "lon": proposal["lon"]}

@@ -135,8 +135,9 @@ def test_the_village_head_confirms_one_location_and_rejects_another(browser, liv
     entry.click()
     expect(items).to_have_count(1)
     review = f"/api/households/{late['id']}/location-review"
-    assert head.post(review, json={"decision": "reject"}).status_code == 200
-    again = head.post(review, json={"decision": "confirm"})
+    decided = {"visit_id": late["location_proposal"]["visit_id"]}
+    assert head.post(review, json={**decided, "decision": "reject"}).status_code == 200
+    again = head.post(review, json={**decided, "decision": "confirm"})
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "not_pending"
     message = again.get_json()["error"]["message"]
     assert re.search(r"[\u4e00-\u9fff]", message), message
@@ -163,7 +164,9 @@ def test_the_town_admin_sees_the_proposals_but_may_not_decide(browser, live_serv
     _, homes = _town(live_server)
     admin = factories.ApiClient(live_server.app.test_client())
     admin.login("admin")
-    refused = admin.post(f"/api/households/{homes['east']['id']}/location-review", json={"decision": "confirm"})
+    east = homes["east"]
+    refused = admin.post(f"/api/households/{east['id']}/location-review",
+                         json={"decision": "confirm", "visit_id": east["location_proposal"]["visit_id"]})
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "review_not_allowed")
     context = browser.new_context(**PHONE)
     page = context.new_page()

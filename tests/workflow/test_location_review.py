@@ -67,19 +67,21 @@ def test_the_proposal_waits_for_the_village_head_who_confirms_it(app, town, logi
     assert _location_tasks(worker) == (None, [])
 
     url = f"/api/households/{household_id}/location-review"
-    assert_error(admin.post(url, json={"decision": "confirm"}), 403, "review_not_allowed")
-    assert_error(worker.post(url, json={"decision": "confirm"}), 403, "review_not_allowed")
-    assert_error(login("head_b").post(url, json={"decision": "confirm"}), 404, "not_found")
-    assert_error(head.post(url, json={"decision": "maybe"}), 422, "validation_error", field_names={"decision"})
-    assert_error(head.post(url, json={}), 422, "validation_error", field_names={"decision"})
+    confirm = {"decision": "confirm", "visit_id": proposal["visit_id"]}
+    assert_error(admin.post(url, json=confirm), 403, "review_not_allowed")
+    assert_error(worker.post(url, json=confirm), 403, "review_not_allowed")
+    assert_error(login("head_b").post(url, json=confirm), 404, "not_found")
+    assert_error(head.post(url, json={**confirm, "decision": "maybe"}), 422, "validation_error",
+                 field_names={"decision"})
+    assert_error(head.post(url, json={}), 422, "validation_error", field_names={"decision", "visit_id"})
     assert worker.get(f"/api/households/{household_id}").get_json()["version"] == 2
 
-    confirmed = head.post(url, json={"decision": "confirm"}).get_json()
+    confirmed = head.post(url, json=confirm).get_json()
     assert (confirmed["lat"], confirmed["lon"], confirmed["location_proposal"], confirmed["version"]) == (
         proposal["lat"], proposal["lon"], None, 3)
     assert head.get("/api/review/locations").get_json()["total"] == 0
     assert _location_tasks(head) == (0, [])
-    assert_error(head.post(url, json={"decision": "confirm"}), 409, "not_pending")
+    assert_error(head.post(url, json=confirm), 409, "not_pending")
     assert _household_events(app, household_id) == [
         ("household.create", town.users["worker_a"], {"version": 1, "fields": [
             "address", "family_type", "grid_id", "guardians"]}),
@@ -102,7 +104,7 @@ def test_a_rejected_proposal_is_cleared_and_a_later_visit_proposes_again(app, to
     household_id, child_id, proposal = proposed
     head = login("head_a")
     rejected = head.post(f"/api/households/{household_id}/location-review",
-                         json={"decision": "reject"}).get_json()
+                         json={"decision": "reject", "visit_id": proposal["visit_id"]}).get_json()
     assert (rejected["lat"], rejected["location_proposal"], rejected["version"]) == (None, None, 3)
     assert _household_events(app, household_id)[-1] == (
         "household.update", town.users["head_a"], {"version": 3, "fields": ["proposed_location"]})
@@ -116,7 +118,7 @@ def test_a_rejected_proposal_is_cleared_and_a_later_visit_proposes_again(app, to
 
 
 def test_a_location_set_by_hand_settles_the_waiting_proposal(app, town, login, worker, proposed):
-    household_id, _, _ = proposed
+    household_id, _, proposal = proposed
     hand = offset(HOME, 40)
     # Not by the worker whose visit proposed it: the head's question is not the worker's to settle.
     refused = worker.post("/api/sync/push", json={"device_id": worker.device_id, "ops": [
@@ -135,8 +137,8 @@ def test_a_location_set_by_hand_settles_the_waiting_proposal(app, town, login, w
         "household.update", town.users["head_a"], {"version": 3, "fields": ["location", "proposed_location"]})
     head = login("head_a")
     assert head.get("/api/review/locations").get_json()["total"] == 0
-    assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "confirm"}),
-                 409, "not_pending")
+    assert_error(head.post(f"/api/households/{household_id}/location-review",
+                           json={"decision": "confirm", "visit_id": proposal["visit_id"]}), 409, "not_pending")
 
 
 def test_a_vague_fix_proposes_nothing_and_nothing_waits(app, town, login, worker):
@@ -146,8 +148,8 @@ def test_a_vague_fix_proposes_nothing_and_nothing_waits(app, town, login, worker
     assert (shown["location_proposal"], shown["version"]) == (None, 1)
     head = login("head_a")
     assert head.get("/api/review/locations").get_json()["total"] == 0
-    assert_error(head.post(f"/api/households/{household_id}/location-review", json={"decision": "reject"}),
-                 409, "not_pending")
+    assert_error(head.post(f"/api/households/{household_id}/location-review",
+                           json={"decision": "reject", "visit_id": str(uuid.uuid4())}), 409, "not_pending")
 
 
 def test_a_correction_of_the_proposing_visit_takes_the_proposal_with_it(app, town, login, worker, proposed):
@@ -169,6 +171,29 @@ def test_a_correction_of_the_proposing_visit_takes_the_proposal_with_it(app, tow
     assert (shown["version"], shown["location_proposal"], shown["lat"]) == (4, None, None)
     assert login("head_a").get("/api/review/locations").get_json()["total"] == 0
 
+
+
+def test_the_head_confirms_the_proposal_seen_not_one_a_correction_put_in_its_place(app, town, login, worker,
+                                                                                   proposed):
+    """The head opens the queue; meanwhile the worker corrects the proposing visit with a fix 3 km
+    off. Confirming what the head saw must not make the unseen fix the household's location."""
+    household_id, child_id, proposal = proposed
+    head = login("head_a")
+    seen = head.get("/api/review/locations").get_json()["rows"][0]["location_proposal"]
+    assert seen == proposal
+    elsewhere = offset(HOME, 3000)
+    corrected = push_at(worker, [op("visit", "create", str(uuid.uuid4()), {
+        "child_id": child_id, "visited_at": proposal["visited_at"], "lat": elsewhere[0], "lon": elsewhere[1],
+        "accuracy_m": 10, "amends": proposal["visit_id"], "amend_reason": "定位记错了"})])[0]
+    url = f"/api/households/{household_id}/location-review"
+    for decision in ("confirm", "reject"):
+        assert_error(head.post(url, json={"decision": decision, "visit_id": seen["visit_id"]}),
+                     409, "proposal_changed")
+    shown = worker.get(f"/api/households/{household_id}").get_json()
+    assert (shown["lat"], shown["location_proposal"]["visit_id"]) == (None, corrected["id"])
+    confirmed = head.post(url, json={"decision": "confirm", "visit_id": corrected["id"]}).get_json()
+    assert (confirmed["lat"], confirmed["lon"], confirmed["location_proposal"]) == (
+        round(elsewhere[0], 7), round(elsewhere[1], 7), None)
 
 
 def test_the_worker_whose_visits_it_checks_does_not_move_a_households_location(app, town, login, worker):

@@ -23,7 +23,8 @@ function item(hh, onDone) {
     out.textContent = '';
     for (const b of li.querySelectorAll('button')) b.disabled = true;
     try {
-      await api.post(`/api/households/${hh.id}/location-review`, { decision });
+      // The proposal shown: one a correction of the visit put in its place since is not decided unseen.
+      await api.post(`/api/households/${hh.id}/location-review`, { decision, visit_id: hh.location_proposal.visit_id });
       toast(decision === 'confirm' ? '已确认，住址位置已更新' : '已不采用该位置');
       onDone(li);
     } catch (e) {
