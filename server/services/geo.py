@@ -51,10 +51,8 @@ def _transform_lon(x: float, y: float) -> float:
     return ret
 
 
-def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    """Shift a WGS-84 point the way Chinese web maps (GCJ-02) do."""
-    if _outside_china(lat, lon):
-        return lat, lon
+def _gcj02_shift(lat: float, lon: float) -> tuple[float, float]:
+    """Return the (dlat, dlon) GCJ-02 adds to a WGS-84 point, as if it were in China."""
     dlat = _transform_lat(lon - 105.0, lat - 35.0)
     dlon = _transform_lon(lon - 105.0, lat - 35.0)
     radlat = lat / 180.0 * math.pi
@@ -62,16 +60,29 @@ def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     sqrtmagic = math.sqrt(magic)
     dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
     dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return dlat, dlon
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """Shift a WGS-84 point the way Chinese web maps (GCJ-02) do."""
+    if _outside_china(lat, lon):
+        return lat, lon
+    dlat, dlon = _gcj02_shift(lat, lon)
     return lat + dlat, lon + dlon
 
 
 def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
-    """Invert GCJ-02 by fixed-point iteration (error well under a metre)."""
+    """Invert GCJ-02 by fixed-point iteration (error well under a metre).
+
+    Where the web map shifted the point is decided by the WGS-84 point it came from, not by the
+    shifted one: near the edge of the region a point in China is shifted out of it, and one just
+    outside, unshifted, lies where a shifted point from inside could have landed.
+    """
     wlat, wlon = lat, lon
     for _ in range(10):
-        glat, glon = wgs84_to_gcj02(wlat, wlon)
-        wlat, wlon = wlat - (glat - lat), wlon - (glon - lon)
-    return wlat, wlon
+        dlat, dlon = _gcj02_shift(wlat, wlon)
+        wlat, wlon = lat - dlat, lon - dlon
+    return (lat, lon) if _outside_china(wlat, wlon) else (wlat, wlon)
 
 
 def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
