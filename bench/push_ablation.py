@@ -29,7 +29,7 @@ from server.services.geo import spherical_km
 # Where each is looked up when a visit is pushed (trust holds its own name for distance_m).
 OUT = {
     "geodesic": ("server.services.trust.distance_m", lambda a, b: spherical_km(a, b) * 1000),
-    "refresh": ("server.services.fieldwork._after_visit", lambda *args, **kwargs: None),
+    "refresh": ("server.services.visits._after_visit", lambda *args, **kwargs: None),
     "audit-hash": ("server.services.audit._digest", lambda event, reason: os.urandom(32).hex()),
     "travel": ("server.services.trust.travel_flags", lambda *args, **kwargs: []),
 }

@@ -7,8 +7,7 @@ from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
 from . import audit, changes, plans, scope
-from .registry import new_record
-from .writes import assign, save_record
+from .writes import assign, new_record, save_record
 
 STAFF_RECHECK_DAYS = 365
 STAFF_CHECK_IMPLIED = (("checked_on", "next_due"),)  # an edit of the check date sets the next one

@@ -1,11 +1,12 @@
-"""The police station's handling of clues: received, then closed with an outcome; each step audited."""
+"""Clues (mandatory reports): filed from the field and sealed from everyone but the police, then
+the police station's handling: received, then closed with an outcome; each step audited."""
 from sqlalchemy import exists, select
 
-from ..errors import ApiError
+from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Clue, stands, utcnow
-from . import changes, scope
-from .writes import assign, save_record
+from ..models import Clue, Inspection, Visit, stands, utcnow
+from . import changes, filing, scope
+from .writes import assign, save_record, unused_id
 
 HANDLER_ROLES = ("police",)
 
@@ -45,3 +46,58 @@ def close_clue(actor, clue_id: str, outcome: str, note: str, device_id: str | No
     save_record(actor, "clue", clue, "update", sorted(changed + ["outcome_note"]), device_id)
     db.session.commit()
     return clue
+
+
+def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
+              held: scope.Held | None = None) -> Clue:
+    """File a mandatory report; it is routed to the police and sealed from everyone else.
+
+    The visit or inspection it came from is linked only if the reporter may see it: otherwise a
+    clue could claim an inspector's finding, or probe which record ids exist. One they may not see,
+    or that does not exist (a visit the server refused, filed in the same push), is left off, and
+    the report still goes to the police: a mandatory report is never refused for its link.
+    """
+    original = filing.correction_of(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
+                        find=lambda clue_id: _own_clue(actor, clue_id))
+    if original is not None and original.status != "new":
+        # The station's handling belongs to the clue it received; a correction would start afresh.
+        raise validation_error({"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})
+    record_id = unused_id(Clue, data)
+    clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
+    child_id, merged = data.pop("child_id", None), {}
+    if child_id:
+        child, _, merged = filing.held_child(actor, child_id, held, removed=True)
+        clue.village_id = child.village_id
+        if child.deleted_at is None:
+            clue.child_id = child.id
+        else:
+            # Deleted since the phone held it (registered in error): the report goes all the same,
+            # to the police of its village, unlinked; the audit event names the child it named.
+            merged = {"child_removed": child.id}
+    for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
+        if data.get(field) is not None and not str(data[field]).strip():
+            raise validation_error({field: ["来源记录编号不能为空"]})
+        if data.get(field) is not None and not scope.sees(actor, model, data[field]):
+            data[field] = None
+    if original is not None:
+        _carry_over(original, clue, data)
+    assign(clue, data)
+    save_record(actor, "clue", clue, "create", sorted(data), device_id, merged)
+    return clue
+
+
+def _carry_over(original: Clue, clue: Clue, data: dict) -> None:
+    """A correction keeps what the reporter did not restate: where the clue came from, where and
+    when it happened, and its child and village (a minor found in a venue stays on the list of the
+    head who registers minors there)."""
+    for name in ("source_visit_id", "source_inspection_id", "place", "happened_at"):
+        if data.get(name) is None and getattr(original, name) is not None:
+            data[name] = getattr(original, name)
+    if clue.child_id is None and clue.village_id is None:
+        clue.child_id, clue.village_id = original.child_id, original.village_id
+
+
+def _own_clue(actor, clue_id: str) -> Clue | None:
+    # A reporter cannot read clues back, so the one they correct is found among their own only.
+    clue = db.session.get(Clue, str(clue_id))
+    return clue if clue is not None and clue.reporter_id == actor.id and clue.deleted_at is None else None

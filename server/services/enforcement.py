@@ -7,8 +7,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids, stands
 from . import schedule, scope
-from .registry import new_record
-from .writes import assign, save_record
+from .writes import assign, new_record, save_record
 
 STALE_VENUE_DAYS = 90
 

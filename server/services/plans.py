@@ -6,8 +6,8 @@ from sqlalchemy import and_, exists, func, select
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Plan, PlanProgress, User, new_id, stands, utcnow
-from . import audit, batching, risk_rules, schedule, scope
-from .writes import assign, save_record
+from . import audit, batching, filing, risk_rules, schedule, scope
+from .writes import assign, save_record, unused_id
 
 APPROVER_ROLES = ("village_head",)
 HELPER_ROLES = ("grid_worker", "village_head")
@@ -201,3 +201,29 @@ def missing_plan_condition(now=None):
     active = exists().where(Plan.child_id == Child.id, Plan.status == "active", Plan.deleted_at.is_(None))
     return and_(Child.risk_level.in_(rules["required_levels"]), Child.status == "active",
                 func.coalesce(Child.risk_changed_at, Child.created_at) < cutoff, ~active)
+
+
+def add_progress(actor, data: dict, device_id: str | None = None, device_time=None,
+                 held: scope.Held | None = None) -> PlanProgress:
+    """Add a progress entry to a plan in scope."""
+    filing.require_writer(actor, PlanProgress)
+    plan, left = filing.held_record(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", held)
+    if plan.status == "closed":
+        raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")
+    original = filing.correction_of(actor, PlanProgress, data, "plan_id", plan.id, "进展记录", "帮扶计划",
+                                    held=held)
+    # A plan's review is the head's, whoever reviewed it then; other progress is its author's word.
+    if original is not None and original.kind == "review":
+        if actor.role not in APPROVER_ROLES:
+            raise ApiError(403, "not_allowed", "计划评估由村/社区负责人更正")
+    elif original is not None:
+        filing.require_author(actor, original, "author_id", "进展记录")
+    record_id = unused_id(PlanProgress, data)
+    progress = PlanProgress(id=record_id, plan_id=plan.id, grid_id=plan.grid_id,
+                            village_id=plan.village_id, author_id=actor.id,
+                            amends_id=original.id if original is not None else None,
+                            kind=original.kind if original is not None else "progress")
+    assign(progress, data)
+    save_record(actor, "plan_progress", progress, "create", sorted(data), device_id)
+    filing.left_with(progress, left)
+    return progress

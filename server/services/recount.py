@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Child, Inspection, Venue, Visit
 from ..models.facts import stands
-from . import changes, fieldwork, risk
+from . import changes, inspections, risk
 from .writes import assign, save_record
 
 
@@ -50,7 +50,7 @@ def _set_last_visit(child: Child) -> bool:
 
 
 def _set_last_inspection(venue: Venue) -> bool:
-    changed = assign(venue, {"last_inspected_at": fieldwork.last_inspected_at(venue.id)})
+    changed = assign(venue, {"last_inspected_at": inspections.last_inspected_at(venue.id)})
     if changed:
         save_record(None, "venue", venue, "update", changed)
     return bool(changed)

@@ -20,12 +20,11 @@ from ..models import (
     Venue,
     Village,
     Visit,
-    new_id,
     utcnow,
 )
-from . import batching, plans, risk, scope, trust
+from . import plans, risk, scope, trust
 from .geo import to_wgs84
-from .writes import assign, save_record
+from .writes import assign, new_record, save_record
 
 
 def _place_for_grid(actor, grid_id: str) -> Grid:
@@ -33,19 +32,6 @@ def _place_for_grid(actor, grid_id: str) -> Grid:
     if grid is None or not scope.place_in_scope(actor, grid.village_id, grid.id):
         raise validation_error({"grid_id": ["网格不存在或不在您的管辖范围内"]})
     return grid
-
-
-def unused_id(model, data: dict) -> str:
-    """Take the client-made id out of `data` (or make one); refuse an id already used."""
-    record_id = str(data.pop("id", None) or new_id())
-    if not batching.take_absent(model, record_id) and db.session.get(model, record_id) is not None:
-        raise ApiError(409, "id_exists", "该编号的记录已存在")
-    return record_id
-
-
-def new_record(model, data: dict):
-    """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
-    return model(id=unused_id(model, data))
 
 
 def _in_wgs84(data: dict) -> dict:

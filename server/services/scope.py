@@ -148,7 +148,7 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline
     before the phone heard of the child's move, or of its worker's move to other grids, is still
-    the worker's visit (fieldwork). The place the phone knew is the one the record's first move
+    the worker's visit (filing). The place the phone knew is the one the record's first move
     after the position left (every move keeps the place left, `PlaceLeft`), or, if it has not
     moved since, where it is. That place must lie in the user's scope at the position, read from
     the user's own moves, not from the cursor. Once the user has left that scope, the record must

@@ -39,7 +39,7 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
                made: datetime | None = None) -> list[str]:
     """Flag a skewed device clock, a time in the future, and an entry made long after the fact.
 
-    `made`: when the record was first received (`fieldwork._made_by`); for a correction, when its
+    `made`: when the record was first received (`filing.made_by`); for a correction, when its
     original was. A correction of a visit entered on time is no late entry, and one dating the visit
     after the server first heard of it puts it in the future.
     """

@@ -1,5 +1,7 @@
 """Save a record the one way every write goes: version, change log, audit event."""
+from ..errors import ApiError
 from ..extensions import db
+from ..models import new_id
 from . import audit, batching
 
 
@@ -27,3 +29,16 @@ def save_record(actor, entity: str, record, action: str, changed: list[str] | No
             db.session.flush()
     audit.record_event(f"{entity}.{action}", actor, entity, record.id, device_id,
                        detail={"version": record.version, "fields": changed or [], **(detail or {})})
+
+
+def unused_id(model, data: dict) -> str:
+    """Take the client-made id out of `data` (or make one); refuse an id already used."""
+    record_id = str(data.pop("id", None) or new_id())
+    if not batching.take_absent(model, record_id) and db.session.get(model, record_id) is not None:
+        raise ApiError(409, "id_exists", "该编号的记录已存在")
+    return record_id
+
+
+def new_record(model, data: dict):
+    """Return a new record with the client-made id (or a fresh one); refuse an id already used."""
+    return model(id=unused_id(model, data))

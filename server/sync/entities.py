@@ -18,7 +18,7 @@ from ..schemas import casework as cs
 from ..schemas import households as hs
 from ..schemas import venues as vs
 from ..schemas.dumping import dumper
-from ..services import casework, enforcement, fieldwork, registry, scope
+from ..services import casework, clues, enforcement, inspections, plans, registry, scope, visits
 from ..services.masking import masked_for
 
 
@@ -88,19 +88,19 @@ ENTITIES = {e.name: e for e in (
            removable=registry.check_household_removable),
     Entity("child", Child, hs.ChildSchema, hs.ChildCreateSchema, _timed(registry.create_child),
            hs.ChildUpdateSchema, registry.update_child, removable=registry.check_child_removable),
-    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _held_fact(fieldwork.record_visit),
-           prefetch=fieldwork.prefetch_visits),
+    Entity("visit", Visit, cs.VisitSchema, cs.VisitCreateSchema, _held_fact(visits.record_visit),
+           prefetch=visits.prefetch_visits),
     Entity("venue", Venue, vs.VenueSchema, vs.VenueCreateSchema, _mutable(registry.create_venue),
            vs.VenueUpdateSchema, registry.update_venue, removable=enforcement.check_venue_removable),
     Entity("inspection", Inspection, cs.InspectionSchema, cs.InspectionCreateSchema,
-           _timed(fieldwork.record_inspection)),
+           _timed(inspections.record_inspection)),
     Entity("joint_operation", JointOperation, cs.OperationSchema, cs.OperationCreateSchema,
            _mutable(casework.create_operation), cs.OperationUpdateSchema, casework.update_operation),
     Entity("plan", Plan, cs.PlanSchema, cs.PlanCreateSchema, _mutable(casework.create_plan),
            cs.PlanUpdateSchema, casework.update_plan, guard=casework.check_plan_editable),
     Entity("plan_progress", PlanProgress, cs.ProgressSchema, cs.ProgressCreateSchema,
-           _held_fact(fieldwork.add_progress)),
-    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _held_fact(fieldwork.file_clue),
+           _held_fact(plans.add_progress)),
+    Entity("clue", Clue, cs.ClueSchema, cs.ClueCreateSchema, _held_fact(clues.file_clue),
            filed_schema=cs.ClueFiledSchema),
     Entity("staff_check", StaffCheck, cs.StaffCheckSchema, cs.StaffCheckCreateSchema,
            _mutable(casework.create_staff_check), cs.StaffCheckUpdateSchema,

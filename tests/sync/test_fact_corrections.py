@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Venue
-from server.services import fieldwork, periods
+from server.services import filing, periods
 
 from ..services.test_enforcement import inspect
 from ..workflow.helpers import TZ
@@ -178,7 +178,7 @@ def test_two_corrections_of_one_record_at_once_leave_one(app, town, login, engin
     # Each correction waits, once checked, for the other to be checked too (or 2 s): without the
     # writers' lock both checks pass before either writes.
     checked = threading.Barrier(2, timeout=2)
-    real = fieldwork._amended
+    real = filing.correction_of
 
     def meet(*args, **kwargs):
         original = real(*args, **kwargs)
@@ -187,7 +187,7 @@ def test_two_corrections_of_one_record_at_once_leave_one(app, town, login, engin
         except threading.BrokenBarrierError:
             pass
         return original
-    monkeypatch.setattr(fieldwork, "_amended", meet)
+    monkeypatch.setattr(filing, "correction_of", meet)
 
     def correct(api):
         return api.post("/api/plan_progress", json={"plan_id": plan["id"], "at": NOW.isoformat(),

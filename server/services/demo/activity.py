@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Plan, User, replaying_at
 from ...schemas import casework as cs
-from .. import batching, casework, checklists, fieldwork, plans, schedule
+from .. import batching, casework, checklists, clues, inspections, plans, schedule, visits
 from .families import KM_PER_DEG_LAT, offset_point
 from .generate import DemoTown
 from .identity import new_id
@@ -76,14 +76,14 @@ class _Replay:
         worker, schema = self.users[worker_name], cs.VisitCreateSchema()
         items = [schema.load(item) for item in data]
         with batching.run():
-            fieldwork.prefetch_visits(worker, items)
-            visits = [fieldwork.record_visit(worker, item) for item in items]
-        for plan_id in _drafts(visits, self.followed):
+            visits.prefetch_visits(worker, items)
+            made = [visits.record_visit(worker, item) for item in items]
+        for plan_id in _drafts(made, self.followed):
             if self.rng.random() < APPROVED_SHARE:
                 # Approved two days on; the first progress a week after that.
                 self.push(at + timedelta(days=2, hours=1), "approve", plan_id, self.heads[worker.village_id])
                 self.push(at + timedelta(days=9, hours=3), "progress", plan_id, worker)
-        hurt = [visit for visit in visits if (visit.answers or {}).get("injury_signs")]
+        hurt = [visit for visit in made if (visit.answers or {}).get("injury_signs")]
         if hurt and not self.clue_filed:
             self.clue_filed = True
             self.push(at + timedelta(minutes=10), "clue", worker, hurt[0])
@@ -94,17 +94,17 @@ class _Replay:
         casework.create_operation(inspector, cs.OperationCreateSchema().load({**data, "member_ids": members}))
 
     def inspection(self, at: datetime, inspector_name: str, data: dict) -> None:
-        fieldwork.record_inspection(self.users[inspector_name], cs.InspectionCreateSchema().load(data))
+        inspections.record_inspection(self.users[inspector_name], cs.InspectionCreateSchema().load(data))
 
     def approve(self, at: datetime, plan_id: str, head: User) -> None:
         plans.approve_plan(head, plan_id)
 
     def progress(self, at: datetime, plan_id: str, helper: User) -> None:
-        fieldwork.add_progress(helper, cs.ProgressCreateSchema().load(
+        plans.add_progress(helper, cs.ProgressCreateSchema().load(
             {"plan_id": plan_id, "at": at.isoformat(), "note": PROGRESS_NOTE}))
 
     def clue(self, at: datetime, worker: User, visit) -> None:
-        fieldwork.file_clue(worker, cs.ClueCreateSchema().load(_clue(visit)))
+        clues.file_clue(worker, cs.ClueCreateSchema().load(_clue(visit)))
 
 
 def record_demo_activity(town: DemoTown, seed: int, now: datetime) -> None:
