@@ -499,3 +499,56 @@ def _refused_then_stored(context, page, live_server, refused: list[tuple[dict, s
     with live_server.app.app_context():
         stored = db.session.scalars(select(Attachment)).one()
         return stored.mime, stored.content
+
+
+def test_a_reinspection_refused_with_the_inspection_it_rechecks_goes_again_once_that_one_does(
+        browser, live_server):
+    """A re-inspection made offline of an inspection made offline is refused when that inspection
+    is: the server does not hold what it re-checks. Once the inspection goes (sent again), the
+    re-inspection goes on its own, as a visit refused with its child's registration does; it waited
+    for the inspector to press 重新提交 on it too."""
+    context, page = offline_at_inspection(browser, live_server)
+    items = page.locator(".check-item")
+    items.nth(0).get_by_label("不合格").check()
+    items.nth(0).get_by_label("问题说明").fill(NOTES["verify_identity"])
+    for i in (1, 2):
+        items.nth(i).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    page.get_by_role("link", name="复查 测试b宾馆").click()
+    expect(page.get_by_role("heading", name="复查 测试b宾馆")).to_be_visible()
+    page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存复查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
+
+    refused = []
+
+    def refuse_the_first(route):  # once: the inspection names a venue the server does not know
+        body = route.request.post_data_json
+        for op in body["ops"]:
+            if op["entity"] == "inspection" and not op["data"].get("reinspection_of") and not refused:
+                refused.append(op["id"])
+                op["data"]["venue_id"] = new_id()
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/api/sync/push", refuse_the_first)
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=2)
+    rejected = page.get_by_test_id("rejected-op")
+    expect(rejected).to_have_count(2)
+    expect(rejected.nth(1)).to_contain_text("被复查的检查记录不存在")
+    expect(rejected.nth(1).get_by_test_id("waits-on")).to_have_text(
+        "它复查的检查记录还没有被服务器接收（也在此列表中，请先处理那一条）；那条检查同步成功后，这条会自动重新提交。")
+    page.unroute("**/api/sync/push")
+
+    rejected.nth(0).get_by_role("button", name="重新提交").click()
+    helpers.wait_synced(page)
+    expect(page.get_by_text("没有需要处理的记录。")).to_be_visible()
+    context.close()
+    with live_server.app.app_context():
+        rows = {i.id: i.reinspection_of for i in db.session.scalars(select(Inspection))}
+        db.session.remove()
+    assert len(rows) == 2 and rows[refused[0]] is None
+    assert [of for of in rows.values() if of] == refused

@@ -117,10 +117,11 @@ export async function correctOp(opId, data, drafts = []) {
 }
 
 // The field naming the record an op was filed on: refused for it alone, the op waits for that record.
-const FILED_ON = [['child_id', 'child'], ['household_id', 'household']];
+const FILED_ON = [['child_id', 'child'], ['household_id', 'household'], ['reinspection_of', 'inspection']];
 
 /** The record a refused op waits for, {entity, id}, or null: the child or household it was filed
- *  on when that alone was refused (not on the server, or not in reach), or its own record when an
+ *  on, or the inspection it re-checks, when that alone was refused (not on the server, or not in
+ *  reach), or its own record when an
  *  edit of it was refused as not found (its create refused). */
 export function waitsFor(op) {
   const keys = Object.keys(op.errors || {});

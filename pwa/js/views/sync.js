@@ -98,6 +98,10 @@ function waitingText(op) {
   const on = db.waitsFor(op);
   const record = on && store.one(on.entity, on.id);
   if (!record || record._version != null) return null;
+  if (on.entity === 'inspection') {
+    const listed = store.refused(on.entity, on.id) ? '（也在此列表中，请先处理那一条）' : '';
+    return `它复查的检查记录还没有被服务器接收${listed}；那条检查同步成功后，这条会自动重新提交。`;
+  }
   const whose = on.entity === op.entity && on.id === op.id ? `这个${ENTITY[on.entity]}的` : `它所属的${ENTITY[on.entity]}`;
   const listed = store.refused(on.entity, on.id) ? '（也在此列表中，请先修改那条登记）' : '';
   return `${whose}登记还没有被服务器接收${listed}；那条登记同步成功后，这条会自动重新提交。`;
