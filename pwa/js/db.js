@@ -3,7 +3,8 @@
 export { setKey, hasKey, wipe, onUpgrade } from './db/idb.js';
 export { getAuth, countFailure, createAuth, updateAuth, kvGet, kvSet } from './db/meta.js';
 export { allRecords, heldRecords, saveLocal } from './db/records.js';
-export { outboxByState, outboxCounts, recordOps, applyPush, retryOp, correctOp, retryWaiting, waitsFor } from './db/outbox.js';
+export { outboxByState, outboxCounts, queuedOps, recordOps, applyPush, retryOp, correctOp, retryWaiting, waitsFor,
+  filedOn } from './db/outbox.js';
 export { applyPull, putServerRecord, resetForResync, keptCopy } from './db/pull.js';
 export { serverCopy, resolveConflict } from './db/conflicts.js';
 export { photoIds, photosByState, photo, photoCounts, markPhoto, deletePhoto } from './db/photo-queue.js';

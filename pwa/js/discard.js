@@ -20,6 +20,23 @@ export async function loss(op, ops) {
     laterIds: ops.filter((o) => o.seq > op.seq).map((o) => o.op_id) };
 }
 
+/** What else waits on the record a refused create makes: the records filed on it (a child's visits
+ *  and reports, a household's children and what is filed on those, an inspection's re-inspection),
+ *  counted by kind, each once. Giving the create up does not take them: they can no longer go and
+ *  stay to be handled one by one, which the worker is told before agreeing. */
+export async function waitingOn(op) {
+  const counts = {};
+  if (op.action !== 'create') return counts;
+  const gone = new Set([`${op.entity}:${op.id}`]);
+  for (const o of await db.queuedOps()) {  // oldest first: a record comes before what is filed on it
+    const key = `${o.entity}:${o.id}`;
+    if (gone.has(key) || !db.filedOn(o).some((r) => gone.has(`${r.entity}:${r.id}`))) continue;
+    gone.add(key);
+    counts[o.entity] = (counts[o.entity] || 0) + 1;
+  }
+  return counts;
+}
+
 /** The server's state of a rejected op's record, `{version, data}` (data null: none): the copy a
  *  pull kept aside; none for a record the server never took or the phone no longer holds (moved
  *  out of scope); else read from the server, since the phone's copy holds the edit given up. */

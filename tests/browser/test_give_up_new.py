@@ -12,7 +12,7 @@ from ..images import png
 from . import helpers
 from .outbox import OUTBOX, expect_all_settled, give_up, phone
 from .test_conflict import NAME, stored_child
-from .test_register import register_unchecked
+from .test_register import register_unchecked, visit
 
 
 def test_giving_up_a_refused_new_record_removes_it_from_the_phone(browser, live_server):
@@ -259,4 +259,39 @@ def test_a_refused_inspection_given_up_takes_its_photo_and_later_edit_at_once_ev
     raw = helpers.raw_indexeddb(page)
     assert (raw["stores"]["hulei/outbox"], raw["stores"]["hulei/photos"]) == ([], [])
     assert page.evaluate(STORED_INSPECTION, inspection_id) is None
+    context.close()
+
+
+def test_giving_up_a_refused_registration_says_what_waits_on_it_and_what_becomes_of_it(browser, live_server):
+    """A registration refused with the visits and the report filed on it: giving it up does not take
+    them, and they can no longer go; the worker is told how many wait and that each stays to be
+    handled, before agreeing, not only once they find them left in the list."""
+    context, page = phone(browser, live_server)
+    helpers.go_offline(context)
+    register_unchecked(page, NEW_CHILD, phone="1234")  # the server refuses the guardian's phone
+    visit(page, NEW_CHILD, "第一次走访")
+    visit(page, NEW_CHILD, "第二次走访")
+    page.get_by_role("link", name="强制报告").click()
+    page.get_by_label("发生了什么（必填）").fill("家中有陌生成年人留宿")
+    page.get_by_label("涉及儿童（可选）").select_option(label=NEW_CHILD)
+    page.get_by_role("button", name="提交报告").click()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 5")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, unsynced=5)
+    items = page.get_by_test_id("rejected-op")
+    expect(items).to_have_count(5)
+
+    items.filter(has_text="被退回：家庭").get_by_role("button", name="放弃此修改").click()
+    dialog = page.get_by_role("dialog", name="放弃此修改")
+    expect(dialog).to_contain_text(
+        "另有 1 名儿童的登记、2 条走访记录、1 条强制报告在等待这条登记：它们不会随之删除，"
+        "但放弃后再也无法提交，将留在本页需逐条处理（强制报告可选择“不关联儿童，立即报送”）。")
+    dialog.get_by_role("button", name="取消").click()
+
+    message = give_up(page, f"被退回：儿童「{NEW_CHILD}」")
+    assert "另有 2 条走访记录、1 条强制报告在等待这条登记：它们不会随之删除" in message, message
+    expect(page.locator("#toast")).to_have_text("已放弃，这条记录已不在本机")
+    expect(items).to_have_count(4)  # the household, the visits and the report, as the worker was told
+    expect(items.filter(has_text="被退回：走访")).to_have_count(2)
     context.close()

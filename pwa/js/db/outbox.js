@@ -119,6 +119,10 @@ export async function correctOp(opId, data, drafts = []) {
 // The field naming the record an op was filed on: refused for it alone, the op waits for that record.
 const FILED_ON = [['child_id', 'child'], ['household_id', 'household'], ['reinspection_of', 'inspection']];
 
+/** The records `op` was filed on, [{entity, id}]: its child or household, the inspection it re-checks. */
+export const filedOn = (op) => FILED_ON.filter(([name]) => op.data && op.data[name])
+  .map(([name, entity]) => ({ entity, id: op.data[name] }));
+
 /** The record a refused op waits for, {entity, id}, or null: the child or household it was filed
  *  on, or the inspection it re-checks, when that alone was refused (not on the server, or not in
  *  reach), or its own record when an

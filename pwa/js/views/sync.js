@@ -64,16 +64,28 @@ function lossText(op, photos) {
   return `您对${subject(op)}的修改（${changesText(op)}）将被丢弃，无法恢复；${after}`;
 }
 
+const WAITING_NOUN = { visit: '条走访记录', clue: '条强制报告', child: '名儿童的登记', inspection: '条复查记录' };
+
+/** What waits on a refused create given up (discard.waitingOn) and what becomes of it, in words; '' if nothing. */
+function waitingLossText(op, waiting) {
+  const parts = Object.entries(waiting).map(([e, n]) => `${n} ${WAITING_NOUN[e] || `条${ENTITY[e] || e}记录`}`);
+  if (!parts.length) return '';
+  const unlink = waiting.clue ? '（强制报告可选择“不关联儿童，立即报送”）' : '';
+  return `另有 ${parts.join('、')}在等待这条${op.entity === 'inspection' ? '检查' : '登记'}：它们不会随之删除，`
+    + `但放弃后再也无法提交，将留在本页需逐条处理${unlink}。`;
+}
+
 async function giveUp(op, button) {
   const ops = await db.recordOps(op.entity, op.id);
   if (discard.waitsOnEarlier(op, ops)) {
     toast('这条记录还有更早的一条未同步（被退回或冲突），请先处理那一条');
     return;
   }
-  const agreed = await discard.loss(op, ops);
+  const [agreed, waiting] = await Promise.all([discard.loss(op, ops), discard.waitingOn(op)]);
   const [photos, later] = [agreed.photoIds.length, agreed.laterIds.length];
   const also = later ? `放弃这条新建记录，也会放弃之后对它的 ${later} 条修改。确定放弃吗？` : '';
-  if (!await confirmDialog('放弃此修改', `${lossText(op, photos)}${also}`, '放弃并删除')) return;
+  const message = `${lossText(op, photos)}${waitingLossText(op, waiting)}${also}`;
+  if (!await confirmDialog('放弃此修改', message, '放弃并删除')) return;
   button.disabled = true;
   let held;
   try {
