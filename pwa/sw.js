@@ -23,6 +23,7 @@ const SHELL = [
   '/js/db/photo-queue.js',
   '/js/db/drafts.js',
   '/js/drafts.js',
+  '/js/draft-names.js',
   '/js/session.js',
   '/js/state.js',
   '/js/store.js',

@@ -8,4 +8,4 @@ export { outboxByState, outboxCounts, queuedOps, recordOps, applyPush, retryOp, 
 export { applyPull, putServerRecord, resetForResync, keptCopy } from './db/pull.js';
 export { serverCopy, resolveConflict } from './db/conflicts.js';
 export { photoIds, photosByState, photo, photoCounts, markPhoto, deletePhoto } from './db/photo-queue.js';
-export { draftGet, draftPut, draftDelete, draftsPrune, draftFilePut, draftFileDelete, draftFiles } from './db/drafts.js';
+export { draftGet, draftNames, draftPut, draftDelete, draftsPrune, draftFilePut, draftFileDelete, draftFiles } from './db/drafts.js';

@@ -4,6 +4,7 @@
 // saved, when the worker chooses to leave the typing or discard it, or after KEEP_DAYS untouched.
 import * as db from './db.js';
 import { newId } from './crypto.js';
+import { draftName, heldName } from './draft-names.js';
 
 const DELAY = 400;
 const KEEP_DAYS = 30;
@@ -23,7 +24,8 @@ const inOrder = (step) => {
   queue = next.catch(() => {});  // a draft that cannot be kept (storage full) costs the typing on screen nothing
   return next;
 };
-const forget = (name) => inOrder(() => db.draftDelete(name)).catch(() => {});
+// The entry's name read when the queue comes to it: a form just drawn may not know it yet (draftName).
+const forget = (entry) => inOrder(() => db.draftDelete(entry.name)).catch(() => {});
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const keptControl = (el) => el.name && !SKIP.has(el.type) && (el.type !== 'hidden' || el.hasAttribute('data-draft'));
@@ -119,8 +121,10 @@ function labelled(form, name, value) {
  *  screen redrawn by it) takes its draft back only if that save fails. */
 export function keep(form, restored) {
   const names = [...new Set([...form.elements].map((el) => el.name).filter(Boolean))].sort();
-  const entry = { name: `${location.hash}|${form.dataset.draft || names.join(',')}`, baseline: read(form), timer: null,
-    clashes: {}, files: [], takeFiles: null };
+  const base = `${location.hash}|${form.dataset.draft || names.join(',')}`;
+  const entry = { name: heldName(base) || base, baseline: read(form), timer: null, clashes: {}, files: [], takeFiles: null };
+  // Every read and write of the draft queues after this: the name is known by then.
+  inOrder(async () => { entry.name = await draftName(base, (name) => beingSaved.has(name)); }).catch(() => {});
   entry.hidden = new Set([...form.elements].filter((el) => el.type === 'hidden').map((el) => el.name));
   kept.set(form, entry);
   const typed = () => {
@@ -155,7 +159,7 @@ export function keep(form, restored) {
     if (!changed && !clashes.length && !files.length) {  // nothing left to put back: where and when it began neither
       entry.restoring = false;
       if (now) flush(form);
-      else forget(entry.name);
+      else forget(entry);
       return;
     }
     if (!now) write(form, pick(fields, entry.hidden));
@@ -278,7 +282,7 @@ export async function saving(form) {
       entry.clashes = {};
       entry.files = [];
       entry.done = !form.isConnected;
-      forget(entry.name);
+      forget(entry);
       over();
     },
     // Not saved: the draft stays, no longer marked, and a copy of the form drawn meanwhile takes it.
@@ -303,7 +307,7 @@ function drop(form) {
   if (!entry) return Promise.resolve();
   clearTimeout(entry.timer);
   waiting.delete(form);
-  return forget(entry.name);
+  return forget(entry);
 }
 
 /** Forget the drafts of the forms in `node`, a screen the worker left without saving, but those

@@ -693,3 +693,36 @@ def test_photos_put_back_after_a_save_the_tab_dropped_take_new_ids(browser, live
     assert [f["bytes"] for f in kept["kept"]] == [[1, 2, 3]]
     assert kept["listed"] == [kept["kept"][0]["id"]] != ["photo-queued-0001"]
     context.close()
+
+
+def test_two_tabs_on_the_same_form_keep_their_own_typing_when_one_is_dropped(browser, live_server):
+    """Two tabs open on one child's visit form shared one draft: the second opened took the first's
+    typing as its own (the same visit, twice, once both were saved), and the last to type wrote over
+    the other's, which that tab, dropped, then lost for good. Each open form keeps its own; once a
+    tab is gone, the next form drawn for that screen holding none takes its typing back."""
+    context, page, at = half_filled_visit(browser, live_server)
+    drafts_kept(page, 1)
+    other = context.new_page()
+    other.goto(live_server.url + "/" + at)
+    helpers.unlock(other)
+    at_address(other, at)
+    expect(other.get_by_label("走访情况")).to_be_visible()
+    expect(other.get_by_test_id("draft-restored")).to_have_count(0)  # the typing is the first tab's, still open
+    other.get_by_label("走访情况").fill("另一个页面：孩子在学校")
+    drafts_kept(other, 2)
+
+    page.reload()  # the phone drops the first tab
+    helpers.unlock(page)
+    at_address(page, at)
+    restored(page)
+    filled_as_typed(page)
+    expect(other.get_by_label("走访情况")).to_have_value("另一个页面：孩子在学校")
+
+    other.close()  # gone: the form opened next holding no typing of its own takes its typing back
+    page.get_by_role("button", name="保存走访").click()
+    expect(page.locator("#toast")).to_have_text("走访已保存在本机，待同步")
+    assert [op["data"]["notes"] for op in helpers.pending_ops(page)] == [TYPED]
+    page.get_by_role("link", name="记录走访").click()
+    restored(page)
+    expect(page.get_by_label("走访情况")).to_have_value("另一个页面：孩子在学校")
+    context.close()

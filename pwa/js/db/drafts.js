@@ -18,6 +18,13 @@ export async function draftGet(name) {
   return row ? unsealDraft(name, row) : null;
 }
 
+/** The names of the drafts kept for screen-and-form `base`: its own and those of other tabs (`base|n`). */
+export async function draftNames(base) {
+  const own = `${PREFIX}${base}`;
+  const keys = await tx(['meta'], 'readonly', (s) => done(s.meta.getAllKeys(IDBKeyRange.bound(own, `${own}|\uffff`))));
+  return keys.filter((k) => k === own || /^\|\d+$/.test(k.slice(own.length))).map((k) => k.slice(PREFIX.length));
+}
+
 /** Keep `value` ({at, ...}, at in ms) as the draft under `name`. */
 export async function draftPut(name, value) {
   const row = { k: `${PREFIX}${name}`, ...(await sealDraft(name, value)) };
