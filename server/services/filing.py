@@ -23,7 +23,7 @@ def held_record(actor, model, record_id: str, field: str, message: str,
     refuse anything else as out of scope. A phone offline for a week must not lose a visit because
     the household moved to another grid meanwhile. Nor because the head merged the child it named
     into the child it duplicates (`duplicates.merge_children`): the fact is filed on that one.
-    `removed`: a record in scope deleted since (not merged) is returned as it is, deleted."""
+    `removed`: a record in scope or held deleted since (not merged) is returned as it is, deleted."""
     found = _reachable(actor, model, record_id, held, removed)
     if found is None:
         raise validation_error({field: [message]})
@@ -50,7 +50,7 @@ def _reachable(actor, model, record_id: str, held: scope.Held | None,
         return None
     if record is not None and scope.merged(record):
         return record, None
-    return scope.held_at(actor, model, record_id, held) if held is not None else None
+    return scope.held_at(actor, model, record_id, held, removed) if held is not None else None
 
 
 def held_child(actor, child_id: str, held: scope.Held | None,

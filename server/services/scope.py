@@ -141,10 +141,10 @@ class Held:
     seq: int
 
 
-def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | None:
+def held_at(user, model, record_id: str, held: Held, removed: bool = False) -> tuple[object, tuple] | None:
     """Return a live record the phone held that is out of the user's reach now (or one merged into
-    another since: it lives on in the record it was merged into), with the place the phone knew it
-    in; or None.
+    another since: it lives on in the record it was merged into; with `removed`, one deleted since),
+    with the place the phone knew it in; or None.
 
     What a phone recorded of a record it held stays the phone's record: a visit made offline
     before the phone heard of the child's move, or of its worker's move to other grids, is still
@@ -156,7 +156,7 @@ def held_at(user, model, record_id: str, held: Held) -> tuple[object, tuple] | N
     after.
     """
     record = db.session.get(model, str(record_id))
-    if record is None or getattr(record, "deleted_at", None) is not None and not merged(record):
+    if record is None or getattr(record, "deleted_at", None) is not None and not (merged(record) or removed):
         return None
     then = scope_at(user, held.seq)
     if then is None:

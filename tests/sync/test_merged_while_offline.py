@@ -194,3 +194,22 @@ def test_a_clue_on_a_child_deleted_meanwhile_goes_to_the_police_unlinked(app, to
         assert detail["child_removed"] == twin
     outsider = login("worker_b", device_id="phone-worker-b-0001")
     assert push_holding(outsider, None, [_clue(twin)]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_clue_on_a_child_moved_out_of_reach_and_then_deleted_still_goes_to_the_police(app, town, login):
+    """The child the phone held left its grid, then the head deleted it: the report still reaches the
+    police of the village the child was in, unlinked, as one on a child deleted in the phone's grid."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    twin = _twin(worker, _new_household(worker, town.grids["a1"]))
+    _, cursor = pull_all(worker)
+    head = login("head_a", device_id=HEAD_PHONE)
+    moved = push(head, [op("child", "update", twin, {"household_id": town.households["a2"]}, base_version=1)])
+    assert moved["results"][0]["status"] == "applied", moved
+    gone = push(head, [op("child", "delete", twin, base_version=moved["results"][0]["version"])])
+    assert gone["results"][0]["status"] == "applied", gone
+    clue, visit = _clue(twin), _visit(twin)
+    assert push_holding(worker, cursor, [clue, visit]) == [("applied", None), ("rejected", OUT_OF_REACH)]
+    shown = login("police").get(f"/api/clues/{clue['id']}").get_json()
+    assert (shown["child_id"], shown["village_id"]) == (None, town.villages["a"])
+    outsider = login("worker_b", device_id="phone-worker-b-0001")
+    assert push_holding(outsider, None, [_clue(twin)]) == [("rejected", OUT_OF_REACH)]
