@@ -250,8 +250,10 @@ def _run_in_savepoint(actor, op: dict, ctx: SyncContext) -> dict:
         record = _dispatch(actor, op, ctx)
         savepoint.commit()
         answer = {"op_id": op_id, "status": "applied", "id": record.id, "version": record.version}
-        if ctx.held is not None and scope.out_of_reach(actor, record):
-            answer["out_of_scope"] = True  # filed for a record the phone held (scope.held_at): let it go
+        if scope.out_of_reach(actor, record):
+            # Filed for a record the phone held (scope.held_at), or for a duplicate merged into a
+            # child out of its reach (with any cursor, or none): the phone lets it go.
+            answer["out_of_scope"] = True
         return answer
     except Conflict as conflict:
         savepoint.rollback()

@@ -213,3 +213,29 @@ def test_a_clue_on_a_child_moved_out_of_reach_and_then_deleted_still_goes_to_the
     assert (shown["child_id"], shown["village_id"]) == (None, town.villages["a"])
     outsider = login("worker_b", device_id="phone-worker-b-0001")
     assert push_holding(outsider, None, [_clue(twin)]) == [("rejected", OUT_OF_REACH)]
+
+
+def test_a_visit_on_a_merged_duplicate_filed_out_of_reach_is_let_go_whatever_cursor_the_phone_sent(
+        app, town, login):
+    """The duplicate is still the phone's to file on (in its grid, merged): a push with no cursor, or
+    with one of a first pull not yet through, files the visit on the child in village a all the same,
+    and the phone is told to let it go, as with a full cursor."""
+    id_number = valid_id_number("43069920150101002")
+    with app.app_context():
+        db.session.get(Child, town.children["a1"]).id_number = id_number
+        db.session.commit()
+    worker = login("worker_b", device_id="phone-worker-b-0001")
+    twin = _twin(worker, town.households["b1"], id_number=id_number)
+    _merge(login("admin", device_id="phone-admin-0001"), twin, town.children["a1"])
+    first_page = worker.get("/api/sync/pull?limit=1").get_json()
+    assert first_page["more"]
+
+    for cursor in (None, first_page["cursor"]):
+        visit = _visit(twin)
+        answer = worker.post("/api/sync/push", json={"device_id": worker.device_id, "cursor": cursor,
+                                                     "ops": [visit]}).get_json()
+        assert [(r["status"], r.get("out_of_scope")) for r in answer["results"]] == [("applied", True)]
+        assert [(r["status"], r.get("out_of_scope")) for r in push(worker, [visit])["results"]] == [
+            ("duplicate", True)]
+        with app.app_context():
+            assert db.session.get(Visit, visit["id"]).child_id == town.children["a1"]
