@@ -152,8 +152,8 @@ def held_at(user, model, record_id: str, held: Held, removed: bool = False) -> t
     after the position left (every move keeps the place left, `PlaceLeft`), or, if it has not
     moved since, where it is. That place must lie in the user's scope at the position, read from
     the user's own moves, not from the cursor. Once the user has left that scope, the record must
-    have been there before the user left (or be the user's own), and must not have moved only
-    after.
+    have been there before the user left (or be the user's own). When it moved since, before or
+    after the user's own move, does not matter: the place it left is where it was at the position.
     """
     record = db.session.get(model, str(record_id))
     if record is None or getattr(record, "deleted_at", None) is not None and not (merged(record) or removed):
@@ -165,8 +165,6 @@ def held_at(user, model, record_id: str, held: Held, removed: bool = False) -> t
     left = db.session.execute(select(PlaceLeft.seq, PlaceLeft.village_id, PlaceLeft.grid_id).where(
         PlaceLeft.entity == model.__tablename__, PlaceLeft.entity_id == str(record_id),
         PlaceLeft.seq > held.seq).order_by(PlaceLeft.seq).limit(1)).first()
-    if left is not None and move is not None and left.seq > move.position:
-        return None
     place = (left.village_id, left.grid_id) if left is not None else (record.village_id, record.grid_id)
     was = as_user(scope_then)
     if not (can_read(was, model) and place_in_scope(was, *place)):

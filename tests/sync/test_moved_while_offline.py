@@ -292,6 +292,39 @@ def test_a_child_that_passed_through_the_old_grid_after_the_worker_left_takes_no
     assert push_holding(worker, cursor, [_visit(town.children["b1"])]) == [("rejected", OUT_OF_REACH)]
 
 
+def test_a_child_moved_away_after_the_worker_was_given_another_grid_takes_its_visit(town, login):
+    """worker_a keeps grid a1 and is given a2 as well while the phone is offline; then the child
+    the phone held in a1 moves to village b. The phone held it, at its position, in a grid the
+    worker never left: the visit is kept, under b1, and the phone lets it go."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    admin = login("admin", device_id="phone-admin-0001")
+    widened = admin.patch(f"/api/users/{town.users['worker_a']}",
+                          json={"grid_ids": [town.grids["a1"], town.grids["a2"]]})
+    assert widened.status_code == 200, widened.get_json()
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _move_household(town, login, "a1", "b1")
+
+    visit = _visit(town.children["a1"])
+    answer = worker.post("/api/sync/push", json={"device_id": worker.device_id, "cursor": cursor,
+                                                 "ops": [visit]}).get_json()["results"]
+    assert [(r["status"], r.get("out_of_scope")) for r in answer] == [("applied", True)]
+    stored = login("head_b").get(f"/api/visits/{visit['id']}").get_json()
+    assert (stored["child_id"], stored["grid_id"]) == (town.children["a1"], town.grids["b1"])
+
+
+def test_a_child_moved_away_after_the_worker_left_its_grid_takes_the_visit_the_phone_held_it_for(
+        town, login):
+    """The phone held child a1 in a1; worker_a was moved to a2, and only then was the child moved to
+    village b. A visit recorded on it before the phone heard of either is kept, as it is when the
+    child stays in a1."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    _, cursor = pull_all(worker)
+    worker = _give_worker_grid(login, town, "worker_a", "a2")
+    _move_household(town, login, "a1", "b1")
+    assert push_holding(worker, cursor, [_visit(town.children["a1"])]) == [("applied", None)]
+
+
 def test_a_child_moved_away_back_and_away_again_while_the_phone_was_offline_takes_its_visit(town, login):
     """Child a1 is in a1 at the phone's position, then moved a1 -> b1 -> a1 -> a2. The change log
     keeps one row a record and place, so the first move's `evict` under a1 is gone (superseded
