@@ -161,7 +161,7 @@ def held_at(user, model, record_id: str, held: Held, removed: bool = False) -> t
     then = scope_at(user, held.seq)
     if then is None:
         return None
-    scope_then, move = then
+    scope_then, moved_at = then
     left = db.session.execute(select(PlaceLeft.seq, PlaceLeft.village_id, PlaceLeft.grid_id).where(
         PlaceLeft.entity == model.__tablename__, PlaceLeft.entity_id == str(record_id),
         PlaceLeft.seq > held.seq).order_by(PlaceLeft.seq).limit(1)).first()
@@ -169,7 +169,7 @@ def held_at(user, model, record_id: str, held: Held, removed: bool = False) -> t
     was = as_user(scope_then)
     if not (can_read(was, model) and place_in_scope(was, *place)):
         return None
-    if move is not None and not _had_before(user, model, record.id, move.event):
+    if moved_at is not None and not _had_before(user, model, record.id, moved_at):
         return None
     return record, place
 
@@ -191,17 +191,9 @@ def survivor(model, record):
     return record if record.deleted_at is None else None
 
 
-@dataclass(frozen=True)
-class Move:
-    """A move of a user between scopes: its audit event and its change-log position."""
-
-    event: int
-    position: int
-
-
-def scope_at(user, seq: int) -> tuple[dict, Move | None] | None:
-    """Return the user's scope at change-log position `seq` and the move that left it (None: it is
-    the user's scope now), read from the user's moves (`users.update_user` records each with a
+def scope_at(user, seq: int) -> tuple[dict, int | None] | None:
+    """Return the user's scope at change-log position `seq` and the audit event of the move that left
+    it (None: it is the user's scope now), read from the user's moves (`users.update_user` records each with a
     position of its own); None when that cannot be told: a move recorded without its position
     (before moves recorded one) that may have come after `seq`."""
     moves = db.session.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.detail).where(
@@ -219,7 +211,7 @@ def scope_at(user, seq: int) -> tuple[dict, Move | None] | None:
             if since is None or at >= since:
                 return None
         elif move["seq"] > seq:
-            return move["from"], Move(event, move["seq"])
+            return move["from"], event
     return snapshot(user), None
 
 
