@@ -30,7 +30,8 @@ export async function waitingOn(op) {
   const gone = new Set([`${op.entity}:${op.id}`]);
   for (const o of await db.queuedOps()) {  // oldest first: a record comes before what is filed on it
     const key = `${o.entity}:${o.id}`;
-    if (gone.has(key) || !db.filedOn(o).some((r) => gone.has(`${r.entity}:${r.id}`))) continue;
+    // Only a create is filed on a record; an edit naming it (a child moved into a household) is not.
+    if (o.action !== 'create' || gone.has(key) || !db.filedOn(o).some((r) => gone.has(`${r.entity}:${r.id}`))) continue;
     gone.add(key);
     counts[o.entity] = (counts[o.entity] || 0) + 1;
   }

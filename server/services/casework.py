@@ -13,14 +13,9 @@ STAFF_RECHECK_DAYS = 365
 STAFF_CHECK_IMPLIED = (("checked_on", "next_due"),)  # an edit of the check date sets the next one
 
 
-def _require_writer(actor, model) -> None:
-    if not scope.can_write(actor, model):
-        raise ApiError(403, "not_allowed", "您的角色不能修改此类记录")
-
-
 def create_plan(actor, data: dict, device_id: str | None = None) -> Plan:
     """Draft an assistance plan for a child in scope."""
-    _require_writer(actor, Plan)
+    scope.require_write(actor, Plan, "修改此类记录")
     try:
         child = scope.get_scoped(actor, Child, data.pop("child_id"))
     except ApiError:
@@ -46,7 +41,7 @@ def _measures(data: dict) -> dict:
 
 def update_plan(actor, plan_id: str, data: dict, device_id: str | None = None) -> Plan:
     """Edit a plan in scope: a draft, or an approved plan by its approver; never a closed one."""
-    _require_writer(actor, Plan)
+    scope.require_write(actor, Plan, "修改此类记录")
     plan = scope.get_scoped(actor, Plan, plan_id)
     check_plan_editable(actor, plan)
     if data.get("helper_id") is not None:
@@ -81,7 +76,7 @@ def _check_members(actor, member_ids: list[str] | None) -> None:
 
 def create_operation(actor, data: dict, device_id: str | None = None) -> JointOperation:
     """Record a joint enforcement operation."""
-    _require_writer(actor, JointOperation)
+    scope.require_write(actor, JointOperation, "修改此类记录")
     _check_members(actor, data.get("member_ids"))
     operation = new_record(JointOperation, data)
     assign(operation, data)
@@ -91,7 +86,7 @@ def create_operation(actor, data: dict, device_id: str | None = None) -> JointOp
 
 def update_operation(actor, operation_id: str, data: dict, device_id: str | None = None):
     """Edit a joint operation."""
-    _require_writer(actor, JointOperation)
+    scope.require_write(actor, JointOperation, "修改此类记录")
     operation = scope.get_scoped(actor, JointOperation, operation_id)
     if "member_ids" in data:
         _check_members(actor, data["member_ids"])
@@ -116,7 +111,7 @@ def _employer_village(actor, data: dict) -> str | None:
 
 def create_staff_check(actor, data: dict, device_id: str | None = None) -> StaffCheck:
     """Register a staff record check for a unit or venue."""
-    _require_writer(actor, StaffCheck)
+    scope.require_write(actor, StaffCheck, "修改此类记录")
     village_id = _employer_village(actor, data)
     check = new_record(StaffCheck, data)
     check.village_id = village_id
@@ -136,7 +131,7 @@ def _alert_record_found(actor, check: StaffCheck, device_id: str | None) -> None
 
 def update_staff_check(actor, check_id: str, data: dict, device_id: str | None = None):
     """Edit a staff check in scope."""
-    _require_writer(actor, StaffCheck)
+    scope.require_write(actor, StaffCheck, "修改此类记录")
     check = scope.get_scoped(actor, StaffCheck, check_id)
     if {"employer_kind", "employer_id"} & set(data):
         merged = {"employer_kind": check.employer_kind, "employer_id": check.employer_id, **data}

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
-from ..errors import ApiError, validation_error
+from ..errors import validation_error
 from ..extensions import db
 from ..models import Child
 from . import batching, changes, scope
@@ -69,11 +69,6 @@ def left_with(record, place: tuple | None) -> None:
         changes.log_left(record, place)
 
 
-def require_writer(actor, model) -> None:
-    if not scope.can_write(actor, model):
-        raise ApiError(403, "not_allowed", "您的角色不能提交此类记录")
-
-
 def correction_of(actor, model, data: dict, same: str, value, label: str, target: str, find=None,
              held: scope.Held | None = None, author: str | None = None):
     """Take a correction's `amends` out of `data` and return the record it corrects, or None.
@@ -105,7 +100,7 @@ def correction_of(actor, model, data: dict, same: str, value, label: str, target
     return original
 
 
-def made_by(model, original, now: datetime) -> datetime:
+def made_no_later_than(model, original, now: datetime) -> datetime:
     """Return the latest a fact can have been made: when it arrived, or for a correction, when the
     first record of what it corrects arrived (what happened was recorded then; a correction from a
     phone whose clock still runs ahead must not move it later)."""

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Inspection, JointOperation, Venue, counted_time, stands, utcnow
-from . import checklists, filing, schedule, trust
+from . import checklists, filing, schedule, scope, trust
 from .writes import assign, save_record, unused_id
 
 
@@ -40,7 +40,7 @@ def _results(template: dict, answers: list[dict], inspected: date) -> tuple[list
 def record_inspection(actor, data: dict, device_id: str | None = None,
                       device_time: datetime | None = None) -> Inspection:
     """Record a checklist inspection; each failed item gets a rectification deadline."""
-    filing.require_writer(actor, Inspection)
+    scope.require_write(actor, Inspection)
     venue = filing.in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
     template = checklists.template_for_venue_type(venue.type, data.get("template_version"))
     original = filing.correction_of(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所",
@@ -64,7 +64,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
     assign(inspection, data)
-    made = filing.made_by(Inspection, original, now)
+    made = filing.made_no_later_than(Inspection, original, now)
     inspection.counted_at = counted_time(inspection.inspected_at, made)
     if not inspection.template_version:
         inspection.template_version = template["version"]

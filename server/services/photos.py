@@ -16,8 +16,7 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
                  device_id: str | None = None) -> Attachment:
     """Store a photo of an inspection the actor may see; a repeated upload returns the first."""
     inspection = scope.get_scoped(actor, Inspection, inspection_id)
-    if not scope.can_write(actor, Inspection):
-        raise ApiError(403, "not_allowed", "您的角色不能上传检查照片")
+    scope.require_write(actor, Inspection, "上传检查照片")
     existing = db.session.get(Attachment, photo_id)
     if existing is not None:
         return _same_upload(existing, inspection)

@@ -206,7 +206,7 @@ def missing_plan_condition(now=None):
 def add_progress(actor, data: dict, device_id: str | None = None, device_time=None,
                  held: scope.Held | None = None) -> PlanProgress:
     """Add a progress entry to a plan in scope."""
-    filing.require_writer(actor, PlanProgress)
+    scope.require_write(actor, PlanProgress)
     plan, left = filing.held_record(actor, Plan, data.pop("plan_id"), "plan_id", "帮扶计划不存在", held)
     if plan.status == "closed":
         raise ApiError(409, "plan_closed", "帮扶计划已结案，不能再添加进展")

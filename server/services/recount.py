@@ -41,14 +41,6 @@ def _set_each(model, ids: list[str], set_from_facts) -> int:
     return done
 
 
-def _set_last_visit(child: Child) -> bool:
-    latest = risk.latest_visit(child.id)
-    changed = assign(child, {"last_visit_at": latest.counted_at if latest is not None else None})
-    if changed:
-        risk.refresh_child(None, child, changed=changed, latest=latest)
-    return bool(changed)
-
-
 def _set_last_inspection(venue: Venue) -> bool:
     changed = assign(venue, {"last_inspected_at": inspections.last_inspected_at(venue.id)})
     if changed:
@@ -59,7 +51,8 @@ def _set_last_inspection(venue: Venue) -> bool:
 def recount_last_visits() -> int:
     """Set each child's last visit, assessment and schedule from its latest standing visit where the
     stored last visit differs; return how many children changed."""
-    return _set_each(Child, _differing(Child, Child.last_visit_at, Visit, Visit.child_id), _set_last_visit)
+    return _set_each(Child, _differing(Child, Child.last_visit_at, Visit, Visit.child_id),
+                     lambda child: risk.retake_last_visit(None, child))
 
 
 def recount_last_inspections() -> int:

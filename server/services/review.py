@@ -124,7 +124,7 @@ def review_location(actor, household_id: str, decision: str, visit_id: str,
     if proposal is None:
         raise ApiError(409, "not_pending", "该户没有待确认的位置（可能已被他人处理），请刷新")
     if proposal.get("visit_id") != visit_id:
-        raise ApiError(409, "proposal_changed", "该户的建议位置已随走访更正而更新，请刷新后重新确认")
+        raise ApiError(409, "proposal_changed", "该户的建议位置已更新，请刷新后重新确认")
     values = {"proposed_location": None}
     if decision == "confirm":
         values["location"] = {"lat": proposal["lat"], "lon": proposal["lon"]}

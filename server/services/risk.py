@@ -201,11 +201,17 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=(),
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
     """Take a new visit into the child's last visit, assessment and schedule."""
     _take_into_latest(visit)
-    # The child's last visit is its latest standing one: an amendment that corrects a wrong visit
-    # time moves it, and the schedule with it.
+    retake_last_visit(actor, child, device_id)
+
+
+def retake_last_visit(actor, child: Child, device_id: str | None = None) -> bool:
+    """Set the child's last visit from its latest standing visit, then its assessment and schedule
+    from that visit; say whether the last visit moved. An amendment that corrects a wrong visit
+    time moves it, and the schedule with it."""
     latest = latest_visit(child.id)
     changed = assign(child, {"last_visit_at": latest.counted_at if latest is not None else None})
     refresh_child(actor, child, device_id, changed, latest)
+    return bool(changed)
 
 
 def child_risk(actor, child_id: str) -> Child:

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
-from ..errors import not_found
+from ..errors import ApiError, not_found
 from ..extensions import db
 from ..models import (
     AuditEvent,
@@ -82,6 +82,12 @@ WRITE_ROLES = {
 def can_write(user, model) -> bool:
     """Say whether the role may create or edit `model` at all (scope is checked per record)."""
     return getattr(user, "role", None) in WRITE_ROLES.get(model, set())
+
+
+def require_write(user, model, doing: str = "提交此类记录") -> None:
+    """Refuse (403 `not_allowed`) a role that may not write `model` at all; `doing` says what it may not do."""
+    if not can_write(user, model):
+        raise ApiError(403, "not_allowed", f"您的角色不能{doing}")
 
 
 def can_read(user, model) -> bool:

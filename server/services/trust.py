@@ -19,15 +19,26 @@ def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], fl
     if not target or target.get("lat") is None:
         return [], None
     distance = distance_m((fix["lat"], fix["lon"]), (target["lat"], target["lon"]))
-    return (["location_mismatch"] if distance > allowance_m(fix) else []), round(distance, 1)
+    return (["location_mismatch"] if distance > _allowance_m(fix) else []), round(distance, 1)
 
 
-def allowance_m(fix: dict) -> float:
-    """Return how far from where it was taken a fix may fall: TRUST_MIN_DISTANCE_M, or twice the
-    accuracy the phone claims, counted up to TRUST_MAX_ACCURACY_M."""
-    config = current_app.config
-    accuracy = min(fix.get("accuracy_m") or 0, config["TRUST_MAX_ACCURACY_M"])
-    return max(config["TRUST_MIN_DISTANCE_M"], 2 * accuracy)
+def _allowance_m(fix: dict) -> float:
+    """Return how far from the household or venue a fix may fall: TRUST_MIN_DISTANCE_M, or twice
+    the accuracy the phone claims, counted up to TRUST_MAX_ACCURACY_M."""
+    return max(current_app.config["TRUST_MIN_DISTANCE_M"], _error_m(fix))
+
+
+def _error_m(fix: dict) -> float:
+    # Twice the claimed accuracy: a fix falls that far from where it was taken; a claim past the
+    # cap excuses nothing more.
+    return 2 * min(fix.get("accuracy_m") or 0, current_app.config["TRUST_MAX_ACCURACY_M"])
+
+
+def journey_slack_m(a: dict, b: dict) -> float:
+    """Return how much of the distance between two fixes may be their error, not a journey: each
+    fix's error as the location check allows it, or TRUST_MIN_DISTANCE_M for precise fixes (the
+    floor once, for the pair: two precise fixes 300 m apart at one moment are two places)."""
+    return max(current_app.config["TRUST_MIN_DISTANCE_M"], _error_m(a) + _error_m(b))
 
 
 def clock_skewed(device_time: datetime | None, received_at: datetime) -> bool:
@@ -39,7 +50,7 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
                made: datetime | None = None) -> list[str]:
     """Flag a skewed device clock, a time in the future, and an entry made long after the fact.
 
-    `made`: when the record was first received (`filing.made_by`); for a correction, when its
+    `made`: when the record was first received (`filing.made_no_later_than`); for a correction, when its
     original was. A correction of a visit entered on time is no late entry, and one dating the visit
     after the server first heard of it puts it in the future.
     """
@@ -184,9 +195,9 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
     """Flag two records by one worker that imply moving faster than the configured speed.
 
     A correction is not checked against the record it `replaces`: correcting a wrong fix or time
-    is not a journey. Each fix counts as anywhere within its allowance of where it was taken (the
-    location check's): the journey is the shortest the two fixes allow, so two visits a minute apart
-    whose fixes each place them at one home are not one.
+    is not a journey. Each fix counts as anywhere within its error of where it was taken
+    (`journey_slack_m`): the journey is the shortest the two fixes allow, so two visits a minute
+    apart whose fixes each place them at one home are not one.
     """
     if not fix or fix.get("lat") is None:
         return []
@@ -196,7 +207,7 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
         track = Track.around(worker_id, at, replaces)
     for other_at, point in track.neighbours(at, {record_id, replaces} - {None}):
         hours = abs((at - other_at).total_seconds()) / 3600
-        slack_km = (allowance_m(fix) + allowance_m(point)) / 1000
+        slack_km = journey_slack_m(fix, point) / 1000
         if not _may_exceed((fix["lat"], fix["lon"]), (point["lat"], point["lon"]), hours,
                            limit_kmh, slack_km):
             continue

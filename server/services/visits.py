@@ -34,7 +34,7 @@ def _check_home_visit_answers(answers: dict, version: int | None) -> None:
 def record_visit(actor, data: dict, device_id: str | None = None,
                  device_time: datetime | None = None, held: scope.Held | None = None) -> Visit:
     """Record a home visit with the server's trust flags; update the child's schedule."""
-    filing.require_writer(actor, Visit)
+    scope.require_write(actor, Visit)
     child, left, merged = filing.held_child(actor, data.pop("child_id"), held)
     _check_home_visit_answers(data.get("answers") or {}, data.get("template_version"))
     original = filing.correction_of(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
@@ -46,7 +46,7 @@ def record_visit(actor, data: dict, device_id: str | None = None,
                   grid_id=child.grid_id, village_id=child.village_id, worker_id=actor.id,
                   device_id=device_id, received_at=now, amends_id=amends)
     assign(visit, data)
-    made = filing.made_by(Visit, original, now)
+    made = filing.made_no_later_than(Visit, original, now)
     visit.counted_at = counted_time(visit.visited_at, made)
     visit.location = fix
     flags, visit.distance_m = trust.location_flags(fix, household.location)

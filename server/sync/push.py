@@ -343,8 +343,7 @@ def changed_since(entity: str, record_id: str, version: int, device_id: str | No
 
 def _delete(actor, entity, record, base_version: int | None, ctx: SyncContext):
     # Seeing a record is not leave to remove it: a delete needs what an edit of the kind needs.
-    if not scope.can_write(actor, entity.model):
-        raise ApiError(403, "not_allowed", "您的角色不能删除此类记录")
+    scope.require_write(actor, entity.model, "删除此类记录")
     for check in (entity.guard, entity.removable):
         if check is not None:
             check(actor, record)

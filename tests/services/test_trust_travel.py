@@ -35,3 +35,14 @@ def test_a_claimed_accuracy_does_not_excuse_a_journey_beyond_its_cap(worker, tow
     assert visit(worker, near_child, HOME, accuracy=100_000, at=start)["flags"] == []
     assert visit(worker, far_child, FAR, accuracy=100_000, at=start + timedelta(minutes=10))["flags"] == [
         "impossible_travel"]
+
+
+def test_two_precise_fixes_far_apart_at_one_moment_are_impossible_travel(worker, town):
+    """The floor of TRUST_MIN_DISTANCE_M is counted once for the pair, not once for each fix: two
+    precise fixes 350 m apart at the same minute place the worker in two homes at once."""
+    _, first_child = make_home(worker, town.grids["a1"], HOME)
+    _, second_child = make_home(worker, town.grids["a1"], offset(HOME, 350, bearing=90))
+    start = now() - timedelta(hours=2)
+    assert visit(worker, first_child, HOME, accuracy=10, at=start)["flags"] == []
+    assert visit(worker, second_child, offset(HOME, 350, bearing=90), accuracy=10, at=start)["flags"] == [
+        "impossible_travel"]

@@ -119,9 +119,16 @@ function waitingText(op) {
   return `${whose}登记还没有被服务器接收${listed}；那条登记同步成功后，这条会自动重新提交。`;
 }
 
-/** Whether `op` is a report refused only for the child it names (db.waitsFor), a registration not
- *  on the server: refused or given up, which a mandatory report need not wait for. */
-const namesUnknownChild = (op) => op.entity === 'clue' && op.action === 'create' && (db.waitsFor(op) || {}).entity === 'child';
+/** Whether `op` is a report refused only for the child it names (db.waitsFor) when the phone holds
+ *  no copy of that child the server has taken: a registration refused or given up, or a child gone
+ *  from the phone. A mandatory report need not wait for it; one on a child the server holds and
+ *  the phone still shows is not sent unlinked from here. */
+function namesUnknownChild(op) {
+  const on = op.entity === 'clue' && op.action === 'create' ? db.waitsFor(op) : null;
+  if (!on || on.entity !== 'child') return false;
+  const record = store.one(on.entity, on.id);
+  return !record || record._version == null;
+}
 
 /** A button that sends the refused report `op` again at once without the child it names. */
 function unlinkButton(op) {
