@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from server.errors import ApiError
 from server.extensions import db
 from server.models import Plan, new_id
 from server.sync import entities
@@ -335,6 +336,35 @@ def test_a_database_failure_that_would_recur_refuses_the_op_and_not_the_batch(ap
     results = push(worker, [household_op(town, "先到的户"), visit_op(town.children["a1"])])["results"]
     assert [(r["status"], r.get("errors")) for r in results] == [
         ("applied", None), ("rejected", {"_op": ["服务器无法处理此操作，已记录，请联系管理员"]})]
+
+
+def test_an_op_refused_after_it_wrote_leaves_nothing_behind(app, town, worker, monkeypatch):
+    """Each op runs in its own savepoint: one refused, or failing, after the service has written
+    (an edit saved, a visit flushed) is undone whole, and the ops around it stand."""
+    child, real = entities.ENTITIES["child"], entities.ENTITIES["child"].update
+    visit, real_visit = entities.ENTITIES["visit"], entities.ENTITIES["visit"].create
+
+    def refused_late(*args, **kwargs):
+        real(*args, **kwargs)
+        raise ApiError(409, "late", "写入后才拒绝")
+
+    def crashed_late(actor, data, ctx):
+        real_visit(actor, data, ctx)
+        raise RuntimeError("after the visit was flushed")
+    monkeypatch.setitem(entities.ENTITIES, "child", replace(child, update=refused_late))
+    monkeypatch.setitem(entities.ENTITIES, "visit", replace(visit, create=crashed_late))
+    kid = town.children["a1"]
+    before = snapshot(app, TABLES[:-1])
+    results = push(worker, [op("child", "update", kid, {"school": "半途小学"}, base_version=1),
+                            visit_op(kid), visit_op(kid)])["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 3
+    assert snapshot(app, TABLES[:-1]) == before
+    monkeypatch.setitem(entities.ENTITIES, "child", child)
+    monkeypatch.setitem(entities.ENTITIES, "visit", visit)
+    results = push(worker, [household_op(town, "前一户"), op("child", "update", kid, {"school": "甲小学"},
+                                                            base_version=1), household_op(town, "后一户")])
+    assert [r["status"] for r in results["results"]] == ["applied"] * 3
+    assert worker.get(f"/api/children/{kid}").get_json()["version"] == 2
 
 
 @pytest.mark.parametrize("base_version, refusal", [
