@@ -136,12 +136,16 @@ def update_user(actor, user_id: str, data: dict, device_id: str | None = None) -
         end_all_sessions(user)
     detail = {"fields": sorted(data)}
     if scope.SCOPE_FIELDS & set(data):
-        prior = scope.snapshot(user)
+        prior = scope.snapshot(user), user.unit_id
         _apply_scope(user, data)
-        end_all_sessions(user)
-        # A position of its own among the changes phones pull, so every pull cursor falls before
-        # or after it: what the user's phone held before it stays its own (scope.scope_at).
-        detail["scope"] = {"from": prior, "seq": changes.reserve_seqs(db.session.connection(), 1)}
+        if (scope.snapshot(user), user.unit_id) == prior:
+            # A form sent whole, scope as it was: no move, and the worker in the field stays logged in.
+            detail["fields"] = sorted(set(data) - scope.SCOPE_FIELDS)
+        else:
+            end_all_sessions(user)
+            # A position of its own among the changes phones pull, so every pull cursor falls
+            # before or after it: what the user's phone held before it stays its own (scope.scope_at).
+            detail["scope"] = {"from": prior[0], "seq": changes.reserve_seqs(db.session.connection(), 1)}
     audit.record_event("user.update", actor, "user", user.id, device_id, detail=detail)
     plans.release_helper(actor, user, device_id)
     db.session.commit()

@@ -106,7 +106,8 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
     if proposal is not None and not withdrawn:
         return
     accuracy = (fix or {}).get("accuracy_m")
-    if accuracy is None or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"] \
+    # No phone's fix is exact: an accuracy of 0 is one made up (a location-faking app), not a good fix.
+    if not accuracy or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"] \
             or "impossible_travel" in visit.flags:
         if withdrawn:
             household.proposed_location = None

@@ -379,10 +379,12 @@ def test_household_without_location_gets_a_proposal_from_an_accurate_first_visit
     assert _household_locations(app, household_id)[1]["lat"] == round(fix[0], 7)
 
 
-def test_household_without_location_gets_no_proposal_from_a_vague_fix(app, worker, town):
+@pytest.mark.parametrize("accuracy", [80, 0])
+def test_household_without_location_gets_no_proposal_from_a_vague_or_made_up_fix(app, worker, town, accuracy):
+    """80 m is too vague; 0 m is no phone's fix but a location-faking app's. The visit is kept either way."""
     household_id, child_id = make_home(worker, town.grids["a1"], point=None)
-    body = visit(worker, child_id, offset(HOME, 10), accuracy=80)
-    assert (body["flags"], body["distance_m"]) == ([], None)
+    body = visit(worker, child_id, offset(HOME, 10), accuracy=accuracy)
+    assert (body["flags"], body["distance_m"], body["accuracy_m"]) == ([], None, accuracy)
     assert _household_locations(app, household_id) == (None, None)
 
 

@@ -4,7 +4,10 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from server.extensions import db
+from server.models import AuditEvent
 from tests.factories import valid_id_number
 from tests.routes.helpers import assert_error
 from tests.sync.test_push_pull_basics import op, pull_all, push
@@ -569,3 +572,22 @@ def test_a_push_answers_a_cursor_past_the_pruned_tombstones_with_it_so_the_phone
                                                    "ops": []}).get_json()
     assert answered["cursor"] == held
     assert_error(worker.get(f"/api/sync/pull?cursor={answered['cursor']}"), 410, "resync_required")
+
+
+def test_an_account_edit_that_sends_the_scope_unchanged_is_no_move(app, town, login):
+    """An edit sent with the account's grids as they were renames the worker and nothing else: the
+    phone in the field stays logged in, and no move is recorded for the pulls and pushes to read."""
+    worker = login("worker_a", device_id=device("worker_a"))
+    changes, cursor = pull_all(worker)
+    admin = login("admin", device_id=device("admin"))
+    response = admin.patch(f"/api/users/{town.users['worker_a']}",
+                           json={"display_name": "王网格", "grid_ids": [town.grids["a1"]]})
+    assert response.status_code == 200, response.get_json()
+    assert worker.get(f"/api/sync/pull?cursor={cursor}").status_code == 200
+    assert pull_all(worker, cursor)[0] == []
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.entity_id == town.users["worker_a"], AuditEvent.action == "user.update")).one()
+        assert event.detail == {"fields": ["display_name"]}
+    _reassign(login, town, "worker_a", town.grids["a2"])
+    assert worker.get(f"/api/sync/pull?cursor={cursor}").status_code == 401  # a real move still ends it
