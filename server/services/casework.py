@@ -116,11 +116,16 @@ def create_staff_check(actor, data: dict, device_id: str | None = None) -> Staff
     check = new_record(StaffCheck, data)
     check.village_id = village_id
     if data.get("next_due") is None:
-        data["next_due"] = data["checked_on"] + timedelta(days=STAFF_RECHECK_DAYS)
+        data["next_due"] = _recheck_due(data["checked_on"])
     assign(check, data)
     save_record(actor, "staff_check", check, "create", sorted(data), device_id)
     _alert_record_found(actor, check, device_id)
     return check
+
+
+def _recheck_due(checked_on):
+    """Return the day the next check falls due: a year from this one (STAFF_RECHECK_DAYS)."""
+    return checked_on + timedelta(days=STAFF_RECHECK_DAYS)
 
 
 def _alert_record_found(actor, check: StaffCheck, device_id: str | None) -> None:
@@ -136,8 +141,9 @@ def update_staff_check(actor, check_id: str, data: dict, device_id: str | None =
     if {"employer_kind", "employer_id"} & set(data):
         merged = {"employer_kind": check.employer_kind, "employer_id": check.employer_id, **data}
         data["village_id"] = _employer_village(actor, merged)
-    if "checked_on" in data and "next_due" not in data:  # the next check falls due a year from this one
-        data["next_due"] = data["checked_on"] + timedelta(days=STAFF_RECHECK_DAYS)
+    for field, follows in STAFF_CHECK_IMPLIED:  # an edit of the check date sets the next one
+        if field in data and follows not in data:
+            data[follows] = _recheck_due(data[field])
     changed = assign(check, data)
     save_record(actor, "staff_check", check, "update", changed, device_id)
     if "result" in changed:
