@@ -71,6 +71,7 @@ def authenticate(username: str, password: str, settings: dict, device_id: str | 
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    user.verified_hash = user.password_hash  # what start_session checks is still the password
     _clear_attempts(key)
     return user
 
@@ -79,6 +80,15 @@ def start_session(user: User, device_id: str | None) -> str:
     """Create a server-side session (and register the device); return the cookie token."""
     # Before the device check: two logins naming one new device would both register it.
     changes.lock_writers()
+    # The account as committed now: a password changed, or the account disabled, after the password
+    # was checked ended every session, and must end this one too, which would otherwise take the new
+    # session version.
+    db.session.refresh(user)
+    if not user.active or user.password_hash != getattr(user, "verified_hash", None):
+        audit.record_event("login_failed", actor=user, entity="user", entity_id=user.id, device_id=device_id,
+                           detail={"refused": "credentials_changed"})
+        db.session.commit()
+        raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     if device_id:
         try:
             device = claim_device(user, device_id)

@@ -3,11 +3,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.extensions import db
 from server.models import AuditEvent, LoginFailure, User, UserSession, utcnow
 from server.services import auth as auth_service
+from server.services.passwords import hash_password
 from tests import factories
 from tests.conftest import make_app
 
@@ -139,6 +140,28 @@ def test_password_change_ends_every_session(app, town, login):
         actions = db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.actor_id == town.users["head_a"])).all()
         assert "password_changed" in actions
+
+
+@pytest.mark.parametrize("change", ["password", "disabled"])
+def test_a_login_checked_before_a_password_change_or_disabling_gets_no_session(app, town, monkeypatch, change):
+    """A phone logging in with the old password while the worker changes it elsewhere: its password
+    was right when checked, but the change commits before its session starts. The change ended
+    every session, and the one about to start must not take the new session version."""
+    real_start = auth_service.start_session
+
+    def changed_meanwhile(user, device_id):
+        values = {"session_version": User.session_version + 1}
+        values.update({"password_hash": hash_password(NEW_PASSWORD)} if change == "password"
+                      else {"active": False})
+        with db.engine.begin() as other:  # another request's transaction, committed in between
+            other.execute(update(User).where(User.id == town.users["head_a"]).values(**values))
+        return real_start(user, device_id)
+    monkeypatch.setattr(auth_service, "start_session", changed_meanwhile)
+    assert _login(app.test_client(), "head_a", factories.PASSWORD).get_json() == INVALID
+    assert _sessions(app, town.users["head_a"]) == []
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
+        assert (event.actor_id, event.detail) == (town.users["head_a"], {"refused": "credentials_changed"})
 
 
 @pytest.mark.parametrize("new_password, message", [
