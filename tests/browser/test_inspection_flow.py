@@ -210,10 +210,8 @@ def test_inspection_offline_with_photo_then_reinspection(browser, live_server):
     assert problems == []
 
 
-def test_an_inspection_the_server_refuses_opens_no_violation_on_the_phone(browser, live_server):
-    """Findings count only once the server holds them: a refused inspection stays on the phone,
-    marked, for the inspector to fix or give up, and the venue is still uninspected and clear."""
-    context, page = offline_at_inspection(browser, live_server)
+def fail_identity_pass_the_rest(page) -> None:
+    """Answer the open checklist (identity failed with its note, the others passed) and save it."""
     items = page.locator(".check-item")
     items.nth(0).get_by_label("不合格").check()
     items.nth(0).get_by_label("问题说明").fill(NOTES["verify_identity"])
@@ -221,6 +219,13 @@ def test_an_inspection_the_server_refuses_opens_no_violation_on_the_phone(browse
         items.nth(i).get_by_label("合格", exact=True).check()
     page.get_by_role("button", name="保存检查").click()
     expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+
+
+def test_an_inspection_the_server_refuses_opens_no_violation_on_the_phone(browser, live_server):
+    """Findings count only once the server holds them: a refused inspection stays on the phone,
+    marked, for the inspector to fix or give up, and the venue is still uninspected and clear."""
+    context, page = offline_at_inspection(browser, live_server)
+    fail_identity_pass_the_rest(page)
     venue_b = page.locator("li.venue").first
     expect(venue_b.get_by_test_id("open-violations")).to_have_text("待整改 1")
     expect(venue_b.locator(".meta")).to_contain_text("（待同步）")
@@ -508,13 +513,7 @@ def test_a_reinspection_refused_with_the_inspection_it_rechecks_goes_again_once_
     re-inspection goes on its own, as a visit refused with its child's registration does; it waited
     for the inspector to press 重新提交 on it too."""
     context, page = offline_at_inspection(browser, live_server)
-    items = page.locator(".check-item")
-    items.nth(0).get_by_label("不合格").check()
-    items.nth(0).get_by_label("问题说明").fill(NOTES["verify_identity"])
-    for i in (1, 2):
-        items.nth(i).get_by_label("合格", exact=True).check()
-    page.get_by_role("button", name="保存检查").click()
-    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    fail_identity_pass_the_rest(page)
     page.get_by_role("link", name="复查 测试b宾馆").click()
     expect(page.get_by_role("heading", name="复查 测试b宾馆")).to_be_visible()
     page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()

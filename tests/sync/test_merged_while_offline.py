@@ -46,6 +46,17 @@ def _clue(child_id: str) -> dict:
                                                     "place": "村口"})
 
 
+def _twin_of_a1(app, town, login):
+    """Give child a1 an ID number; worker_b registers the same child in household b1: (worker_b, twin)."""
+    id_number = valid_id_number("43069920150101002")
+    with app.app_context():
+        db.session.get(Child, town.children["a1"]).id_number = id_number
+        db.session.commit()
+    worker = login("worker_b", device_id="phone-worker-b-0001")
+    twin = _twin(worker, town.households["b1"], id_number=id_number)
+    return worker, twin
+
+
 def test_a_visit_and_a_clue_recorded_on_a_merged_duplicate_are_filed_on_the_child_it_was_merged_into(
         app, town, login):
     worker = login("worker_a", device_id=WORKER_PHONE)
@@ -106,12 +117,7 @@ def test_a_visit_on_a_duplicate_merged_into_a_child_of_another_village_is_filed_
     number): the visit, and a correction of one made before the merge, are child a1's, in grid a1,
     and worker_b's phone lets them go. The correction stays at the home its original was made at,
     as the original does (a merge re-points a visit's child, not where it was made)."""
-    id_number = valid_id_number("43069920150101002")
-    with app.app_context():
-        db.session.get(Child, town.children["a1"]).id_number = id_number
-        db.session.commit()
-    worker = login("worker_b", device_id="phone-worker-b-0001")
-    twin = _twin(worker, town.households["b1"], id_number=id_number)
+    worker, twin = _twin_of_a1(app, town, login)
     first = _visit(twin, notes="监护人不在家")
     assert [r["status"] for r in push(worker, [first])["results"]] == ["applied"]
     _, cursor = pull_all(worker)
@@ -220,12 +226,7 @@ def test_a_visit_on_a_merged_duplicate_filed_out_of_reach_is_let_go_whatever_cur
     """The duplicate is still the phone's to file on (in its grid, merged): a push with no cursor, or
     with one of a first pull not yet through, files the visit on the child in village a all the same,
     and the phone is told to let it go, as with a full cursor."""
-    id_number = valid_id_number("43069920150101002")
-    with app.app_context():
-        db.session.get(Child, town.children["a1"]).id_number = id_number
-        db.session.commit()
-    worker = login("worker_b", device_id="phone-worker-b-0001")
-    twin = _twin(worker, town.households["b1"], id_number=id_number)
+    worker, twin = _twin_of_a1(app, town, login)
     _merge(login("admin", device_id="phone-admin-0001"), twin, town.children["a1"])
     first_page = worker.get("/api/sync/pull?limit=1").get_json()
     assert first_page["more"]
