@@ -58,7 +58,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
     the report still goes to the police: a mandatory report is never refused for its link.
     """
     original = filing.correction_of(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
-                        find=lambda clue_id: _own_clue(actor, clue_id))
+                                    find=lambda clue_id: _own_clue(actor, clue_id))
     if original is not None and original.status != "new":
         # The station's handling belongs to the clue it received; a correction would start afresh.
         raise validation_error({"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})

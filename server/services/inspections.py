@@ -44,7 +44,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
     venue = filing.in_scope(actor, Venue, data.pop("venue_id"), "venue_id", "场所不存在")
     template = checklists.template_for_venue_type(venue.type, data.get("template_version"))
     original = filing.correction_of(actor, Inspection, data, "venue_id", venue.id, "检查记录", "场所",
-                        author="inspector_id")
+                                    author="inspector_id")
     # A correction re-checks what its original re-checked unless it says otherwise.
     reinspection_of = data.pop("reinspection_of", None) or (original.reinspection_of if original else None)
     if reinspection_of:

@@ -198,10 +198,10 @@ def survivor(model, record):
 
 
 def scope_at(user, seq: int) -> tuple[dict, int | None] | None:
-    """Return the user's scope at change-log position `seq` and the audit event of the move that left
-    it (None: it is the user's scope now), read from the user's moves (`users.update_user` records each with a
-    position of its own); None when that cannot be told: a move recorded without its position
-    (before moves recorded one) that may have come after `seq`."""
+    """Return the user's scope at change-log position `seq` and the audit event of the move that
+    left it (None: it is the user's scope now), read from the user's moves (`users.update_user`
+    records each with a position of its own); None when that cannot be told: a move recorded
+    without its position (before moves recorded one) that may have come after `seq`."""
     moves = db.session.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.detail).where(
         AuditEvent.entity == "user", AuditEvent.entity_id == user.id,
         AuditEvent.action == "user.update").order_by(AuditEvent.seq)).all()

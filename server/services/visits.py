@@ -37,8 +37,8 @@ def record_visit(actor, data: dict, device_id: str | None = None,
     scope.require_write(actor, Visit)
     child, left, merged = filing.held_child(actor, data.pop("child_id"), held)
     _check_home_visit_answers(data.get("answers") or {}, data.get("template_version"))
-    original = filing.correction_of(actor, Visit, data, "child_id", child.id, "走访记录", "儿童", held=held,
-                        author="worker_id")
+    original = filing.correction_of(actor, Visit, data, "child_id", child.id, "走访记录", "儿童",
+                                    held=held, author="worker_id")
     amends = original.id if original is not None else None
     household = _visited_home(child, original)
     fix, now = filing.take_fix(data), utcnow()
