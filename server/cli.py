@@ -1,5 +1,5 @@
-"""Command-line commands: create-user, demo-data, keys rotate, audit verify, prune-tombstones, age-out,
-recount.
+"""Command-line commands: create-user, reset-password, demo-data, keys rotate, audit verify,
+prune-tombstones, age-out, recount.
 
 Each runs in an app context of its own (with_appcontext), so it also works from
 `app.test_cli_runner()` and any other click invoker, not only from the `flask` command.
@@ -12,6 +12,12 @@ from flask.cli import with_appcontext
 
 from .crypto import FieldCipher, load_keyring
 from .extensions import db
+
+
+def _password(label: str, from_stdin: bool) -> str:
+    """A password from standard input's first line, or typed twice at a hidden prompt."""
+    return (sys.stdin.readline().rstrip("\n") if from_stdin
+            else click.prompt(label, hide_input=True, confirmation_prompt=True))
 
 
 @click.command("create-user")
@@ -29,8 +35,7 @@ def create_user_command(username, role, village, grids, unit, display_name, pass
     from .errors import ApiError
     from .services.users import create_user
 
-    password = (sys.stdin.readline().rstrip("\n") if password_stdin
-                else click.prompt("密码", hide_input=True, confirmation_prompt=True))
+    password = _password("密码", password_stdin)
     data = {"username": username, "password": password, "role": role,
             "display_name": display_name or username, "grid_ids": list(grids)}
     if village:
@@ -42,6 +47,23 @@ def create_user_command(username, role, village, grids, unit, display_name, pass
     except ApiError as err:
         raise click.ClickException(f"{err.message} {err.fields or ''}".strip()) from None
     click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the new password from standard input")
+@with_appcontext
+def reset_password_command(username, password_stdin):
+    """Set a new password for an account whose user forgot it (a town admin's own, say); its sessions end."""
+    from .errors import ApiError
+    from .services import users
+
+    password = _password("新密码", password_stdin)
+    try:
+        users.reset_password(None, users.id_of(username), password)
+    except ApiError as err:
+        raise click.ClickException(f"{err.message} {err.fields or ''}".strip()) from None
+    click.echo(f"password of {username.strip()} reset; its sessions ended")
 
 
 @click.command("demo-data")
@@ -150,5 +172,5 @@ def recount_command():
     click.echo(f"{children} children and {venues} venues recounted")
 
 
-COMMANDS = (create_user_command, demo_data_command, keys_group, audit_group, prune_tombstones_command,
-            age_out_command, recount_command)
+COMMANDS = (create_user_command, reset_password_command, demo_data_command, keys_group, audit_group,
+            prune_tombstones_command, age_out_command, recount_command)

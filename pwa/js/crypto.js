@@ -1,6 +1,7 @@
 // WebCrypto only: the phone's data key, wrapped by a key derived from the password; seal and open values.
 export const ITERATIONS = 310000;
 const WRAP_AAD = 'meta:auth:key';
+const RECOVERY_AAD = 'meta:auth:recovery';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -40,6 +41,21 @@ export async function wrapDataKey(password, raw) {
 /** The data key's bytes from what `kek` wrapped; throws when `kek` does not open it. */
 export async function unwrapDataKey(kek, wrapped) {
   return new Uint8Array(await unsealBytes(kek, wrapped, WRAP_AAD));
+}
+
+/** This device's recovery key, as the server answers it (base64url): usable, never exportable. */
+export function importRecoveryKey(text) {
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
+  const raw = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+}
+
+/** The data key's bytes wrapped under the device's recovery key, for the auth row to keep. */
+export const wrapForRecovery = (key, raw) => sealBytes(key, raw, RECOVERY_AAD);
+
+/** The data key's bytes from what wrapForRecovery made; throws when `key` does not open it. */
+export async function unwrapForRecovery(key, wrapped) {
+  return new Uint8Array(await unsealBytes(key, wrapped, RECOVERY_AAD));
 }
 
 /** Open the data key of an auth row with `password`: `{raw, kek}`; throws on a wrong password. A

@@ -2,7 +2,8 @@
 // another device, logout and wipes.
 import * as api from './api.js';
 import * as db from './db.js';
-import { importDataKey, newDataKeyBytes, newId, openDataKey, seal, unseal, unwrapDataKey, wrapDataKey } from './crypto.js';
+import { importDataKey, importRecoveryKey, newDataKeyBytes, newId, openDataKey, seal, unseal, unwrapDataKey,
+  unwrapForRecovery, wrapDataKey, wrapForRecovery } from './crypto.js';
 import * as state from './state.js';
 import * as store from './store.js';
 import { T } from './i18n/zh-CN.js';
@@ -15,7 +16,10 @@ const RETRY_END_MS = 60 * 1000;
 let ending = Promise.resolve();
 let connecting = Promise.resolve();
 // The data is sealed with a random data key, kept wrapped by a key derived from the password: a
-// password changed on another device re-wraps that small blob, never the records.
+// password changed on another device re-wraps that small blob, never the records. It is kept
+// wrapped under this device's recovery key too, which only the server holds and gives only to a
+// session of this user on this device: a password the worker forgot, reset by the town admin, still
+// opens what the phone holds unsynced. A revoke erases that key on the server.
 let kek = null;  // opens the data key's wrapping, while this tab has the data open
 let changedTo = null;  // {password, user}: the server took it, the data here does not open with it yet
 
@@ -61,7 +65,7 @@ async function openKey(auth, password) {
     return opened;
   }
   const server = await serverTakes(auth, password);
-  if (server) return { changed: true };
+  if (server) return await recover(auth, password) || { changed: true };
   // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
   const failures = await db.countFailure();
   if (failures === null || failures >= MAX_TRIES) {
@@ -85,6 +89,46 @@ async function serverTakes(auth, password) {
   }
 }
 
+/** This device's recovery key, from the server: the session must be this user's on this device. */
+async function recoveryKey() {
+  return importRecoveryKey((await api.post('/api/auth/recovery-key')).recovery_key);
+}
+
+/** Wrap the data key, open in this tab, under this device's recovery key too, once. With no
+ *  network or session at hand it is left for the next time the phone connects. */
+async function keepRecoverable() {
+  try {
+    const auth = await db.getAuth();
+    if (!auth || auth.recovery || !auth.wrapped || !kek) return;
+    const raw = await unwrapDataKey(kek, auth.wrapped);
+    await db.updateAuth(auth, { recovery: await wrapForRecovery(await recoveryKey(), raw) });
+  } catch (e) { /* the next connection tries again */ }
+}
+
+/** A password the server took opens no data here (reset by the town admin, or changed on another
+ *  device): open the data with this device's recovery key and wrap it under that password, which
+ *  unlocks the phone from now on. `{key, auth}`, or null when the phone keeps no such wrapping or
+ *  the server no key for it (the previous password is then asked for). */
+async function recover(auth, password) {
+  if (!auth.recovery) return null;
+  let raw;
+  let key;
+  try {
+    raw = await unwrapForRecovery(await recoveryKey(), auth.recovery);
+    key = await importDataKey(raw);
+    await unseal(key, auth.check, CHECK_AAD);
+  } catch (e) {
+    return null;
+  }
+  const wrapping = await wrapDataKey(password, raw);
+  const row = await db.updateAuth(auth, { ...wrapping.fields, refused: false, failures: 0 });
+  if (!row) return null;  // another tab re-wrapped it meanwhile
+  kek = wrapping.kek;
+  changedTo = null;
+  state.set({ passwordChanged: false });
+  return { key, auth: row };
+}
+
 /** Login online. On a phone without data (first login, or after a wipe) it sets up the local key
  *  and verifier. With the same user's data already here (another tab logged in meanwhile), the
  *  password must open that data's key, which is kept: a new one would leave it sealed for good.
@@ -94,7 +138,9 @@ export async function login(username, password) {
   // and let the later cookie replace the earlier tab's session. Second, a tab finds the first's
   // data and logs in keeping its key and device.
   const first = await oneAtATime(() => loginOnce(username, password));
-  return first.user ? first : loginKeeping(first.existing, password);
+  const done = first.user ? first : await loginKeeping(first.existing, password);
+  if (done.user) await keepRecoverable();
+  return done;
 }
 
 async function loginOnce(username, password) {
@@ -224,6 +270,7 @@ async function reconnect(auth, password) {
       state.set({ needsLogin: false });
     }
   });
+  await keepRecoverable();
 }
 
 /** Log in, on its own, with the password the local data opens with, unless the server has refused
@@ -271,7 +318,7 @@ export async function relogin(password) {
     if (!here) await rewrap(auth, password);
     state.set({ needsLogin: false, passwordChanged: false });
     return user;
-  });
+  }).then(async (user) => { await keepRecoverable(); return user; });
 }
 
 /** Try once to end the server session: a locked phone must not leave a live session in the

@@ -81,6 +81,10 @@ class Device(Timestamped, db.Model):
     last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    # The phone keeps its data key wrapped under this too: a password reset by the town admin still
+    # opens what it holds unsynced (devices.recovery_key). Erased when the device is revoked.
+    recovery_key_ct: Mapped[bytes | None] = ciphertext()
+    recovery_key = EncryptedField(kind="bytes")
 
 
 class LoginFailure(db.Model):

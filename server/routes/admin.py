@@ -12,7 +12,7 @@ from ..schemas.admin import (
     DeviceQuerySchema,
     DeviceSchema,
 )
-from ..schemas.auth import UserCreateSchema, UserSchema, UserUpdateSchema
+from ..schemas.auth import PasswordResetSchema, UserCreateSchema, UserSchema, UserUpdateSchema
 from ..schemas.common import PageQuerySchema, dump_page, page_schema
 from ..services import audit, devices, users
 from .common import actor, api_doc, device_id, json_body, query_args
@@ -46,6 +46,16 @@ def create_user():
     """Create an account."""
     user = users.create_user(actor(), json_body(UserCreateSchema()))
     return UserSchema().dump(user), 201
+
+
+@bp.post("/users/<user_id>/password")
+@api_doc(body=PasswordResetSchema, status=204)
+@town_admin_only
+def reset_password(user_id: str):
+    """Set the password of an account whose user forgot it; its sessions end."""
+    data = json_body(PasswordResetSchema())
+    users.reset_password(actor(), user_id, data["new_password"], device_id())
+    return "", 204
 
 
 @bp.patch("/users/<user_id>")

@@ -1,10 +1,12 @@
-"""Log in, log out, who am I, change my password."""
+"""Log in, log out, who am I, change my password, my phone's recovery key."""
+import base64
+
 from flask import Blueprint, current_app, session
 from flask_login import login_required, login_user, logout_user
 
-from ..schemas.auth import LoginSchema, PasswordChangeSchema, SessionSchema
+from ..schemas.auth import LoginSchema, PasswordChangeSchema, RecoveryKeySchema, SessionSchema
 from ..security import new_csrf_token
-from ..services import auth
+from ..services import auth, devices
 from .common import actor, api_doc, device_id, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -54,3 +56,12 @@ def change_password():
     logout_user()
     session.clear()
     return "", 204
+
+
+@bp.post("/recovery-key")
+@api_doc(response=RecoveryKeySchema)
+@login_required
+def recovery_key():
+    """The key this session's device wraps its data key under besides the password (audited)."""
+    key = devices.recovery_key(actor(), device_id())
+    return RecoveryKeySchema().dump({"recovery_key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()})

@@ -20,6 +20,12 @@ class PasswordChangeSchema(StrictSchema):
     new_password = fields.String(required=True, validate=validate.Length(max=256))
 
 
+class PasswordResetSchema(StrictSchema):
+    """POST /api/users/{id}/password (town admin)."""
+
+    new_password = fields.String(required=True, validate=validate.Length(max=256))
+
+
 class ScopeSchema(Schema):
     """What a user covers."""
 
@@ -49,6 +55,12 @@ class SessionSchema(Schema):
 
     user = fields.Nested(UserSchema)
     csrf_token = fields.String()
+
+
+class RecoveryKeySchema(Schema):
+    """The answer of POST /api/auth/recovery-key: 32 random bytes, base64url without padding."""
+
+    recovery_key = fields.String()
 
 
 class UserCreateSchema(StrictSchema):

@@ -195,6 +195,11 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     db.session.commit()
 
 
+def lift_lockout(username: str) -> None:
+    """Forget an account's failed logins, in the caller's transaction (its password was reset)."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key(username)))
+
+
 def set_password(user: User, password: str, field: str = "password") -> None:
     """Hash and set a password that passes the policy, or raise 422 naming the request's field."""
     problems = password_problems(password, user.username)

@@ -8,7 +8,7 @@ from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, User, Village, new_id
 from . import audit, changes, plans, scope
-from .auth import end_all_sessions, set_password
+from .auth import end_all_sessions, lift_lockout, set_password
 from .listing import Page, paginate
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
@@ -150,6 +150,32 @@ def update_user(actor, user_id: str, data: dict, device_id: str | None = None) -
     plans.release_helper(actor, user, device_id)
     db.session.commit()
     return user
+
+
+def id_of(username: str) -> str:
+    """Return the id of the account named `username` (whatever its case), or raise 404."""
+    user_id = db.session.scalar(select(User.id).where(func.lower(User.username) == username.strip().lower()))
+    if user_id is None:
+        raise ApiError(404, message="没有这个用户名的账号")
+    return user_id
+
+
+def reset_password(actor, user_id: str, new_password: str, device_id: str | None = None) -> None:
+    """Set the password of an account whose user forgot it; end its sessions and lift its login
+    lockout. The phones it used open their data with the new one (devices.recovery_key). One's own
+    is changed with the old one (auth.change_password); `actor` None is the reset-password command,
+    for a town admin who forgot theirs."""
+    changes.lock_writers()
+    user = db.session.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise ApiError(404)
+    if actor is not None and user.id == actor.id:
+        raise ApiError(409, "own_account", "请在“修改密码”中用原密码修改自己的密码")
+    set_password(user, new_password, field="new_password")
+    end_all_sessions(user)
+    lift_lockout(user.username)
+    audit.record_event("user.password_reset", actor, "user", user.id, device_id)
+    db.session.commit()
 
 
 def list_users(args: dict) -> Page:

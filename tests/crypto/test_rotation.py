@@ -22,6 +22,7 @@ from server.models import (
     ChangeLog,
     Child,
     Clue,
+    Device,
     GuardianPhone,
     Household,
     Inspection,
@@ -99,7 +100,9 @@ def seed_every_encrypted_table(ids) -> None:
                        mime="image/png", created_by=ids.users["inspector"])
     photo.content = png(text="整改前照片".encode())
     photo.size = len(photo.content)
-    db.session.add_all([inspection, check, photo])
+    phone = Device(id="pwa-rotation-phone", user_id=ids.users["worker_a"])
+    phone.recovery_key = bytes(range(32))
+    db.session.add_all([inspection, check, photo, phone])
     for n in range(25):
         audit.record_event("reveal", actor_id=ids.users["admin"], entity="child", entity_id=child.id,
                            detail={"field": "id_number"}, reason=f"核实身份第{n}次")

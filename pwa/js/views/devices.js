@@ -1,10 +1,12 @@
 // 设备管理 (town admin): every phone or PC that logged in, when it last logged in, sent and fetched
-// records; a lost phone is stopped here, and wipes itself the next time it reaches the server.
-import { h, page, confirmDialog, toast, fmtTime } from '../ui.js';
+// records; a lost phone is stopped here, and wipes itself the next time it reaches the server. A
+// password its user forgot is set anew here: the phone then opens its unsynced records with it.
+import { h, page, confirmDialog, toast, fmtTime, field } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
 import { errorText, failure, offlineNotice, role } from '../online.js';
 import { deviceId } from '../session.js';
+import * as state from '../state.js';
 
 const ROLE = { grid_worker: '网格员', village_head: '村/社区负责人', inspector: '联合执法队员', police: '派出所',
   town_admin: '镇平安办' };
@@ -29,6 +31,35 @@ function facts(d) {
     h('dt', {}, '最近上传'), h('dd', {}, when(d.last_push_at)),
     h('dt', {}, '最近下载'), h('dd', {}, when(d.last_pull_at)),
     d.revoked_at ? [h('dt', {}, '停用时间'), h('dd', {}, fmtTime(d.revoked_at))] : null);
+}
+
+/** A new password for the user of `d`, who forgot hers: every login of that account ends, and her
+ *  phones open what they hold unsynced with the new one once online. */
+function resetForm(d, name) {
+  const out = h('p', { class: 'error', role: 'alert' });
+  const open = h('button', { type: 'button', class: 'btn' }, '重置该用户的密码');
+  const pass = h('input', { type: 'password', autocomplete: 'new-password', required: true });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, '设置新密码');
+  const form = h('form', { class: 'stack', hidden: true, novalidate: true },
+    field('新密码', pass, '至少 8 位，不能太常见、不能含用户名；请当面或电话告知本人，不要在群聊里发送。'), submit);
+  open.addEventListener('click', () => { form.hidden = false; open.hidden = true; pass.focus(); });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    out.textContent = '';
+    submit.disabled = true;
+    try {
+      await api.post(`/api/users/${encodeURIComponent(d.user_id)}/password`, { new_password: pass.value });
+      pass.value = '';
+      form.hidden = true;
+      open.hidden = false;
+      toast(`已为 ${name} 设置新密码；其账号已在所有设备上退出，用新密码登录后，手机上未同步的记录仍在。`);
+    } catch (err) {
+      out.textContent = errorText(err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h('div', { 'data-testid': 'password-reset' }, open, form, out);
 }
 
 function item(d, mine) {
@@ -60,6 +91,8 @@ function item(d, mine) {
       }
     });
     li.append(out, stop);
+    const me = state.get().user;
+    if (d.user_id && (!me || d.user_id !== me.id)) li.append(resetForm(d, name));
   }
   return li;
 }

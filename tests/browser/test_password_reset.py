@@ -1,0 +1,111 @@
+"""A worker forgot her password while her phone held an unsynced visit: the town admin sets a new one
+(设备管理), and the new one opens the phone's data through the device's recovery key, which the server
+erases when the device is revoked."""
+import base64
+import re
+
+from playwright.sync_api import expect
+
+from server.extensions import db
+from server.models import Device
+
+from .. import factories
+from . import helpers
+from .conftest import PHONE
+from .test_password_changed import (
+    AUTH,
+    phone_with_unsynced_visit,
+    refused_as_wrong,
+    synced_in_the_end,
+    try_password,
+)
+
+NEW_PASSWORD = "Vergessen-neu-2026"
+RECOVERABLE = "() => import('/js/db.js').then((d) => d.getAuth()).then((a) => Boolean(a && a.recovery))"
+DESK = {"viewport": {"width": 1280, "height": 800}}
+
+
+def recovery_key(live_server, device_id: str) -> bytes | None:
+    with live_server.app.app_context():
+        key = db.session.get(Device, device_id).recovery_key
+        db.session.remove()
+        return key
+
+
+def reset_by_admin(live_server, password: str = NEW_PASSWORD) -> None:
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    answer = admin.post(f"/api/users/{live_server.ids.users['worker_a']}/password",
+                        json={"new_password": password})
+    assert answer.status_code == 204, answer.get_json()
+
+
+def locked_offline(page) -> None:
+    helpers.wait_installed(page)
+    helpers.go_offline(page.context)
+    page.reload()
+    expect(page.get_by_role("button", name="解锁")).to_be_visible()
+
+
+def test_a_password_reset_by_the_admin_opens_the_unsynced_visit_on_the_phone(browser, live_server):
+    note = "忘记密码前未同步的走访"
+    context, page = phone_with_unsynced_visit(browser, live_server, note)
+    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    auth = page.evaluate(AUTH)
+    key = recovery_key(live_server, auth["device_id"])
+    assert len(key) == 32
+    dump = str(helpers.raw_indexeddb(page))  # the phone keeps a wrapping under the key, never the key
+    assert key.hex() not in dump and base64.urlsafe_b64encode(key).rstrip(b"=").decode() not in dump
+
+    locked_offline(page)
+    refused_as_wrong(page, "Nicht-mehr-gewusst-1", 4)  # offline, a guess counts
+    reset_by_admin(live_server)
+    helpers.go_online(context)
+    try_password(page, NEW_PASSWORD)
+    expect(page.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.get_by_test_id("password-changed")).to_have_count(0)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    assert page.evaluate(AUTH)["failures"] == 0
+
+    page.reload()  # from now on the new password unlocks, offline too; the forgotten one no more
+    refused_as_wrong(page, factories.PASSWORD, 4)
+    helpers.go_offline(context)
+    page.reload()
+    helpers.unlock(page, NEW_PASSWORD)
+    helpers.go_online(context)
+    synced_in_the_end(page, live_server, note)
+    assert recovery_key(live_server, auth["device_id"]) == key
+    context.close()
+
+
+def test_the_town_admin_resets_a_workers_password_from_the_devices_screen(browser, live_server):
+    phone = browser.new_context(**PHONE)
+    worker = phone.new_page()
+    helpers.login(worker, live_server.url, "worker_a")
+    worker_device = worker.evaluate(AUTH)["device_id"]
+
+    desk = browser.new_context(**DESK)
+    page = desk.new_page()
+    helpers.login(page, live_server.url, "admin")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    page.get_by_role("link", name=re.compile("^设备管理")).click()
+    card = page.locator(f"[data-device='{worker_device}']")
+    mine = page.locator('[data-testid="device-item"]').filter(has=page.get_by_test_id("device-mine"))
+    expect(mine).to_have_count(1)
+    expect(mine.get_by_test_id("password-reset")).to_have_count(0)  # one's own is changed with the old one
+
+    card.get_by_role("button", name="重置该用户的密码").click()
+    card.get_by_label("新密码").fill("12345678")
+    card.get_by_role("button", name="设置新密码").click()
+    expect(card.get_by_role("alert")).to_contain_text("该密码过于常见，请换一个", timeout=helpers.TIMEOUT)
+    client = factories.ApiClient(live_server.app.test_client())
+    client.login("worker_a")  # unchanged so far
+
+    card.get_by_label("新密码").fill(NEW_PASSWORD)
+    card.get_by_role("button", name="设置新密码").click()
+    expect(page.locator("#toast")).to_contain_text("已为 测试worker_a 设置新密码", timeout=helpers.TIMEOUT)
+    expect(card.get_by_label("新密码")).to_be_hidden()
+    assert client.get("/api/auth/me").status_code == 401  # every session of hers ended
+    client.login("worker_a", NEW_PASSWORD)
+    phone.close()
+    desk.close()
