@@ -5,7 +5,9 @@ text: a child's name searched in a ledger (`q`), the reason given for an unmaske
 import logging
 import re
 
-QUERY = re.compile(r"\?[^\s'\"]*")
+# Up to the protocol that ends a request line, else to the end of a raw line werkzeug quotes, else
+# to the end: the path is logged decoded, so the query may hold quotes; a malformed line, spaces.
+QUERY = re.compile(r"\?.*?(?=\s+HTTP/\d|['\"]\)?$|$)")
 
 
 class WithoutQuery(logging.Filter):

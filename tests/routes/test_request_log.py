@@ -50,3 +50,34 @@ def test_the_request_log_leaves_out_query_strings(app, werkzeug_log):
     assert "/api/ledgers/children?…" in text
     for secret in ("欧阳明月", "核查身份", "司马小雨", quote("欧阳明月"), "q=", "reason="):
         assert secret not in text
+
+
+def test_a_quote_in_the_query_does_not_end_what_is_left_out(app, werkzeug_log):
+    """Werkzeug decodes the path it logs (%22 becomes ", %27 becomes '): a search or an unmasked
+    export's reason with a quote in it is left out whole, not up to the quote. So is the rest of a
+    malformed request's raw line after a space in its query."""
+    request_log.install()
+    logger, lines = werkzeug_log, Lines()
+    logger.addHandler(lines)
+    level, logger.level = logger.level, logging.INFO
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        searched, reason = quote('欧阳"明月'), quote("法院'调取'司马小雨户籍")
+        query = f"q={searched}&reason={reason}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/api/health?{query}") as response:
+            assert response.status == 200
+        with socket.create_connection(("127.0.0.1", server.server_port)) as raw:
+            raw.sendall("GET /api/ledgers/children?q=诸葛 晓东 HTTP/1.1\r\n\r\n".encode())
+            raw.recv(1024)
+    finally:
+        server.shutdown()
+        thread.join()
+        logger.removeHandler(lines)
+        logger.level = level
+    text = "\n".join(lines.lines)
+    assert '"GET /api/health?… HTTP/1.1" 200' in text
+    assert "/api/ledgers/children?…" in text
+    for secret in ("明月", "司马小雨", "调取", "晓东", "reason="):
+        assert secret not in text, text
