@@ -41,18 +41,20 @@ def unreported_visits(actor) -> list[Unreported]:
         if signs:
             shown.append((row, signs))
     reported = _reported_through_corrections({row.id: row.amends_id for row, _ in shown}) \
-        | _reported_about_the_child([row for row, _ in shown])
+        | _reported_about_the_child(actor, [row for row, _ in shown])
     return [Unreported(row.id, row.child_id, row.village_id, row.visited_at, signs)
             for row, signs in shown if row.id not in reported]
 
 
-def _reported_about_the_child(rows: list) -> set[str]:
-    """Of these visits, those a standing clue about the same child that names no visit reports, filed
-    since the day before the visit: clues filed before the phone linked them, or from the child's page.
-    A clue linked to another visit reports that one."""
+def _reported_about_the_child(actor, rows: list) -> set[str]:
+    """Of these visits, those a standing clue the worker filed about the same child that names no
+    visit reports, filed since the day before the visit: clues filed before the phone linked them, or
+    from the child's page. A clue linked to another visit reports that one. Another's clue about the
+    child is about what they saw, and sealed: it neither reports the worker's signs nor shows here."""
     children = {r.child_id for r in rows if r.child_id}
     latest = dict(db.session.execute(select(Clue.child_id, func.max(Clue.created_at)).where(
-        Clue.child_id.in_(children), Clue.source_visit_id.is_(None), *stands(Clue))
+        Clue.child_id.in_(children), Clue.reporter_id == actor.id, Clue.source_visit_id.is_(None),
+        *stands(Clue))
         .group_by(Clue.child_id)).all()) if children else {}
     return {r.id for r in rows if r.child_id in latest and latest[r.child_id] >= r.counted_at - REPORTED_BEFORE}
 

@@ -162,3 +162,19 @@ def test_a_visit_dated_ahead_by_the_phone_is_reported_by_a_clue_filed_after_it_a
     filed = _clue(worker, None, child_id=child)
     assert filed.status_code == 201, filed.get_json()
     assert _missing(worker) == (0, [])
+
+
+def test_another_persons_clue_about_the_child_does_not_report_the_workers_visit(app, town, login):
+    """A clue that names no visit reports the visit of the one who filed it (before the phone linked
+    them, or from the child's page). Another's clue about the child, filed meanwhile, is about what
+    they saw: the worker's signs still wait for the worker's report, and the worker's to-do does not
+    tell the worker that a sealed clue about the child was filed."""
+    worker, child = login("worker_a"), town.children["a1"]
+    hurt = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=2)
+    for someone in ("head_a", "admin"):
+        filed = login(someone).post("/api/clues", json={"description": "学校反映孩子近期情绪异常",
+                                                        "child_id": child})
+        assert filed.status_code == 201, filed.get_json()
+        assert _missing(worker) == (1, [(hurt["id"], TITLE, ["injury_signs"])])
+    assert _clue(worker, None, child_id=child).status_code == 201
+    assert _missing(worker) == (0, [])
