@@ -64,6 +64,10 @@ def _apply_scope(user: User, data: dict) -> None:
         user.grids = _grids(user, data["grid_ids"], bool(data.get("village_id")))
         if user.grids and user.role == "grid_worker":
             user.village_id = user.grids[0].village_id
+    elif "village_id" in data and user.role == "grid_worker" \
+            and any(g.village_id != user.village_id for g in user.grids):
+        # The village named alone would leave the worker's grids in another village.
+        raise validation_error({"village_id": ["网格员的村/社区须与其网格所在的村/社区一致"]})
     if data.get("unit_id"):
         user.unit_id = _by_id_or_name(Unit, data["unit_id"], "unit_id").id
     elif "unit_id" in data:

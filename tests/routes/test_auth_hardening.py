@@ -195,3 +195,20 @@ def test_a_grid_worker_gets_the_grids_named_in_their_own_village_or_a_clear_refu
                      fields={"grid_ids": [message]})
     with app.app_context():
         assert db.session.scalars(select(User).where(User.username == "worker_x9")).all() == []
+
+
+def test_a_grid_workers_village_cannot_be_moved_away_from_their_grids(app, town, login):
+    """A grid worker's village is the village of their grids: an edit naming another village alone
+    left the worker in grid a1 but of village B, offered village B's people as plan helpers, and
+    took the worker off as helper of the plans of their own grid."""
+    admin = login("admin")
+    before = admin.get("/api/users?per_page=500").get_json()["rows"]
+    for scope in ({"village_id": town.villages["b"]}, {"village_id": None}):
+        assert_error(admin.patch(f"/api/users/{town.users['worker_a']}", json=scope), 422,
+                     "validation_error", fields={"village_id": ["网格员的村/社区须与其网格所在的村/社区一致"]})
+    assert admin.get("/api/users?per_page=500").get_json()["rows"] == before
+    helpers = login("worker_a").get("/api/helpers").get_json()["rows"]
+    assert {h["village_id"] for h in helpers} == {town.villages["a"]}
+    moved = admin.patch(f"/api/users/{town.users['worker_a']}",
+                        json={"village_id": town.villages["b"], "grid_ids": [town.grids["b1"]]})
+    assert (moved.status_code, moved.get_json()["scope"]["village_id"]) == (200, town.villages["b"])
