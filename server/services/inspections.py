@@ -55,7 +55,11 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         filing.in_scope(actor, JointOperation, data["operation_id"], "operation_id", "联合行动不存在")
     fix, now = filing.take_fix(data), utcnow()
     record_id = unused_id(Inspection, data)
-    results, notes = _results(template, data.pop("answers"), schedule.local_date(data["inspected_at"]))
+    made = filing.made_no_later_than(Inspection, original, now)
+    counted_at = counted_time(data["inspected_at"], made)
+    # Deadlines run from the day the inspection counts as made: a phone dated a year ahead would
+    # put every failure it found a year off.
+    results, notes = _results(template, data.pop("answers"), schedule.local_date(counted_at))
     inspection = Inspection(id=record_id, venue_id=venue.id, village_id=venue.village_id,
                             inspector_id=actor.id, device_id=device_id, received_at=now,
                             template_key=template["key"], reinspection_of=reinspection_of,
@@ -64,8 +68,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
                             accuracy_m=(fix or {}).get("accuracy_m"))
     inspection.answer_notes = notes or None
     assign(inspection, data)
-    made = filing.made_no_later_than(Inspection, original, now)
-    inspection.counted_at = counted_time(inspection.inspected_at, made)
+    inspection.counted_at = counted_at
     if not inspection.template_version:
         inspection.template_version = template["version"]
     flags, inspection.distance_m = trust.location_flags(fix, {"lat": venue.lat, "lon": venue.lon})

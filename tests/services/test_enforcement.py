@@ -166,6 +166,26 @@ def test_an_inspection_dated_ahead_by_the_phone_counts_as_made_when_it_arrived(a
     assert [v["inspection_id"] for v in api.get("/api/violations").get_json()["rows"]] == [again["id"]]
 
 
+def test_a_failure_dated_ahead_by_the_phone_falls_due_from_the_day_the_inspection_arrived(
+        app, town, login, monkeypatch):
+    """A phone a year ahead dates the inspection next year: its failures are due 7 days after the
+    inspection arrived, not 7 days after the phone's date, so they are overdue a week on; and a
+    deadline the inspector sets is checked against that day, not refused as before the phone's."""
+    api = login("inspector")
+    ahead = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                    at=NOW + timedelta(days=365))
+    arrived = datetime.fromisoformat(ahead["counted_at"]).astimezone(TZ).date()
+    assert [(a["item"], a["deadline"]) for a in ahead["answers"]] == [
+        ("verify_identity", (arrived + timedelta(days=7)).isoformat())]
+    set_by_hand = inspect(api, town.venues["b"], [
+        {"item": "verify_identity", "result": "fail", "deadline": (arrived + timedelta(days=3)).isoformat()}],
+        at=NOW + timedelta(days=365))
+    assert set_by_hand["answers"][0]["deadline"] == (arrived + timedelta(days=3)).isoformat()
+    monkeypatch.setattr(schedule, "local_today", lambda: arrived + timedelta(days=8))
+    assert sorted((v["inspection_id"], v["overdue"]) for v in api.get("/api/violations").get_json()["rows"]) \
+        == sorted([(ahead["id"], True), (set_by_hand["id"], True)])
+
+
 def test_a_correction_from_a_phone_still_ahead_counts_as_made_when_the_inspection_arrived(app, town, login):
     api = login("inspector")
     ahead = inspect(api, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
