@@ -3,12 +3,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..errors import validation_error
 from ..extensions import db
 from ..models import Child
 from . import changes
 from .writes import assign, save_record
 
 ADULT_AGE = 18
+NOT_YET_ADULT = "未满18周岁或未登记出生日期，不能标记为已满18周岁"
 
 
 def eighteenth_birthday(born: date) -> date:
@@ -17,6 +19,17 @@ def eighteenth_birthday(born: date) -> date:
         return born.replace(year=born.year + ADULT_AGE)
     except ValueError:
         return date(born.year + ADULT_AGE, 3, 1)
+
+
+def check_aged_out(status: str | None, birth_date: date | None, birth_year: int | None, today: date) -> None:
+    """Refuse the status aged out for a child who cannot have turned 18 by `today` (born this late in
+    the year given, or on the date given) or whose birth is not registered: it takes the child off
+    the visit schedule, the plans and the report's active children."""
+    if status != "aged_out":
+        return
+    earliest = birth_date or (date(birth_year, 1, 1) if birth_year else None)
+    if earliest is None or eighteenth_birthday(earliest) > today:
+        raise validation_error({"status": [NOT_YET_ADULT]})
 
 
 def age_out(today: date) -> int:

@@ -22,7 +22,7 @@ from ..models import (
     Visit,
     utcnow,
 )
-from . import plans, risk, scope, trust
+from . import ageing, plans, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .writes import assign, new_record, save_record
 
@@ -180,9 +180,12 @@ def create_child(actor, data: dict, device_id: str | None = None,
     except ApiError:
         raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
     data["registered_at"] = _registered_at(data.get("registered_at"), device_time)
+    data = _child_fields(data)
+    ageing.check_aged_out(data.get("status"), data.get("birth_date"), data.get("birth_year"),
+                          schedule.local_today())
     child = new_record(Child, data)
     child.grid_id, child.village_id = household.grid_id, household.village_id
-    assign(child, _child_fields(data))
+    assign(child, data)
     # The rules score categories: a child registered disabled or disadvantaged is not left at low
     # until a first visit, and one whose level needs a plan gets a draft.
     risk.reassess(child, None)
@@ -200,7 +203,11 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
         except ApiError:
             raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
         data.update(grid_id=household.grid_id, village_id=household.village_id)
-    changed = assign(child, _child_fields(data))
+    data = _child_fields(data)
+    status, born = data.get("status", child.status), data.get("birth_date", child.birth_date)
+    if (status, born) != (child.status, child.birth_date):
+        ageing.check_aged_out(status, born, data.get("birth_year", child.birth_year), schedule.local_today())
+    changed = assign(child, data)
     if "categories" in changed:  # the rules score categories: the edit saves with its new assessment
         risk.refresh_child(actor, child, device_id, changed)
     else:

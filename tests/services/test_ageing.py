@@ -10,7 +10,8 @@ from server.models import AuditEvent, Child
 from server.services import ageing, schedule
 from server.services.audit import verify_chain
 
-from ..sync.test_push_pull_basics import pull_all
+from ..routes.helpers import assert_error
+from ..sync.test_push_pull_basics import op, pull_all, push
 
 
 def _born(app, town, births: dict) -> None:
@@ -20,7 +21,7 @@ def _born(app, town, births: dict) -> None:
             child = db.session.get(Child, town.children[key])
             if isinstance(born, date):
                 child.birth_date, child.birth_year = born, born.year
-            else:
+            else:  # a year alone, or None: no birth registered
                 child.birth_date, child.birth_year = None, born
         db.session.commit()
 
@@ -87,3 +88,23 @@ def test_the_age_out_command_says_how_many_children_turned_18(app, town, monkeyp
     runner = app.test_cli_runner()
     assert runner.invoke(args=["age-out"]).output == "1 children aged out at 18\n"
     assert runner.invoke(args=["age-out"]).output == "0 children aged out at 18\n"
+
+
+def test_only_a_child_who_has_turned_18_is_marked_aged_out(app, town, login, monkeypatch):
+    """已满18周岁 takes a child off the visit schedule, the plans and the report's active children: the
+    server refuses it, by REST and by sync alike, for a child whose birth says they are under 18 or
+    who has no birth registered; a child who has turned 18 may be marked so by hand."""
+    _born(app, town, {"a1": date(2008, 6, 2), "a2": None})
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 6, 1))
+    head = login("head_a", device_id="phone-ageing-head-a")
+    message = {"status": ["未满18周岁或未登记出生日期，不能标记为已满18周岁"]}
+    a1, a2 = (f"/api/children/{town.children[k]}" for k in ("a1", "a2"))
+    assert_error(head.edit(a1, {"status": "aged_out"}), 422, "validation_error", message)
+    version = head.get(a2).get_json()["version"]
+    aged = op("child", "update", town.children["a2"], {"status": "aged_out"}, version)
+    results = push(head, [aged])["results"]
+    assert [(r["status"], r.get("errors")) for r in results] == [("rejected", message)]
+    assert _statuses(app, town) == {"a1": "active", "a2": "active", "b1": "active"}
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 6, 2))
+    assert head.edit(a1, {"status": "aged_out"}).get_json()["status"] == "aged_out"
+    assert _statuses(app, town) == {"a1": "aged_out", "a2": "active", "b1": "active"}
