@@ -96,6 +96,8 @@ def _absorb(survivor: Child, duplicate: Child) -> list[str]:
         if getattr(survivor, name) in (None, "") and getattr(duplicate, name) not in (None, ""):
             setattr(survivor, name, getattr(duplicate, name))
             changed.append(name)
+    if "birth_date" in changed:  # the year goes with the date: the age-out job selects children by it
+        changed += assign(survivor, {"birth_year": survivor.birth_date.year})
     latest = max(filter(None, (survivor.last_visit_at, duplicate.last_visit_at)), default=None)
     # One child registered twice was registered the first time: its first visit is due from then.
     first = min(survivor.registered_at, duplicate.registered_at)

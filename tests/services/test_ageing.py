@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent, Child
+from server.models import AuditEvent, Child, new_id
 from server.services import ageing, schedule
 from server.services.audit import verify_chain
 
@@ -107,4 +107,22 @@ def test_only_a_child_who_has_turned_18_is_marked_aged_out(app, town, login, mon
     assert _statuses(app, town) == {"a1": "active", "a2": "active", "b1": "active"}
     monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 6, 2))
     assert head.edit(a1, {"status": "aged_out"}).get_json()["status"] == "aged_out"
+    assert _statuses(app, town) == {"a1": "aged_out", "a2": "active", "b1": "active"}
+
+
+def test_a_child_who_takes_the_birth_date_of_its_duplicate_in_a_merge_ages_out_on_it(app, town, login):
+    """a1 was registered without a birth date; its duplicate, with the same ID number, with one. The
+    merge gives a1 that date, and a1 leaves the active register when it turns 18 on it."""
+    _born(app, town, {"a1": None})
+    with app.app_context():
+        twin = Child(id=new_id(), household_id=town.households["a2"], grid_id=town.grids["a2"],
+                     village_id=town.villages["a"], sex="F", categories=["left_behind"], birth_year=2008)
+        twin.name, twin.birth_date, twin.id_number = "欧阳明月", date(2008, 5, 10), "430699201501010011"
+        db.session.add(twin)
+        db.session.commit()
+        twin_id = twin.id
+    merged = login("head_a").post(f"/api/children/{twin_id}/merge", json={"into": town.children["a1"]})
+    assert merged.get_json()["birth_date"] == "2008-05-10"
+    with app.app_context():
+        assert ageing.age_out(date(2026, 5, 10)) == 1
     assert _statuses(app, town) == {"a1": "aged_out", "a2": "active", "b1": "active"}
