@@ -59,9 +59,10 @@ def device_id() -> str | None:
     return getattr(current_user, "device_id", None)
 
 
-def api_doc(body=None, query=None, response=None, status: int = 200):
-    """Attach the schemas of a view, for the OpenAPI document."""
+def api_doc(body=None, query=None, response=None, status: int = 200, headers=(), refusals=None):
+    """Attach the schemas of a view, its headers and named refusals, for the OpenAPI document."""
     def decorate(view):
-        view.api_doc = {"body": body, "query": query, "response": response, "status": status}
+        view.api_doc = {"body": body, "query": query, "response": response, "status": status,
+                        "headers": list(headers), "refusals": refusals or {}}
         return view
     return decorate

@@ -1,5 +1,5 @@
 """The village head's work: risk overrides, the visit review queue, plan approval and closing."""
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_login import login_required
 
 from ..extensions import db
@@ -12,6 +12,9 @@ from ..sync.entities import ENTITIES
 from .common import actor, api_doc, device_id, json_body, query_args
 
 bp = Blueprint("workflow", __name__, url_prefix="/api")
+SEEN_VERSION = {"name": "If-Match", "required": False, "schema": {"type": "string"},
+                "description": "审批人看到的计划版本号（version）；计划此后被修改则拒绝审批"}
+SEEN_REFUSAL = {"409": "version_conflict：计划已被他人修改；plan_not_draft：不是草稿"}
 
 
 def _risk(child) -> dict:
@@ -97,11 +100,11 @@ def list_helpers():
 
 
 @bp.post("/plans/<plan_id>/approve")
-@api_doc(response=ws.PlanStateSchema)
+@api_doc(response=ws.PlanStateSchema, headers=[SEEN_VERSION], refusals=SEEN_REFUSAL)
 @login_required
 def approve_plan(plan_id: str):
     """Approve a draft plan: it becomes active with its first review date."""
-    plan = plans.approve_plan(actor(), plan_id, device_id())
+    plan = plans.approve_plan(actor(), plan_id, device_id(), request.headers.get("If-Match"))
     db.session.commit()
     return ws.PlanStateSchema().dump(plan)
 

@@ -137,11 +137,14 @@ def _plan_for_approver(actor, plan_id: str) -> Plan:
     return plan
 
 
-def approve_plan(actor, plan_id: str, device_id: str | None = None) -> Plan:
-    """Approve a draft: it becomes active, with its first review date."""
+def approve_plan(actor, plan_id: str, device_id: str | None = None, seen_version: str | None = None) -> Plan:
+    """Approve a draft: it becomes active, with its first review date. With `seen_version` (the
+    version the head read), a draft changed since is refused: an approval stands for what was read."""
     plan = _plan_for_approver(actor, plan_id)
     if plan.status != "draft":
         raise ApiError(409, "plan_not_draft", "只有草稿状态的帮扶计划可以审批")
+    if seen_version is not None and seen_version.strip('"') != str(plan.version):
+        raise ApiError(409, "version_conflict", "帮扶计划已被他人修改，请刷新后再审批")
     if not plan.helper_id:
         raise validation_error({"helper_id": ["请先指定一名帮扶责任人"]})
     check_helper(plan.helper_id, plan.village_id, plan.grid_id)

@@ -48,6 +48,23 @@ def test_plan_goes_draft_active_reviewed_closed(app, town, login):
     assert_error(head.post(f"{url}/approve"), 409, "plan_not_draft")
 
 
+def test_a_plan_changed_since_the_head_read_it_is_not_approved_unseen(app, town, login):
+    """The head read the draft at one version; the worker then cut its measures. An approval sent
+    with the version the head read (If-Match) is refused, the plan stays a draft; sent with the
+    version now stored, it is approved."""
+    worker, head = login("worker_a"), login("head_a")
+    plan = _draft(worker, town.children["a1"])
+    url = f"/api/plans/{plan['id']}"
+    seen = head.get(url).get_json()
+    cut = worker.edit(url, {"measures": seen["measures"][:1]}).get_json()
+    stale = head.post(f"{url}/approve", headers={"If-Match": str(seen["version"])})
+    assert_error(stale, 409, "version_conflict")
+    assert head.get(url).get_json() == cut
+    approved = head.post(f"{url}/approve", headers={"If-Match": str(cut["version"])}).get_json()
+    assert (approved["status"], approved["measures"], approved["version"]) == (
+        "active", seen["measures"][:1], cut["version"] + 1)
+
+
 def test_a_plan_without_a_helper_cannot_be_approved(app, town, login):
     head = login("head_a")
     head.post(f"/api/children/{town.children['a2']}/risk-override",

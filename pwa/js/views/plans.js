@@ -77,10 +77,12 @@ function draftForms(plan, helpers, refresh) {
       h('button', { type: 'button', class: 'btn primary wide', 'data-testid': 'approve', onclick: async (e) => {
         e.target.disabled = true;
         try {
-          await api.post(`${url}/approve`);
+          // The version read: a draft changed since is refused (409), not approved unseen.
+          await api.call('POST', `${url}/approve`, {}, { 'If-Match': String(plan.version) });
         } catch (err) {
           e.target.disabled = false;
           toast(errorText(err));
+          if (err.status === 409) await refresh(); // changed meanwhile: show the plan as it now stands
           return;
         }
         await refresh();
