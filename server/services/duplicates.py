@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Clue, Plan, Visit, utcnow
+from ..models import Child, Clue, Plan, Visit, stands, utcnow
 from . import audit, changes, plans, registry, risk, scope
 from .masking import mask_id_number, name_for
 from .writes import assign, save_record
@@ -49,8 +49,9 @@ def find_duplicates(actor) -> dict:
         Child.id, Child.name_ct, Child.birth_date_ct, Child.id_number_bidx, Child.village_id)
     groups = _groups(db.session.execute(query.order_by(Child.created_at, Child.id)).all())
     ids = [r.id for _, g in groups for r in g]
+    # A visit and its corrections are one visit, as the report counts them.
     visits = dict(db.session.execute(select(Visit.child_id, func.count()).where(
-        Visit.child_id.in_(ids)).group_by(Visit.child_id)).all()) if ids else {}
+        Visit.child_id.in_(ids), *stands(Visit)).group_by(Visit.child_id)).all()) if ids else {}
     children = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
     return {"groups": [{"match": match, "children": [{
         "id": r.id, "name": name_for(actor, children[r.id].name),

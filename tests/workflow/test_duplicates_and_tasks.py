@@ -11,7 +11,7 @@ from server.services import schedule
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, push
 from . import ledger_town
-from .helpers import post_visit, today
+from .helpers import post_visit, today, visit_body
 
 
 def _twin(app, town, key: str, id_number: str | None, household: str = "a2") -> str:
@@ -62,6 +62,22 @@ def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login
         assert db.session.scalar(select(Visit.child_id).where(Visit.id == visit["id"])) == town.children["a1"]
     groups = head.get("/api/children/duplicates").get_json()["groups"]
     assert [(g["match"], len(g["children"])) for g in groups] == [("name_birth_village", 2)]
+
+
+def test_a_duplicates_visits_are_counted_as_they_stand(app, town, login):
+    """The head picks which of two registrations to keep by their visits: a visit and its correction
+    are one visit, as the report counts it, not two."""
+    twin = _twin(app, town, "a1", "430699201501010011")
+    head = login("head_a")
+    for key, child_id in (("a1", town.children["a1"]), ("a2", twin)):
+        original = post_visit(head, child_id, key)
+        corrected = head.post("/api/visits", json={**visit_body(child_id, key), "amends": original["id"],
+                                                   "amend_reason": "补充走访情况"})
+        assert corrected.status_code == 201, corrected.get_json()
+    post_visit(head, twin, "a2")
+    groups = head.get("/api/children/duplicates").get_json()["groups"]
+    assert [(g["match"], sorted((c["id"], c["visits"]) for c in g["children"])) for g in groups] == [
+        ("id_number", sorted([(town.children["a1"], 1), (twin, 2)]))]
 
 
 def test_a_merged_duplicates_history_moves_to_the_survivors_grid_and_village(app, town, login):
