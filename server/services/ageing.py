@@ -21,14 +21,18 @@ def eighteenth_birthday(born: date) -> date:
         return date(born.year + ADULT_AGE, 3, 1)
 
 
+def turned_18(birth_date: date | None, birth_year: int | None, today: date) -> bool:
+    """Say whether a child born on `birth_date` (else at the latest in `birth_year`) has turned 18 by
+    `today`; one whose birth is not registered has not, as far as anyone can tell."""
+    earliest = birth_date or (date(birth_year, 1, 1) if birth_year else None)
+    return earliest is not None and eighteenth_birthday(earliest) <= today
+
+
 def check_aged_out(status: str | None, birth_date: date | None, birth_year: int | None, today: date) -> None:
     """Refuse the status aged out for a child who cannot have turned 18 by `today` (born this late in
     the year given, or on the date given) or whose birth is not registered: it takes the child off
     the visit schedule, the plans and the report's active children."""
-    if status != "aged_out":
-        return
-    earliest = birth_date or (date(birth_year, 1, 1) if birth_year else None)
-    if earliest is None or eighteenth_birthday(earliest) > today:
+    if status == "aged_out" and not turned_18(birth_date, birth_year, today):
         raise validation_error({"status": [NOT_YET_ADULT]})
 
 

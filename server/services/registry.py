@@ -205,8 +205,14 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
         data.update(grid_id=household.grid_id, village_id=household.village_id)
     data = _child_fields(data)
     status, born = data.get("status", child.status), data.get("birth_date", child.birth_date)
+    year, today = data.get("birth_year", child.birth_year), schedule.local_today()
+    if "status" not in data and status == "aged_out" and born != child.birth_date \
+            and not ageing.turned_18(born, year, today):
+        # A corrected birth date shows the child is not 18 yet: back on the schedule (the app's
+        # form has no status to send with it).
+        data["status"] = status = "active"
     if (status, born) != (child.status, child.birth_date):
-        ageing.check_aged_out(status, born, data.get("birth_year", child.birth_year), schedule.local_today())
+        ageing.check_aged_out(status, born, year, today)
     changed = assign(child, data)
     if "categories" in changed:  # the rules score categories: the edit saves with its new assessment
         risk.refresh_child(actor, child, device_id, changed)

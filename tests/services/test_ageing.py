@@ -126,3 +126,20 @@ def test_a_child_who_takes_the_birth_date_of_its_duplicate_in_a_merge_ages_out_o
     with app.app_context():
         assert ageing.age_out(date(2026, 5, 10)) == 1
     assert _statuses(app, town) == {"a1": "aged_out", "a2": "active", "b1": "active"}
+
+
+def test_a_birth_date_corrected_to_under_18_brings_an_aged_out_child_back(app, town, login, monkeypatch):
+    """The job aged a1 out on a birth date typed wrong; the worker's correction (the app's form sends
+    no status) puts the child back on the register, as an edit phones pull."""
+    _born(app, town, {"a1": date(2008, 6, 2)})
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 6, 2))
+    with app.app_context():
+        assert ageing.age_out(date(2026, 6, 2)) == 1
+    worker = login("worker_a")
+    url = f"/api/children/{town.children['a1']}"
+    answer = worker.edit(url, {"birth_date": "2012-06-02"})
+    assert answer.status_code == 200, answer.get_json()
+    assert (answer.get_json()["status"], answer.get_json()["birth_date"]) == ("active", "2012-06-02")
+    assert _statuses(app, town) == {"a1": "active", "a2": "active", "b1": "active"}
+    still = worker.edit(url, {"birth_date": "2008-01-02"})  # a correction that keeps them adult
+    assert (still.status_code, still.get_json()["status"]) == (200, "active")
