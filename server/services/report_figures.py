@@ -75,7 +75,10 @@ def _children(village_id: str, as_of: datetime) -> list:
 
 
 def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> dict:
-    live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.counted_at < as_of)
+    # A child registered in error (deleted) was never on the register: its visits are no one's.
+    struck = select(Child.id).where(Child.village_id == village_id, Child.deleted_at.isnot(None))
+    live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.counted_at < as_of,
+            Visit.child_id.notin_(struck))
     # A correction takes its visit's place, its time, flags and review included: one visit, as corrected.
     rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
         *live, *stands(Visit), Visit.counted_at >= start)).all()

@@ -134,6 +134,18 @@ def test_a_visit_time_corrected_back_does_not_keep_the_child_off_the_overdue_cou
     assert figures == FIGURES_A
 
 
+def test_a_child_registered_in_error_brings_no_visit_into_the_figures(app, records, login):
+    """a_deleted was registered in error and deleted: the visit made to it in the window is no visit
+    of a child on the register, and children visited must not outnumber the children there."""
+    town = records
+    town.households["a_deleted"], town.grids["a_deleted"] = town.households["a1"], town.grids["a1"]
+    with app.app_context():
+        add_visit(town, "a_deleted", at(2026, 10, 19, 10), flags=("location_mismatch",), review="accepted")
+        db.session.commit()
+    assert login("head_a").get(f"{URL}?period={PERIOD}").get_json()["figures"] == FIGURES_A
+    assert login("admin").get(f"{URL}?period={PERIOD}").get_json()["figures"] == FIGURES_TOWN
+
+
 def test_a_visit_dated_ahead_by_the_phone_counts_when_it_arrived(app, records, login):
     """A phone a year ahead dated a1's visit 2027-11-10; the server received it on 2026-11-10. It
     counts in this window, as made when it arrived, and a1 (last seen 11-10) is not overdue."""
