@@ -65,7 +65,7 @@ async function openKey(auth, password) {
     return opened;
   }
   const server = await serverTakes(auth, password);
-  if (server) return await recover(auth, password) || { changed: true };
+  if (server) return await recover(auth, password, server.recoveryKey) || { changed: true };
   // Counted in one transaction, so tries in other tabs count too; null: one of them wiped the phone.
   const failures = await db.countFailure();
   if (failures === null || failures >= MAX_TRIES) {
@@ -76,45 +76,52 @@ async function openKey(auth, password) {
   return { left: MAX_TRIES - failures, unchecked: server === null };
 }
 
-/** Whether the server takes `password` for this phone's user: true, its session opened and the
- *  password held in memory until the previous one is given; false; null when it cannot tell
- *  (offline, throttled, failing), and the try counts as before. */
+/** Whether the server takes `password` for this phone's user: `{recoveryKey}` (null when there is
+ *  none to have), its session opened and the password held in memory until the previous one is
+ *  given; false; null when it cannot tell (offline, throttled, failing), and the try counts as
+ *  before. The key is asked for in the same turn as the login: a logout of a locked tab retrying
+ *  meanwhile would end the session first. */
 async function serverTakes(auth, password) {
   if (!navigator.onLine) return null;
   try {
-    changedTo = { password, user: await oneAtATime(() => serverLogin(auth, password)) };
-    return true;
+    return await oneAtATime(async () => {
+      changedTo = { password, user: await serverLogin(auth, password) };
+      return { recoveryKey: auth.recovery ? await recoveryKey(password).catch(() => null) : null };
+    });
   } catch (e) {
     return e.status === 401 ? false : null;
   }
 }
 
-/** This device's recovery key, from the server: the session must be this user's on this device. */
-async function recoveryKey() {
-  return importRecoveryKey((await api.post('/api/auth/recovery-key')).recovery_key);
+/** This device's recovery key, from the server: the session must be this user's on this device,
+ *  and the password is asked again (a live session alone gets no key). */
+async function recoveryKey(password) {
+  return importRecoveryKey((await api.post('/api/auth/recovery-key', { password })).recovery_key);
 }
 
-/** Wrap the data key, open in this tab, under this device's recovery key too, once. With no
- *  network or session at hand it is left for the next time the phone connects. */
-async function keepRecoverable() {
-  try {
+/** Wrap the data key, open in this tab, under this device's recovery key too, once; not waited
+ *  for: a login or sync never waits on it. With no network or session at hand it is left for the
+ *  next time the phone connects. */
+function keepRecoverable(password) {
+  (async () => {
     const auth = await db.getAuth();
     if (!auth || auth.recovery || !auth.wrapped || !kek) return;
     const raw = await unwrapDataKey(kek, auth.wrapped);
-    await db.updateAuth(auth, { recovery: await wrapForRecovery(await recoveryKey(), raw) });
-  } catch (e) { /* the next connection tries again */ }
+    await db.updateAuth(auth, { recovery: await wrapForRecovery(await recoveryKey(password), raw) });
+  })().catch(() => { /* the next connection tries again */ });
 }
 
 /** A password the server took opens no data here (reset by the town admin, or changed on another
- *  device): open the data with this device's recovery key and wrap it under that password, which
- *  unlocks the phone from now on. `{key, auth}`, or null when the phone keeps no such wrapping or
- *  the server no key for it (the previous password is then asked for). */
-async function recover(auth, password) {
-  if (!auth.recovery) return null;
+ *  device): open the data with this device's recovery key (`recoveryKey`, from serverTakes) and
+ *  wrap it under that password, which unlocks the phone from now on. `{key, auth}`, or null when
+ *  the phone keeps no such wrapping or the server no key for it (the previous password is then
+ *  asked for). */
+async function recover(auth, password, recoveryKey) {
+  if (!auth.recovery || !recoveryKey) return null;
   let raw;
   let key;
   try {
-    raw = await unwrapForRecovery(await recoveryKey(), auth.recovery);
+    raw = await unwrapForRecovery(recoveryKey, auth.recovery);
     key = await importDataKey(raw);
     await unseal(key, auth.check, CHECK_AAD);
   } catch (e) {
@@ -122,7 +129,12 @@ async function recover(auth, password) {
   }
   const wrapping = await wrapDataKey(password, raw);
   const row = await db.updateAuth(auth, { ...wrapping.fields, refused: false, failures: 0 });
-  if (!row) return null;  // another tab re-wrapped it meanwhile
+  if (!row) {  // another tab re-wrapped it meanwhile, under this password most likely
+    const now = await db.getAuth();
+    const opened = now && await tryOpen(now, password);
+    if (opened) changedTo = null;
+    return opened || null;
+  }
   kek = wrapping.kek;
   changedTo = null;
   state.set({ passwordChanged: false });
@@ -139,7 +151,7 @@ export async function login(username, password) {
   // data and logs in keeping its key and device.
   const first = await oneAtATime(() => loginOnce(username, password));
   const done = first.user ? first : await loginKeeping(first.existing, password);
-  if (done.user) await keepRecoverable();
+  if (done.user) keepRecoverable(password);
   return done;
 }
 
@@ -270,7 +282,7 @@ async function reconnect(auth, password) {
       state.set({ needsLogin: false });
     }
   });
-  await keepRecoverable();
+  keepRecoverable(password);
 }
 
 /** Log in, on its own, with the password the local data opens with, unless the server has refused
@@ -318,7 +330,7 @@ export async function relogin(password) {
     if (!here) await rewrap(auth, password);
     state.set({ needsLogin: false, passwordChanged: false });
     return user;
-  }).then(async (user) => { await keepRecoverable(); return user; });
+  }).then((user) => { keepRecoverable(password); return user; });
 }
 
 /** Try once to end the server session: a locked phone must not leave a live session in the

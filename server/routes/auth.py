@@ -4,9 +4,15 @@ import base64
 from flask import Blueprint, current_app, session
 from flask_login import login_required, login_user, logout_user
 
-from ..schemas.auth import LoginSchema, PasswordChangeSchema, RecoveryKeySchema, SessionSchema
+from ..schemas.auth import (
+    LoginSchema,
+    PasswordChangeSchema,
+    RecoveryKeyRequestSchema,
+    RecoveryKeySchema,
+    SessionSchema,
+)
 from ..security import new_csrf_token
-from ..services import auth, devices
+from ..services import auth
 from .common import actor, api_doc, device_id, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -59,9 +65,10 @@ def change_password():
 
 
 @bp.post("/recovery-key")
-@api_doc(response=RecoveryKeySchema)
+@api_doc(body=RecoveryKeyRequestSchema, response=RecoveryKeySchema)
 @login_required
 def recovery_key():
     """The key this session's device wraps its data key under besides the password (audited)."""
-    key = devices.recovery_key(actor(), device_id())
+    data = json_body(RecoveryKeyRequestSchema())
+    key = auth.recovery_key(actor(), device_id(), data["password"], current_app.config)
     return RecoveryKeySchema().dump({"recovery_key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()})

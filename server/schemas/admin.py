@@ -57,3 +57,5 @@ class DeviceSchema(Schema):
     last_pull_at = fields.DateTime()
     revoked_at = fields.DateTime()
     revoked_by = fields.String()
+    # The phone keeps its data key wrapped under the device's recovery key: a reset password opens it.
+    recoverable = fields.Function(lambda device: device.recovery_key_ct is not None)

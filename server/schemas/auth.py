@@ -57,6 +57,12 @@ class SessionSchema(Schema):
     csrf_token = fields.String()
 
 
+class RecoveryKeyRequestSchema(StrictSchema):
+    """POST /api/auth/recovery-key: the password again (a live session alone gets no key)."""
+
+    password = fields.String(required=True, validate=validate.Length(max=256))
+
+
 class RecoveryKeySchema(Schema):
     """The answer of POST /api/auth/recovery-key: 32 random bytes, base64url without padding."""
 

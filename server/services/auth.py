@@ -181,18 +181,54 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     A wrong old password counts as a failed login: a session left open (a borrowed PC) must not
     be a way to guess the password without the login's limit.
     """
-    key = account_key(user.username)
-    _claim_attempt(key, settings)
-    if not verify_password(user.password_hash, old_password):
-        audit.record_event("password_change_failed", actor=user, entity="user", entity_id=user.id,
-                           device_id=device_id)
-        db.session.commit()
-        raise validation_error({"old_password": ["原密码不正确"]})
-    _clear_attempts(key)
+    confirm_password(user, old_password, settings, device_id, "old_password", "password_change_failed")
     set_password(user, new_password, field="new_password")
     end_all_sessions(user)
     audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)
     db.session.commit()
+
+
+def confirm_password(user: User, password: str, settings: dict, device_id: str | None, field: str,
+                     failed: str) -> None:
+    """Check the signed-in user's own password again before something a live session alone must not
+    get; a wrong one counts as a failed login (audited as `failed`) and is a 422 on `field`."""
+    key = account_key(user.username)
+    _claim_attempt(key, settings)
+    if not verify_password(user.password_hash, password):
+        audit.record_event(failed, actor=user, entity="user", entity_id=user.id, device_id=device_id)
+        db.session.commit()
+        raise validation_error({field: ["原密码不正确" if field == "old_password" else "密码不正确"]})
+    _clear_attempts(key)
+
+
+def recovery_key(user: User, device_id: str | None, password: str, settings: dict) -> bytes:
+    """Return the key the caller's phone wraps its data key under besides the password, made on the
+    first ask: a password reset by the town admin then still opens what the phone holds unsynced.
+    Only the device's own user, on a session opened on that device, typing the password, gets it
+    (a live cookie alone does not); a revoked device none.
+
+    Under the writers' lock: two tabs of a phone setting up at once get the same key; and the account
+    is read again as committed, so a reset or a disable that won the race refuses it.
+    """
+    if not device_id:
+        raise ApiError(409, "no_device", "本次登录未登记设备，请在手机应用中重新登录")
+    confirm_password(user, password, settings, device_id, "password", "recovery_key_refused")
+    checked = user.password_hash
+    changes.lock_writers()
+    db.session.refresh(user)
+    if not user.active or user.password_hash != checked:
+        raise ApiError(401, "invalid_credentials", "用户名或密码错误")
+    device = db.session.get(Device, device_id, populate_existing=True)
+    if device is not None and device.revoked_at is not None:
+        raise devices.revoked()
+    if device is None or device.user_id != user.id:
+        raise ApiError(403, "device_mismatch", "请在本设备上重新登录")
+    if device.recovery_key is None:
+        device.recovery_key = secrets.token_bytes(32)
+    key = device.recovery_key
+    audit.record_event("device.recovery_key", user, "device", device_id, device_id=device_id)
+    db.session.commit()
+    return key
 
 
 def lift_lockout(username: str) -> None:

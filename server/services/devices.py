@@ -1,6 +1,4 @@
-"""List the phones and PCs users logged in from; revoke lost ones; a phone's recovery key."""
-import secrets
-
+"""List the phones and PCs users logged in from; revoke lost ones."""
 from sqlalchemy import select, update
 
 from ..errors import ApiError
@@ -54,25 +52,3 @@ def revoke_device(actor, device_id: str) -> None:
     audit.record_event("device.revoke", actor, "device", device_id)
     db.session.commit()
 
-
-def recovery_key(actor, device_id: str | None) -> bytes:
-    """Return the key the caller's phone wraps its data key under besides the password, made on the
-    first ask: a password reset by the town admin then still opens what the phone holds unsynced.
-    Only a session of the device's own user, opened on that device, gets it; a revoked one none.
-
-    Under the writers' lock: two tabs of a phone setting up at once get the same key.
-    """
-    if not device_id:
-        raise ApiError(409, "no_device", "本次登录未登记设备，请在手机应用中重新登录")
-    changes.lock_writers()
-    device = db.session.get(Device, device_id, populate_existing=True)
-    if device is not None and device.revoked_at is not None:
-        raise revoked()
-    if device is None or device.user_id != actor.id:
-        raise ApiError(403, "device_mismatch", "请在本设备上重新登录")
-    if device.recovery_key is None:
-        device.recovery_key = secrets.token_bytes(32)
-    key = device.recovery_key
-    audit.record_event("device.recovery_key", actor, "device", device_id, device_id=device_id)
-    db.session.commit()
-    return key

@@ -121,6 +121,8 @@ def test_reconnecting_with_a_password_changed_elsewhere_makes_it_the_one_that_un
 # the password only (the field app wraps it under the device's recovery key at its next connection).
 WITHOUT_RECOVERY = """async () => {
   const d = await import('/js/db.js');
+  const made = async () => (await d.getAuth()).recovery;
+  for (let i = 0; i < 200 && !(await made()); i += 1) await new Promise((r) => setTimeout(r, 50));
   const auth = await d.getAuth();
   return Boolean(auth.recovery && await d.updateAuth(auth, { recovery: null }));
 }"""

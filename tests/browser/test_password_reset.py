@@ -83,6 +83,7 @@ def test_the_town_admin_resets_a_workers_password_from_the_devices_screen(browse
     worker = phone.new_page()
     helpers.login(worker, live_server.url, "worker_a")
     worker_device = worker.evaluate(AUTH)["device_id"]
+    worker.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
 
     desk = browser.new_context(**DESK)
     page = desk.new_page()
@@ -97,15 +98,47 @@ def test_the_town_admin_resets_a_workers_password_from_the_devices_screen(browse
     card.get_by_role("button", name="重置该用户的密码").click()
     card.get_by_label("新密码").fill("12345678")
     card.get_by_role("button", name="设置新密码").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("测试worker_a 的账号将在所有设备上退出")
+    expect(dialog).to_contain_text("这台设备联网后用新密码解锁，未同步的记录仍在")
+    dialog.get_by_role("button", name="重置").click()
     expect(card.get_by_role("alert")).to_contain_text("该密码过于常见，请换一个", timeout=helpers.TIMEOUT)
     client = factories.ApiClient(live_server.app.test_client())
     client.login("worker_a")  # unchanged so far
 
     card.get_by_label("新密码").fill(NEW_PASSWORD)
     card.get_by_role("button", name="设置新密码").click()
+    page.get_by_role("dialog").get_by_role("button", name="取消").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert client.get("/api/auth/me").status_code == 200  # cancelled: nothing changed
+    card.get_by_role("button", name="设置新密码").click()
+    page.get_by_role("dialog").get_by_role("button", name="重置").click()
     expect(page.locator("#toast")).to_contain_text("已为 测试worker_a 设置新密码", timeout=helpers.TIMEOUT)
     expect(card.get_by_label("新密码")).to_be_hidden()
     assert client.get("/api/auth/me").status_code == 401  # every session of hers ended
     client.login("worker_a", NEW_PASSWORD)
     phone.close()
     desk.close()
+
+
+def test_without_the_recovery_key_the_phone_asks_for_the_previous_password_and_loses_nothing(
+        browser, live_server):
+    """The server cannot give the key (here its answer is lost): the phone falls back to asking for
+    the password before the reset, counting no wrong try, and its data stays sealed for later."""
+    context, page = phone_with_unsynced_visit(browser, live_server, "取不到找回密钥时的走访")
+    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    locked_offline(page)
+    reset_by_admin(live_server)
+    helpers.go_online(context)
+    context.route("**/api/auth/recovery-key", lambda route: route.abort("connectionreset"))
+    try_password(page, NEW_PASSWORD)
+    expect(page.get_by_test_id("password-changed")).to_be_visible(timeout=helpers.TIMEOUT)
+    assert page.evaluate(AUTH)["failures"] == 0
+    assert page.evaluate(RECOVERABLE)
+
+    context.unroute("**/api/auth/recovery-key")
+    page.get_by_role("button", name="想不起旧密码").click()
+    try_password(page, NEW_PASSWORD)  # the key to be had now, the same password opens the phone
+    expect(page.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    context.close()

@@ -17,8 +17,8 @@ def _reset(admin, user_id, password=NEW_PASSWORD):
     return admin.post(f"/api/users/{user_id}/password", json={"new_password": password})
 
 
-def _key(client) -> bytes:
-    response = client.post("/api/auth/recovery-key")
+def _key(client, password=factories.PASSWORD) -> bytes:
+    response = client.post("/api/auth/recovery-key", json={"password": password})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert set(body) == {"recovery_key"}
@@ -84,21 +84,22 @@ def test_a_phone_gets_one_recovery_key_that_outlives_a_reset_and_is_kept_sealed(
     assert len(key) == 32 and _key(worker) == key
     admin = login("admin")
     assert _reset(admin, town.users["worker_a"]).status_code == 204
-    assert worker.post("/api/auth/recovery-key").status_code == 401  # its session ended with the reset
-    assert _key(login("worker_a", NEW_PASSWORD, device_id=PHONE)) == key
+    assert worker.post("/api/auth/recovery-key", json={"password": NEW_PASSWORD}).status_code == 401
+    assert _key(login("worker_a", NEW_PASSWORD, device_id=PHONE), NEW_PASSWORD) == key
     with app.app_context():
         stored = db.session.execute(select(Device.recovery_key_ct).where(Device.id == PHONE)).scalar_one()
         assert key not in stored and base64.b64encode(key) not in stored
     events = _actions(app, "device.recovery_key")
     assert events == [(town.users["worker_a"], PHONE, PHONE, {})] * 3
     # Another phone of hers has a key of its own.
-    other = _key(login("worker_a", NEW_PASSWORD, device_id="pwa-phone-worker-a-second"))
+    other = _key(login("worker_a", NEW_PASSWORD, device_id="pwa-phone-worker-a-second"), NEW_PASSWORD)
     assert len(other) == 32 and other != key
 
 
 def test_only_a_session_on_its_device_gets_a_key_and_a_revoke_erases_it(app, town, login):
     no_device = login("worker_a")
-    assert_error(no_device.post("/api/auth/recovery-key"), 409, "no_device")
+    assert_error(no_device.post("/api/auth/recovery-key", json={"password": factories.PASSWORD}), 409,
+                 "no_device")
     worker = login("worker_a", device_id=PHONE)
     _key(worker)
     admin = login("admin")
@@ -107,7 +108,8 @@ def test_only_a_session_on_its_device_gets_a_key_and_a_revoke_erases_it(app, tow
         device = db.session.get(Device, PHONE)
         assert (device.recovery_key_ct, device.recovery_key) == (None, None)
         db.session.remove()
-    assert worker.post("/api/auth/recovery-key").status_code in (401, 410)
+    assert_error(worker.post("/api/auth/recovery-key", json={"password": factories.PASSWORD}), 410,
+                 "device_revoked")
     assert_error(_login_status(app, "worker_a", factories.PASSWORD, PHONE), 410, "device_revoked")
     assert len(_actions(app, "device.recovery_key")) == 1
 
@@ -128,3 +130,39 @@ def test_the_reset_password_command_resets_any_account_a_town_admins_own_include
     assert _login_status(app, "admin", factories.PASSWORD).status_code == 401
     assert _login_status(app, "admin", NEW_PASSWORD).status_code == 200
     assert _actions(app, "user.password_reset") == [(None, town.users["admin"], None, {})]
+
+
+def test_a_live_session_alone_gets_no_key_and_a_wrong_password_counts_as_a_failed_login(app, town, login):
+    """A cookie left on a borrowed PC, or a tab whose logout failed, must not be enough to open what
+    the phone holds: the password is asked again, and guesses meet the login's limit."""
+    worker = login("worker_a", device_id=PHONE)
+    assert_error(worker.post("/api/auth/recovery-key", json={}), 422, "validation_error",
+                 field_names={"password"})
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert_error(worker.post("/api/auth/recovery-key", json={"password": "Guessed-wrong-1"}), 422,
+                     "validation_error", {"password": ["密码不正确"]})
+    assert_error(worker.post("/api/auth/recovery-key", json={"password": factories.PASSWORD}), 429,
+                 "too_many_attempts")
+    with app.app_context():
+        assert db.session.get(Device, PHONE).recovery_key is None
+    assert len(_actions(app, "recovery_key_refused")) == app.config["LOGIN_MAX_FAILURES"]
+    assert _actions(app, "device.recovery_key") == []
+
+
+def test_a_disable_or_reset_that_wins_the_race_refuses_the_key(app, town, login, monkeypatch):
+    """The password is checked, then the account changes before the key is read under the lock."""
+    from server.services import auth
+
+    worker = login("worker_a", device_id=PHONE)
+    real = auth.confirm_password
+
+    def then_disabled(user, *args):
+        real(user, *args)
+        with app.app_context():  # another request, committed in between
+            db.session.get(User, town.users["worker_a"]).active = False
+            db.session.commit()
+    monkeypatch.setattr(auth, "confirm_password", then_disabled)
+    refused = worker.post("/api/auth/recovery-key", json={"password": factories.PASSWORD})
+    assert refused.status_code == 401
+    with app.app_context():
+        assert db.session.get(Device, PHONE).recovery_key is None

@@ -61,10 +61,12 @@ def test_admin_lists_devices_with_last_push_and_pull(town, login):
     assert set(listed) == {DEVICE, "phone-head-a-devices", "pc-admin-devices"}
     row = listed[DEVICE]
     assert set(row) == {"id", "user_id", "username", "display_name", "role", "created_at", "last_login_at",
-                        "last_push_at", "last_pull_at", "revoked_at", "revoked_by"}
+                        "last_push_at", "last_pull_at", "revoked_at", "revoked_by", "recoverable"}
     assert (row["user_id"], row["username"], row["display_name"], row["role"], row["last_push_at"],
-            row["last_pull_at"], row["revoked_at"], row["revoked_by"]) == (
-        town.users["worker_a"], "worker_a", "测试worker_a", "grid_worker", None, None, None, None)
+            row["last_pull_at"], row["revoked_at"], row["revoked_by"], row["recoverable"]) == (
+        town.users["worker_a"], "worker_a", "测试worker_a", "grid_worker", None, None, None, None, False)
+    assert worker.post("/api/auth/recovery-key", json={"password": factories.PASSWORD}).status_code == 200
+    assert _listed(admin, DEVICE)["recoverable"] is True
     start = datetime.now(UTC)
     push(worker, [op("household", "create", str(uuid.uuid4()),
                      {"grid_id": town.grids["a1"], "address": "新户1号"})])

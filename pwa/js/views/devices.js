@@ -33,26 +33,34 @@ function facts(d) {
     d.revoked_at ? [h('dt', {}, '停用时间'), h('dd', {}, fmtTime(d.revoked_at))] : null);
 }
 
-/** A new password for the user of `d`, who forgot hers: every login of that account ends, and her
- *  phones open what they hold unsynced with the new one once online. */
+/** A new password for the user of `d`, who forgot hers: every login of that account ends, and a
+ *  phone that keeps its data key under the device's recovery key (`recoverable`) opens what it
+ *  holds unsynced with the new one once online; another asks for the password before. */
 function resetForm(d, name) {
   const out = h('p', { class: 'error', role: 'alert' });
   const open = h('button', { type: 'button', class: 'btn' }, '重置该用户的密码');
+  // Named for the worker's account, so a password manager does not take it for the admin's own.
+  const user = h('input', { type: 'text', autocomplete: 'username', value: d.username || '', hidden: true,
+    readonly: true, 'aria-hidden': 'true', tabindex: '-1' });
   const pass = h('input', { type: 'password', autocomplete: 'new-password', required: true });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, '设置新密码');
-  const form = h('form', { class: 'stack', hidden: true, novalidate: true },
+  const form = h('form', { class: 'stack', hidden: true, novalidate: true }, user,
     field('新密码', pass, '至少 8 位，不能太常见、不能含用户名；请当面或电话告知本人，不要在群聊里发送。'), submit);
   open.addEventListener('click', () => { form.hidden = false; open.hidden = true; pass.focus(); });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     out.textContent = '';
+    const ok = await confirmDialog('重置密码', `${name} 的账号将在所有设备上退出，之后只能用新密码登录。`
+      + (d.recoverable ? '这台设备联网后用新密码解锁，未同步的记录仍在。'
+        : '这台设备尚未保存找回密钥：解锁时仍需输入原密码，才能打开未同步的记录。') + '确定重置？', '重置');
+    if (!ok) return;
     submit.disabled = true;
     try {
       await api.post(`/api/users/${encodeURIComponent(d.user_id)}/password`, { new_password: pass.value });
       pass.value = '';
       form.hidden = true;
       open.hidden = false;
-      toast(`已为 ${name} 设置新密码；其账号已在所有设备上退出，用新密码登录后，手机上未同步的记录仍在。`);
+      toast(`已为 ${name} 设置新密码；其账号已在所有设备上退出，请告知本人用新密码登录。`);
     } catch (err) {
       out.textContent = errorText(err);
     } finally {
