@@ -4,7 +4,7 @@ from sqlalchemy import exists, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Clue, Inspection, Visit, stands, utcnow
+from ..models import Child, Clue, Inspection, Visit, stands, utcnow
 from . import changes, filing, scope
 from .writes import assign, save_record, unused_id
 
@@ -52,10 +52,12 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
               held: scope.Held | None = None) -> Clue:
     """File a mandatory report; it is routed to the police and sealed from everyone else.
 
-    The visit or inspection it came from is linked only if the reporter may see it: otherwise a
-    clue could claim an inspector's finding, or probe which record ids exist. One they may not see,
-    or that does not exist (a visit the server refused, filed in the same push), is left off, and
-    the report still goes to the police: a mandatory report is never refused for its link.
+    The visit or inspection it came from is linked only if the reporter may see it, or (a visit)
+    recorded it: otherwise a clue could claim an inspector's finding, or probe which record ids
+    exist. One they may not see, or that does not exist (a visit the server refused, filed in the
+    same push), is left off, and the report still goes to the police: a mandatory report is never
+    refused for its link. The reporter's own visit is linked wherever its child lives now, and
+    vouches for that child: the signs they saw are theirs to report after the child moved away.
     """
     original = filing.correction_of(actor, Clue, data, "reporter_id", actor.id, "线索", "报告人",
                                     find=lambda clue_id: _own_clue(actor, clue_id))
@@ -64,9 +66,13 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
         raise validation_error({"amends": ["派出所已受理该线索，请直接联系派出所补充情况"]})
     record_id = unused_id(Clue, data)
     clue = Clue(id=record_id, reporter_id=actor.id, amends_id=original.id if original is not None else None)
+    source = _link_sources(actor, data)
     child_id, merged = data.pop("child_id", None), {}
-    if child_id:
+    if child_id and source is not None and source.child_id == str(child_id):
+        child = db.session.get(Child, source.child_id)
+    elif child_id:
         child, _, merged = filing.held_child(actor, child_id, held, removed=True)
+    if child_id:
         clue.village_id = child.village_id
         if child.deleted_at is None:
             clue.child_id = child.id
@@ -74,16 +80,30 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
             # Deleted since the phone held it (registered in error): the report goes all the same,
             # to the police of its village, unlinked; the audit event names the child it named.
             merged = {"child_removed": child.id}
-    for field, model in (("source_visit_id", Visit), ("source_inspection_id", Inspection)):
-        if data.get(field) is not None and not str(data[field]).strip():
-            raise validation_error({field: ["来源记录编号不能为空"]})
-        if data.get(field) is not None and not scope.sees(actor, model, data[field]):
-            data[field] = None
     if original is not None:
         _carry_over(original, clue, data)
     assign(clue, data)
     save_record(actor, "clue", clue, "create", sorted(data), device_id, merged)
     return clue
+
+
+def _link_sources(actor, data: dict) -> Visit | None:
+    """Keep in `data` the visit and the inspection the clue came from that it may link (left off
+    otherwise); return the visit linked."""
+    for field in ("source_visit_id", "source_inspection_id"):
+        if data.get(field) is not None and not str(data[field]).strip():
+            raise validation_error({field: ["来源记录编号不能为空"]})
+    if data.get("source_inspection_id") is not None and not scope.sees(actor, Inspection,
+                                                                       data["source_inspection_id"]):
+        data["source_inspection_id"] = None
+    if data.get("source_visit_id") is None:
+        return None
+    visit = scope.find_scoped(actor, Visit, data["source_visit_id"])
+    if visit is None:
+        own = db.session.get(Visit, str(data["source_visit_id"]))
+        visit = own if own is not None and own.worker_id == actor.id and own.deleted_at is None else None
+    data["source_visit_id"] = visit.id if visit is not None else None
+    return visit
 
 
 def _carry_over(original: Clue, clue: Clue, data: dict) -> None:

@@ -13,23 +13,30 @@ REPORTED_BEFORE = timedelta(days=1)
 
 
 class Unreported(NamedTuple):
-    """A standing visit of the worker's whose answers show signs of abuse, and the signs."""
+    """A standing visit of the worker's whose answers show signs of abuse, and the signs; its village
+    only while the visit is in the worker's scope."""
 
     id: str
     child_id: str | None
-    village_id: str
+    village_id: str | None
     visited_at: datetime
     signs: list[str]
 
 
 def unreported_visits(actor) -> list[Unreported]:
-    """Return the caller's own standing visits in scope that show signs of abuse and that no standing
-    clue reports: one naming the visit or a visit it corrects (a correction is the same visit,
-    reported once), or one about its child filed since the day before it; oldest first."""
+    """Return the caller's own standing visits that show signs of abuse and that no standing clue
+    reports: one naming the visit or a visit it corrects (a correction is the same visit, reported
+    once), or one about its child filed since the day before it; oldest first.
+
+    Wherever the child lives now: the one who saw the signs owes the report, and a move of the child
+    out of her grids (its visits go along) must not take the reminder away, nor tell her where to.
+    """
+    if not scope.can_read(actor, Visit):
+        return []
     named = exists().where(Clue.source_visit_id == Visit.id, *stands(Clue))
-    query = scope.scoped_select(actor, Visit).where(Visit.worker_id == actor.id, *stands(Visit), ~named) \
-        .with_only_columns(Visit.id, Visit.amends_id, Visit.answers_ct, Visit.child_id, Visit.village_id,
-                           Visit.visited_at, Visit.counted_at)
+    query = select(Visit.id, Visit.amends_id, Visit.answers_ct, Visit.child_id, Visit.village_id,
+                   Visit.grid_id, Visit.visited_at, Visit.counted_at).where(
+        Visit.worker_id == actor.id, *stands(Visit), ~named)
     rows = db.session.execute(query.order_by(Visit.visited_at, Visit.id)).all()
     categories = dict(db.session.execute(select(Child.id, Child.categories).where(
         Child.id.in_({r.child_id for r in rows if r.child_id}))).all()) if rows else {}
@@ -42,7 +49,9 @@ def unreported_visits(actor) -> list[Unreported]:
             shown.append((row, signs))
     reported = _reported_through_corrections({row.id: row.amends_id for row, _ in shown}) \
         | _reported_about_the_child(actor, [row for row, _ in shown])
-    return [Unreported(row.id, row.child_id, row.village_id, row.visited_at, signs)
+    return [Unreported(row.id, row.child_id,
+                       row.village_id if scope.place_in_scope(actor, row.village_id, row.grid_id) else None,
+                       row.visited_at, signs)
             for row, signs in shown if row.id not in reported]
 
 

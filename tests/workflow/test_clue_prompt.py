@@ -8,7 +8,8 @@ import pytest
 from server.extensions import db
 from server.models import Clue, utcnow
 
-from ..sync.test_push_pull_basics import op, push
+from ..sync.test_moved_while_offline import push_holding
+from ..sync.test_push_pull_basics import op, pull_all, push
 from .helpers import post_visit, visit_body
 
 TITLE = "欧阳明月 走访发现侵害迹象，尚未报告线索"
@@ -177,4 +178,72 @@ def test_another_persons_clue_about_the_child_does_not_report_the_workers_visit(
         assert filed.status_code == 201, filed.get_json()
         assert _missing(worker) == (1, [(hurt["id"], TITLE, ["injury_signs"])])
     assert _clue(worker, None, child_id=child).status_code == 201
+    assert _missing(worker) == (0, [])
+
+
+def _move_household(town, login, mover: str, grid: str) -> None:
+    """`mover` (the village head, or the town office to another village) moves household a1 to `grid`."""
+    api = login(mover, device_id=f"phone-{mover}-move")
+    shown = api.get(f"/api/households/{town.households['a1']}").get_json()
+    moved = push(api, [op("household", "update", town.households["a1"], {"grid_id": town.grids[grid]},
+                          base_version=shown["version"])])
+    assert moved["results"][0]["status"] == "applied", moved
+
+
+@pytest.mark.parametrize(("mover", "grid"), [("head_a", "a2"), ("admin", "b1")])
+def test_signs_seen_before_the_child_moved_away_wait_in_the_workers_to_do_until_she_reports_them(
+        town, login, mover, grid):
+    """The worker put the report off; then the child's household moved out of her grids. The visit is
+    still hers and the signs still unreported: the to-do keeps it, naming no place (where the child
+    lives now is not hers to learn), and the clue her phone files from it, linked to the visit and
+    naming no child (the phone let the child go), reports it."""
+    worker, child = login("worker_a", device_id="phone-worker-a-clue"), town.children["a1"]
+    hurt = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=2)
+    _, cursor = pull_all(worker)
+    _move_household(town, login, mover, grid)
+    later, cursor = pull_all(worker, cursor)
+    # The phone lets the child go with its visits (and the plan the signs proposed).
+    assert {(c["entity"], c["action"]) for c in later} == {("household", "evict"), ("child", "evict"),
+                                                           ("visit", "evict"), ("plan", "evict")}
+    assert {c["id"] for c in later if c["entity"] in ("child", "visit")} == {child, hurt["id"]}
+
+    body = worker.get("/api/tasks").get_json()
+    assert [t for t in body["tasks"] if t["kind"] == "clue_missing"] == [
+        {"kind": "clue_missing", "title": TITLE, "due": None, "overdue": True, "entity": "visit",
+         "entity_id": hurt["id"], "village_id": None,
+         "detail": {"child_id": child, "visited_at": hurt["visited_at"], "signs": ["injury_signs"]}}]
+    assert body["counts"]["clue_missing"] == 1
+    assert worker.get(f"/api/visits/{hurt['id']}").status_code == 404
+
+    clue_id = str(uuid.uuid4())
+    filed = op("clue", "create", clue_id, {"description": "入户走访发现：身体有不明伤痕。",
+                                           "source_visit_id": hurt["id"]})
+    assert push_holding(worker, cursor, [filed]) == [("applied", None)]
+    clue = login("police").get(f"/api/clues/{clue_id}").get_json()
+    assert (clue["reporter_id"], clue["source_visit_id"], clue["child_id"]) == (
+        town.users["worker_a"], hurt["id"], None)
+    assert _missing(worker) == (0, [])
+
+
+def test_a_clue_on_the_workers_own_visit_names_its_child_after_the_child_moved_away(town, login):
+    """Filed at the desk, or from a phone that still holds the child: the worker's own visit vouches
+    for its child, so the clue is not refused for naming a child out of her grids now; the police get
+    both links, and her answer tells her nothing of where the child lives. Her visit vouches for its
+    own child only: another child out of her reach is refused as before."""
+    worker, child = login("worker_a"), town.children["a1"]
+    hurt = post_visit(worker, child, "a1", {"injury_signs": True}, hours_ago=2)
+    _move_household(town, login, "admin", "b1")
+    stranger = _clue(worker, hurt["id"], child_id=town.children["b1"])
+    assert (stranger.status_code, stranger.get_json()["error"]["fields"]) == (
+        422, {"child_id": ["儿童不存在或不在您的管辖范围内"]})
+    assert _missing(worker) == (1, [(hurt["id"], TITLE, ["injury_signs"])])
+
+    filed = _clue(worker, hurt["id"], child_id=child)
+    assert filed.status_code == 201, filed.get_json()
+    answer = filed.get_json()
+    assert (answer["source_visit_id"], answer["description"]) == (hurt["id"], "走访发现手臂有淤青")
+    assert not {"child_id", "village_id", "grid_id"} & set(answer)
+    clue = login("police").get(f"/api/clues/{answer['id']}").get_json()
+    assert (clue["source_visit_id"], clue["child_id"], clue["village_id"]) == (
+        hurt["id"], child, town.villages["b"])
     assert _missing(worker) == (0, [])
