@@ -48,7 +48,8 @@ export async function askForClue(prompt, signs, childId, visitId) {
 /** Visits the phone knows to show signs of abuse with no clue filed from them. The server's to-do
  *  (`serverItems`, its clue_missing tasks, online) knows every synced visit; the phone itself knows
  *  only what it has not synced yet, since a clue leaves the phone once the server has it. Each is
- *  `{visit, childId, signs}`, oldest first. */
+ *  `{visit, signs, title}`, oldest first; `title` is the server's (it names the child), for a visit
+ *  whose child the phone no longer holds (moved out of the worker's grids since). */
 export function unreported(prompt, serverItems, userId) {
   const amended = store.amendedIds('visit');
   const reported = new Set(store.counted('clue', store.all('clue')).map((c) => c.source_visit_id).filter(Boolean));
@@ -63,7 +64,7 @@ export function unreported(prompt, serverItems, userId) {
   for (const t of serverItems) {
     const visit = store.one('visit', t.entity_id) || { id: t.entity_id, child_id: t.detail.child_id, visited_at: t.detail.visited_at };
     const signs = t.detail.signs.map((key) => prompt.factors.find((f) => f.key === key) || { key, label: key });
-    found.set(visit.id, { visit, signs });
+    found.set(visit.id, { visit, signs, title: t.title });
   }
   for (const visit of store.counted('visit', store.all('visit'))) {
     if (!visit._pending || (visit.worker_id && visit.worker_id !== userId)) continue;

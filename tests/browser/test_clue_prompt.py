@@ -134,3 +134,56 @@ def test_a_prompt_put_off_waits_in_the_to_do_and_a_correction_that_finds_signs_p
     expect(page.get_by_test_id("clue-missing")).to_have_count(0)
     context.close()
     assert problems == []
+
+
+def test_a_prompt_put_off_stays_in_the_to_do_after_the_child_moved_away(browser, live_server):
+    """The worker put off the report; the head moved the child out of her grid and her phone let the
+    child and the visit go. The server's to-do still lists the visit: the phone shows it by the
+    server's title (the child she visited), opens the clue form linked to it, and the clue filed from
+    there takes it off."""
+    ids = live_server.ids
+    child_id = ids.children["a1"]
+    with live_server.app.app_context():
+        db.session.get(Clue, ids.clues["a1"]).created_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+    at = datetime.now(TZ) - timedelta(hours=2)
+    hurt = _api(live_server, "worker_a").post("/api/visits", json={
+        "child_id": child_id, "visited_at": at.isoformat(), "answers": {"injury_signs": True},
+        "lat": 29.1, "lon": 113.2, "accuracy_m": 10}).get_json()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "worker_a")
+    helpers.wait_synced(page)
+    moved = _api(live_server, "head_a").edit(f"/api/households/{ids.households['a1']}",
+                                             {"grid_id": ids.grids["a2"]})
+    assert moved.status_code == 200, moved.get_json()
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    held = "([c, v]) => import('./js/store.js').then((s) => [s.one('child', c), s.one('visit', v)])"
+    assert page.evaluate(held, [child_id, hurt["id"]]) == [None, None]
+
+    open_today(page)
+    todo = page.get_by_test_id("clue-missing")
+    expect(todo.get_by_role("heading")).to_have_text("走访发现侵害迹象，尚未报告线索（1）")
+    expect(todo.locator("strong")).to_have_text("欧阳明月 走访发现侵害迹象，尚未报告线索")
+    expect(todo.locator(".meta")).to_have_text(f"{at.strftime('%Y-%m-%d %H:%M')} 走访发现：身体有不明伤痕")
+    expect(todo.get_by_role("link")).to_have_attribute("href", f"#/clue/{child_id}/{hurt['id']}")
+    problems += helpers.check_screen(page, "clue-prompt-03-moved-away")
+    todo.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="强制报告", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("clue-source")).to_have_text("来自您此前的走访记录，报告将与该走访关联。")
+    expect(page.get_by_label("涉及儿童（可选）")).to_have_value("")
+    page.get_by_label("发生了什么（必填）").fill("入户走访发现：身体有不明伤痕。")
+    page.get_by_role("button", name="提交报告").click()
+    expect(page.locator("#toast")).to_have_text(ONLINE)
+    helpers.wait_synced(page)
+    [clue] = [c for c in _api(live_server, "police").get("/api/clues").get_json()["rows"]
+              if c["reporter_id"] == ids.users["worker_a"] and c["id"] != ids.clues["a1"]]
+    assert (clue["source_visit_id"], clue["child_id"], clue["description"]) == (
+        hurt["id"], None, "入户走访发现：身体有不明伤痕。")
+    assert _missing(live_server) == []
+    open_today(page)
+    expect(page.get_by_test_id("clue-missing")).to_have_count(0)
+    context.close()
+    assert problems == []

@@ -12,9 +12,11 @@ async function fromVisit(visitId, child) {
   const home = child ? store.one('household', child.household_id) : null;
   const signs = visit ? signsOf(await cluePrompt(), visit.answers, child) : [];
   const when = visit ? `${fmtTime(visit.visited_at)} ` : '';
+  // Neither on the phone any more (the child moved out of the worker's grids): the visit is still hers.
+  const whose = child || visit ? `${child ? ` ${child.name} ` : ''}${when}` : '您此前';
   return {
     source: h('p', { class: 'banner info', 'data-testid': 'clue-source' },
-      `来自${child ? ` ${child.name} ` : ''}${when}的走访记录，报告将与该走访关联。`),
+      `来自${whose}的走访记录，报告将与该走访关联。`),
     description: signs.length ? `入户走访发现：${signs.map((s) => s.label).join('、')}。` : '',
     place: (home && home.address) || '',
   };

@@ -74,10 +74,10 @@ async function unreportedSection(todo) {
   if (!visits.length) return null;
   return h('section', { 'aria-labelledby': 'unreported-h', 'data-testid': 'clue-missing' },
     h('h2', { id: 'unreported-h' }, `走访发现侵害迹象，尚未报告线索（${visits.length}）`),
-    h('ul', { class: 'list' }, visits.map(({ visit, signs }) => {
+    h('ul', { class: 'list' }, visits.map(({ visit, signs, title }) => {
       const c = store.one('child', visit.child_id);
       return h('li', {}, h('a', { class: 'item', href: clueAddress(visit.child_id, visit.id), 'data-visit': visit.id },
-        h('strong', {}, c ? c.name : '（本机没有该儿童）'), h('span', { class: 'tag high' }, '待报告'),
+        h('strong', {}, c ? c.name : title || '（本机没有该儿童）'), h('span', { class: 'tag high' }, '待报告'),
         h('span', { class: 'meta' }, `${fmtTime(visit.visited_at)} 走访发现：${signs.map((x) => x.label).join('、')}`)));
     })));
 }
