@@ -272,17 +272,28 @@ function reconnectWhenOnline(auth, password) {
 /** With the password at hand and a network, make sure the server session is alive too. */
 async function reconnect(auth, password) {
   await ending;
-  await oneAtATime(async () => {
+  const user = await oneAtATime(async () => {
     try {
       const me = await api.get('/api/auth/me');
       api.setCsrf(me.csrf_token);
+      return me.user;
     } catch (e) {
       if (e.status !== 401) throw e;
-      await loginAsHere(auth, password);
+      const again = await loginAsHere(auth, password);
       state.set({ needsLogin: false });
+      return again;
     }
   });
+  await remember(user);
   keepRecoverable(password);
+}
+
+/** Keep the account as the server now has it (a password the town admin set, a new name), while
+ *  the data is open here. */
+async function remember(user) {
+  if (!user || !db.hasKey()) return;
+  await db.kvSet('user', user);
+  state.set({ user });
 }
 
 /** Log in, on its own, with the password the local data opens with, unless the server has refused
@@ -330,7 +341,34 @@ export async function relogin(password) {
     if (!here) await rewrap(auth, password);
     state.set({ needsLogin: false, passwordChanged: false });
     return user;
-  }).then((user) => { keepRecoverable(password); return user; });
+  }).then(async (user) => {
+    await remember(user);
+    keepRecoverable(password);
+    return user;
+  });
+}
+
+/** Change the password, from the open app: the server ends every session, this one included; the
+ *  data key is wrapped under the new password at once (from memory: this tab has it open), and the
+ *  phone logs in again with it. Cut off after the change, the phone finds its session over and the
+ *  reconnect form takes the new password, which the data already opens with. Resolves the user. */
+export async function changePassword(oldPassword, newPassword) {
+  return oneAtATime(async () => {
+    const auth = await db.getAuth();
+    await api.post('/api/auth/password', { old_password: oldPassword, new_password: newPassword });
+    api.setCsrf(null);
+    const row = await rewrap(auth, newPassword);
+    let user;
+    try {
+      user = await serverLogin(row, newPassword);
+    } catch (e) {
+      state.set({ needsLogin: true });
+      throw new Error('密码已修改，但未能重新连接服务器：请到“同步”页用新密码重新登录。');
+    }
+    await remember(user);
+    state.set({ needsLogin: false, passwordChanged: false });
+    return user;
+  });
 }
 
 /** Try once to end the server session: a locked phone must not leave a live session in the

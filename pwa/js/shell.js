@@ -73,6 +73,11 @@ function renderStatus(s) {
     list.push(h('div', { class: 'banner warn', role: 'alert' },
       h('span', {}, s.passwordChanged ? T.passwordChanged : T.relogin), h('a', { class: 'btn small', href: '#/sync' }, '去登录')));
   }
+  if (s.user && s.user.must_change_password && !s.needsLogin) {
+    list.push(h('div', { class: 'banner warn', role: 'alert', 'data-testid': 'must-change-password' },
+      h('span', {}, '您的密码由镇平安办重置，请尽快改为只有您自己知道的密码。'),
+      h('a', { class: 'btn small', href: '#/sync' }, '去修改')));
+  }
   if (s.conflicts) {
     list.push(h('div', { class: 'banner warn', role: 'alert' },
       h('span', {}, `有 ${s.conflicts} 条记录与服务器冲突，需要您选择或合并。`),

@@ -38,6 +38,8 @@ class User(UserMixin, Timestamped, db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by a town admin's reset: the admin knows it; the app asks its user to choose their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     grids: Mapped[list[Grid]] = relationship(secondary=user_grid, order_by=Grid.name)
 
     session_token = None

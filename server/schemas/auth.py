@@ -43,6 +43,7 @@ class UserSchema(Schema):
     display_name = fields.String()
     role = fields.String()
     active = fields.Boolean()
+    must_change_password = fields.Boolean()  # the town admin set it: the app asks for one's own
     scope = fields.Method("get_scope")
 
     def get_scope(self, user) -> dict:

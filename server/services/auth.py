@@ -183,6 +183,7 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     """
     confirm_password(user, old_password, settings, device_id, "old_password", "password_change_failed")
     set_password(user, new_password, field="new_password")
+    user.must_change_password = False
     end_all_sessions(user)
     audit.record_event("password_changed", actor=user, entity="user", entity_id=user.id)
     db.session.commit()

@@ -176,6 +176,7 @@ def reset_password(actor, user_id: str, new_password: str, device_id: str | None
     if actor is not None and user.id == actor.id:
         raise ApiError(409, "own_account", "请在“修改密码”中用原密码修改自己的密码")
     set_password(user, new_password, field="new_password")
+    user.must_change_password = True
     end_all_sessions(user)
     lift_lockout(user.username)
     audit.record_event("user.password_reset", actor, "user", user.id, device_id)

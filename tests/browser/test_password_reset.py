@@ -14,7 +14,9 @@ from . import helpers
 from .conftest import PHONE
 from .test_password_changed import (
     AUTH,
+    found_logged_out,
     phone_with_unsynced_visit,
+    reconnect,
     refused_as_wrong,
     synced_in_the_end,
     try_password,
@@ -141,4 +143,45 @@ def test_without_the_recovery_key_the_phone_asks_for_the_previous_password_and_l
     try_password(page, NEW_PASSWORD)  # the key to be had now, the same password opens the phone
     expect(page.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    context.close()
+
+
+def test_the_worker_changes_the_password_the_admin_set_in_the_app(browser, live_server):
+    """Reset while her phone is open, she reconnects with the admin's password; the app asks her to
+    choose her own and takes it there: the phone unlocks with hers alone, her visit syncs."""
+    note = "管理员重置密码后的走访"
+    own = "Nur-ich-weiss-es-7"
+    context, page = phone_with_unsynced_visit(browser, live_server, note)
+    reset_by_admin(live_server)
+    found_logged_out(page)
+    assert reconnect(page, NEW_PASSWORD).status == 200
+    expect(page.get_by_test_id("must-change-password")).to_contain_text("您的密码由镇平安办重置",
+                                                                        timeout=helpers.TIMEOUT)
+    page.get_by_test_id("must-change-password").get_by_role("link", name="去修改").click()
+    form = page.get_by_test_id("password-form")
+    expect(form).to_contain_text("请改为只有您自己知道的密码")
+    form.get_by_label("现在的密码").fill("Nicht-das-jetzige-1")
+    form.get_by_label("新密码", exact=True).fill(own)
+    form.get_by_label("再次输入新密码").fill(own)
+    form.get_by_role("button", name="修改密码").click()
+    expect(form.get_by_role("alert")).to_have_text("原密码不正确", timeout=helpers.TIMEOUT)
+    form.get_by_label("现在的密码").fill(NEW_PASSWORD)
+    form.get_by_label("再次输入新密码").fill(own + "x")
+    form.get_by_role("button", name="修改密码").click()
+    expect(form.get_by_role("alert")).to_have_text("两次输入的新密码不一致")
+    form.get_by_label("再次输入新密码").fill(own)
+    with page.expect_response("**/api/auth/password") as changed:
+        form.get_by_role("button", name="修改密码").click()
+    assert changed.value.status == 204
+    expect(page.locator("#toast")).to_contain_text("密码已修改", timeout=helpers.TIMEOUT)
+    expect(page.get_by_test_id("must-change-password")).to_have_count(0)
+    expect(page.get_by_role("link", name="去登录")).to_have_count(0)
+
+    page.reload()
+    refused_as_wrong(page, NEW_PASSWORD, 4)
+    helpers.unlock(page, own)
+    synced_in_the_end(page, live_server, note)
+    client = factories.ApiClient(live_server.app.test_client())
+    client.login("worker_a", own)
+    assert client.get("/api/auth/me").get_json()["user"]["must_change_password"] is False
     context.close()

@@ -52,7 +52,7 @@ def test_login_and_me_return_the_user_and_csrf_token(app, town, client):
         town_id = db.session.get(User, town.users["worker_a"]).town_id
     assert body["user"] == {
         "id": town.users["worker_a"], "username": "worker_a", "display_name": "测试worker_a",
-        "role": "grid_worker", "active": True,
+        "role": "grid_worker", "active": True, "must_change_password": False,
         "scope": {"town_id": town_id, "village_id": town.villages["a"],
                   "grid_ids": [town.grids["a1"]], "unit_id": None},
     }

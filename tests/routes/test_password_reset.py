@@ -52,7 +52,8 @@ def test_the_admin_resets_a_forgotten_password_and_every_session_of_the_account_
     assert _login_status(app, "worker_a", factories.PASSWORD).status_code == 401
     with app.app_context():  # the lockout was lifted with the reset; the wrong old try counts one
         assert db.session.scalar(select(db.func.count()).select_from(LoginFailure)) == 1
-    assert _login_status(app, "worker_a", NEW_PASSWORD, PHONE).status_code == 200
+    relogged = _login_status(app, "worker_a", NEW_PASSWORD, PHONE)
+    assert (relogged.status_code, relogged.get_json()["user"]["must_change_password"]) == (200, True)
     assert _actions(app, "user.password_reset") == [(town.users["admin"], town.users["worker_a"],
                                                      "pc-admin-reset", {})]
 
@@ -166,3 +167,17 @@ def test_a_disable_or_reset_that_wins_the_race_refuses_the_key(app, town, login,
     assert refused.status_code == 401
     with app.app_context():
         assert db.session.get(Device, PHONE).recovery_key is None
+
+
+def test_the_user_is_asked_to_change_a_password_the_admin_set_until_they_do(app, town, login):
+    admin = login("admin")
+    assert _reset(admin, town.users["worker_a"]).status_code == 204
+    worker = login("worker_a", NEW_PASSWORD)
+    assert worker.get("/api/auth/me").get_json()["user"]["must_change_password"] is True
+    listed = {u["username"]: u for u in admin.get("/api/users?per_page=100").get_json()["rows"]}
+    assert [listed[name]["must_change_password"] for name in ("worker_a", "worker_b")] == [True, False]
+    own = "Nur-ich-weiss-es-7"
+    changed = worker.post("/api/auth/password", json={"old_password": NEW_PASSWORD, "new_password": own})
+    assert changed.status_code == 204
+    again = login("worker_a", own)
+    assert again.get("/api/auth/me").get_json()["user"]["must_change_password"] is False

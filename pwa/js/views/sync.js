@@ -7,6 +7,7 @@ import * as session from '../session.js';
 import * as sync from '../sync.js';
 import * as discard from '../discard.js';
 import { correctable } from './register.js';
+import { errorText } from '../online.js';
 import { ENTITY, FIELD, T } from '../i18n/zh-CN.js';
 
 function errorsText(errors) {
@@ -195,6 +196,39 @@ function reloginForm() {
   return form;
 }
 
+/** 修改密码: the password now and a new one, typed twice. Asked for first while the town admin's
+ *  password stands (must_change_password). */
+function passwordForm() {
+  const now = h('input', { type: 'password', autocomplete: 'current-password' });
+  const next = h('input', { type: 'password', autocomplete: 'new-password' });
+  const again = h('input', { type: 'password', autocomplete: 'new-password' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const user = state.get().user;
+  const form = h('form', { class: 'card', 'data-leave-freely': '', 'data-testid': 'password-form' },
+    h('h2', {}, '修改密码'),
+    user && user.must_change_password
+      ? h('p', { class: 'banner warn' }, '您的密码由镇平安办重置，请改为只有您自己知道的密码。') : null,
+    field('现在的密码', now), field('新密码', next, '至少 8 位，不能太常见、不能含用户名'), field('再次输入新密码', again),
+    error, h('button', { type: 'submit', class: 'btn primary' }, '修改密码'));
+  holdTyping(form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    if (!navigator.onLine) { error.textContent = '修改密码需要联网，请到有信号的地方再试。'; return; }
+    if (next.value !== again.value) { error.textContent = '两次输入的新密码不一致'; return; }
+    try {
+      await session.changePassword(now.value, next.value);
+      for (const input of [now, next, again]) input.value = '';
+      form.removeAttribute('data-dirty');
+      toast('密码已修改：本机之后用新密码解锁，其他设备需用新密码重新登录');
+      await sync.sync();
+    } catch (err) {
+      error.textContent = errorText(err);
+    }
+  });
+  return form;
+}
+
 // Every 413 says the same, the server's own or a proxy's in front of it (no JSON: http_413).
 const PHOTO_TOO_LARGE = '照片超过服务器允许的大小';
 const PHOTO_ERRORS = { photo_too_large: PHOTO_TOO_LARGE, payload_too_large: PHOTO_TOO_LARGE, http_413: PHOTO_TOO_LARGE,
@@ -254,5 +288,5 @@ export async function render() {
         h('strong', {}, `冲突：${ENTITY[op.entity] || op.entity}`), h('span', { class: 'meta' }, '服务器上的记录已被他人修改，点此对比并选择')))),
       rejected.map(rejectedItem)) : h('p', {}, '没有需要处理的记录。'),
     h('h2', {}, '存储'), quota,
-    h('h2', {}, '账号'), logout);
+    h('h2', {}, '账号'), s.online && !s.needsLogin ? passwordForm() : null, logout);
 }
