@@ -78,7 +78,8 @@ def _apply_scope(user: User, data: dict) -> None:
 
 
 def create_user(actor, data: dict) -> User:
-    """Create an account with a role and scope; the password must pass the policy.
+    """Create an account with a role and scope; the password must pass the policy, and is to be
+    changed by its user when the town admin set it.
 
     The API and the create-user command share the username rule here. Names differing only in
     case are one name: the login throttle counts failures per name whatever its case, and a
@@ -92,6 +93,9 @@ def create_user(actor, data: dict) -> User:
                 town_id=db.session.scalar(select(Town.id).limit(1)))
     user.display_name = data.get("display_name") or data["username"]
     set_password(user, data["password"])
+    # The town admin chose it and passes it on: its user is asked to choose their own. The
+    # create-user command (no actor) sets up whoever runs it, the first town admin say.
+    user.must_change_password = actor is not None
     try:
         db.session.add(user)
         _apply_scope(user, data)

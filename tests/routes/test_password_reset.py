@@ -181,3 +181,19 @@ def test_the_user_is_asked_to_change_a_password_the_admin_set_until_they_do(app,
     assert changed.status_code == 204
     again = login("worker_a", own)
     assert again.get("/api/auth/me").get_json()["user"]["must_change_password"] is False
+
+
+def test_an_account_the_town_admin_creates_is_asked_for_its_own_password_one_made_by_the_command_not(
+        app, town, login):
+    admin = login("admin")
+    made = admin.post("/api/users", json={"username": "new.worker", "password": NEW_PASSWORD,
+                                          "display_name": "新网格员", "role": "grid_worker",
+                                          "grid_ids": [town.grids["a1"]]})
+    assert (made.status_code, made.get_json()["must_change_password"]) == (201, True)
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["create-user", "second.admin", "--role", "town_admin", "--password-stdin"],
+                         input=NEW_PASSWORD + "\n")
+    assert done.exit_code == 0, done.output
+    listed = {u["username"]: u["must_change_password"]
+              for u in admin.get("/api/users?per_page=100").get_json()["rows"]}
+    assert (listed["new.worker"], listed["second.admin"]) == (True, False)
