@@ -1,10 +1,12 @@
 """One account a username whatever its case, held by the database: a twin written past
 create_user, a twin already stored when the index arrives (revision 0012), two creates racing."""
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text, update
+from sqlalchemy import column, func, insert, select, table, text, update
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
@@ -29,12 +31,27 @@ def test_the_database_refuses_a_case_twin_written_past_create_user(app, town):
         assert _twins("admin") == 1
 
 
+# The user table as revision 0011 has it: today's model holds columns added since.
+USER_AT_0011 = table("user", *(column(name) for name in (
+    "id", "username", "display_name_ct", "role", "town_id", "password_hash", "session_version", "active",
+    "created_at", "updated_at")))
+
+
+def _stored_at_0011(username: str) -> None:
+    user = User(id=new_id(), username=username, role="town_admin", password_hash="x")
+    user.display_name = f"测试{username}"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    db.session.execute(insert(USER_AT_0011).values(
+        id=user.id, username=username, display_name_ct=user.display_name_ct, role="town_admin",
+        town_id=None, password_hash="x", session_version=1, active=True, created_at=now, updated_at=now))
+
+
 def test_the_upgrade_to_0012_stops_on_stored_case_twins_and_names_them(empty_db_url):
     app = bare_app(empty_db_url)
     with app.app_context():
         town = town_at("0011")
         for name in ("ADMIN", "Admin", "Worker_A"):
-            factories.add_user(factories.TownIds(), name, "town_admin", None)
+            _stored_at_0011(name)
         db.session.commit()
         db.session.remove()
         config = current_app.extensions["migrate"].migrate.get_config()
