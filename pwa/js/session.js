@@ -22,6 +22,8 @@ let connecting = Promise.resolve();
 // opens what the phone holds unsynced. A revoke erases that key on the server.
 let kek = null;  // opens the data key's wrapping, while this tab has the data open
 let changedTo = null;  // {password, user}: the server took it, the data here does not open with it yet
+// The id of this device's recovery key as the last login or /me named it (null: none yet).
+let serverKeyId = null;
 
 // Logging in, reconnecting and ending the server session run one at a time across tabs: the cookie
 // is the browser's, so a logout sent by one tab ends the session of all.
@@ -86,7 +88,8 @@ async function serverTakes(auth, password) {
   try {
     return await oneAtATime(async () => {
       changedTo = { password, user: await serverLogin(auth, password) };
-      return { recoveryKey: auth.recovery ? await recoveryKey(password).catch(() => null) : null };
+      const held = auth.recovery ? await recoveryKey(password).catch(() => null) : null;
+      return { recoveryKey: held && held.key };
     });
   } catch (e) {
     return e.status === 401 ? false : null;
@@ -96,18 +99,22 @@ async function serverTakes(auth, password) {
 /** This device's recovery key, from the server: the session must be this user's on this device,
  *  and the password is asked again (a live session alone gets no key). */
 async function recoveryKey(password) {
-  return importRecoveryKey((await api.post('/api/auth/recovery-key', { password })).recovery_key);
+  const answer = await api.post('/api/auth/recovery-key', { password });
+  return { key: await importRecoveryKey(answer.recovery_key), id: answer.recovery_key_id };
 }
 
-/** Wrap the data key, open in this tab, under this device's recovery key too, once; not waited
- *  for: a login or sync never waits on it. With no network or session at hand it is left for the
- *  next time the phone connects. */
+/** Wrap the data key, open in this tab, under this device's recovery key too: once, and again
+ *  when the server names another key than the one it is wrapped under (a database restored from
+ *  before it). Not waited for: a login or sync never waits on it. With no network or session at
+ *  hand it is left for the next time the phone connects. */
 function keepRecoverable(password) {
   (async () => {
     const auth = await db.getAuth();
-    if (!auth || auth.recovery || !auth.wrapped || !kek) return;
+    if (!auth || !auth.wrapped || !kek || (auth.recovery && auth.recoveryId === serverKeyId)) return;
     const raw = await unwrapDataKey(kek, auth.wrapped);
-    await db.updateAuth(auth, { recovery: await wrapForRecovery(await recoveryKey(password), raw) });
+    const held = await recoveryKey(password);
+    await db.updateAuth(auth, { recovery: await wrapForRecovery(held.key, raw), recoveryId: held.id });
+    serverKeyId = held.id;
   })().catch(() => { /* the next connection tries again */ });
 }
 
@@ -162,6 +169,7 @@ async function loginOnce(username, password) {
   const deviceId = `pwa-${newId()}`;
   const answer = await api.post('/api/auth/login', { username, password, device_id: deviceId });
   api.setCsrf(answer.csrf_token);
+  serverKeyId = answer.recovery_key_id ?? null;
   const raw = newDataKeyBytes();
   const [key, wrapping] = await Promise.all([importDataKey(raw), wrapDataKey(password, raw)]);
   const check = await seal(key, { ok: true, user_id: answer.user.id }, CHECK_AAD);
@@ -276,6 +284,7 @@ async function reconnect(auth, password) {
     try {
       const me = await api.get('/api/auth/me');
       api.setCsrf(me.csrf_token);
+      serverKeyId = me.recovery_key_id ?? null;
       return me.user;
     } catch (e) {
       if (e.status !== 401) throw e;
@@ -327,6 +336,7 @@ async function loginNoting(auth, password) {
 async function serverLogin(auth, password) {
   const answer = await api.post('/api/auth/login', { username: auth.username, password, device_id: auth.device_id });
   api.setCsrf(answer.csrf_token);
+  serverKeyId = answer.recovery_key_id ?? null;
   return answer.user;
 }
 

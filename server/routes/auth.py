@@ -29,7 +29,8 @@ def login():
     auth.start_session(user, data.get("device_id"))
     user.device_id = data.get("device_id")
     login_user(user)
-    return SessionSchema().dump({"user": user, "csrf_token": new_csrf_token()})
+    return SessionSchema().dump({"user": user, "csrf_token": new_csrf_token(),
+                                 "recovery_key_id": auth.recovery_key_id(data.get("device_id"))})
 
 
 @bp.post("/logout")
@@ -49,7 +50,8 @@ def logout():
 def me():
     """Return the logged-in user and the CSRF token."""
     token = session.get("csrf") or new_csrf_token()
-    return SessionSchema().dump({"user": actor(), "csrf_token": token})
+    return SessionSchema().dump({"user": actor(), "csrf_token": token,
+                                 "recovery_key_id": auth.recovery_key_id(device_id())})
 
 
 @bp.post("/password")
@@ -71,4 +73,5 @@ def recovery_key():
     """The key this session's device wraps its data key under besides the password (audited)."""
     data = json_body(RecoveryKeyRequestSchema())
     key = auth.recovery_key(actor(), device_id(), data["password"], current_app.config)
-    return RecoveryKeySchema().dump({"recovery_key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()})
+    return RecoveryKeySchema().dump({"recovery_key": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
+                                     "recovery_key_id": auth.key_id(key)})

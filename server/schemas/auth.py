@@ -56,6 +56,9 @@ class SessionSchema(Schema):
 
     user = fields.Nested(UserSchema)
     csrf_token = fields.String()
+    # Names the session device's recovery key (null: none yet): a phone whose wrapping was made
+    # under another (a database restored from before it) makes it again.
+    recovery_key_id = fields.String(allow_none=True)
 
 
 class RecoveryKeyRequestSchema(StrictSchema):
@@ -65,9 +68,11 @@ class RecoveryKeyRequestSchema(StrictSchema):
 
 
 class RecoveryKeySchema(Schema):
-    """The answer of POST /api/auth/recovery-key: 32 random bytes, base64url without padding."""
+    """The answer of POST /api/auth/recovery-key: 32 random bytes, base64url without padding, and
+    the id sessions name it by."""
 
     recovery_key = fields.String()
+    recovery_key_id = fields.String()
 
 
 class UserCreateSchema(StrictSchema):

@@ -232,6 +232,18 @@ def recovery_key(user: User, device_id: str | None, password: str, settings: dic
     return key
 
 
+def recovery_key_id(device_id: str | None) -> str | None:
+    """Return the id of a device's recovery key (a digest of it; nothing of the key can be had from
+    it), or None when the device has none."""
+    device = db.session.get(Device, device_id) if device_id else None
+    key = device.recovery_key if device is not None else None
+    return None if key is None else key_id(key)
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(b"hulei:recovery-key-id:" + key).hexdigest()[:16]
+
+
 def lift_lockout(username: str) -> None:
     """Forget an account's failed logins, in the caller's transaction (its password was reset)."""
     db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key(username)))

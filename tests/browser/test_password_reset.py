@@ -185,3 +185,32 @@ def test_the_worker_changes_the_password_the_admin_set_in_the_app(browser, live_
     client.login("worker_a", own)
     assert client.get("/api/auth/me").get_json()["user"]["must_change_password"] is False
     context.close()
+
+
+def test_a_phone_wraps_its_data_key_anew_when_the_server_names_another_recovery_key(browser, live_server):
+    """The server's key is gone (a database restored from before the phone asked): at its next
+    connection the phone sees the key id change and wraps under the new key, so a reset still opens it."""
+    context, page = phone_with_unsynced_visit(browser, live_server, "服务器恢复备份前的走访")
+    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    auth = page.evaluate(AUTH)
+    before = auth["recoveryId"]
+    assert before and len(before) == 16
+    with live_server.app.app_context():
+        db.session.get(Device, auth["device_id"]).recovery_key = None
+        db.session.commit()
+        db.session.remove()
+    with page.expect_response("**/api/auth/recovery-key") as fetched:
+        page.reload()
+        helpers.unlock(page)
+    assert fetched.value.status == 200
+    page.wait_for_function("(before) => import('/js/db.js').then((d) => d.getAuth())"
+                           ".then((a) => a.recoveryId !== before)", arg=before, timeout=helpers.TIMEOUT)
+
+    locked_offline(page)
+    reset_by_admin(live_server)
+    helpers.go_online(context)
+    try_password(page, NEW_PASSWORD)
+    expect(page.locator("#nav")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.get_by_test_id("password-changed")).to_have_count(0)
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
+    context.close()

@@ -46,7 +46,7 @@ def test_login_and_me_return_the_user_and_csrf_token(app, town, client):
     response = _login(client, "worker_a")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"user", "csrf_token"}
+    assert set(body) == {"user", "csrf_token", "recovery_key_id"}
     assert len(body["csrf_token"]) >= 32
     with app.app_context():
         town_id = db.session.get(User, town.users["worker_a"]).town_id

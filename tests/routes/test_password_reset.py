@@ -21,7 +21,8 @@ def _key(client, password=factories.PASSWORD) -> bytes:
     response = client.post("/api/auth/recovery-key", json={"password": password})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"recovery_key"}
+    assert set(body) == {"recovery_key", "recovery_key_id"}
+    assert client.get("/api/auth/me").get_json()["recovery_key_id"] == body["recovery_key_id"]
     assert response.headers["Cache-Control"] == "no-store"
     text = body["recovery_key"]
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -197,3 +198,23 @@ def test_an_account_the_town_admin_creates_is_asked_for_its_own_password_one_mad
     listed = {u["username"]: u["must_change_password"]
               for u in admin.get("/api/users?per_page=100").get_json()["rows"]}
     assert (listed["new.worker"], listed["second.admin"]) == (True, False)
+
+
+def test_a_session_names_its_devices_recovery_key_by_an_id_that_follows_the_key(app, town, login):
+    """The phone compares the id with the one it wrapped under: a key the server no longer has (a
+    database restored from before it) is made again and the phone wraps anew."""
+    worker = login("worker_a", device_id=PHONE)
+    assert worker.get("/api/auth/me").get_json()["recovery_key_id"] is None
+    assert login("worker_a").get("/api/auth/me").get_json()["recovery_key_id"] is None  # no device
+    first = worker.post("/api/auth/recovery-key", json={"password": factories.PASSWORD}).get_json()
+    assert len(first["recovery_key_id"]) == 16 and first["recovery_key_id"] not in first["recovery_key"]
+    again = _login_status(app, "worker_a", factories.PASSWORD, PHONE).get_json()
+    assert again["recovery_key_id"] == first["recovery_key_id"]
+    other = login("worker_a", device_id="pwa-phone-worker-a-other")
+    _key(other)
+    assert other.get("/api/auth/me").get_json()["recovery_key_id"] != first["recovery_key_id"]
+    with app.app_context():
+        db.session.get(Device, PHONE).recovery_key = None
+        db.session.commit()
+    assert worker.get("/api/auth/me").get_json()["recovery_key_id"] is None
+    assert _key(worker) != base64.urlsafe_b64decode(first["recovery_key"] + "=")
