@@ -272,6 +272,10 @@ export function isoNow(d = new Date()) {
     + `${off >= 0 ? '+' : '-'}${p(off / 60)}:${p(off % 60)}`;
 }
 
+/** The day of a moment (an ISO time, the server's in UTC) as the phone's clock reads it: an inspection
+ *  made at 01:30 in the town is not dated the day before. */
+export const fmtDate = (value) => (value ? localDate(new Date(value)) : '—');
+
 export function fmtTime(value) {
   if (!value) return '—';
   const d = new Date(value);

@@ -64,11 +64,11 @@ def go(page, address: str) -> None:
 
 # --- 1. Only inspectors and the town office record inspections ---------------------------------
 
-def _failed_inspection(server) -> dict:
-    """The inspector's inspection of 测试a宾馆 two days ago: identity checks failed, to be fixed."""
+def _failed_inspection(server, at: datetime | None = None) -> dict:
+    """The inspector's inspection of 测试a宾馆 two days ago (or `at`): identity checks failed, to be fixed."""
     api = factories.ApiClient(server.app.test_client())
     api.login("inspector")
-    at = datetime.now(TZ) - timedelta(days=2)
+    at = at or datetime.now(TZ) - timedelta(days=2)
     response = api.post("/api/inspections", json={
         "venue_id": server.ids.venues["a"], "inspected_at": at.isoformat(),
         "answers": [{"item": "verify_identity", "result": "fail", "note": VERIFY,
@@ -189,6 +189,29 @@ def test_an_inspector_still_opens_the_inspection_form(browser, live_server):
     expect(page.get_by_role("heading", name="复查 测试a宾馆")).to_be_visible()
     expect(page.locator(".check-item").first).to_be_visible()
     expect(page.get_by_text(READ_ONLY)).to_have_count(0)
+    context.close()
+
+
+def test_a_night_inspection_shows_the_day_it_was_made_in_the_town(browser, live_server):
+    """Bars and KTVs are inspected at night: one made at 01:30 Beijing time is 17:30 the day before in UTC,
+    as the server gives it; every screen dates it by the town's day."""
+    day = today() - timedelta(days=2)
+    night = datetime.combine(day, datetime.min.time(), TZ).replace(hour=1, minute=30)
+    inspection = _failed_inspection(live_server, night)
+    venue_a = live_server.ids.venues["a"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    open_today(page)
+    expect(section(page, "venue-h").locator("li", has_text="测试a宾馆").locator(".meta")).to_have_text(
+        f"上次检查 {day}")
+
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    expect(page.locator(f"li.venue[data-venue='{venue_a}'] a.item .meta")).to_have_text(f"上次检查 {day}")
+
+    go(page, f"#/inspect/{venue_a}/{inspection['id']}")
+    expect(page.locator("#view .banner.info")).to_have_text(
+        f"复查 {day} 的检查：1 项待整改，先逐项复查；合格的问题将销项。")
     context.close()
 
 

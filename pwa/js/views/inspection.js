@@ -2,7 +2,7 @@
 // re-inspection, the items still open first), linked to today's joint operation, with optional
 // photos; a failed item gets a rectification deadline. Or correct one: a new inspection, prefilled
 // from the original, that names it and why.
-import { h, field, page, radios, checkbox, today, addDays, localDate, moveOn, onSave, toast } from '../ui.js';
+import { h, field, page, radios, checkbox, today, addDays, fmtDate, localDate, moveOn, onSave, toast } from '../ui.js';
 import { amendFields, notAmendable } from '../amend.js';
 import * as store from '../store.js';
 import { newId } from '../crypto.js';
@@ -134,7 +134,7 @@ function inspectionForm(v, template, target, original) {
   const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '4000', value: original ? original.notes || '' : null });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'stack', 'data-draft': 'inspection' }, amend && amend.el,
-    target ? h('p', { class: 'banner info' }, `复查 ${String(target.inspection.inspected_at).slice(0, 10)} 的检查：`
+    target ? h('p', { class: 'banner info' }, `复查 ${fmtDate(target.inspection.inspected_at)} 的检查：`
       + `${open.length} 项待整改，先逐项复查；合格的问题将销项。`) : null,
     gps.el, opBox && opBox.el,
     section('open-h', `待复查问题（${first.length}）`, blocks.slice(0, first.length)),

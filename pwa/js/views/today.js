@@ -1,7 +1,7 @@
 // 今日待办: the station's new clues and weekly report (police), what waits in 村务 (village head,
 // town office), visits that found signs of abuse with no clue filed yet, visits the village head
 // questioned, then overdue visits, then the nearest households by GPS.
-import { h, page, today, fmtTime } from '../ui.js';
+import { h, page, today, fmtDate, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
@@ -205,7 +205,7 @@ export async function render() {
     venues.length ? h('section', { 'aria-labelledby': 'venue-h' },
       h('h2', { id: 'venue-h' }, '待检查场所'),
       h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
-        h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${String(v.last_inspected_at).slice(0, 10)}` : '尚未检查')))))) : null,
+        h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${fmtDate(v.last_inspected_at)}` : '尚未检查')))))) : null,
     !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

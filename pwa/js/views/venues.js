@@ -1,7 +1,7 @@
 // My venues: today's joint operation on top, then the venues nearest first (by name without a GPS
 // fix), each with its last inspection, its open violations and, when it has some, a re-inspection
 // and its inspection history.
-import { h, page, today } from '../ui.js';
+import { h, fmtDate, page, today } from '../ui.js';
 import * as store from '../store.js';
 import { openViolations } from '../violations.js';
 import { distanceM, distanceText } from './today.js';
@@ -43,7 +43,7 @@ function venueItem(v, distance, amended) {
   const open = openViolations(v.id);
   const overdue = open.some((x) => x.deadline && x.deadline < today());
   const meta = [distance === null ? null : distanceText(distance),
-    last ? `上次检查 ${String(last.inspected_at).slice(0, 10)}${last._pending ? '（待同步）' : ''}` : '尚未检查']
+    last ? `上次检查 ${fmtDate(last.inspected_at)}${last._pending ? '（待同步）' : ''}` : '尚未检查']
     .filter(Boolean).join(' · ');
   const inspects = mayInspect();
   return h('li', { class: 'venue', 'data-venue': v.id },
