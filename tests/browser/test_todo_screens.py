@@ -215,6 +215,32 @@ def test_a_night_inspection_shows_the_day_it_was_made_in_the_town(browser, live_
     context.close()
 
 
+def test_an_inspection_saved_offline_moves_its_venue_down_the_inspectors_to_do(browser, live_server):
+    """The to-do's 待检查场所 counts the phone's unsynced inspection as the venue's last, as 我的场所 does:
+    a venue just inspected with no signal is not left at the top as never inspected."""
+    _failed_inspection(live_server)
+    venue_b = live_server.ids.venues["b"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    helpers.go_offline(context)
+    go(page, f"#/inspect/{venue_b}")
+    expect(page.get_by_role("heading", name="检查 测试b宾馆")).to_be_visible()
+    page.locator(".check-item").first.get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    card = page.locator(f"li.venue[data-venue='{venue_b}'] .meta")
+    expect(card).to_contain_text(f"上次检查 {today()}（待同步）")
+
+    open_today(page)
+    venues = section(page, "venue-h")
+    expect(venues.locator("a.item")).to_have_count(2)
+    assert names(venues) == ["测试a宾馆", "测试b宾馆"]
+    assert venues.locator(".meta").all_inner_texts() == [
+        f"上次检查 {today() - timedelta(days=2)}", f"上次检查 {today()}（待同步）"]
+    context.close()
+
+
 # --- 2. The grid worker's 逾期走访 and 尚未走访 ------------------------------------------------
 
 def _visit_offline(page, child_id: str, name: str, note: str) -> None:

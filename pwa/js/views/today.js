@@ -142,6 +142,15 @@ function childSection(id, title, kids, meta, more) {
     shown.length < kids.length ? h('p', {}, more) : null);
 }
 
+/** When the venue was last inspected as the phone knows it: the server's word, or an inspection saved on
+ *  this phone and not synced yet (a correction moves nothing until the server has it), as { at, pending }. */
+function lastInspection(v) {
+  const mine = store.counted('inspection', store.inspectionsOf(v.id)).find((i) => i._pending && !i.amends);
+  const server = v.last_inspected_at ? { at: v.last_inspected_at, pending: false } : null;
+  if (!mine) return server;
+  return server && new Date(server.at) >= new Date(mine.inspected_at) ? server : { at: mine.inspected_at, pending: true };
+}
+
 /** When the child's next visit falls due, as the server says: its next_visit_due, or for a child
  *  never visited a full interval after registration (first_visit_due). */
 const dueOf = (c) => c.next_visit_due || c.first_visit_due || null;
@@ -175,8 +184,10 @@ export async function render() {
   if (position) {
     rest.sort((a, b) => (place(a) ? distanceM(position, place(a)) : Infinity) - (place(b) ? distanceM(position, place(b)) : Infinity));
   }
+  // Never inspected first, then the longest since.
+  const inspectedAt = ({ last }) => (last ? new Date(last.at).getTime() : 0);
   const venues = (mayInspect() ? store.all('venue') : []).filter((v) => v.status !== 'closed')
-    .sort((a, b) => String(a.last_inspected_at || '').localeCompare(String(b.last_inspected_at || '')));
+    .map((v) => ({ v, last: lastInspection(v) })).sort((a, b) => inspectedAt(a) - inspectedAt(b));
   const near = (c) => (position && place(c) ? distanceText(distanceM(position, place(c))) : `下次走访 ${dueOf(c) || '—'}`);
   const since = (c) => (c.last_visit_at ? '' : '登记后尚未走访，');
   const refusedNote = (c) => (hasRefusedVisit(c) ? '；本机记录的走访被退回，请到“同步”处理' : '');
@@ -204,8 +215,9 @@ export async function render() {
       h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venue-h' },
       h('h2', { id: 'venue-h' }, '待检查场所'),
-      h('ul', { class: 'list' }, venues.slice(0, 20).map((v) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
-        h('strong', {}, v.name), h('span', { class: 'meta' }, v.last_inspected_at ? `上次检查 ${fmtDate(v.last_inspected_at)}` : '尚未检查')))))) : null,
+      h('ul', { class: 'list' }, venues.slice(0, 20).map(({ v, last }) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
+        h('strong', {}, v.name), h('span', { class: 'meta' },
+          last ? `上次检查 ${fmtDate(last.at)}${last.pending ? '（待同步）' : ''}` : '尚未检查')))))) : null,
     !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }
