@@ -30,7 +30,7 @@ def test_giving_up_a_refused_edit_takes_the_server_record_back(browser, live_ser
     refused_edit(page, child_id, "网格员：孩子转学了")
     item = page.get_by_test_id("rejected-op")
     expect(item).to_contain_text("修改内容：备注：网格员：孩子转学了")
-    expect(item).to_contain_text("school：")  # the server's reason
+    expect(item).to_contain_text("学校：")  # the server's reason, by the field's name
     assert stored_child(page, child_id)["notes"] == "网格员：孩子转学了"
 
     # Offline the server's copy cannot be had: nothing is given up, the edit still shows as unsynced.

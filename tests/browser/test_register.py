@@ -90,7 +90,7 @@ def test_register_offline_then_sync_and_rejections_stay_visible(browser, live_se
     helpers.sync_now(page)
     attention = page.get_by_test_id("attention")
     expect(attention).to_contain_text("被退回：儿童", timeout=helpers.TIMEOUT)
-    expect(attention).to_contain_text("id_number")
+    expect(attention).to_contain_text("身份证号：")
     expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")
     page.reload()
     helpers.unlock(page)

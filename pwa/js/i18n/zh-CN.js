@@ -34,7 +34,21 @@ export const ENTITY = {
 export const FIELD = {
   name: '姓名', notes: '备注', school: '学校', status: '状态', birth_date: '出生日期', sex: '性别',
   categories: '类别', address: '地址', guardians: '监护人', id_number: '身份证号', household_id: '家庭',
+  grid_id: '所属网格', village_id: '村/社区', registered_at: '登记时间', child_id: '儿童', venue_id: '场所',
+  plan_id: '帮扶计划', visited_at: '走访时间', inspected_at: '检查时间', happened_at: '发生时间', at: '时间',
+  answers: '清单填写', template_version: '清单版本', lat: '定位', lon: '定位', accuracy_m: '定位精度',
+  follow_up: '需要跟进', amends: '更正', amend_reason: '更正原因', reinspection_of: '复查',
+  operation_id: '联合执法行动', description: '情况', place: '地点', source_visit_id: '来源走访', note: '内容',
 };
+const GUARDIAN_FIELD = { name: '监护人姓名', relation: '与儿童关系', phone: '监护人电话' };
+
+/** A field the server names in an error (id_number, guardians.1.phone) in the form's words; null for one
+ *  without a name here, whose message then speaks for itself. `guardians`: how many the record lists. */
+export function fieldName(path, guardians = 1) {
+  const g = /^guardians\.(\d+)\.(name|relation|phone)$/.exec(path);
+  if (g) return `${GUARDIAN_FIELD[g[2]]}${guardians > 1 ? `（${Number(g[1]) + 1}）` : ''}`;
+  return FIELD[path] || FIELD[path.split('.')[0]] || null;
+}
 export const MEASURE = {
   legal_aid: '法律援助', judicial_aid: '司法救助', living_aid: '生活救助', medical: '医疗',
   psychological: '心理辅导', school_transfer: '转学', temporary_guardianship: '临时监护', other: '其他',

@@ -6,7 +6,7 @@ import * as store from '../store.js';
 import * as sync from '../sync.js';
 import { newId } from '../crypto.js';
 import { savingDraft } from '../drafts.js';
-import { CATEGORY, FIELD } from '../i18n/zh-CN.js';
+import { CATEGORY, fieldName } from '../i18n/zh-CN.js';
 import { birthDateProblem, idNumberProblem, phoneProblem, plain } from '../checks.js';
 
 
@@ -170,7 +170,10 @@ async function correction(opId) {
   for (const [key, messages] of Object.entries(op.errors || {})) {
     const name = controlOf(key);
     if (form.elements[name] && form.elements[name].closest) atFields[name] = messages.join('，');
-    else elsewhere.push(key.startsWith('_') ? messages.join('，') : `${FIELD[key] || key}：${messages.join('，')}`);
+    else {
+      const named = key.startsWith('_') ? null : fieldName(key, (op.data.guardians || []).length);
+      elsewhere.push(named ? `${named}：${messages.join('，')}` : messages.join('，'));
+    }
   }
   showProblems(form, atFields, false);
   error.textContent = elsewhere.join('；');

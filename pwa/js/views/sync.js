@@ -8,18 +8,24 @@ import * as sync from '../sync.js';
 import * as discard from '../discard.js';
 import { correctable } from './register.js';
 import { errorText } from '../online.js';
-import { ENTITY, FIELD, T } from '../i18n/zh-CN.js';
+import { ENTITY, FIELD, T, fieldName } from '../i18n/zh-CN.js';
 
-function errorsText(errors) {
-  if (!errors) return '';
+/** The server's reasons for refusing `op`, each after the name of its field; '_op' and '_schema' (the
+ *  whole op) and a field without a name here by the message alone. */
+function errorsText(op) {
+  if (!op.errors) return '';
+  const guardians = ((op.data || {}).guardians || []).length;
   const flat = [];
-  const walk = (v, path) => {
-    // '_op' and '_schema' hold what is wrong with the whole op: the message alone says it.
-    if (Array.isArray(v)) flat.push(path.startsWith('_') ? v.join('，') : `${path}：${v.join('，')}`);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
-    else flat.push(`${path}：${v}`);
+  const said = (path, text) => {
+    const name = path.startsWith('_') ? null : fieldName(path, guardians);
+    flat.push(name ? `${name}：${text}` : text);
   };
-  walk(errors, '');
+  const walk = (v, path) => {
+    if (Array.isArray(v)) said(path, v.join('，'));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    else said(path, String(v));
+  };
+  walk(op.errors, '');
   return flat.join('；');
 }
 
@@ -162,7 +168,7 @@ function rejectedItem(op) {
     overwritten ? h('span', { class: 'meta', 'data-testid': 'overwrites' },
       `本机现为：${overwritten}。重新提交会改回上面的修改内容。`) : null,
     gone ? h('span', { class: 'meta' }, '这条记录已不在本机（可能已移出您的管辖范围）。') : null,
-    h('span', { class: 'meta' }, errorsText(op.errors)),
+    h('span', { class: 'meta' }, errorsText(op)),
     waiting ? h('span', { class: 'meta', 'data-testid': 'waits-on' }, waiting) : null,
     h('span', { class: 'row' }, fix, retry, drop));
 }
