@@ -7,6 +7,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from server.extensions import db
+from server.models import Child
+
 from .. import factories
 from ..workflow.helpers import TZ, today
 from . import helpers
@@ -324,3 +327,29 @@ def test_a_moved_childs_active_plan_waits_for_a_helper_and_the_head_names_one(br
     assert [t for t in head.get("/api/tasks").get_json()["tasks"] if t["kind"] == "plan_helper_missing"] == []
     context.close()
     assert problems == []
+
+
+def test_a_category_has_one_name_on_the_child_page_the_filter_and_the_ledger(browser, live_server):
+    """The phone names the seven categories as the ledger (and its export) does: a head filtering by
+    one finds cards that call it by the same name."""
+    every = ["left_behind", "migrant", "disadvantaged", "disabled", "single_parent", "reconstituted",
+             "troubled_family"]
+    with live_server.app.app_context():
+        db.session.get(Child, live_server.ids.children["a1"]).categories = every
+        db.session.commit()
+    words = "留守、流动、困境、残疾、单亲、重组、关系异常"
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate(f"location.hash = '#/child/{live_server.ids.children['a1']}'")
+    facts = page.locator("dl.facts").first
+    expect(facts.locator("dt:text-is('类别') + dd")).to_have_text(words)
+
+    page.evaluate("location.hash = '#/ledgers/children'")
+    page.get_by_text("筛选", exact=True).click()
+    assert page.get_by_label("类别").locator("option").all_inner_texts() == ["全部", *words.split("、")]
+    page.get_by_label("类别").select_option(label="关系异常")
+    cards = page.get_by_test_id("ledger-cards")
+    expect(cards.locator("li")).to_have_count(1)
+    expect(cards.locator("dt:text-is('类别') + dd")).to_have_text(words)
+    context.close()

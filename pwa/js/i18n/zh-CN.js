@@ -15,9 +15,10 @@ export const T = {
   needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
 };
 
+// As the ledgers and their exports name them (server/services/ledgers/base.py).
 export const CATEGORY = {
   left_behind: '留守', migrant: '流动', disadvantaged: '困境', disabled: '残疾',
-  single_parent: '单亲', reconstituted: '重组家庭', troubled_family: '问题家庭',
+  single_parent: '单亲', reconstituted: '重组', troubled_family: '关系异常',
 };
 export const RISK = { low: '低风险', medium: '中风险', high: '高风险' };
 export const SEX = { F: '女', M: '男' };
