@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AppliedOp, Child, Clue, Household, Visit, utcnow
+from server.models import AppliedOp, Child, Clue, Grid, Household, User, Visit, utcnow
 
 from . import helpers
 from .conftest import PHONE
@@ -314,3 +314,26 @@ def test_a_refused_household_corrected_takes_its_child_and_the_childs_visit_alon
         assert db.session.get(Child, made["child"]).household_id == household.id
         assert [v.notes for v in db.session.scalars(select(Visit).where(Visit.child_id == made["child"]))] == [
             "家中无人，邻居说在外婆家"]
+
+
+def test_a_household_refused_for_a_grid_taken_from_the_worker_names_no_grid_by_its_id(browser, live_server):
+    """Registered offline in grid a1, which the town office moved worker_a out of meanwhile: the
+    correction form says the grid is the one registered before, not its id, and offers the grid now held."""
+    ids = live_server.ids
+    context, page = offline_worker(browser, live_server)
+    register(page, "王小花")
+    with live_server.app.app_context():
+        db.session.get(User, ids.users["worker_a"]).grids = [db.session.get(Grid, ids.grids["a2"])]
+        db.session.commit()
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page, 2)
+    item = page.get_by_test_id("rejected-op").filter(has_text="被退回：家庭")
+    item.get_by_role("link", name="修改后重新提交").click()
+    expect(page.get_by_role("heading", name="修改家庭登记")).to_be_visible()
+    grid = page.get_by_label("所属网格")
+    expect(problem_at(page, "所属网格")).to_have_text("网格不存在或不在您的管辖范围内")
+    before = "原登记的网格（已不在您的管辖范围内）"
+    assert grid.locator("option").all_inner_texts() == [before, "测试A村 第2网格"]
+    assert grid.evaluate("(s) => s.selectedOptions[0].textContent") == before
+    context.close()

@@ -46,11 +46,12 @@ function childProblems(form) {
 // The first guardian's controls keep the names a draft typed before knows them by.
 const guardianName = (what, i) => (i ? `g_${what}:${i}` : `g_${what}`);
 
-/** The places the phone knows, as [grid id, words], the household's own first should the phone not know it. */
+/** The places the phone knows, as [grid id, words], the household's own first should the phone not know
+ *  it (taken from the worker since): kept, so that nothing moves the household unasked, but named in words. */
 async function gridChoices(own = null) {
   const villages = (await store.reference('places')) || [];
   const grids = villages.flatMap((v) => (v.grids || []).map((g) => [g.id, `${v.name} ${g.name}`]));
-  return own && !grids.some(([id]) => id === own) ? [[own, own], ...grids] : grids;
+  return own && !grids.some(([id]) => id === own) ? [[own, '原登记的网格（已不在您的管辖范围内）'], ...grids] : grids;
 }
 
 /** A new household's fields, filled with `hh` (a refused registration's), one set per guardian. */
