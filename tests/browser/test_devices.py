@@ -66,6 +66,9 @@ def test_the_town_admin_sees_each_device_and_stops_a_lost_one(browser, live_serv
     lost = page.locator(f"[data-device='{LOST}']")
     expect(lost.get_by_test_id("device-status")).to_have_text("已停用")
     expect(lost.get_by_role("button", name="停用此设备")).to_have_count(0)
+    # The count above the list follows: the stopped phone is no longer in use.
+    expect(page.get_by_test_id("devices-count")).to_have_text(
+        "共 3 台设备，使用中 2 台，其中 1 台超过 7 天未上传。")
     problems += helpers.check_screen(page, "devices-02-stopped")
     assert worker.get("/api/sync/pull").get_json()["error"]["code"] == "device_revoked"
     with live_server.app.app_context():

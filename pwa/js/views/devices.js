@@ -70,7 +70,8 @@ function resetForm(d, name) {
   return h('div', { 'data-testid': 'password-reset' }, open, form, out);
 }
 
-function item(d, mine) {
+/** `onRevoked(d)` runs when the device is stopped here, with the device as it now is. */
+function item(d, mine, onRevoked) {
   const name = d.display_name || d.username || '（未知用户）';
   const status = h('span', { class: `tag${d.revoked_at ? '' : ' low'}`, 'data-testid': 'device-status' },
     d.revoked_at ? '已停用' : '使用中');
@@ -92,7 +93,9 @@ function item(d, mine) {
       try {
         await api.post(`/api/devices/${encodeURIComponent(d.id)}/revoke`);
         toast('设备已停用');
-        li.replaceWith(item({ ...d, revoked_at: new Date().toISOString() }, mine));
+        const stopped = { ...d, revoked_at: new Date().toISOString() };
+        li.replaceWith(item(stopped, mine, onRevoked));
+        onRevoked(stopped);
       } catch (e) {
         out.textContent = errorText(e);
         stop.disabled = false;
@@ -112,12 +115,17 @@ export async function render() {
   let data;
   try { data = await api.get('/api/devices?per_page=500'); } catch (e) { body.append(failure(e)); return body; }
   const mine = await deviceId();
-  const active = data.rows.filter((d) => !d.revoked_at);
-  const quiet = active.filter(stale).length;
-  body.append(
-    h('p', { 'data-testid': 'devices-count' }, `共 ${data.total} 台设备，使用中 ${active.length} 台`
-      + (quiet ? `，其中 ${quiet} 台超过 ${STALE_DAYS} 天未上传` : '') + '。'),
-    h('p', { class: 'hint' }, '停用会让设备退出并清除本机数据，用于设备丢失或人员离岗。'),
-    h('ul', { class: 'list' }, data.rows.map((d) => item(d, mine))));
+  const rows = [...data.rows];
+  const count = h('p', { 'data-testid': 'devices-count' });
+  const recount = () => {
+    const active = rows.filter((d) => !d.revoked_at);
+    const quiet = active.filter(stale).length;
+    count.textContent = `共 ${data.total} 台设备，使用中 ${active.length} 台`
+      + (quiet ? `，其中 ${quiet} 台超过 ${STALE_DAYS} 天未上传` : '') + '。';
+  };
+  const revoked = (d) => { rows[rows.findIndex((x) => x.id === d.id)] = d; recount(); };
+  recount();
+  body.append(count, h('p', { class: 'hint' }, '停用会让设备退出并清除本机数据，用于设备丢失或人员离岗。'),
+    h('ul', { class: 'list' }, rows.map((d) => item(d, mine, revoked))));
   return body;
 }
