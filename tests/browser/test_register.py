@@ -1,5 +1,6 @@
 """Register a household and child offline; a record the server rejects stays in 'needs attention'."""
 import re
+import uuid
 from datetime import datetime
 
 from playwright.sync_api import expect
@@ -336,4 +337,27 @@ def test_a_household_refused_for_a_grid_taken_from_the_worker_names_no_grid_by_i
     before = "原登记的网格（已不在您的管辖范围内）"
     assert grid.locator("option").all_inner_texts() == [before, "测试A村 第2网格"]
     assert grid.evaluate("(s) => s.selectedOptions[0].textContent") == before
+    context.close()
+
+
+def test_a_household_already_held_is_listed_in_address_order_with_a_guardian(browser, live_server):
+    """已有家庭 lists the households by address, numbers as numbers (2组 before 10组), each with its first
+    guardian, whom the worker knows the family by: not in the store's order, which is its random ids'."""
+    ids = live_server.ids
+    with live_server.app.app_context():
+        grid = db.session.get(Grid, ids.grids["a1"])
+        rows = (("测试镇10组1号", "王大山"), ("测试镇2组12号", "李三妹"), ("测试镇2组1号", ""))
+        for address, guardian in rows:
+            household = Household(id=str(uuid.uuid4()), grid_id=grid.id, village_id=grid.village_id,
+                                  family_type="left_behind")
+            household.address = address
+            household.guardians = [{"name": guardian, "relation": "母亲", "phone": None}] if guardian else []
+            db.session.add(household)
+        db.session.commit()
+    context, page = offline_worker(browser, live_server)
+    page.locator("#nav").get_by_role("link", name="登记").click()
+    page.get_by_label("登记方式").select_option(label="已有家庭")
+    assert page.get_by_label("选择家庭").locator("option").all_inner_texts() == [
+        "测试镇2组1号", "测试镇2组12号（李三妹）", "测试镇10组1号（王大山）",
+        "测试镇a1组2号槐花巷（监护人欧大山）"]
     context.close()

@@ -109,7 +109,11 @@ function missing(form, child, household) {
 export async function render(opId) {
   if (opId) return correction(opId);
   const grids = await gridChoices();
-  const households = store.all('household').map((hh) => [hh.id, hh.address || hh.id]);
+  // By address, 2组 before 10组, each with the guardian the worker knows the family by.
+  const households = store.all('household').map((hh) => {
+    const guardian = ((hh.guardians || [])[0] || {}).name;
+    return [hh.id, `${hh.address || '（无住址）'}${guardian ? `（${guardian}）` : ''}`, hh.address || ''];
+  }).sort((a, b) => a[2].localeCompare(b[2], 'zh-CN', { numeric: true })).map(([id, words]) => [id, words]);
   const mode = h('select', { name: 'mode' }, h('option', { value: 'new' }, '新家庭（同时登记一名儿童）'),
     households.length ? h('option', { value: 'existing' }, '已有家庭') : null);
   const newBox = h('div', { class: 'stack' }, householdFields(grids));
