@@ -353,3 +353,24 @@ def test_a_category_has_one_name_on_the_child_page_the_filter_and_the_ledger(bro
     expect(cards.locator("li")).to_have_count(1)
     expect(cards.locator("dt:text-is('类别') + dd")).to_have_text(words)
     context.close()
+
+
+def test_village_affairs_without_the_server_claims_no_counts(browser, live_server):
+    """Offline, 村务 cannot know what waits: its entries say what each holds, not 待审批 0, which the
+    server (one draft plan waiting here) would not say."""
+    _casework(live_server)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    plans = page.get_by_role("link", name=re.compile("^帮扶计划"))
+    expect(plans.locator(".meta")).to_have_text("待审批 1 · 待定责任人 0 · 待评估 0 · 高风险未落实 0")
+    expect(plans.locator(".tag")).to_have_text("1")
+
+    helpers.go_offline(context)
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    expect(page.get_by_test_id("offline")).to_be_visible()
+    expect(plans.locator(".meta")).to_have_text("审批计划、指定帮扶责任人、定期评估；高风险儿童的计划落实")
+    expect(page.locator("#view .list .tag")).to_have_count(0)
+    context.close()

@@ -99,8 +99,10 @@ export async function render() {
       entry('#/ledgers', T.ledgers, '儿童、帮扶、场所、检查、从业查询台账；筛选、搜索、导出'),
       entry('#/review', T.review, n('review_pending') ? `${n('review_pending')} 条走访等待审核` : '有核验标记的走访和它们的更正', n('review_pending')),
       entry('#/locations', T.locations, n('location_pending') ? `${n('location_pending')} 户住址位置待确认` : '走访定位提出的住址位置', n('location_pending')),
-      entry('#/plans', T.plans, `待审批 ${n('plan_approval')} · 待定责任人 ${n('plan_helper_missing')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
-        n('plan_approval') + n('plan_helper_missing') + n('plan_missing')),
+      // Without the server's counts (offline, or refused) there is nothing to count: no zeros it did not say.
+      entry('#/plans', T.plans, problem ? '审批计划、指定帮扶责任人、定期评估；高风险儿童的计划落实'
+        : `待审批 ${n('plan_approval')} · 待定责任人 ${n('plan_helper_missing')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
+      n('plan_approval') + n('plan_helper_missing') + n('plan_missing')),
       role() === 'town_admin' ? entry('#/weekly', '派出所周报', '线索周报的统计和提交情况') : null,
       role() === 'town_admin' ? entry('#/devices', T.devices, '各账号登录过的手机和电脑：最近上传、下载；停用丢失的设备') : null),
     n('overdue_visit') ? h('p', {}, `本村有 ${n('overdue_visit')} 名儿童走访逾期，`, h('a', { href: '#/ledgers/children/overdue' }, '查看名单')) : null,
