@@ -16,16 +16,30 @@ export function offlineNotice() {
   return h('p', { class: 'banner warn', role: 'status', 'data-testid': 'offline' }, T.needsNetwork);
 }
 
-/** The message for a failed call: the offline notice, or the server's own words. */
+// The server no longer knows this phone's login (its session ended before a sync noticed).
+const ENDED = `${T.relogin}。点上方“去登录”。`;
+
+/** Whether `e` says the server session has ended; if so, ask for the password as a failed sync does
+ *  (the 去登录 banner), so the screen that met it is not left with nothing to press. */
+function sessionEnded(e) {
+  if (!e || e.status !== 401) return false;
+  api.setCsrf(null);
+  state.set({ needsLogin: true, syncError: null });
+  return true;
+}
+
+/** The message for a failed call: the offline notice, the login to renew, or the server's own words. */
 export function failure(e) {
   if (!e || e.status === 0) return offlineNotice();
+  if (sessionEnded(e)) return h('p', { class: 'banner warn', role: 'alert' }, ENDED);
   return h('p', { class: 'banner warn', role: 'alert' }, `出错了：${e.message}`);
 }
 
-/** What a failed call says: no network, or the first message of a validation error (for the field
- *  that caused it), or the server's own words. */
+/** What a failed call says: no network, the login to renew, or the first message of a validation error
+ *  (for the field that caused it), or the server's own words. */
 export function errorText(e) {
   if (e && e.status === 0) return T.needsNetwork;
+  if (sessionEnded(e)) return ENDED;
   const fields = (e && e.fields) || {};
   const first = Object.values(fields).flat()[0];
   return first || (e && e.message) || '出错了';

@@ -374,3 +374,24 @@ def test_village_affairs_without_the_server_claims_no_counts(browser, live_serve
     expect(plans.locator(".meta")).to_have_text("审批计划、指定帮扶责任人、定期评估；高风险儿童的计划落实")
     expect(page.locator("#view .list .tag")).to_have_count(0)
     context.close()
+
+
+def test_a_screen_the_server_refuses_for_an_ended_session_offers_the_login_again(browser, live_server):
+    """The server session ended (12 hours, or idle) before the next sync noticed: a head opening 村务 is
+    told the login expired and gets the 去登录 banner at once, not 出错了：请先登录 with nothing to press."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    context.clear_cookies()
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    expect(page.locator("#view .banner.warn")).to_have_text(
+        "登录已过期，请输入密码重新连接服务器。点上方“去登录”。")
+    banner = page.locator("#banners .banner.warn")
+    expect(banner).to_contain_text("登录已过期，请输入密码重新连接服务器")
+    banner.get_by_role("link", name="去登录").click()
+    page.get_by_label("密码").fill(factories.PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.locator("#banners .banner.warn")).to_have_count(0, timeout=helpers.TIMEOUT)
+    page.locator("#nav").get_by_role("link", name="村务").click()
+    expect(page.get_by_test_id("monthly-report")).to_be_visible()
+    context.close()
