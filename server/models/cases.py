@@ -36,6 +36,10 @@ class Clue(Amendable, Versioned, db.Model):
     outcome: Mapped[str | None] = mapped_column(String(20))
     outcome_note_ct: Mapped[bytes | None] = ciphertext()
     outcome_note = EncryptedField()
+    # Who the report is about, as the register had the child when it was filed (name, sex, birth
+    # date, village, address): the police act on it and read no child records.
+    subject_ct: Mapped[bytes | None] = ciphertext()
+    subject = EncryptedField("json")
     source_visit_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"))
     source_inspection_id: Mapped[str | None] = mapped_column(ForeignKey("inspection.id"))
 

@@ -262,6 +262,8 @@ class ClueSchema(ClueFiledSchema):
 
     reporter_id = fields.String()
     child_id = fields.String()
+    # {name, sex, birth_date, village, address} of the child as filed; the name masked for the town office
+    subject = fields.Dict()
     village_id = fields.String()
     received_at = fields.DateTime()
     received_by = fields.String()

@@ -4,7 +4,7 @@ from sqlalchemy import exists, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Clue, Inspection, Visit, stands, utcnow
+from ..models import Child, Clue, Household, Inspection, Village, Visit, stands, utcnow
 from . import changes, filing, scope
 from .writes import assign, save_record, unused_id
 
@@ -74,6 +74,7 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
         child, _, merged = filing.held_child(actor, child_id, held, removed=True)
     if child_id:
         clue.village_id = child.village_id
+        name_subject(clue, child)
         if child.deleted_at is None:
             clue.child_id = child.id
         else:
@@ -83,8 +84,20 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
     if original is not None:
         _carry_over(original, clue, data)
     assign(clue, data)
-    save_record(actor, "clue", clue, "create", sorted(data), device_id, merged)
+    named = ["subject"] if clue.subject else []
+    save_record(actor, "clue", clue, "create", sorted([*data, *named]), device_id, merged)
     return clue
+
+
+def name_subject(clue: Clue, child: Child) -> None:
+    """Say in the clue whom it is about, as the register has the child now: the police act on it
+    and read no child records (the town office reads it masked, as it reads the register)."""
+    household = db.session.get(Household, child.household_id) if child.household_id else None
+    village = db.session.get(Village, child.village_id) if child.village_id else None
+    clue.subject = {"name": child.name, "sex": child.sex,
+                    "birth_date": child.birth_date.isoformat() if child.birth_date else None,
+                    "village": village.name if village is not None else None,
+                    "address": household.address if household is not None else None}
 
 
 def _link_sources(actor, data: dict) -> Visit | None:
@@ -114,7 +127,7 @@ def _carry_over(original: Clue, clue: Clue, data: dict) -> None:
         if data.get(name) is None and getattr(original, name) is not None:
             data[name] = getattr(original, name)
     if clue.child_id is None and clue.village_id is None:
-        clue.child_id, clue.village_id = original.child_id, original.village_id
+        clue.child_id, clue.village_id, clue.subject = original.child_id, original.village_id, original.subject
 
 
 def _own_clue(actor, clue_id: str) -> Clue | None:

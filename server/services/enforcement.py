@@ -6,7 +6,7 @@ from sqlalchemy import extract, select
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids, stands
-from . import schedule, scope
+from . import clues, schedule, scope
 from .writes import assign, new_record, save_record
 
 STALE_VENUE_DAYS = 90
@@ -237,6 +237,8 @@ def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | N
     clue.reporter_id, clue.source_inspection_id = actor.id, inspection.id
     clue.village_id = child.village_id if child else venue.village_id
     clue.child_id = child.id if child else None
+    if child is not None:
+        clues.name_subject(clue, child)
     details = [data["description"]]
     if child is None and (data.get("name") or data.get("id_number")):
         details.append(f"未成年人自述姓名：{data.get('name') or '未提供'}；"
@@ -244,7 +246,8 @@ def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | N
     clue.description = "\n".join(details)
     clue.place = f"{venue.name}（{venue.address or '地址未登记'}）"
     clue.happened_at = data.get("found_at") or inspection.inspected_at
-    save_record(actor, "clue", clue, "create", ["description", "place", "child_id"], device_id)
+    named = ["subject"] if child is not None else []
+    save_record(actor, "clue", clue, "create", ["description", "place", "child_id", *named], device_id)
     return {"clue_id": clue.id}
 
 
@@ -266,5 +269,6 @@ def link_minor(actor, clue_id: str, child_id: str, device_id: str | None = None)
         raise ApiError(404)
     child = scope.get_scoped(actor, Child, child_id)
     changed = assign(clue, {"child_id": child.id, "village_id": child.village_id})
-    save_record(actor, "clue", clue, "update", changed, device_id)
+    clues.name_subject(clue, child)
+    save_record(actor, "clue", clue, "update", changed + ["subject"], device_id)
     return clue

@@ -54,6 +54,8 @@ def masked_for(actor, entity: str, data: dict | None) -> dict | None:
     for name in _NAME_FIELDS.get(entity, ()):
         if name in shown:
             shown[name] = mask_name(shown[name])
+    if entity == "clue" and shown.get("subject"):
+        shown["subject"] = {**shown["subject"], "name": mask_name(shown["subject"].get("name"))}
     if entity == "household" and shown.get("guardians"):
         shown["guardians"] = [{**g, "name": mask_name(g.get("name"))} for g in shown["guardians"]]
     return shown

@@ -83,9 +83,9 @@ def test_the_police_receive_and_close_a_clue_and_the_town_office_reads_it(browse
     card = page.locator(f"[data-clue='{filed}']")
     expect(card.get_by_test_id("clue-status")).to_have_text("待受理")
     expect(card.locator("h3")).to_have_text(f"{_shown(clue['created_at'])} 报告")
-    # The police hold no child records: no child line rather than an id.
-    assert _facts(card) == ["发生时间", "地点", "情况",
-                            _shown(clue["happened_at"]), "村小学门口", FILED["description"]]
+    # The police hold no child records: the clue says whom it is about, as the register had the child.
+    assert _facts(card) == ["发生时间", "地点", "涉及儿童", "情况", _shown(clue["happened_at"]), "村小学门口",
+                            "欧阳明月，女，2015-01-01 出生，测试A村，测试镇a1组2号槐花巷", FILED["description"]]
     expect(card.get_by_role("button")).to_have_text(["受理"])
     fix = page.locator(f"[data-clue='{corrected}']")
     expect(fix.get_by_test_id("clue-amend")).to_have_text("更正：补充地点")

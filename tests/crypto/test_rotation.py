@@ -96,6 +96,8 @@ def seed_every_encrypted_table(ids) -> None:
     check.id_number = STAFF_ID
     clue = db.session.scalar(select(Clue))
     clue.place = "村口小卖部后院"
+    clue.subject = {"name": "欧阳明月", "sex": "F", "birth_date": "2015-01-01", "village": "测试A村",
+                    "address": "测试镇a1组2号槐花巷"}
     photo = Attachment(id=new_id(), entity="inspection", entity_id=inspection.id, village_id=ids.villages["a"],
                        mime="image/png", created_by=ids.users["inspector"])
     photo.content = png(text="整改前照片".encode())

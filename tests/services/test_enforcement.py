@@ -252,6 +252,8 @@ def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login
     assert (clue["child_id"], clue["source_inspection_id"], clue["village_id"]) == (
         town.children["a1"], inspection["id"], town.villages["a"])
     assert clue["place"].startswith("测试a宾馆")
+    assert clue["subject"] == {"name": "欧阳明月", "sex": "F", "birth_date": "2015-01-01", "village": "测试A村",
+                               "address": "测试镇a1组2号槐花巷"}
     unknown = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
         "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()
     assert set(unknown) == {"clue_id"}
@@ -266,6 +268,8 @@ def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login
     assert head.get("/api/minors-found").get_json()["rows"] == []
     with app.app_context():
         assert db.session.get(Clue, unknown["clue_id"]).child_id == town.children["a2"]
+    assert login("police").get(f"/api/clues/{unknown['clue_id']}").get_json()["subject"]["address"] == \
+        "测试镇a2组2号槐花巷"
 
 
 def test_the_minor_found_form_tells_no_one_who_is_in_the_child_register(app, town, login):

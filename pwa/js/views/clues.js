@@ -52,6 +52,13 @@ function closeForm(clue, out, after) {
   return form;
 }
 
+/** Whom a clue is about, as the register had the child when it was filed: the station reads no child
+ *  records, so this is all it knows of the child. */
+function subjectText(s) {
+  const sex = { F: '女', M: '男' }[s.sex];
+  return [s.name, sex, s.birth_date && `${s.birth_date} 出生`, s.village, s.address].filter(Boolean).join('，');
+}
+
 function card(clue, replaced) {
   const row = (label, value, id) => [h('dt', {}, label), h('dd', id ? { 'data-testid': id } : {}, value || '—')];
   const child = clue.child_id ? store.one('child', clue.child_id) : null;
@@ -64,7 +71,7 @@ function card(clue, replaced) {
     clue.amends ? h('p', { class: 'meta', 'data-testid': 'clue-amend' }, `更正：${clue.amend_reason || ''}`) : null,
     h('dl', { class: 'kv' },
       row('发生时间', clue.happened_at && fmtTime(clue.happened_at)), row('地点', clue.place || '未填写', 'clue-place'),
-      child ? row('涉及儿童', child.name, 'clue-child') : null,
+      child || clue.subject ? row('涉及儿童', child ? child.name : subjectText(clue.subject), 'clue-child') : null,
       row('情况', clue.description, 'clue-description'),
       clue.received_at ? row('受理时间', fmtTime(clue.received_at)) : null,
       closed ? [row('办结时间', fmtTime(clue.closed_at)), row('办理结果', CLUE_OUTCOME[clue.outcome] || clue.outcome, 'clue-outcome'),
