@@ -28,6 +28,17 @@ export function idNumberProblem(value) {
   return ID_CHECK[total % 11] === v[17] ? null : '身份证号码校验位不正确';
 }
 
+/** registry._check_birth_against_id(): a valid ID number holds the birth date (its 7th to 14th
+ *  digits), and a valid birth date given with it must be that one; null otherwise. */
+export function birthAgainstIdProblem(idNumber, birthDate) {
+  const id = plain(idNumber || '').toUpperCase();
+  if (!id || !birthDate || idNumberProblem(id) || birthDateProblem(birthDate)) return null;
+  const [y, mo, d] = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})/.exec(birthDate).slice(1);
+  const day = `${y}${mo.padStart(2, '0')}${d.padStart(2, '0')}`;
+  return id.slice(6, 14) === day ? null : BIRTH_NOT_AS_ID;
+}
+export const BIRTH_NOT_AS_ID = '出生日期与身份证号码中的出生日期不一致';
+
 /** validate_phone(): an 11-digit mobile number (+86 allowed) or a landline with its area code. */
 export function phoneProblem(value) {
   const digits = String(value).replace(BLANKS_OR_DASHES, '');

@@ -23,6 +23,19 @@ def id_number_problem(value: str) -> str | None:
     return None
 
 
+BIRTH_NOT_AS_ID = "出生日期与身份证号码中的出生日期不一致"
+
+
+def birth_against_id_problem(id_number: str | None, birth_date: date | None) -> str | None:
+    """Return why a birth date disagrees with a valid resident ID number given with it (the number
+    holds the birth date, its 7th to 14th digits), or None."""
+    if not id_number or birth_date is None or id_number_problem(id_number):
+        return None
+    value = id_number.strip()
+    held = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    return None if held == birth_date else BIRTH_NOT_AS_ID
+
+
 def validate_id_number(value: str) -> None:
     """Raise a ValidationError for an invalid resident ID number."""
     problem = id_number_problem(value)

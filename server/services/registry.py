@@ -22,6 +22,7 @@ from ..models import (
     Visit,
     utcnow,
 )
+from ..schemas.validators import birth_against_id_problem
 from . import ageing, plans, risk, schedule, scope, trust
 from .geo import to_wgs84
 from .writes import assign, new_record, save_record
@@ -160,6 +161,19 @@ def _child_fields(data: dict) -> dict:
     return data
 
 
+def _check_birth_against_id(data: dict, child: Child | None = None) -> None:
+    """Refuse a birth date and an ID number that disagree (the number holds the birth date): one of
+    them was typed wrong, and the birth date decides when the child ages out. Checked when either is
+    given; a child stored so before is left as it is until then."""
+    if "birth_date" not in data and "id_number" not in data:
+        return
+    id_number = data["id_number"] if "id_number" in data else (child.id_number if child else None)
+    born = data["birth_date"] if "birth_date" in data else (child.birth_date if child else None)
+    problem = birth_against_id_problem(id_number, born)
+    if problem:
+        raise validation_error({"birth_date": [problem]})
+
+
 def _registered_at(claimed: datetime | None, device_time: datetime | None) -> datetime:
     """Return when a child counts as registered: the time the phone says it was, if that lies within
     the last REGISTRATION_MAX_AGE (a phone out of coverage that long) and the phone's clock was
@@ -181,6 +195,7 @@ def create_child(actor, data: dict, device_id: str | None = None,
         raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
     data["registered_at"] = _registered_at(data.get("registered_at"), device_time)
     data = _child_fields(data)
+    _check_birth_against_id(data)
     ageing.check_aged_out(data.get("status"), data.get("birth_date"), data.get("birth_year"),
                           schedule.local_today())
     child = new_record(Child, data)
@@ -204,6 +219,7 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
             raise validation_error({"household_id": ["户不存在或不在您的管辖范围内"]}) from None
         data.update(grid_id=household.grid_id, village_id=household.village_id)
     data = _child_fields(data)
+    _check_birth_against_id(data, child)
     status, born = data.get("status", child.status), data.get("birth_date", child.birth_date)
     year, today = data.get("birth_year", child.birth_year), schedule.local_today()
     if "status" not in data and status == "aged_out" and born != child.birth_date \

@@ -1,12 +1,19 @@
 """The phone's registration checks (pwa/js/checks.js, run in Chromium) answer as the server's
 validators do, example by example: a rule changed on one side only fails here."""
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from marshmallow import ValidationError
 
 from server.schemas.common import Past
-from server.schemas.validators import ID_CHECK, ID_WEIGHTS, id_number_problem, validate_phone
+from server.schemas.validators import (
+    ID_CHECK,
+    ID_WEIGHTS,
+    birth_against_id_problem,
+    id_number_problem,
+    validate_phone,
+)
 
 PWA = Path(__file__).resolve().parents[2] / "pwa"
 ORIGIN = "http://phone.test"
@@ -77,8 +84,8 @@ ON_PHONE = """async ([examples]) => {
 }"""
 
 
-def phone_answers(browser, examples: list[tuple[str, str]]) -> list[dict]:
-    """Each example checked in Chromium by the app's own module, as typed and as the form sends it."""
+def in_chromium(browser, script: str, argument):
+    """Run `script` on a page that serves the app's modules (no server, no service worker)."""
     page = browser.new_page()
 
     def serve(route):
@@ -90,9 +97,14 @@ def phone_answers(browser, examples: list[tuple[str, str]]) -> list[dict]:
     page.route(f"{ORIGIN}/**", serve)
     page.goto(ORIGIN + "/")
     try:
-        return page.evaluate(ON_PHONE, [examples])
+        return page.evaluate(script, argument)
     finally:
         page.close()
+
+
+def phone_answers(browser, examples: list[tuple[str, str]]) -> list[dict]:
+    """Each example checked in Chromium by the app's own module, as typed and as the form sends it."""
+    return in_chromium(browser, ON_PHONE, [examples])
 
 
 def test_the_phone_refuses_in_a_registration_what_the_server_refuses(browser):
@@ -119,3 +131,30 @@ def test_the_phone_refuses_in_a_registration_what_the_server_refuses(browser):
     # Full-width digits, as a Chinese keyboard may give them, are taken once made plain.
     assert [a["asSent"] for a in answers[len(ID_NUMBERS) - 2:len(ID_NUMBERS)]] == [None, None]
     assert answers[PHONES.index("１３８００００００００") + len(ID_NUMBERS)]["asSent"] is None
+
+
+PAIRS = [(GOOD[0], "2015-01-01"), (GOOD[0], "2015-1-1"), (GOOD[0], "2015-01-02"), (GOOD[0], "2014-01-01"),
+         (GOOD[1], "1949-12-31"), (GOOD[1].lower(), "1949-12-30"), (f" {GOOD[2]} ", "2016-02-29"),
+         (GOOD[2], "2016-03-01"), (wrong_check(GOOD[0]), "2016-01-01"), (GOOD[0], "2015-13-01"),
+         ("", "2015-01-01"), (GOOD[0], ""), ("".join(chr(ord(d) + 0xFEE0) for d in GOOD[0]), "2015-01-03")]
+
+BOTH_ON_PHONE = """async ([pairs]) => {
+  const m = await import('/js/checks.js');
+  return pairs.map(([id, birth]) => m.birthAgainstIdProblem(id, birth));
+}"""
+
+
+def test_the_phone_refuses_a_birth_date_the_id_number_contradicts_as_the_server_does(browser):
+    """registry._check_birth_against_id: the server checks the pair as the form sends it (the ID
+    number made plain, the birth date a date); the phone must say the same of each pair."""
+    phone = in_chromium(browser, BOTH_ON_PHONE, [PAIRS])
+
+    def server(id_number: str, birth: str) -> str | None:
+        try:
+            born = Past().deserialize(birth) if birth else None
+        except ValidationError:
+            return None
+        plain = unicodedata.normalize("NFKC", id_number).strip().upper()
+        return birth_against_id_problem(plain or None, born)
+    assert phone == [server(*pair) for pair in PAIRS]
+    assert phone.count("出生日期与身份证号码中的出生日期不一致") == 5 and phone.count(None) == 8

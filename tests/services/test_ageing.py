@@ -1,5 +1,6 @@
 """Children leave the active register at 18: on their birthday, in the town's time zone, audited,
 and pulled by the phones."""
+import uuid
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ from server.models import AuditEvent, Child, new_id
 from server.services import ageing, schedule
 from server.services.audit import verify_chain
 
+from .. import factories
 from ..routes.helpers import assert_error
 from ..sync.test_push_pull_basics import op, pull_all, push
 
@@ -143,3 +145,33 @@ def test_a_birth_date_corrected_to_under_18_brings_an_aged_out_child_back(app, t
     assert _statuses(app, town) == {"a1": "active", "a2": "active", "b1": "active"}
     still = worker.edit(url, {"birth_date": "2008-01-02"})  # a correction that keeps them adult
     assert (still.status_code, still.get_json()["status"]) == (200, "active")
+
+
+def test_a_birth_date_the_id_number_contradicts_is_refused_by_rest_and_sync(app, town, login):
+    """The ID number holds the birth date; the two disagreeing, one was typed wrong, and the birth date
+    decides when the child ages out. Refused on the birth date when either is given; a child stored
+    so before is left as it is until then."""
+    worker = login("worker_a", device_id="phone-birth-check")
+    message = {"birth_date": ["出生日期与身份证号码中的出生日期不一致"]}
+    number = factories.valid_id_number("43069920150101001")
+    a1, a2 = (f"/api/children/{town.children[k]}" for k in ("a1", "a2"))
+    assert worker.edit(a1, {"id_number": number, "birth_date": "2015-01-01"}).status_code == 200
+    assert_error(worker.edit(a1, {"birth_date": "2015-01-02"}), 422, "validation_error", message)
+    new = {"household_id": town.households["a1"], "name": "欧阳小星", "id_number": number,
+           "birth_date": "2016-01-01"}
+    assert_error(worker.post("/api/children", json=new), 422, "validation_error", message)
+    results = push(worker, [op("child", "create", str(uuid.uuid4()), new)])["results"]
+    assert [(r["status"], r["errors"]) for r in results] == [("rejected", message)]
+    with app.app_context():
+        assert db.session.get(Child, town.children["a1"]).birth_date == date(2015, 1, 1)
+    assert worker.edit(a1, {"school": "测试镇中心小学"}).status_code == 200
+    # a2 stored with a number born 2016-02-02 and a birth date of 2015-01-01: an edit of another field
+    # stands, one of the birth date must agree with the number.
+    with app.app_context():
+        db.session.get(Child, town.children["a2"]).id_number = factories.valid_id_number("43069920160202002")
+        db.session.commit()
+    head = login("head_a")
+    assert head.edit(a2, {"school": "测试镇中心小学"}).status_code == 200
+    assert_error(head.edit(a2, {"birth_date": "2015-01-03"}), 422, "validation_error", message)
+    fixed = head.edit(a2, {"birth_date": "2016-02-02"})
+    assert (fixed.status_code, fixed.get_json()["birth_date"]) == (200, "2016-02-02")

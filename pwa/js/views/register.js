@@ -7,7 +7,7 @@ import * as sync from '../sync.js';
 import { newId } from '../crypto.js';
 import { savingDraft } from '../drafts.js';
 import { CATEGORY, fieldName } from '../i18n/zh-CN.js';
-import { birthDateProblem, idNumberProblem, phoneProblem, plain } from '../checks.js';
+import { birthAgainstIdProblem, birthDateProblem, idNumberProblem, phoneProblem, plain } from '../checks.js';
 
 
 const select = (name, options, value) => h('select', { name },
@@ -40,7 +40,8 @@ function childProblems(form) {
   const f = form.elements;
   const id = plain(f.id_number.value);
   return { id_number: id ? idNumberProblem(id) : null,
-    birth_date: f.birth_date.value ? birthDateProblem(f.birth_date.value) : null };
+    birth_date: f.birth_date.value ? birthDateProblem(f.birth_date.value) || birthAgainstIdProblem(id, f.birth_date.value)
+      : null };
 }
 
 // The first guardian's controls keep the names a draft typed before knows them by.
