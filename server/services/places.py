@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Village
+from .ordering import natural_key
 
 
 def list_places(actor) -> dict:
@@ -13,7 +14,8 @@ def list_places(actor) -> dict:
     for village in villages:
         if actor.role == "village_head" and village.id != actor.village_id:
             continue
-        grids = [g for g in village.grids if grid_ids is None or g.id in grid_ids]
+        grids = sorted((g for g in village.grids if grid_ids is None or g.id in grid_ids),
+                       key=lambda g: natural_key(g.name))
         if grid_ids is not None and not grids:
             continue
         result.append({"id": village.id, "name": village.name, "kind": village.kind,
