@@ -1,6 +1,6 @@
 // Correcting a fact (a visit, an inspection): a new record that names the one it amends and why.
 // The original stays, muted; it is corrected once, and after that through its correction.
-import { h, field, isoNow, fmtTime } from './ui.js';
+import { h, field, isoNow, fmtTime, byTimeNewest } from './ui.js';
 import * as store from './store.js';
 import * as state from './state.js';
 
@@ -17,7 +17,7 @@ export function notAmendable(entity, record, kind, owner) {
 }
 
 /** Newest first by the time field `at`; a correction keeps its original's time, so it goes right above it. */
-export const newestFirst = (at) => (a, b) => String(b[at]).localeCompare(String(a[at]))
+export const newestFirst = (at) => (a, b) => byTimeNewest(at)(a, b)
   || (a.amends === b.id ? -1 : 0) || (b.amends === a.id ? 1 : 0);
 
 const localInput = (value) => isoNow(new Date(value)).slice(0, 19);

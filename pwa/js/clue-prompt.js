@@ -1,7 +1,7 @@
 // Signs of abuse found on a visit prompt a clue (强制报告) at once, with the visit linked. Which
 // answers are signs is the server's risk rules' word (GET /api/checklists, kept for offline use).
 import * as store from './store.js';
-import { confirmDialog } from './ui.js';
+import { byTime, confirmDialog } from './ui.js';
 
 // A phone that has not fetched the rules since this release: the signs the rules shipped with.
 const SHIPPED = { message: '本次走访发现疑似侵害迹象。依照强制报告制度，请立即报告线索。',
@@ -72,5 +72,5 @@ export function unreported(prompt, serverItems, userId) {
     if (signs.length) found.set(visit.id, { visit, signs });
   }
   return [...found.values()].filter(({ visit }) => !amended.has(visit.id) && !chainReported(visit))
-    .sort((a, b) => String(a.visit.visited_at).localeCompare(String(b.visit.visited_at)));
+    .sort((a, b) => byTime('visited_at')(a.visit, b.visit));
 }

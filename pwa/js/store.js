@@ -3,6 +3,7 @@ import * as db from './db.js';
 import { newId } from './crypto.js';
 import * as state from './state.js';
 import { savingDraft } from './drafts.js';
+import { byTime, byTimeNewest } from './ui.js';
 
 let byEntity = new Map();
 let visitsByChild = new Map();  // a child's id: its visits, newest first (the to-do asks for every child's)
@@ -31,7 +32,7 @@ export async function load() {
   }
   byEntity = next;
   visitsByChild = new Map();
-  for (const v of all('visit').sort((a, b) => String(b.visited_at).localeCompare(String(a.visited_at)))) {
+  for (const v of all('visit').sort(byTimeNewest('visited_at'))) {
     if (!visitsByChild.has(v.child_id)) visitsByChild.set(v.child_id, []);
     visitsByChild.get(v.child_id).push(v);
   }
@@ -73,11 +74,11 @@ export const amendedIds = (entity) => new Set(counted(entity, all(entity)).map((
 export function questionedVisits(userId) {
   const amended = amendedIds('visit');
   return all('visit').filter((v) => v.review_status === 'questioned' && v.worker_id === userId && !amended.has(v.id))
-    .sort((a, b) => String(a.visited_at).localeCompare(String(b.visited_at)));
+    .sort(byTime('visited_at'));
 }
 export const plansOf = (childId) => all('plan').filter((p) => p.child_id === childId);
 export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
-  .sort((a, b) => String(b.inspected_at).localeCompare(String(a.inspected_at)));
+  .sort(byTimeNewest('inspected_at'));
 
 /** Search by name or pinyin initials (computed by the server as name_initials). */
 export function searchChildren(q) {

@@ -272,6 +272,13 @@ export function isoNow(d = new Date()) {
     + `${off >= 0 ? '+' : '-'}${p(off / 60)}:${p(off % 60)}`;
 }
 
+/** Order records by the moment in their field `at`, oldest first: ISO times whose offsets differ (the
+ *  phone's +08:00, the server's UTC) are compared as moments, not as text; the same millisecond by the text. */
+export const byTime = (at) => (a, b) => (Date.parse(a[at]) - Date.parse(b[at]))
+  || String(a[at]).localeCompare(String(b[at]));
+/** The same, newest first. */
+export const byTimeNewest = (at) => (a, b) => byTime(at)(b, a);
+
 /** The day of a moment (an ISO time, the server's in UTC) as the phone's clock reads it: an inspection
  *  made at 01:30 in the town is not dated the day before. */
 export const fmtDate = (value) => (value ? localDate(new Date(value)) : '—');
