@@ -60,7 +60,8 @@ def test_the_station_receives_a_clue_and_closes_it_with_an_outcome(app, town, lo
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == clue_id)
                                     .order_by(AuditEvent.seq)).all()
         assert [(e.action, e.actor_id, e.detail) for e in events] == [
-            ("clue.create", town.users["worker_a"], {"version": 1, "fields": ["description", "place"]}),
+            ("clue.create", town.users["worker_a"], {"version": 1, "fields": [
+                "description", "place", "subject"]}),
             ("clue.update", town.users["police"], {"version": 2, "fields": [
                 "received_at", "received_by", "status"]}),
             ("clue.update", town.users["police"], {"version": 3, "fields": [
