@@ -53,8 +53,12 @@ def _claim_attempt(key: str, settings: dict) -> None:
 def _clear_attempts(key: str) -> None:
     """The password was right: the attempt counts for nothing, whatever comes of what follows (a
     device refused, a new password refused), so the clear is committed at once."""
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
+    _forget_failures(key)
     db.session.commit()
+
+
+def _forget_failures(key: str) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))
 
 
 def authenticate(username: str, password: str, settings: dict, device_id: str | None) -> User:
@@ -83,8 +87,7 @@ def start_session(user: User, device_id: str | None) -> str:
     # The account as committed now: a password changed, or the account disabled, after the password
     # was checked ended every session, and must end this one too, which would otherwise take the new
     # session version.
-    db.session.refresh(user)
-    if not user.active or user.password_hash != getattr(user, "verified_hash", None):
+    if _changed_since_checked(user, getattr(user, "verified_hash", None)):
         audit.record_event("login_failed", actor=user, entity="user", entity_id=user.id, device_id=device_id,
                            detail={"refused": "credentials_changed"})
         db.session.commit()
@@ -108,6 +111,14 @@ def start_session(user: User, device_id: str | None) -> str:
     db.session.commit()
     user.session_token = token
     return token
+
+
+def _changed_since_checked(user: User, checked_hash: str | None) -> bool:
+    """Read the account again as committed now (the caller holds the writers' lock) and say whether
+    its password is no longer the one checked, or it was disabled meanwhile: a change or a reset
+    ended every session, and must refuse what the check was for."""
+    db.session.refresh(user)
+    return not user.active or user.password_hash != checked_hash
 
 
 def claim_device(user: User, device_id: str) -> Device:
@@ -181,7 +192,8 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     A wrong old password counts as a failed login: a session left open (a borrowed PC) must not
     be a way to guess the password without the login's limit.
     """
-    confirm_password(user, old_password, settings, device_id, "old_password", "password_change_failed")
+    confirm_password(user, old_password, settings, device_id, "old_password", "原密码不正确",
+                     "password_change_failed")
     set_password(user, new_password, field="new_password")
     user.must_change_password = False
     end_all_sessions(user)
@@ -190,15 +202,16 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
 
 
 def confirm_password(user: User, password: str, settings: dict, device_id: str | None, field: str,
-                     failed: str) -> None:
+                     wrong: str, failed: str) -> None:
     """Check the signed-in user's own password again before something a live session alone must not
-    get; a wrong one counts as a failed login (audited as `failed`) and is a 422 on `field`."""
+    get; a wrong one counts as a failed login (audited as `failed`) and is a 422 on `field` saying
+    `wrong`."""
     key = account_key(user.username)
     _claim_attempt(key, settings)
     if not verify_password(user.password_hash, password):
         audit.record_event(failed, actor=user, entity="user", entity_id=user.id, device_id=device_id)
         db.session.commit()
-        raise validation_error({field: ["原密码不正确" if field == "old_password" else "密码不正确"]})
+        raise validation_error({field: [wrong]})
     _clear_attempts(key)
 
 
@@ -213,11 +226,10 @@ def recovery_key(user: User, device_id: str | None, password: str, settings: dic
     """
     if not device_id:
         raise ApiError(409, "no_device", "本次登录未登记设备，请在手机应用中重新登录")
-    confirm_password(user, password, settings, device_id, "password", "recovery_key_refused")
+    confirm_password(user, password, settings, device_id, "password", "密码不正确", "recovery_key_refused")
     checked = user.password_hash
     changes.lock_writers()
-    db.session.refresh(user)
-    if not user.active or user.password_hash != checked:
+    if _changed_since_checked(user, checked):
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
     device = db.session.get(Device, device_id, populate_existing=True)
     if device is not None and device.revoked_at is not None:
@@ -246,7 +258,7 @@ def key_id(key: bytes) -> str:
 
 def lift_lockout(username: str) -> None:
     """Forget an account's failed logins, in the caller's transaction (its password was reset)."""
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key(username)))
+    _forget_failures(account_key(username))
 
 
 def set_password(user: User, password: str, field: str = "password") -> None:
