@@ -20,13 +20,9 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_the_request_log_leaves_out_query_strings(app, werkzeug_log):
-    """The log line keeps the path and answer; what followed the `?` is not written, for a request
-    answered and for one refused as malformed (werkzeug logs its raw line). `serving_app` installs
-    the filter (test_smoke); installed twice, it filters once."""
-    request_log.install()
-    request_log.install()
-    assert sum(isinstance(f, request_log.WithoutQuery) for f in werkzeug_log.filters) == 1
+def _logged(app, werkzeug_log, query: str, raw_line: str) -> str:
+    """Serve `app` on a real werkzeug server; ask /api/health with `query`, send `raw_line` as a
+    request line as typed; return what the request log wrote."""
     logger, lines = werkzeug_log, Lines()
     logger.addHandler(lines)
     level, logger.level = logger.level, logging.INFO
@@ -34,18 +30,28 @@ def test_the_request_log_leaves_out_query_strings(app, werkzeug_log):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}/api/health?q={quote('欧阳明月')}&reason={quote('核查身份')}"
-        with urllib.request.urlopen(url) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/api/health?{query}") as response:
             assert response.status == 200
         with socket.create_connection(("127.0.0.1", server.server_port)) as raw:
-            raw.sendall("GET /api/ledgers/children?q=司马小雨 HTTP/1.1 extra\r\n\r\n".encode())
+            raw.sendall(f"{raw_line}\r\n\r\n".encode())
             raw.recv(1024)
     finally:
         server.shutdown()
         thread.join()
         logger.removeHandler(lines)
         logger.level = level
-    text = "\n".join(lines.lines)
+    return "\n".join(lines.lines)
+
+
+def test_the_request_log_leaves_out_query_strings(app, werkzeug_log):
+    """The log line keeps the path and answer; what followed the `?` is not written, for a request
+    answered and for one refused as malformed (werkzeug logs its raw line). `serving_app` installs
+    the filter (test_smoke); installed twice, it filters once."""
+    request_log.install()
+    request_log.install()
+    assert sum(isinstance(f, request_log.WithoutQuery) for f in werkzeug_log.filters) == 1
+    text = _logged(app, werkzeug_log, f"q={quote('欧阳明月')}&reason={quote('核查身份')}",
+                   "GET /api/ledgers/children?q=司马小雨 HTTP/1.1 extra")
     assert '"GET /api/health?… HTTP/1.1" 200' in text
     assert "/api/ledgers/children?…" in text
     for secret in ("欧阳明月", "核查身份", "司马小雨", quote("欧阳明月"), "q=", "reason="):
@@ -57,26 +63,9 @@ def test_a_quote_in_the_query_does_not_end_what_is_left_out(app, werkzeug_log):
     export's reason with a quote in it is left out whole, not up to the quote. So is the rest of a
     malformed request's raw line after a space in its query."""
     request_log.install()
-    logger, lines = werkzeug_log, Lines()
-    logger.addHandler(lines)
-    level, logger.level = logger.level, logging.INFO
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        searched, reason = quote('欧阳"明月'), quote("法院'调取'司马小雨户籍")
-        query = f"q={searched}&reason={reason}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/api/health?{query}") as response:
-            assert response.status == 200
-        with socket.create_connection(("127.0.0.1", server.server_port)) as raw:
-            raw.sendall("GET /api/ledgers/children?q=诸葛 晓东 HTTP/1.1\r\n\r\n".encode())
-            raw.recv(1024)
-    finally:
-        server.shutdown()
-        thread.join()
-        logger.removeHandler(lines)
-        logger.level = level
-    text = "\n".join(lines.lines)
+    searched, reason = quote('欧阳"明月'), quote("法院'调取'司马小雨户籍")
+    text = _logged(app, werkzeug_log, f"q={searched}&reason={reason}",
+                   "GET /api/ledgers/children?q=诸葛 晓东 HTTP/1.1")
     assert '"GET /api/health?… HTTP/1.1" 200' in text
     assert "/api/ledgers/children?…" in text
     for secret in ("明月", "司马小雨", "调取", "晓东", "reason="):
