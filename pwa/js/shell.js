@@ -75,7 +75,7 @@ function renderStatus(s) {
   }
   if (s.user && s.user.must_change_password && !s.needsLogin) {
     list.push(h('div', { class: 'banner warn', role: 'alert', 'data-testid': 'must-change-password' },
-      h('span', {}, '您的密码由镇平安办重置，请尽快改为只有您自己知道的密码。'),
+      h('span', {}, T.mustChangePassword),
       h('a', { class: 'btn small', href: '#/sync' }, '去修改')));
   }
   if (s.conflicts) {

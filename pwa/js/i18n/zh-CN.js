@@ -13,6 +13,9 @@ export const T = {
   updateReady: '有新版本', updateNow: '更新',
   head: '村务', ledgers: '台账', review: '待审核走访', locations: '待确认位置', devices: '设备管理', plans: '帮扶计划', clues: '线索',
   needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
+  // services/passwords.password_problems, in words
+  passwordRule: '至少 8 位，不能太常见、不能含用户名',
+  mustChangePassword: '您的密码由镇平安办重置，请改为只有您自己知道的密码。',
 };
 
 // As the ledgers and their exports name them (server/services/ledgers/base.py).

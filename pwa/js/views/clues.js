@@ -3,7 +3,7 @@
 import { h, field, radios, page, fmtTime, confirmDialog, onSave, redrawSaved, toast } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
-import { CLUE_OUTCOME, CLUE_STATUS, T } from '../i18n/zh-CN.js';
+import { CLUE_OUTCOME, CLUE_STATUS, SEX, T } from '../i18n/zh-CN.js';
 import { errorText, role } from '../online.js';
 
 const ORDER = ['new', 'received', 'closed'];
@@ -55,7 +55,7 @@ function closeForm(clue, out, after) {
 /** Whom a clue is about, as the register had the child when it was filed: the station reads no child
  *  records, so this is all it knows of the child. */
 function subjectText(s) {
-  const sex = { F: '女', M: '男' }[s.sex];
+  const sex = SEX[s.sex];
   return [s.name, sex, s.birth_date && `${s.birth_date} 出生`, s.village, s.address].filter(Boolean).join('，');
 }
 

@@ -45,7 +45,7 @@ function resetForm(d, name) {
   const pass = h('input', { type: 'password', autocomplete: 'new-password', required: true });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, '设置新密码');
   const form = h('form', { class: 'stack', hidden: true, novalidate: true }, user,
-    field('新密码', pass, '至少 8 位，不能太常见、不能含用户名；请当面或电话告知本人，不要在群聊里发送。'), submit);
+    field('新密码', pass, `${T.passwordRule}；请当面或电话告知本人，不要在群聊里发送。`), submit);
   open.addEventListener('click', () => { form.hidden = false; open.hidden = true; pass.focus(); });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -213,8 +213,8 @@ function passwordForm() {
   const form = h('form', { class: 'card', 'data-leave-freely': '', 'data-testid': 'password-form' },
     h('h2', {}, '修改密码'),
     user && user.must_change_password
-      ? h('p', { class: 'banner warn' }, '您的密码由镇平安办重置，请改为只有您自己知道的密码。') : null,
-    field('现在的密码', now), field('新密码', next, '至少 8 位，不能太常见、不能含用户名'), field('再次输入新密码', again),
+      ? h('p', { class: 'banner warn' }, T.mustChangePassword) : null,
+    field('现在的密码', now), field('新密码', next, T.passwordRule), field('再次输入新密码', again),
     error, h('button', { type: 'submit', class: 'btn primary' }, '修改密码'));
   holdTyping(form);
   form.addEventListener('submit', async (e) => {
