@@ -77,6 +77,11 @@ export function questionedVisits(userId) {
     .sort(byTime('visited_at'));
 }
 export const plansOf = (childId) => all('plan').filter((p) => p.child_id === childId);
+/** A plan's progress entries that stand (a correction replaces what it corrects), newest first. */
+export function progressOf(planId) {
+  const amended = amendedIds('plan_progress');
+  return all('plan_progress').filter((e) => e.plan_id === planId && !amended.has(e.id)).sort(byTimeNewest('at'));
+}
 export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
   .sort(byTimeNewest('inspected_at'));
 

@@ -231,6 +231,7 @@ class ProgressSchema(AmendedMixin, RecordSchema):
     author_id = fields.String()
     at = fields.DateTime()
     note = fields.String()
+    kind = fields.String()  # progress (anyone's entry) or review (the head's periodic assessment)
 
 
 class ClueCreateSchema(AmendsMixin):

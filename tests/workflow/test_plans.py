@@ -39,7 +39,9 @@ def test_plan_goes_draft_active_reviewed_closed(app, town, login):
     reviewed = head.post(f"{url}/review", json={"note": "措施落实中，继续跟进"}).get_json()
     assert reviewed["next_review_due"] == (today() + timedelta(days=30)).isoformat()
     entries = head.get(f"/api/plan_progress?plan_id={plan['id']}").get_json()
-    assert sorted(r["note"] for r in entries["rows"]) == ["已联系派出所", "措施落实中，继续跟进"]
+    assert sorted((r["note"], r["kind"], r["author_id"]) for r in entries["rows"]) == [
+        ("已联系派出所", "progress", town.users["worker_a"]),
+        ("措施落实中，继续跟进", "review", town.users["head_a"])]
     assert_error(head.post(f"{url}/close", json={}), 422, "validation_error", field_names={"outcome"})
     closed = head.post(f"{url}/close", json={"outcome": "风险解除，转入常规走访"}).get_json()
     assert (closed["status"], closed["outcome"], closed["next_review_due"]) == (

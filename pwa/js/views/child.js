@@ -7,6 +7,7 @@ import { errorText, isHead, namesMasked } from '../online.js';
 import * as state from '../state.js';
 import { headPanel } from './child-head.js';
 import { newestFirst } from '../amend.js';
+import { beganAt } from './visit.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
@@ -74,7 +75,7 @@ export function render(id) {
     h('h2', {}, `走访记录（${visits.length}）`),
     visits.length ? h('ul', { class: 'list' }, visits.map((v) => visitItem(v, amended, me))) : h('p', {}, '暂无走访记录。'),
     // Online, a head's panel above lists the plans with their links; offline this is all there is.
-    isHead() && navigator.onLine ? null : storedPlans(plans));
+    isHead() && navigator.onLine ? null : storedPlans(plans, () => body, () => render(id)));
   return body;
 }
 
@@ -99,8 +100,39 @@ function revealButton(c, hh) {
     onclick: () => revealDialog('查看完整信息', choices, ask) }, '查看完整信息'));
 }
 
-function storedPlans(plans) {
-  return [h('h2', {}, '帮扶计划'), plans.length ? plans.map((p) => h('div', { class: 'card' },
+function storedPlans(plans, screen, redraw) {
+  return [h('h2', {}, '帮扶计划'), plans.length ? plans.map((p) => storedPlan(p, screen, redraw)) : h('p', {}, '暂无帮扶计划。')];
+}
+
+/** A plan as the phone holds it, its progress entries, and (not closed) the entry of new progress,
+ *  saved on the phone and synced as the fact it is. */
+function storedPlan(p, screen, redraw) {
+  const entries = store.progressOf(p.id);
+  return h('div', { class: 'card', 'data-testid': 'stored-plan' },
     h('p', {}, `状态：${PLAN_STATUS[p.status] || p.status}；每 ${p.review_every_days || '—'} 天复核`),
-    h('ul', {}, (p.measures || []).map((m) => h('li', {}, `${MEASURE[m.kind] || m.kind}：${m.detail || ''}${m.due ? `（${m.due} 前）` : ''}`))))) : h('p', {}, '暂无帮扶计划。')];
+    h('ul', {}, (p.measures || []).map((m) => h('li', {}, `${MEASURE[m.kind] || m.kind}：${m.detail || ''}${m.due ? `（${m.due} 前）` : ''}`))),
+    h('h3', {}, `进展与评估（${entries.length}）`),
+    entries.length ? h('ul', { class: 'list', 'data-testid': 'progress' }, entries.map((e) => h('li', { class: 'item' },
+      h('strong', {}, fmtTime(e.at)), e.kind === 'review' ? h('span', { class: 'tag' }, '评估') : null,
+      h('span', { class: 'meta' }, e.note || ''), syncTag(store.syncState('plan_progress', e)))))
+      : h('p', {}, '暂无记录。'),
+    p.status === 'closed' ? null : progressForm(p, screen, redraw));
+}
+
+function progressForm(plan, screen, redraw) {
+  const note = h('textarea', { name: 'note', rows: '3', maxlength: '4000', required: true });
+  const form = h('form', { class: 'stack', 'data-draft': `progress-${plan.id}` },
+    field('帮扶进展（必填）', note, '如：送医复查、申请救助、心理疏导、学校沟通等，写明做了什么、结果如何'),
+    h('button', { type: 'submit', class: 'btn primary' }, '保存进展'));
+  const began = beganAt(form);
+  onSave(form, async () => {
+    if (!note.value.trim()) {
+      toast('请填写帮扶进展');
+      return false;
+    }
+    await store.create('plan_progress', { plan_id: plan.id, at: began(), note: note.value.trim() }, [], [], form);
+    toast('进展已保存在本机，待同步');
+    redrawSaved(screen(), form, redraw);
+  });
+  return form;
 }

@@ -143,8 +143,9 @@ async function fill(holder, title, id) {
     ...(decides() && plan.status === 'draft' ? draftForms(plan, helpers, refresh) : []),
     ...(decides() && plan.status === 'active' ? activeForms(plan, helpers, refresh) : []),
     h('h2', {}, `进展与评估（${progress.length}）`),
-    progress.length ? h('ul', { class: 'list' }, progress.map((p) => h('li', { class: 'card' },
-      h('strong', {}, fmtTime(p.at)), h('p', {}, p.note || '')))) : h('p', {}, '暂无记录。'));
+    progress.length ? h('ul', { class: 'list', 'data-testid': 'progress' }, progress.map((p) => h('li', { class: 'card' },
+      h('strong', {}, fmtTime(p.at)), p.kind === 'review' ? h('span', { class: 'tag' }, '评估') : null,
+      h('p', {}, p.note || '')))) : h('p', {}, '暂无记录。'));
 }
 
 export async function render(id) {
