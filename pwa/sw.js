@@ -31,6 +31,7 @@ const SHELL = [
   '/js/other-tabs.js',
   '/js/ui.js',
   '/js/clue-prompt.js',
+  '/js/rules.js',
   '/js/shell.js',
   '/js/i18n/zh-CN.js',
   '/js/views/login.js',

@@ -2,26 +2,12 @@
 // answers are signs is the server's risk rules' word (GET /api/checklists, kept for offline use).
 import * as store from './store.js';
 import { byTime, confirmDialog } from './ui.js';
+import { holds } from './rules.js';
 
 // A phone that has not fetched the rules since this release: the signs the rules shipped with.
 const SHIPPED = { message: '本次走访发现疑似侵害迹象。依照强制报告制度，请立即报告线索。',
   factors: [['injury_signs', '身体有不明伤痕'], ['unknown_adult_contact', '有陌生成年人频繁接触或给予财物']]
     .map(([key, label]) => ({ key, label, when: { answer: key, op: 'eq', value: true } })) };
-const COMPARE = { eq: (a, b) => a === b, ne: (a, b) => a !== b, gte: (a, b) => a >= b, gt: (a, b) => a > b,
-  lte: (a, b) => a <= b, lt: (a, b) => a < b };
-
-/** Whether a risk-rule condition holds for visit `answers` and a child's `categories`, as the server
- *  reads it (services/risk.py): a missing answer, or one of another type, never matches. */
-function holds(condition, answers, categories) {
-  if (condition.all) return condition.all.every((c) => holds(c, answers, categories));
-  if (condition.any) return condition.any.some((c) => holds(c, answers, categories));
-  if (condition.category) return categories.includes(condition.category);
-  const value = answers[condition.answer];
-  if (condition.op === 'any') return Array.isArray(value) && value.length > 0;
-  const compare = COMPARE[condition.op];
-  return value !== undefined && value !== null && compare !== undefined
-    && (typeof value === 'boolean') === (typeof condition.value === 'boolean') && compare(value, condition.value);
-}
 
 /** The clue prompt's rules: the message and the factors that are signs of abuse. */
 export async function cluePrompt() {

@@ -149,5 +149,5 @@ export async function keepServer(entity, record) {
 }
 
 /** Reference data kept for offline forms: 'templates' (checklists), 'cluePrompt' (which answers prompt a
- *  clue) and 'places'. */
+ *  clue), 'followUps' (which call for a follow-up) and 'places'. */
 export const reference = (name) => db.kvGet(name);

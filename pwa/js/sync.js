@@ -213,7 +213,8 @@ async function pullAll(resynced = false) {
   }
 }
 
-/** The checklist templates with the answers that prompt a clue, and the places tree, kept for offline forms. */
+/** The checklist templates with the answers that prompt a clue or call for a follow-up, and the places
+ *  tree, kept for offline forms. */
 async function refreshReference() {
   const soft = (p) => api.get(p).catch((e) => {
     if (e.retryable || e.status === 401 || e.code === 'device_revoked') throw e;
@@ -222,5 +223,6 @@ async function refreshReference() {
   const [checklists, places] = await Promise.all([soft('/api/checklists'), soft('/api/places')]);
   if (checklists) await db.kvSet('templates', checklists.templates);
   if (checklists && checklists.clue_prompt) await db.kvSet('cluePrompt', checklists.clue_prompt);
+  if (checklists && checklists.follow_ups) await db.kvSet('followUps', checklists.follow_ups);
   if (places) await db.kvSet('places', places.villages);
 }

@@ -48,8 +48,18 @@ class CluePromptSchema(Schema):
     factors = fields.List(fields.Nested(CluePromptFactorSchema))
 
 
+class FollowUpSchema(Schema):
+    """What a home visit's answers call for next (e.g. prevention education), and the unit that does it."""
+
+    key = fields.String()
+    detail = fields.String()
+    unit = fields.String()
+    when = fields.Dict()
+
+
 class ChecklistsSchema(Schema):
     """The answer of GET /api/checklists."""
 
     templates = fields.List(fields.Nested(ChecklistTemplateSchema))
     clue_prompt = fields.Nested(CluePromptSchema)
+    follow_ups = fields.List(fields.Nested(FollowUpSchema))

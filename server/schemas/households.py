@@ -131,6 +131,7 @@ class ChildSchema(RecordSchema):
     notes = fields.String()
     risk_level = fields.String()
     risk_reasons = fields.List(fields.String())
+    follow_ups = fields.List(fields.String())  # the keys of GET /api/checklists' follow_ups
     next_visit_due = fields.Date()
     # A child never visited has no next_visit_due yet; the phone lists it overdue as the server does.
     first_visit_due = fields.Function(lambda c: _day(first_visit_due(c)))

@@ -55,6 +55,24 @@ def recount_last_visits() -> int:
                      lambda child: risk.retake_last_visit(None, child))
 
 
+def work_out_follow_ups() -> int:
+    """Set the follow-ups of each child who has none worked out yet (stored before migration 0020)
+    from its latest standing visit; return how many children changed."""
+    ids = list(db.session.scalars(select(Child.id).where(Child.follow_ups.is_(None),
+                                                         Child.deleted_at.is_(None))))
+    return _set_each(Child, ids, _set_follow_ups)
+
+
+def _set_follow_ups(child: Child) -> bool:
+    if child.follow_ups is not None:  # worked out meanwhile, by a visit
+        return False
+    latest = risk.latest_visit(child.id)
+    changed = assign(child, {"follow_ups": risk.follow_ups_of(latest.answers if latest else None,
+                                                                 child.categories)})
+    save_record(None, "child", child, "update", changed)
+    return True
+
+
 def recount_last_inspections() -> int:
     """Set each venue's last inspection from its latest standing inspection where the stored one
     differs; return how many venues changed."""

@@ -2,7 +2,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.orm import aliased
 
 from ..errors import ApiError
@@ -51,6 +51,7 @@ class _Rules:
     trust_flags: frozenset
     trust_reason: str
     clue_factors: frozenset
+    follow_ups: tuple[tuple[str, Callable[[dict, list], bool]], ...]
 
 
 _prepared: list[_Rules] = []
@@ -67,7 +68,8 @@ def _rules() -> _Rules:
     trust = _trust(source)
     prepared = _Rules(source, tuple((f["key"], _compile(f["when"])) for f in source["factors"]),
                       levels, source["default_level"], frozenset(trust["flags"]), trust["reason"]["key"],
-                      frozenset((source.get("clue_prompt") or {}).get("factors", ())))
+                      frozenset((source.get("clue_prompt") or {}).get("factors", ())),
+                      tuple((f["key"], _compile(f["when"])) for f in source.get("follow_ups") or []))
     _prepared[:] = [prepared]
     return prepared
 
@@ -101,6 +103,23 @@ def abuse_signs(answers: dict | None, categories: list | None = None) -> list[st
     rules = _rules()
     return [key for key, holds in rules.factors
             if key in rules.clue_factors and holds(answers or {}, categories or [])]
+
+
+def follow_ups_of(answers: dict | None, categories: list | None = None) -> list[str]:
+    """Return the keys of the follow-ups (the rules' follow_ups) that visit answers call for."""
+    return [key for key, holds in _rules().follow_ups if holds(answers or {}, categories or [])]
+
+
+def follow_up_catalogue() -> list[dict]:
+    """Return each follow-up with what it asks, the unit that does it and its condition, for the
+    phone to show and to work out offline as the server does."""
+    return [{"key": f["key"], "detail": f["detail"], "unit": f["unit"], "when": f["when"]}
+            for f in risk_rules.rules().get("follow_ups") or []]
+
+
+def follow_up_condition():
+    """The filter of children whose latest visit calls for a follow-up (a list holding any key)."""
+    return Child.follow_ups.cast(String).like('%"%')
 
 
 def clue_prompt() -> dict:
@@ -178,7 +197,8 @@ def reassess(child: Child, visit: Visit | None) -> list[str]:
     answers = (visit.answers or {}) if visit else {}
     flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
     level, reasons = assess_child(child, answers, flags)
-    changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons})
+    changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons,
+                             "follow_ups": follow_ups_of(answers, child.categories)})
     effective = child.risk_override or level
     if effective != child.risk_level:
         changed += assign(child, {"risk_level": effective, "risk_changed_at": utcnow()})

@@ -11,6 +11,7 @@ from server.services import plans, recount, schedule
 from server.services.audit import verify_chain
 
 from ..sync.test_push_pull_basics import pull_all
+from ..workflow.helpers import post_visit
 from .test_enforcement import inspect
 from .test_trust import DEVICE, HOME, visit
 
@@ -85,8 +86,9 @@ def test_the_recount_command_says_how_many_records_it_set(app, town, login):
         db.session.get(Venue, town.venues["a"]).last_inspected_at = None
         db.session.commit()
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["recount"]).output == "0 children and 1 venues recounted\n"
-    assert runner.invoke(args=["recount"]).output == "0 children and 0 venues recounted\n"
+    said = "venues recounted; follow-ups worked out for 0 children\n"
+    assert runner.invoke(args=["recount"]).output == f"0 children and 1 {said}"
+    assert runner.invoke(args=["recount"]).output == f"0 children and 0 {said}"
 
 
 def test_a_plan_the_system_proposes_names_no_helper(app, town):
@@ -100,3 +102,31 @@ def test_a_plan_the_system_proposes_names_no_helper(app, town):
         assert (plan.status, plan.helper_id, plan.child_id, plan.risk_factors) == (
             "draft", None, child.id, ["injury_signs"])
         assert _last_event(plan.id, "plan.proposed").actor_id is None
+
+
+def test_children_stored_before_follow_ups_were_kept_get_them_from_their_latest_visit(app, town, login):
+    worker = login("worker_a", device_id=DEVICE)
+    visited, never = town.children["a1"], town.children["a2"]
+    post_visit(worker, visited, "a1", {"prevention_education": False})
+    with app.app_context():
+        versions = {}
+        for child_id in (visited, never):
+            child = db.session.get(Child, child_id)
+            child.follow_ups = None  # as migration 0020 left every child
+            versions[child_id] = child.version
+        db.session.commit()
+    _, cursor = pull_all(worker)
+
+    with app.app_context():
+        assert recount.work_out_follow_ups() == 2
+        for child_id, follow_ups in ((visited, ["schedule_education"]), (never, [])):
+            child = db.session.get(Child, child_id)
+            assert (child.follow_ups, child.version) == (follow_ups, versions[child_id] + 1)
+            event = _last_event(child_id, "child.update")
+            assert (event.actor_id, event.detail) == (
+                None, {"version": versions[child_id] + 1, "fields": ["follow_ups"]})
+        assert verify_chain()["ok"]
+        assert recount.work_out_follow_ups() == 0
+    changes, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["data"]["follow_ups"]) for c in changes] == [
+        ("child", visited, ["schedule_education"])]  # a2 is not in worker_a's grid

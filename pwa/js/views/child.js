@@ -8,6 +8,7 @@ import * as state from '../state.js';
 import { headPanel } from './child-head.js';
 import { newestFirst } from '../amend.js';
 import { beganAt } from './visit.js';
+import { followUpRules, followUpsOf, followUpText } from '../rules.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
@@ -59,13 +60,19 @@ export function render(id) {
   const amended = store.amendedIds('visit');
   const me = (state.get().user || {}).id;
   const plans = store.plansOf(id);
+  // The rules are read from storage: the row fills in a moment after the page is drawn.
+  const followUps = h('dd', { 'data-testid': 'follow-ups' }, '—');
+  followUpRules().then((rules) => {
+    followUps.textContent = followUpsOf(c, rules).map(followUpText).join('；') || '无';
+  }).catch(() => {});
   const body = page(c.name,
     h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/visit/${id}` }, '记录走访'),
       c._pending ? h('span', { class: 'tag' }, '有未同步的修改') : null),
     h('dl', { class: 'facts' },
       row('风险', RISK[c.risk_level] || '未评估'), row('性别', SEX[c.sex]), row('出生日期', c.birth_date),
       row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
-      row('身份证号', c.id_number), row('下次走访', c.next_visit_due || c.first_visit_due), row('地址', hh && hh.address),
+      row('身份证号', c.id_number), row('下次走访', c.next_visit_due || c.first_visit_due),
+      h('dt', {}, '待跟进'), followUps, row('地址', hh && hh.address),
       row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
     revealButton(c, hh),
     hh && hh.lat == null && hh.location_proposal

@@ -1,6 +1,7 @@
 // 今日待办: the station's new clues and weekly report (police), what waits in 村务 (village head,
 // town office), visits that found signs of abuse with no clue filed yet, visits the village head
-// questioned, then overdue visits, then the nearest households by GPS.
+// questioned, then overdue visits, visits due, follow-ups a visit called for, then the nearest
+// households by GPS.
 import { h, page, today, fmtDate, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
@@ -10,6 +11,7 @@ import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
 import { mayInspect } from './venue.js';
 import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
+import { followUpRules, followUpsOf, followUpText } from '../rules.js';
 
 let position = null;
 // A head's or the town office's lists run to hundreds: the rest are in the ledger.
@@ -82,6 +84,14 @@ async function unreportedSection(todo) {
     })));
 }
 
+/** The children whose latest visit calls for a follow-up (prevention education not received), from
+ *  the local store, offline too: it stands until a visit finds it done. */
+function followUpSection(kids, rules) {
+  const wanting = kids.map((c) => ({ c, wanted: followUpsOf(c, rules) })).filter(({ wanted }) => wanted.length);
+  return childSection('follow-up-h', '待跟进', wanting.map(({ c }) => c),
+    (c) => followUpsOf(c, rules).map(followUpText).join('；'), LIST_MORE, 'follow-up');
+}
+
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
 function cluesSection() {
   if (role() !== 'police') return null;
@@ -134,10 +144,10 @@ function weeklySection(todo) {
 }
 
 /** A list of children under a heading with its count; a head's is cut short, `more` then says where the rest are. */
-function childSection(id, title, kids, meta, more) {
+function childSection(id, title, kids, meta, more, testid = null) {
   if (!kids.length) return null;
   const shown = isHead() ? kids.slice(0, HEAD_LIST_MAX) : kids;
-  return h('section', { 'aria-labelledby': id }, h('h2', { id }, `${title}（${kids.length}）`),
+  return h('section', { 'aria-labelledby': id, 'data-testid': testid }, h('h2', { id }, `${title}（${kids.length}）`),
     h('ul', { class: 'list' }, shown.map((c) => childItem(c, meta(c)))),
     shown.length < kids.length ? h('p', {}, more) : null);
 }
@@ -197,6 +207,7 @@ export async function render() {
   const weekly = weeklySection(todo);
   const head = headSection(todo);
   const unreportedVisits = await unreportedSection(todo);
+  const followUps = followUpSection(kids, await followUpRules());
   return page(T.today,
     clues,
     weekly,
@@ -210,6 +221,7 @@ export async function render() {
     childSection('due-today-h', '今天应走访', dueToday, (c) => `${since(c)}今天应走访${refusedNote(c)}`, LIST_MORE),
     childSection('never-h', '尚未走访', never, (c) => (dueOf(c) ? `登记后尚未走访，应于 ${dueOf(c)} 前走访` : '登记后尚未走访') + refusedNote(c),
       LIST_MORE),
+    followUps,
     rest.length ? h('section', { 'aria-labelledby': 'near-h' },
       h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),
       h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,

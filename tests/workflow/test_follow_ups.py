@@ -1,0 +1,55 @@
+"""A visit that finds a child has had no prevention education (CHECKLISTS: "no → schedule
+education") puts a follow-up on the to-do of those who look after the child, until a visit finds
+it done; the phone learns the follow-ups and their conditions from GET /api/checklists."""
+from server.extensions import db
+from server.models import Child
+
+from .helpers import post_visit
+
+EDUCATION = {"key": "schedule_education", "detail": "安排防性侵教育（\"六个一\"）", "unit": "学校"}
+
+
+def _follow_up_items(api) -> tuple[int, list[tuple]]:
+    answer = api.get("/api/tasks").get_json()
+    return answer["counts"].get("follow_up"), [
+        (t["title"], t["entity"], t["entity_id"], t["overdue"], t["detail"])
+        for t in answer["tasks"] if t["kind"] == "follow_up"]
+
+
+def test_no_prevention_education_is_followed_up_until_a_visit_finds_it_done(app, town, login):
+    worker, head, other = login("worker_a"), login("head_a"), login("worker_b")
+    child_id = town.children["a1"]
+    assert _follow_up_items(worker) == (0, [])
+    post_visit(worker, child_id, "a1", {"prevention_education": False, "in_school": True})
+    child = worker.get(f"/api/children/{child_id}").get_json()
+    assert (child["follow_ups"], child["risk_reasons"]) == (["schedule_education"], [])
+    item = ("欧阳明月 安排防性侵教育（\"六个一\"）", "child", child_id, False,
+            {"grid_id": town.grids["a1"], "follow_ups": [EDUCATION]})
+    assert _follow_up_items(worker) == (1, [item])
+    head_items = _follow_up_items(head)
+    assert (head_items[0], [i[1:] for i in head_items[1]]) == (1, [item[1:]])
+    assert _follow_up_items(other) == (0, [])  # another village's worker
+    assert _follow_up_items(login("inspector")) == (None, [])
+
+    # A visit that did not ask leaves nothing to follow up, as it leaves no risk reason: the latest
+    # visit is the child's state.
+    post_visit(worker, child_id, "a1", {"prevention_education": True}, hours_ago=0.5)
+    assert worker.get(f"/api/children/{child_id}").get_json()["follow_ups"] == []
+    assert _follow_up_items(worker) == (0, [])
+
+
+def test_a_child_no_longer_active_is_not_followed_up(app, town, login):
+    worker = login("worker_a")
+    child_id = town.children["a1"]
+    post_visit(worker, child_id, "a1", {"prevention_education": False})
+    assert _follow_up_items(worker)[0] == 1
+    with app.app_context():
+        db.session.get(Child, child_id).status = "moved_out"
+        db.session.commit()
+    assert _follow_up_items(worker) == (0, [])
+
+
+def test_the_phone_gets_the_follow_ups_with_their_conditions(app, town, login):
+    answer = login("worker_a").get("/api/checklists").get_json()
+    assert answer["follow_ups"] == [{**EDUCATION, "when": {"answer": "prevention_education", "op": "eq",
+                                                           "value": False}}]
