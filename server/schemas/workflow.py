@@ -88,6 +88,8 @@ class ProposedLocationSchema(HouseholdSchema):
 
     grid_name = fields.Function(lambda h: getattr(h, "grid_name", None))
     worker_name = fields.Function(lambda h: getattr(h, "worker_name", None))
+    # The village's located household nearest the proposal: {distance_m, address, household_id}.
+    nearest = fields.Function(lambda h: getattr(h, "nearest", None))
 
 
 class PlanStateSchema(PlanSchema):

@@ -6,6 +6,7 @@ from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, Grid, Household, User, Visit, stands, utcnow
 from . import changes, risk, scope
+from .geo import distance_m, spherical_km
 from .listing import Page, paginate
 from .masking import name_for
 from .users import display_names
@@ -103,10 +104,34 @@ def location_queue(actor, args: dict) -> Page:
     workers = display_names((h.proposed_location or {}).get("worker_id") for h in page.rows)
     grids = dict(db.session.execute(
         select(Grid.id, Grid.name).where(Grid.id.in_({h.grid_id for h in page.rows}))).all())
+    located = _located_homes({h.village_id for h in page.rows})
     for household in page.rows:
         household.worker_name = workers.get((household.proposed_location or {}).get("worker_id"))
         household.grid_name = grids.get(household.grid_id)
+        household.nearest = _nearest(household, located.get(household.village_id, []))
     return page
+
+
+def _located_homes(village_ids: set[str]) -> dict[str, list[tuple[Household, tuple[float, float]]]]:
+    """The households of these villages that have a location, with it, by village."""
+    homes: dict[str, list] = {}
+    rows = db.session.scalars(select(Household).where(
+        Household.village_id.in_(village_ids), Household.location_ct.is_not(None),
+        Household.deleted_at.is_(None))) if village_ids else []
+    for home in rows:
+        homes.setdefault(home.village_id, []).append((home, (home.location["lat"], home.location["lon"])))
+    return homes
+
+
+def _nearest(household: Household, located: list) -> dict | None:
+    """The located household of the village nearest the proposed location, and how far: a head
+    cannot judge bare coordinates, but one proposed kilometres from every neighbour stands out."""
+    proposal = household.proposed_location or {}
+    if proposal.get("lat") is None or not located:
+        return None
+    point = (proposal["lat"], proposal["lon"])
+    home, where = min(located, key=lambda pair: spherical_km(point, pair[1]))
+    return {"distance_m": round(distance_m(point, where)), "address": home.address, "household_id": home.id}
 
 
 def review_location(actor, household_id: str, decision: str, visit_id: str,

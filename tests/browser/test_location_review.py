@@ -76,6 +76,11 @@ def test_the_village_head_confirms_one_location_and_rejects_another(browser, liv
     assert rows == {
         homes["east"]["id"]: ("测试worker_a", "第1网格", FIXES["east"][0]),
         homes["west"]["id"]: ("测试worker_a", "第1网格", FIXES["west"][0])}
+    nearest = {r["id"]: r["nearest"] for r in listed["rows"]}
+    # Both proposals lie over a kilometre from 测试A村's two located homes (a1 29.1 N, a2 29.11 N).
+    assert {k: (n["household_id"], n["distance_m"] // 100) for k, n in nearest.items()} == {
+        homes["east"]["id"]: (live_server.ids.households["a2"], 36),
+        homes["west"]["id"]: (live_server.ids.households["a1"], 12)}
 
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -102,8 +107,11 @@ def test_the_village_head_confirms_one_location_and_rejects_another(browser, liv
     west = page.locator(f"[data-household='{homes['west']['id']}']")
     visited = datetime.fromisoformat(homes["east"]["location_proposal"]["visited_at"]).astimezone(TZ)
     expect(east.locator("h2")).to_have_text("测试镇east路4号")
+    east_nearest = nearest[homes["east"]["id"]]
     assert east.locator("dd").all_inner_texts() == [
-        "第1网格", "测试worker_a", visited.strftime("%Y-%m-%d %H:%M"), "29.123456, 113.234567（精度 ±12 米）"]
+        "第1网格", "测试worker_a", visited.strftime("%Y-%m-%d %H:%M"), "29.123456, 113.234567（精度 ±12 米）",
+        f"约 {east_nearest['distance_m'] / 1000:.1f} 公里（{east_nearest['address']}）"
+        "离本村其他住户较远，请核实"]
     expect(west.locator("dd").nth(3)).to_have_text("29.104321, 113.187654（精度 ±35 米）")
     expect(east.get_by_role("button")).to_have_text(["确认位置", "不采用"])
     problems += helpers.check_screen(page, "locations-02-list")

@@ -3,6 +3,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from geopy.distance import geodesic
 from sqlalchemy import select
 
 from server.extensions import db
@@ -220,3 +221,24 @@ def test_the_worker_whose_visits_it_checks_does_not_move_a_households_location(a
     moved = login("head_a").edit(f"/api/households/{household_id}", {"lat": elsewhere[0], "lon": elsewhere[1]})
     assert (moved.status_code, moved.get_json()["lat"]) == (200, elsewhere[0])
     assert visit(worker, child_id, elsewhere)["flags"] == []
+
+
+def test_the_queue_names_the_nearest_located_home_of_the_village(app, town, login, worker, proposed):
+    """Bare coordinates say nothing to a head: the queue says how far the proposal lies from the
+    village's nearest household with a location, and which; a home of another village is no neighbour."""
+    household_id, _, proposal = proposed
+    head = login("head_a")
+    point = (proposal["lat"], proposal["lon"])
+    far = head.get("/api/review/locations").get_json()["rows"][0]["nearest"]
+    expected = round(geodesic(point, (29.1, 113.2)).meters)  # the test town's a1 home, ~95 km away
+    assert (far["household_id"], far["address"]) == (town.households["a1"], "测试镇a1组2号槐花巷")
+    assert abs(far["distance_m"] - expected) <= 1 and far["distance_m"] > 90_000
+
+    neighbour, _ = make_home(login("head_a", device_id="phone-locations-head-a"), town.grids["a2"],
+                             point=offset(point, 40, bearing=90))
+    make_home(login("head_b", device_id="phone-locations-head-b"), town.grids["b1"],
+              point=offset(point, 5, bearing=90))  # village b
+    near = head.get("/api/review/locations").get_json()["rows"][0]
+    assert (near["id"], near["nearest"]["household_id"], near["nearest"]["address"]) == (
+        household_id, neighbour, "槐花巷1号")
+    assert abs(near["nearest"]["distance_m"] - 40) <= 1

@@ -4,6 +4,16 @@ import { h, page, fmtTime, toast } from '../ui.js';
 import * as api from '../api.js';
 import { T } from '../i18n/zh-CN.js';
 import { decides, errorText, failure, offlineNotice } from '../online.js';
+import { distanceText } from './today.js';
+
+// Homes of one village lie within a few hundred metres of a neighbour: one proposed further from
+// every located home is worth a second look before it becomes the home's location.
+const FAR_FROM_NEIGHBOURS_M = 1000;
+
+function nearestText(n) {
+  if (!n) return '本村尚无已定位的住户';
+  return `${distanceText(n.distance_m)}（${n.address || '无住址'}）`;
+}
 
 function facts(hh) {
   const p = hh.location_proposal || {};
@@ -13,7 +23,10 @@ function facts(hh) {
     h('dt', {}, '网格'), h('dd', {}, hh.grid_name || '—'),
     h('dt', {}, '走访人'), h('dd', {}, hh.worker_name || '—'),
     h('dt', {}, '走访时间'), h('dd', {}, fmtTime(p.visited_at)),
-    h('dt', {}, '建议位置'), h('dd', {}, where));
+    h('dt', {}, '建议位置'), h('dd', {}, where),
+    h('dt', {}, '距最近的已定位住户'), h('dd', { 'data-testid': 'nearest' }, nearestText(hh.nearest),
+      hh.nearest && hh.nearest.distance_m > FAR_FROM_NEIGHBOURS_M
+        ? h('span', { class: 'tag high' }, '离本村其他住户较远，请核实') : null));
 }
 
 function item(hh, onDone) {
