@@ -83,7 +83,8 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
     if "grid_id" in data and data["grid_id"] != household.grid_id:
         data["village_id"] = _place_for_grid(actor, data["grid_id"]).village_id
     data = _set_location(data)
-    _check_location_change(actor, household, data)
+    if "location" in data:
+        _check_location_change(actor, household.location, data["location"], household.proposed_location)
     changed = assign(household, data)
     if "location" in changed and household.proposed_location is not None:
         # A location set by hand settles the question a visit's proposal was waiting on.
@@ -99,18 +100,20 @@ def update_household(actor, household_id: str, data: dict, device_id: str | None
     return household
 
 
-# A household's location is what every visit there is measured against (trust.location_flags): the
-# worker whose visits it checks may give one a household has not got, not move one it has, nor
-# settle a proposal that waits for the head.
+# A household's or venue's location is what every visit or inspection there is measured against
+# (trust.location_flags): the worker or inspector whose records it checks may give one a place has
+# not got, not move one it has, nor settle a proposal that waits for the head.
 LOCATION_MOVERS = ("village_head", "town_admin")
 LOCATION_LOCKED = "住户位置已确定或待负责人确认，网格员不能修改；如需更改请联系村/社区负责人"
+VENUE_LOCATION_LOCKED = "场所位置已确定，检查人员不能修改；如需更改请联系村/社区负责人或镇平安办"
 
 
-def _check_location_change(actor, household: Household, data: dict) -> None:
-    if "location" not in data or data["location"] == household.location or actor.role in LOCATION_MOVERS:
+def _check_location_change(actor, current, new, pending=None, message: str = LOCATION_LOCKED) -> None:
+    """Refuse `actor` moving a place's location from `current` to `new` unless theirs to move."""
+    if new == current or actor.role in LOCATION_MOVERS:
         return
-    if household.location is not None or household.proposed_location is not None:
-        raise ApiError(403, "location_locked", LOCATION_LOCKED)
+    if current is not None or pending is not None:
+        raise ApiError(403, "location_locked", message)
 
 
 def move_history(actor, child: Child, device_id: str | None = None) -> None:
@@ -265,7 +268,13 @@ def update_venue(actor, venue_id: str, data: dict, device_id: str | None = None)
     if "type" in data:
         from .enforcement import check_venue_retypable  # enforcement builds on registry's records
         check_venue_retypable(actor, venue, data["type"])
-    changed = assign(venue, _in_wgs84(data))
+    data = _in_wgs84(data)
+    if "lat" in data or "lon" in data:
+        placed = (venue.lat, venue.lon) if venue.lat is not None else None
+        moved = (data.get("lat", venue.lat), data.get("lon", venue.lon))
+        _check_location_change(actor, placed, None if moved == (None, None) else moved,
+                               message=VENUE_LOCATION_LOCKED)
+    changed = assign(venue, data)
     save_record(actor, "venue", venue, "update", changed, device_id)
     if "village_id" in changed:
         _move_venue_history(actor, venue, device_id)

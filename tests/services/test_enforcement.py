@@ -588,3 +588,31 @@ def test_a_phone_that_pulled_inspections_before_they_carried_counted_at_is_sent_
     again = api.get(f"/api/sync/pull?limit=500&cursor={old}").get_json()["changes"]
     assert [(c["id"], c["data"]["counted_at"]) for c in again if c["entity"] == "inspection"] == [
         (made["id"], made["counted_at"])]
+
+
+VENUE_LOCKED = "场所位置已确定，检查人员不能修改；如需更改请联系村/社区负责人或镇平安办"
+
+
+def test_the_inspector_whose_inspections_it_checks_does_not_move_a_venues_location(app, town, login):
+    """A venue's location is what inspections there are measured against (location_mismatch): the
+    inspector may give a venue one it has not got, not move it to where inspections are made, nor
+    take it away. The village head and the town office may; an edit leaving it as it is goes through."""
+    inspector, url = login("inspector", device_id="phone-venue-inspector"), f"/api/venues/{town.venues['a']}"
+    placed = inspector.edit(url, {"lat": 29.1, "lon": 113.2})
+    assert (placed.status_code, placed.get_json()["lat"], placed.get_json()["version"]) == (200, 29.1, 2)
+    for moved in ({"lat": 29.2, "lon": 113.2}, {"lat": 29.1, "lon": 113.3}, {"lat": None, "lon": None}):
+        refused = inspector.edit(url, moved)
+        assert_error(refused, 403, "location_locked")
+        assert refused.get_json()["error"]["message"] == VENUE_LOCKED
+    pushed = push(inspector, [op("venue", "update", town.venues["a"],
+                                 {"lat": 29.3, "lon": 113.2, "name": "新名"}, base_version=2)])
+    assert [(r["status"], r["errors"]) for r in pushed["results"]] == [("rejected", {"_op": [VENUE_LOCKED]})]
+    same = inspector.edit(url, {"lat": 29.1, "lon": 113.2, "name": "测试a宾馆（新）"})
+    assert (same.status_code, same.get_json()["name"], same.get_json()["lat"]) == (200, "测试a宾馆（新）", 29.1)
+    moved = login("head_a").edit(url, {"lat": 29.2, "lon": 113.25})
+    assert (moved.status_code, moved.get_json()["lat"], moved.get_json()["lon"]) == (200, 29.2, 113.25)
+    admin = login("admin").edit(url, {"lat": 29.21, "lon": 113.25})
+    assert (admin.status_code, admin.get_json()["lat"]) == (200, 29.21)
+    with app.app_context():
+        venue = db.session.get(Venue, town.venues["a"])
+        assert (venue.lat, venue.lon, venue.name) == (29.21, 113.25, "测试a宾馆（新）")
