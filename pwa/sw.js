@@ -43,6 +43,7 @@ const SHELL = [
   '/js/views/venues.js',
   '/js/views/venue.js',
   '/js/views/inspection.js',
+  '/js/views/staff-check.js',
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',

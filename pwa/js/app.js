@@ -19,6 +19,7 @@ const VIEWS = {
   venues: () => import('./views/venues.js'),
   venue: () => import('./views/venue.js'),
   inspect: () => import('./views/inspection.js'),
+  staff: () => import('./views/staff-check.js'),
   clue: () => import('./views/clue.js'),
   clues: () => import('./views/clues.js'),
   weekly: () => import('./views/weekly.js'),
@@ -34,7 +35,7 @@ const VIEWS = {
 };
 const REPORT = '#/clue';
 const RECORD_TITLES = {
-  child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', clue: '强制报告', conflict: '处理冲突',
+  child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', staff: '从业人员查询', clue: '强制报告', conflict: '处理冲突',
   review: '走访审核', register: '修改登记', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账', weekly: '周报',
 };
 const WIPE_MESSAGES = {

@@ -28,6 +28,10 @@ export function idNumberProblem(value) {
   return ID_CHECK[total % 11] === v[17] ? null : '身份证号码校验位不正确';
 }
 
+/** masking.mask_id_number() of a valid ID number: its region code and last four digits, as the
+ *  server shows it (430621********1234); the phone keeps no full number once it is sent. */
+export const maskIdNumber = (value) => `${value.slice(0, 6)}${'*'.repeat(value.length - 10)}${value.slice(-4)}`;
+
 /** registry._check_birth_against_id(): a valid ID number holds the birth date (its 7th to 14th
  *  digits), and a valid birth date given with it must be that one; null otherwise. */
 export function birthAgainstIdProblem(idNumber, birthDate) {
@@ -45,7 +49,8 @@ export function phoneProblem(value) {
   return /^(?:(?:\+?86)?1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8})$/.test(digits) ? null : '电话号码格式不正确';
 }
 
-/** common.Past() on marshmallow's Date: a birth date (YYYY-MM-DD) from 1900 to today anywhere on earth. */
+/** common.Past() on marshmallow's Date: a day that has come (a birth date, a staff check's date),
+ *  YYYY-MM-DD, from 1900 to today anywhere on earth. */
 export function birthDateProblem(value) {
   const m = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\n?$/.exec(String(value));
   const [y, mo, d] = m ? m.slice(1).map(Number) : [];

@@ -9,8 +9,9 @@ import { draftName, heldName } from './draft-names.js';
 const DELAY = 400;
 const KEEP_DAYS = 30;
 // Never kept as typing: what cannot be put back into a control (files: a form hands its photos over
-// itself, addFile), what must not be stored (passwords), and what was not typed (buttons, and
-// hidden values but those a form marks data-draft: where and when it began).
+// itself, addFile), what must not be stored (passwords, and a control a form marks data-no-draft:
+// a staff check's ID number), and what was not typed (buttons, and hidden values but those a form
+// marks data-draft: where and when it began).
 const SKIP = new Set(['password', 'file', 'submit', 'button', 'reset']);
 const kept = new WeakMap();  // a form: { name, baseline, hidden, clashes, files, takeFiles, timer, typedAt, restoring, saving, done }
 const waiting = new Set();  // forms typed in whose draft is not written yet
@@ -28,7 +29,8 @@ const inOrder = (step) => {
 const forget = (entry) => inOrder(() => db.draftDelete(entry.name)).catch(() => {});
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-const keptControl = (el) => el.name && !SKIP.has(el.type) && (el.type !== 'hidden' || el.hasAttribute('data-draft'));
+const keptControl = (el) => el.name && !SKIP.has(el.type) && !el.hasAttribute('data-no-draft')
+  && (el.type !== 'hidden' || el.hasAttribute('data-draft'));
 
 /** The controls' values by name: text as typed, a checkbox or radio group as the values checked. */
 function read(form) {

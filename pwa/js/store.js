@@ -84,6 +84,12 @@ export function progressOf(planId) {
 }
 export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
   .sort(byTimeNewest('inspected_at'));
+/** The staff checks of a venue's people, newest check first (one saved here and not synced yet, with
+ *  no created_at, before the server's of the same day). */
+export const staffChecksOf = (venueId) => all('staff_check')
+  .filter((c) => c.employer_kind === 'venue' && c.employer_id === venueId)
+  .sort((a, b) => String(b.checked_on).localeCompare(String(a.checked_on))
+    || String(b.created_at || '\uffff').localeCompare(String(a.created_at || '\uffff')));
 
 /** Search by name or pinyin initials (computed by the server as name_initials). */
 export function searchChildren(q) {
@@ -95,17 +101,19 @@ export function searchChildren(q) {
 
 /** Create a record (a fact or a new mutable record) and its op, in one transaction, with any
  *  photos of it (`{id, bytes}`) queued for upload, and the draft of the form it is saved `from`
- *  forgotten, in the same transaction. */
-export async function create(entity, data, extra = [], photos = [], from = null) {
+ *  forgotten, in the same transaction. `kept`, when given, is the record as the phone keeps and
+ *  shows it, where that must hold less than the op sends (an ID number masked as the server shows it). */
+export async function create(entity, data, extra = [], photos = [], from = null, kept = null) {
   const id = data.id || newId();
-  const record = { ...data };
-  delete record.id;
-  const items = [{ entity, id, data: record }, ...extra];
+  const withoutId = ({ id: _, ...rest }) => rest;
+  const items = [{ entity, id, data: withoutId(data) }, ...extra];
   // What the phone held as its screen showed the record: a pull before the push may take it away.
   const cursor = shown || loaded;
   const ops = items.map((it) => ({ op_id: newId(), entity: it.entity, action: 'create', id: it.id,
     base_version: null, data: it.data, cursor }));
-  await db.saveLocal(items.map(({ entity: e, id: i, data: d }) => ({ entity: e, id: i, data: d })), ops,
+  const records = items.map(({ entity: e, id: i, data: d }, n) => ({ entity: e, id: i,
+    data: n === 0 && kept ? withoutId(kept) : d }));
+  await db.saveLocal(records, ops,
     photos.map((p) => ({ ...p, inspection_id: id })), savingDraft(from));
   await loadSaved();
   return id;

@@ -251,3 +251,15 @@ def refuse_in_push(page: Page, entity: str, field: str, value: str | None = None
                 op["data"][field] = new_id()
         route.continue_(post_data=json.dumps(body))
     page.route("**/api/sync/push", lambda route: send(route))
+
+
+def sync_refused(page: Page, context, entity: str, field: str):
+    """Back online, sync with the server refusing the phone's ops on `entity` (refuse_in_push); return
+    the one refused op the sync screen then lists."""
+    refuse_in_push(page, entity, field)
+    go_online(context)
+    sync_now(page)
+    wait_synced(page, unsynced=1)
+    rejected = page.get_by_test_id("rejected-op")
+    expect(rejected).to_have_count(1)
+    return rejected

@@ -600,7 +600,7 @@ def test_typing_not_put_back_is_named_as_the_form_shows_it(browser, live_server)
     page = context.new_page()
     helpers.login(page, live_server.url, "inspector")
     open_venues(page)
-    page.get_by_role("link", name=re.compile("测试b宾馆")).click()
+    page.get_by_role("link", name=re.compile("^测试b宾馆")).click()
     page.get_by_label("检查情况").fill("夜查")
     [key] = drafts_kept(page, 1)
     item = page.locator(".check-item").first

@@ -222,7 +222,7 @@ def test_a_photo_a_proxy_refuses_as_too_large_is_explained_in_chinese(browser, l
 
     context, page = phone(browser, live_server, "inspector")
     open_venues(page)
-    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.get_by_role("link", name=re.compile("^测试a宾馆")).click()
     page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
     page.get_by_test_id("photo-input").set_input_files(
         [{"name": "door.png", "mimeType": "image/png", "buffer": png(300, 300, seed=7)}])

@@ -185,7 +185,7 @@ def refused_inspection_with_photo(browser, live_server):
                                         for op in route.request.post_data_json["ops"]]})
     context.route("**/api/sync/push", refuse)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
-    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.get_by_role("link", name=re.compile("^测试a宾馆")).click()
     page.locator(".check-item").nth(0).get_by_label("合格", exact=True).check()
     page.get_by_test_id("photo-input").set_input_files(
         [{"name": "door.png", "mimeType": "image/png", "buffer": png(24, 16, seed=7)}])

@@ -52,7 +52,7 @@ def test_screens_screenshots_and_accessibility(browser, live_server):
     nav.get_by_role("link", name="我的场所").click()
     expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
     problems += helpers.check_screen(page, "07-venues")
-    page.get_by_role("link", name=re.compile("测试a宾馆")).click()
+    page.get_by_role("link", name=re.compile("^测试a宾馆")).click()
     expect(page.get_by_role("heading", name="“五必须”")).to_be_visible()
     page.locator(".check-item").nth(0).get_by_label("不合格").check()
     expect(current).to_have_text("场所")

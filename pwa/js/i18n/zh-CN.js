@@ -30,6 +30,8 @@ export const VENUE_TYPE = {
   bar: '酒吧', ktv: 'KTV', other: '其他',
 };
 export const RESULT = { pass: '合格', fail: '不合格', na: '不适用' };
+// A staff record check's result (staff_check.result).
+export const STAFF_RESULT = { clear: '无记录', record_found: '有违法犯罪记录' };
 export const ENTITY = {
   household: '家庭', child: '儿童', visit: '走访', venue: '场所', inspection: '检查',
   joint_operation: '联合行动', plan: '帮扶计划', plan_progress: '计划进展', clue: '强制报告线索',
@@ -43,6 +45,8 @@ export const FIELD = {
   answers: '清单填写', template_version: '清单版本', lat: '定位', lon: '定位', accuracy_m: '定位精度',
   follow_up: '需要跟进', amends: '更正', amend_reason: '更正原因', reinspection_of: '复查',
   operation_id: '联合执法行动', description: '情况', place: '地点', source_visit_id: '来源走访', note: '内容',
+  person_name: '姓名', employer_kind: '所在单位类别', employer_id: '所在单位或场所', checked_on: '查询日期',
+  result: '查询结果', next_due: '下次查询日期',
 };
 const GUARDIAN_FIELD = { name: '监护人姓名', relation: '与儿童关系', phone: '监护人电话' };
 

@@ -1,7 +1,7 @@
 // 今日待办: the station's new clues and weekly report (police), what waits in 村务 (village head,
-// town office), visits that found signs of abuse with no clue filed yet, visits the village head
-// questioned, then overdue visits, visits due, follow-ups a visit called for, then the nearest
-// households by GPS.
+// town office), staff checks that found a record or fall due again, visits that found signs of
+// abuse with no clue filed yet, visits the village head questioned, then overdue visits, visits due,
+// follow-ups a visit called for, then the nearest households by GPS.
 import { h, page, today, fmtDate, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
@@ -104,10 +104,10 @@ function cluesSection() {
       h('strong', {}, `${waiting} 条线索待受理`)))));
 }
 
-/** The server's to-do of the police, a village head, the town office or a grid worker: the server
+/** The server's to-do of the police, a village head, the town office, an inspector or a grid worker: the server
  * knows, so only online, and a slow network must not hold up a screen that otherwise opens from the phone. */
 async function serverTasks() {
-  if (!(isHead() || ['police', 'grid_worker'].includes(role())) || !navigator.onLine) return null;
+  if (!(isHead() || ['police', 'grid_worker', 'inspector'].includes(role())) || !navigator.onLine) return null;
   return Promise.race([
     api.get('/api/tasks').catch(() => null),
     new Promise((resolve) => { setTimeout(() => resolve(null), 3000); })]);
@@ -141,6 +141,26 @@ function weeklySection(todo) {
     h('ul', { class: 'list' }, due.map((t) => h('li', {}, h('a', { class: 'item', href: `#/weekly/${encodeURIComponent(t.entity_id)}` },
       h('strong', {}, t.title), t.overdue ? h('span', { class: 'tag high' }, '逾期') : null,
       h('span', { class: 'meta' }, `应于 ${t.due} 前提交`))))));
+}
+
+const STAFF_TASKS = ['staff_record_found', 'staff_recheck_due'];
+
+/** The server's staff-check to-do: a record found (police, town office) and checks falling due again
+ *  (those who record them), each under the venue the phone knows it by. */
+function staffSection(todo) {
+  const tasks = ((todo && todo.tasks) || []).filter((t) => STAFF_TASKS.includes(t.kind));
+  if (!tasks.length) return null;
+  const item = (t) => {
+    const c = store.one('staff_check', t.entity_id);
+    const venue = c && c.employer_kind === 'venue' ? store.one('venue', c.employer_id) : null;
+    const found = t.kind === 'staff_record_found';
+    const body = [h('strong', {}, c ? c.person_name : t.title),
+      found ? h('span', { class: 'tag high' }, '有违法犯罪记录') : t.overdue ? h('span', { class: 'tag high' }, '逾期') : null,
+      h('span', { class: 'meta' }, [t.title, venue && venue.name, found ? null : `应于 ${t.due} 前查询`].filter(Boolean).join(' · '))];
+    return h('li', {}, venue ? h('a', { class: 'item', href: `#/venue/${venue.id}` }, body) : h('div', { class: 'item' }, body));
+  };
+  return h('section', { 'aria-labelledby': 'staff-todo-h', 'data-testid': 'staff-todo' },
+    h('h2', { id: 'staff-todo-h' }, `从业人员查询（${tasks.length}）`), h('ul', { class: 'list' }, tasks.map(item)));
 }
 
 /** A list of children under a heading with its count; a head's is cut short, `more` then says where the rest are. */
@@ -207,11 +227,13 @@ export async function render() {
   const weekly = weeklySection(todo);
   const head = headSection(todo);
   const unreportedVisits = await unreportedSection(todo);
+  const staff = staffSection(todo);
   const followUps = followUpSection(kids, await followUpRules());
   return page(T.today,
     clues,
     weekly,
     head,
+    staff,
     unreportedVisits,
     questioned,
     kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
@@ -230,6 +252,6 @@ export async function render() {
       h('ul', { class: 'list' }, venues.slice(0, 20).map(({ v, last }) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' },
           last ? `上次检查 ${fmtDate(last.at)}${last.pending ? '（待同步）' : ''}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits
+    !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits && !staff
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

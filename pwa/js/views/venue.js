@@ -1,15 +1,19 @@
 // One venue: its open violations and its inspections, newest first; a corrected inspection stays,
 // muted, under the correction that replaced it, and the inspector corrects their own synced ones.
+// Then the record checks of its staff (从业人员查询) the phone holds, newest first.
 import { h, page, fmtTime, syncTag, today } from '../ui.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { newestFirst } from '../amend.js';
 import { openViolations } from '../violations.js';
-import { VENUE_TYPE } from '../i18n/zh-CN.js';
+import { STAFF_RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 // Who records inspections (the server refuses any other role's): the others read venues only.
 const INSPECTING_ROLES = ['inspector', 'town_admin'];
 export const mayInspect = () => INSPECTING_ROLES.includes((state.get().user || {}).role);
+// Who records staff checks (scope.WRITE_ROLES on the server).
+const STAFF_CHECKING_ROLES = ['inspector', 'village_head', 'town_admin'];
+export const mayCheckStaff = () => STAFF_CHECKING_ROLES.includes((state.get().user || {}).role);
 
 function findings(i, labels) {
   const failed = (i.answers || []).filter((a) => a.result === 'fail').map((a) => labels.get(a.item) || a.item);
@@ -32,6 +36,27 @@ function inspectionItem(i, amended, me, labels) {
         'aria-label': `更正 ${fmtTime(i.inspected_at)} 的检查` }, '更正') : null);
 }
 
+/** One staff check: who, the result (a record found stands out), when, and when it is due again. */
+function staffCheckItem(c) {
+  const due = c.next_due && c.next_due <= today();
+  return h('li', { class: 'item', 'data-testid': 'staff-check', 'data-staff-check': c.id },
+    h('strong', {}, c.person_name),
+    h('span', { class: c.result === 'record_found' ? 'tag high' : 'tag', 'data-testid': 'staff-result' },
+      STAFF_RESULT[c.result] || c.result),
+    due ? h('span', { class: 'tag high' }, '应再次查询') : null,
+    syncTag(store.syncState('staff_check', c)),
+    h('span', { class: 'meta' }, `身份证号 ${c.id_number || '—'}`),
+    h('span', { class: 'meta' }, `查询日期 ${c.checked_on} · 下次查询 ${c.next_due || '查询日期后一年'}`));
+}
+
+function staffSection(id) {
+  const checks = store.staffChecksOf(id);
+  return h('section', { 'aria-labelledby': 'staff-h', 'data-testid': 'staff-checks' },
+    h('h2', { id: 'staff-h' }, `从业人员查询（${checks.length}）`),
+    mayCheckStaff() ? h('p', {}, h('a', { class: 'btn', href: `#/staff/${id}` }, '记录从业人员查询')) : null,
+    checks.length ? h('ul', { class: 'list' }, checks.map(staffCheckItem)) : h('p', {}, '暂无从业人员查询记录。'));
+}
+
 export async function render(id) {
   const v = store.one('venue', id);
   if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'), h('a', { href: '#/venues' }, '返回场所列表'));
@@ -51,5 +76,6 @@ export async function render(id) {
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null),
     h('h2', {}, `检查记录（${inspections.length}）`),
     inspections.length ? h('ul', { class: 'list' }, inspections.map((i) => inspectionItem(i, amended, me, labels)))
-      : h('p', {}, '暂无检查记录。'));
+      : h('p', {}, '暂无检查记录。'),
+    staffSection(id));
 }

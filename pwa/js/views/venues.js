@@ -1,6 +1,6 @@
 // My venues: today's joint operation on top, then the venues nearest first (by name without a GPS
-// fix), each with its last inspection, its open violations and, when it has some, a re-inspection
-// and its inspection history.
+// fix), each with its last inspection, its open violations and, when it has some, a re-inspection;
+// an inspector's card also opens the venue's page (inspection history, staff checks).
 import { h, fmtDate, page, today } from '../ui.js';
 import * as store from '../store.js';
 import { openViolations } from '../violations.js';
@@ -53,8 +53,10 @@ function venueItem(v, distance, amended) {
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null,
       h('span', { class: 'meta' }, meta)),
-    inspects && (inspections.length || open.length) ? h('p', { class: 'row venue-actions' },
-      inspections.length ? h('a', { class: 'btn small', href: `#/venue/${v.id}`, 'aria-label': `检查记录 ${v.name}` }, '检查记录') : null,
+    // The card opens the inspection form: the venue's page (its staff checks too) is a button here.
+    inspects ? h('p', { class: 'row venue-actions' },
+      h('a', { class: 'btn small', href: `#/venue/${v.id}`, 'aria-label': `${inspections.length ? '检查记录' : '场所详情'} ${v.name}` },
+        inspections.length ? '检查记录' : '场所详情'),
       open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
         'aria-label': `复查 ${v.name}` }, '复查') : null) : null);
 }
