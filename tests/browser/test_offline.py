@@ -39,7 +39,7 @@ def record_visit(page, name: str, note: str) -> None:
 
 def record_inspection(page, venue: str) -> None:
     page.locator("#nav").get_by_role("link", name="我的场所").click()
-    page.get_by_role("link", name=re.compile(venue)).click()
+    page.get_by_role("link", name=re.compile(f"^{venue}")).click()
     expect(page.get_by_role("heading", name="“五必须”")).to_be_visible()
     items = page.locator(".check-item")
     for i in range(items.count()):
