@@ -19,6 +19,11 @@ ID_NUMBER = factories.valid_id_number("43069919850315123")
 MASKED = ID_NUMBER[:6] + "*" * 8 + ID_NUMBER[-4:]
 NAME = "王小二"
 DRAFT = """async () => (await import('/js/db.js')).draftGet(location.hash + '|staff-check')"""
+# Everything the phone holds, opened with its key: its records and every op in its outbox.
+OPENED = """async () => { const db = await import('/js/db.js');
+  const states = ['pending', 'rejected', 'conflict'];
+  const ops = await Promise.all(states.map((s) => db.outboxByState(s)));
+  return JSON.stringify([await db.allRecords(), ops]); }"""
 LOCAL = """async () => (await import('/js/db.js')).allRecords()
   .then((rows) => rows.filter((r) => r.entity === 'staff_check').map((r) => ({ ...r.data, id: r.id })))"""
 
@@ -91,6 +96,7 @@ def test_a_staff_check_recorded_offline_is_synced_sealed_and_alerts_the_police(b
     # The phone's own copy holds the number masked as the server shows it; every row is sealed.
     assert [r["id_number"] for r in page.evaluate(LOCAL)] == [MASKED]
     assert page.evaluate(DRAFT) is None
+    assert page.evaluate(OPENED).count(ID_NUMBER) == 1  # in the op it sends, only
     dump = str(helpers.raw_indexeddb(page))
     assert ID_NUMBER not in dump and NAME not in dump
     item = page.get_by_test_id("staff-check")
@@ -114,6 +120,7 @@ def test_a_staff_check_recorded_offline_is_synced_sealed_and_alerts_the_police(b
     [held] = page.evaluate(LOCAL)
     assert (held["id"], held["id_number"], held["version"], held["village_id"]) == (
         check_id, MASKED, 1, live_server.ids.villages["b"])
+    assert ID_NUMBER not in page.evaluate(OPENED)  # sent: the phone holds it whole nowhere
     problems += helpers.check_screen(page, "staff-04-venue-synced")
     context.close()
 
