@@ -115,15 +115,20 @@ class Track:
         self.points[record_id] = point
 
     def neighbours(self, at: datetime, skip: set[str]) -> list[tuple[datetime, dict]]:
-        """Return the nearest record with a fix on each side of `at`, of each kind but `skip`."""
+        """Return the nearest records with a fix on each side of `at`, of each kind but `skip`: every
+        one made at the nearest moment, since records made at one moment are all as near (which of
+        them came first by id says nothing, and a run and its ops one by one must agree)."""
         found = []
         for model, times in self.times.items():
             for side in (_at_or_before(times, at), _at_or_after(times, at)):
+                nearest = None
                 for moment, record_id in side:
+                    if nearest is not None and moment != nearest:
+                        break
                     point = None if record_id in skip else self._point(model, record_id)
                     if point:
                         found.append((moment, point))
-                        break
+                        nearest = moment
         return found
 
     def _point(self, model: type, record_id: str) -> dict | None:

@@ -62,9 +62,9 @@ def make_home(api, grid_id, point=HOME):
     return household_id, child_id
 
 
-def visit(api, child_id, fix=None, accuracy=10.0, at=None, device_time=None, coord_system=None):
+def visit(api, child_id, fix=None, accuracy=10.0, at=None, device_time=None, coord_system=None, visit_id=None):
     """Push one visit and return it as GET /api/visits/{id} answers."""
-    visit_id = str(uuid.uuid4())
+    visit_id = visit_id or str(uuid.uuid4())
     data = {"child_id": child_id, "visited_at": iso(at or now() - timedelta(minutes=5)),
             "answers": {"guardian_present": True}}
     if fix is not None:
@@ -294,6 +294,22 @@ def test_a_visit_replaced_by_a_correction_is_no_neighbour_of_later_records(worke
         "child_id": child_id, "visited_at": iso(wrong_at - timedelta(minutes=minutes)),
         "lat": HOME[0], "lon": HOME[1], "accuracy_m": 10.0}) for visit_id, minutes in zip(run, (2, 4))])
     assert [worker.get(f"/api/visits/{visit_id}").get_json()["flags"] for visit_id in run] == [[], []]
+
+
+@pytest.mark.parametrize("far_id", ["00000000-0000-4000-8000-000000000000",
+                                    "ffffffff-ffff-4fff-bfff-ffffffffffff"])
+def test_every_record_made_at_the_nearest_moment_is_a_neighbour(worker, town, far_id):
+    """Two visits recorded at one moment, at home and 100 km off: a visit at home half an hour later
+    is checked against both, whichever id sorts first (a run and the same ops one by one had
+    disagreed on such a tie, the id deciding which one was looked at)."""
+    far = offset(HOME, 100_000, bearing=90)
+    _, near_child = make_home(worker, town.grids["a1"], HOME)
+    _, far_child = make_home(worker, town.grids["a1"], far)
+    at = now() - timedelta(hours=3)
+    near_id = "77777777-7777-4777-8777-777777777777"
+    assert visit(worker, near_child, HOME, at=at, visit_id=near_id)["flags"] == []
+    assert visit(worker, far_child, far, at=at, visit_id=far_id)["flags"] == ["impossible_travel"]
+    assert visit(worker, near_child, HOME, at=at + timedelta(minutes=30))["flags"] == ["impossible_travel"]
 
 
 def test_travel_is_per_worker(town, login, worker):
