@@ -13,6 +13,7 @@ class LedgerQuerySchema(PageQuerySchema):
     category = Choice(CATEGORIES)
     risk_level = Choice(RISK_LEVELS)
     overdue = fields.Boolean(load_default=False)
+    follow_up = fields.Boolean(load_default=False)  # children a visit found wanting a follow-up
     q = Text(50, 1)
     format = Choice(("json", "csv", "xlsx"), load_default="json")
     unmasked = fields.Boolean(load_default=False)

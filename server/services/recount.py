@@ -6,7 +6,7 @@ ahead by a wrong phone clock at that time, so the child's schedule stayed a year
 told to visit. `make run` runs this at each start: it finds only the records whose stored time
 differs from their facts, and sets each as an audited edit of the system's, so phones pull it.
 """
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Child, Inspection, Venue, Visit
@@ -56,21 +56,37 @@ def recount_last_visits() -> int:
 
 
 def work_out_follow_ups() -> int:
-    """Set the follow-ups of each child who has none worked out yet (stored before migration 0020)
-    from its latest standing visit; return how many children changed."""
+    """Work out the follow-ups of each child stored before they were kept (migration 0020 left them
+    NULL) from its standing visits, oldest first, as they would have been kept visit by visit.
+    A child with none gets an empty list in one plain update: NULL and [] say the same to everyone
+    (the phone reads a missing list as empty), so there is no edit to audit or to pull. A child with
+    some gets them as an audited edit of the system's, which phones pull. Return how many have some."""
     ids = list(db.session.scalars(select(Child.id).where(Child.follow_ups.is_(None),
                                                          Child.deleted_at.is_(None))))
-    return _set_each(Child, ids, _set_follow_ups)
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        kids = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(chunk)))}
+        keys: dict[str, list[str]] = dict.fromkeys(chunk, [])
+        for visit in db.session.scalars(select(Visit).where(Visit.child_id.in_(chunk), *stands(Visit))
+                                        .order_by(Visit.counted_at, Visit.received_at)):
+            keys[visit.child_id] = risk.follow_ups_after(keys[visit.child_id], visit.answers,
+                                                         kids[visit.child_id].categories)
+        found.update({child_id: wanted for child_id, wanted in keys.items() if wanted})
+        none = [child_id for child_id in chunk if not keys[child_id]]
+        if none:
+            db.session.execute(update(Child).where(Child.id.in_(none), Child.follow_ups.is_(None))
+                               .values(follow_ups=[]))
+        db.session.commit()
+        db.session.expunge_all()
 
+    def set_found(child: Child) -> bool:
+        if child.follow_ups is not None:  # a visit worked them out meanwhile
+            return False
+        save_record(None, "child", child, "update", assign(child, {"follow_ups": found[child.id]}))
+        return True
 
-def _set_follow_ups(child: Child) -> bool:
-    if child.follow_ups is not None:  # worked out meanwhile, by a visit
-        return False
-    latest = risk.latest_visit(child.id)
-    changed = assign(child, {"follow_ups": risk.follow_ups_of(latest.answers if latest else None,
-                                                                 child.categories)})
-    save_record(None, "child", child, "update", changed)
-    return True
+    return _set_each(Child, list(found), set_found)
 
 
 def recount_last_inspections() -> int:

@@ -40,6 +40,14 @@ def _compile(condition: dict) -> Callable[[dict, list], bool]:
     return holds
 
 
+def _reads(condition: dict) -> frozenset:
+    """The visit answers a rule condition reads."""
+    parts = condition.get("all") or condition.get("any")
+    if parts:
+        return frozenset().union(*(_reads(c) for c in parts))
+    return frozenset([condition["answer"]]) if "answer" in condition else frozenset()
+
+
 @dataclass(frozen=True)
 class _Rules:
     """The risk rules made ready to apply: factor tests, level rules as sets, the trust reason."""
@@ -51,7 +59,8 @@ class _Rules:
     trust_flags: frozenset
     trust_reason: str
     clue_factors: frozenset
-    follow_ups: tuple[tuple[str, Callable[[dict, list], bool]], ...]
+    # (key, test, the answers its condition reads)
+    follow_ups: tuple[tuple[str, Callable[[dict, list], bool], frozenset], ...]
 
 
 _prepared: list[_Rules] = []
@@ -69,7 +78,8 @@ def _rules() -> _Rules:
     prepared = _Rules(source, tuple((f["key"], _compile(f["when"])) for f in source["factors"]),
                       levels, source["default_level"], frozenset(trust["flags"]), trust["reason"]["key"],
                       frozenset((source.get("clue_prompt") or {}).get("factors", ())),
-                      tuple((f["key"], _compile(f["when"])) for f in source.get("follow_ups") or []))
+                      tuple((f["key"], _compile(f["when"]), _reads(f["when"]))
+                            for f in source.get("follow_ups") or []))
     _prepared[:] = [prepared]
     return prepared
 
@@ -105,9 +115,15 @@ def abuse_signs(answers: dict | None, categories: list | None = None) -> list[st
             if key in rules.clue_factors and holds(answers or {}, categories or [])]
 
 
-def follow_ups_of(answers: dict | None, categories: list | None = None) -> list[str]:
-    """Return the keys of the follow-ups (the rules' follow_ups) that visit answers call for."""
-    return [key for key, holds in _rules().follow_ups if holds(answers or {}, categories or [])]
+def follow_ups_after(previous: list | None, answers: dict | None, categories: list | None = None) -> list[str]:
+    """Return the follow-ups (the rules' follow_ups keys) a child has after a visit with `answers`,
+    having had `previous`: a visit that answers what a follow-up's condition reads decides it; one
+    that leaves it unanswered (the items are optional; a phone without the checklist records notes
+    only) finds nothing done and keeps it as it was."""
+    answers, categories, had = answers or {}, categories or [], set(previous or [])
+    return [key for key, holds, reads in _rules().follow_ups
+            if (holds(answers, categories) if not reads or any(answers.get(k) is not None for k in reads)
+                else key in had)]
 
 
 def follow_up_catalogue() -> list[dict]:
@@ -198,7 +214,7 @@ def reassess(child: Child, visit: Visit | None) -> list[str]:
     flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
     level, reasons = assess_child(child, answers, flags)
     changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons,
-                             "follow_ups": follow_ups_of(answers, child.categories)})
+                             "follow_ups": follow_ups_after(child.follow_ups, answers, child.categories)})
     effective = child.risk_override or level
     if effective != child.risk_level:
         changed += assign(child, {"risk_level": effective, "risk_changed_at": utcnow()})

@@ -51,17 +51,18 @@ def _overdue_visit(actor, child: Child) -> dict:
 
 
 def _follow_ups(actor, today) -> tuple[int, list[dict]]:
-    """The children whose latest visit calls for a follow-up (prevention education not received):
-    it stands until a visit finds it done. The longest waiting first."""
+    """The children a visit found wanting a follow-up (prevention education not received): it stands
+    until a visit finds it done. Those visited longest ago first."""
     query = scope.scoped_select(actor, Child).where(Child.status == "active", risk.follow_up_condition())
-    total, children = _count_and_first(query, [Child.last_visit_at, Child.id])
+    total, children = _count_and_first(query, [func.coalesce(Child.last_visit_at, Child.registered_at),
+                                               Child.id])
     catalogue = {f["key"]: f for f in risk.follow_up_catalogue()}
     return total, [_follow_up(actor, c, [catalogue[k] for k in c.follow_ups if k in catalogue])
                    for c in children]
 
 
 def _follow_up(actor, child: Child, wanted: list[dict]) -> dict:
-    return {"kind": "follow_up", "title": f"{_name(actor, child)} {'；'.join(f['detail'] for f in wanted)}",
+    return {"kind": "follow_up_due", "title": f"{_name(actor, child)} {'；'.join(f['detail'] for f in wanted)}",
             "due": None, "overdue": False, "entity": "child", "entity_id": child.id,
             "village_id": child.village_id,
             "detail": {"grid_id": child.grid_id,
@@ -168,18 +169,18 @@ def _location_pending(actor, today) -> tuple[int, list[dict]]:
 SOURCES = {
     "grid_worker": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
                     ("visit_questioned", _questioned_visits), ("plan_review_due", _plans_due),
-                    ("follow_up", _follow_ups)),
+                    ("follow_up_due", _follow_ups)),
     # A head's own visits are reviewed, and may be questioned, by the town office (review.py).
     "village_head": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
                      ("visit_questioned", _questioned_visits), ("review_pending", _review_pending),
                      ("location_pending", _location_pending),
                      ("plan_missing", _plans_missing), ("plan_approval", _plans_to_approve),
                      ("plan_helper_missing", _plans_without_helper), ("plan_review_due", _plans_due),
-                     ("follow_up", _follow_ups)),
+                     ("follow_up_due", _follow_ups)),
     "town_admin": (("clue_missing", _clues_missing), ("overdue_visit", _overdue_visits),
                    ("review_pending", _review_pending),
                    ("plan_missing", _plans_missing), ("plan_helper_missing", _plans_without_helper),
-                   ("plan_review_due", _plans_due), ("follow_up", _follow_ups),
+                   ("plan_review_due", _plans_due), ("follow_up_due", _follow_ups),
                    ("clue_new", _clues_waiting)),
     "police": (("clue_new", _clues_waiting), ("weekly_report_due", _weekly_due)),
 }

@@ -20,6 +20,19 @@ def login(page: Page, base: str, username: str, password: str = factories.PASSWO
     wait_synced(page)
 
 
+def phone(browser, base: str, username: str, installed: bool = True):
+    """A new phone context logged in as `username` (and, `installed`, its app stored for offline
+    use); return (context, page)."""
+    from .conftest import PHONE
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    login(page, base, username)
+    if installed:
+        wait_installed(page)
+    return context, page
+
+
 def unlock(page: Page, password: str = factories.PASSWORD) -> None:
     """Unlock the local store (works offline)."""
     page.get_by_label("密码").fill(password)

@@ -8,17 +8,25 @@ from server.models import Child
 from .. import factories
 from ..workflow.helpers import post_visit
 from . import helpers
-from .conftest import PHONE
 
 ASK = "已接受防性侵教育（\"六个一\"）"
 WORDS = "安排防性侵教育（\"六个一\"）（学校）"
 
 
-def _visit_answering(page, education: str) -> None:
+def _open_child(page) -> None:
     page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    expect(page.get_by_role("heading", name="我的儿童")).to_be_visible()
     page.get_by_role("link", name="欧阳明月").click()
+
+
+def _visit_answering(page, education: str | None) -> None:
+    """Record a visit on the phone, answering the education item (None: leaving it unanswered)."""
+    _open_child(page)
     page.get_by_role("link", name="记录走访").click()
-    page.get_by_role("group", name=ASK).get_by_label(education).check()
+    if education is None:
+        page.get_by_role("group", name="在校就读").get_by_label("是").check()
+    else:
+        page.get_by_role("group", name=ASK).get_by_label(education).check()
     page.get_by_role("button", name="保存走访").click()
     expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
 
@@ -29,18 +37,19 @@ def _follow_up_section(page):
     return page.get_by_test_id("follow-up")
 
 
-def test_a_follow_up_shows_until_a_visit_finds_it_done_offline_too(browser, live_server):
-    worker = factories.ApiClient(live_server.app.test_client())
+def _worker_with_a_follow_up(server) -> tuple[factories.ApiClient, dict]:
+    worker = factories.ApiClient(server.app.test_client())
     worker.login("worker_a")
+    return worker, post_visit(worker, server.ids.children["a1"], "a1", {"prevention_education": False})
+
+
+def test_a_follow_up_shows_until_a_visit_finds_it_done_offline_too(browser, live_server):
+    _worker_with_a_follow_up(live_server)
     child_id = live_server.ids.children["a1"]
-    post_visit(worker, child_id, "a1", {"prevention_education": False})
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    helpers.wait_installed(page)
+    context, page = helpers.phone(browser, live_server.url, "worker_a")
 
     section = _follow_up_section(page)
-    expect(section.get_by_role("heading")).to_have_text("待跟进（1）")
+    expect(section.get_by_role("heading")).to_have_text("待落实事项（1）")
     expect(section.locator(".item")).to_have_count(1)
     expect(section.locator(".item strong")).to_have_text("欧阳明月")
     expect(section.locator(".item .meta")).to_have_text(WORDS)
@@ -49,6 +58,8 @@ def test_a_follow_up_shows_until_a_visit_finds_it_done_offline_too(browser, live
     expect(page.get_by_test_id("follow-ups")).to_have_text(WORDS)
 
     helpers.go_offline(context)
+    _visit_answering(page, None)  # a visit that did not ask finds nothing done
+    expect(page.get_by_test_id("follow-ups")).to_have_text(WORDS)
     _visit_answering(page, "是")  # done: the visit saved on the phone decides before the server has it
     expect(page.get_by_test_id("follow-ups")).to_have_text("无")
     expect(_follow_up_section(page)).to_have_count(0)
@@ -66,3 +77,30 @@ def test_a_follow_up_shows_until_a_visit_finds_it_done_offline_too(browser, live
     expect(_follow_up_section(page).locator(".item .meta")).to_have_text(WORDS)
     context.close()
     assert problems == []
+
+
+def test_a_correction_saved_offline_that_finds_it_done_clears_it(browser, live_server):
+    _, found = _worker_with_a_follow_up(live_server)
+    context, page = helpers.phone(browser, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    _open_child(page)
+    expect(page.get_by_test_id("follow-ups")).to_have_text(WORDS)
+    page.locator(f"[data-visit='{found['id']}']").get_by_role("link", name="更正").click()
+    page.get_by_role("group", name=ASK).get_by_label("是").check()
+    helpers.save_correction(page, "误选，孩子已在学校接受过教育", "欧阳明月")
+    expect(page.get_by_test_id("follow-ups")).to_have_text("无")
+    expect(_follow_up_section(page)).to_have_count(0)
+    context.close()
+
+
+def test_the_head_finds_the_children_with_a_follow_up_in_the_ledger(browser, live_server):
+    _worker_with_a_follow_up(live_server)
+    context, page = helpers.phone(browser, live_server.url, "head_a", installed=False)
+    page.evaluate("location.hash = '#/ledgers/children'")
+    cards = page.get_by_test_id("ledger-cards")
+    expect(cards.locator("li")).to_have_count(2)
+    page.get_by_text("筛选", exact=True).click()
+    page.get_by_label("只看有待落实事项的").check()
+    expect(cards.locator("li")).to_have_count(1)
+    expect(cards.locator("strong")).to_have_text(["欧阳明月"])
+    context.close()

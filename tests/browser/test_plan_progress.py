@@ -10,7 +10,6 @@ from server.models import AuditEvent, PlanProgress
 from .. import factories
 from ..workflow.helpers import TZ
 from . import helpers
-from .conftest import PHONE
 
 NOTE = "陪同到卫生院复查，伤情已好转"
 
@@ -39,10 +38,7 @@ def _stored_plan(page):
 
 def test_progress_recorded_offline_syncs_and_a_closed_plan_takes_none(browser, live_server):
     head, plan = _active_plan(live_server)
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    helpers.wait_installed(page)
+    context, page = helpers.phone(browser, live_server.url, "worker_a")
     helpers.go_offline(context)
 
     stored = _stored_plan(page)

@@ -3,7 +3,7 @@ ahead by a wrong phone clock counted as latest) are set again from the facts tha
 edits of the system's that phones pull."""
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Venue
@@ -107,7 +107,8 @@ def test_a_plan_the_system_proposes_names_no_helper(app, town):
 def test_children_stored_before_follow_ups_were_kept_get_them_from_their_latest_visit(app, town, login):
     worker = login("worker_a", device_id=DEVICE)
     visited, never = town.children["a1"], town.children["a2"]
-    post_visit(worker, visited, "a1", {"prevention_education": False})
+    post_visit(worker, visited, "a1", {"prevention_education": False}, hours_ago=2)
+    post_visit(worker, visited, "a1", {"guardian_present": True})  # asked nothing of it: it stands
     with app.app_context():
         versions = {}
         for child_id in (visited, never):
@@ -118,13 +119,17 @@ def test_children_stored_before_follow_ups_were_kept_get_them_from_their_latest_
     _, cursor = pull_all(worker)
 
     with app.app_context():
-        assert recount.work_out_follow_ups() == 2
-        for child_id, follow_ups in ((visited, ["schedule_education"]), (never, [])):
-            child = db.session.get(Child, child_id)
-            assert (child.follow_ups, child.version) == (follow_ups, versions[child_id] + 1)
-            event = _last_event(child_id, "child.update")
-            assert (event.actor_id, event.detail) == (
-                None, {"version": versions[child_id] + 1, "fields": ["follow_ups"]})
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        assert recount.work_out_follow_ups() == 1
+        child = db.session.get(Child, visited)
+        assert (child.follow_ups, child.version) == (["schedule_education"], versions[visited] + 1)
+        event = _last_event(visited, "child.update")
+        assert (event.actor_id, event.detail) == (
+            None, {"version": versions[visited] + 1, "fields": ["follow_ups"]})
+        # None to follow up says what NULL said: filled in, no edit to audit or pull.
+        child = db.session.get(Child, never)
+        assert (child.follow_ups, child.version) == ([], versions[never])
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
         assert verify_chain()["ok"]
         assert recount.work_out_follow_ups() == 0
     changes, _ = pull_all(worker, cursor)

@@ -25,7 +25,8 @@ from .test_push_pull_basics import op, push
 HOME = (28.2458, 113.0824)
 RISKY = [{}, {"guardian_present": True, "in_school": True}, {"injury_signs": True},
          {"online_risk": True, "ran_away": True}, {"in_school": False},
-         {"guardian_present": False, "guardian_away_months": 13}]
+         {"guardian_present": False, "guardian_away_months": 13}, {"prevention_education": False},
+         {"prevention_education": True, "in_school": True}]
 
 
 def point(rng, near=HOME, km=30.0):
@@ -98,8 +99,8 @@ def outcome(app, children, visit_ids):
         kids = [db.session.get(Child, c) for c in children]
         return {
             "visits": [None if v is None else (v.flags, v.distance_m, v.review_status) for v in visits],
-            "children": [(c.risk_level, c.risk_assessed, c.risk_reasons, c.last_visit_at, c.next_visit_due)
-                         for c in kids],
+            "children": [(c.risk_level, c.risk_assessed, c.risk_reasons, c.follow_ups, c.last_visit_at,
+                          c.next_visit_due) for c in kids],
             "plans": [sorted((p.status, str(p.measures)) for p in db.session.scalars(
                 db.select(Plan).where(Plan.child_id == c.id))) for c in kids],
             "homes": [_by_position(db.session.get(Household, c.household_id).proposed_location, visit_ids)

@@ -29,7 +29,7 @@ def build(town) -> dict:
     a1.risk_level, a1.last_visit_at = "high", start + (now - start) / 2
     a1.next_visit_due = day - timedelta(days=3)
     a2 = db.session.get(Child, town.children["a2"])
-    a2.categories, a2.sex = ["disabled", "left_behind"], "M"
+    a2.categories, a2.sex, a2.follow_ups = ["disabled", "left_behind"], "M", ["schedule_education"]
     plan = Plan(id=new_id(), child_id=a1.id, grid_id=a1.grid_id, village_id=a1.village_id,
                 helper_id=town.users["worker_a"], status="active", approved_by=town.users["head_a"],
                 approved_at=now, next_review_due=day + timedelta(days=30), risk_factors=["injury_signs"])

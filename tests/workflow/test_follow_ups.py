@@ -4,16 +4,16 @@ it done; the phone learns the follow-ups and their conditions from GET /api/chec
 from server.extensions import db
 from server.models import Child
 
-from .helpers import post_visit
+from .helpers import post_visit, visit_body
 
 EDUCATION = {"key": "schedule_education", "detail": "安排防性侵教育（\"六个一\"）", "unit": "学校"}
 
 
 def _follow_up_items(api) -> tuple[int, list[tuple]]:
     answer = api.get("/api/tasks").get_json()
-    return answer["counts"].get("follow_up"), [
+    return answer["counts"].get("follow_up_due"), [
         (t["title"], t["entity"], t["entity_id"], t["overdue"], t["detail"])
-        for t in answer["tasks"] if t["kind"] == "follow_up"]
+        for t in answer["tasks"] if t["kind"] == "follow_up_due"]
 
 
 def test_no_prevention_education_is_followed_up_until_a_visit_finds_it_done(app, town, login):
@@ -31,9 +31,28 @@ def test_no_prevention_education_is_followed_up_until_a_visit_finds_it_done(app,
     assert _follow_up_items(other) == (0, [])  # another village's worker
     assert _follow_up_items(login("inspector")) == (None, [])
 
-    # A visit that did not ask leaves nothing to follow up, as it leaves no risk reason: the latest
-    # visit is the child's state.
+    # A visit that leaves the item unanswered (it is optional; a phone without the checklist records
+    # notes only) finds nothing done: the follow-up stays. One that finds it done clears it.
+    post_visit(worker, child_id, "a1", {"guardian_present": True}, hours_ago=0.75)
+    post_visit(worker, child_id, "a1", {}, hours_ago=0.6)
+    assert worker.get(f"/api/children/{child_id}").get_json()["follow_ups"] == ["schedule_education"]
+    assert _follow_up_items(worker) == (1, [item])
     post_visit(worker, child_id, "a1", {"prevention_education": True}, hours_ago=0.5)
+    assert worker.get(f"/api/children/{child_id}").get_json()["follow_ups"] == []
+    assert _follow_up_items(worker) == (0, [])
+    post_visit(worker, child_id, "a1", {"in_school": True}, hours_ago=0.25)
+    assert _follow_up_items(worker) == (0, [])  # and a later unanswered one does not bring it back
+
+
+def test_a_correction_that_finds_it_done_clears_it(app, town, login):
+    worker = login("worker_a")
+    child_id = town.children["a1"]
+    found = post_visit(worker, child_id, "a1", {"prevention_education": False})
+    assert _follow_up_items(worker)[0] == 1
+    corrected = worker.post("/api/visits", json={**visit_body(child_id, "a1", {"prevention_education": True}),
+                                                 "visited_at": found["visited_at"], "amends": found["id"],
+                                                 "amend_reason": "误选，已接受过教育"})
+    assert corrected.status_code == 201, corrected.get_json()
     assert worker.get(f"/api/children/{child_id}").get_json()["follow_ups"] == []
     assert _follow_up_items(worker) == (0, [])
 

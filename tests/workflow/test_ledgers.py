@@ -67,7 +67,8 @@ def test_visits_this_year_are_counted_at_their_corrected_time(app, facts, town, 
     ("grid_id={a2}", ["a2"]), ("village_id={b}", []), ("risk_level=high", ["a1"]), ("overdue=1", ["a1"]),
     ("category=disabled", ["a2"]), ("category=migrant", []), ("q=明月", ["a1"]), ("q=oymy", ["a1"]),
     ("q=OY", ["a1"]), ("q=xy", ["a2"]), ("q=smx", ["a2"]), ("q=张", []), ("q=明月&risk_level=low", []),
-    ("per_page=1&page=2", ["a2"]),
+    ("per_page=1&page=2", ["a2"]), ("follow_up=1", ["a2"]), ("follow_up=1&grid_id={a2}", ["a2"]),
+    ("follow_up=1&risk_level=high", []),
 ])
 def test_children_ledger_filters_and_search(facts, town, login, query, expected):
     url = "/api/ledgers/children?" + query.format(a2=town.grids["a2"], b=town.villages["b"])
@@ -90,6 +91,8 @@ def test_children_ledger_scope_per_role(facts, town, login):
     assert_error(login("worker_a").get("/api/ledgers/venues"), 404, "not_found")
     assert_error(login("head_a").get("/api/ledgers/venues?risk_level=high"), 422, "validation_error",
                  field_names={"risk_level"})
+    assert_error(login("head_a").get("/api/ledgers/plans?follow_up=1"), 422, "validation_error",
+                 field_names={"follow_up"})
 
 
 def test_venue_and_inspection_ledgers(facts, town, login):

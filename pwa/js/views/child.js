@@ -72,7 +72,7 @@ export function render(id) {
       row('风险', RISK[c.risk_level] || '未评估'), row('性别', SEX[c.sex]), row('出生日期', c.birth_date),
       row('学校', c.school), row('类别', (c.categories || []).map((k) => CATEGORY[k] || k).join('、')),
       row('身份证号', c.id_number), row('下次走访', c.next_visit_due || c.first_visit_due),
-      h('dt', {}, '待跟进'), followUps, row('地址', hh && hh.address),
+      h('dt', {}, '待落实'), followUps, row('地址', hh && hh.address),
       row('监护人', hh && (hh.guardians || []).map((g) => `${g.name}（${g.relation || ''}）${g.phone || ''}`).join('；'))),
     revealButton(c, hh),
     hh && hh.lat == null && hh.location_proposal

@@ -8,7 +8,7 @@ import { errorText, failure, namesMasked, offlineNotice, role, saveFile } from '
 const PER_PAGE = 20;
 const WIDE = matchMedia('(min-width: 760px)');
 const FILTERS = {
-  children: ['grid_id', 'category', 'risk_level', 'overdue', 'q'],
+  children: ['grid_id', 'category', 'risk_level', 'overdue', 'follow_up', 'q'],
   plans: ['grid_id', 'category', 'risk_level', 'overdue', 'q'],
   venues: ['overdue', 'q'], inspections: ['overdue', 'q'], staff_checks: ['overdue', 'q'],
 };
@@ -19,7 +19,8 @@ const SEARCH = { children: '搜索姓名或拼音首字母', plans: '搜索儿�
 const NAMED = new Set(['children', 'plans', 'staff_checks']);
 const TITLE_KEY = { children: 'name', plans: 'child', venues: 'name', inspections: 'venue', staff_checks: 'person' };
 const LINK = { children: (r) => (store.one('child', r.id) ? `#/child/${r.id}` : null), plans: (r) => `#/plan/${r.id}` };
-const blank = () => ({ village_id: '', grid_id: '', category: '', risk_level: '', overdue: false, q: '' });
+const blank = () => ({ village_id: '', grid_id: '', category: '', risk_level: '', overdue: false, follow_up: false,
+  q: '' });
 
 let current = { name: 'children', page: 1, ...blank() };
 let lastData = null;
@@ -141,8 +142,12 @@ async function filtersForm(name, reload) {
     bind(c.el, 'category');
     kids.push(c.wrap);
   }
-  const overdue = checkbox(OVERDUE[name], 'overdue', current.overdue);
-  overdue.querySelector('input').addEventListener('change', (e) => { current.overdue = e.target.checked; current.page = 1; reload(); });
+  const toggle = (label, key) => {
+    const box = checkbox(label, key, current[key]);
+    box.querySelector('input').addEventListener('change', (e) => { current[key] = e.target.checked; current.page = 1; reload(); });
+    return box;
+  };
+  const overdue = [toggle(OVERDUE[name], 'overdue'), has('follow_up') ? toggle('只看有待落实事项的', 'follow_up') : null];
   const search = h('input', { type: 'search', name: 'q', value: current.q, autocomplete: 'off', maxlength: '50',
     placeholder: name === 'children' || name === 'plans' ? '如 欧阳 或 oymy' : '' });
   let timer = null;
@@ -150,7 +155,7 @@ async function filtersForm(name, reload) {
     clearTimeout(timer);
     timer = setTimeout(() => { current.q = search.value; current.page = 1; reload(); }, 300);
   });
-  const chosen = ['village_id', 'grid_id', 'risk_level', 'category', 'overdue'].filter((k) => current[k]).length;
+  const chosen = ['village_id', 'grid_id', 'risk_level', 'category', 'overdue', 'follow_up'].filter((k) => current[k]).length;
   const more = h('details', { class: 'filter-more', open: chosen > 0 || WIDE.matches },
     h('summary', {}, chosen ? `筛选（已选 ${chosen} 项）` : '筛选'), h('div', { class: 'filter-row' }, kids), overdue);
   const hint = namesMasked() && NAMED.has(name) ? T.maskedSearch : SEARCH[name];
@@ -164,7 +169,7 @@ async function filtersForm(name, reload) {
 
 export async function render(name, preset) {
   if (name && FILTERS[name] && name !== current.name) current = { name, page: 1, ...blank() };
-  if (preset === 'overdue') Object.assign(current, blank(), { overdue: true, page: 1 });
+  if (preset === 'overdue' || preset === 'follow_up') Object.assign(current, blank(), { [preset]: true, page: 1 });
   const picker = h('select', { name: 'ledger' }, Object.entries(LEDGER).map(([k, text]) =>
     h('option', { value: k, selected: k === current.name }, `${text}台账`)));
   picker.addEventListener('change', () => { location.hash = `#/ledgers/${picker.value}`; });

@@ -84,12 +84,13 @@ async function unreportedSection(todo) {
     })));
 }
 
-/** The children whose latest visit calls for a follow-up (prevention education not received), from
- *  the local store, offline too: it stands until a visit finds it done. */
+/** The children a visit found wanting a follow-up (prevention education not received), from the
+ *  local store, offline too: it stands until a visit finds it done. */
 function followUpSection(kids, rules) {
   const wanting = kids.map((c) => ({ c, wanted: followUpsOf(c, rules) })).filter(({ wanted }) => wanted.length);
-  return childSection('follow-up-h', '待跟进', wanting.map(({ c }) => c),
-    (c) => followUpsOf(c, rules).map(followUpText).join('；'), LIST_MORE, 'follow-up');
+  return childSection('follow-up-h', '待落实事项', wanting.map(({ c }) => c),
+    (c) => followUpsOf(c, rules).map(followUpText).join('；'),
+    h('a', { class: 'btn link', href: '#/ledgers/children/follow_up' }, '在台账中查看全部有待落实事项的儿童'), 'follow-up');
 }
 
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */

@@ -45,7 +45,7 @@ class Ledger:
 
 def check_filters(args: dict, supported: set[str]) -> None:
     """Refuse a filter the ledger does not have."""
-    extra = [k for k in ("village_id", "grid_id", "category", "risk_level", "overdue", "q")
+    extra = [k for k in ("village_id", "grid_id", "category", "risk_level", "overdue", "follow_up", "q")
              if args.get(k) not in (None, "", False) and k not in supported]
     if extra:
         raise validation_error({k: ["该台账不支持此筛选条件"] for k in extra})

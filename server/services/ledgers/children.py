@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Child, Grid, Household, Plan, Village, Visit, stands
-from .. import schedule, scope
+from .. import risk, schedule, scope
 from ..masking import mask_name, mask_phone, masks_names
 from ..users import display_names
 from . import base
@@ -18,7 +18,7 @@ COLUMNS = [Column("seq", "序号", 6), Column("name", "姓名", 10), Column("sex
            Column("helper", "帮扶责任人", 11), Column("last_visit", "最近走访", 12),
            Column("visits_this_year", "本年走访次数", 12), Column("next_visit", "下次走访", 12),
            Column("status", "状态", 14)]
-FILTERS = {"village_id", "grid_id", "category", "risk_level", "overdue", "q"}
+FILTERS = {"village_id", "grid_id", "category", "risk_level", "overdue", "follow_up", "q"}
 CHUNK = 2000
 
 
@@ -26,6 +26,8 @@ def _filtered(actor, args: dict, today: date):
     query = base.child_where(base.place_where(scope.scoped_select(actor, Child), Child, args), args)
     if args.get("overdue"):
         query = query.where(schedule.overdue_condition(today))
+    if args.get("follow_up"):
+        query = query.where(risk.follow_up_condition())
     return query
 
 
