@@ -119,12 +119,20 @@ class DuplicateChildSchema(Schema):
 
     id = fields.String()
     name = fields.String()
+    sex = fields.String()
     birth_date = fields.Date()
     id_number = fields.String()
+    status = fields.String()
     village_id = fields.String()
+    village_name = fields.String()
     grid_id = fields.String()
+    grid_name = fields.String()
+    household_id = fields.String()
+    address = fields.String()
     created_at = fields.DateTime()
-    visits = fields.Integer()
+    last_visit_at = fields.DateTime()
+    visits = fields.Integer(metadata={"description": "走访次数（更正与原记录算一次）"})
+    open_plan = fields.Boolean(metadata={"description": "有草稿或执行中的帮扶计划"})
 
 
 class DuplicateGroupSchema(Schema):

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, Clue, Plan, Visit, stands, utcnow
+from ..models import Child, Clue, Grid, Household, Plan, Village, Visit, stands, utcnow
 from . import audit, changes, plans, registry, risk, scope
 from .masking import mask_id_number, name_for
 from .writes import assign, save_record
@@ -48,17 +48,35 @@ def find_duplicates(actor) -> dict:
     query = scope.scoped_select(actor, Child).with_only_columns(
         Child.id, Child.name_ct, Child.birth_date_ct, Child.id_number_bidx, Child.village_id)
     groups = _groups(db.session.execute(query.order_by(Child.created_at, Child.id)).all())
-    ids = [r.id for _, g in groups for r in g]
+    described = _described(actor, [r.id for _, g in groups for r in g])
+    return {"groups": [{"match": match, "children": [described[r.id] for r in group]}
+                       for match, group in groups]}
+
+
+def _described(actor, ids: list[str]) -> dict[str, dict]:
+    """Each child of `ids` as the head decides which to keep by: who, where, and its history."""
+    if not ids:
+        return {}
+    children = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))}
     # A visit and its corrections are one visit, as the report counts them.
     visits = dict(db.session.execute(select(Visit.child_id, func.count()).where(
-        Visit.child_id.in_(ids), *stands(Visit)).group_by(Visit.child_id)).all()) if ids else {}
-    children = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
-    return {"groups": [{"match": match, "children": [{
-        "id": r.id, "name": name_for(actor, children[r.id].name),
-        "birth_date": children[r.id].birth_date, "id_number": mask_id_number(children[r.id].id_number),
-        "village_id": r.village_id, "grid_id": children[r.id].grid_id,
-        "created_at": children[r.id].created_at, "visits": visits.get(r.id, 0)} for r in group]}
-        for match, group in groups]}
+        Visit.child_id.in_(ids), *stands(Visit)).group_by(Visit.child_id)).all())
+    open_plans = set(db.session.scalars(select(Plan.child_id).where(
+        Plan.child_id.in_(ids), Plan.status.in_(plans.OPEN_STATUSES), Plan.deleted_at.is_(None))))
+    households = {h.id: h for h in db.session.scalars(select(Household).where(
+        Household.id.in_({c.household_id for c in children.values()})))}
+    grids = dict(db.session.execute(select(Grid.id, Grid.name).where(
+        Grid.id.in_({c.grid_id for c in children.values()}))).all())
+    villages = dict(db.session.execute(select(Village.id, Village.name).where(
+        Village.id.in_({c.village_id for c in children.values()}))).all())
+    return {c.id: {
+        "id": c.id, "name": name_for(actor, c.name), "sex": c.sex, "birth_date": c.birth_date,
+        "id_number": mask_id_number(c.id_number), "status": c.status,
+        "village_id": c.village_id, "village_name": villages.get(c.village_id),
+        "grid_id": c.grid_id, "grid_name": grids.get(c.grid_id), "household_id": c.household_id,
+        "address": households[c.household_id].address if c.household_id in households else None,
+        "created_at": c.created_at, "last_visit_at": c.last_visit_at, "visits": visits.get(c.id, 0),
+        "open_plan": c.id in open_plans} for c in children.values()}
 
 
 def _match(duplicate: Child, survivor: Child) -> str | None:

@@ -64,6 +64,30 @@ def test_duplicates_are_found_and_merged_keeping_both_histories(app, town, login
     assert [(g["match"], len(g["children"])) for g in groups] == [("name_birth_village", 2)]
 
 
+def test_each_duplicate_is_shown_with_its_place_household_and_history(app, town, login):
+    """The head decides which registration to keep from what each holds: where the child lives (in
+    words), its household, its visits and whether it has an open plan; the town office sees names
+    masked, as everywhere."""
+    twin = _twin(app, town, "a1", "430699201501010011")
+    head = login("head_a")
+    visit = post_visit(head, town.children["a1"], "a1", {"injury_signs": True})
+    with app.app_context():
+        registered = {c.id: c.created_at for c in db.session.scalars(select(Child))}
+    groups = head.get("/api/children/duplicates").get_json()["groups"]
+    kept = {"id": town.children["a1"], "name": "欧阳明月", "sex": "F", "birth_date": "2015-01-01",
+            "id_number": "430699********0011", "status": "active", "village_id": town.villages["a"],
+            "village_name": "测试A村", "grid_id": town.grids["a1"], "grid_name": "第1网格",
+            "household_id": town.households["a1"], "address": "测试镇a1组2号槐花巷",
+            "created_at": registered[town.children["a1"]].isoformat(), "last_visit_at": visit["visited_at"],
+            "visits": 1, "open_plan": True}
+    other = {**kept, "id": twin, "grid_id": town.grids["a2"], "grid_name": "第2网格",
+             "household_id": town.households["a2"], "address": "测试镇a2组2号槐花巷",
+             "created_at": registered[twin].isoformat(), "last_visit_at": None, "visits": 0, "open_plan": False}
+    assert groups == [{"match": "id_number", "children": [kept, other]}]
+    masked = login("admin").get("/api/children/duplicates").get_json()["groups"]
+    assert [[c["name"] for c in g["children"]] for g in masked] == [["欧**月", "欧**月"]]
+
+
 def test_a_duplicates_visits_are_counted_as_they_stand(app, town, login):
     """The head picks which of two registrations to keep by their visits: a visit and its correction
     are one visit, as the report counts it, not two."""
