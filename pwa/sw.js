@@ -56,6 +56,7 @@ const SHELL = [
   '/js/views/ledgers.js',
   '/js/views/review.js',
   '/js/views/locations.js',
+  '/js/views/duplicates.js',
   '/js/views/devices.js',
   '/js/views/plans.js',
   '/js/views/child-head.js',

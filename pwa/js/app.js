@@ -29,6 +29,7 @@ const VIEWS = {
   ledgers: () => import('./views/ledgers.js'),
   review: () => import('./views/review.js'),
   locations: () => import('./views/locations.js'),
+  duplicates: () => import('./views/duplicates.js'),
   devices: () => import('./views/devices.js'),
   plans: () => import('./views/plans.js'),
   plan: () => import('./views/plans.js'),

@@ -12,6 +12,7 @@ export const T = {
   passwordChanged: '服务器不再接受本机的密码：可能已在其他设备修改，或账号已被停用。请输入现在的密码重新连接服务器；账号停用请联系镇平安办',
   updateReady: '有新版本', updateNow: '更新',
   head: '村务', ledgers: '台账', review: '待审核走访', locations: '待确认位置', devices: '设备管理', plans: '帮扶计划', clues: '线索',
+  duplicates: '疑似重复登记',
   needsNetwork: '此页面需要联网。当前离线，请到有信号的地方再打开。',
   // services/passwords.password_problems, in words
   passwordRule: '至少 8 位，不能太常见、不能含用户名',

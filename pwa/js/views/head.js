@@ -89,9 +89,12 @@ export async function render() {
   let counts = {};
   let tasks = [];
   let problem = null;
+  let doubles = null;  // the groups of children registered twice, as the server counts them
   if (!navigator.onLine) problem = offlineNotice();
   else {
+    const found = api.get('/api/children/duplicates').then((d) => d.groups.length, () => null);
     try { ({ counts = {}, tasks = [] } = await api.get('/api/tasks')); } catch (e) { problem = failure(e); }
+    doubles = await found;
   }
   const n = (k) => counts[k] || 0;
   return page(T.head, problem,
@@ -103,6 +106,8 @@ export async function render() {
       entry('#/plans', T.plans, problem ? '审批计划、指定帮扶责任人、定期评估；高风险儿童的计划落实'
         : `待审批 ${n('plan_approval')} · 待定责任人 ${n('plan_helper_missing')} · 待评估 ${n('plan_review_due')} · 高风险未落实 ${n('plan_missing')}`,
       n('plan_approval') + n('plan_helper_missing') + n('plan_missing')),
+      entry('#/duplicates', doubles === null ? T.duplicates : `${T.duplicates}（${doubles}）`,
+        '同一名儿童登记了两次：选择保留的一条，合并走访和帮扶计划'),
       role() === 'town_admin' ? entry('#/weekly', '派出所周报', '线索周报的统计和提交情况') : null,
       role() === 'town_admin' ? entry('#/devices', T.devices, '各账号登录过的手机和电脑：最近上传、下载；停用丢失的设备') : null),
     n('overdue_visit') ? h('p', {}, `本村有 ${n('overdue_visit')} 名儿童走访逾期，`, h('a', { href: '#/ledgers/children/overdue' }, '查看名单')) : null,
