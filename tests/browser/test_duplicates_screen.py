@@ -1,6 +1,7 @@
 """The village head's 疑似重复登记: a child registered twice is seen as a pair, merged into the one the
 head keeps (the server then holds one child with both visits, and the grid worker's phone one child),
-and a merge the server refuses says why and changes nothing."""
+and a merge the server refuses says why and changes nothing. A phone that edited the merged
+registration meanwhile is told why its edit cannot be saved, and holds one child once it gives it up."""
 import re
 
 from playwright.sync_api import expect
@@ -9,6 +10,7 @@ from .. import factories
 from ..workflow.helpers import post_visit
 from . import helpers
 from .conftest import PHONE
+from .outbox import expect_all_settled, give_up, phone
 
 ID_NUMBER = factories.valid_id_number("43069920160304002")
 MASKED = f"{ID_NUMBER[:6]}********{ID_NUMBER[-4:]}"
@@ -174,3 +176,35 @@ def test_a_head_merges_a_child_registered_twice_and_the_workers_phone_holds_one(
     assert worker.url.endswith(f"#/child/{second}")
     worker_context.close()
     assert problems == []
+
+
+def test_an_edit_of_the_registration_merged_meanwhile_is_refused_saying_so_and_then_given_up(
+        browser, live_server):
+    worker_api, homes = _api(live_server, "worker_a"), live_server.ids.households
+    first, second = (_register(worker_api, homes["a1"], "林小雨", "2016-03-04", ID_NUMBER) for _ in range(2))
+    context, page = phone(browser, live_server)
+    assert _phone_children(page) == ["林小雨", "林小雨", "欧阳明月"]
+    helpers.go_offline(context)
+    page.evaluate(f"location.hash = '#/child/{first}'")
+    page.get_by_label("备注").fill("网格员：已转学到镇中心小学")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+    merged = _api(live_server, "head_a").post(f"/api/children/{first}/merge", json={"into": second})
+    assert merged.status_code == 200, merged.get_json()
+
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    item = page.get_by_test_id("rejected-op")
+    expect(item.locator("strong")).to_have_text("被退回：儿童「林小雨」的修改", timeout=helpers.TIMEOUT)
+    expect(item.locator(".meta")).to_have_text(["修改内容：备注：网格员：已转学到镇中心小学",
+        "该儿童是重复登记，已被合并到另一条登记，此修改无法保存：请放弃这条修改，在保留的登记上重新修改"])
+    helpers.wait_synced(page, unsynced=1)
+    # Until the edit is given up the phone keeps it, on the registration it was made on.
+    assert _phone_children(page) == ["林小雨", "林小雨", "欧阳明月"]
+    page.locator("#nav").get_by_role("link", name="同步").click()
+    give_up(page, "林小雨")
+    expect_all_settled(page, "已放弃，这条记录已不在本机")
+    assert _phone_children(page) == ["林小雨", "欧阳明月"]
+    page.get_by_role("link", name=re.compile("^林小雨")).click()
+    assert page.url.endswith(f"#/child/{second}")
+    context.close()

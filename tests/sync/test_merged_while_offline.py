@@ -240,3 +240,32 @@ def test_a_visit_on_a_merged_duplicate_filed_out_of_reach_is_let_go_whatever_cur
             ("duplicate", True)]
         with app.app_context():
             assert db.session.get(Visit, visit["id"]).child_id == town.children["a1"]
+
+
+MERGED_EDIT = "该儿童是重复登记，已被合并到另一条登记，此修改无法保存：请放弃这条修改，在保留的登记上重新修改"
+
+
+def test_an_edit_of_a_duplicate_merged_meanwhile_is_refused_saying_it_was_merged(app, town, login):
+    """The worker changed the duplicate offline while the head merged it: the edit cannot apply to a
+    retired record, and the refusal says why (not 记录不存在, which leaves the worker holding a child
+    the server no longer has without knowing what happened to it), whether the child it was merged
+    into is in the phone's reach or not. A phone that never held it learns nothing."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    twin = _twin(worker, _new_household(worker, town.grids["a1"]))
+    _, cursor = pull_all(worker)
+    _merge(login("head_a", device_id=HEAD_PHONE), twin, town.children["a1"])
+    edit = op("child", "update", twin, {"school": "测试镇中心小学"}, base_version=1)
+    gone = op("child", "delete", twin, base_version=1)
+    assert push_holding(worker, cursor, [edit, gone]) == [("rejected", {"_op": [MERGED_EDIT]})] * 2
+    outsider = login("worker_b", device_id="phone-worker-b-0001")
+    assert push_holding(outsider, None, [op("child", "update", twin, {"school": "一小"}, base_version=1)]) == [
+        ("rejected", {"_op": ["记录不存在"]})]
+
+    worker_b, other = _twin_of_a1(app, town, login)
+    _, held = pull_all(worker_b)
+    _merge(login("admin", device_id="phone-admin-0001"), other, town.children["a1"])
+    for cursor in (held, None):
+        edit = op("child", "update", other, {"school": "测试镇中心小学"}, base_version=1)
+        assert push_holding(worker_b, cursor, [edit]) == [("rejected", {"_op": [MERGED_EDIT]})]
+    with app.app_context():
+        assert (db.session.get(Child, twin).school, db.session.get(Child, other).school) == (None, None)
