@@ -1,7 +1,8 @@
 """Assistance plans, joint operations and staff record checks: mutable records with versions."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
@@ -121,6 +122,20 @@ def create_staff_check(actor, data: dict, device_id: str | None = None) -> Staff
     save_record(actor, "staff_check", check, "create", sorted(data), device_id)
     _alert_record_found(actor, check, device_id)
     return check
+
+
+_LATER = aliased(StaffCheck)
+
+
+def standing_check_condition():
+    """The filter of staff checks no later check of the same person at the same employer replaced:
+    a re-check a year on is a new check, and the latest of a person at an employer is what stands."""
+    later = _LATER
+    return ~exists().where(
+        later.id_number_bidx == StaffCheck.id_number_bidx, later.employer_kind == StaffCheck.employer_kind,
+        later.employer_id == StaffCheck.employer_id, later.deleted_at.is_(None), later.id != StaffCheck.id,
+        or_(later.checked_on > StaffCheck.checked_on,
+            and_(later.checked_on == StaffCheck.checked_on, later.created_at > StaffCheck.created_at)))
 
 
 def _recheck_due(checked_on):

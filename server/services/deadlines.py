@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import StaffCheck, Venue, Village
-from . import enforcement, periods, reports, scope
+from . import casework, enforcement, periods, reports, scope
 
 SOON_DAYS = 7
 RECHECK_SOON_DAYS = 30
@@ -88,12 +88,14 @@ def staff_check_tasks(actor, today: date) -> list[dict]:
     items = []
     if actor.role in ("inspector", "village_head", "town_admin"):
         due = db.session.scalars(scope.scoped_select(actor, StaffCheck).where(
-            StaffCheck.next_due <= today + timedelta(days=RECHECK_SOON_DAYS)).order_by(StaffCheck.next_due))
+            StaffCheck.next_due <= today + timedelta(days=RECHECK_SOON_DAYS),
+            casework.standing_check_condition()).order_by(StaffCheck.next_due))
         items += [_item("staff_recheck_due", "从业人员定期查询到期", "staff_check", c.id, c.village_id,
                         due=c.next_due, overdue=c.next_due < today) for c in due]
     if actor.role in ("police", "town_admin"):
         found = db.session.scalars(scope.scoped_select(actor, StaffCheck).where(
-            StaffCheck.result == "record_found").order_by(StaffCheck.checked_on))
+            StaffCheck.result == "record_found", casework.standing_check_condition())
+            .order_by(StaffCheck.checked_on))
         items += [_item("staff_record_found", "从业查询发现违法犯罪记录，请处置", "staff_check", c.id,
                         c.village_id, overdue=True, detail={"checked_on": c.checked_on}) for c in found]
     return items

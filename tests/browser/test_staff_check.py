@@ -218,3 +218,27 @@ def test_the_next_check_may_not_come_before_this_one(browser, live_server):
         check = db.session.scalars(select(StaffCheck)).one()
         assert (check.person_name, check.next_due) == ("赵五", check.checked_on + timedelta(days=365))
     context.close()
+
+
+def test_a_recheck_recorded_on_the_phone_takes_the_place_of_the_check_that_fell_due(browser, live_server):
+    inspector = factories.ApiClient(live_server.app.test_client())
+    inspector.login("inspector")
+    last_year = (datetime.now(SHANGHAI).date() - timedelta(days=400)).isoformat()
+    old = inspector.post("/api/staff_checks", json={
+        "person_name": NAME, "id_number": ID_NUMBER, "employer_kind": "venue",
+        "employer_id": live_server.ids.venues["b"], "checked_on": last_year, "result": "clear"})
+    assert old.status_code == 201, old.get_json()
+    context, page = helpers.phone(browser, live_server.url, "inspector")
+    helpers.go_offline(context)
+    open_venue_page(page, "测试b宾馆")
+    first = page.locator(f"[data-staff-check='{old.get_json()['id']}']")
+    expect(first.locator(".tag")).to_have_text(["无记录", "应再次查询"])
+    open_form(page, "测试b宾馆")
+    fill_check(page, NAME, ID_NUMBER, "无记录")
+    page.get_by_role("button", name="保存查询").click()
+    expect(page.get_by_role("heading", name="测试b宾馆", exact=True)).to_be_visible()
+    checks = page.get_by_test_id("staff-check")
+    expect(checks).to_have_count(2)
+    expect(checks.nth(0).locator(".tag")).to_have_text(["无记录", "待同步"])
+    expect(first.locator(".tag")).to_have_text(["无记录", "已复查"])
+    context.close()

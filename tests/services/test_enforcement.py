@@ -616,3 +616,44 @@ def test_the_inspector_whose_inspections_it_checks_does_not_move_a_venues_locati
     with app.app_context():
         venue = db.session.get(Venue, town.venues["a"])
         assert (venue.lat, venue.lon, venue.name) == (29.21, 113.25, "测试a宾馆（新）")
+
+
+def test_a_recheck_of_the_same_person_at_the_same_employer_takes_the_place_of_the_earlier_check(
+        app, town, login, monkeypatch):
+    """A staff check falls due again a year on; the re-check is a new check of the person at the
+    employer (the field app records one so). The earlier check is no longer due, nor its record found
+    still to be dealt with: the latest check of a person at an employer is what stands. A check of the
+    same person at another employer stands on its own."""
+    from server.services import schedule
+
+    inspector, person = login("inspector"), valid_id_number("43069919900101002")
+
+    def check(checked_on, result, employer="a"):
+        answer = inspector.post("/api/staff_checks", json={
+            "person_name": "服务员", "id_number": person, "employer_kind": "venue",
+            "employer_id": town.venues[employer], "checked_on": checked_on, "result": result})
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()["id"]
+
+    first = check("2025-01-10", "record_found")
+    elsewhere = check("2025-01-12", "clear", employer="b")
+    monkeypatch.setattr(schedule, "local_today", lambda: date(2026, 1, 20))
+
+    def staff_items(username):
+        return sorted((t["kind"], t["entity_id"]) for t in login(username).get("/api/tasks").get_json()["tasks"]
+                      if t["kind"].startswith("staff_"))
+
+    def overdue_rows():
+        rows = login("admin").get("/api/ledgers/staff_checks?overdue=1").get_json()["rows"]
+        return sorted(r["id"] for r in rows)
+
+    assert staff_items("admin") == sorted([("staff_recheck_due", first), ("staff_recheck_due", elsewhere),
+                                           ("staff_record_found", first)])
+    assert overdue_rows() == sorted([first, elsewhere])
+    again = check("2026-01-15", "clear")
+    assert staff_items("admin") == [("staff_recheck_due", elsewhere)]
+    assert staff_items("police") == []
+    assert overdue_rows() == [elsewhere]
+    rows = login("admin").get("/api/ledgers/staff_checks").get_json()["rows"]
+    statuses = {r["id"]: r["status"] for r in rows}
+    assert statuses == {first: "已复查", elsewhere: "逾期未查", again: "正常"}

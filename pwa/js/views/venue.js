@@ -36,14 +36,16 @@ function inspectionItem(i, amended, me, labels) {
         'aria-label': `更正 ${fmtTime(i.inspected_at)} 的检查` }, '更正') : null);
 }
 
-/** One staff check: who, the result (a record found stands out), when, and when it is due again. */
-function staffCheckItem(c) {
-  const due = c.next_due && c.next_due <= today();
+/** One staff check: who, the result (a record found stands out), when, and when it is due again; one
+ *  a later check of the person took the place of (`rechecked`) is due no more. */
+function staffCheckItem(c, rechecked) {
+  const due = !rechecked && c.next_due && c.next_due <= today();
   return h('li', { class: 'item', 'data-testid': 'staff-check', 'data-staff-check': c.id },
     h('strong', {}, c.person_name),
     h('span', { class: c.result === 'record_found' ? 'tag high' : 'tag', 'data-testid': 'staff-result' },
       STAFF_RESULT[c.result] || c.result),
     due ? h('span', { class: 'tag high' }, '应再次查询') : null,
+    rechecked ? h('span', { class: 'tag' }, '已复查') : null,
     syncTag(store.syncState('staff_check', c)),
     h('span', { class: 'meta' }, `身份证号 ${c.id_number || '—'}`),
     h('span', { class: 'meta' }, `查询日期 ${c.checked_on} · 下次查询 ${c.next_due || '查询日期后一年'}`));
@@ -51,10 +53,20 @@ function staffCheckItem(c) {
 
 function staffSection(id) {
   const checks = store.staffChecksOf(id);
+  // Newest first: a check of a person (by name and ID number, masked as the phone holds it) already
+  // met is an earlier one, which the newer took the place of (casework.standing_check_condition).
+  const seen = new Set();
+  const rechecked = new Set(checks.filter((c) => {
+    const person = `${c.person_name}|${c.id_number}`;
+    const again = seen.has(person);
+    seen.add(person);
+    return again;
+  }).map((c) => c.id));
   return h('section', { 'aria-labelledby': 'staff-h', 'data-testid': 'staff-checks' },
     h('h2', { id: 'staff-h' }, `从业人员查询（${checks.length}）`),
     mayCheckStaff() ? h('p', {}, h('a', { class: 'btn', href: `#/staff/${id}` }, '记录从业人员查询')) : null,
-    checks.length ? h('ul', { class: 'list' }, checks.map(staffCheckItem)) : h('p', {}, '暂无从业人员查询记录。'));
+    checks.length ? h('ul', { class: 'list' }, checks.map((c) => staffCheckItem(c, rechecked.has(c.id))))
+      : h('p', {}, '暂无从业人员查询记录。'));
 }
 
 export async function render(id) {

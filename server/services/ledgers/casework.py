@@ -6,6 +6,7 @@ from sqlalchemy import case, func, select
 from ...extensions import db
 from ...models import Child, Plan, PlanProgress, StaffCheck, Unit, Venue, stands
 from .. import schedule, scope
+from ..casework import standing_check_condition
 from ..masking import mask_id_number, mask_name, masks_names
 from ..users import display_names
 from . import base
@@ -86,6 +87,12 @@ def _employers(checks: list[StaffCheck]) -> dict[str, str]:
     return names
 
 
+def _check_status(check: StaffCheck, standing: bool, today: date) -> str:
+    if not standing:
+        return "已复查"
+    return "逾期未查" if check.next_due and check.next_due < today else "正常"
+
+
 def build_staff_checks_ledger(actor, args: dict, paged: bool = True, unmasked: bool = False) -> Ledger:
     """Build the staff-check ledger in the actor's scope; ID numbers always masked."""
     base.require_readable(actor, StaffCheck)
@@ -93,18 +100,20 @@ def build_staff_checks_ledger(actor, args: dict, paged: bool = True, unmasked: b
     today = schedule.local_today()
     query = base.place_where(scope.scoped_select(actor, StaffCheck), StaffCheck, args)
     if args.get("overdue"):
-        query = query.where(StaffCheck.next_due < today)
+        query = query.where(StaffCheck.next_due < today, standing_check_condition())
     checks = list(db.session.scalars(query.order_by(StaffCheck.next_due, StaffCheck.id)))
     if matches := name_search(actor, args, unmasked):
         checks = [c for c in checks if matches(c.person_name)]
     page, offset = _page(checks, args, paged)
     employers, mask = _employers(page), not unmasked
+    standing = set(db.session.scalars(select(StaffCheck.id).where(
+        StaffCheck.id.in_([c.id for c in page]), standing_check_condition()))) if page else set()
     rows = [{"seq": offset + i + 1, "id": c.id,
              "person": mask_name(c.person_name) if mask else c.person_name,
              "id_number": mask_id_number(c.id_number) if mask else c.id_number,
              "employer": employers.get(c.employer_id, ""), "checked_on": base.day(c.checked_on),
              "result": RESULTS.get(c.result, c.result), "next_due": base.day(c.next_due),
-             "status": "逾期未查" if c.next_due and c.next_due < today else "正常"}
+             "status": _check_status(c, c.id in standing, today)}
             for i, c in enumerate(page)]
     return Ledger("staff_checks", base.title_of(actor, "staff_checks", args), CHECK_COLUMNS, rows, len(checks),
                   args.get("page", 1), args.get("per_page", len(rows)))
