@@ -47,7 +47,7 @@ function after(previous, answers, categories, rules) {
 /** What child `c`'s visits call for, as `{key, detail, unit}`: the server's word (the child's
  *  follow_ups, as of its last visit the server has), then each visit saved on this phone and not
  *  synced yet that stands and is not older, oldest first, as the server will take them. */
-export function followUpsOf(c, rules) {
+function followUpsOf(c, rules) {
   const amended = store.amendedIds('visit');
   const since = c.last_visit_at ? Date.parse(c.last_visit_at) : -Infinity;
   const mine = store.counted('visit', store.visitsOf(c.id))
@@ -57,5 +57,18 @@ export function followUpsOf(c, rules) {
   return keys.map((key) => rules.find((f) => f.key === key) || { key, detail: '待落实事项', unit: '' });
 }
 
+/** Whether the worker marked child `c`'s latest standing visit 需要跟进 (the visit's follow_up): a
+ *  reminder of their own, until a later visit leaves it unmarked. */
+export function markedForFollowUp(c) {
+  const amended = store.amendedIds('visit');
+  const latest = store.counted('visit', store.visitsOf(c.id)).find((v) => !amended.has(v.id));
+  return Boolean(latest && latest.follow_up);
+}
+
+/** All that waits to be done for child `c`, in words: what its visits call for, and a visit marked 需要跟进. */
+export function toDoFor(c, rules) {
+  return [...followUpsOf(c, rules).map(followUpText), ...(markedForFollowUp(c) ? ['走访时标记需要跟进'] : [])];
+}
+
 /** A follow-up in words: what to do, and who does it. */
-export const followUpText = (f) => (f.unit ? `${f.detail}（${f.unit}）` : f.detail);
+const followUpText = (f) => (f.unit ? `${f.detail}（${f.unit}）` : f.detail);

@@ -19,14 +19,17 @@ def _open_child(page) -> None:
     page.get_by_role("link", name="欧阳明月").click()
 
 
-def _visit_answering(page, education: str | None) -> None:
-    """Record a visit on the phone, answering the education item (None: leaving it unanswered)."""
+def _visit_answering(page, education: str | None, marked: bool = False) -> None:
+    """Record a visit on the phone, answering the education item (None: leaving it unanswered), and
+    ticking 需要跟进 if `marked`."""
     _open_child(page)
     page.get_by_role("link", name="记录走访").click()
     if education is None:
         page.get_by_role("group", name="在校就读").get_by_label("是").check()
     else:
         page.get_by_role("group", name=ASK).get_by_label(education).check()
+    if marked:
+        page.get_by_label("需要跟进").check()
     page.get_by_role("button", name="保存走访").click()
     expect(page.get_by_role("heading", name="欧阳明月")).to_be_visible()
 
@@ -103,4 +106,16 @@ def test_the_head_finds_the_children_with_a_follow_up_in_the_ledger(browser, liv
     page.get_by_label("只看有待落实事项的").check()
     expect(cards.locator("li")).to_have_count(1)
     expect(cards.locator("strong")).to_have_text(["欧阳明月"])
+    context.close()
+
+
+def test_a_visit_marked_to_follow_up_stays_on_the_to_do_until_the_next_visit(browser, live_server):
+    context, page = helpers.phone(browser, live_server.url, "worker_a")
+    helpers.go_offline(context)
+    expect(_follow_up_section(page)).to_have_count(0)
+    _visit_answering(page, "是", marked=True)
+    expect(page.get_by_test_id("follow-ups")).to_have_text("走访时标记需要跟进")
+    expect(_follow_up_section(page).locator(".item .meta")).to_have_text("走访时标记需要跟进")
+    _visit_answering(page, "否")
+    expect(page.get_by_test_id("follow-ups")).to_have_text(WORDS)
     context.close()

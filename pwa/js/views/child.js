@@ -8,7 +8,7 @@ import * as state from '../state.js';
 import { headPanel } from './child-head.js';
 import { newestFirst } from '../amend.js';
 import { beganAt } from './visit.js';
-import { followUpRules, followUpsOf, followUpText } from '../rules.js';
+import { followUpRules, toDoFor } from '../rules.js';
 
 function row(label, value) {
   return [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
@@ -63,7 +63,7 @@ export function render(id) {
   // The rules are read from storage: the row fills in a moment after the page is drawn.
   const followUps = h('dd', { 'data-testid': 'follow-ups' }, '—');
   followUpRules().then((rules) => {
-    followUps.textContent = followUpsOf(c, rules).map(followUpText).join('；') || '无';
+    followUps.textContent = toDoFor(c, rules).join('；') || '无';
   }).catch(() => {});
   const body = page(c.name,
     h('p', { class: 'row' }, h('a', { class: 'btn primary', href: `#/visit/${id}` }, '记录走访'),

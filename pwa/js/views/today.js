@@ -11,7 +11,7 @@ import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
 import { mayInspect } from './venue.js';
 import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
-import { followUpRules, followUpsOf, followUpText } from '../rules.js';
+import { followUpRules, toDoFor } from '../rules.js';
 
 let position = null;
 // A head's or the town office's lists run to hundreds: the rest are in the ledger.
@@ -84,12 +84,12 @@ async function unreportedSection(todo) {
     })));
 }
 
-/** The children a visit found wanting a follow-up (prevention education not received), from the
- *  local store, offline too: it stands until a visit finds it done. */
+/** The children a visit found wanting a follow-up (prevention education not received) or whose latest
+ *  visit the worker marked 需要跟进, from the local store, offline too: each stands until a visit
+ *  finds it done. */
 function followUpSection(kids, rules) {
-  const wanting = kids.map((c) => ({ c, wanted: followUpsOf(c, rules) })).filter(({ wanted }) => wanted.length);
-  return childSection('follow-up-h', '待落实事项', wanting.map(({ c }) => c),
-    (c) => followUpsOf(c, rules).map(followUpText).join('；'),
+  const wanting = kids.filter((c) => toDoFor(c, rules).length);
+  return childSection('follow-up-h', '待落实事项', wanting, (c) => toDoFor(c, rules).join('；'),
     h('a', { class: 'btn link', href: '#/ledgers/children/follow_up' }, '在台账中查看全部有待落实事项的儿童'), 'follow-up');
 }
 
