@@ -1,7 +1,6 @@
 // The server's risk rules as the phone applies them offline (services/risk.py): their conditions on
 // visit answers, and the follow-ups (待落实事项) a child's visits call for.
 import * as store from './store.js';
-import { byTime } from './ui.js';
 
 const COMPARE = { eq: (a, b) => a === b, ne: (a, b) => a !== b, gte: (a, b) => a >= b, gt: (a, b) => a > b,
   lte: (a, b) => a <= b, lt: (a, b) => a < b };
@@ -34,27 +33,23 @@ export async function followUpRules() {
   return (await store.reference('followUps')) || SHIPPED;
 }
 
-/** risk.follow_ups_after(): the follow-up keys after a visit with `answers`, having had `previous`. A
- *  visit that answers what a follow-up reads decides it; one that leaves it unanswered keeps it. */
-function after(previous, answers, categories, rules) {
-  return rules.filter((f) => {
-    const asked = reads(f.when);
-    const answered = !asked.length || asked.some((k) => answers[k] !== undefined && answers[k] !== null);
-    return answered ? holds(f.when, answers, categories) : previous.includes(f.key);
-  }).map((f) => f.key);
-}
+const answered = (asked, answers) => !asked.length
+  || asked.some((k) => answers[k] !== undefined && answers[k] !== null);
 
-/** What child `c`'s visits call for, as `{key, detail, unit}`: the server's word (the child's
- *  follow_ups, as of its last visit the server has), then each visit saved on this phone and not
- *  synced yet that stands and is not older, oldest first, as the server will take them. */
+/** What child `c`'s visits call for, as `{key, detail, unit}` (risk.basis_after): for each follow-up,
+ *  the latest standing visit the phone holds that answered what it reads decides, synced or saved
+ *  here and not synced yet; with none, the server's word (the child's follow_ups). */
 function followUpsOf(c, rules) {
   const amended = store.amendedIds('visit');
-  const since = c.last_visit_at ? Date.parse(c.last_visit_at) : -Infinity;
-  const mine = store.counted('visit', store.visitsOf(c.id))
-    .filter((v) => v._pending && !amended.has(v.id) && Date.parse(v.visited_at) >= since).sort(byTime('visited_at'));
-  let keys = c.follow_ups || [];
-  for (const v of mine) keys = after(keys, v.answers || {}, c.categories || [], rules);
-  return keys.map((key) => rules.find((f) => f.key === key) || { key, detail: '待落实事项', unit: '' });
+  const visits = store.counted('visit', store.visitsOf(c.id)).filter((v) => !amended.has(v.id));
+  const server = c.follow_ups || [];
+  const due = rules.filter((f) => {
+    const decider = visits.find((v) => answered(reads(f.when), v.answers || {}));
+    return decider ? holds(f.when, decider.answers || {}, c.categories || []) : server.includes(f.key);
+  });
+  const unknown = server.filter((key) => !rules.some((f) => f.key === key))
+    .map((key) => ({ key, detail: '待落实事项', unit: '' }));
+  return [...due, ...unknown];
 }
 
 /** Whether the worker marked child `c`'s latest standing visit 需要跟进 (the visit's follow_up): a

@@ -72,8 +72,10 @@ class Child(Versioned, db.Model):
     notes = EncryptedField()
     risk_level: Mapped[str] = mapped_column(String(10), default="low", index=True)
     risk_reasons: Mapped[list] = mapped_column(JSON, default=list)
-    # What the latest visit calls for (risk rules' follow_ups); None until worked out (migration 0020).
+    # What its visits call for (risk rules' follow_ups), and for each the visit that decided it
+    # (risk.basis_after); None until worked out (migration 0020).
     follow_ups: Mapped[list | None] = mapped_column(JSON(none_as_null=True), default=list)
+    follow_up_basis: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), default=dict)
     risk_override: Mapped[str | None] = mapped_column(String(10))
     risk_override_reason_ct: Mapped[bytes | None] = ciphertext()
     risk_override_reason = EncryptedField()

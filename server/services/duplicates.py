@@ -145,6 +145,7 @@ def merge_children(actor, duplicate_id: str, into_id: str, device_id: str | None
     save_record(actor, "child", duplicate, "delete", retired, device_id)
     audit.record_event("child.merge", actor, "child", survivor.id, device_id,
                        detail={"duplicate": duplicate.id, "into": survivor.id, "match": match, **counts})
-    risk.refresh_child(actor, survivor, device_id, changed)
+    # The duplicate's visits are the survivor's now: what they found wanting stands for it too.
+    risk.refresh_child(actor, survivor, device_id, changed + risk.recompute_follow_ups(survivor))
     db.session.commit()
     return survivor

@@ -57,33 +57,36 @@ def recount_last_visits() -> int:
 
 def work_out_follow_ups() -> int:
     """Work out the follow-ups of each child stored before they were kept (migration 0020 left them
-    NULL) from its standing visits, oldest first, as they would have been kept visit by visit.
-    A child with none gets an empty list in one plain update: NULL and [] say the same to everyone
+    NULL) from its standing visits, oldest first, as they are kept visit by visit. A child with none
+    gets an empty list in one plain update, with the basis: NULL and [] say the same to everyone
     (the phone reads a missing list as empty), so there is no edit to audit or to pull. A child with
     some gets them as an audited edit of the system's, which phones pull. Return how many have some."""
-    ids = list(db.session.scalars(select(Child.id).where(Child.follow_ups.is_(None),
+    ids = list(db.session.scalars(select(Child.id).where(Child.follow_up_basis.is_(None),
                                                          Child.deleted_at.is_(None))))
-    found: dict[str, list[str]] = {}
+    found: dict[str, dict] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         kids = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(chunk)))}
-        keys: dict[str, list[str]] = dict.fromkeys(chunk, [])
+        bases: dict[str, dict] = dict.fromkeys(chunk, {})
         for visit in db.session.scalars(select(Visit).where(Visit.child_id.in_(chunk), *stands(Visit))
                                         .order_by(Visit.counted_at, Visit.received_at)):
-            keys[visit.child_id] = risk.follow_ups_after(keys[visit.child_id], visit.answers,
-                                                         kids[visit.child_id].categories)
-        found.update({child_id: wanted for child_id, wanted in keys.items() if wanted})
-        none = [child_id for child_id in chunk if not keys[child_id]]
-        if none:
-            db.session.execute(update(Child).where(Child.id.in_(none), Child.follow_ups.is_(None))
-                               .values(follow_ups=[]))
-        db.session.commit()
+            bases[visit.child_id] = risk.basis_after(bases[visit.child_id], visit,
+                                                     kids[visit.child_id].categories)
         db.session.expunge_all()
+        for child_id, basis in bases.items():
+            if risk.follow_ups_from(basis):
+                found[child_id] = basis
+            else:
+                db.session.execute(update(Child).where(Child.id == child_id, Child.follow_up_basis.is_(None))
+                                   .values(follow_ups=[], follow_up_basis=basis))
+        db.session.commit()
 
     def set_found(child: Child) -> bool:
-        if child.follow_ups is not None:  # a visit worked them out meanwhile
+        if child.follow_up_basis is not None:  # a visit worked them out meanwhile
             return False
-        save_record(None, "child", child, "update", assign(child, {"follow_ups": found[child.id]}))
+        child.follow_up_basis = found[child.id]
+        save_record(None, "child", child, "update",
+                    assign(child, {"follow_ups": risk.follow_ups_from(found[child.id])}))
         return True
 
     return _set_each(Child, list(found), set_found)

@@ -207,6 +207,7 @@ def create_child(actor, data: dict, device_id: str | None = None,
     # The rules score categories: a child registered disabled or disadvantaged is not left at low
     # until a first visit, and one whose level needs a plan gets a draft.
     risk.reassess(child, None)
+    child.follow_ups, child.follow_up_basis = [], {}  # nothing to follow up before a first visit
     save_record(actor, "child", child, "create", sorted(data), device_id)
     plans.propose_plan(actor, child, {}, device_id)
     return child
@@ -234,7 +235,7 @@ def update_child(actor, child_id: str, data: dict, device_id: str | None = None)
         ageing.check_aged_out(status, born, year, today)
     changed = assign(child, data)
     if "categories" in changed:  # the rules score categories: the edit saves with its new assessment
-        risk.refresh_child(actor, child, device_id, changed)
+        risk.refresh_child(actor, child, device_id, changed + risk.recompute_follow_ups(child))
     else:
         save_record(actor, "child", child, "update", changed, device_id)
     if "grid_id" in changed:

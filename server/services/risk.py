@@ -115,15 +115,62 @@ def abuse_signs(answers: dict | None, categories: list | None = None) -> list[st
             if key in rules.clue_factors and holds(answers or {}, categories or [])]
 
 
-def follow_ups_after(previous: list | None, answers: dict | None, categories: list | None = None) -> list[str]:
-    """Return the follow-ups (the rules' follow_ups keys) a child has after a visit with `answers`,
-    having had `previous`: a visit that answers what a follow-up's condition reads decides it; one
+def _answered(reads: frozenset, answers: dict) -> bool:
+    return not reads or any(answers.get(k) is not None for k in reads)
+
+
+def _visit_order(visit: Visit) -> list[float]:
+    return [visit.counted_at.timestamp(), visit.received_at.timestamp()]
+
+
+def basis_after(basis: dict | None, visit: Visit, categories: list | None) -> dict:
+    """Take a standing visit into a child's follow-up basis: for each follow-up, the latest standing
+    visit that answered what its condition reads decides it ({key: {due, order, visit_id}}). A visit
     that leaves it unanswered (the items are optional; a phone without the checklist records notes
-    only) finds nothing done and keeps it as it was."""
-    answers, categories, had = answers or {}, categories or [], set(previous or [])
-    return [key for key, holds, reads in _rules().follow_ups
-            if (holds(answers, categories) if not reads or any(answers.get(k) is not None for k in reads)
-                else key in had)]
+    only) decides nothing, and an earlier visit arriving late does not overrule a later one."""
+    basis, answers, order = dict(basis or {}), visit.answers or {}, _visit_order(visit)
+    for key, holds, reads in _rules().follow_ups:
+        current = basis.get(key)
+        if _answered(reads, answers) and (current is None or order >= current["order"]):
+            basis[key] = {"due": holds(answers, categories or []), "order": order, "visit_id": visit.id}
+    return basis
+
+
+def follow_ups_from(basis: dict | None) -> list[str]:
+    """The follow-up keys a basis holds due, in the rules' order."""
+    return [key for key, *_ in _rules().follow_ups if (basis or {}).get(key, {}).get("due")]
+
+
+def take_visit_follow_ups(child: Child, visit: Visit) -> list[str]:
+    """Take a new visit into the child's follow-ups; return ["follow_ups"] if they changed. A
+    correction may replace the visit that decided one: the child's standing visits are read again."""
+    if visit.amends_id is not None or child.follow_up_basis is None:
+        if batching.active() is not None:  # its visits are not all written yet: the op goes alone
+            raise RuntimeError("a child's follow-ups are read again outside a run")
+        return recompute_follow_ups(child)
+    return _keep_basis(child, basis_after(child.follow_up_basis, visit, child.categories))
+
+
+def standing_basis(child: Child) -> dict:
+    """The follow-up basis of a child's standing visits, taken oldest first."""
+    basis: dict = {}
+    for visit in db.session.scalars(select(Visit).where(Visit.child_id == child.id, *stands(Visit))
+                                    .order_by(Visit.counted_at, Visit.received_at)):
+        basis = basis_after(basis, visit, child.categories)
+    return basis
+
+
+def recompute_follow_ups(child: Child) -> list[str]:
+    """Work the child's follow-ups out from all its standing visits (after a correction, a merge, a
+    change of categories); return ["follow_ups"] if they changed."""
+    return _keep_basis(child, standing_basis(child))
+
+
+def _keep_basis(child: Child, basis: dict) -> list[str]:
+    # The basis is bookkeeping derived from the visits, saved with the child; the edit people see,
+    # audit and pull is of follow_ups.
+    child.follow_up_basis = basis
+    return assign(child, {"follow_ups": follow_ups_from(basis)})
 
 
 def follow_up_catalogue() -> list[dict]:
@@ -213,8 +260,7 @@ def reassess(child: Child, visit: Visit | None) -> list[str]:
     answers = (visit.answers or {}) if visit else {}
     flags = visit.flags if visit is not None and visit.review_status != "accepted" else []
     level, reasons = assess_child(child, answers, flags)
-    changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons,
-                             "follow_ups": follow_ups_after(child.follow_ups, answers, child.categories)})
+    changed = assign(child, {"risk_assessed": level, "risk_reasons": reasons})
     effective = child.risk_override or level
     if effective != child.risk_level:
         changed += assign(child, {"risk_level": effective, "risk_changed_at": utcnow()})
@@ -235,19 +281,19 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=(),
 
 
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:
-    """Take a new visit into the child's last visit, assessment and schedule."""
+    """Take a new visit into the child's last visit, follow-ups, assessment and schedule."""
     _take_into_latest(visit)
-    retake_last_visit(actor, child, device_id)
+    retake_last_visit(actor, child, device_id, take_visit_follow_ups(child, visit))
 
 
-def retake_last_visit(actor, child: Child, device_id: str | None = None) -> bool:
+def retake_last_visit(actor, child: Child, device_id: str | None = None, changed=()) -> bool:
     """Set the child's last visit from its latest standing visit, then its assessment and schedule
     from that visit; say whether the last visit moved. An amendment that corrects a wrong visit
-    time moves it, and the schedule with it."""
+    time moves it, and the schedule with it. `changed` names fields the caller changed."""
     latest = latest_visit(child.id)
-    changed = assign(child, {"last_visit_at": latest.counted_at if latest is not None else None})
-    refresh_child(actor, child, device_id, changed, latest)
-    return bool(changed)
+    moved = assign(child, {"last_visit_at": latest.counted_at if latest is not None else None})
+    refresh_child(actor, child, device_id, [*changed, *moved], latest)
+    return bool(moved)
 
 
 def child_risk(actor, child_id: str) -> Child:

@@ -113,7 +113,7 @@ def test_children_stored_before_follow_ups_were_kept_get_them_from_their_latest_
         versions = {}
         for child_id in (visited, never):
             child = db.session.get(Child, child_id)
-            child.follow_ups = None  # as migration 0020 left every child
+            child.follow_ups = child.follow_up_basis = None  # as migration 0020 left every child
             versions[child_id] = child.version
         db.session.commit()
     _, cursor = pull_all(worker)

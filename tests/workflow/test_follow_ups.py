@@ -3,6 +3,7 @@ education") puts a follow-up on the to-do of those who look after the child, unt
 it done; the phone learns the follow-ups and their conditions from GET /api/checklists."""
 from server.extensions import db
 from server.models import Child
+from server.services import recount
 
 from .helpers import post_visit, visit_body
 
@@ -72,3 +73,50 @@ def test_the_phone_gets_the_follow_ups_with_their_conditions(app, town, login):
     answer = login("worker_a").get("/api/checklists").get_json()
     assert answer["follow_ups"] == [{**EDUCATION, "when": {"answer": "prevention_education", "op": "eq",
                                                            "value": False}}]
+
+
+# Whatever order visits reach the server in, the latest standing visit that answered decides.
+def test_an_older_visit_synced_late_that_finds_no_education_is_kept(app, town, login):
+    worker, head = login("worker_a"), login("head_a")
+    child_id = town.children["a1"]
+    # The head's visit at 10:00 records notes only; the worker's at 09:00 (offline phone) found no
+    # prevention education and reaches the server after it.
+    post_visit(head, child_id, "a1", {}, hours_ago=1)
+    post_visit(worker, child_id, "a1", {"prevention_education": False}, hours_ago=2)
+    live = _follow_ups(worker, child_id)
+    # What recount works out from the same visits, in time order:
+    with app.app_context():
+        child = db.session.get(Child, child_id)
+        child.follow_ups = child.follow_up_basis = None
+        db.session.commit()
+        recount.work_out_follow_ups()
+    assert (live, _follow_ups(worker, child_id)) == (["schedule_education"], ["schedule_education"])
+
+
+def test_a_correction_of_the_visit_that_cleared_it_leaving_it_unanswered(app, town, login):
+    worker = login("worker_a")
+    child_id = town.children["a1"]
+    post_visit(worker, child_id, "a1", {"prevention_education": False}, hours_ago=3)
+    cleared = post_visit(worker, child_id, "a1", {"prevention_education": True}, hours_ago=2)
+    assert _follow_ups(worker, child_id) == []
+    r = worker.post("/api/visits", json={**visit_body(child_id, "a1", {}), "visited_at": cleared["visited_at"],
+                                         "amends": cleared["id"], "amend_reason": "误选，未确认是否接受过教育"})
+    assert r.status_code == 201, r.get_json()
+    # The only standing visit that answers says no education: it stands again.
+    assert _follow_ups(worker, child_id) == ["schedule_education"]
+
+
+def test_a_merge_keeps_the_follow_up_the_duplicates_visit_found(app, town, login):
+    from .test_duplicates_and_tasks import _twin
+    twin = _twin(app, town, "a1", "430699201501010011")
+    worker, head = login("worker_a"), login("head_a")
+    post_visit(head, twin, "a2", {"prevention_education": False}, hours_ago=2)
+    post_visit(worker, town.children["a1"], "a1", {"guardian_present": True}, hours_ago=1)
+    assert _follow_ups(head, twin) == ["schedule_education"]
+    merged = head.post(f"/api/children/{twin}/merge", json={"into": town.children["a1"]})
+    assert merged.status_code == 200, merged.get_json()
+    assert _follow_ups(head, town.children["a1"]) == ["schedule_education"]
+
+
+def _follow_ups(api, child_id):
+    return api.get(f"/api/children/{child_id}").get_json()["follow_ups"]
