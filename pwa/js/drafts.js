@@ -322,7 +322,9 @@ export function dropIn(node) {
 
 /** Say whether every form in `node` holding typing keeps it as a draft. */
 export function keepsAll(node) {
-  return [...(node ? node.querySelectorAll('form[data-dirty], form[data-saving]') : [])].every((f) => kept.has(f));
+  // A control never kept (data-no-draft: a staff check's ID number) holding typing is lost on a reload.
+  return [...(node ? node.querySelectorAll('form[data-dirty], form[data-saving]') : [])]
+    .every((f) => kept.has(f) && ![...f.querySelectorAll('[data-no-draft]')].some((el) => el.value));
 }
 
 /** What draws the screen shown anew (app.js): a discarded draft's form as it was first drawn. */

@@ -295,7 +295,7 @@ class StaffCheckCreateSchema(StrictSchema):
     @validates_schema
     def _due_after_check(self, data: dict, **kwargs) -> None:
         if data.get("next_due") and data.get("checked_on") and data["next_due"] < data["checked_on"]:
-            raise ValidationError({"next_due": ["下次核查日期不能早于本次核查日期"]})
+            raise ValidationError({"next_due": ["下次查询日期不能早于本次查询日期"]})
 
 
 class StaffCheckUpdateSchema(StaffCheckCreateSchema):

@@ -208,3 +208,23 @@ def test_an_edit_of_the_registration_merged_meanwhile_is_refused_saying_so_and_t
     page.get_by_role("link", name=re.compile("^林小雨")).click()
     assert page.url.endswith(f"#/child/{second}")
     context.close()
+
+
+def test_keeping_a_registration_marked_moved_out_is_warned_of(browser, live_server):
+    head = _api(live_server, "head_a")
+    homes = live_server.ids.households
+    flowers = [_register(head, homes[key], "张小花", "2017-05-06") for key in ("a1", "a2")]
+    moved = head.edit(f"/api/children/{flowers[1]}", {"status": "moved_out"})
+    assert moved.status_code == 200, moved.get_json()
+    context, page = helpers.phone(browser, live_server.url, "head_a", installed=False)
+    _hub_link(page).click()
+    group = page.get_by_test_id("duplicate-group")
+    expect(group).to_have_count(1)
+    group.get_by_label("保留第 2 条：张小花（测试A村 第2网格）").check()
+    group.get_by_role("button", name="合并").click()
+    dialog = page.get_by_role("dialog", name="合并重复登记")
+    expect(dialog.locator("p")).to_contain_text(
+        "注意：保留的一条状态为“已迁出”，合并后这名儿童不再在走访名单上；如儿童仍在本村/社区，请保留状态正常的一条。")
+    dialog.get_by_role("button", name="取消").click()
+    assert [head.get(f"/api/children/{c}").status_code for c in flowers] == [200, 200]  # nothing merged
+    context.close()

@@ -213,7 +213,7 @@ def _staff_check(town, **changes):
 @pytest.mark.parametrize("changes, fields", [
     ({"checked_on": "2099-01-01"}, {"checked_on": ["日期应在 1900 年到今天之间"]}),
     ({"next_due": "9999-12-31"}, {"next_due": ["日期应在 1900 至 2100 年之间"]}),
-    ({"next_due": "2026-02-01"}, {"next_due": ["下次核查日期不能早于本次核查日期"]}),
+    ({"next_due": "2026-02-01"}, {"next_due": ["下次查询日期不能早于本次查询日期"]}),
 ], ids=["checked-ahead", "due-9999", "due-before-check"])
 def test_a_staff_check_with_impossible_dates_is_422(app, town, login, changes, fields):
     api = login("inspector")

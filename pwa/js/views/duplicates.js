@@ -29,7 +29,9 @@ function consequence(kept, others, nth) {
     : [`${nth(others[0])}“${called(others[0])}”`, '它'];
   return `将把${merged}并入保留的${nth(kept)}“${called(kept)}”：${it}的走访记录、帮扶计划和线索都转到保留的一条名下，` +
     `类别合并，保留的一条未填的身份证号、出生日期、学校由${it}补上；${it}标记为已合并，` +
-    '不再出现在名单和网格员的手机上。合并后不能撤销。';
+    '不再出现在名单和网格员的手机上。合并后不能撤销。' +
+    (STATUS[kept.status] ? `注意：保留的一条状态为“${STATUS[kept.status]}”，合并后这名儿童不再在走访名单上；` +
+      '如儿童仍在本村/社区，请保留状态正常的一条。' : '');
 }
 
 function group(g, reload) {

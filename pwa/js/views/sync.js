@@ -52,10 +52,10 @@ function subject(op) {
   const d = { ...(op.data || {}), ...(store.one(op.entity, op.id) || {}) };
   const plan = store.one('plan', d.plan_id);
   const child = store.one('child', d.child_id || (plan && plan.child_id));
-  const venue = store.one('venue', d.venue_id);
+  const venue = store.one('venue', d.venue_id || (d.employer_kind === 'venue' ? d.employer_id : null));
   const when = d.visited_at || d.inspected_at || d.at || d.happened_at;
   const words = [d.name || d.person_name || (child && child.name) || (venue && venue.name) || d.address || d.lead_unit,
-    when && fmtTime(when)].filter(Boolean).join('，');
+    d.person_name && venue ? venue.name : null, when && fmtTime(when)].filter(Boolean).join('，');
   return `${ENTITY[op.entity] || op.entity}${words ? `「${words}」` : ''}`;
 }
 

@@ -161,7 +161,9 @@ function staffSection(todo) {
     return h('li', {}, venue ? h('a', { class: 'item', href: `#/venue/${venue.id}` }, body) : h('div', { class: 'item' }, body));
   };
   return h('section', { 'aria-labelledby': 'staff-todo-h', 'data-testid': 'staff-todo' },
-    h('h2', { id: 'staff-todo-h' }, `从业人员查询（${tasks.length}）`), h('ul', { class: 'list' }, tasks.map(item)));
+    // The server lists at most 50 of a kind; its counts are whole.
+    h('h2', { id: 'staff-todo-h' }, `从业人员查询（${STAFF_TASKS.reduce((n, k) => n + ((todo.counts || {})[k] || 0), 0)
+      || tasks.length}）`), h('ul', { class: 'list' }, tasks.map(item)));
 }
 
 /** A list of children under a heading with its count; a head's is cut short, `more` then says where the rest are. */
