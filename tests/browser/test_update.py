@@ -7,6 +7,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Visit
 
+from .. import factories
 from . import helpers
 from .conftest import PHONE
 from .shell import PWA
@@ -153,3 +154,20 @@ def test_an_update_taken_in_another_tab_waits_for_this_tabs_half_filled_form(bro
     context.close()
     with live_server.app.app_context():
         assert [v.notes for v in db.session.scalars(select(Visit))] == ["写了一半的走访记录"]
+
+
+def test_an_update_over_a_staff_check_with_its_id_number_typed_says_it_is_not_kept(browser, live_server):
+    """The ID number of a staff check is never kept in a draft: the prompt must not promise it."""
+    context, page = helpers.phone(browser, live_server.url, "inspector")
+    deploy_next_version(live_server)
+    page.evaluate(f"location.hash = '#/staff/{live_server.ids.venues['b']}'")
+    page.get_by_label("姓名", exact=True).fill("王小二")
+    banner = offered_update(page)
+    banner.get_by_role("button", name="更新").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("正在填写的内容会暂存在本机")  # a name alone is kept
+    dialog.get_by_role("button", name="取消").click()
+    page.get_by_label("身份证号").fill(factories.valid_id_number("43069919850315123"))
+    banner.get_by_role("button", name="更新").click()
+    expect(page.get_by_role("dialog")).to_contain_text("正在填写的内容还没有保存，现在更新会丢失这些内容")
+    context.close()
