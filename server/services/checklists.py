@@ -203,11 +203,11 @@ def home_visit_items(version: int | None = None) -> dict[str, dict]:
     return {item["key"]: item for item in _as_of(_home_visit(), version)["items"]}
 
 
-def item_labels() -> dict[str, str]:
-    """Return every item's label by key, of the current templates and the earlier versions (an
-    inspection answered on one names its items)."""
-    earlier = archived_in(CHECKLISTS_DIR).values()
-    return {item["key"]: item["label"] for t in (*earlier, *_templates().values()) for item in t["items"]}
+def item_labels(template_key: str, version: int | None = None) -> dict[str, str]:
+    """Return the label of each item of a template by key, as the version a record was answered on
+    words it: keys shared by several templates (minor_sign) are worded by each its own way."""
+    template = _templates().get(template_key)
+    return {item["key"]: item["label"] for item in _as_of(template, version)["items"]} if template else {}
 
 
 def severity_deadline_days(severity: str) -> int:

@@ -53,4 +53,5 @@ def test_an_inspection_answered_on_the_version_before_a_release_is_checked_by_it
     due = (date(2026, 11, 27) + timedelta(days=checklists.severity_deadline_days("low"))).isoformat()
     assert (shown["template_version"], [(a["item"], a["result"], a["deadline"]) for a in shown["answers"]]) == (
         1, [("staff_trained", "fail", due), ("verify_identity", "pass", None)])
-    assert checklists.item_labels()["staff_trained"] == '前台人员知晓"五必须"要求'
+    assert checklists.item_labels("lodging", 1)["staff_trained"] == '前台人员知晓"五必须"要求'
+    assert "staff_trained" not in checklists.item_labels("lodging", 2)

@@ -172,3 +172,21 @@ def test_plans_ledger_lists_drafts_first_then_active_then_closed(app, facts, tow
     rows = login("head_a").get("/api/ledgers/plans").get_json()["rows"]
     assert [(r["seq"], r["id"], r["status"]) for r in rows] == [
         (1, made["draft"], "待审批"), (2, facts["plan"], "执行中"), (3, made["closed"], "已结案")]
+
+
+def test_a_failed_item_is_named_by_the_checklist_of_its_venue_type(town, login):
+    """Item keys shared by several checklists (no_minors_admitted, minor_sign) carry each list's own
+    words: a KTV's failures read as the entertainment checklist says them, not the internet cafe's."""
+    admin = login("admin")
+    created = admin.post("/api/venues", json={"village_id": town.villages["a"], "type": "ktv",
+                                              "name": "星光KTV"})
+    assert created.status_code == 201, created.get_json()
+    inspect(login("inspector"), created.get_json()["id"], [
+        {"item": "no_minors_admitted", "result": "fail"}, {"item": "minor_sign", "result": "fail"},
+        {"item": "no_paid_companionship", "result": "pass"}])
+    head = login("head_a")
+    rows = head.get("/api/ledgers/inspections").get_json()["rows"]
+    assert [(r["venue"], r["failed"]) for r in rows] == [
+        ("星光KTV", "未允许未成年人进入；显著位置设置未成年人禁入标志")]
+    sheet = load_workbook(io.BytesIO(head.get("/api/ledgers/inspections?format=xlsx").data)).active
+    assert list(sheet.iter_rows(values_only=True))[2][7] == "未允许未成年人进入；显著位置设置未成年人禁入标志"

@@ -95,6 +95,8 @@ def _rectification(inspection: Inspection, venue: Venue, states: dict) -> str:
 
 def _inspection_row(seq: int, inspection: Inspection, venue: Venue, states: dict, names: dict) -> dict:
     failed = [r for r in inspection.results or [] if r["result"] == "fail"]
+    template_key = inspection.template_key or checklists.template_for_venue_type(venue.type)["key"]
+    labels = checklists.item_labels(template_key, inspection.template_version)
     deadlines = sorted(r["deadline"] for r in failed if r.get("deadline"))
     at = inspection.inspected_at.astimezone(schedule.local_zone())
     return {"seq": seq, "id": inspection.id, "inspected_at": at.strftime("%Y-%m-%d %H:%M"),
@@ -102,7 +104,7 @@ def _inspection_row(seq: int, inspection: Inspection, venue: Venue, states: dict
             "village": names["villages"].get(inspection.village_id, ""),
             "inspector": names["inspectors"].get(inspection.inspector_id, ""),
             "items": len(inspection.results or []),
-            "failed": "；".join(names["items"].get(r["item"], r["item"]) for r in failed),
+            "failed": "；".join(labels.get(r["item"], r["item"]) for r in failed),
             "deadline": deadlines[0] if deadlines else "",
             "rectification": _rectification(inspection, venue, states),
             "flags": "、".join(FLAGS.get(f, f) for f in inspection.flags or [])}
@@ -125,10 +127,8 @@ def build_inspections_ledger(actor, args: dict, paged: bool = True, unmasked: bo
     if args.get("overdue"):
         inspections = [i for i in inspections if any(v["overdue"] for v in states["open"].get(i.id, []))]
     page, offset = _page(inspections, args, paged)
-    labels, villages = checklists.item_labels(), base.village_names()
-    inspectors = display_names(i.inspector_id for i in page)
-    rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], states,
-                            {"items": labels, "villages": villages, "inspectors": inspectors})
+    names = {"villages": base.village_names(), "inspectors": display_names(i.inspector_id for i in page)}
+    rows = [_inspection_row(offset + n + 1, i, venues[i.venue_id], states, names)
             for n, i in enumerate(page)]
     return Ledger("inspections", base.title_of(actor, "inspections", args), INSPECTION_COLUMNS, rows,
                   len(inspections), args.get("page", 1), args.get("per_page", len(rows)))
