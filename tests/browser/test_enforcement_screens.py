@@ -1,6 +1,6 @@
 """The joint-enforcement screens as an inspector reads them: a venue's inspections named by its own
 checklist, and the rectifications falling due on 今日待办."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
@@ -8,6 +8,7 @@ from .. import factories
 from ..workflow.helpers import TZ
 from . import helpers
 from .conftest import PHONE
+from .test_todo_screens import open_today
 
 
 def inspect_over_rest(server, venue_id: str, answers: list[dict], at: datetime | None = None) -> dict:
@@ -45,3 +46,57 @@ def test_a_ktvs_failures_read_as_the_ktv_checklist_words_them(browser, live_serv
     expect(page.get_by_test_id("inspection").locator(".meta").first).to_have_text(
         "不合格 2 项：未允许未成年人进入、显著位置设置未成年人禁入标志")
     context.close()
+
+
+def test_rectifications_falling_due_are_on_the_to_do_until_a_reinspection_passes_them(browser, live_server):
+    """The server's to-do has each rectification overdue or due within a week; 今日待办 showed none
+    of them (an inspector or head learnt of a lapsed deadline only by opening venue after venue).
+    Now they are listed from the phone's own inspections, offline too, the most pressing first,
+    each opening its re-inspection; one passed there leaves the list at once."""
+    now = datetime.now(TZ)
+    day = now.date()
+    venues = live_server.ids.venues
+    old = inspect_over_rest(live_server, venues["a"], [{"item": "verify_identity", "result": "fail"},
+                                                       {"item": "ask_guardian", "result": "pass"}],
+                            at=now - timedelta(days=10))
+    recent = inspect_over_rest(live_server, venues["b"], [
+        {"item": "patrol_visitors", "result": "fail"},  # due in 15 days: not yet on the to-do
+        {"item": "ask_guardian", "result": "fail", "deadline": (day + timedelta(days=5)).isoformat()},
+        {"item": "staff_trained", "result": "fail", "deadline": (day + timedelta(days=3)).isoformat()}])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "inspector")
+    open_today(page)
+    due = page.locator("section[aria-labelledby=rectify-h]")
+    expect(due.get_by_role("heading")).to_have_text("整改到期（2）")
+    assert due.locator("li strong").all_inner_texts() == ["测试a宾馆", "测试b宾馆"]
+    assert due.locator(".tag").all_inner_texts() == ["已逾期", "3 天后到期"]
+    assert due.locator(".meta").all_inner_texts() == [
+        f"整改期限 {day - timedelta(days=3)}：查验入住未成年人身份，并如实登记、报送信息",
+        f"整改期限 {day + timedelta(days=3)}：前台人员知晓\"五必须\"要求；"
+        f"{day + timedelta(days=5)}：询问监护人联系方式及同住人员身份关系"]
+    assert [a.get_attribute("href") for a in due.locator("a").all()] == [
+        f"#/inspect/{venues['a']}/{old['id']}", f"#/inspect/{venues['b']}/{recent['id']}"]
+    problems += helpers.check_screen(page, "enforce-todo-rectifications")
+
+    helpers.go_offline(context)
+    due.get_by_role("link", name="测试a宾馆").click()
+    expect(page.get_by_role("heading", name="复查 测试a宾馆")).to_be_visible()
+    page.locator(".check-item").first.get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存复查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    open_today(page)
+    expect(due.get_by_role("heading")).to_have_text("整改到期（1）")
+    assert due.locator("li strong").all_inner_texts() == ["测试b宾馆"]
+    context.close()
+
+    head = browser.new_context(**PHONE)
+    page = head.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    open_today(page)
+    due = page.locator("section[aria-labelledby=rectify-h]")
+    expect(due.get_by_role("heading")).to_have_text("整改到期（1）")
+    expect(due.locator("a")).to_have_attribute("href", f"#/venue/{venues['a']}")
+    head.close()
+    assert problems == []

@@ -2,14 +2,15 @@
 // town office), staff checks that found a record or fall due again, visits that found signs of
 // abuse with no clue filed yet, visits the village head questioned, then overdue visits, visits due,
 // follow-ups a visit called for, then the nearest households by GPS.
-import { h, page, today, fmtDate, fmtTime } from '../ui.js';
+import { h, page, today, addDays, fmtDate, fmtTime } from '../ui.js';
 import * as api from '../api.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
 import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
-import { mayInspect } from './venue.js';
+import { checklistWords, mayInspect } from './venue.js';
+import { openViolations } from '../violations.js';
 import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
 import { followUpRules, toDoFor } from '../rules.js';
 
@@ -91,6 +92,46 @@ function followUpSection(kids, rules) {
   const wanting = kids.filter((c) => toDoFor(c, rules).length);
   return childSection('follow-up-h', '待落实事项', wanting, (c) => toDoFor(c, rules).join('；'),
     h('a', { class: 'btn link', href: '#/ledgers/children/follow_up' }, '在台账中查看全部有待落实事项的儿童'), 'follow-up');
+}
+
+// Who follows rectifications up (the server's to-do gives them theirs), and how soon a deadline is listed.
+const RECTIFY_ROLES = ['inspector', 'village_head', 'town_admin'];
+const RECTIFY_SOON_DAYS = 7;
+
+function dueTag(deadline, now) {
+  const days = Math.round((Date.parse(deadline) - Date.parse(now)) / 86400000);
+  return days < 0 ? '已逾期' : days === 0 ? '今天到期' : `${days} 天后到期`;
+}
+
+/** Rectifications overdue or due within a week, from the inspections the phone holds (offline too),
+ *  one entry a re-inspection chain, the earliest deadline first; each opens its re-inspection. */
+async function rectificationSection(now) {
+  if (!RECTIFY_ROLES.includes(role())) return null;
+  const soon = addDays(now, RECTIFY_SOON_DAYS);
+  const wordsOf = await checklistWords();
+  const chains = new Map();
+  for (const v of store.all('venue')) {
+    for (const x of openViolations(v.id).filter((o) => o.deadline && o.deadline <= soon)) {
+      if (!chains.has(x.root)) chains.set(x.root, { v, inspection: x.inspection, items: [] });
+      chains.get(x.root).items.push(x);
+    }
+  }
+  if (!chains.size) return null;
+  const byDay = (a, b) => a.deadline.localeCompare(b.deadline);
+  const entries = [...chains.values()].map((c) => ({ ...c, items: c.items.sort(byDay) }))
+    .sort((a, b) => byDay(a.items[0], b.items[0]) || a.v.name.localeCompare(b.v.name, 'zh-CN'));
+  const byDeadline = ({ v, inspection, items }) => {
+    const words = wordsOf(inspection, v);
+    const days = [...new Set(items.map((x) => x.deadline))];
+    return days.map((d) => `${d}：${items.filter((x) => x.deadline === d).map((x) => words.get(x.item) || x.item).join('、')}`).join('；');
+  };
+  return h('section', { 'aria-labelledby': 'rectify-h', 'data-testid': 'rectifications' },
+    h('h2', { id: 'rectify-h' }, `整改到期（${entries.length}）`),
+    h('ul', { class: 'list' }, entries.map((e) => h('li', {}, h('a', { class: 'item',
+      href: mayInspect() ? `#/inspect/${e.v.id}/${e.inspection.id}` : `#/venue/${e.v.id}` },
+    h('strong', {}, e.v.name),
+    h('span', { class: `tag${e.items[0].deadline <= now ? ' high' : ''}` }, dueTag(e.items[0].deadline, now)),
+    h('span', { class: 'meta' }, `整改期限 ${byDeadline(e)}`))))));
 }
 
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
@@ -232,6 +273,7 @@ export async function render() {
   const unreportedVisits = await unreportedSection(todo);
   const staff = staffSection(todo);
   const followUps = followUpSection(kids, await followUpRules());
+  const rectifications = await rectificationSection(now);
   return page(T.today,
     clues,
     weekly,
@@ -247,6 +289,7 @@ export async function render() {
     childSection('never-h', '尚未走访', never, (c) => (dueOf(c) ? `登记后尚未走访，应于 ${dueOf(c)} 前走访` : '登记后尚未走访') + refusedNote(c),
       LIST_MORE),
     followUps,
+    rectifications,
     rest.length ? h('section', { 'aria-labelledby': 'near-h' },
       h('h2', { id: 'near-h' }, position ? '附近的儿童（按距离）' : '其他儿童'),
       h('ul', { class: 'list' }, rest.slice(0, 30).map((c) => childItem(c, near(c))))) : null,
@@ -255,6 +298,6 @@ export async function render() {
       h('ul', { class: 'list' }, venues.slice(0, 20).map(({ v, last }) => h('li', {}, h('a', { class: 'item', href: `#/inspect/${v.id}` },
         h('strong', {}, v.name), h('span', { class: 'meta' },
           last ? `上次检查 ${fmtDate(last.at)}${last.pending ? '（待同步）' : ''}` : '尚未检查')))))) : null,
-    !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits && !staff
+    !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits && !staff && !rectifications
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }

@@ -15,19 +15,26 @@ export const mayInspect = () => INSPECTING_ROLES.includes((state.get().user || {
 const STAFF_CHECKING_ROLES = ['inspector', 'village_head', 'town_admin'];
 export const mayCheckStaff = () => STAFF_CHECKING_ROLES.includes((state.get().user || {}).role);
 
-/** The failed items of `i` in the words of the checklist it answered (`labels`: item labels by
- *  template key; one saved on this phone and not synced yet answered its venue type's, `own`). */
-function findings(i, labels, own) {
-  const words = labels.get(i.template_key || own) || new Map();
+/** `wordsOf(inspection, venue)`: the labels of the checklist the inspection answered, by item key
+ *  (one not synced yet answered its venue type's). Keys shared by several checklists (minor_sign)
+ *  are worded by each its own way. */
+export async function checklistWords() {
+  const templates = (await store.reference('templates')) || [];
+  const labels = new Map(templates.map((t) => [t.key, new Map((t.items || []).map((x) => [x.key, x.label]))]));
+  const ofType = (type) => (templates.find((t) => (t.venue_types || []).includes(type)) || {}).key;
+  return (inspection, venue) => labels.get(inspection.template_key || ofType(venue.type)) || new Map();
+}
+
+function findings(i, words) {
   const failed = (i.answers || []).filter((a) => a.result === 'fail').map((a) => words.get(a.item) || a.item);
   return failed.length ? `不合格 ${failed.length} 项：${failed.join('、')}` : '无不合格项';
 }
 
-function inspectionItem(i, amended, me, labels, own) {
+function inspectionItem(i, amended, me, words) {
   const superseded = amended.has(i.id);
   const mine = !i.inspector_id || i.inspector_id === me;
   return h('li', { class: superseded ? 'item superseded' : 'item', 'data-testid': 'inspection', 'data-inspection': i.id },
-    h('strong', {}, fmtTime(i.inspected_at)), h('span', { class: 'meta' }, findings(i, labels, own)),
+    h('strong', {}, fmtTime(i.inspected_at)), h('span', { class: 'meta' }, findings(i, words)),
     h('span', { class: 'meta' }, i.notes || '（无备注）'),
     superseded ? h('span', { class: 'tag' }, '已更正') : null,
     i.reinspection_of ? h('span', { class: 'tag' }, '复查') : null,
@@ -75,10 +82,7 @@ function staffSection(id) {
 export async function render(id) {
   const v = store.one('venue', id);
   if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'), h('a', { href: '#/venues' }, '返回场所列表'));
-  const templates = (await store.reference('templates')) || [];
-  // Keys shared by several checklists (minor_sign) are worded by each its own way.
-  const labels = new Map(templates.map((t) => [t.key, new Map((t.items || []).map((x) => [x.key, x.label]))]));
-  const own = (templates.find((t) => (t.venue_types || []).includes(v.type)) || {}).key;
+  const wordsOf = await checklistWords();
   const inspections = store.inspectionsOf(id).sort(newestFirst('inspected_at'));
   const amended = store.amendedIds('inspection');
   const me = (state.get().user || {}).id;
@@ -92,7 +96,7 @@ export async function render(id) {
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null),
     h('h2', {}, `检查记录（${inspections.length}）`),
-    inspections.length ? h('ul', { class: 'list' }, inspections.map((i) => inspectionItem(i, amended, me, labels, own)))
+    inspections.length ? h('ul', { class: 'list' }, inspections.map((i) => inspectionItem(i, amended, me, wordsOf(i, v))))
       : h('p', {}, '暂无检查记录。'),
     staffSection(id));
 }
