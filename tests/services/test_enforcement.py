@@ -657,3 +657,22 @@ def test_a_recheck_of_the_same_person_at_the_same_employer_takes_the_place_of_th
     rows = login("admin").get("/api/ledgers/staff_checks").get_json()["rows"]
     statuses = {r["id"]: r["status"] for r in rows}
     assert statuses == {first: "已复查", elsewhere: "逾期未查", again: "正常"}
+
+
+def test_the_dates_in_enforcement_to_dos_are_iso_8601(town, login):
+    """A to-do's detail gives its dates as the API gives every date (ISO 8601, with the offset for a
+    moment): a stale venue's last inspection came as 'Mon, 24 Aug 2026 05:50:46 GMT' and a record
+    found's check day as 'Sat, 20 Dec 2025 00:00:00 GMT', which no client reads as the town's day."""
+    inspector = login("inspector")
+    at = NOW - timedelta(days=100)
+    inspect(inspector, town.venues["a"], [{"item": "verify_identity", "result": "pass"}], at=at)
+    check = inspector.post("/api/staff_checks", json={
+        "person_name": "服务员", "id_number": valid_id_number("43069919900101002"),
+        "employer_kind": "venue", "employer_id": town.venues["b"], "checked_on": "2025-12-20",
+        "result": "record_found"}).get_json()
+    tasks = login("admin").get("/api/tasks").get_json()["tasks"]
+    details = {(t["kind"], t["entity_id"]): t["detail"] for t in tasks
+               if t["kind"] in ("venue_stale", "staff_record_found")}
+    assert details == {("venue_stale", town.venues["a"]): {"last_inspected_at": at.isoformat()},
+                       ("venue_stale", town.venues["b"]): {"last_inspected_at": None},
+                       ("staff_record_found", check["id"]): {"checked_on": "2025-12-20"}}
