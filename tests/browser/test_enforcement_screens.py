@@ -1,5 +1,6 @@
 """The joint-enforcement screens as an inspector reads them: a venue's inspections named by its own
 checklist, and the rectifications falling due on 今日待办."""
+import re
 from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
@@ -100,3 +101,33 @@ def test_rectifications_falling_due_are_on_the_to_do_until_a_reinspection_passes
     expect(due.locator("a")).to_have_attribute("href", f"#/venue/{venues['a']}")
     head.close()
     assert problems == []
+
+
+def test_a_night_operation_counts_the_inspections_made_after_midnight(browser, live_server):
+    """Joint operations on KTVs, bars and internet cafes are night checks (夜查) that run on past
+    midnight: at 01:30 the phone had dropped the evening's operation (not 'today's' any more), so
+    the inspections of the small hours were saved outside it and the month's view counted their
+    venues as not covered. Until 06:00 the operation of the day before is still on."""
+    now = datetime.now(TZ)
+    evening = (now - timedelta(days=1)).date()
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    created = admin.post("/api/operations", json={"date": evening.isoformat(), "lead_unit": "测试派出所",
+                                                  "units": ["测试派出所", "测试市场监管所"]})
+    assert created.status_code == 201, created.get_json()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.clock.install(time=now.replace(hour=1, minute=30, second=0, microsecond=0))
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    expect(page.get_by_test_id("today-operation")).to_contain_text(f"{evening} · 牵头单位：测试派出所")
+    page.evaluate(f"location.hash = '#/inspect/{live_server.ids.venues['b']}'")
+    joined = page.get_by_label(re.compile("计入今日联合执法行动（牵头：测试派出所）"))
+    expect(joined).to_be_checked()
+    for i in range(3):
+        page.locator(".check-item").nth(i).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.locator("#toast")).to_have_text("检查已保存在本机，待同步")
+    [op] = helpers.pending_ops(page)
+    assert op["data"]["operation_id"] == created.get_json()["id"]
+    context.close()

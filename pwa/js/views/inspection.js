@@ -10,7 +10,7 @@ import * as drafts from '../drafts.js';
 import { fitPhoto } from '../photos.js';
 import { chainOf } from '../violations.js';
 import { beganAt, gpsWidget } from './visit.js';
-import { todaysOperation } from './venues.js';
+import { duringOperation, todaysOperation } from './venues.js';
 import { mayInspect } from './venue.js';
 import { RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 
@@ -98,7 +98,7 @@ function orderItems(template, open) {
 function operationBox(original) {
   if (!original) {
     const op = todaysOperation();
-    return op && { id: op.id, el: checkbox(`计入今日联合执法行动（牵头：${op.lead_unit}）`, 'in_operation', true) };
+    return op && { id: op.id, op, el: checkbox(`计入今日联合执法行动（牵头：${op.lead_unit}）`, 'in_operation', true) };
   }
   if (!original.operation_id) return null;
   const op = store.one('joint_operation', original.operation_id);
@@ -153,7 +153,8 @@ function inspectionForm(v, template, target, original) {
     // Typing put back from another day (drafts.js) is dated then: today's operation was not its own.
     const day = localDate(new Date(data.inspected_at));
     error.textContent = refusal(data, Boolean(original))
-      || (joined && !original && day !== today() ? `这次检查开始于 ${day}，不能计入今日联合执法行动，请取消勾选。` : '');
+      || (joined && !original && !duringOperation(opBox.op, data.inspected_at)
+        ? `这次检查开始于 ${day}，不能计入今日联合执法行动，请取消勾选。` : '');
     if (error.textContent) return false;
     if (joined) data.operation_id = opBox.id;
     const recheck = target ? target.inspection.id : original && original.reinspection_of;

@@ -1,7 +1,7 @@
 // My venues: today's joint operation on top, then the venues nearest first (by name without a GPS
 // fix), each with its last inspection, its open violations and, when it has some, a re-inspection;
 // an inspector's card also opens the venue's page (inspection history, staff checks).
-import { h, fmtDate, page, today } from '../ui.js';
+import { h, addDays, fmtDate, localDate, page, today } from '../ui.js';
 import * as store from '../store.js';
 import { openViolations } from '../violations.js';
 import { distanceM, distanceText } from './today.js';
@@ -22,9 +22,20 @@ function refreshFix(onFix) {
     () => { asking = false; }, { timeout: 15000, maximumAge: FIX_MAX_AGE_MS });
 }
 
-/** Today's joint operation in the phone's store, if there is one. */
+// A night check (夜查) runs on past midnight: until this hour the operation of the day before is still on.
+const NIGHT_ENDS_HOUR = 6;
+
+/** Whether the moment `at` falls within joint operation `op`: on its day, or in the small hours after it. */
+export function duringOperation(op, at = new Date()) {
+  const d = new Date(at);
+  const day = localDate(d);
+  return op.date === day || (d.getHours() < NIGHT_ENDS_HOUR && op.date === addDays(day, -1));
+}
+
+/** The joint operation on now in the phone's store, if there is one (the night's still going first). */
 export function todaysOperation() {
-  return store.all('joint_operation').find((o) => o.date === today()) || null;
+  return store.all('joint_operation').filter((o) => duringOperation(o))
+    .sort((a, b) => a.date.localeCompare(b.date))[0] || null;
 }
 
 function operationCard(op) {
