@@ -76,6 +76,18 @@ export function openViolations(venueId) {
       note: a.note || null }));
 }
 
+/** A venue's open violations by re-inspection chain, the newest first: `{inspection, items}`, the
+ *  chain's newest inspection with open items (a re-inspection names it) and its open items, one
+ *  per item. Each chain is closed only by re-inspecting it. */
+export function openChains(venueId, open = openViolations(venueId)) {
+  const chains = new Map();
+  for (const x of open) {
+    if (!chains.has(x.root)) chains.set(x.root, { inspection: x.inspection, items: [] });
+    chains.get(x.root).items.push(x);
+  }
+  return [...chains.values()];
+}
+
 /** The inspection a re-inspection links to, with the open items of its chain, one per item. */
 export function chainOf(venueId, inspectionId, open = openViolations(venueId)) {
   const { byId, standing } = venueInspections(venueId);

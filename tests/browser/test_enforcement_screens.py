@@ -131,3 +131,46 @@ def test_a_night_operation_counts_the_inspections_made_after_midnight(browser, l
     [op] = helpers.pending_ops(page)
     assert op["data"]["operation_id"] == created.get_json()["id"]
     context.close()
+
+
+def test_each_open_rectification_can_be_reinspected_from_the_venue(browser, live_server):
+    """A fresh inspection (not a re-inspection) that fails something else starts a second chain: the
+    venue page's one 复查 re-inspected only the newest, whose form does not close the first's items,
+    so those stayed 待整改 for good. Now each chain has its 复查, and the venue card, with more than
+    one, opens the venue page."""
+    now = datetime.now(TZ)
+    venue = live_server.ids.venues["a"]
+    first = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "fail"}],
+                              at=now - timedelta(days=10))
+    second = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "pass"},
+                                                    {"item": "patrol_visitors", "result": "fail"}],
+                               at=now - timedelta(days=2))
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    card = page.locator(f"li.venue[data-venue='{venue}']")
+    expect(card.get_by_test_id("open-violations")).to_have_text("待整改 2（已逾期）")
+    expect(card.get_by_role("link", name="复查 测试a宾馆")).to_have_attribute("href", f"#/venue/{venue}")
+    card.get_by_role("link", name="复查 测试a宾馆").click()
+    expect(page.get_by_role("heading", name="测试a宾馆")).to_be_visible()
+    rechecks = page.locator("#view a.reinspect")
+    expect(rechecks).to_have_text([f"复查 {(now - timedelta(days=2)).date()} 的检查（1 项）",
+                                   f"复查 {(now - timedelta(days=10)).date()} 的检查（1 项，已逾期）"])
+    assert [a.get_attribute("href") for a in rechecks.all()] == [
+        f"#/inspect/{venue}/{second['id']}", f"#/inspect/{venue}/{first['id']}"]
+    rechecks.nth(1).click()
+    expect(page.get_by_role("heading", name="待复查问题（1）")).to_be_visible()
+    page.locator(".check-item").first.get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存复查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    expect(card.get_by_test_id("open-violations")).to_have_text("待整改 1")
+    expect(card.get_by_role("link", name="复查 测试a宾馆")).to_have_attribute(
+        "href", f"#/inspect/{venue}/{second['id']}")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    api = factories.ApiClient(live_server.app.test_client())
+    api.login("inspector")
+    assert [(v["inspection_id"], v["item"]) for v in api.get("/api/violations").get_json()["rows"]] == [
+        (second["id"], "patrol_visitors")]
+    context.close()

@@ -10,7 +10,7 @@ import { RISK, T } from '../i18n/zh-CN.js';
 import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
 import { checklistWords, mayInspect } from './venue.js';
-import { openViolations } from '../violations.js';
+import { openChains } from '../violations.js';
 import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
 import { followUpRules, toDoFor } from '../rules.js';
 
@@ -109,17 +109,12 @@ async function rectificationSection(now) {
   if (!RECTIFY_ROLES.includes(role())) return null;
   const soon = addDays(now, RECTIFY_SOON_DAYS);
   const wordsOf = await checklistWords();
-  const chains = new Map();
-  for (const v of store.all('venue')) {
-    for (const x of openViolations(v.id).filter((o) => o.deadline && o.deadline <= soon)) {
-      if (!chains.has(x.root)) chains.set(x.root, { v, inspection: x.inspection, items: [] });
-      chains.get(x.root).items.push(x);
-    }
-  }
-  if (!chains.size) return null;
   const byDay = (a, b) => a.deadline.localeCompare(b.deadline);
-  const entries = [...chains.values()].map((c) => ({ ...c, items: c.items.sort(byDay) }))
+  const entries = store.all('venue').flatMap((v) => openChains(v.id).map((c) => ({ v, inspection: c.inspection,
+    items: c.items.filter((x) => x.deadline && x.deadline <= soon).sort(byDay) })))
+    .filter((e) => e.items.length)
     .sort((a, b) => byDay(a.items[0], b.items[0]) || a.v.name.localeCompare(b.v.name, 'zh-CN'));
+  if (!entries.length) return null;
   const byDeadline = ({ v, inspection, items }) => {
     const words = wordsOf(inspection, v);
     const days = [...new Set(items.map((x) => x.deadline))];

@@ -1,11 +1,11 @@
 // One venue: its open violations and its inspections, newest first; a corrected inspection stays,
 // muted, under the correction that replaced it, and the inspector corrects their own synced ones.
 // Then the record checks of its staff (从业人员查询) the phone holds, newest first.
-import { h, page, fmtTime, syncTag, today } from '../ui.js';
+import { h, page, fmtDate, fmtTime, syncTag, today } from '../ui.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
 import { newestFirst } from '../amend.js';
-import { openViolations } from '../violations.js';
+import { openChains, openViolations } from '../violations.js';
 import { STAFF_RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 // Who records inspections (the server refuses any other role's): the others read venues only.
@@ -79,6 +79,17 @@ function staffSection(id) {
       : h('p', {}, '暂无从业人员查询记录。'));
 }
 
+/** One 复查 for each chain with open items (a re-inspection closes its own chain's only), named by
+ *  its inspection's day when there are several. */
+function reinspections(v, open) {
+  const chains = openChains(v.id, open);
+  return chains.map(({ inspection, items }) => {
+    const late = items.some((x) => x.deadline && x.deadline < today()) ? '，已逾期' : '';
+    return h('a', { class: 'btn reinspect', href: `#/inspect/${v.id}/${inspection.id}` }, chains.length > 1
+      ? `复查 ${fmtDate(inspection.inspected_at)} 的检查（${items.length} 项${late}）` : '复查');
+  });
+}
+
 export async function render(id) {
   const v = store.one('venue', id);
   if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'), h('a', { href: '#/venues' }, '返回场所列表'));
@@ -92,7 +103,7 @@ export async function render(id) {
     h('p', { class: 'meta' }, [VENUE_TYPE[v.type] || v.type, v.address, v.status === 'closed' ? '已停业' : null]
       .filter(Boolean).join(' · ')),
     h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn primary', href: `#/inspect/${id}` }, '检查') : null,
-      open.length && mayInspect() ? h('a', { class: 'btn', href: `#/inspect/${id}/${open[0].inspection.id}` }, '复查') : null,
+      mayInspect() ? reinspections(v, open) : null,
       open.length ? h('span', { class: 'tag high', 'data-testid': 'open-violations' },
         `待整改 ${open.length}${overdue ? '（已逾期）' : ''}`) : null),
     h('h2', {}, `检查记录（${inspections.length}）`),

@@ -3,7 +3,7 @@
 // an inspector's card also opens the venue's page (inspection history, staff checks).
 import { h, addDays, fmtDate, localDate, page, today } from '../ui.js';
 import * as store from '../store.js';
-import { openViolations } from '../violations.js';
+import { openChains, openViolations } from '../violations.js';
 import { distanceM, distanceText } from './today.js';
 import { mayInspect } from './venue.js';
 import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
@@ -48,6 +48,13 @@ function operationCard(op) {
     h('p', { class: 'meta' }, '今天的检查将计入本次行动。'));
 }
 
+/** Where 复查 goes: the re-inspection of the venue's one chain with open items, or with several,
+ *  the venue page, which has one 复查 for each. */
+function reinspectionAddress(v, open) {
+  const chains = openChains(v.id, open);
+  return chains.length === 1 ? `#/inspect/${v.id}/${chains[0].inspection.id}` : `#/venue/${v.id}`;
+}
+
 function venueItem(v, distance, amended) {
   const inspections = store.inspectionsOf(v.id);
   const last = store.counted('inspection', inspections).find((i) => !amended.has(i.id));
@@ -68,7 +75,7 @@ function venueItem(v, distance, amended) {
     inspects ? h('p', { class: 'row venue-actions' },
       h('a', { class: 'btn small', href: `#/venue/${v.id}`, 'aria-label': `${inspections.length ? '检查记录' : '场所详情'} ${v.name}` },
         inspections.length ? '检查记录' : '场所详情'),
-      open.length ? h('a', { class: 'btn small reinspect', href: `#/inspect/${v.id}/${open[0].inspection.id}`,
+      open.length ? h('a', { class: 'btn small reinspect', href: reinspectionAddress(v, open),
         'aria-label': `复查 ${v.name}` }, '复查') : null) : null);
 }
 
