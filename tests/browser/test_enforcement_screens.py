@@ -174,3 +174,27 @@ def test_each_open_rectification_can_be_reinspected_from_the_venue(browser, live
     assert [(v["inspection_id"], v["item"]) for v in api.get("/api/violations").get_json()["rows"]] == [
         (second["id"], "patrol_visitors")]
     context.close()
+
+
+def test_a_new_inspection_of_a_venue_with_open_items_points_to_the_reinspection(browser, live_server):
+    """The venue card opens a new inspection, and a new inspection closes no earlier failure: an
+    inspector on a joint operation who tapped the card and passed the items fixed since left them
+    待整改 with no word why. The form now says so and offers the re-inspection."""
+    first = inspect_over_rest(live_server, live_server.ids.venues["a"],
+                              [{"item": "verify_identity", "result": "fail"}],
+                              at=datetime.now(TZ) - timedelta(days=3))
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.locator(f"li.venue[data-venue='{live_server.ids.venues['a']}'] a.item").click()
+    expect(page.get_by_role("heading", name="检查 测试a宾馆")).to_be_visible()
+    notice = page.get_by_test_id("open-before")
+    expect(notice).to_have_text("该场所有 1 项待整改。新的检查不会为这些问题销项，整改情况请在复查中记录：复查")
+    expect(notice.get_by_role("link", name="复查")).to_have_attribute(
+        "href", f"#/inspect/{live_server.ids.venues['a']}/{first['id']}")
+    assert helpers.check_screen(page, "enforce-open-before") == []
+    notice.get_by_role("link", name="复查").click()
+    expect(page.get_by_role("heading", name="复查 测试a宾馆")).to_be_visible()
+    expect(page.get_by_test_id("open-before")).to_have_count(0)
+    context.close()

@@ -8,10 +8,10 @@ import * as store from '../store.js';
 import { newId } from '../crypto.js';
 import * as drafts from '../drafts.js';
 import { fitPhoto } from '../photos.js';
-import { chainOf } from '../violations.js';
+import { chainOf, openViolations } from '../violations.js';
 import { beganAt, gpsWidget } from './visit.js';
 import { duringOperation, todaysOperation } from './venues.js';
-import { mayInspect } from './venue.js';
+import { mayInspect, reinspections } from './venue.js';
 import { RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 const DEADLINE_DAYS = { high: 7, medium: 15, low: 30 };
@@ -189,6 +189,11 @@ export async function render(venueId, arg, amendsId) {
   if (!template) return page(`检查 ${v.name}`, h('p', { class: 'banner warn' }, '尚未下载检查清单，请联网同步后再检查。'));
   const target = arg && arg !== 'amend' ? chainOf(venueId, arg) : null;
   const title = original ? `更正检查 ${v.name}` : target ? `复查 ${v.name}` : `检查 ${v.name}`;
+  // A new inspection closes no earlier failure (only a re-inspection of its chain does).
+  const open = original || target ? [] : openViolations(venueId);
   return page(title, h('p', {}, `${VENUE_TYPE[v.type] || v.type} · ${template.title}（第 ${template.version} 版）`),
+    open.length ? h('p', { class: 'banner warn', 'data-testid': 'open-before' },
+      `该场所有 ${open.length} 项待整改。新的检查不会为这些问题销项，整改情况请在复查中记录：`,
+      reinspections(v, open)) : null,
     inspectionForm(v, template, target, original));
 }

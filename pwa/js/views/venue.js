@@ -81,7 +81,7 @@ function staffSection(id) {
 
 /** One 复查 for each chain with open items (a re-inspection closes its own chain's only), named by
  *  its inspection's day when there are several. */
-function reinspections(v, open) {
+export function reinspections(v, open) {
   const chains = openChains(v.id, open);
   return chains.map(({ inspection, items }) => {
     const late = items.some((x) => x.deadline && x.deadline < today()) ? '，已逾期' : '';
