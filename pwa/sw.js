@@ -44,6 +44,7 @@ const SHELL = [
   '/js/views/venue.js',
   '/js/views/inspection.js',
   '/js/views/staff-check.js',
+  '/js/views/operations.js',
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',

@@ -20,6 +20,7 @@ const VIEWS = {
   venue: () => import('./views/venue.js'),
   inspect: () => import('./views/inspection.js'),
   staff: () => import('./views/staff-check.js'),
+  operations: () => import('./views/operations.js'),
   clue: () => import('./views/clue.js'),
   clues: () => import('./views/clues.js'),
   weekly: () => import('./views/weekly.js'),

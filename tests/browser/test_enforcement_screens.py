@@ -4,6 +4,10 @@ import re
 from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Inspection, JointOperation
 
 from .. import factories
 from ..workflow.helpers import TZ
@@ -198,3 +202,59 @@ def test_a_new_inspection_of_a_venue_with_open_items_points_to_the_reinspection(
     expect(page.get_by_role("heading", name="复查 测试a宾馆")).to_be_visible()
     expect(page.get_by_test_id("open-before")).to_have_count(0)
     context.close()
+
+
+def test_an_inspector_logs_the_days_joint_operation_offline_and_inspects_in_it(browser, live_server):
+    """The joint operation had no form on the phone: only a record made over the API put today's
+    operation on 我的场所 and its box on the inspection form, so a team out at night logged
+    nothing and its inspections counted in no operation. Now 我的场所 › 联合执法行动 lists the
+    operations and logs one, offline too; it syncs as any record."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = []
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    expect(page.get_by_test_id("today-operation")).to_have_count(0)
+    helpers.go_offline(context)
+    page.get_by_role("link", name="联合执法行动").click()
+    expect(page.get_by_role("heading", name="联合执法行动", exact=True)).to_be_visible()
+    expect(page.get_by_text("暂无联合执法行动记录。")).to_be_visible()
+    today = datetime.now(TZ).date()
+    expect(page.get_by_label("行动日期")).to_have_value(today.isoformat())
+    page.get_by_role("button", name="登记行动").click()
+    expect(page.get_by_role("alert")).to_have_text("请填写牵头单位")
+    page.get_by_label("牵头单位").fill("测试派出所")
+    page.get_by_label("参加单位").fill("测试市场监管所、测试民政办，测试派出所")
+    page.get_by_label("行动内容").fill("夜查辖区宾馆、网吧")
+    problems += helpers.check_screen(page, "enforce-operation-form")
+    page.get_by_role("button", name="登记行动").click()
+    expect(page.locator("#toast")).to_have_text("联合执法行动已保存在本机，待同步")
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    card = page.get_by_test_id("today-operation")
+    expect(card).to_contain_text(f"{today} · 牵头单位：测试派出所")
+    expect(card).to_contain_text("参加单位：测试市场监管所、测试民政办")
+    page.evaluate(f"location.hash = '#/inspect/{live_server.ids.venues['b']}'")
+    expect(page.get_by_label(re.compile("计入今日联合执法行动（牵头：测试派出所）"))).to_be_checked()
+    for i in range(3):
+        page.locator(".check-item").nth(i).get_by_label("合格", exact=True).check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    page.get_by_role("link", name="联合执法行动").click()
+    row = page.get_by_test_id("operation")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"{today} · 牵头单位：测试派出所")
+    expect(row).to_contain_text("检查场所 1 家")
+    expect(row).to_contain_text("待同步")
+    problems += helpers.check_screen(page, "enforce-operations")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    with live_server.app.app_context():
+        operation = db.session.scalars(select(JointOperation)).one()
+        assert (operation.date, operation.lead_unit, operation.units, operation.member_ids,
+                operation.notes) == (
+            today, "测试派出所", ["测试派出所", "测试市场监管所", "测试民政办"],
+            [live_server.ids.users["inspector"]], "夜查辖区宾馆、网吧")
+        assert db.session.scalars(select(Inspection.operation_id)).one() == operation.id
+    context.close()
+    assert problems == []
