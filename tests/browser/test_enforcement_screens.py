@@ -258,3 +258,28 @@ def test_an_inspector_logs_the_days_joint_operation_offline_and_inspects_in_it(b
         assert db.session.scalars(select(Inspection.operation_id)).one() == operation.id
     context.close()
     assert problems == []
+
+
+def test_the_town_office_is_reminded_of_a_month_with_no_joint_operation_until_one_is_logged(
+        browser, live_server):
+    """Past the 20th with no joint operation this month the server's to-do warns the town office,
+    but 今日待办 never showed it. Now it does, from the operations the phone holds (offline too),
+    opening 联合执法行动, and one logged there clears it at once."""
+    now = datetime.now(TZ)
+    late = now.replace(day=21, hour=10, minute=0, second=0, microsecond=0)
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.clock.install(time=late)
+    helpers.login(page, live_server.url, "admin")
+    open_today(page)
+    reminder = page.get_by_test_id("operation-missing")
+    expect(reminder).to_have_text(f"{late.year}年{late.month}月已过20日，尚未开展联合执法行动逾期")
+    helpers.go_offline(context)
+    reminder.click()
+    expect(page.get_by_role("heading", name="联合执法行动", exact=True)).to_be_visible()
+    page.get_by_label("牵头单位").fill("测试镇平安办")
+    page.get_by_role("button", name="登记行动").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    open_today(page)
+    expect(page.get_by_test_id("operation-missing")).to_have_count(0)
+    context.close()

@@ -129,6 +129,21 @@ async function rectificationSection(now) {
     h('span', { class: 'meta' }, `整改期限 ${byDeadline(e)}`))))));
 }
 
+// The day of the month after which the town office is warned of no joint operation yet (the server's too).
+const OPERATION_WARNING_DAY = 20;
+
+/** The town office's warning that the month is past the 20th with no joint operation, from the
+ *  operations the phone holds (offline too): it opens 联合执法行动, where one is logged. */
+function operationMissingSection(now) {
+  if (role() !== 'town_admin' || Number(now.slice(8, 10)) <= OPERATION_WARNING_DAY) return null;
+  const first = `${now.slice(0, 8)}01`;
+  if (store.all('joint_operation').some((o) => o.date >= first && o.date <= now)) return null;
+  return h('section', { 'aria-labelledby': 'operation-h' }, h('h2', { id: 'operation-h' }, '联合执法'),
+    h('ul', { class: 'list' }, h('li', {}, h('a', { class: 'item', href: '#/operations', 'data-testid': 'operation-missing' },
+      h('strong', {}, `${periodText(now.slice(0, 7))}已过${OPERATION_WARNING_DAY}日，尚未开展联合执法行动`),
+      h('span', { class: 'tag high' }, '逾期')))));
+}
+
 /** The police station's new clues, counted from the local store so the to-do shows offline too. */
 function cluesSection() {
   if (role() !== 'police') return null;
@@ -269,11 +284,13 @@ export async function render() {
   const staff = staffSection(todo);
   const followUps = followUpSection(kids, await followUpRules());
   const rectifications = await rectificationSection(now);
+  const operationMissing = operationMissingSection(now);
   return page(T.today,
     clues,
     weekly,
     head,
     staff,
+    operationMissing,
     unreportedVisits,
     questioned,
     kids.length && !overdue.length ? h('section', { 'aria-labelledby': 'overdue-h' },
@@ -294,5 +311,6 @@ export async function render() {
         h('strong', {}, v.name), h('span', { class: 'meta' },
           last ? `上次检查 ${fmtDate(last.at)}${last.pending ? '（待同步）' : ''}` : '尚未检查')))))) : null,
     !kids.length && !venues.length && !questioned && !clues && !weekly && !head && !unreportedVisits && !staff && !rectifications
+      && !operationMissing
       ? h('p', {}, store.all('venue').length ? '今天没有待办事项。' : '暂无数据。联网后点“同步”获取您负责的儿童和场所。') : null);
 }
