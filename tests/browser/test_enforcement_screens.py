@@ -10,6 +10,7 @@ from server.extensions import db
 from server.models import Inspection, JointOperation
 
 from .. import factories
+from ..images import png
 from ..workflow.helpers import TZ
 from . import helpers
 from .conftest import PHONE
@@ -282,4 +283,39 @@ def test_the_town_office_is_reminded_of_a_month_with_no_joint_operation_until_on
     expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
     open_today(page)
     expect(page.get_by_test_id("operation-missing")).to_have_count(0)
+    context.close()
+
+
+def test_an_inspections_photos_are_seen_on_the_venue_page(browser, live_server):
+    """Photos taken at an inspection were uploaded and then shown nowhere in the app: neither the
+    inspector nor the village head could look at the evidence again. The venue page now shows an
+    inspection's photos on asking (online: they are kept on the server only)."""
+    venue = live_server.ids.venues["a"]
+    with_photo = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "fail"}],
+                                   at=datetime.now(TZ) - timedelta(days=1))
+    without = inspect_over_rest(live_server, venue, [{"item": "ask_guardian", "result": "pass"}])
+    api = factories.ApiClient(live_server.app.test_client())
+    api.login("inspector")
+    sent = api.post(f"/api/inspections/{with_photo['id']}/photos", data=png(40, 30, seed=2),
+                    headers={"Content-Type": "image/png"})
+    assert sent.status_code == 201, sent.get_json()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate(f"location.hash = '#/venue/{venue}'")
+    shown = page.locator(f"[data-inspection='{with_photo['id']}']")
+    shown.get_by_role("button", name="查看照片").click()
+    expect(shown.locator(".thumbs img")).to_have_count(1)
+    expect(shown.locator(".thumbs img")).to_have_attribute("alt", "照片 1")
+    page.wait_for_function("() => document.querySelector('.thumbs img').naturalWidth === 40")
+    none = page.locator(f"[data-inspection='{without['id']}']")
+    none.get_by_role("button", name="查看照片").click()
+    expect(none.get_by_test_id("photos")).to_have_text("这次检查没有照片。")
+    assert helpers.check_screen(page, "enforce-venue-photos") == []
+    helpers.go_offline(context)
+    page.reload()
+    helpers.unlock(page)
+    page.evaluate(f"location.hash = '#/venue/{venue}'")
+    shown.get_by_role("button", name="查看照片").click()
+    expect(shown.get_by_test_id("photos")).to_have_text("联网后才能查看照片。")
     context.close()

@@ -4,6 +4,8 @@
 import { h, page, fmtDate, fmtTime, syncTag, today } from '../ui.js';
 import * as store from '../store.js';
 import * as state from '../state.js';
+import * as api from '../api.js';
+import { errorText } from '../online.js';
 import { newestFirst } from '../amend.js';
 import { openChains, openViolations } from '../violations.js';
 import { STAFF_RESULT, VENUE_TYPE } from '../i18n/zh-CN.js';
@@ -30,6 +32,30 @@ function findings(i, words) {
   return failed.length ? `不合格 ${failed.length} 项：${failed.join('、')}` : '无不合格项';
 }
 
+/** An inspection's photos on asking: they are kept on the server only (the phone's own go up with
+ *  the inspection and are dropped once uploaded), so they are shown online. */
+function photosButton(i) {
+  const box = h('div', { 'data-testid': 'photos', 'aria-live': 'polite' });
+  const say = (text) => box.replaceChildren(h('p', { class: 'meta' }, text));
+  const button = h('button', { type: 'button', class: 'btn small', 'aria-label': `查看照片（${fmtTime(i.inspected_at)} 的检查）`,
+    onclick: async () => {
+      if (!navigator.onLine) { say('联网后才能查看照片。'); return; }
+      button.disabled = true;
+      try {
+        const { rows } = await api.get(`/api/inspections/${encodeURIComponent(i.id)}/photos`);
+        if (!rows.length) say('这次检查没有照片。');
+        else {
+          box.replaceChildren(h('ul', { class: 'thumbs' }, rows.map((p, n) => h('li', {},
+            h('img', { src: `/api/photos/${encodeURIComponent(p.id)}`, alt: `照片 ${n + 1}` })))));
+        }
+      } catch (e) {
+        say(errorText(e));
+      }
+      button.disabled = false;
+    } }, '查看照片');
+  return [button, box];
+}
+
 function inspectionItem(i, amended, me, words) {
   const superseded = amended.has(i.id);
   const mine = !i.inspector_id || i.inspector_id === me;
@@ -41,6 +67,7 @@ function inspectionItem(i, amended, me, words) {
     i.amends ? h('span', { class: 'tag' }, '更正') : null,
     syncTag(store.syncState('inspection', i)),
     i.amends ? h('span', { class: 'meta' }, `更正原因：${i.amend_reason || '—'}`) : null,
+    i._pending ? null : photosButton(i),
     mine && !superseded && !i._pending
       ? h('a', { class: 'btn small amend', href: `#/inspect/${i.venue_id}/amend/${i.id}`,
         'aria-label': `更正 ${fmtTime(i.inspected_at)} 的检查` }, '更正') : null);
