@@ -319,3 +319,20 @@ def test_an_inspections_photos_are_seen_on_the_venue_page(browser, live_server):
     shown.get_by_role("button", name="查看照片").click()
     expect(shown.get_by_test_id("photos")).to_have_text("联网后才能查看照片。")
     context.close()
+
+
+def test_what_was_wrong_with_a_failed_item_is_read_on_the_venue_page(browser, live_server):
+    """The inspector's 问题说明 of a failed item was shown only in the re-inspection form: the village
+    head reading the venue's inspections saw that 查验入住未成年人身份 failed, never what was found."""
+    venue = live_server.ids.venues["a"]
+    inspect_over_rest(live_server, venue, [
+        {"item": "verify_identity", "result": "fail", "note": "两名未成年人入住未登记"},
+        {"item": "patrol_visitors", "result": "fail"}, {"item": "ask_guardian", "result": "pass"}])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.evaluate(f"location.hash = '#/venue/{venue}'")
+    expect(page.get_by_test_id("inspection").locator(".meta").first).to_have_text(
+        "不合格 2 项：查验入住未成年人身份，并如实登记、报送信息（两名未成年人入住未登记）、"
+        "加强安全巡查和访客管理")
+    context.close()

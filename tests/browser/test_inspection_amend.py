@@ -73,7 +73,7 @@ def test_an_inspection_is_corrected_offline_and_its_violation_closes(browser, li
     api, first, original, operation_id = _recorded(live_server)
     venue_id = live_server.ids.venues["b"]
     when = original["at"].strftime("%Y-%m-%d %H:%M")
-    failed = f"不合格 1 项：{VERIFY}"
+    failed = f"不合格 1 项：{VERIFY}（{NOTE}）"
     context = browser.new_context(**PHONE)
     page = context.new_page()
     problems = []

@@ -28,7 +28,8 @@ export async function checklistWords() {
 }
 
 function findings(i, words) {
-  const failed = (i.answers || []).filter((a) => a.result === 'fail').map((a) => words.get(a.item) || a.item);
+  const failed = (i.answers || []).filter((a) => a.result === 'fail')
+    .map((a) => `${words.get(a.item) || a.item}${a.note ? `（${a.note}）` : ''}`);
   return failed.length ? `不合格 ${failed.length} 项：${failed.join('、')}` : '无不合格项';
 }
 
