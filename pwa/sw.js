@@ -45,6 +45,7 @@ const SHELL = [
   '/js/views/inspection.js',
   '/js/views/staff-check.js',
   '/js/views/operations.js',
+  '/js/views/minor-found.js',
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',

@@ -21,6 +21,7 @@ const VIEWS = {
   inspect: () => import('./views/inspection.js'),
   staff: () => import('./views/staff-check.js'),
   operations: () => import('./views/operations.js'),
+  minor: () => import('./views/minor-found.js'),
   clue: () => import('./views/clue.js'),
   clues: () => import('./views/clues.js'),
   weekly: () => import('./views/weekly.js'),
@@ -37,7 +38,7 @@ const VIEWS = {
 };
 const REPORT = '#/clue';
 const RECORD_TITLES = {
-  child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', staff: '从业人员查询', clue: '强制报告', conflict: '处理冲突',
+  child: '儿童详情', visit: '记录走访', inspect: '场所检查', venue: '场所详情', staff: '从业人员查询', minor: '发现未成年人', clue: '强制报告', conflict: '处理冲突',
   review: '走访审核', register: '修改登记', plan: '帮扶计划', plans: '帮扶计划', ledgers: '台账', weekly: '周报',
 };
 const WIPE_MESSAGES = {

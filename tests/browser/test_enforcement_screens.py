@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Inspection, JointOperation
+from server.models import Clue, Inspection, JointOperation
 
 from .. import factories
 from ..images import png
@@ -336,3 +336,52 @@ def test_what_was_wrong_with_a_failed_item_is_read_on_the_venue_page(browser, li
         "不合格 2 项：查验入住未成年人身份，并如实登记、报送信息（两名未成年人入住未登记）、"
         "加强安全巡查和访客管理")
     context.close()
+
+
+def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser, live_server):
+    """A minor found in a KTV or an internet cafe is reported to the police against the inspection
+    (POST /api/inspections/{id}/minor-found, which also looks the minor up in the register), but
+    the phone had no way to: now each inspection on the venue page has 发现未成年人."""
+    venue = live_server.ids.venues["a"]
+    inspection = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "fail"}])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.evaluate(f"location.hash = '#/venue/{venue}'")
+    page.get_by_test_id("inspection").get_by_role("link", name="发现未成年人").click()
+    expect(page.get_by_role("heading", name="发现未成年人")).to_be_visible()
+    expect(page.get_by_test_id("minor-source")).to_contain_text("测试a宾馆")
+    page.get_by_label("发现的情况（必填）").fill("203房间两名初中生独自入住")
+    page.get_by_label("未成年人姓名（可选）").fill("李小红")
+    page.get_by_label("身份证号（可选）").fill("123")
+    problems = helpers.check_screen(page, "enforce-minor-found")
+    page.get_by_role("button", name="报告公安机关").click()
+    expect(page.get_by_role("alert")).to_have_text("身份证号码应为 18 位（末位可为 X）")
+    page.get_by_label("身份证号（可选）").fill("")
+    lost = []
+
+    def lose_the_answer(route):
+        lost.append(route.fetch().status)  # the server files it, the phone never hears back
+        route.abort("connectionreset")
+    page.route("**/minor-found", lose_the_answer)
+    page.get_by_role("button", name="报告公安机关").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "没有网络，无法报告。紧急情况请点“强制报告”（可离线保存）或拨打 110。")
+    page.unroute("**/minor-found")
+    page.get_by_role("button", name="报告公安机关").click()  # the retry: already filed, not twice
+    expect(page.locator("#toast")).to_have_text("已报告公安机关")
+    assert lost == [201]
+    expect(page.get_by_role("heading", name="测试a宾馆")).to_be_visible()
+    with live_server.app.app_context():
+        clue = db.session.scalars(select(Clue).where(Clue.source_inspection_id == inspection["id"])).one()
+        assert (clue.description, clue.reporter_id) == (
+            "203房间两名初中生独自入住\n未成年人自述姓名：李小红；身份证号：未提供",
+            live_server.ids.users["inspector"])
+    helpers.go_offline(context)
+    page.get_by_test_id("inspection").get_by_role("link", name="发现未成年人").click()
+    page.get_by_label("发现的情况（必填）").fill("又发现一名")
+    page.get_by_role("button", name="报告公安机关").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "没有网络，无法报告。紧急情况请点“强制报告”（可离线保存）或拨打 110。")
+    context.close()
+    assert problems == []

@@ -69,6 +69,8 @@ function inspectionItem(i, amended, me, words) {
     syncTag(store.syncState('inspection', i)),
     i.amends ? h('span', { class: 'meta' }, `更正原因：${i.amend_reason || '—'}`) : null,
     i._pending ? null : photosButton(i),
+    i._pending || superseded ? null : h('a', { class: 'btn small', href: `#/minor/${i.venue_id}/${i.id}`,
+      'aria-label': `发现未成年人（${fmtTime(i.inspected_at)} 的检查）` }, '发现未成年人'),
     mine && !superseded && !i._pending
       ? h('a', { class: 'btn small amend', href: `#/inspect/${i.venue_id}/amend/${i.id}`,
         'aria-label': `更正 ${fmtTime(i.inspected_at)} 的检查` }, '更正') : null);
