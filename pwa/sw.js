@@ -46,6 +46,7 @@ const SHELL = [
   '/js/views/staff-check.js',
   '/js/views/operations.js',
   '/js/views/minor-found.js',
+  '/js/views/venue-add.js',
   '/js/views/clue.js',
   '/js/views/sync.js',
   '/js/views/conflict.js',

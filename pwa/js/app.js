@@ -22,6 +22,7 @@ const VIEWS = {
   staff: () => import('./views/staff-check.js'),
   operations: () => import('./views/operations.js'),
   minor: () => import('./views/minor-found.js'),
+  'venue-add': () => import('./views/venue-add.js'),
   clue: () => import('./views/clue.js'),
   clues: () => import('./views/clues.js'),
   weekly: () => import('./views/weekly.js'),

@@ -39,6 +39,7 @@ export function show(user) {
 // A screen inside a tab lights that tab: a child's page and visits are under 儿童, and so on.
 const TAB_OF = {
   today: '#/today', child: '#/children', visit: '#/children', venue: '#/venues', inspect: '#/venues', staff: '#/venues', operations: '#/venues', minor: '#/venues',
+  'venue-add': '#/venues',
   weekly: '#/clues', head: '#/head', ledgers: '#/head', review: '#/head', locations: '#/head',
   devices: '#/head', plans: '#/head', plan: '#/head', conflict: '#/sync',
 };

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Clue, Inspection, JointOperation
+from server.models import Clue, Inspection, JointOperation, Venue
 
 from .. import factories
 from ..images import png
@@ -351,6 +351,8 @@ def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser,
     page.get_by_test_id("inspection").get_by_role("link", name="发现未成年人").click()
     expect(page.get_by_role("heading", name="发现未成年人")).to_be_visible()
     expect(page.get_by_test_id("minor-source")).to_contain_text("测试a宾馆")
+    page.get_by_role("button", name="报告公安机关").click()
+    expect(page.get_by_role("alert")).to_have_text("请简要写明发现的情况")
     page.get_by_label("发现的情况（必填）").fill("203房间两名初中生独自入住")
     page.get_by_label("未成年人姓名（可选）").fill("李小红")
     page.get_by_label("身份证号（可选）").fill("123")
@@ -383,5 +385,54 @@ def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser,
     page.get_by_role("button", name="报告公安机关").click()
     expect(page.get_by_role("alert")).to_have_text(
         "没有网络，无法报告。紧急情况请点“强制报告”（可离线保存）或拨打 110。")
+    context.close()
+    assert problems == []
+
+
+def test_a_venue_found_in_the_field_is_registered_offline_and_inspected(browser, live_server):
+    """A venue the register lacked (a new 民宿, an unlicensed internet cafe) could be added over the
+    API only: the team that found it could not inspect it at all. Now 我的场所 › 登记场所 adds one,
+    offline too, at the phone's location; it syncs as any record and is inspected at once."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "inspector")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    helpers.go_offline(context)
+    page.get_by_role("link", name="登记场所").click()
+    expect(page.get_by_role("heading", name="登记场所")).to_be_visible()
+    expect(page.get_by_test_id("gps")).to_contain_text("精度 ±12 米")
+    page.get_by_role("button", name="保存场所").click()
+    expect(page.get_by_role("alert")).to_have_text("请选择村/社区")
+    page.get_by_label("村/社区").select_option(label="测试A村")
+    page.get_by_label("类型").select_option(label="网吧")
+    page.get_by_label("场所名称").fill("极速网咖")
+    page.get_by_label("地址").fill("测试镇a组18号")
+    page.get_by_label("联系人").fill("王老板")
+    page.get_by_label("联系电话").fill("1234")
+    problems = helpers.check_screen(page, "enforce-venue-new")
+    page.get_by_role("button", name="保存场所").click()
+    expect(page.get_by_role("alert")).to_have_text("电话号码格式不正确")
+    page.get_by_label("联系电话").fill("13912345678")
+    page.get_by_role("button", name="保存场所").click()
+    expect(page.locator("#toast")).to_have_text("场所已保存在本机，待同步")
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    card = page.locator("li.venue", has_text="极速网咖")
+    expect(card).to_contain_text("网吧")
+    card.locator("a.item").click()
+    expect(page.get_by_role("heading", name="检查 极速网咖")).to_be_visible()
+    page.locator(".check-item").first.get_by_label("不合格").check()
+    page.get_by_role("button", name="保存检查").click()
+    expect(page.get_by_role("heading", name="我的场所")).to_be_visible()
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    with live_server.app.app_context():
+        venue = db.session.scalars(select(Venue).where(Venue.name == "极速网咖")).one()
+        assert (venue.village_id, venue.type, venue.address, venue.contact_name, venue.contact_phone,
+                venue.lat, venue.lon, venue.status) == (
+            live_server.ids.villages["a"], "internet_cafe", "测试镇a组18号", "王老板", "13912345678",
+            29.11, 113.2, "open")
+        inspection = db.session.scalars(select(Inspection)).one()
+        assert (inspection.venue_id, inspection.template_key) == (venue.id, "internet_cafe")
     context.close()
     assert problems == []

@@ -21,7 +21,7 @@ export function render(venueId, inspectionId) {
   const idNumber = h('input', { name: 'id_number', maxlength: '18', autocomplete: 'off' });
   const error = h('p', { class: 'error', role: 'alert' });
   const id = newId();  // one report however often the button is pressed (a lost answer, a retry)
-  const form = h('form', { class: 'stack' },
+  const form = h('form', { class: 'stack', novalidate: true },
     h('p', { class: 'banner info', 'data-testid': 'minor-source' },
       `${v.name} · ${fmtTime(inspection.inspected_at)} 的检查。报告将立即送达派出所，并与这次检查关联。`),
     field('发现的情况（必填）', description), field('未成年人姓名（可选）', name),

@@ -25,7 +25,7 @@ function operationForm() {
   const units = h('input', { name: 'units', maxlength: '1000', autocomplete: 'off' });
   const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '4000' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const form = h('form', { class: 'stack card', 'aria-labelledby': 'new-op-h' }, h('h2', { id: 'new-op-h' }, '登记联合执法行动'),
+  const form = h('form', { class: 'stack card', novalidate: true, 'aria-labelledby': 'new-op-h' }, h('h2', { id: 'new-op-h' }, '登记联合执法行动'),
     field('行动日期', date), field('牵头单位', lead), field('参加单位', units, '多个单位用顿号或逗号分开'),
     field('行动内容', notes), error, h('button', { type: 'submit', class: 'btn primary wide' }, '登记行动'));
   onSave(form, async () => {

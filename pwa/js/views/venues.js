@@ -3,11 +3,15 @@
 // an inspector's card also opens the venue's page (inspection history, staff checks).
 import { h, addDays, fmtDate, localDate, page, today } from '../ui.js';
 import * as store from '../store.js';
+import * as state from '../state.js';
 import { openChains, openViolations } from '../violations.js';
 import { distanceM, distanceText } from './today.js';
 import { mayInspect } from './venue.js';
 import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
 
+// Who adds venues to the register (the server refuses the police's).
+const REGISTERING_ROLES = ['inspector', 'village_head', 'town_admin'];
+const mayRegister = () => REGISTERING_ROLES.includes((state.get().user || {}).role);
 const FIX_MAX_AGE_MS = 2 * 60 * 1000;
 let fix = null;
 let asking = false;
@@ -87,7 +91,8 @@ function build() {
   const op = todaysOperation();
   const amended = store.amendedIds('inspection');
   return page(T.venues, op ? operationCard(op) : null,
-    mayInspect() ? h('p', { class: 'row' }, h('a', { class: 'btn', href: '#/operations' }, '联合执法行动')) : null,
+    h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn', href: '#/operations' }, '联合执法行动') : null,
+      mayRegister() ? h('a', { class: 'btn', href: '#/venue-add' }, '登记场所') : null),
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
       h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
       h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d, amended)))) : h('p', {}, '暂无场所。'));
