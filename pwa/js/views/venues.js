@@ -91,8 +91,8 @@ function build() {
   const op = todaysOperation();
   const amended = store.amendedIds('inspection');
   return page(T.venues, op ? operationCard(op) : null,
-    h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn', href: '#/operations' }, '联合执法行动') : null,
-      mayRegister() ? h('a', { class: 'btn', href: '#/venue-add' }, '登记场所') : null),
+    mayRegister() ? h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn', href: '#/operations' }, '联合执法行动') : null,
+      h('a', { class: 'btn', href: '#/venue-add' }, '登记场所')) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
       h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
       h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d, amended)))) : h('p', {}, '暂无场所。'));
