@@ -436,3 +436,17 @@ def test_a_venue_found_in_the_field_is_registered_offline_and_inspected(browser,
         assert (inspection.venue_id, inspection.template_key) == (venue.id, "internet_cafe")
     context.close()
     assert problems == []
+
+
+def test_a_venue_type_has_one_name_on_the_venue_list_and_the_ledger(browser, live_server):
+    """我的场所 called a hotel 旅馆酒店 and the village head's 重点场所台账 beside it (and its Excel)
+    旅馆: one kind of venue, two names."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "head_a")
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    expect(page.locator("li.venue .tag").first).to_have_text("旅馆酒店")
+    page.evaluate("location.hash = '#/ledgers/venues'")
+    card = page.get_by_test_id("ledger-cards").locator("li").first
+    expect(card.locator("dd").first).to_have_text("旅馆酒店")
+    context.close()

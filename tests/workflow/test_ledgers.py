@@ -99,7 +99,7 @@ def test_venue_and_inspection_ledgers(facts, town, login):
     day = today()
     venues = login("head_a").get("/api/ledgers/venues").get_json()
     assert venues["rows"] == [{
-        "seq": 1, "id": town.venues["a"], "name": "测试a宾馆", "type": "旅馆", "village": "测试A村",
+        "seq": 1, "id": town.venues["a"], "name": "测试a宾馆", "type": "旅馆酒店", "village": "测试A村",
         "address": "",
         "licence_no": "", "contact": "老*a", "phone": "138****0001", "status": "营业", "last_inspected": "",
         "open_items": 1, "overdue_items": 0}]

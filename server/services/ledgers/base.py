@@ -14,7 +14,7 @@ CATEGORIES = {"left_behind": "留守", "migrant": "流动", "disadvantaged": "�
               "single_parent": "单亲", "reconstituted": "重组", "troubled_family": "关系异常"}
 RISK = {"high": "高", "medium": "中", "low": "低"}
 CHILD_STATUS = {"active": "在册", "moved_out": "迁出", "aged_out": "已满18周岁"}
-VENUE_TYPES = {"hotel": "旅馆", "esports_hotel": "电竞酒店", "cinema": "点播影院", "internet_cafe": "网吧",
+VENUE_TYPES = {"hotel": "旅馆酒店", "esports_hotel": "电竞酒店", "cinema": "点播影院", "internet_cafe": "网吧",
                "bar": "酒吧", "ktv": "KTV", "other": "其他"}
 PLAN_STATUS = {"draft": "待审批", "active": "执行中", "closed": "已结案"}
 TITLES = {"children": "重点未成年人台账", "venues": "重点场所台账", "inspections": "场所检查及整改台账",
