@@ -128,12 +128,16 @@ def basis_after(basis: dict | None, visit: Visit, categories: list | None) -> di
     visit that answered what its condition reads decides it ({key: {due, order, visit_id}}). A visit
     that leaves it unanswered (the items are optional; a phone without the checklist records notes
     only) decides nothing, and an earlier visit arriving late does not overrule a later one."""
-    basis, answers, order = dict(basis or {}), visit.answers or {}, _visit_order(visit)
+    basis, answers, order, taken = {} if basis is None else basis, visit.answers or {}, None, None
     for key, holds, reads in _rules().follow_ups:
+        if not _answered(reads, answers):
+            continue
+        order = order or _visit_order(visit)
         current = basis.get(key)
-        if _answered(reads, answers) and (current is None or order >= current["order"]):
-            basis[key] = {"due": holds(answers, categories or []), "order": order, "visit_id": visit.id}
-    return basis
+        if current is None or order >= current["order"]:
+            taken = taken or dict(basis)
+            taken[key] = {"due": holds(answers, categories or []), "order": order, "visit_id": visit.id}
+    return basis if taken is None else taken  # the same object when the visit decided nothing
 
 
 def follow_ups_from(basis: dict | None) -> list[str]:
@@ -148,7 +152,9 @@ def take_visit_follow_ups(child: Child, visit: Visit) -> list[str]:
         if batching.active() is not None:  # its visits are not all written yet: the op goes alone
             raise RuntimeError("a child's follow-ups are read again outside a run")
         return recompute_follow_ups(child)
-    return _keep_basis(child, basis_after(child.follow_up_basis, visit, child.categories))
+    kept = child.follow_up_basis
+    basis = basis_after(kept, visit, child.categories)
+    return [] if basis is kept else _keep_basis(child, basis)  # decided nothing: nothing changes
 
 
 def standing_basis(child: Child) -> dict:
@@ -169,7 +175,8 @@ def recompute_follow_ups(child: Child) -> list[str]:
 def _keep_basis(child: Child, basis: dict) -> list[str]:
     # The basis is bookkeeping derived from the visits, saved with the child; the edit people see,
     # audit and pull is of follow_ups.
-    child.follow_up_basis = basis
+    if basis is not child.follow_up_basis:
+        child.follow_up_basis = basis
     return assign(child, {"follow_ups": follow_ups_from(basis)})
 
 
