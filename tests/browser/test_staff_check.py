@@ -186,6 +186,7 @@ def test_a_staff_check_the_server_refuses_is_marked_on_the_venue(browser, live_s
     # Sent for a venue the server does not know.
     rejected = helpers.sync_refused(page, context, "staff_check", "employer_id")
     expect(rejected).to_contain_text("场所不存在或不在您的管辖范围内")
+    expect(rejected.locator("strong")).to_contain_text("从业人员查询「李四，测试a宾馆」")  # whom, and where
     expect(rejected).not_to_contain_text(ID_NUMBER)
     with live_server.app.app_context():
         assert db.session.scalars(select(StaffCheck)).all() == []
