@@ -65,13 +65,8 @@ def work_out_follow_ups() -> int:
                                                          Child.deleted_at.is_(None))))
     found: dict[str, dict] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        kids = {c.id: c for c in db.session.scalars(select(Child).where(Child.id.in_(chunk)))}
-        bases: dict[str, dict] = dict.fromkeys(chunk, {})
-        for visit in db.session.scalars(select(Visit).where(Visit.child_id.in_(chunk), *stands(Visit))
-                                        .order_by(Visit.counted_at, Visit.received_at)):
-            bases[visit.child_id] = risk.basis_after(bases[visit.child_id], visit,
-                                                     kids[visit.child_id].categories)
+        bases = risk.standing_bases(list(db.session.scalars(
+            select(Child).where(Child.id.in_(ids[start:start + 500])))))
         db.session.expunge_all()
         for child_id, basis in bases.items():
             if risk.follow_ups_from(basis):

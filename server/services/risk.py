@@ -157,19 +157,20 @@ def take_visit_follow_ups(child: Child, visit: Visit) -> list[str]:
     return [] if basis is kept else _keep_basis(child, basis)  # decided nothing: nothing changes
 
 
-def standing_basis(child: Child) -> dict:
-    """The follow-up basis of a child's standing visits, taken oldest first."""
-    basis: dict = {}
-    for visit in db.session.scalars(select(Visit).where(Visit.child_id == child.id, *stands(Visit))
+def standing_bases(children: list[Child]) -> dict[str, dict]:
+    """The follow-up basis of each child's standing visits, taken oldest first, by child id."""
+    categories = {c.id: c.categories for c in children}
+    bases: dict[str, dict] = dict.fromkeys(categories, {})
+    for visit in db.session.scalars(select(Visit).where(Visit.child_id.in_(categories), *stands(Visit))
                                     .order_by(Visit.counted_at, Visit.received_at)):
-        basis = basis_after(basis, visit, child.categories)
-    return basis
+        bases[visit.child_id] = basis_after(bases[visit.child_id], visit, categories[visit.child_id])
+    return bases
 
 
 def recompute_follow_ups(child: Child) -> list[str]:
     """Work the child's follow-ups out from all its standing visits (after a correction, a merge, a
     change of categories); return ["follow_ups"] if they changed."""
-    return _keep_basis(child, standing_basis(child))
+    return _keep_basis(child, standing_bases([child])[child.id])
 
 
 def _keep_basis(child: Child, basis: dict) -> list[str]:
@@ -188,7 +189,7 @@ def follow_up_catalogue() -> list[dict]:
 
 
 def follow_up_condition():
-    """The filter of children whose latest visit calls for a follow-up (a list holding any key)."""
+    """The filter of children whose visits call for a follow-up (a list holding any key)."""
     return Child.follow_ups.cast(String).like('%"%')
 
 

@@ -45,9 +45,7 @@ def test_a_ktvs_failures_read_as_the_ktv_checklist_words_them(browser, live_serv
     inspect_over_rest(live_server, ktv, [{"item": "no_minors_admitted", "result": "fail"},
                                          {"item": "minor_sign", "result": "fail"},
                                          {"item": "no_paid_companionship", "result": "pass"}])
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     page.evaluate(f"location.hash = '#/venue/{ktv}'")
     expect(page.get_by_test_id("inspection").locator(".meta").first).to_have_text(
         "不合格 2 项：未允许未成年人进入、显著位置设置未成年人禁入标志")
@@ -69,10 +67,8 @@ def test_rectifications_falling_due_are_on_the_to_do_until_a_reinspection_passes
         {"item": "patrol_visitors", "result": "fail"},  # due in 15 days: not yet on the to-do
         {"item": "ask_guardian", "result": "fail", "deadline": (day + timedelta(days=5)).isoformat()},
         {"item": "staff_trained", "result": "fail", "deadline": (day + timedelta(days=3)).isoformat()}])
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     problems = []
-    helpers.login(page, live_server.url, "inspector")
     open_today(page)
     due = page.locator("section[aria-labelledby=rectify-h]")
     expect(due.get_by_role("heading")).to_have_text("整改到期（2）")
@@ -150,9 +146,7 @@ def test_each_open_rectification_can_be_reinspected_from_the_venue(browser, live
     second = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "pass"},
                                                     {"item": "patrol_visitors", "result": "fail"}],
                                at=now - timedelta(days=2))
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     card = page.locator(f"li.venue[data-venue='{venue}']")
     expect(card.get_by_test_id("open-violations")).to_have_text("待整改 2（已逾期）")
@@ -188,9 +182,7 @@ def test_a_new_inspection_of_a_venue_with_open_items_points_to_the_reinspection(
     first = inspect_over_rest(live_server, live_server.ids.venues["a"],
                               [{"item": "verify_identity", "result": "fail"}],
                               at=datetime.now(TZ) - timedelta(days=3))
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     page.locator(f"li.venue[data-venue='{live_server.ids.venues['a']}'] a.item").click()
     expect(page.get_by_role("heading", name="检查 测试a宾馆")).to_be_visible()
@@ -210,10 +202,8 @@ def test_an_inspector_logs_the_days_joint_operation_offline_and_inspects_in_it(b
     operation on 我的场所 and its box on the inspection form, so a team out at night logged
     nothing and its inspections counted in no operation. Now 我的场所 › 联合执法行动 lists the
     operations and logs one, offline too; it syncs as any record."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     problems = []
-    helpers.login(page, live_server.url, "inspector")
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     expect(page.get_by_test_id("today-operation")).to_have_count(0)
     helpers.go_offline(context)
@@ -299,9 +289,7 @@ def test_an_inspections_photos_are_seen_on_the_venue_page(browser, live_server):
     sent = api.post(f"/api/inspections/{with_photo['id']}/photos", data=png(40, 30, seed=2),
                     headers={"Content-Type": "image/png"})
     assert sent.status_code == 201, sent.get_json()
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "head_a")
+    context, page = helpers.phone(browser, live_server.url, "head_a", installed=False)
     page.evaluate(f"location.hash = '#/venue/{venue}'")
     shown = page.locator(f"[data-inspection='{with_photo['id']}']")
     shown.get_by_role("button", name="查看照片").click()
@@ -328,9 +316,7 @@ def test_what_was_wrong_with_a_failed_item_is_read_on_the_venue_page(browser, li
     inspect_over_rest(live_server, venue, [
         {"item": "verify_identity", "result": "fail", "note": "两名未成年人入住未登记"},
         {"item": "patrol_visitors", "result": "fail"}, {"item": "ask_guardian", "result": "pass"}])
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "head_a")
+    context, page = helpers.phone(browser, live_server.url, "head_a", installed=False)
     page.evaluate(f"location.hash = '#/venue/{venue}'")
     expect(page.get_by_test_id("inspection").locator(".meta").first).to_have_text(
         "不合格 2 项：查验入住未成年人身份，并如实登记、报送信息（两名未成年人入住未登记）、"
@@ -344,9 +330,7 @@ def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser,
     the phone had no way to: now each inspection on the venue page has 发现未成年人."""
     venue = live_server.ids.venues["a"]
     inspection = inspect_over_rest(live_server, venue, [{"item": "verify_identity", "result": "fail"}])
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     page.evaluate(f"location.hash = '#/venue/{venue}'")
     page.get_by_test_id("inspection").get_by_role("link", name="发现未成年人").click()
     expect(page.get_by_role("heading", name="发现未成年人")).to_be_visible()
@@ -393,9 +377,7 @@ def test_a_venue_found_in_the_field_is_registered_offline_and_inspected(browser,
     """A venue the register lacked (a new 民宿, an unlicensed internet cafe) could be added over the
     API only: the team that found it could not inspect it at all. Now 我的场所 › 登记场所 adds one,
     offline too, at the phone's location; it syncs as any record and is inspected at once."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "inspector")
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     helpers.go_offline(context)
     page.get_by_role("link", name="登记场所").click()
@@ -441,9 +423,7 @@ def test_a_venue_found_in_the_field_is_registered_offline_and_inspected(browser,
 def test_a_venue_type_has_one_name_on_the_venue_list_and_the_ledger(browser, live_server):
     """我的场所 called a hotel 旅馆酒店 and the village head's 重点场所台账 beside it (and its Excel)
     旅馆: one kind of venue, two names."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "head_a")
+    context, page = helpers.phone(browser, live_server.url, "head_a", installed=False)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     expect(page.locator("li.venue .tag").first).to_have_text("旅馆酒店")
     page.evaluate("location.hash = '#/ledgers/venues'")
