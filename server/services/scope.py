@@ -117,12 +117,26 @@ def sees(user, model, record_id: str) -> bool:
     return find_scoped(user, model, record_id) is not None
 
 
+MERGED = "该儿童是重复登记，已被合并到另一条登记：请在保留的登记上查看和修改"
+
+
 def get_scoped(user, model, record_id: str, include_deleted: bool = False):
-    """Return one record in scope, or raise the 404 that out-of-scope records also get."""
+    """Return one record in scope, or raise the 404 that out-of-scope records also get (`gone`)."""
     record = find_scoped(user, model, record_id, include_deleted)
     if record is None:
-        raise not_found()
+        raise gone(user, model, record_id, MERGED)
     return record
+
+
+def gone(user, model, record_id: str, merged_says: str) -> ApiError:
+    """Return the refusal of a record not in scope: not found, or, for one in scope merged into the
+    record it duplicated (a merged record stays where it was), `merged_says`. Nothing more is said
+    of a record the user never could see."""
+    if hasattr(model, "merged_into_id"):
+        retired = find_scoped(user, model, record_id, include_deleted=True)
+        if retired is not None and merged(retired):
+            return ApiError(404, "merged", merged_says)
+    return not_found()
 
 
 def snapshot(user) -> dict:

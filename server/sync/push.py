@@ -22,7 +22,7 @@ from .pull import tombstone_floor
 
 log = logging.getLogger(__name__)
 LOCATION_FIELDS = {"lat": "location", "lon": "location", "accuracy_m": "location"}
-MERGED = "该儿童是重复登记，已被合并到另一条登记，此修改无法保存：请放弃这条修改，在保留的登记上重新修改"
+MERGED_EDIT = "该儿童是重复登记，已被合并到另一条登记，此修改无法保存：请放弃这条修改，在保留的登记上重新修改"
 
 
 @dataclass(frozen=True)
@@ -299,21 +299,14 @@ def _dispatch(actor, op: dict, ctx: SyncContext):
         return entity.create(actor, entity.create_schema().load(_create_data(op)), ctx)
     if entity.is_fact:
         raise ApiError(422, fields={"action": ["此类记录只能新增；更正请新建一条并注明理由"]})
-    record = scope.find_scoped(actor, entity.model, record_id) or _gone(actor, entity, record_id)
+    record = scope.find_scoped(actor, entity.model, record_id)
+    if record is None:
+        raise scope.gone(actor, entity.model, record_id, MERGED_EDIT)
     if op["action"] == "delete":
         return _delete(actor, entity, record, op.get("base_version"), ctx)
     changes = entity.update_schema().load(data, partial=True)
     _check_base(actor, entity, record, op.get("base_version"), _touched(entity, changes), ctx.device_id)
     return entity.update(actor, record_id, changes, ctx.device_id)
-
-
-def _gone(actor, entity, record_id: str):
-    """Refuse an edit of a record not in scope: as not found, or, one in scope merged into the record
-    it duplicated (a merged record stays where it was), as merged: the worker makes the edit there."""
-    retired = scope.find_scoped(actor, entity.model, record_id, include_deleted=True)
-    if retired is not None and scope.merged(retired):
-        raise ApiError(404, "merged", MERGED)
-    raise ApiError(404)
 
 
 def _touched(entity, data: dict) -> set[str]:

@@ -269,3 +269,25 @@ def test_an_edit_of_a_duplicate_merged_meanwhile_is_refused_saying_it_was_merged
         assert push_holding(worker_b, cursor, [edit]) == [("rejected", {"_op": [MERGED_EDIT]})]
     with app.app_context():
         assert (db.session.get(Child, twin).school, db.session.get(Child, other).school) == (None, None)
+
+
+MERGED_READ = "该儿童是重复登记，已被合并到另一条登记：请在保留的登记上查看和修改"
+
+
+def test_a_merged_duplicate_asked_for_at_the_desk_is_said_to_be_merged(app, town, login):
+    """A head who opens, edits or reveals the duplicate merged a moment ago (a link kept, another tab)
+    is told it was merged, as a phone's edit is, not 记录不存在; one who never could see it learns nothing."""
+    worker = login("worker_a", device_id=WORKER_PHONE)
+    twin = _twin(worker, _new_household(worker, town.grids["a1"]))
+    head = login("head_a", device_id=HEAD_PHONE)
+    _merge(head, twin, town.children["a1"])
+    answers = [head.get(f"/api/children/{twin}"),
+               head.patch(f"/api/children/{twin}", json={"school": "一小"}, headers={"If-Match": "1"}),
+               head.post(f"/api/children/{twin}/reveal", json={"field": "name", "reason": "核对重复登记"})]
+    assert [(a.status_code, a.get_json()["error"]["code"], a.get_json()["error"]["message"])
+            for a in answers] == [(404, "merged", MERGED_READ)] * 3
+    outsider = login("head_b", device_id="phone-head-b-0001")
+    answer = outsider.get(f"/api/children/{twin}")
+    assert (answer.status_code, answer.get_json()["error"]["code"]) == (404, "not_found")
+    with app.app_context():
+        assert db.session.get(Child, twin).school is None
