@@ -5,19 +5,19 @@ from flask import Flask
 
 from . import crypto, request_log
 from .config import load_config
+from .json_provider import IsoJSONProvider
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Build the app: settings, keys, extensions, blueprints, error handlers, commands."""
     app = Flask(__name__, static_folder=None)
+    app.json = IsoJSONProvider(app)
     # A URL with an empty segment (/api//households, /api/children//risk: an empty id) is a 404
     # in the envelope, not werkzeug's 308 to the merged URL: that answer bypasses the error
     # handlers with an English HTML page, and would send an empty id on to another resource.
     # Set before any rule is added: a rule takes the map's setting when it is bound.
     app.url_map.merge_slashes = False
     app.config.from_mapping(load_config(config_name, overrides))
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
     crypto.init_app(app)
     register_extensions(app)
     register_blueprints(app)

@@ -63,11 +63,6 @@ def report_tasks(actor, today: date) -> list[dict]:
     return [_report_item(p, today, owner) for p in candidates if not _submitted(p, **owner)]
 
 
-def _iso(value: date | None) -> str | None:
-    """A day or moment in a to-do's detail as the API writes dates (the JSON encoder would say 'Mon, …')."""
-    return value.isoformat() if value else None
-
-
 def _item(kind: str, title: str, entity: str, entity_id, village_id, due=None, overdue=False,
           detail: dict | None = None) -> dict:
     return {"kind": kind, "title": title, "due": due, "overdue": overdue, "entity": entity,
@@ -80,7 +75,7 @@ def venue_tasks(actor, today: date) -> list[dict]:
     if actor.role in ("inspector", "town_admin"):
         items += [_item("venue_stale", f"{v.name} {'超过90天未检查' if v.last_inspected_at else '尚未检查'}",
                         "venue", v.id, v.village_id,
-                        overdue=True, detail={"last_inspected_at": _iso(v.last_inspected_at)})
+                        overdue=True, detail={"last_inspected_at": v.last_inspected_at})
                   for v in enforcement.stale_venues(actor, today)]
     if actor.role == "town_admin" and enforcement.operation_missing(today):
         items.append(_item("operation_missing", f"{today:%Y-%m} 已过20日，本月尚未开展联合执法行动",
@@ -102,7 +97,7 @@ def staff_check_tasks(actor, today: date) -> list[dict]:
             StaffCheck.result == "record_found", casework.standing_check_condition())
             .order_by(StaffCheck.checked_on))
         items += [_item("staff_record_found", "从业查询发现违法犯罪记录，请处置", "staff_check", c.id,
-                        c.village_id, overdue=True, detail={"checked_on": _iso(c.checked_on)}) for c in found]
+                        c.village_id, overdue=True, detail={"checked_on": c.checked_on}) for c in found]
     return items
 
 
