@@ -145,7 +145,7 @@ class OperationCreateSchema(StrictSchema):
     """A joint operation."""
 
     id = Uuid(load_default=None)
-    date = Day(required=True)
+    date = Past(required=True)  # logged once carried out: one dated ahead would count as done
     lead_unit = Text(100, 1, required=True)
     units = fields.List(Text(100, 1), load_default=list)
     member_ids = fields.List(fields.String(), load_default=list)

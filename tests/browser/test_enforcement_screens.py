@@ -215,6 +215,12 @@ def test_an_inspector_logs_the_days_joint_operation_offline_and_inspects_in_it(b
     page.get_by_role("button", name="登记行动").click()
     expect(page.get_by_role("alert")).to_have_text("请填写牵头单位")
     page.get_by_label("牵头单位").fill("测试派出所")
+    # Logged once carried out (the server refuses a day ahead): the picker stops at today.
+    expect(page.get_by_label("行动日期")).to_have_attribute("max", today.isoformat())
+    page.get_by_label("行动日期").fill((today + timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="登记行动").click()
+    expect(page.get_by_role("alert")).to_have_text("行动日期不能晚于今天")
+    page.get_by_label("行动日期").fill(today.isoformat())
     page.get_by_label("参加单位").fill("测试市场监管所、测试民政办，测试派出所")
     page.get_by_label("行动内容").fill("夜查辖区宾馆、网吧")
     problems += helpers.check_screen(page, "enforce-operation-form")

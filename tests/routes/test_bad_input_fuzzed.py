@@ -1,7 +1,7 @@
 """Bad input a fuzz of every endpoint found: it must get the envelope's 4xx (never a 500, never a
 2xx that stores something invalid), with nothing written. "Today:" notes say what it did before."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -233,7 +233,10 @@ def test_plan_measures_and_operation_units_are_bounded(app, town, login):
     assert_error(worker.post("/api/plans", json=_plan(town, measures=far)), 422, "validation_error",
                  fields={"measures.0.due": ["日期应在 1900 至 2100 年之间"]})
     for body, fields in (
-            ({"date": "9999-12-31", "lead_unit": "派出所"}, {"date": ["日期应在 1900 至 2100 年之间"]}),
+            ({"date": "9999-12-31", "lead_unit": "派出所"}, {"date": ["日期应在 1900 年到今天之间"]}),
+            # An operation is logged once carried out: one dated ahead would count as this month's.
+            ({"date": (date.today() + timedelta(days=2)).isoformat(), "lead_unit": "派出所"},
+             {"date": ["日期应在 1900 年到今天之间"]}),
             ({"date": "2026-11-20", "lead_unit": "派出所", "units": ["  "]}, {"units.0": ["不能只有空白"]})):
         assert_error(inspector.post("/api/operations", json=body), 422, "validation_error", fields=fields)
     assert snapshot(app, TABLES) == before

@@ -20,7 +20,8 @@ function operationItem(op, venuesIn) {
 }
 
 function operationForm() {
-  const date = h('input', { type: 'date', name: 'date', required: true, value: today() });
+  // Logged once carried out: a day ahead would count as this month's operation done (the server refuses it).
+  const date = h('input', { type: 'date', name: 'date', required: true, value: today(), max: today() });
   const lead = h('input', { name: 'lead_unit', maxlength: '100', autocomplete: 'off' });
   const units = h('input', { name: 'units', maxlength: '1000', autocomplete: 'off' });
   const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '4000' });
@@ -31,7 +32,8 @@ function operationForm() {
   onSave(form, async () => {
     const leadUnit = lead.value.trim();
     const others = units.value.split(UNIT_SEPARATORS).map((u) => u.trim()).filter(Boolean);
-    error.textContent = !date.value ? '请选择行动日期' : !leadUnit ? '请填写牵头单位'
+    error.textContent = !date.value ? '请选择行动日期' : date.value > today() ? '行动日期不能晚于今天'
+      : !leadUnit ? '请填写牵头单位'
       : [leadUnit, ...others].some((u) => u.length > 100) ? '单位名称不能超过 100 个字' : '';
     if (error.textContent) return false;
     const me = state.get().user || {};
