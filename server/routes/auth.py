@@ -12,7 +12,7 @@ from ..schemas.auth import (
     SessionSchema,
 )
 from ..security import new_csrf_token
-from ..services import auth
+from ..services import auth, users
 from .common import actor, api_doc, device_id, json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -29,8 +29,7 @@ def login():
     auth.start_session(user, data.get("device_id"))
     user.device_id = data.get("device_id")
     login_user(user)
-    return SessionSchema().dump({"user": user, "csrf_token": new_csrf_token(),
-                                 "recovery_key_id": auth.recovery_key_id(data.get("device_id"))})
+    return _session(user, new_csrf_token(), data.get("device_id"))
 
 
 @bp.post("/logout")
@@ -49,9 +48,13 @@ def logout():
 @login_required
 def me():
     """Return the logged-in user and the CSRF token."""
-    token = session.get("csrf") or new_csrf_token()
-    return SessionSchema().dump({"user": actor(), "csrf_token": token,
-                                 "recovery_key_id": auth.recovery_key_id(device_id())})
+    return _session(actor(), session.get("csrf") or new_csrf_token(), device_id())
+
+
+def _session(user, csrf_token: str, device: str | None) -> dict:
+    user.unit_member_ids = sorted(users.unit_members(user.unit_id))
+    return SessionSchema().dump({"user": user, "csrf_token": csrf_token,
+                                 "recovery_key_id": auth.recovery_key_id(device)})
 
 
 @bp.post("/password")

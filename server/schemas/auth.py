@@ -51,10 +51,17 @@ class UserSchema(Schema):
                                    "grid_ids": user.grid_ids, "unit_id": user.unit_id})
 
 
+class SessionUserSchema(UserSchema):
+    """The user a session answer names, with what the phone needs of their unit."""
+
+    # Whose findings are the unit's to follow up (an inspector's rectifications), as the to-do has it.
+    unit_member_ids = fields.List(fields.String())
+
+
 class SessionSchema(Schema):
     """The answer of login and /me."""
 
-    user = fields.Nested(UserSchema)
+    user = fields.Nested(SessionUserSchema)
     csrf_token = fields.String()
     # Names the session device's recovery key (null: none yet): a phone whose wrapping was made
     # under another (a database restored from before it) makes it again.

@@ -5,8 +5,8 @@ from sqlalchemy import extract, select
 
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Child, Clue, Inspection, JointOperation, User, Venue, standing_ids, stands
-from . import clues, schedule, scope
+from ..models import Child, Clue, Inspection, JointOperation, Venue, standing_ids, stands
+from . import clues, schedule, scope, users
 from .writes import assign, new_record, save_record
 
 STALE_VENUE_DAYS = 90
@@ -150,17 +150,11 @@ def _rectified_in(chains: list[list[tuple[Inspection, dict]]]) -> set[tuple[str,
     return rectified
 
 
-def _unit_members(unit_id: str | None) -> set[str]:
-    if unit_id is None:
-        return set()
-    return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))
-
-
 def for_my_unit(actor, violations: list[dict]) -> list[dict]:
     """Keep the violations an inspector's or officer's own unit found (all for others)."""
     if actor.role not in ("inspector", "police"):
         return violations
-    members = _unit_members(actor.unit_id)
+    members = users.unit_members(actor.unit_id)
     return [v for v in violations if v["inspector_id"] in members]
 
 

@@ -15,6 +15,13 @@ USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
 USERNAME_RULE = "用户名为 3 到 64 位字母、数字或 _.-"
 
 
+def unit_members(unit_id: str | None) -> set[str]:
+    """Return the ids of every account of a unit, past members too: what they found stays the unit's."""
+    if unit_id is None:
+        return set()
+    return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))
+
+
 def display_names(ids) -> dict[str, str]:
     """Return the name each of these users is shown by (display name, else username), in one query
     that opens only the display names."""

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Clue, Inspection, JointOperation, Venue
+from server.models import Clue, Inspection, JointOperation, User, Venue
 
 from .. import factories
 from ..images import png
@@ -17,10 +17,11 @@ from .conftest import PHONE
 from .test_todo_screens import open_today
 
 
-def inspect_over_rest(server, venue_id: str, answers: list[dict], at: datetime | None = None) -> dict:
-    """The inspector records an inspection over REST; return its JSON."""
+def inspect_over_rest(server, venue_id: str, answers: list[dict], at: datetime | None = None,
+                      inspector: str = "inspector") -> dict:
+    """`inspector` records an inspection over REST; return its JSON."""
     api = factories.ApiClient(server.app.test_client())
-    api.login("inspector")
+    api.login(inspector)
     response = api.post("/api/inspections", json={
         "venue_id": venue_id, "inspected_at": (at or datetime.now(TZ)).isoformat(), "answers": answers})
     assert response.status_code == 201, response.get_json()
@@ -67,7 +68,20 @@ def test_rectifications_falling_due_are_on_the_to_do_until_a_reinspection_passes
         {"item": "patrol_visitors", "result": "fail"},  # due in 15 days: not yet on the to-do
         {"item": "ask_guardian", "result": "fail", "deadline": (day + timedelta(days=5)).isoformat()},
         {"item": "staff_trained", "result": "fail", "deadline": (day + timedelta(days=3)).isoformat()}])
+    # Another unit's finding is that unit's to follow up, as the server's to-do has it.
+    with live_server.app.app_context():
+        police_unit = db.session.get(User, live_server.ids.users["police"]).unit_id
+        factories.add_user(live_server.ids, "inspector_p", "inspector", db.session.get(
+            User, live_server.ids.users["inspector"]).town_id, unit_id=police_unit)
+        db.session.commit()
+    theirs = inspect_over_rest(live_server, venues["a"], [
+        {"item": "ask_guardian", "result": "fail", "deadline": (day + timedelta(days=1)).isoformat()}],
+        at=now - timedelta(days=9), inspector="inspector_p")
     context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
+    server_says = factories.ApiClient(live_server.app.test_client())
+    server_says.login("inspector")
+    assert sorted(t["entity_id"] for t in server_says.get("/api/tasks").get_json()["tasks"]
+                  if t["kind"] == "rectification") == sorted([old["id"], recent["id"], recent["id"]])
     problems = []
     open_today(page)
     due = page.locator("section[aria-labelledby=rectify-h]")
@@ -98,9 +112,14 @@ def test_rectifications_falling_due_are_on_the_to_do_until_a_reinspection_passes
     helpers.login(page, live_server.url, "head_a")
     open_today(page)
     due = page.locator("section[aria-labelledby=rectify-h]")
-    expect(due.get_by_role("heading")).to_have_text("整改到期（1）")
-    expect(due.locator("a")).to_have_attribute("href", f"#/venue/{venues['a']}")
+    # The head follows up every unit's findings in the village: the other unit's chain is listed too.
+    expect(due.get_by_role("heading")).to_have_text("整改到期（2）")
+    assert [a.get_attribute("href") for a in due.locator("a").all()] == [f"#/venue/{venues['a']}"] * 2
+    assert due.locator(".meta").all_inner_texts() == [
+        f"整改期限 {day - timedelta(days=3)}：查验入住未成年人身份，并如实登记、报送信息",
+        f"整改期限 {day + timedelta(days=1)}：询问监护人联系方式及同住人员身份关系"]
     head.close()
+    assert theirs["venue_id"] == venues["a"]
     assert problems == []
 
 

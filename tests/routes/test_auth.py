@@ -54,11 +54,26 @@ def test_login_and_me_return_the_user_and_csrf_token(app, town, client):
         "id": town.users["worker_a"], "username": "worker_a", "display_name": "测试worker_a",
         "role": "grid_worker", "active": True, "must_change_password": False,
         "scope": {"town_id": town_id, "village_id": town.villages["a"],
-                  "grid_ids": [town.grids["a1"]], "unit_id": None},
+                  "grid_ids": [town.grids["a1"]], "unit_id": None}, "unit_member_ids": [],
     }
     me = client.get("/api/auth/me")
     assert me.status_code == 200
     assert me.get_json() == body
+
+
+def test_an_inspectors_session_names_every_account_of_their_unit(app, town, client):
+    """The phone follows up the rectifications the inspector's unit found, as the server's to-do does."""
+    with app.app_context():
+        inspector = db.session.get(User, town.users["inspector"])
+        colleague = factories.add_user(town, "inspector_2", "inspector", inspector.town_id,
+                                       unit_id=inspector.unit_id)
+        factories.add_user(town, "inspector_3", "inspector", inspector.town_id,
+                           unit_id=db.session.get(User, town.users["police"]).unit_id)
+        db.session.commit()
+        expected = sorted([inspector.id, colleague.id])
+    body = _login(client, "inspector").get_json()
+    assert body["user"]["unit_member_ids"] == expected
+    assert client.get("/api/auth/me").get_json()["user"]["unit_member_ids"] == expected
 
 
 def test_me_when_logged_out_is_401(town, client):

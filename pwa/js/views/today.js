@@ -103,6 +103,16 @@ function dueTag(deadline, now) {
   return days < 0 ? '已逾期' : days === 0 ? '今天到期' : `${days} 天后到期`;
 }
 
+/** Whether an item's latest failing check is the caller's to follow up: for an inspector, what their
+ *  unit found (the server's to-do has it so; one saved here and not synced yet is theirs); for a head
+ *  or the town office, all. A session from before the server named the unit's members: all. */
+function ourFindings() {
+  const user = state.get().user || {};
+  if (role() !== 'inspector' || !Array.isArray(user.unit_member_ids)) return () => true;
+  const unit = new Set([user.id, ...user.unit_member_ids]);
+  return (inspection) => !inspection.inspector_id || unit.has(inspection.inspector_id);
+}
+
 /** Rectifications overdue or due within a week, from the inspections the phone holds (offline too),
  *  one entry a re-inspection chain, the earliest deadline first; each opens its re-inspection. */
 async function rectificationSection(now) {
@@ -110,8 +120,9 @@ async function rectificationSection(now) {
   const soon = addDays(now, RECTIFY_SOON_DAYS);
   const wordsOf = await checklistWords();
   const byDay = (a, b) => a.deadline.localeCompare(b.deadline);
+  const ours = ourFindings();
   const entries = store.all('venue').flatMap((v) => openChains(v.id).map((c) => ({ v, inspection: c.inspection,
-    items: c.items.filter((x) => x.deadline && x.deadline <= soon).sort(byDay) })))
+    items: c.items.filter((x) => x.deadline && x.deadline <= soon && ours(x.inspection)).sort(byDay) })))
     .filter((e) => e.items.length)
     .sort((a, b) => byDay(a.items[0], b.items[0]) || a.v.name.localeCompare(b.v.name, 'zh-CN'));
   if (!entries.length) return null;
