@@ -1,8 +1,15 @@
-"""Serve the offline app's static files from pwa/."""
+"""Serve the offline app's static files from pwa/ (its JavaScript without comments)."""
+import hashlib
+import io
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, send_from_directory
+from flask import Blueprint, send_file, send_from_directory
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
+from werkzeug.security import safe_join
+
+from ..js_comments import without_comments
 
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 bp = Blueprint("pwa", __name__)
@@ -27,7 +34,24 @@ def index():
 @bp.get("/<app_path:filename>")
 def static_file(filename: str):
     """Serve one file of the app (404 for anything outside pwa/)."""
-    response = send_from_directory(PWA_DIR, filename)
+    response = _script(filename) if filename.endswith(".js") else send_from_directory(PWA_DIR, filename)
     if filename == "sw.js":
         response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _script(filename: str):
+    path = safe_join(str(PWA_DIR), filename)
+    if path is None or not Path(path).is_file():
+        raise NotFound()
+    stat = Path(path).stat()
+    body, etag = _shipped(path, stat.st_mtime_ns, stat.st_size)
+    return send_file(io.BytesIO(body), mimetype="text/javascript", etag=etag, last_modified=stat.st_mtime,
+                     max_age=None)
+
+
+@lru_cache(maxsize=256)
+def _shipped(path: str, mtime_ns: int, size: int) -> tuple[bytes, str]:
+    """A script as phones get it, read again when the file changes (its time or size)."""
+    body = without_comments(Path(path).read_text(encoding="utf-8")).encode("utf-8")
+    return body, hashlib.sha256(body).hexdigest()[:32]

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.extensions import db
+from server.js_comments import without_comments
 from server.models import Visit
 
 from .. import factories
@@ -78,7 +79,7 @@ def test_unlocking_does_not_mix_an_unaccepted_release_into_the_installed_version
     page = context.new_page()
     helpers.login(page, live_server.url, "worker_a")
     helpers.wait_installed(page)
-    installed = (PWA / "js" / "ui.js").read_text(encoding="utf-8")
+    installed = without_comments((PWA / "js" / "ui.js").read_text(encoding="utf-8"))  # as served
     newer = installed + "\n// a newer release's ui.js\n"
     live_server.overrides["/js/ui.js"] = newer.encode()  # deployed; this phone has not taken it
     page.reload()
