@@ -190,3 +190,24 @@ def test_a_failed_item_is_named_by_the_checklist_of_its_venue_type(town, login):
         ("星光KTV", "未允许未成年人进入；显著位置设置未成年人禁入标志")]
     sheet = load_workbook(io.BytesIO(head.get("/api/ledgers/inspections?format=xlsx").data)).active
     assert list(sheet.iter_rows(values_only=True))[2][7] == "未允许未成年人进入；显著位置设置未成年人禁入标志"
+
+
+def test_the_venue_ledger_lists_venues_by_kind_as_the_campaign_names_them_then_village_and_name(town, login):
+    """The ledger ordered venues by their kind's English key (酒吧 before 旅馆酒店, KTV after 网吧) and
+    names by code point (10号 before 2号). Now by kind in the campaign's order (旅馆酒店, 电竞酒店,
+    点播影院, 网吧, 酒吧, KTV, 其他), then village, then name as people count (2号 before 10号)."""
+    admin = login("admin")
+    for village, kind, name in (("b", "ktv", "星光KTV"), ("a", "bar", "夜色酒吧"),
+                                ("a", "internet_cafe", "10号网吧"), ("a", "internet_cafe", "2号网吧"),
+                                ("b", "hotel", "测试b2宾馆"), ("a", "esports_hotel", "电竞之家"),
+                                ("a", "other", "棋牌室")):
+        made = admin.post("/api/venues", json={"village_id": town.villages[village], "type": kind,
+                                               "name": name})
+        assert made.status_code == 201, made.get_json()
+    rows = admin.get("/api/ledgers/venues").get_json()["rows"]
+    assert [(r["type"], r["village"], r["name"]) for r in rows] == [
+        ("旅馆酒店", "测试A村", "测试a宾馆"), ("旅馆酒店", "测试B村", "测试b2宾馆"),
+        ("旅馆酒店", "测试B村", "测试b宾馆"), ("电竞酒店", "测试A村", "电竞之家"),
+        ("网吧", "测试A村", "2号网吧"), ("网吧", "测试A村", "10号网吧"), ("酒吧", "测试A村", "夜色酒吧"),
+        ("KTV", "测试B村", "星光KTV"), ("其他", "测试A村", "棋牌室")]
+    assert [r["seq"] for r in rows] == list(range(1, 10))

@@ -4,9 +4,10 @@ from datetime import date
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Inspection, Venue, stands
+from ...models import VENUE_TYPES, Inspection, Venue, stands
 from .. import checklists, enforcement, schedule, scope
 from ..masking import mask_name, mask_phone
+from ..ordering import natural_key
 from ..users import display_names
 from . import base
 from .base import Column, Ledger
@@ -46,21 +47,31 @@ def _venue_row(seq: int, v: Venue, villages: dict, open_items: list[dict], mask:
             "open_items": len(open_items), "overdue_items": sum(1 for i in open_items if i["overdue"])}
 
 
+_KIND_ORDER = {kind: i for i, kind in enumerate(VENUE_TYPES)}
+
+
+def _venue_order(v: Venue, villages: dict) -> tuple:
+    """By kind in the campaign's order (旅馆酒店 first), then village, then name as people count."""
+    return (_KIND_ORDER.get(v.type, len(_KIND_ORDER)), natural_key(villages.get(v.village_id)),
+            natural_key(v.name), v.id)
+
+
 def build_venues_ledger(actor, args: dict, paged: bool = True, unmasked: bool = False) -> Ledger:
     """Build the venue ledger in the actor's scope, with open and overdue rectifications."""
     base.require_readable(actor, Venue)
     base.check_filters(args, FILTERS)
     today = schedule.local_today()
     query = base.place_where(scope.scoped_select(actor, Venue), Venue, args)
-    venues = [v for v in db.session.scalars(query.order_by(Venue.type, Venue.name, Venue.id))
-              if not args.get("q") or args["q"].strip() in v.name]
+    villages = base.village_names()
+    venues = sorted((v for v in db.session.scalars(query) if not args.get("q") or args["q"].strip() in v.name),
+                    key=lambda v: _venue_order(v, villages))
     open_items: dict[str, list[dict]] = {}
     for item in enforcement.open_violations(actor, today):
         open_items.setdefault(item["venue_id"], []).append(item)
     if args.get("overdue"):
         venues = [v for v in venues if any(i["overdue"] for i in open_items.get(v.id, []))]
     page, offset = _page(venues, args, paged)
-    villages, mask = base.village_names(), not unmasked
+    mask = not unmasked
     rows = [_venue_row(offset + i + 1, v, villages, open_items.get(v.id, []), mask)
             for i, v in enumerate(page)]
     return Ledger("venues", base.title_of(actor, "venues", args), VENUE_COLUMNS, rows, len(venues),
