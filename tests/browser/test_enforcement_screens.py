@@ -272,6 +272,33 @@ def test_an_inspector_logs_the_days_joint_operation_offline_and_inspects_in_it(b
             today, "测试派出所", ["测试派出所", "测试市场监管所", "测试民政办"],
             [live_server.ids.users["inspector"]], "夜查辖区宾馆、网吧")
         assert db.session.scalars(select(Inspection.operation_id)).one() == operation.id
+
+    # A unit put down wrongly is corrected on the phone, offline too, and syncs as an edit.
+    helpers.go_offline(context)
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name="联合执法行动").click()
+    row.get_by_role("link", name=f"修改 {today} 的行动").click()
+    expect(page.get_by_role("heading", name="修改联合执法行动", exact=True)).to_be_visible()
+    problems += helpers.check_screen(page, "enforce-operation-edit")
+    labels = ("行动日期", "牵头单位", "参加单位", "行动内容")
+    assert [page.get_by_label(label).input_value() for label in labels] == [
+        today.isoformat(), "测试派出所", "测试市场监管所、测试民政办", "夜查辖区宾馆、网吧"]
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#toast")).to_have_text("没有修改")
+    page.get_by_label("参加单位").fill("测试市场监管所、测试司法所")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#toast")).to_have_text("行动的修改已保存在本机，待同步")
+    expect(page.get_by_role("heading", name="联合执法行动", exact=True)).to_be_visible()
+    expect(row).to_contain_text("参加单位：测试市场监管所、测试司法所")
+    expect(row).to_contain_text("待同步")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    with live_server.app.app_context():
+        db.session.expire_all()
+        operation = db.session.scalars(select(JointOperation)).one()
+        assert (operation.version, operation.lead_unit, operation.units, operation.notes) == (
+            2, "测试派出所", ["测试派出所", "测试市场监管所", "测试司法所"], "夜查辖区宾馆、网吧")
     context.close()
     assert problems == []
 
