@@ -165,14 +165,17 @@ def age_out_command():
 @with_appcontext
 def recount_command():
     """Set each child's last visit and schedule, and each venue's last inspection, from the visits and
-    inspections that stand, where the stored one differs, and the follow-ups of each child stored
-    before they were kept (`make run` does it at each start)."""
+    inspections that stand, where the stored one differs, the follow-ups of each child stored
+    before they were kept, and every child's assessment once new risk rules are in force (`make run`
+    does it at each start)."""
     from .services import recount
 
     children, venues = recount.recount_last_visits(), recount.recount_last_inspections()
     follow_ups = recount.work_out_follow_ups()
+    reassessed = recount.assess_under_new_rules()
     click.echo(f"{children} children and {venues} venues recounted; "
-               f"follow-ups worked out for {follow_ups} children")
+               f"follow-ups worked out for {follow_ups} children; "
+               f"{reassessed} children changed under new risk rules")
 
 
 COMMANDS = (create_user_command, reset_password_command, demo_data_command, keys_group, audit_group,

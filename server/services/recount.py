@@ -9,7 +9,7 @@ differs from their facts, and sets each as an audited edit of the system's, so p
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import Child, Inspection, Venue, Visit
+from ..models import Child, Counter, Inspection, Venue, Visit
 from ..models.facts import stands
 from . import changes, inspections, risk
 from .writes import assign, save_record
@@ -85,6 +85,41 @@ def work_out_follow_ups() -> int:
         return True
 
     return _set_each(Child, list(found), set_found)
+
+
+RULES_APPLIED = "risk_rules"  # the counter row: the version of the risk rules children were assessed under
+RULES_CHUNK = 200
+
+
+def assess_under_new_rules() -> int:
+    """Once a new version of the risk rules is in force, assess every child again and work its
+    follow-ups out again from its standing visits: else a child kept the level and follow-ups of the
+    old rules until its next visit, up to a quarter away, in the ledgers, reports and to-do lists.
+    Each change is an audited edit of the system's, which phones pull; a child raised to high risk
+    gets a draft plan proposed. Return how many children changed (0 when the rules are those last
+    applied: the version is kept in the counter table). The first run only notes the version in
+    force: what is stored was assessed under it, or as it was entered (the demo town's levels)."""
+    version = risk.rules_version()
+    applied = db.session.get(Counter, RULES_APPLIED)
+    if applied is None or applied.value == version:
+        db.session.merge(Counter(name=RULES_APPLIED, value=version))
+        db.session.commit()
+        return 0
+    ids = list(db.session.scalars(select(Child.id).where(Child.deleted_at.is_(None)).order_by(Child.id)))
+    done = 0
+    for start in range(0, len(ids), RULES_CHUNK):
+        db.session.commit()
+        changes.lock_writers()  # a visit arriving meanwhile is seen, not overwritten
+        children = list(db.session.scalars(select(Child).where(Child.id.in_(ids[start:start + RULES_CHUNK]))
+                                           .execution_options(populate_existing=True)))
+        bases = risk.standing_bases(children)
+        for child in children:
+            before = child.version
+            risk.refresh_child(None, child, None, risk.keep_basis(child, bases[child.id]))
+            done += child.version != before
+    db.session.merge(Counter(name=RULES_APPLIED, value=version))
+    db.session.commit()
+    return done
 
 
 def recount_last_inspections() -> int:

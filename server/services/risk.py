@@ -154,7 +154,7 @@ def take_visit_follow_ups(child: Child, visit: Visit) -> list[str]:
         return recompute_follow_ups(child)
     kept = child.follow_up_basis
     basis = basis_after(kept, visit, child.categories)
-    return [] if basis is kept else _keep_basis(child, basis)  # decided nothing: nothing changes
+    return [] if basis is kept else keep_basis(child, basis)  # decided nothing: nothing changes
 
 
 def standing_bases(children: list[Child]) -> dict[str, dict]:
@@ -170,15 +170,21 @@ def standing_bases(children: list[Child]) -> dict[str, dict]:
 def recompute_follow_ups(child: Child) -> list[str]:
     """Work the child's follow-ups out from all its standing visits (after a correction, a merge, a
     change of categories); return ["follow_ups"] if they changed."""
-    return _keep_basis(child, standing_bases([child])[child.id])
+    return keep_basis(child, standing_bases([child])[child.id])
 
 
-def _keep_basis(child: Child, basis: dict) -> list[str]:
+def keep_basis(child: Child, basis: dict) -> list[str]:
+    """Keep `basis` as the child's and set its follow-ups from it; return ["follow_ups"] if they changed."""
     # The basis is bookkeeping derived from the visits, saved with the child; the edit people see,
     # audit and pull is of follow_ups.
     if basis is not child.follow_up_basis:
         child.follow_up_basis = basis
     return assign(child, {"follow_ups": follow_ups_from(basis)})
+
+
+def rules_version() -> int:
+    """The version of the risk rules in force (server/data/risk_rules.json)."""
+    return _rules().source["version"]
 
 
 def follow_up_catalogue() -> list[dict]:

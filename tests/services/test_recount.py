@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEvent, Child, Venue
-from server.services import plans, recount, schedule
+from server.services import plans, recount, risk_rules, schedule
 from server.services.audit import verify_chain
 
 from ..sync.test_push_pull_basics import pull_all
@@ -86,9 +86,10 @@ def test_the_recount_command_says_how_many_records_it_set(app, town, login):
         db.session.get(Venue, town.venues["a"]).last_inspected_at = None
         db.session.commit()
     runner = app.test_cli_runner()
-    said = "venues recounted; follow-ups worked out for 0 children\n"
-    assert runner.invoke(args=["recount"]).output == f"0 children and 1 {said}"
-    assert runner.invoke(args=["recount"]).output == f"0 children and 0 {said}"
+    said = "venues recounted; follow-ups worked out for 0 children;"
+    rules = "0 children changed under new risk rules\n"
+    assert runner.invoke(args=["recount"]).output == f"0 children and 1 {said} {rules}"
+    assert runner.invoke(args=["recount"]).output == f"0 children and 0 {said} {rules}"
 
 
 def test_a_plan_the_system_proposes_names_no_helper(app, town):
@@ -135,3 +136,40 @@ def test_children_stored_before_follow_ups_were_kept_get_them_from_their_latest_
     changes, _ = pull_all(worker, cursor)
     assert [(c["entity"], c["id"], c["data"]["follow_ups"]) for c in changes] == [
         ("child", visited, ["schedule_education"])]  # a2 is not in worker_a's grid
+
+
+def test_new_risk_rules_reach_every_child_at_the_next_start_not_at_its_next_visit(app, town, login,
+                                                                                 monkeypatch):
+    """A new version of the risk rules changed nothing for a child until a visit: one the old rules asked
+    to follow up kept the follow-up (and the level) into the ledgers and to-do lists for up to a quarter.
+    Now `flask recount` (every `make run`) assesses every child again once, as audited edits of the system's."""
+    worker = login("worker_a", device_id=DEVICE)
+    child_id = town.children["a1"]
+    post_visit(worker, child_id, "a1", {"prevention_education": False})
+    with app.app_context():
+        # The first run notes the rules in force: what is stored was assessed under them.
+        assert recount.assess_under_new_rules() == 0
+        child = db.session.get(Child, child_id)
+        version, level = child.version, child.risk_level
+        assert child.follow_ups == ["schedule_education"]
+        assert recount.assess_under_new_rules() == 0  # the same rules: nothing to do
+    _, cursor = pull_all(worker)
+
+    newer = risk_rules.load_rules()
+    newer["version"] += 1
+    newer["follow_ups"] = []  # the town stopped asking for it
+    monkeypatch.setattr(risk_rules, "rules", lambda: newer)
+    with app.app_context():
+        assert recount.assess_under_new_rules() == 3
+        # The test town's two other children were stored unassessed: assessed now, their level kept.
+        others = {c.id: (c.risk_assessed, c.risk_level) for c in db.session.scalars(select(Child))
+                  if c.id != child_id}
+        assert sorted(others.values()) == [("low", "low"), ("low", "low")], others
+        child = db.session.get(Child, child_id)
+        assert (child.follow_ups, child.version, child.risk_level) == ([], version + 1, level)
+        event = _last_event(child_id, "child.update")
+        assert (event.actor_id, event.detail) == (None, {"version": version + 1, "fields": ["follow_ups"]})
+        assert verify_chain()["ok"]
+        assert recount.assess_under_new_rules() == 0
+    changes, _ = pull_all(worker, cursor)
+    assert [(c["entity"], c["id"], c["data"]["follow_ups"]) for c in changes] == [("child", child_id, [])]
