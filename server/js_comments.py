@@ -11,7 +11,7 @@ import re
 # After one of these a `/` begins a regular expression; after anything else it divides.
 _REGEX_AFTER = set("(,=:[!&|?{};+-*%<>~^")
 _REGEX_KEYWORDS = frozenset({"return", "typeof", "instanceof", "in", "of", "new", "delete", "void",
-                             "throw", "case", "do", "else", "yield", "await"})
+                             "throw", "case", "do", "else", "yield", "await", "default"})
 _WORD = re.compile(r"[\w$]+")
 
 
@@ -47,7 +47,10 @@ def comment_spans(source: str) -> list[tuple[int, int]]:
             regex = not last or last in _REGEX_AFTER or last in _REGEX_KEYWORDS
             i, last = (_regex_end(source, i + 1), "/x/") if regex else (i + 1, "/")
         elif (word := _WORD.match(source, i)) is not None:
-            i, last = word.end(), word.group()
+            # A property (o.in) is a name whatever it spells.
+            i, last = word.end(), "a" if last == "." else word.group()
+        elif source.startswith(("++", "--"), i):
+            i, last = i + 2, "a"  # x++ / 2: a `/` after ++ or -- divides
         else:
             if braces and c in "{}":
                 braces[-1] += 1 if c == "{" else -1
@@ -115,8 +118,10 @@ def without_comments(source: str) -> str:
         if alone:
             out.append(source[at:line_start])
             at = min(line_end + 1, len(source))
-        elif source[end:line_end].strip():  # code follows on its line: a space keeps its tokens apart
-            out.append(source[at:start] + ("" if source[start - 1:start].isspace() else " "))
+        elif source[end:line_end].strip():  # code follows: a space keeps its tokens apart, a line break
+            # its statements (return /*\n*/ 1 returns nothing)
+            gap = "\n" if "\n" in source[start:end] else "" if source[start - 1:start].isspace() else " "
+            out.append(source[at:start] + gap)
             at = end
         else:
             out.append(source[at:start].rstrip(" \t"))

@@ -52,6 +52,11 @@ def _script(filename: str):
 
 @lru_cache(maxsize=256)
 def _shipped(path: str, mtime_ns: int, size: int) -> tuple[bytes, str]:
-    """A script as phones get it, read again when the file changes (its time or size)."""
-    body = without_comments(Path(path).read_text(encoding="utf-8")).encode("utf-8")
+    """A script as phones get it, read again when the file changes (its time or size). One the reader
+    cannot follow goes as written: a script that fails to load would stop the app's update."""
+    source = Path(path).read_text(encoding="utf-8")
+    try:
+        body = without_comments(source).encode("utf-8")
+    except ValueError:
+        body = source.encode("utf-8")
     return body, hashlib.sha256(body).hexdigest()[:32]

@@ -16,7 +16,8 @@ USERNAME_RULE = "用户名为 3 到 64 位字母、数字或 _.-"
 
 
 def unit_members(unit_id: str | None) -> set[str]:
-    """Return the ids of every account of a unit, past members too: what they found stays the unit's."""
+    """Return the ids of the accounts of a unit now, paused ones too (one moved to another unit takes
+    what they found with them)."""
     if unit_id is None:
         return set()
     return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))

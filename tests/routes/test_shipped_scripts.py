@@ -35,6 +35,18 @@ def test_only_comments_are_left_out_in_these_cases():
     ])
 
 
+@pytest.mark.parametrize("source, sent", [
+    ("const x = i++ / n; // half\n", "const x = i++ / n;\n"),  # after ++ or -- a `/` divides
+    ("const y = left-- / 2 + '/' + \"//kept\";\n", "const y = left-- / 2 + '/' + \"//kept\";\n"),
+    ("export default /'/; // quote\n", "export default /'/;\n"),
+    ("const z = o.in / 2; /* a property */\n", "const z = o.in / 2;\n"),
+    # A line break a statement ends at stays: return /*…*/ 1 returns nothing.
+    ("function f() { return /*\n*/ 1 }\n", "function f() { return \n 1 }\n"),
+])
+def test_what_reads_otherwise_as_a_regular_expression_or_joins_statements(source, sent):
+    assert without_comments(source) == sent
+
+
 @pytest.mark.parametrize("source", ["const a = 'open", "const a = `open", "/* open", "x = /open\n/"])
 def test_what_does_not_read_as_javascript_is_refused_not_cut(source):
     with pytest.raises(ValueError):
@@ -69,3 +81,15 @@ def test_a_script_is_served_without_comments_and_revalidated_by_its_etag(client)
     assert sw.get_data(as_text=True) == without_comments((PWA / "sw.js").read_text(encoding="utf-8"))
     for missing in ("/js/no-such.js", "/js/../../server/__init__.js"):
         assert client.get(missing).status_code == 404
+
+
+def test_a_script_the_reader_cannot_follow_is_sent_as_written(client, monkeypatch, tmp_path):
+    """A script that failed to load would stop the app's update on every phone: better its comments."""
+    from server.routes import pwa
+
+    (tmp_path / "js").mkdir()
+    odd = "const a = 'not closed\n// a comment\n"
+    (tmp_path / "js" / "odd.js").write_text(odd, encoding="utf-8")
+    monkeypatch.setattr(pwa, "PWA_DIR", tmp_path)
+    response = client.get("/js/odd.js")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, odd)

@@ -73,7 +73,8 @@ function group(g, reload) {
       // Refused as it stands (an open plan each, no longer alike): the group stays for the head to see why.
       // One merged already, or gone (merged by someone else meanwhile): the list has changed.
       if (!done && e.status !== 404) { out.textContent = errorText(e); button.disabled = false; return; }
-      toast(e.status === 404 ? `${errorText(e)}：这组登记可能已被他人合并，已刷新名单` : `已合并 ${done} 条；${errorText(e)}`);
+      toast(e.code === 'merged' ? '这组登记已被他人合并，已刷新名单'
+        : e.status === 404 ? `${errorText(e)}：这组登记可能已被他人合并，已刷新名单` : `已合并 ${done} 条；${errorText(e)}`);
     }
     if (done === others.length) toast(`已合并，保留 ${called(kept)}`);
     await reload();
