@@ -7,7 +7,7 @@ from sqlalchemy.orm import aliased
 from ..errors import ApiError, validation_error
 from ..extensions import db
 from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
-from . import audit, changes, plans, scope
+from . import audit, changes, plans, schedule, scope
 from .writes import assign, new_record, save_record
 
 STAFF_RECHECK_DAYS = 365
@@ -79,6 +79,7 @@ def create_operation(actor, data: dict, device_id: str | None = None) -> JointOp
     """Record a joint enforcement operation."""
     scope.require_write(actor, JointOperation, "修改此类记录")
     _check_members(actor, data.get("member_ids"))
+    _check_day(data)
     operation = new_record(JointOperation, data)
     assign(operation, data)
     save_record(actor, "joint_operation", operation, "create", sorted(data), device_id)
@@ -91,9 +92,17 @@ def update_operation(actor, operation_id: str, data: dict, device_id: str | None
     operation = scope.get_scoped(actor, JointOperation, operation_id)
     if "member_ids" in data:
         _check_members(actor, data["member_ids"])
+    _check_day(data)
     changed = assign(operation, data)
     save_record(actor, "joint_operation", operation, "update", changed, device_id)
     return operation
+
+
+def _check_day(data: dict) -> None:
+    # Logged once carried out, on the town's day: one dated tomorrow (the schema's Past allows today
+    # anywhere on earth) would count as the month's operation done a day early.
+    if data.get("date") is not None and data["date"] > schedule.local_today():
+        raise validation_error({"date": ["日期应在 1900 年到今天之间"]})
 
 
 def _employer_village(actor, data: dict) -> str | None:

@@ -237,6 +237,10 @@ def test_plan_measures_and_operation_units_are_bounded(app, town, login):
             # An operation is logged once carried out: one dated ahead would count as this month's.
             ({"date": (date.today() + timedelta(days=2)).isoformat(), "lead_unit": "派出所"},
              {"date": ["日期应在 1900 年到今天之间"]}),
+            # The town's tomorrow, though already today east of it (Past alone let it by from 18:00).
+            ({"date": (datetime.now(timezone(timedelta(hours=8))).date() + timedelta(days=1)).isoformat(),
+              "lead_unit": "派出所"},
+             {"date": ["日期应在 1900 年到今天之间"]}),
             ({"date": "2026-11-20", "lead_unit": "派出所", "units": ["  "]}, {"units.0": ["不能只有空白"]})):
         assert_error(inspector.post("/api/operations", json=body), 422, "validation_error", fields=fields)
     assert snapshot(app, TABLES) == before
