@@ -84,10 +84,10 @@ export function progressOf(planId) {
 }
 export const inspectionsOf = (venueId) => all('inspection').filter((i) => i.venue_id === venueId)
   .sort(byTimeNewest('inspected_at'));
-/** The staff checks of a venue's people, newest check first (one saved here and not synced yet, with
- *  no created_at, before the server's of the same day). */
-export const staffChecksOf = (venueId) => all('staff_check')
-  .filter((c) => c.employer_kind === 'venue' && c.employer_id === venueId)
+/** The staff checks of the people of a venue (or of a unit, `kind` 'unit'), newest check first (one
+ *  saved here and not synced yet, with no created_at, before the server's of the same day). */
+export const staffChecksOf = (employerId, kind = 'venue') => all('staff_check')
+  .filter((c) => c.employer_kind === kind && c.employer_id === employerId)
   .sort((a, b) => String(b.checked_on).localeCompare(String(a.checked_on))
     || String(b.created_at || '\uffff').localeCompare(String(a.created_at || '\uffff')));
 

@@ -243,3 +243,54 @@ def test_a_recheck_recorded_on_the_phone_takes_the_place_of_the_check_that_fell_
     expect(checks.nth(0).locator(".tag")).to_have_text(["无记录", "待同步"])
     expect(first.locator(".tag")).to_have_text(["无记录", "已复查"])
     context.close()
+
+
+def test_an_inspector_checks_their_own_units_staff_offline(browser, live_server):
+    """Staff of units in close contact with minors (a school's, a clinic's) are checked as venues' are,
+    but the phone had no screen for them: only the API took a unit's check. Now an inspector records
+    their own unit's from 我的场所 › 本单位从业人员查询, offline too; another unit's are not listed."""
+    with live_server.app.app_context():
+        from server.models import User
+
+        unit_id = db.session.get(User, live_server.ids.users["inspector"]).unit_id
+        police_unit = db.session.get(User, live_server.ids.users["police"]).unit_id
+    inspector = factories.ApiClient(live_server.app.test_client())
+    inspector.login("inspector")
+    today = datetime.now(SHANGHAI).date().isoformat()
+
+    def unit_check(unit: str, name: str, digits: str):
+        return inspector.post("/api/staff_checks", json={
+            "person_name": name, "id_number": factories.valid_id_number(digits), "employer_kind": "unit",
+            "employer_id": unit, "checked_on": today, "result": "clear"})
+
+    theirs = unit_check(police_unit, "李老师", "43069919800101002")
+    ours = unit_check(unit_id, "张医生", "43069919700101003")
+    assert theirs.status_code == 201, theirs.get_json()
+    assert ours.status_code == 201, ours.get_json()
+    context, page = helpers.phone(browser, live_server.url, "inspector")
+    helpers.go_offline(context)
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name="本单位从业人员查询").click()
+    expect(page.get_by_role("heading", name="本单位从业人员查询", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("staff-check").locator("strong")).to_have_text(["张医生"])  # not 李老师
+    page.get_by_role("link", name="记录从业人员查询").click()
+    expect(page.get_by_role("heading", name="记录本单位从业人员查询")).to_be_visible()
+    fill_check(page, NAME, ID_NUMBER, "有违法犯罪记录")
+    problems = helpers.check_screen(page, "staff-unit-form")
+    page.get_by_role("button", name="保存查询").click()
+    expect(page.locator("#toast")).to_have_text("从业人员查询已保存在本机，待同步")
+    expect(page.get_by_role("heading", name="本单位从业人员查询", exact=True)).to_be_visible()
+    check = page.get_by_test_id("staff-check").first
+    expect(page.get_by_test_id("staff-check").locator("strong")).to_have_text([NAME, "张医生"])
+    expect(check.locator(".tag")).to_have_text(["有违法犯罪记录", "待同步"])
+    expect(check.get_by_text(f"身份证号 {MASKED}")).to_be_visible()
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    with live_server.app.app_context():
+        stored = db.session.scalars(select(StaffCheck).where(StaffCheck.employer_id == unit_id,
+                                                             StaffCheck.id != ours.get_json()["id"])).one()
+        assert (stored.person_name, stored.id_number, stored.employer_kind, stored.result) == (
+            NAME, ID_NUMBER, "unit", "record_found")
+    context.close()
+    assert problems == []

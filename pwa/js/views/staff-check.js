@@ -1,10 +1,11 @@
-// Record a record check (从业人员查询) of someone who works at a venue, offline like any record: the
-// outbox sends it. The phone keeps the ID number masked as the server shows it; the op alone holds it whole.
+// Record a record check (从业人员查询) of someone who works at a venue, or in the inspector's own unit (a
+// school's, a clinic's staff), offline like any record: the outbox sends it. The phone keeps the ID
+// number masked as the server shows it; the op alone holds it whole.
 import { h, field, page, radios, addDays, moveOn, onSave, showProblems, toast, today } from '../ui.js';
 import * as store from '../store.js';
 import { birthDateProblem, idNumberProblem, maskIdNumber, plain } from '../checks.js';
 import { STAFF_RESULT } from '../i18n/zh-CN.js';
-import { mayCheckStaff } from './venue.js';
+import { mayCheckStaff, myUnit, staffSection } from './venue.js';
 
 // casework.STAFF_RECHECK_DAYS: the server's next check when none is given, offered here to change.
 const RECHECK_DAYS = 365;
@@ -34,7 +35,8 @@ function followCheckDate(checked, due) {
   });
 }
 
-function staffForm(v) {
+/** The form for a check of someone employed by `employer` ({kind, id}); saved, it goes to `back`. */
+function staffForm(employer, back) {
   const day = today();
   const checked = h('input', { name: 'checked_on', type: 'date', max: day, value: day, required: true });
   const due = h('input', { name: 'next_due', type: 'date', value: addDays(day, RECHECK_DAYS) });
@@ -55,17 +57,30 @@ function staffForm(v) {
     if (showProblems(form, problems(f))) { error.textContent = FIX_FIELDS; return false; }
     if (!result) { error.textContent = '请选择查询结果'; return false; }
     const idNumber = plain(f.id_number.value).toUpperCase();
-    const data = { person_name: f.person_name.value.trim(), id_number: idNumber, employer_kind: 'venue',
-      employer_id: v.id, checked_on: f.checked_on.value, result: result.value, next_due: f.next_due.value || null };
+    const data = { person_name: f.person_name.value.trim(), id_number: idNumber, employer_kind: employer.kind,
+      employer_id: employer.id, checked_on: f.checked_on.value, result: result.value, next_due: f.next_due.value || null };
     await store.create('staff_check', data, [], [], form, { ...data, id_number: maskIdNumber(idNumber) });
     toast('从业人员查询已保存在本机，待同步');
-    moveOn(form, `#/venue/${v.id}`);
+    moveOn(form, back);
   });
   return form;
 }
 
-/** `#/staff/{venue}`: a new staff check of someone working at the venue. */
-export async function render(venueId) {
+/** `#/staff/unit`: the checks of the inspector's own unit's staff; `#/staff/unit/new` records one. */
+function unitPage(adding) {
+  const unit = myUnit();
+  if (!unit) return page('本单位从业人员查询', h('p', { class: 'banner warn' }, '本单位从业人员查询由所属单位的联合执法队员记录。'));
+  if (adding) {
+    return page('记录本单位从业人员查询', h('p', { class: 'meta' }, '记录对本单位从业人员的违法犯罪记录查询结果。'),
+      staffForm({ kind: 'unit', id: unit }, '#/staff/unit'));
+  }
+  return page('本单位从业人员查询', h('p', { class: 'meta' }, '本单位（如学校、卫生院）与未成年人密切接触的从业人员的查询记录。'),
+    staffSection(unit, 'unit'));
+}
+
+/** `#/staff/{venue}`: a new staff check of someone working at the venue; `#/staff/unit`: the own unit's. */
+export async function render(venueId, sub) {
+  if (venueId === 'unit') return unitPage(sub === 'new');
   const v = store.one('venue', venueId);
   if (!v) return page('未找到', h('p', {}, '这个场所不在本机数据中。'), h('a', { href: '#/venues' }, '返回场所列表'));
   if (!mayCheckStaff()) {
@@ -73,5 +88,5 @@ export async function render(venueId) {
       h('p', {}, h('a', { class: 'btn link', href: `#/venue/${venueId}` }, '返回场所')));
   }
   return page(`从业人员查询 ${v.name}`, h('p', { class: 'meta' }, '记录对该场所从业人员的违法犯罪记录查询结果。'),
-    staffForm(v));
+    staffForm({ kind: 'venue', id: v.id }, `#/venue/${v.id}`));
 }

@@ -16,6 +16,11 @@ export const mayInspect = () => INSPECTING_ROLES.includes((state.get().user || {
 // Who records staff checks (scope.WRITE_ROLES on the server).
 const STAFF_CHECKING_ROLES = ['inspector', 'village_head', 'town_admin'];
 export const mayCheckStaff = () => STAFF_CHECKING_ROLES.includes((state.get().user || {}).role);
+/** The unit whose own staff an inspector checks (a school's, a clinic's), or null. */
+export const myUnit = () => {
+  const user = state.get().user || {};
+  return user.role === 'inspector' ? (user.scope || {}).unit_id || null : null;
+};
 
 /** `wordsOf(inspection, venue)`: the labels of the checklist the inspection answered, by item key
  *  (one not synced yet answered its venue type's). Keys shared by several checklists (minor_sign)
@@ -91,8 +96,9 @@ function staffCheckItem(c, rechecked) {
     h('span', { class: 'meta' }, `查询日期 ${c.checked_on} · 下次查询 ${c.next_due || '查询日期后一年'}`));
 }
 
-function staffSection(id) {
-  const checks = store.staffChecksOf(id);
+/** The staff checks of venue `id` (or, `kind` 'unit', of the user's own unit), with the way to record one. */
+export function staffSection(id, kind = 'venue') {
+  const checks = store.staffChecksOf(id, kind);
   // Newest first: a check of a person (by name and ID number, masked as the phone holds it) already
   // met is an earlier one, which the newer took the place of (casework.standing_check_condition).
   const seen = new Set();
@@ -104,7 +110,8 @@ function staffSection(id) {
   }).map((c) => c.id));
   return h('section', { 'aria-labelledby': 'staff-h', 'data-testid': 'staff-checks' },
     h('h2', { id: 'staff-h' }, `从业人员查询（${checks.length}）`),
-    mayCheckStaff() ? h('p', {}, h('a', { class: 'btn', href: `#/staff/${id}` }, '记录从业人员查询')) : null,
+    mayCheckStaff() ? h('p', {}, h('a', { class: 'btn', href: kind === 'unit' ? '#/staff/unit/new' : `#/staff/${id}` },
+      '记录从业人员查询')) : null,
     checks.length ? h('ul', { class: 'list' }, checks.map((c) => staffCheckItem(c, rechecked.has(c.id))))
       : h('p', {}, '暂无从业人员查询记录。'));
 }

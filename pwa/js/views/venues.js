@@ -6,7 +6,7 @@ import * as store from '../store.js';
 import * as state from '../state.js';
 import { openChains, openViolations } from '../violations.js';
 import { distanceM, distanceText } from './today.js';
-import { mayInspect } from './venue.js';
+import { mayInspect, myUnit } from './venue.js';
 import { T, VENUE_TYPE } from '../i18n/zh-CN.js';
 
 // Who adds venues to the register (the server refuses the police's).
@@ -92,7 +92,8 @@ function build() {
   const amended = store.amendedIds('inspection');
   return page(T.venues, op ? operationCard(op) : null,
     mayRegister() ? h('p', { class: 'row' }, mayInspect() ? h('a', { class: 'btn', href: '#/operations' }, '联合执法行动') : null,
-      h('a', { class: 'btn', href: '#/venue-add' }, '登记场所')) : null,
+      h('a', { class: 'btn', href: '#/venue-add' }, '登记场所'),
+      myUnit() ? h('a', { class: 'btn', href: '#/staff/unit' }, '本单位从业人员查询') : null) : null,
     venues.length ? h('section', { 'aria-labelledby': 'venues-h' },
       h('h2', { id: 'venues-h' }, venues.some((x) => x.d !== null) ? '场所（由近到远）' : '场所（按名称）'),
       h('ul', { class: 'list' }, venues.map(({ v, d }) => venueItem(v, d, amended)))) : h('p', {}, '暂无场所。'));
