@@ -39,8 +39,7 @@ const answered = (asked, answers) => !asked.length
 /** What child `c`'s visits call for, as `{key, detail, unit}` (risk.basis_after): for each follow-up,
  *  the latest standing visit the phone holds that answered what it reads decides, synced or saved
  *  here and not synced yet; with none, the server's word (the child's follow_ups). */
-function followUpsOf(c, rules) {
-  const amended = store.amendedIds('visit');
+function followUpsOf(c, rules, amended) {
   const visits = store.counted('visit', store.visitsOf(c.id)).filter((v) => !amended.has(v.id));
   const server = c.follow_ups || [];
   const due = rules.filter((f) => {
@@ -54,15 +53,17 @@ function followUpsOf(c, rules) {
 
 /** Whether the worker marked child `c`'s latest standing visit 需要跟进 (the visit's follow_up): a
  *  reminder of their own, until a later visit leaves it unmarked. */
-export function markedForFollowUp(c) {
-  const amended = store.amendedIds('visit');
+export function markedForFollowUp(c, amended = store.amendedIds('visit')) {
   const latest = store.counted('visit', store.visitsOf(c.id)).find((v) => !amended.has(v.id));
   return Boolean(latest && latest.follow_up);
 }
 
-/** All that waits to be done for child `c`, in words: what its visits call for, and a visit marked 需要跟进. */
-export function toDoFor(c, rules) {
-  return [...followUpsOf(c, rules).map(followUpText), ...(markedForFollowUp(c) ? ['走访时标记需要跟进'] : [])];
+/** All that waits to be done for child `c`, in words: what its visits call for, and a visit marked
+ *  需要跟进. `amended`: store.amendedIds('visit'), read once for a list of children (it reads every
+ *  visit: once a child, 今日待办 took a third of a second to draw on unlocking 300 children). */
+export function toDoFor(c, rules, amended = store.amendedIds('visit')) {
+  return [...followUpsOf(c, rules, amended).map(followUpText),
+    ...(markedForFollowUp(c, amended) ? ['走访时标记需要跟进'] : [])];
 }
 
 /** A follow-up in words: what to do, and who does it. */

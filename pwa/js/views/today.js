@@ -89,8 +89,10 @@ async function unreportedSection(todo) {
  *  visit the worker marked 需要跟进, from the local store, offline too: each stands until a visit
  *  finds it done. */
 function followUpSection(kids, rules) {
-  const wanting = kids.filter((c) => toDoFor(c, rules).length);
-  return childSection('follow-up-h', '待落实事项', wanting, (c) => toDoFor(c, rules).join('；'),
+  const amended = store.amendedIds('visit');
+  const toDo = new Map(kids.map((c) => [c, toDoFor(c, rules, amended)]));
+  const wanting = kids.filter((c) => toDo.get(c).length);
+  return childSection('follow-up-h', '待落实事项', wanting, (c) => toDo.get(c).join('；'),
     h('a', { class: 'btn link', href: '#/ledgers/children/follow_up' }, '在台账中查看全部有待落实事项的儿童'), 'follow-up');
 }
 
