@@ -1,6 +1,7 @@
 """Serve the offline app's static files from pwa/ (its JavaScript without comments)."""
 import hashlib
 import io
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from werkzeug.security import safe_join
 
 from ..js_comments import without_comments
 
+log = logging.getLogger(__name__)
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 bp = Blueprint("pwa", __name__)
 
@@ -57,6 +59,7 @@ def _shipped(path: str, mtime_ns: int, size: int) -> tuple[bytes, str]:
     source = Path(path).read_text(encoding="utf-8")
     try:
         body = without_comments(source).encode("utf-8")
-    except ValueError:
+    except ValueError as err:
+        log.warning("sending %s with its comments: %s", Path(path).name, err)
         body = source.encode("utf-8")
     return body, hashlib.sha256(body).hexdigest()[:32]

@@ -110,7 +110,9 @@ def assess_under_new_rules() -> int:
     for start in range(0, len(ids), RULES_CHUNK):
         db.session.commit()
         changes.lock_writers()  # a visit arriving meanwhile is seen, not overwritten
-        children = list(db.session.scalars(select(Child).where(Child.id.in_(ids[start:start + RULES_CHUNK]))
+        # Read again under the lock: one merged or deleted since the ids were read is left be.
+        children = list(db.session.scalars(select(Child).where(Child.id.in_(ids[start:start + RULES_CHUNK]),
+                                                               Child.deleted_at.is_(None))
                                            .execution_options(populate_existing=True)))
         bases = risk.standing_bases(children)
         for child in children:

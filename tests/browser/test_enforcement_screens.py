@@ -482,3 +482,28 @@ def test_a_venue_type_has_one_name_on_the_venue_list_and_the_ledger(browser, liv
     card = page.get_by_test_id("ledger-cards").locator("li").first
     expect(card.locator("dd").first).to_have_text("旅馆酒店")
     context.close()
+
+
+def test_an_operation_logged_elsewhere_is_not_changed_by_saving_it_untouched(browser, live_server):
+    """The form lists the units but the lead; saved untouched it rebuilt the list as [lead, …] and split
+    a name holding a space, so an operation whose stored list was otherwise (made at the desk, the
+    demo town's) got an edit nobody made. Units stay as stored unless the worker changes them."""
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    made = admin.post("/api/operations", json={"date": datetime.now(TZ).date().isoformat(),
+                                               "lead_unit": "测试镇平安办", "units": ["测试 民政办", "派出所"]})
+    assert made.status_code == 201, made.get_json()
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name="联合执法行动").click()
+    page.get_by_test_id("operation").get_by_role("link", name=re.compile("^修改")).click()
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#toast")).to_have_text("没有修改")
+    page.get_by_label("行动内容").fill("夜查")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#toast")).to_have_text("行动的修改已保存在本机，待同步")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    stored = admin.get(f"/api/operations/{made.get_json()['id']}").get_json()
+    assert (stored["version"], stored["units"], stored["notes"]) == (2, ["测试 民政办", "派出所"], "夜查")
+    context.close()

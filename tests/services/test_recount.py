@@ -173,3 +173,32 @@ def test_new_risk_rules_reach_every_child_at_the_next_start_not_at_its_next_visi
         assert recount.assess_under_new_rules() == 0
     changes, _ = pull_all(worker, cursor)
     assert [(c["entity"], c["id"], c["data"]["follow_ups"]) for c in changes] == [("child", child_id, [])]
+
+
+def test_a_child_merged_while_new_rules_are_applied_is_left_as_it_was(app, town, monkeypatch):
+    """The ids are read first; a merge (or delete) committed before the child's chunk is taken under the
+    writers' lock retires it: it gets no edit, and no plan is proposed for it."""
+    from server.services import changes
+
+    newer = risk_rules.load_rules()
+    with app.app_context():
+        assert recount.assess_under_new_rules() == 0  # notes the version in force
+    newer["version"] += 1
+    monkeypatch.setattr(risk_rules, "rules", lambda: newer)
+    take_lock = changes.lock_writers
+
+    def merged_meanwhile():
+        child = db.session.get(Child, town.children["a2"])
+        child.deleted_at, child.risk_assessed = datetime.now(UTC), None
+        db.session.commit()
+        take_lock()
+
+    monkeypatch.setattr(changes, "lock_writers", merged_meanwhile)
+    with app.app_context():
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity_id == town.children["a2"]))
+        recount.assess_under_new_rules()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity_id == town.children["a2"])) == events
+        assert db.session.get(Child, town.children["a2"]).risk_assessed is None
+        assert db.session.get(Child, town.children["a1"]).risk_assessed is not None

@@ -42,7 +42,9 @@ function operationForm(op = null) {
       : !leadUnit ? '请填写牵头单位'
         : [leadUnit, ...listed].some((u) => u.length > 100) ? '单位名称不能超过 100 个字' : '';
     if (error.textContent) return false;
-    const data = { date: date.value, lead_unit: leadUnit, units: [...new Set([leadUnit, ...listed])],
+    // Units as stored unless the worker changed them: an API's list may lack the lead or hold spaces.
+    const kept = op && units.value === others && leadUnit === op.lead_unit;
+    const data = { date: date.value, lead_unit: leadUnit, units: kept ? op.units : [...new Set([leadUnit, ...listed])],
       notes: notes.value.trim() || null };
     if (op) {
       const saved = await store.update('joint_operation', op.id, data, form);
