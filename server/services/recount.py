@@ -97,8 +97,9 @@ def assess_under_new_rules() -> int:
     old rules until its next visit, up to a quarter away, in the ledgers, reports and to-do lists.
     Each change is an audited edit of the system's, which phones pull; a child raised to high risk
     gets a draft plan proposed. Return how many children changed (0 when the rules are those last
-    applied: the version is kept in the counter table). The first run only notes the version in
-    force: what is stored was assessed under it, or as it was entered (the demo town's levels)."""
+    applied: the version is kept in the counter table, 1 from migration 0021, the version every
+    database before it was assessed under; a database without the row has the version in force
+    noted, as what it stores was assessed under it)."""
     version = risk.rules_version()
     applied = db.session.get(Counter, RULES_APPLIED)
     if applied is None or applied.value == version:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import AuditEvent, Child, Venue
-from server.services import plans, recount, risk_rules, schedule
+from server.models import AuditEvent, Child, Counter, Venue
+from server.services import plans, recount, risk, risk_rules, schedule
 from server.services.audit import verify_chain
 
 from ..sync.test_push_pull_basics import pull_all
@@ -147,7 +147,8 @@ def test_new_risk_rules_reach_every_child_at_the_next_start_not_at_its_next_visi
     child_id = town.children["a1"]
     post_visit(worker, child_id, "a1", {"prevention_education": False})
     with app.app_context():
-        # The first run notes the rules in force: what is stored was assessed under them.
+        # Migration 0021 says the stored children were assessed under version 1, the rules in force.
+        assert db.session.get(Counter, recount.RULES_APPLIED).value == risk.rules_version() == 1
         assert recount.assess_under_new_rules() == 0
         child = db.session.get(Child, child_id)
         version, level = child.version, child.risk_level
@@ -182,7 +183,7 @@ def test_a_child_merged_while_new_rules_are_applied_is_left_as_it_was(app, town,
 
     newer = risk_rules.load_rules()
     with app.app_context():
-        assert recount.assess_under_new_rules() == 0  # notes the version in force
+        assert recount.assess_under_new_rules() == 0  # the version in force (migration 0021)
     newer["version"] += 1
     monkeypatch.setattr(risk_rules, "rules", lambda: newer)
     take_lock = changes.lock_writers
