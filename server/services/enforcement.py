@@ -151,10 +151,11 @@ def _rectified_in(chains: list[list[tuple[Inspection, dict]]]) -> set[tuple[str,
 
 
 def for_my_unit(actor, violations: list[dict]) -> list[dict]:
-    """Keep the violations an inspector's or officer's own unit found (all for others)."""
+    """Keep the violations an inspector's or officer's own unit found, or they themselves (one with no
+    unit follows up their own); all for others."""
     if actor.role not in ("inspector", "police"):
         return violations
-    members = users.unit_members(actor.unit_id)
+    members = users.unit_members(actor.unit_id) | {actor.id}
     return [v for v in violations if v["inspector_id"] in members]
 
 

@@ -676,3 +676,22 @@ def test_the_dates_in_enforcement_to_dos_are_iso_8601(town, login):
     assert details == {("venue_stale", town.venues["a"]): {"last_inspected_at": at.isoformat()},
                        ("venue_stale", town.venues["b"]): {"last_inspected_at": None},
                        ("staff_record_found", check["id"]): {"checked_on": "2025-12-20"}}
+
+
+def test_an_inspector_with_no_unit_follows_up_their_own_findings(app, town, login):
+    """Rectifications go to the unit that found them; an inspector's account with no unit had none at
+    all on its to-do, though the phone listed its own findings. Their own findings are theirs."""
+    with app.app_context():
+        from ..factories import add_user
+
+        add_user(town, "inspector_x", "inspector", db.session.get(User, town.users["inspector"]).town_id)
+        db.session.commit()
+    lone = login("inspector_x")
+    found = inspect(lone, town.venues["a"], [{"item": "verify_identity", "result": "fail"}],
+                    at=NOW - timedelta(days=20))
+    inspect(login("inspector"), town.venues["b"], [{"item": "verify_identity", "result": "fail"}],
+            at=NOW - timedelta(days=20))
+    tasks = lone.get("/api/tasks").get_json()["tasks"]
+    assert [(t["entity_id"], t["detail"]["item"]) for t in tasks if t["kind"] == "rectification"] == [
+        (found["id"], "verify_identity")]
+    assert lone.get("/api/auth/me").get_json()["user"]["unit_member_ids"] == []

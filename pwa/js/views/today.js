@@ -106,8 +106,9 @@ function dueTag(deadline, now) {
 }
 
 /** Whether an item's latest failing check is the caller's to follow up: for an inspector, what their
- *  unit found (the server's to-do has it so; one saved here and not synced yet is theirs); for a head
- *  or the town office, all. A session from before the server named the unit's members: all. */
+ *  unit found, or they themselves (the server's to-do has it so; one saved here and not synced yet is
+ *  theirs); for a head or the town office, all. A session from before the server named the unit's
+ *  members: all. */
 function ourFindings() {
   const user = state.get().user || {};
   if (role() !== 'inspector' || !Array.isArray(user.unit_member_ids)) return () => true;
