@@ -53,6 +53,7 @@ def me():
 
 def _session(user, csrf_token: str, device: str | None) -> dict:
     user.unit_member_ids = sorted(users.unit_members(user.unit_id))
+    user.unit_name = users.unit_name(user.unit_id)
     return SessionSchema().dump({"user": user, "csrf_token": csrf_token,
                                  "recovery_key_id": auth.recovery_key_id(device)})
 

@@ -56,6 +56,7 @@ class SessionUserSchema(UserSchema):
 
     # Whose findings are the unit's to follow up (an inspector's rectifications), as the to-do has it.
     unit_member_ids = fields.List(fields.String())
+    unit_name = fields.String(allow_none=True)  # the unit whose own staff an inspector checks
 
 
 class SessionSchema(Schema):

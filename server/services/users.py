@@ -23,6 +23,12 @@ def unit_members(unit_id: str | None) -> set[str]:
     return set(db.session.scalars(select(User.id).where(User.unit_id == unit_id)))
 
 
+def unit_name(unit_id: str | None) -> str | None:
+    """Return a unit's name (a school's, the police station's), or None for no unit."""
+    unit = db.session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.name if unit is not None else None
+
+
 def display_names(ids) -> dict[str, str]:
     """Return the name each of these users is shown by (display name, else username), in one query
     that opens only the display names."""

@@ -272,6 +272,7 @@ def test_an_inspector_checks_their_own_units_staff_offline(browser, live_server)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     page.get_by_role("link", name="本单位从业人员查询").click()
     expect(page.get_by_role("heading", name="本单位从业人员查询", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("unit-name")).to_have_text("测试市场监管所与未成年人密切接触的从业人员（如教职工、医护人员）的查询记录。")
     expect(page.get_by_test_id("staff-check").locator("strong")).to_have_text(["张医生"])  # not 李老师
     page.get_by_role("link", name="记录从业人员查询").click()
     expect(page.get_by_role("heading", name="记录本单位从业人员查询")).to_be_visible()

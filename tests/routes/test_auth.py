@@ -54,7 +54,7 @@ def test_login_and_me_return_the_user_and_csrf_token(app, town, client):
         "id": town.users["worker_a"], "username": "worker_a", "display_name": "测试worker_a",
         "role": "grid_worker", "active": True, "must_change_password": False,
         "scope": {"town_id": town_id, "village_id": town.villages["a"],
-                  "grid_ids": [town.grids["a1"]], "unit_id": None}, "unit_member_ids": [],
+                  "grid_ids": [town.grids["a1"]], "unit_id": None}, "unit_member_ids": [], "unit_name": None,
     }
     me = client.get("/api/auth/me")
     assert me.status_code == 200
@@ -72,7 +72,7 @@ def test_an_inspectors_session_names_every_account_of_their_unit(app, town, clie
         db.session.commit()
         expected = sorted([inspector.id, colleague.id])
     body = _login(client, "inspector").get_json()
-    assert body["user"]["unit_member_ids"] == expected
+    assert (body["user"]["unit_member_ids"], body["user"]["unit_name"]) == (expected, "测试市场监管所")
     assert client.get("/api/auth/me").get_json()["user"]["unit_member_ids"] == expected
 
 

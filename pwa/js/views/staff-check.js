@@ -3,6 +3,7 @@
 // number masked as the server shows it; the op alone holds it whole.
 import { h, field, page, radios, addDays, moveOn, onSave, showProblems, toast, today } from '../ui.js';
 import * as store from '../store.js';
+import * as state from '../state.js';
 import { birthDateProblem, idNumberProblem, maskIdNumber, plain } from '../checks.js';
 import { STAFF_RESULT } from '../i18n/zh-CN.js';
 import { mayCheckStaff, myUnit, staffSection } from './venue.js';
@@ -69,13 +70,14 @@ function staffForm(employer, back) {
 /** `#/staff/unit`: the checks of the inspector's own unit's staff; `#/staff/unit/new` records one. */
 function unitPage(adding) {
   const unit = myUnit();
+  const named = (state.get().user || {}).unit_name;
   if (!unit) return page('本单位从业人员查询', h('p', { class: 'banner warn' }, '本单位从业人员查询由所属单位的联合执法队员记录。'));
   if (adding) {
     return page('记录本单位从业人员查询', h('p', { class: 'meta' }, '记录对本单位从业人员的违法犯罪记录查询结果。'),
       staffForm({ kind: 'unit', id: unit }, '#/staff/unit'));
   }
-  return page('本单位从业人员查询', h('p', { class: 'meta' }, '本单位（如学校、卫生院）与未成年人密切接触的从业人员的查询记录。'),
-    staffSection(unit, 'unit'));
+  return page('本单位从业人员查询', h('p', { class: 'meta', 'data-testid': 'unit-name' },
+    `${named || '本单位'}与未成年人密切接触的从业人员（如教职工、医护人员）的查询记录。`), staffSection(unit, 'unit'));
 }
 
 /** `#/staff/{venue}`: a new staff check of someone working at the venue; `#/staff/unit`: the own unit's. */
