@@ -1,6 +1,7 @@
 """Staff record checks (从业人员查询) on a venue's page: recorded offline by an inspector, checked on
 the phone as the server checks them, kept masked on the phone, synced once, sealed on the server;
 a record found reaches the police's to-do; a check the server refuses is marked so."""
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -258,16 +259,22 @@ def test_an_inspector_checks_their_own_units_staff_offline(browser, live_server)
     inspector.login("inspector")
     today = datetime.now(SHANGHAI).date().isoformat()
 
-    def unit_check(unit: str, name: str, digits: str):
+    def unit_check(unit: str, name: str, digits: str, checked_on: str = today):
         return inspector.post("/api/staff_checks", json={
             "person_name": name, "id_number": factories.valid_id_number(digits), "employer_kind": "unit",
-            "employer_id": unit, "checked_on": today, "result": "clear"})
+            "employer_id": unit, "checked_on": checked_on, "result": "clear"})
 
     theirs = unit_check(police_unit, "李老师", "43069919800101002")
-    ours = unit_check(unit_id, "张医生", "43069919700101003")
+    last_year = (datetime.now(SHANGHAI).date() - timedelta(days=400)).isoformat()
+    ours = unit_check(unit_id, "张医生", "43069919700101003", last_year)  # due again
     assert theirs.status_code == 201, theirs.get_json()
     assert ours.status_code == 201, ours.get_json()
     context, page = helpers.phone(browser, live_server.url, "inspector")
+    # 今日待办 lists the unit's check due again and opens the unit's checks.
+    page.locator("#nav").get_by_role("link", name="今日待办").click()
+    due = page.get_by_test_id("staff-todo").get_by_role("link", name=re.compile("^张医生"))
+    expect(due).to_have_attribute("href", "#/staff/unit")
+    expect(due.locator(".meta")).to_contain_text("本单位")
     helpers.go_offline(context)
     page.locator("#nav").get_by_role("link", name="我的场所").click()
     page.get_by_role("link", name="本单位从业人员查询").click()

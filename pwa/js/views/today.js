@@ -9,7 +9,7 @@ import * as state from '../state.js';
 import { RISK, T } from '../i18n/zh-CN.js';
 import { isHead, role } from '../online.js';
 import { periodText } from './head.js';
-import { checklistWords, mayInspect } from './venue.js';
+import { checklistWords, mayInspect, myUnit } from './venue.js';
 import { openChains } from '../violations.js';
 import { clueAddress, cluePrompt, unreported } from '../clue-prompt.js';
 import { followUpRules, toDoFor } from '../rules.js';
@@ -219,11 +219,14 @@ function staffSection(todo) {
   const item = (t) => {
     const c = store.one('staff_check', t.entity_id);
     const venue = c && c.employer_kind === 'venue' ? store.one('venue', c.employer_id) : null;
+    const ours = c && c.employer_kind === 'unit' && c.employer_id === myUnit();
     const found = t.kind === 'staff_record_found';
     const body = [h('strong', {}, c ? c.person_name : t.title),
       found ? h('span', { class: 'tag high' }, '有违法犯罪记录') : t.overdue ? h('span', { class: 'tag high' }, '逾期') : null,
-      h('span', { class: 'meta' }, [t.title, venue && venue.name, found ? null : `应于 ${t.due} 前查询`].filter(Boolean).join(' · '))];
-    return h('li', {}, venue ? h('a', { class: 'item', href: `#/venue/${venue.id}` }, body) : h('div', { class: 'item' }, body));
+      h('span', { class: 'meta' }, [t.title, venue ? venue.name : ours && '本单位', found ? null : `应于 ${t.due} 前查询`]
+        .filter(Boolean).join(' · '))];
+    const to = venue ? `#/venue/${venue.id}` : ours ? '#/staff/unit' : null;
+    return h('li', {}, to ? h('a', { class: 'item', href: to }, body) : h('div', { class: 'item' }, body));
   };
   return h('section', { 'aria-labelledby': 'staff-todo-h', 'data-testid': 'staff-todo' },
     // The server lists at most 50 of a kind; its counts are whole.
