@@ -102,8 +102,10 @@ def assess_under_new_rules() -> int:
     noted, as what it stores was assessed under it)."""
     version = risk.rules_version()
     applied = db.session.get(Counter, RULES_APPLIED)
-    if applied is None or applied.value == version:
-        db.session.merge(Counter(name=RULES_APPLIED, value=version))
+    if applied is not None and applied.value == version:
+        return 0
+    if applied is None:
+        db.session.add(Counter(name=RULES_APPLIED, value=version))
         db.session.commit()
         return 0
     ids = list(db.session.scalars(select(Child.id).where(Child.deleted_at.is_(None)).order_by(Child.id)))

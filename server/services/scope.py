@@ -120,11 +120,12 @@ def sees(user, model, record_id: str) -> bool:
 MERGED = "该儿童是重复登记，已被合并到另一条登记：请在保留的登记上查看和修改"
 
 
-def get_scoped(user, model, record_id: str, include_deleted: bool = False):
-    """Return one record in scope, or raise the 404 that out-of-scope records also get (`gone`)."""
+def get_scoped(user, model, record_id: str, include_deleted: bool = False, merged_says: str = MERGED):
+    """Return one record in scope, or raise the 404 that out-of-scope records also get (`gone`);
+    `merged_says` what a merged one's refusal says (a phone's edit is told to give it up)."""
     record = find_scoped(user, model, record_id, include_deleted)
     if record is None:
-        raise gone(user, model, record_id, MERGED)
+        raise gone(user, model, record_id, merged_says)
     return record
 
 

@@ -299,9 +299,7 @@ def _dispatch(actor, op: dict, ctx: SyncContext):
         return entity.create(actor, entity.create_schema().load(_create_data(op)), ctx)
     if entity.is_fact:
         raise ApiError(422, fields={"action": ["此类记录只能新增；更正请新建一条并注明理由"]})
-    record = scope.find_scoped(actor, entity.model, record_id)
-    if record is None:
-        raise scope.gone(actor, entity.model, record_id, MERGED_EDIT)
+    record = scope.get_scoped(actor, entity.model, record_id, merged_says=MERGED_EDIT)
     if op["action"] == "delete":
         return _delete(actor, entity, record, op.get("base_version"), ctx)
     changes = entity.update_schema().load(data, partial=True)

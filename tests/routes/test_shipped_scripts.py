@@ -83,8 +83,9 @@ def test_a_script_is_served_without_comments_and_revalidated_by_its_etag(client)
         assert client.get(missing).status_code == 404
 
 
-def test_a_script_the_reader_cannot_follow_is_sent_as_written(client, monkeypatch, tmp_path):
-    """A script that failed to load would stop the app's update on every phone: better its comments."""
+def test_a_script_the_reader_cannot_follow_is_sent_as_written(client, monkeypatch, tmp_path, caplog):
+    """A script that failed to load would stop the app's update on every phone: better its comments,
+    and the server log says which (by its name only)."""
     from server.routes import pwa
 
     (tmp_path / "js").mkdir()
@@ -93,3 +94,5 @@ def test_a_script_the_reader_cannot_follow_is_sent_as_written(client, monkeypatc
     monkeypatch.setattr(pwa, "PWA_DIR", tmp_path)
     response = client.get("/js/odd.js")
     assert (response.status_code, response.get_data(as_text=True)) == (200, odd)
+    assert [r.getMessage() for r in caplog.records if r.name == "server.routes.pwa"] == [
+        "sending odd.js with its comments: unterminated string"]
