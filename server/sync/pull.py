@@ -108,7 +108,10 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
     room = limit - len(changes)
     if room == 0:
         return _rescope_page(actor, changes, cursor, state)
-    rows = _log_rows(room + 1, ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)))
+    # Only what stands there now: the phone never held what left the new scope, or was deleted in
+    # it, before it came, and must not learn those ids (as a first pull does not).
+    rows = _log_rows(room + 1, ChangeLog.seq <= seq, ChangeLog.seq > state.after, and_(new, not_(old)),
+                     ChangeLog.action == "upsert")
     if len(rows) > room:
         return _rescope_page(actor, changes + _materialize(actor, rows[:room]), cursor,
                              Rescope(state.prior, "add", rows[room - 1].seq))

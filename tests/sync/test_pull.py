@@ -232,6 +232,29 @@ def test_reassigning_a_workers_grids_evicts_the_old_and_delivers_the_new(town, l
          "data": worker.get(f"/api/children/{town.children['a2']}").get_json()}]
 
 
+def test_a_move_names_nothing_that_left_the_new_scope_before_it(town, login):
+    """A phone moved to a grid never held what had left that grid, or been deleted there, before it
+    came: it is told nothing of those ids, as a first pull is not."""
+    admin = login("admin", device_id=device("admin"))
+    gone = str(uuid.uuid4())
+    results = push(admin, [
+        op("household", "update", town.households["b1"], {"grid_id": town.grids["b2"]}, base_version=1),
+        op("household", "create", gone, {"grid_id": town.grids["b1"], "address": "一组9号"})])["results"]
+    assert [r["status"] for r in results] == ["applied"] * 2, results
+    assert push(admin, [op("household", "delete", gone, {}, base_version=1)])["results"][0]["status"] \
+        == "applied"
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    response = admin.patch(f"/api/users/{town.users['worker_a']}",
+                           json={"grid_ids": [town.grids["b1"]], "village_id": town.villages["b"]})
+    assert response.status_code == 200, response.get_json()
+    worker = login("worker_a", device_id=device("worker_a"))
+    later, _ = pull_all(worker, cursor)
+    assert {(c["entity"], c["id"], c["action"]) for c in later} == {
+        ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict")}
+    assert worker.get(f"/api/households/{town.households['b1']}").status_code == 404
+
+
 def test_reassignment_evicts_records_changed_after_the_cursor(town, login):
     """A record the phone holds and that changed after its cursor must still be evicted."""
     worker = login("worker_a", device_id=device("worker_a"))
