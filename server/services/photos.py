@@ -14,9 +14,13 @@ NOT_STRIPPED = "无法去除照片中的拍摄信息（位置、时间、设备�
 
 def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
                  device_id: str | None = None) -> Attachment:
-    """Store a photo of an inspection the actor may see; a repeated upload returns the first."""
+    """Store a photo of an inspection the actor may see and made; a repeated upload returns the first."""
     inspection = scope.get_scoped(actor, Inspection, inspection_id)
     scope.require_write(actor, Inspection, "上传检查照片")
+    # A photo is evidence of what its inspector saw there: another's added afterwards would change
+    # an inspection, a fact, that no amendment of theirs may (an amendment is its author's only).
+    if inspection.inspector_id != actor.id:
+        raise ApiError(403, "not_allowed", "只有这次检查的检查人可以上传它的照片")
     existing = db.session.get(Attachment, photo_id)
     if existing is not None:
         return _same_upload(existing, inspection)

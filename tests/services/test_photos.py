@@ -5,9 +5,10 @@ import uuid
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import AuditEvent
+from server.models import AuditEvent, Town
 from server.services.photos import NOT_STRIPPED
 
+from .. import factories
 from ..images import (
     PHONE_MAKE,
     WEBP_LOSSLESS,
@@ -99,3 +100,25 @@ def test_a_photo_whose_stripped_bytes_are_no_whole_image_is_refused_and_not_stor
     assert (answer.status_code, answer.get_json()) == (
         415, {"error": {"code": "not_an_image", "message": NOT_STRIPPED}})
     assert snapshot(app, ("attachment", "audit_event")) == before
+
+
+def test_only_the_inspector_adds_photos_to_an_inspection_even_one_replaced(app, town, login):
+    """Another inspector who may read an inspection may not add evidence to it (nor amend it); its
+    author may, also to one a correction replaced since (its photos were queued on the phone)."""
+    with app.app_context():
+        factories.add_user(town, "inspector2", "inspector", db.session.scalar(select(Town.id)))
+        db.session.commit()
+    author, other = login("inspector"), login("inspector2")
+    first = inspect(author, town.venues["a"], [{"item": "verify_identity", "result": "fail"}])
+    fixed = inspect(author, town.venues["a"], [{"item": "verify_identity", "result": "pass"}],
+                    amends=first["id"], amend_reason="误选")
+    before = snapshot(app, ("attachment", "audit_event"))
+    for target in (first["id"], fixed["id"]):
+        answer = upload(other, f"/api/inspections/{target}/photos", png(seed=3))
+        assert (answer.status_code, answer.get_json()) == (403, {"error": {
+            "code": "not_allowed", "message": "只有这次检查的检查人可以上传它的照片"}})
+    assert snapshot(app, ("attachment", "audit_event")) == before
+    kept = upload(author, f"/api/inspections/{first['id']}/photos", png(seed=3))
+    assert kept.status_code == 201, kept.get_json()
+    assert [p["id"] for p in other.get(f"/api/inspections/{first['id']}/photos").get_json()["rows"]] == [
+        kept.get_json()["id"]]
