@@ -9,6 +9,7 @@ from . import changes, filing, scope
 from .writes import assign, save_record, unused_id
 
 HANDLER_ROLES = ("police",)
+STATED = ("stated_name", "stated_id_number")  # what a minor found in a venue said of themselves
 
 
 def waiting(actor):
@@ -91,13 +92,15 @@ def file_clue(actor, data: dict, device_id: str | None = None, device_time=None,
 
 def name_subject(clue: Clue, child: Child) -> None:
     """Say in the clue whom it is about, as the register has the child now: the police act on it
-    and read no child records (the town office reads it masked, as it reads the register)."""
+    and read no child records (the town office reads it masked, as it reads the register). What a
+    minor found in a venue said of themselves (`STATED`) stays beside it."""
     household = db.session.get(Household, child.household_id) if child.household_id else None
     village = db.session.get(Village, child.village_id) if child.village_id else None
+    stated = {key: value for key, value in (clue.subject or {}).items() if key in STATED}
     clue.subject = {"name": child.name, "sex": child.sex,
                     "birth_date": child.birth_date.isoformat() if child.birth_date else None,
                     "village": village.name if village is not None else None,
-                    "address": household.address if household is not None else None}
+                    "address": household.address if household is not None else None, **stated}
 
 
 def _link_sources(actor, data: dict) -> Visit | None:

@@ -10,6 +10,7 @@ from . import clues, schedule, scope, users
 from .writes import assign, new_record, save_record
 
 STALE_VENUE_DAYS = 90
+MINOR_LIST_ROLES = ("village_head", "town_admin")  # who read the minors found awaiting registration
 
 
 def _inspections(actor, venue_ids: set[str] | None = None) -> list[Inspection]:
@@ -210,10 +211,12 @@ def _match_child(actor, id_number: str | None) -> Child | None:
     indexes = Child.id_number.lookup_indexes(Child, id_number)
     child = db.session.scalar(select(Child).where(Child.id_number_bidx.in_(indexes),
                                                   Child.deleted_at.is_(None)).limit(1))
-    # A village head reads the minors awaiting registration in their village: one linked to a
-    # child of another village would leave that list, telling the head who is registered there.
-    # It waits there as unregistered instead, for the town office to link.
-    if child is not None and actor.role == "village_head" and child.village_id != actor.village_id:
+    # A link shows whom the number names where the filer reads the clue (the police, in its subject)
+    # or the minors awaiting registration (a village head: one linked leaves that list). There it
+    # links only a child the filer may read; any other waits as unregistered, for a head or the town
+    # office to link. Else the form would look up the child register by ID number.
+    if child is not None and (scope.can_read(actor, Clue) or actor.role in MINOR_LIST_ROLES) \
+            and not scope.sees(actor, Child, child.id):
         return None
     return child
 
@@ -232,23 +235,22 @@ def report_minor_found(actor, inspection_id: str, data: dict, device_id: str | N
     clue.reporter_id, clue.source_inspection_id = actor.id, inspection.id
     clue.village_id = child.village_id if child else venue.village_id
     clue.child_id = child.id if child else None
+    # What the minor said, kept apart from the reporter's words so that it is masked as the register is.
+    stated = {"stated_name": data.get("name"), "stated_id_number": data.get("id_number")}
+    clue.subject = {key: value for key, value in stated.items() if value} or None
     if child is not None:
         clues.name_subject(clue, child)
-    details = [data["description"]]
-    if child is None and (data.get("name") or data.get("id_number")):
-        details.append(f"未成年人自述姓名：{data.get('name') or '未提供'}；"
-                       f"身份证号：{data.get('id_number') or '未提供'}")
-    clue.description = "\n".join(details)
+    clue.description = data["description"]
     clue.place = f"{venue.name}（{venue.address or '地址未登记'}）"
     clue.happened_at = data.get("found_at") or inspection.inspected_at
-    named = ["subject"] if child is not None else []
+    named = ["subject"] if clue.subject else []
     save_record(actor, "clue", clue, "create", ["description", "place", "child_id", *named], device_id)
     return {"clue_id": clue.id}
 
 
 def unregistered_minor_clues(actor) -> list[Clue]:
     """Return clues from venues whose minor is not yet linked, for the venue village's head."""
-    if actor.role not in ("village_head", "town_admin"):
+    if actor.role not in MINOR_LIST_ROLES:
         return []
     query = select(Clue).where(Clue.source_inspection_id.is_not(None), Clue.child_id.is_(None),
                                *stands(Clue))

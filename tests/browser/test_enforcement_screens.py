@@ -412,9 +412,8 @@ def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser,
     expect(page.get_by_role("heading", name="测试a宾馆")).to_be_visible()
     with live_server.app.app_context():
         clue = db.session.scalars(select(Clue).where(Clue.source_inspection_id == inspection["id"])).one()
-        assert (clue.description, clue.reporter_id) == (
-            "203房间两名初中生独自入住\n未成年人自述姓名：李小红；身份证号：未提供",
-            live_server.ids.users["inspector"])
+        assert (clue.description, clue.subject, clue.reporter_id) == (
+            "203房间两名初中生独自入住", {"stated_name": "李小红"}, live_server.ids.users["inspector"])
     helpers.go_offline(context)
     page.get_by_test_id("inspection").get_by_role("link", name="发现未成年人").click()
     page.get_by_label("发现的情况（必填）").fill("又发现一名")
@@ -423,6 +422,11 @@ def test_a_minor_found_at_an_inspection_is_reported_from_the_venue_page(browser,
         "没有网络，无法报告。紧急情况请点“强制报告”（可离线保存）或拨打 110。")
     context.close()
     assert problems == []
+    # The station reads what the minor said beside the clue, not in the inspector's words.
+    context, page = helpers.phone(browser, live_server.url, "police", installed=False)
+    page.evaluate("location.hash = '#/clues'")
+    expect(page.locator(f"[data-clue='{clue.id}']").get_by_test_id("clue-child")).to_have_text("自述姓名：李小红")
+    context.close()
 
 
 def test_a_venue_found_in_the_field_is_registered_offline_and_inspected(browser, live_server):

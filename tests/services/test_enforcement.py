@@ -253,7 +253,7 @@ def test_minor_found_files_a_clue_and_links_or_awaits_the_child(app, town, login
         town.children["a1"], inspection["id"], town.villages["a"])
     assert clue["place"].startswith("测试a宾馆")
     assert clue["subject"] == {"name": "欧阳明月", "sex": "F", "birth_date": "2015-01-01", "village": "测试A村",
-                               "address": "测试镇a1组2号槐花巷"}
+                               "address": "测试镇a1组2号槐花巷", "stated_id_number": id_number}
     unknown = inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
         "description": "网吧内发现疑似未成年人", "name": "无名氏"}).get_json()
     assert set(unknown) == {"clue_id"}
@@ -284,8 +284,53 @@ def test_the_minor_found_form_tells_no_one_who_is_in_the_child_register(app, tow
                    for number in (id_number, stranger)]
         assert [(a.status_code, set(a.get_json())) for a in answers] == [(201, {"clue_id"})] * 2
     clue = login("police").get(f"/api/clues/{answers[1].get_json()['clue_id']}").get_json()
-    assert (clue["child_id"], clue["description"]) == (
-        None, f"前台登记未成年人\n未成年人自述姓名：未提供；身份证号：{stranger}")
+    assert (clue["child_id"], clue["description"], clue["subject"]) == (
+        None, "前台登记未成年人", {"stated_id_number": stranger})
+
+
+def test_the_police_filing_a_registered_minors_number_learn_nothing_of_the_register(app, town, login):
+    """The station reads the clues it files: a link would give it the name and home of whoever the
+    number names, a lookup of the child register. Its filing waits, unlinked, for the village head
+    (who reads the child) to link, as an unregistered minor does."""
+    _, inspection, id_number = inspected_with_a_known_minor(app, town, login)
+    police = login("police")
+    assert police.get(f"/api/children/{town.children['a1']}").status_code == 404
+    filed = police.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "前台登记未成年人", "name": "欧阳明月", "id_number": id_number})
+    assert filed.status_code == 201 and set(filed.get_json()) == {"clue_id"}
+    clue_id = filed.get_json()["clue_id"]
+    clue = police.get(f"/api/clues/{clue_id}").get_json()
+    assert (clue["child_id"], clue["village_id"], clue["subject"]) == (
+        None, town.villages["a"], {"stated_name": "欧阳明月", "stated_id_number": id_number})
+    head = login("head_a")
+    assert [r["clue_id"] for r in head.get("/api/minors-found").get_json()["rows"]] == [clue_id]
+    linked = head.post(f"/api/minors-found/{clue_id}/link", json={"child_id": town.children["a1"]})
+    assert linked.status_code == 204
+    assert police.get(f"/api/clues/{clue_id}").get_json()["subject"] == {
+        "name": "欧阳明月", "sex": "F", "birth_date": "2015-01-01", "village": "测试A村",
+        "address": "测试镇a1组2号槐花巷", "stated_name": "欧阳明月", "stated_id_number": id_number}
+
+
+def test_what_a_minor_found_said_is_masked_for_the_town_office_as_the_register_is(app, town, login):
+    """The minor's own name and ID number are kept in the clue's subject, not in the reporter's
+    words: the police read them whole, the town office masked, before and after the link."""
+    inspector, inspection, id_number = inspected_with_a_known_minor(app, town, login)
+    filed = [inspector.post(f"/api/inspections/{inspection['id']}/minor-found", json={
+        "description": "前台登记未成年人", "name": "司马小雨", "id_number": number}).get_json()["clue_id"]
+        for number in (id_number, valid_id_number("43069920160202002"))]
+    admin, police = login("admin"), login("police")
+    linked, unlinked = (admin.get(f"/api/clues/{clue_id}").get_json() for clue_id in filed)
+    assert linked["child_id"] == town.children["a1"] and unlinked["child_id"] is None
+    assert linked["subject"] == {"name": "欧**月", "sex": "F", "birth_date": "2015-01-01", "village": "测试A村",
+                                 "address": "测试镇a1组2号槐花巷", "stated_name": "司**雨",
+                                 "stated_id_number": "430699********" + id_number[-4:]}
+    assert unlinked["subject"] == {"stated_name": "司**雨", "stated_id_number": "430699********0021"}
+    assert {linked["description"], unlinked["description"]} == {"前台登记未成年人"}
+    assert police.get(f"/api/clues/{filed[1]}").get_json()["subject"] == {
+        "stated_name": "司马小雨", "stated_id_number": valid_id_number("43069920160202002")}
+    linked = admin.post(f"/api/minors-found/{filed[1]}/link", json={"child_id": town.children["a2"]})
+    assert linked.status_code == 204
+    assert admin.get(f"/api/clues/{filed[1]}").get_json()["subject"]["stated_id_number"] == "430699********0021"
 
 
 def test_a_moved_venue_takes_its_unlinked_minors_to_the_new_village_head(app, town, login):

@@ -52,11 +52,13 @@ function closeForm(clue, out, after) {
   return form;
 }
 
-/** Whom a clue is about, as the register had the child when it was filed: the station reads no child
- *  records, so this is all it knows of the child. */
+/** Whom a clue is about, as the register had the child when it was filed (the station reads no child
+ *  records, so this is all it knows of the child), and what a minor found in a venue said. */
 function subjectText(s) {
   const sex = SEX[s.sex];
-  return [s.name, sex, s.birth_date && `${s.birth_date} 出生`, s.village, s.address].filter(Boolean).join('，');
+  return [s.name, sex, s.birth_date && `${s.birth_date} 出生`, s.village, s.address,
+    s.stated_name && `自述姓名：${s.stated_name}`, s.stated_id_number && `自述身份证号：${s.stated_id_number}`]
+    .filter(Boolean).join('，');
 }
 
 function card(clue, replaced) {
