@@ -128,7 +128,9 @@ function lookForUpdate() {
 }
 
 /** The next batch: oldest first, stopping before a second op on a record already in it (an edit
- *  chained on an earlier one needs that one's resulting version as its base). */
+ *  chained on an earlier one needs that one's resulting version as its base). A chained edit keeps
+ *  `chain` (the push leaves it off the wire): one refused and sent again later (its record's
+ *  registration refused, then corrected) takes the version its record has then. */
 function nextBatch(ops) {
   const batch = [];
   const seen = new Set();
@@ -136,9 +138,9 @@ function nextBatch(ops) {
     const k = `${op.entity}:${op.id}`;
     if (seen.has(k)) break;
     seen.add(k);
-    const { seq, state: st, chain, errors, current, ...wire } = op;
+    const { seq, state: st, errors, current, ...wire } = op;
     void seq; void st; void errors; void current;
-    if (chain) wire.base_version = (store.one(op.entity, op.id) || {})._version ?? null;
+    if (op.chain) wire.base_version = (store.one(op.entity, op.id) || {})._version ?? null;
     batch.push(wire);
     if (batch.length >= BATCH) break;
   }
@@ -162,7 +164,10 @@ async function pushAll() {
     try {
       // An op's own cursor goes only where a pull has moved the phone's on since it was recorded;
       // the ops keep it, so one set aside keeps it for its retry.
-      const sent = ops.map(({ cursor: own, ...op }) => (own && own !== cursor ? { ...op, cursor: own } : op));
+      const sent = ops.map(({ cursor: own, chain, ...op }) => {
+        void chain;
+        return own && own !== cursor ? { ...op, cursor: own } : op;
+      });
       answer = await api.post('/api/sync/push', { device_id: deviceId, device_time: isoNow(),
         schema_version: 1, cursor, ops: sent });
     } catch (e) {

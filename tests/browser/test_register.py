@@ -203,15 +203,20 @@ def test_a_refused_child_is_corrected_and_goes_again_with_the_visits_filed_on_it
     child_id = register_unchecked(page, "王小草", id_number=bad, household_id=ids.households["a1"])["child"]
     visit(page, "王小草", "第一次走访")
     visit(page, "王小草", "第二次走访，孩子在家")
-    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 3")
+    # An edit of the new child, queued on its registration (chained): it goes on the version the
+    # registration gets, once corrected. It lost that link when refused, and was refused for good.
+    page.get_by_label("备注").fill("网格员：补记住址")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 4")
 
     helpers.go_online(context)
     helpers.sync_now(page)
-    helpers.wait_synced(page, 3)
+    helpers.wait_synced(page, 4)
     items = page.get_by_test_id("rejected-op")
-    expect(items).to_have_count(3)
-    child_item = items.filter(has_text="被退回：儿童")
+    expect(items).to_have_count(4)
+    child_item = items.filter(has_text="被退回：儿童").filter(has_not_text="的修改")
     expect(child_item).to_contain_text("身份证号码校验位不正确")
+    expect(items.filter(has_text="被退回：儿童「王小草」的修改").get_by_test_id("waits-on")).to_have_count(1)
     visits = items.filter(has_text="被退回：走访")
     expect(visits).to_have_count(2)
     expect(visits.get_by_test_id("waits-on")).to_have_count(2)
@@ -242,12 +247,15 @@ def test_a_refused_child_is_corrected_and_goes_again_with_the_visits_filed_on_it
 
     with live_server.app.app_context():
         child = db.session.get(Child, child_id)
-        assert (child.name, child.id_number, child.household_id) == ("王小草", GOOD[0], ids.households["a1"])
+        assert (child.name, child.id_number, child.household_id, child.notes) == (
+            "王小草", GOOD[0], ids.households["a1"], "网格员：补记住址")
         notes = sorted(v.notes for v in db.session.scalars(select(Visit).where(Visit.child_id == child_id)))
         assert notes == ["第一次走访", "第二次走访，孩子在家"]
         answers = db.session.scalars(select(AppliedOp).where(AppliedOp.entity_id == child_id)
                                      .order_by(AppliedOp.applied_at)).all()
-        assert [a.result["status"] for a in answers] == ["rejected", "applied"]
+        # Taken on the version its registration got, its visits filed after (each updates the child).
+        assert [(a.result["status"], a.result["version"]) for a in answers] == [
+            ("rejected", None), ("rejected", None), ("applied", 1), ("applied", child.version)]
 
 
 REFUSED = "import('/js/db.js').then((d) => d.outboxByState('rejected'))"
