@@ -126,22 +126,27 @@ const loadSaved = () => load().catch(() => {});
 // An empty text and no text are the same to a form: a field never filled saved empty is no edit.
 const same = (value) => JSON.stringify(value === '' || value === undefined ? null : value);
 
-/** Queue an edit of the fields that differ from the local copy, on the version they rest on, and
- *  resolve 'queued'; 'same' when none differ (a second tap on a redrawn form, a save of what is
- *  already there), 'gone' when the phone no longer holds the record (moved out of reach while
- *  its screen was open): neither queues anything. */
-export async function update(entity, id, edits, from = null) {
+/** Queue an edit of the fields that differ from the copy the form was `drawn` from (else the local
+ *  copy), on the version it rests on, and resolve 'queued'; 'same' when none differ (a second tap on
+ *  a redrawn form, a save of what is already there), 'gone' when the phone no longer holds the
+ *  record (moved out of reach while its screen was open): neither queues anything. */
+export async function update(entity, id, edits, from = null, drawn = null) {
   const current = one(entity, id);
   if (!current) return 'gone';
   const { _version: version, _pending: pending, ...data } = current;
+  // A sync may have brought another's edit while the form was open, and the screen is not redrawn
+  // under typing: the edit rests on what the form showed, so the server sees it as stale and
+  // keeps the other edit (merged, or a conflict), never overwritten unseen.
+  // (A new record's form shows no server version: its edit rests on what its create produces.)
+  const seen = drawn && drawn._version != null && drawn._version !== version ? drawn : null;
   const changes = Object.fromEntries(Object.entries(edits)
-    .filter(([k, v]) => v !== undefined && same(v) !== same(data[k])));
+    .filter(([k, v]) => v !== undefined && same(v) !== same((seen || data)[k])));
   if (!Object.keys(changes).length) return 'same';
   // An edit on top of my own unsynced edit rests on whatever that one produces: the push fills
   // in its base version once the earlier op is applied.
-  const chain = pending > 0;
-  const op = { op_id: newId(), entity, action: 'update', id, base_version: chain ? null : version,
-    data: changes, chain };
+  const chain = !seen && pending > 0;
+  const op = { op_id: newId(), entity, action: 'update', id,
+    base_version: seen ? seen._version : chain ? null : version, data: changes, chain };
   // The phone may have let the record go since this copy was read (a sync's pull, written before
   // the store is read again at its end): then nothing is queued.
   const saved = await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [],

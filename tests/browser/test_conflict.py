@@ -70,6 +70,31 @@ def test_second_phone_sees_the_conflict(browser, live_server):
     ctx_b.close()
 
 
+def test_a_note_typed_while_a_sync_brings_the_heads_comes_back_as_a_conflict(browser, live_server):
+    """A sync does not redraw a form being typed in. Saved, the note rested on the head's copy the
+    sync had just brought, and silently replaced the head's note. It rests on what the form showed."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    child_id = live_server.ids.children["a1"]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_label("备注").fill(MINE)
+    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
+    helpers.sync_in_background(page)
+    assert stored_child(page, child_id)["notes"] == "村主任：由祖母照料"
+    expect(page.get_by_label("备注")).to_have_value(MINE)
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    assert server_notes(live_server) == "村主任：由祖母照料"
+    open_conflict(page)
+    expect(page.get_by_test_id("mine-notes")).to_have_text(MINE)
+    expect(page.get_by_test_id("server-notes")).to_have_text("村主任：由祖母照料")
+    context.close()
+
+
 def head_phone(live_server) -> factories.ApiClient:
     """The village head's phone, driven through the API."""
     head = factories.ApiClient(live_server.app.test_client())

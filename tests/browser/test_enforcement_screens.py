@@ -511,3 +511,33 @@ def test_an_operation_logged_elsewhere_is_not_changed_by_saving_it_untouched(bro
     stored = admin.get(f"/api/operations/{made.get_json()['id']}").get_json()
     assert (stored["version"], stored["units"], stored["notes"]) == (2, ["测试 民政办", "派出所"], "夜查")
     context.close()
+
+
+def test_an_operation_changed_at_the_desk_while_its_form_is_open_keeps_that_change(browser, live_server):
+    """A sync that brings another's edit does not redraw a form being typed in. Saved, the form's
+    edit rested on the copy the sync had just brought and sent every field as the form showed it:
+    the desk's new lead unit went back to the old one, unseen. It rests on what the form showed."""
+    admin = factories.ApiClient(live_server.app.test_client())
+    admin.login("admin")
+    made = admin.post("/api/operations", json={"date": datetime.now(TZ).date().isoformat(),
+                                               "lead_unit": "测试镇平安办", "units": ["派出所"]})
+    assert made.status_code == 201, made.get_json()
+    context, page = helpers.phone(browser, live_server.url, "inspector", installed=False)
+    page.locator("#nav").get_by_role("link", name="我的场所").click()
+    page.get_by_role("link", name="联合执法行动").click()
+    page.get_by_test_id("operation").get_by_role("link", name=re.compile("^修改")).click()
+    page.get_by_label("行动内容").fill("夜查")
+    edited = admin.edit(f"/api/operations/{made.get_json()['id']}", {"lead_unit": "测试派出所"})
+    assert edited.status_code == 200, edited.get_json()
+    helpers.sync_in_background(page)  # the form is kept as typed
+    assert page.evaluate("(id) => import('/js/store.js').then((s) => s.one('joint_operation', id).lead_unit)",
+                         made.get_json()["id"]) == "测试派出所"
+    expect(page.get_by_label("牵头单位")).to_have_value("测试镇平安办")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#toast")).to_have_text("行动的修改已保存在本机，待同步")
+    helpers.sync_now(page)
+    helpers.wait_synced(page)
+    stored = admin.get(f"/api/operations/{made.get_json()['id']}").get_json()
+    assert (stored["version"], stored["lead_unit"], stored["units"], stored["notes"]) == (
+        3, "测试派出所", ["派出所"], "夜查")
+    context.close()

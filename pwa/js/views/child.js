@@ -43,7 +43,7 @@ export function render(id) {
   const edit = h('form', { class: 'card' }, field('备注', notes),
     h('button', { type: 'submit', class: 'btn' }, '保存备注'));
   onSave(edit, async () => {
-    const saved = await store.update('child', id, { notes: notes.value }, edit);
+    const saved = await store.update('child', id, { notes: notes.value }, edit, c);
     if (saved === 'gone') {
       toast('这个儿童已不在本机（可能已移出您的管辖范围），备注未保存');
       return false;

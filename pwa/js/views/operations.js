@@ -47,7 +47,7 @@ function operationForm(op = null) {
     const data = { date: date.value, lead_unit: leadUnit, units: kept ? op.units : [...new Set([leadUnit, ...listed])],
       notes: notes.value.trim() || null };
     if (op) {
-      const saved = await store.update('joint_operation', op.id, data, form);
+      const saved = await store.update('joint_operation', op.id, data, form, op);
       if (saved === 'gone') {
         error.textContent = '这次行动已不在本机（可能已被删除），修改未保存';
         return false;
