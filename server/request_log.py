@@ -5,9 +5,9 @@ text: a child's name searched in a ledger (`q`), the reason given for an unmaske
 import logging
 import re
 
-# Up to the protocol that ends a request line, else to the end of a raw line werkzeug quotes, else
-# to the end: the path is logged decoded, so the query may hold quotes; a malformed line, spaces.
-QUERY = re.compile(r"\?.*?(?=\s+HTTP/\d|['\"]\)?$|$)")
+# Up to the last protocol in the line (the query is logged decoded: it may hold spaces, quotes and
+# "HTTP/1" of its own), else to the end of a raw line werkzeug quotes, else to the end.
+QUERY = re.compile(r"\?.*(?= HTTP/\d)|\?.*?(?=['\"]\)?$|$)")
 
 
 class WithoutQuery(logging.Filter):

@@ -70,3 +70,15 @@ def test_a_quote_in_the_query_does_not_end_what_is_left_out(app, werkzeug_log):
     assert "/api/ledgers/children?…" in text
     for secret in ("明月", "司马小雨", "调取", "晓东", "reason="):
         assert secret not in text, text
+
+
+def test_a_protocol_written_into_the_query_does_not_end_what_is_left_out(app, werkzeug_log):
+    """A query holding " HTTP/1" (after an ideographic space, a no-break space or a plain one) is
+    still left out whole: the request line ends at its last protocol."""
+    request_log.install()
+    searched = quote("\u3000HTTP/1\u3000欧阳明月 HTTP/1.1 司马小雨\u00a0HTTP/1 诸葛晓东")
+    text = _logged(app, werkzeug_log, f"q={searched}",
+                   "GET /api/ledgers/children?q=甲 HTTP/1 乙 HTTP/1.1")
+    assert '"GET /api/health?… HTTP/1.1" 200' in text
+    for secret in ("欧阳明月", "司马小雨", "诸葛晓东", "甲", "乙"):
+        assert secret not in text, text
