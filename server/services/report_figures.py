@@ -36,7 +36,7 @@ def village_figures(village_id: str, period: str, as_of: datetime) -> dict:
             "active": len(active),
             "by_category": {k: sum(k in (c.categories or []) for c in active) for k in CATEGORIES},
             "by_risk": {k: sum(c.risk_level == k for c in active) for k in RISK_LEVELS},
-            "registered": sum(c.created_at >= start for c in children)},
+            "registered": sum(c.registered_at >= start for c in children)},
         "visits": _visits(village_id, start, as_of, active),
         "plans": _plans(plans, start, as_of, active),
         "venues": _venues(village_id, start, as_of),
@@ -67,18 +67,24 @@ def sum_figures(rows: list[dict]) -> dict:
 
 
 def _children(village_id: str, as_of: datetime) -> list:
+    # By when the child was registered (the phone's word, checked), as its visits count by theirs: a
+    # child registered and visited offline late on the window's last day is on that period's register.
     return db.session.execute(select(
         Child.id, Child.status, Child.categories, Child.risk_level, Child.created_at, Child.registered_at,
         Child.risk_changed_at)
         .where(Child.village_id == village_id, Child.deleted_at.is_(None), Child.merged_into_id.is_(None),
-               Child.created_at < as_of)).all()
+               Child.registered_at < as_of)).all()
+
+
+def _struck(village_id: str):
+    """The village's children registered in error (deleted): never on the register, so neither are
+    their visits and plans (a merged duplicate's went to the child it was merged into)."""
+    return select(Child.id).where(Child.village_id == village_id, Child.deleted_at.isnot(None))
 
 
 def _visits(village_id: str, start: datetime, as_of: datetime, active: list) -> dict:
-    # A child registered in error (deleted) was never on the register: its visits are no one's.
-    struck = select(Child.id).where(Child.village_id == village_id, Child.deleted_at.isnot(None))
     live = (Visit.village_id == village_id, Visit.deleted_at.is_(None), Visit.counted_at < as_of,
-            Visit.child_id.notin_(struck))
+            Visit.child_id.notin_(_struck(village_id)))
     # A correction takes its visit's place, its time, flags and review included: one visit, as corrected.
     rows = db.session.execute(select(Visit.child_id, Visit.flags, Visit.review_status).where(
         *live, *stands(Visit), Visit.counted_at >= start)).all()
@@ -102,8 +108,9 @@ def _overdue(child, last_visit: datetime | None, as_of: datetime) -> bool:
 
 def _plan_rows(village_id: str) -> list:
     return db.session.execute(select(Plan.child_id, Plan.status, Plan.created_at, Plan.approved_at,
-                                     Plan.closed_at).where(Plan.village_id == village_id,
-                                                           Plan.deleted_at.is_(None))).all()
+                                     Plan.closed_at).where(
+        Plan.village_id == village_id, Plan.deleted_at.is_(None),
+        Plan.child_id.notin_(_struck(village_id)))).all()
 
 
 def _active_at(plan, as_of: datetime) -> bool:
@@ -131,11 +138,14 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
     venues = db.session.scalar(select(func.count(Venue.id)).where(
         Venue.village_id == village_id, Venue.deleted_at.is_(None), Venue.status == "open",
         Venue.created_at < as_of)) or 0
-    inspections = list(db.session.scalars(select(Inspection).where(
-        Inspection.village_id == village_id, Inspection.deleted_at.is_(None), Inspection.counted_at < as_of)
+    every = list(db.session.scalars(select(Inspection).where(
+        Inspection.village_id == village_id, Inspection.deleted_at.is_(None))
         .order_by(Inspection.counted_at, Inspection.received_at, Inspection.id)))
-    standing = standing_ids(inspections)
-    # A correction replaces its inspection: one inspection, counted as corrected.
+    standing = standing_ids(every)
+    by_id = {i.id: i for i in every}
+    # A correction replaces its inspection: one inspection, counted as corrected, at its own time (as a
+    # visit). One corrected to after `as_of` is not counted before it, nor are its failures open.
+    inspections = [i for i in every if i.counted_at < as_of and by_id[standing[i.id]].counted_at < as_of]
     in_window = [i for i in inspections if i.counted_at >= start and standing[i.id] == i.id]
     violations = enforcement.violations_in(inspections, schedule.local_date(as_of))
     return {"total": venues, "inspected": len({i.venue_id for i in in_window}),
