@@ -23,6 +23,13 @@ export const shownCursor = () => shown;
 
 export function onChange(fn) { changed.add(fn); return () => changed.delete(fn); }
 
+// A child's latest visit as the server takes it (risk.latest_visit): by the time it counts at (the
+// phone's, but never after the server received it: a phone clock running fast does not make a visit
+// the latest), then by when received; one not synced yet is newest among its time's.
+const countedAt = (v) => Date.parse(v.counted_at || v.visited_at) || 0;
+const receivedAt = (v) => (v.received_at ? Date.parse(v.received_at) : Number.MAX_SAFE_INTEGER);
+const latestVisitFirst = (a, b) => (countedAt(b) - countedAt(a)) || (receivedAt(b) - receivedAt(a));
+
 export async function load() {
   const { records: rows, cursor } = await db.heldRecords();
   const next = new Map();
@@ -32,7 +39,7 @@ export async function load() {
   }
   byEntity = next;
   visitsByChild = new Map();
-  for (const v of all('visit').sort(byTimeNewest('visited_at'))) {
+  for (const v of all('visit').sort(latestVisitFirst)) {
     if (!visitsByChild.has(v.child_id)) visitsByChild.set(v.child_id, []);
     visitsByChild.get(v.child_id).push(v);
   }
@@ -58,6 +65,7 @@ export const one = (entity, id) => (byEntity.get(entity) || new Map()).get(id) |
 
 export const children = () => all('child').filter((c) => c.status !== 'moved_out' && c.status !== 'aged_out')
   .sort((a, b) => (a.name || '').localeCompare(b.name || '', 'zh-CN'));
+/** A child's visits, the latest first as the server orders them (latestVisitFirst). */
 export const visitsOf = (childId) => [...(visitsByChild.get(childId) || [])];
 /** Whether the server refused an op of this record, so that what the phone holds of it is not on
  *  the server: a refused visit does not count as the child's visit. */

@@ -1,12 +1,14 @@
 """A visit that found a child without prevention education puts 安排防性侵教育 on the worker's to-do
 and the child's page, offline too, until a visit finds it done (CHECKLISTS: "no → schedule education")."""
+from datetime import datetime, timedelta
+
 from playwright.sync_api import expect
 
 from server.extensions import db
-from server.models import Child
+from server.models import Child, replaying_at
 
 from .. import factories
-from ..workflow.helpers import post_visit
+from ..workflow.helpers import TZ, post_visit
 from . import helpers
 
 ASK = "已接受防性侵教育（\"六个一\"）"
@@ -119,4 +121,24 @@ def test_a_visit_marked_to_follow_up_stays_on_the_to_do_until_the_next_visit(bro
     page.wait_for_timeout(1100)  # a visit is timed to the second it began: the next is a later one
     _visit_answering(page, "否")
     expect(page.get_by_test_id("follow-ups")).to_have_text(WORDS)
+    context.close()
+
+
+def test_a_visit_from_a_phone_whose_clock_ran_fast_is_not_taken_for_the_latest(browser, live_server):
+    """The phone took a child's latest visit by the time each visit's phone said; the server by the time
+    it counts at, never after the server received it. A visit from a phone running two hours fast then
+    decided the phone's to-do, 安排防性侵教育 there and not on the server's. The phone orders as the server."""
+    worker = factories.ApiClient(live_server.app.test_client())
+    worker.login("worker_a")
+    child_id, now = live_server.ids.children["a1"], datetime.now(TZ)
+    with replaying_at(now - timedelta(hours=3)):  # that phone said an hour ago
+        post_visit(worker, child_id, "a1", {"prevention_education": False}, hours_ago=1)
+    with replaying_at(now - timedelta(hours=2)):
+        post_visit(worker, child_id, "a1", {"prevention_education": True}, hours_ago=2)
+    with live_server.app.app_context():
+        assert db.session.get(Child, child_id).follow_ups == []
+    context, page = helpers.phone(browser, live_server.url, "worker_a")
+    expect(_follow_up_section(page)).to_have_count(0)
+    _open_child(page)
+    expect(page.get_by_test_id("follow-ups")).to_have_text("无")
     context.close()
