@@ -1,4 +1,5 @@
-"""Pure, deterministic generator of an invented demo township (no database, no Flask)."""
+"""Pure, deterministic generator of an invented demo township (no database, no Flask); only its
+people's passwords are new each time."""
 
 from __future__ import annotations
 
@@ -112,6 +113,11 @@ def _build_villages(rng: random.Random, scale: int) -> list[dict]:
     return villages
 
 
+# The demo town is loaded by every `make run` on an empty database: passwords the seed decided would
+# be known to anyone with the repository, on every install. They come from the system's randomness.
+_PASSWORDS = random.SystemRandom()
+
+
 def _user(
     rng: random.Random,
     username: str,
@@ -123,7 +129,7 @@ def _user(
     display = names.adult_name(rng, names.pick_surname(rng), rng.choice("MF"))
     return {
         "username": username,
-        "password": make_password(rng),
+        "password": make_password(_PASSWORDS),
         "role": role,
         "display_name": display,
         "village_id": village_id,
@@ -225,7 +231,7 @@ def _build_venues(
 def build_demo_town(
     seed: int = 1, scale: int = 1, *, as_of: date = DEMO_AS_OF
 ) -> DemoTown:
-    """Return an invented township; identical for the same seed, scale and as_of."""
+    """Return an invented township; identical for the same seed, scale and as_of, but for the passwords."""
     if scale < 1:
         raise ValueError("scale must be >= 1")
     rng = random.Random(seed)
