@@ -172,6 +172,11 @@ def test_the_worker_changes_the_password_the_admin_set_in_the_app(browser, live_
     form.get_by_role("button", name="修改密码").click()
     expect(form.get_by_role("alert")).to_have_text("原密码不正确", timeout=helpers.TIMEOUT)
     form.get_by_label("现在的密码").fill(NEW_PASSWORD)
+    form.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)  # the admin's, kept: not hers alone
+    form.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+    form.get_by_role("button", name="修改密码").click()
+    expect(form.get_by_role("alert")).to_have_text("新密码不能与原密码相同", timeout=helpers.TIMEOUT)
+    form.get_by_label("新密码", exact=True).fill(own)
     form.get_by_label("再次输入新密码").fill(own + "x")
     form.get_by_role("button", name="修改密码").click()
     expect(form.get_by_role("alert")).to_have_text("两次输入的新密码不一致")

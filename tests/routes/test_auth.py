@@ -182,6 +182,7 @@ def test_a_login_checked_before_a_password_change_or_disabling_gets_no_session(a
 @pytest.mark.parametrize("new_password, message", [
     ("password", "该密码过于常见，请换一个"),
     ("short1", "密码至少需要 8 个字符"),
+    (factories.PASSWORD, "新密码不能与原密码相同"),
 ])
 def test_weak_new_password_is_refused_and_nothing_changes(app, town, login, new_password, message):
     api = login("head_a")
