@@ -433,6 +433,9 @@ def sync_app(engine_name, db_url):
 
 
 @pytest.mark.slow
+# 500 examples took 461 s on SQLite on a slow VM with other tests beside it: the suite's 600 s limit
+# is for a hung test, and this one is long, not hung.
+@pytest.mark.timeout(1800)
 def test_phones_converge_with_the_server(engine_name, sync_app):
     default = 500 if engine_name == "sqlite" else 50
     examples = int(os.environ.get("HULEI_SYNC_EXAMPLES", default))
