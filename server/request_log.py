@@ -10,13 +10,23 @@ import re
 QUERY = re.compile(r"\?.*(?= HTTP/\d)|\?.*?(?=['\"]\)?$|$)")
 
 
+# A malformed request line is refused naming the word it could not read, which may be a query's
+# (three words, the query holding a space: the last is taken for the protocol version).
+REFUSED_WORD = re.compile(r"^((?:Bad request version|Unsupported method|Invalid HTTP version"
+                          r"|Bad HTTP/0\.9 request type) )\(.*\)$", re.S)
+
+
+def _without_query(text: str) -> str:
+    return REFUSED_WORD.sub(r"\1(…)", QUERY.sub("?…", text))
+
+
 class WithoutQuery(logging.Filter):
     """Drop the query string from every text argument of a log record (a request line, the raw line
-    of a request refused as malformed)."""
+    of a request refused as malformed), and the word a malformed request was refused for."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(QUERY.sub("?…", arg) if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(_without_query(arg) if isinstance(arg, str) else arg for arg in record.args)
         return True
 
 
