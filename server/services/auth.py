@@ -194,7 +194,7 @@ def change_password(user: User, old_password: str, new_password: str, settings: 
     """
     confirm_password(user, old_password, settings, device_id, "old_password", "原密码不正确",
                      "password_change_failed")
-    if new_password == old_password:
+    if verify_password(user.password_hash, new_password):  # as stored: the same however it is composed
         # A password the town admin set (must_change_password) is one someone else knows: kept, it
         # would clear the mark unchanged.
         raise validation_error({"new_password": ["新密码不能与原密码相同"]})

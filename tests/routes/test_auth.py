@@ -1,4 +1,5 @@
 """Login, sessions, throttling, CSRF and cookie flags, through the HTTP API."""
+import unicodedata
 import uuid
 from datetime import timedelta
 
@@ -369,3 +370,17 @@ def test_csrf_token_of_another_session_is_refused(app, town, login):
                                 json={"grid_id": town.grids["a1"], "address": "新登记的一户"})
     assert (response.status_code, response.get_json()) == (403, CSRF_FAILED)
     assert snapshot(app) == before
+
+
+def test_the_same_password_composed_otherwise_is_refused_too(app, town, login):
+    """Passwords are compared as stored (Unicode NFC): ä typed as a + combining diaeresis is the same one."""
+    composed = "Kräftig-Passwort-2024"
+    api = login("head_a")
+    assert api.post("/api/auth/password",
+                    json={"old_password": factories.PASSWORD, "new_password": composed}).status_code == 204
+    api = login("head_a", composed)
+    before = snapshot(app, ("user",))
+    response = api.post("/api/auth/password", json={"old_password": composed,
+                                                    "new_password": unicodedata.normalize("NFD", composed)})
+    assert_error(response, 422, "validation_error", fields={"new_password": ["新密码不能与原密码相同"]})
+    assert snapshot(app, ("user",)) == before
