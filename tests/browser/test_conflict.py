@@ -95,6 +95,40 @@ def test_a_note_typed_while_a_sync_brings_the_heads_comes_back_as_a_conflict(bro
     context.close()
 
 
+def test_a_second_note_saved_after_one_typed_while_a_sync_brought_the_heads_does_not_overwrite_it(
+        browser, live_server):
+    """The first note rested on the copy its form showed; the phone kept the head's newer copy as its
+    own, so a second note, queued on the first, rested on the head's and overwrote it before the
+    worker saw the conflict. The record keeps the version the first rests on, the head's copy aside."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    child_id = live_server.ids.children["a1"]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_label("备注").fill(MINE)
+    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
+    helpers.sync_in_background(page)
+    helpers.go_offline(context)
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_text("有未同步的修改")).to_be_visible()
+    page.get_by_label("备注").fill(MINE + "，再补一句")
+    page.get_by_role("button", name="保存备注").click()
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 2")
+    helpers.go_online(context)
+    helpers.sync_now(page)
+    expect(page.get_by_test_id("conflict-link")).to_be_visible(timeout=helpers.TIMEOUT)
+    expect(page.locator("#status .busy")).to_have_count(0, timeout=helpers.TIMEOUT)
+    assert server_notes(live_server) == "村主任：由祖母照料"
+    counts = page.evaluate("async () => (await import('/js/db.js')).outboxCounts()")
+    assert counts == {"pending": 0, "rejected": 0, "conflict": 2}
+    page.get_by_test_id("conflict-link").click()
+    page.get_by_role("link", name=re.compile("冲突：儿童")).first.click()
+    expect(page.get_by_test_id("mine-notes")).to_have_text(MINE)
+    expect(page.get_by_test_id("server-notes")).to_have_text("村主任：由祖母照料")
+    context.close()
+
+
 def head_phone(live_server) -> factories.ApiClient:
     """The village head's phone, driven through the API."""
     head = factories.ApiClient(live_server.app.test_client())
