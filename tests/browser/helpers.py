@@ -1,6 +1,7 @@
 """What the browser tests do on the phone: log in, unlock, wait for sync, read raw IndexedDB."""
 import json
 import re
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -38,6 +39,16 @@ def unlock(page: Page, password: str = factories.PASSWORD) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="解锁").click()
     expect(page.locator("#nav")).to_be_visible(timeout=TIMEOUT)
+
+
+def wait_until(page: Page, predicate: str, arg=None, timeout: int = TIMEOUT) -> None:
+    """Wait until `predicate`, a page function that returns a promise, resolves to something true.
+    (wait_for_function takes the promise for true and returns at once: it cannot wait on IndexedDB.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} ms: {predicate}")
+        page.wait_for_timeout(50)
 
 
 def wait_synced(page: Page, unsynced: int = 0) -> None:

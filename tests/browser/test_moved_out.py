@@ -205,7 +205,7 @@ def test_notes_saved_while_a_sync_is_taking_the_child_away_bring_it_back_to_nobo
         route.fulfill(json={**answer, "more": True})
     page.route("**/api/sync/pull*", second_page_waits)
     page.evaluate("() => { import('/js/sync.js').then((s) => s.sync()); }")
-    page.wait_for_function(f"() => {HELD_IDS}('child').then((ids) => !ids.includes('{child_id}'))")
+    helpers.wait_until(page, f"(id) => ({HELD_IDS})('child').then((ids) => !ids.includes(id))", child_id)
     assert stored_child(page, child_id) is not None  # the store in memory is read again at the sync's end
     page.get_by_role("button", name="保存备注").click()
     expect(page.locator("#toast")).to_have_text("这个儿童已不在本机（可能已移出您的管辖范围），备注未保存")

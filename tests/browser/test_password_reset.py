@@ -63,7 +63,7 @@ def reset_then_opened_with_the_new_password(page, live_server) -> None:
 def test_a_password_reset_by_the_admin_opens_the_unsynced_visit_on_the_phone(browser, live_server):
     note = "忘记密码前未同步的走访"
     context, page = phone_with_unsynced_visit(browser, live_server, note)
-    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    helpers.wait_until(page, RECOVERABLE)
     auth = page.evaluate(AUTH)
     key = recovery_key(live_server, auth["device_id"])
     assert len(key) == 32
@@ -91,7 +91,7 @@ def test_the_town_admin_resets_a_workers_password_from_the_devices_screen(browse
     worker = phone.new_page()
     helpers.login(worker, live_server.url, "worker_a")
     worker_device = worker.evaluate(AUTH)["device_id"]
-    worker.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    helpers.wait_until(worker, RECOVERABLE)
 
     desk = browser.new_context(**DESK)
     page = desk.new_page()
@@ -134,7 +134,7 @@ def test_without_the_recovery_key_the_phone_asks_for_the_previous_password_and_l
     """The server cannot give the key (here its answer is lost): the phone falls back to asking for
     the password before the reset, counting no wrong try, and its data stays sealed for later."""
     context, page = phone_with_unsynced_visit(browser, live_server, "取不到找回密钥时的走访")
-    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    helpers.wait_until(page, RECOVERABLE)
     locked_offline(page)
     reset_by_admin(live_server)
     helpers.go_online(context)
@@ -202,7 +202,7 @@ def test_a_phone_wraps_its_data_key_anew_when_the_server_names_another_recovery_
     """The server's key is gone (a database restored from before the phone asked): at its next
     connection the phone sees the key id change and wraps under the new key, so a reset still opens it."""
     context, page = phone_with_unsynced_visit(browser, live_server, "服务器恢复备份前的走访")
-    page.wait_for_function(RECOVERABLE, timeout=helpers.TIMEOUT)
+    helpers.wait_until(page, RECOVERABLE)
     auth = page.evaluate(AUTH)
     before = auth["recoveryId"]
     assert before and len(before) == 16
@@ -214,8 +214,8 @@ def test_a_phone_wraps_its_data_key_anew_when_the_server_names_another_recovery_
         page.reload()
         helpers.unlock(page)
     assert fetched.value.status == 200
-    page.wait_for_function("(before) => import('/js/db.js').then((d) => d.getAuth())"
-                           ".then((a) => a.recoveryId !== before)", arg=before, timeout=helpers.TIMEOUT)
+    helpers.wait_until(page, "(before) => import('/js/db.js').then((d) => d.getAuth())"
+                             ".then((a) => a.recoveryId !== before)", before)
 
     locked_offline(page)
     reset_then_opened_with_the_new_password(page, live_server)
