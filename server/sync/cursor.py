@@ -24,11 +24,13 @@ SHAPE = 3
 
 @dataclass(frozen=True)
 class Rescope:
-    """Where a paged move between scopes stands: the scope left, the phase, the last row sent."""
+    """Where a paged move between scopes stands: the scope left, the phase, the last row sent, and
+    the log's head when the move was seen."""
 
     prior: dict
-    phase: str  # "evict": the old scope's records; "add": the new scope's, up to the cursor
+    phase: str  # "evict": the old scope's records; "add": the new scope's; "tail": the pull up to `upto`
     after: int
+    upto: int
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None =
     if fresh > seq:
         body["f"] = fresh
     if rescope is not None:
-        body["rs"] = {"p": rescope.prior, "ph": rescope.phase, "at": rescope.after}
+        body["rs"] = {"p": rescope.prior, "ph": rescope.phase, "at": rescope.after, "to": rescope.upto}
     raw = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
     return f"{raw}.{_mac(user_id, raw)}"
 
@@ -86,9 +88,10 @@ def _parse(raw: str) -> Cursor:
         rescope = None
         if "rs" in body:
             state = body["rs"]
-            rescope = Rescope(state["p"], state["ph"], int(state["at"]))
-            if not isinstance(rescope.prior, dict) or rescope.phase not in ("evict", "add") \
-                    or scope is None or rescope.after < 0:
+            # A move begun before cursors carried `to` sends the new scope up to the cursor, as then.
+            rescope = Rescope(state["p"], state["ph"], int(state["at"]), int(state.get("to", seq)))
+            if not isinstance(rescope.prior, dict) or rescope.phase not in ("evict", "add", "tail") \
+                    or scope is None or rescope.after < 0 or rescope.upto < seq:
                 raise ValueError
         return Cursor(seq, scope, rescope, shape, fresh)
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError,

@@ -1,4 +1,5 @@
 """Answer a pull: the caller's changes after a cursor, in commit order, with evictions."""
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, func, not_, or_, select, update
@@ -70,19 +71,28 @@ def _answer(actor, cursor: Cursor | None, limit: int) -> dict:
         # Moved again in the middle of a move: the phone's holdings are a mix; start afresh.
         raise ApiError(410, "resync_required", "您的管辖范围已变更，需要重新完整同步")
     if cursor is not None and cursor.rescope is None and cursor.scope not in (None, current):
-        cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0), fresh=cursor.fresh)
-    if cursor is not None and cursor.rescope is not None:
+        cursor = Cursor(cursor.seq, current, Rescope(cursor.scope, "evict", 0, head_seq()), fresh=cursor.fresh)
+    tail = cursor.rescope if cursor is not None else None
+    if tail is not None and tail.phase != "tail":
         return _rescope(actor, cursor, limit)
     seq = cursor.seq if cursor else 0
     head = head_seq()
     # A phone that held nothing, through every page of its first pull, needs no tombstones, and must
     # not learn the ids that left its scope.
     fresh = head if first else cursor.fresh if cursor else 0
+    tombstones = ChangeLog.seq > fresh
+    if tail is not None:
+        # Before the move was seen, only where the phone was before it: the new scope's tombstones
+        # there are of records that left it, or were deleted, before the phone came.
+        tombstones = and_(tombstones, or_(ChangeLog.seq > tail.upto,
+                                          scope.change_visible(scope.as_user(tail.prior))))
     rows = _log_rows(limit + 1, ChangeLog.seq > seq, ChangeLog.seq <= head, scope.change_visible(actor),
-                     or_(ChangeLog.action == "upsert", ChangeLog.seq > fresh))
+                     or_(ChangeLog.action == "upsert", tombstones))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode(actor.id, rows[-1].seq if more else head, current, fresh=fresh)
+    reached = rows[-1].seq if more else head
+    still = tail if tail is not None and reached < tail.upto else None
+    next_cursor = encode(actor.id, reached, current, still, fresh=fresh)
     return {"changes": _materialize(actor, rows), "cursor": next_cursor, "more": more}
 
 
@@ -91,20 +101,22 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
 
     The phone may hold any live record of its old scope, also one whose row moved past the
     cursor (changed, deleted or moved away since): only tombstones it already read are skipped.
-    What came is read up to the cursor's position; anything newer follows in the normal pull.
+    What came is read up to the cursor's position; anything newer follows in the normal pull, the
+    move's tail up to where it was seen (a tombstone there is sent only if the phone may hold it).
     """
     state, seq = cursor.rescope, cursor.seq
+    held = max(seq, cursor.fresh)  # tombstones up to here: of records the phone no longer holds, or never did
     old, new = scope.change_visible(scope.as_user(state.prior)), scope.change_visible(actor)
     changes: list[dict] = []
     if state.phase == "evict":
         rows = _log_rows(limit + 1, and_(old, not_(new)), ChangeLog.seq > state.after,
-                         or_(ChangeLog.action == "upsert", ChangeLog.seq > seq))
+                         or_(ChangeLog.action == "upsert", ChangeLog.seq > held))
         keys = dict.fromkeys((r.entity, r.entity_id) for r in rows[:limit])
         changes = [{"entity": entity, "id": entity_id, "version": None, "action": "evict", "data": None}
                    for entity, entity_id in keys]
         if len(rows) > limit:
-            return _rescope_page(actor, changes, cursor, Rescope(state.prior, "evict", rows[limit - 1].seq))
-        state = Rescope(state.prior, "add", 0)
+            return _rescope_page(actor, changes, cursor, replace(state, after=rows[limit - 1].seq))
+        state = replace(state, phase="add", after=0)
     room = limit - len(changes)
     if room == 0:
         return _rescope_page(actor, changes, cursor, state)
@@ -114,9 +126,11 @@ def _rescope(actor, cursor: Cursor, limit: int) -> dict:
                      ChangeLog.action == "upsert")
     if len(rows) > room:
         return _rescope_page(actor, changes + _materialize(actor, rows[:room]), cursor,
-                             Rescope(state.prior, "add", rows[room - 1].seq))
+                             replace(state, after=rows[room - 1].seq))
+    # The normal pull follows from the cursor, up to where the move was seen as its tail (`_answer`).
+    tail = replace(state, phase="tail", after=0) if state.upto > seq else None
     return {"changes": changes + _materialize(actor, rows),
-            "cursor": encode(actor.id, seq, cursor.scope, fresh=cursor.fresh), "more": True}
+            "cursor": encode(actor.id, seq, cursor.scope, tail, cursor.fresh), "more": True}
 
 
 def _rescope_page(actor, changes: list[dict], cursor: Cursor, state: Rescope) -> dict:

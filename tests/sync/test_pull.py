@@ -232,9 +232,13 @@ def test_reassigning_a_workers_grids_evicts_the_old_and_delivers_the_new(town, l
          "data": worker.get(f"/api/children/{town.children['a2']}").get_json()}]
 
 
-def test_a_move_names_nothing_that_left_the_new_scope_before_it(town, login):
+@pytest.mark.parametrize("last_pull", ["before_they_left", "after_they_left"])
+def test_a_move_names_nothing_that_left_the_new_scope_before_it(town, login, last_pull):
     """A phone moved to a grid never held what had left that grid, or been deleted there, before it
-    came: it is told nothing of those ids, as a first pull is not."""
+    came: it is told nothing of those ids, as a first pull is not, whether they left before its last
+    pull (the move's own pages) or between that pull and the move (the pages after it)."""
+    if last_pull == "before_they_left":
+        _, cursor = pull_all(login("worker_a", device_id=device("worker_a")))
     admin = login("admin", device_id=device("admin"))
     gone = str(uuid.uuid4())
     results = push(admin, [
@@ -243,8 +247,8 @@ def test_a_move_names_nothing_that_left_the_new_scope_before_it(town, login):
     assert [r["status"] for r in results] == ["applied"] * 2, results
     assert push(admin, [op("household", "delete", gone, {}, base_version=1)])["results"][0]["status"] \
         == "applied"
-    worker = login("worker_a", device_id=device("worker_a"))
-    _, cursor = pull_all(worker)
+    if last_pull == "after_they_left":
+        _, cursor = pull_all(login("worker_a", device_id=device("worker_a")))
     response = admin.patch(f"/api/users/{town.users['worker_a']}",
                            json={"grid_ids": [town.grids["b1"]], "village_id": town.villages["b"]})
     assert response.status_code == 200, response.get_json()
@@ -253,6 +257,38 @@ def test_a_move_names_nothing_that_left_the_new_scope_before_it(town, login):
     assert {(c["entity"], c["id"], c["action"]) for c in later} == {
         ("household", town.households["a1"], "evict"), ("child", town.children["a1"], "evict")}
     assert worker.get(f"/api/households/{town.households['b1']}").status_code == 404
+
+
+@pytest.mark.parametrize("limit", [1, 500])
+def test_a_move_still_takes_off_what_the_phone_held_where_the_scopes_overlap(town, login, limit):
+    """Given a second grid, the phone keeps its first: a record it held there, deleted between its
+    last pull and the move, still comes as a tombstone; one of the new grid, made and deleted in
+    that time, is never named. Page by page too, where the move's tail spans pages."""
+    worker = login("worker_a", device_id=device("worker_a"))
+    _, cursor = pull_all(worker)
+    admin = login("admin", device_id=device("admin"))
+    gone = str(uuid.uuid4())
+    results = push(admin, [
+        op("household", "create", gone, {"grid_id": town.grids["a2"], "address": "二组9号"}),
+        op("child", "delete", town.children["a1"], {}, base_version=1)])["results"]
+    assert [r["status"] for r in results] == ["applied"] * 2, results
+    assert push(admin, [op("household", "delete", gone, {}, base_version=1)])["results"][0]["status"] \
+        == "applied"
+    response = admin.patch(f"/api/users/{town.users['worker_a']}",
+                           json={"grid_ids": [town.grids["a1"], town.grids["a2"]]})
+    assert response.status_code == 200, response.get_json()
+    worker = login("worker_a", device_id=device("worker_a"))
+    later = []
+    while True:
+        body = worker.get(f"/api/sync/pull?cursor={cursor}&limit={limit}").get_json()
+        later += body["changes"]
+        cursor = body["cursor"]
+        if not body["more"]:
+            break
+    assert sorted((c["entity"], c["id"], c["action"]) for c in later) == sorted([
+        ("child", town.children["a1"], "delete"), ("household", town.households["a2"], "upsert"),
+        ("child", town.children["a2"], "upsert")])
+    assert worker.get(f"/api/sync/pull?cursor={cursor}").get_json()["changes"] == []
 
 
 def test_reassignment_evicts_records_changed_after_the_cursor(town, login):
