@@ -157,8 +157,8 @@ export async function update(entity, id, edits, from = null, drawn = null) {
     base_version: seen ? seen._version : chain ? null : version, data: changes, chain };
   // The phone may have let the record go since this copy was read (a sync's pull, written before
   // the store is read again at its end): then nothing is queued.
-  const saved = await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined },
-    restsOn: seen ? seen._version : null }], [op], [], savingDraft(from));
+  const saved = await db.saveLocal([{ entity, id, data: { ...data, ...changes, id: undefined } }], [op], [],
+    savingDraft(from));
   await loadSaved();
   return saved ? 'queued' : 'gone';
 }

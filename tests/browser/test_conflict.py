@@ -73,17 +73,7 @@ def test_second_phone_sees_the_conflict(browser, live_server):
 def test_a_note_typed_while_a_sync_brings_the_heads_comes_back_as_a_conflict(browser, live_server):
     """A sync does not redraw a form being typed in. Saved, the note rested on the head's copy the
     sync had just brought, and silently replaced the head's note. It rests on what the form showed."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    child_id = live_server.ids.children["a1"]
-    page.locator("#nav").get_by_role("link", name="我的儿童").click()
-    page.get_by_role("link", name=re.compile(NAME)).click()
-    page.get_by_label("备注").fill(MINE)
-    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
-    helpers.sync_in_background(page)
-    assert stored_child(page, child_id)["notes"] == "村主任：由祖母照料"
-    expect(page.get_by_label("备注")).to_have_value(MINE)
+    context, page = typing_while_a_sync_brings_the_heads(browser, live_server)
     page.get_by_role("button", name="保存备注").click()
     expect(page.get_by_text("有未同步的修改")).to_be_visible()
     helpers.sync_now(page)
@@ -100,15 +90,7 @@ def test_a_second_note_saved_after_one_typed_while_a_sync_brought_the_heads_does
     """The first note rested on the copy its form showed; the phone kept the head's newer copy as its
     own, so a second note, queued on the first, rested on the head's and overwrote it before the
     worker saw the conflict. The record keeps the version the first rests on, the head's copy aside."""
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    helpers.login(page, live_server.url, "worker_a")
-    child_id = live_server.ids.children["a1"]
-    page.locator("#nav").get_by_role("link", name="我的儿童").click()
-    page.get_by_role("link", name=re.compile(NAME)).click()
-    page.get_by_label("备注").fill(MINE)
-    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
-    helpers.sync_in_background(page)
+    context, page = typing_while_a_sync_brings_the_heads(browser, live_server)
     helpers.go_offline(context)
     page.get_by_role("button", name="保存备注").click()
     expect(page.get_by_text("有未同步的修改")).to_be_visible()
@@ -127,6 +109,23 @@ def test_a_second_note_saved_after_one_typed_while_a_sync_brought_the_heads_does
     expect(page.get_by_test_id("mine-notes")).to_have_text(MINE)
     expect(page.get_by_test_id("server-notes")).to_have_text("村主任：由祖母照料")
     context.close()
+
+
+def typing_while_a_sync_brings_the_heads(browser, live_server):
+    """Worker A types a note on the child's screen while a sync brings the head's note: (context, page),
+    the note typed and not saved, the head's in the phone's store and the form still showing A's."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    child_id = live_server.ids.children["a1"]
+    page.locator("#nav").get_by_role("link", name="我的儿童").click()
+    page.get_by_role("link", name=re.compile(NAME)).click()
+    page.get_by_label("备注").fill(MINE)
+    head_edit(head_phone(live_server), child_id, {"notes": "村主任：由祖母照料"})
+    helpers.sync_in_background(page)
+    assert stored_child(page, child_id)["notes"] == "村主任：由祖母照料"
+    expect(page.get_by_label("备注")).to_have_value(MINE)
+    return context, page
 
 
 def head_phone(live_server) -> factories.ApiClient:

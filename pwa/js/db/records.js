@@ -17,8 +17,7 @@ export async function heldRecords() {
 }
 
 /** Save local records, their ops and any photos in one transaction (each op marks its record
- *  pending); a record's `restsOn`, the version its edit rests on where older than the phone's copy
- *  (see below); photos are `{id, inspection_id, bytes}`. The drafts named in `drafts`, the typing
+ *  pending); photos are `{id, inspection_id, bytes}`. The drafts named in `drafts`, the typing
  *  the records were saved from, go in the same transaction: a tab dropped after the save would
  *  otherwise offer the typing again, to be saved a second time. Resolve false, writing nothing,
  *  when an edit's record is no longer on the phone: a pull took it off (evicted, or deleted)
@@ -36,16 +35,17 @@ export async function saveLocal(records, ops, photos = [], drafts = []) {
       sealedPhotos.forEach((row) => s.photos.put(row));
       sealedRecords.forEach((row, i) => {
         const old = olds[i];
-        const opsFor = ops.filter((op) => recordKey(op.entity, op.id) === row.key).length;
+        const mine = ops.filter((op) => recordKey(op.entity, op.id) === row.key);
         // An edit that rests on an older copy than the phone holds (its form drawn before a sync brought
         // another's change) keeps the record at that version, and the copy it holds aside as the
         // server's, as a pull keeps one for a record busy with edits: an edit queued after it rests
         // there too, and the change it did not see comes back as a conflict, not overwritten.
-        const { restsOn } = records[i];
-        const behind = restsOn != null && old && !old.pending && old.version != null && old.version !== restsOn;
+        const rests = mine.find((op) => op.action === 'update' && !op.chain && op.base_version != null);
+        const behind = rests && old && !old.pending && old.version != null && old.version !== rests.base_version;
         const server = behind ? { version: old.version, iv: old.iv, ct: old.ct } : old && old.server;
-        s.records.put({ ...row, version: behind ? restsOn : old ? old.version : (records[i].version ?? null),
-          pending: (old ? old.pending : 0) + opsFor, ...(server ? { server } : {}) });
+        s.records.put({ ...row,
+          version: behind ? rests.base_version : old ? old.version : (records[i].version ?? null),
+          pending: (old ? old.pending : 0) + mine.length, ...(server ? { server } : {}) });
       });
       sealedOps.forEach((row) => s.outbox.add(row));
       return true;
