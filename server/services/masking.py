@@ -36,10 +36,6 @@ def mask_name(value: str | None) -> str | None:
     return value[0] + "*" * (len(value) - 2) + value[-1]
 
 
-def _kept(value):
-    return value
-
-
 # A clue's subject: the child as the register has it, and what a minor found in a venue said.
 _SUBJECT_MASKS = {"name": mask_name, "stated_name": mask_name, "stated_id_number": mask_id_number}
 
@@ -63,7 +59,7 @@ def masked_for(actor, entity: str, data: dict | None) -> dict | None:
         if name in shown:
             shown[name] = mask_name(shown[name])
     if entity == "clue" and shown.get("subject"):
-        shown["subject"] = {key: _SUBJECT_MASKS.get(key, _kept)(value)
+        shown["subject"] = {key: _SUBJECT_MASKS[key](value) if key in _SUBJECT_MASKS else value
                             for key, value in shown["subject"].items()}
     if entity == "household" and shown.get("guardians"):
         shown["guardians"] = [{**g, "name": mask_name(g.get("name"))} for g in shown["guardians"]]

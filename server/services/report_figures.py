@@ -6,7 +6,7 @@ of now while the window is still running. Clues are never counted: village heads
 """
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -138,13 +138,15 @@ def _venues(village_id: str, start: datetime, as_of: datetime) -> dict:
     venues = db.session.scalar(select(func.count(Venue.id)).where(
         Venue.village_id == village_id, Venue.deleted_at.is_(None), Venue.status == "open",
         Venue.created_at < as_of)) or 0
+    # A correction replaces its inspection: one inspection, counted as corrected, at its own time (as a
+    # visit). One corrected to after `as_of` is not counted before it, nor are its failures open: so
+    # the corrections made since are read too, to know where each chain of them ends.
     every = list(db.session.scalars(select(Inspection).where(
-        Inspection.village_id == village_id, Inspection.deleted_at.is_(None))
+        Inspection.village_id == village_id, Inspection.deleted_at.is_(None),
+        or_(Inspection.counted_at < as_of, Inspection.amends_id.isnot(None)))
         .order_by(Inspection.counted_at, Inspection.received_at, Inspection.id)))
     standing = standing_ids(every)
     by_id = {i.id: i for i in every}
-    # A correction replaces its inspection: one inspection, counted as corrected, at its own time (as a
-    # visit). One corrected to after `as_of` is not counted before it, nor are its failures open.
     inspections = [i for i in every if i.counted_at < as_of and by_id[standing[i.id]].counted_at < as_of]
     in_window = [i for i in inspections if i.counted_at >= start and standing[i.id] == i.id]
     violations = enforcement.violations_in(inspections, schedule.local_date(as_of))
