@@ -39,7 +39,7 @@ instance:
 
 run: install instance
 	@umask 077; export HULEI_MASTER_KEY_FILE="$${HULEI_MASTER_KEY_FILE:-$$( [ -z "$$HULEI_MASTER_KEY" ] && echo $(CURDIR)/instance/master.key )}"; \
-	$(FLASK) db upgrade && \
+	$(FLASK) db upgrade && $(if $(TOWN),$(FLASK) setup-town "$(TOWN)" &&) \
 	$(FLASK) demo-data --if-empty && \
 	$(FLASK) prune-tombstones && \
 	$(FLASK) age-out && \

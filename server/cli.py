@@ -1,4 +1,4 @@
-"""Command-line commands: create-user, reset-password, demo-data, keys rotate, audit verify,
+"""Command-line commands: setup-town, create-user, reset-password, demo-data, keys rotate, audit verify,
 prune-tombstones, age-out, recount.
 
 Each runs in an app context of its own (with_appcontext), so it also works from
@@ -18,6 +18,41 @@ def _password(label: str, from_stdin: bool) -> str:
     """A password from standard input's first line, or typed twice at a hidden prompt."""
     return (sys.stdin.readline().rstrip("\n") if from_stdin
             else click.prompt(label, hide_input=True, confirmation_prompt=True))
+
+
+@click.command("setup-town")
+@click.argument("town_file", type=click.File("rb"))
+@with_appcontext
+def setup_town_command(town_file):
+    """Set up the town's villages, grids and units from a JSON town file (run again to add more)."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from .errors import ApiError, flat_fields
+    from .schemas.town_setup import TownSetupSchema
+    from .services.town_setup import set_up_town
+
+    try:
+        data = TownSetupSchema().load(json.loads(town_file.read().decode("utf-8")))
+        done = set_up_town(data)
+    except UnicodeDecodeError as err:
+        raise click.ClickException(f"镇的设置文件应为 UTF-8 编码：第 {err.start + 1} 个字节无法读取") from None
+    except json.JSONDecodeError as err:
+        where = f"第 {err.lineno} 行第 {err.colno} 列"
+        raise click.ClickException(f"镇的设置文件不是有效的 JSON：{where}") from None
+    except ValidationError as err:
+        raise click.ClickException(_said(flat_fields(err.messages))) from None
+    except ApiError as err:
+        raise click.ClickException(_said(err.fields or {}) or err.message) from None
+    added, totals = done["added"], done["totals"]
+    click.echo(f"{done['town']}：新增村（社区）{added['villages']} 个、网格 {added['grids']} 个、"
+               f"单位 {added['units']} 个；现有村（社区）{totals['villages']} 个、网格 {totals['grids']} 个、"
+               f"单位 {totals['units']} 个")
+
+
+def _said(fields: dict) -> str:
+    return "；".join(f"{name}: {'，'.join(messages)}" for name, messages in fields.items())
 
 
 @click.command("create-user")
@@ -78,7 +113,7 @@ def demo_data_command(seed, scale, if_empty, no_activity):
     from .services.demo.load import load_demo_town, town_exists
 
     if if_empty and town_exists():
-        click.echo("demo town already loaded; skipping")
+        click.echo("a town is already set up; no demo loaded")
         return
     logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
     click.echo("演示账号（仅用于演示，数据均为虚构）：")
@@ -178,5 +213,5 @@ def recount_command():
                f"{reassessed} children changed under new risk rules")
 
 
-COMMANDS = (create_user_command, reset_password_command, demo_data_command, keys_group, audit_group,
-            prune_tombstones_command, age_out_command, recount_command)
+COMMANDS = (setup_town_command, create_user_command, reset_password_command, demo_data_command, keys_group,
+            audit_group, prune_tombstones_command, age_out_command, recount_command)

@@ -3,7 +3,7 @@ from .base import new_id, replaying_at, utcnow
 from .cases import CLUE_OUTCOMES, CLUE_STATUSES, Clue, StaffCheck
 from .facts import counted_time, standing_ids, stands
 from .households import CATEGORIES, CHILD_STATUSES, RISK_LEVELS, Child, GuardianPhone, Household
-from .places import Grid, Town, Unit, Village
+from .places import UNIT_KINDS, VILLAGE_KINDS, Grid, Town, Unit, Village
 from .plans import MEASURE_KINDS, PLAN_STATUSES, Plan, PlanProgress
 from .records import AppliedOp, AuditEvent, ChangeLog, Counter, KeyCanary, PlaceLeft, ReportSnapshot
 from .users import ROLES, Device, LoginFailure, User, UserSession, user_grid
@@ -12,7 +12,8 @@ from .visits import VISIT_FLAGS, Visit
 
 __all__ = [
     "CATEGORIES", "CHILD_STATUSES", "CLUE_OUTCOMES", "CLUE_STATUSES", "MEASURE_KINDS",
-    "PLAN_STATUSES", "RISK_LEVELS", "ROLES", "VENUE_TYPES", "VISIT_FLAGS", "AppliedOp",
+    "PLAN_STATUSES", "RISK_LEVELS", "ROLES", "UNIT_KINDS", "VENUE_TYPES", "VILLAGE_KINDS", "VISIT_FLAGS",
+    "AppliedOp",
     "Attachment", "AuditEvent", "ChangeLog", "Child", "Clue", "Counter", "Device", "Grid",
     "GuardianPhone", "Household", "Inspection", "JointOperation", "KeyCanary", "LoginFailure",
     "PlaceLeft", "Plan", "PlanProgress", "ReportSnapshot", "StaffCheck", "Town", "Unit", "User", "UserSession",

@@ -5,6 +5,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import Timestamped, id_column
 
+VILLAGE_KINDS = ("village", "community")
+# The police station files the weekly report; market supervision, police and civil affairs inspect.
+UNIT_KINDS = ("police", "market", "civil_affairs", "school", "health", "justice", "womens_federation",
+              "town_office")
+
 
 class Town(Timestamped, db.Model):
     """The township the campaign runs in."""

@@ -64,7 +64,7 @@ def test_demo_data_loads_a_whole_town_and_every_login_works(app):
         before = counts()
 
     again = runner.invoke(args=["demo-data", "--seed", "1", "--if-empty"])
-    assert (again.exit_code, again.output) == (0, "demo town already loaded; skipping\n")
+    assert (again.exit_code, again.output) == (0, "a town is already set up; no demo loaded\n")
     with app.app_context():
         assert counts() == before
 
