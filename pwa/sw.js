@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v127';
+const VERSION = 'v128';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -29,6 +29,7 @@ const SHELL = [
   '/js/store.js',
   '/js/sync.js',
   '/js/other-tabs.js',
+  '/js/idle-lock.js',
   '/js/ui.js',
   '/js/clue-prompt.js',
   '/js/rules.js',

@@ -2,6 +2,7 @@
 import * as api from './api.js';
 import * as db from './db.js';
 import * as drafts from './drafts.js';
+import * as idleLock from './idle-lock.js';
 import * as otherTabs from './other-tabs.js';
 import * as session from './session.js';
 import * as shell from './shell.js';
@@ -225,6 +226,7 @@ async function afterUnlock() {
   await route();
   holdScreens();
   sync.start();
+  idleLock.start();
 }
 
 /** Wipe the phone for `reason`; the page reloads and says why (boot). */
@@ -280,7 +282,9 @@ async function boot() {
   // Locked or logged out: whoever unlocks logs in again, so no session may be left open meanwhile,
   // unless another tab is unlocked and working in it.
   session.endServerSessionWhileLocked();
-  document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped)
+  const idle = idleLock.wasIdleLocked() ? `闲置超过 ${idleLock.IDLE_MINUTES} 分钟，已自动锁定，以保护儿童信息。`
+    + '解锁后回到原页面，未保存的填写内容会放回原处。' : null;
+  document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped, idle)
     : login.renderLogin(afterUnlock, wipeMessage(note)));
 }
 

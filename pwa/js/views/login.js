@@ -61,7 +61,7 @@ export function renderLogin(onDone, message) {
     login);
 }
 
-export function renderUnlock(auth, onDone, wiped) {
+export function renderUnlock(auth, onDone, wiped, message = null) {
   const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const switchUser = h('button', { type: 'button', class: 'btn link' }, '切换账号（清除本机数据）');
   switchUser.addEventListener('click', async () => {
@@ -80,6 +80,7 @@ export function renderUnlock(auth, onDone, wiped) {
     else error.textContent = session.wrongPassword(result.left, result.unchecked);
   });
   return page(`${T.unlock} · ${T.app}`,
+    message ? h('p', { class: 'banner warn', role: 'status', 'data-testid': 'idle-locked' }, message) : null,
     h('p', {}, `账号 ${auth.username}：请输入密码解锁（无需联网）。`),
     unlock,
     switchUser);
