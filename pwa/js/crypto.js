@@ -1,5 +1,6 @@
 // WebCrypto only: the phone's data key, wrapped by a key derived from the password; seal and open values.
-export const ITERATIONS = 310000;
+// OWASP's count for PBKDF2-SHA-256 (2023); a phone wrapped under fewer is wrapped again at its next unlock.
+export const ITERATIONS = 600000;
 const WRAP_AAD = 'meta:auth:key';
 const RECOVERY_AAD = 'meta:auth:recovery';
 const enc = new TextEncoder();
@@ -32,10 +33,10 @@ export const importDataKey = (raw) => crypto.subtle.importKey('raw', raw, 'AES-G
 
 /** Wrap the data key's bytes under `password` with a fresh salt: `{kek, fields}`, `fields` being
  *  what the auth row keeps (salt, iterations, wrapped) and `kek` the key that opens it again. */
-export async function wrapDataKey(password, raw) {
+export async function wrapDataKey(password, raw, iterations = ITERATIONS) {
   const salt = randomBytes(16);
-  const kek = await deriveKey(password, salt, ITERATIONS);
-  return { kek, fields: { salt, iterations: ITERATIONS, wrapped: await sealBytes(kek, raw, WRAP_AAD) } };
+  const kek = await deriveKey(password, salt, iterations);
+  return { kek, fields: { salt, iterations, wrapped: await sealBytes(kek, raw, WRAP_AAD) } };
 }
 
 /** The data key's bytes from what `kek` wrapped; throws when `kek` does not open it. */

@@ -2,7 +2,7 @@
 // another device, logout and wipes.
 import * as api from './api.js';
 import * as db from './db.js';
-import { importDataKey, importRecoveryKey, newDataKeyBytes, newId, openDataKey, seal, unseal, unwrapDataKey,
+import { ITERATIONS, importDataKey, importRecoveryKey, newDataKeyBytes, newId, openDataKey, seal, unseal, unwrapDataKey,
   unwrapForRecovery, wrapDataKey, wrapForRecovery } from './crypto.js';
 import * as state from './state.js';
 import * as store from './store.js';
@@ -30,8 +30,8 @@ let serverKeyId = null;
 const oneAtATime = (fn) => (navigator.locks ? navigator.locks.request('hulei-login', fn) : fn());
 
 /** Open the local data with `password`, counting nothing: `{key, auth}` or null. A phone set up
- *  before data keys were wrapped gets its key (the same bytes: no record is sealed again) wrapped
- *  under the password on the way. */
+ *  before data keys were wrapped, or wrapped under fewer PBKDF2 iterations than now, gets its key
+ *  (the same bytes: no record is sealed again) wrapped under the password anew on the way. */
 async function tryOpen(auth, password) {
   let opened;
   let key;
@@ -42,7 +42,7 @@ async function tryOpen(auth, password) {
   } catch (e) {
     return null;
   }
-  if (opened.kek) {
+  if (opened.kek && auth.iterations >= ITERATIONS) {
     kek = opened.kek;
     return { key, auth };
   }

@@ -266,3 +266,39 @@ def test_a_phone_set_up_before_keys_were_wrapped_opens_and_takes_a_password_chan
     reconnected_with_the_new_password_then_reopened(page, live_server)
     synced_in_the_end(page, live_server, note)
     context.close()
+
+
+# A phone that wrapped its data key under the PBKDF2 count of before (310,000).
+WRAPPED_UNDER_FEWER = """async (password) => {
+  const db = await import('/js/db.js');
+  const c = await import('/js/crypto.js');
+  const auth = await db.getAuth();
+  const { raw } = await c.openDataKey(auth, password);
+  const { fields } = await c.wrapDataKey(password, raw, 310000);
+  return (await db.updateAuth(auth, fields)).iterations;
+}"""
+
+
+def test_a_phone_wrapped_under_fewer_iterations_is_wrapped_anew_at_its_next_unlock(browser, live_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    helpers.login(page, live_server.url, "worker_a")
+    assert page.evaluate(AUTH)["iterations"] == 600000
+    note = "旧迭代次数下未同步的走访"
+    with_unsynced_visit(page, note)
+    assert page.evaluate(WRAPPED_UNDER_FEWER, factories.PASSWORD) == 310000
+    before = page.evaluate(AUTH)
+
+    page.reload()
+    helpers.unlock(page)
+    after = page.evaluate(AUTH)
+    assert after["iterations"] == 600000
+    assert (after["salt"], after["wrapped"]) != (before["salt"], before["wrapped"])
+    expect(page.get_by_test_id("unsynced")).to_have_text("待同步 1")  # the same key: nothing sealed again
+    page.reload()
+    try_password(page, "not-the-password-1")
+    expect(page.get_by_test_id("login-error")).not_to_be_empty()
+    helpers.unlock(page)
+    assert page.evaluate(AUTH)["salt"] == after["salt"]  # wrapped once, not at every unlock
+    synced_in_the_end(page, live_server, note)
+    context.close()
