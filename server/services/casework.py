@@ -6,7 +6,7 @@ from sqlalchemy.orm import aliased
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Child, JointOperation, Plan, StaffCheck, Unit, User, Venue
+from ..models import Child, Inspection, JointOperation, Plan, StaffCheck, Unit, User, Venue, stands
 from . import audit, changes, plans, schedule, scope
 from .writes import assign, new_record, save_record
 
@@ -96,6 +96,13 @@ def update_operation(actor, operation_id: str, data: dict, device_id: str | None
     changed = assign(operation, data)
     save_record(actor, "joint_operation", operation, "update", changed, device_id)
     return operation
+
+
+def check_operation_removable(actor, operation: JointOperation) -> None:
+    """Refuse to delete a joint operation an inspection that stands was made in: the inspection would
+    name an operation that is gone, and the month would count it as its action no more."""
+    if db.session.scalar(select(exists().where(Inspection.operation_id == operation.id, *stands(Inspection)))):
+        raise ApiError(409, "has_inspections", "这次联合行动已有检查记录，不能删除；信息有误请修改")
 
 
 def _check_day(data: dict) -> None:

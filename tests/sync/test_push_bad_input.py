@@ -218,6 +218,33 @@ def test_a_delete_needs_what_an_edit_of_the_kind_needs(app, town, login):
         {"op_id": delete["op_id"], "status": "applied", "id": operation["id"], "version": 2}]
 
 
+def test_a_joint_operation_an_inspection_stands_in_cannot_be_deleted(app, town, login):
+    """An inspection made in the month's joint operation would name an operation that is gone, and the
+    month would no longer count its action; corrected to name none, the operation may go."""
+    inspector = login("inspector", device_id="phone-inspector-0001")
+    operation = inspector.post("/api/operations", json={
+        "date": "2026-11-20", "lead_unit": "测试派出所", "units": ["测试市场监管所"],
+        "member_ids": [town.users["inspector"]]}).get_json()
+    made_in_it = {"venue_id": town.venues["a"], "inspected_at": "2026-11-20T10:00:00+08:00",
+                  "operation_id": operation["id"], "answers": [{"item": "verify_identity", "result": "pass"}]}
+    inspection = inspector.post("/api/inspections", json=made_in_it)
+    assert inspection.status_code == 201, inspection.get_json()
+    tables = (*WRITE_TABLES, "joint_operation", "inspection")
+    before = snapshot(app, tables)
+    delete = op("joint_operation", "delete", operation["id"], base_version=1)
+    assert push(inspector, [delete])["results"] == [
+        {"op_id": delete["op_id"], "status": "rejected", "id": None, "version": None,
+         "errors": {"_op": ["这次联合行动已有检查记录，不能删除；信息有误请修改"]}}]
+    assert snapshot(app, tables) == before
+    corrected = inspector.post("/api/inspections", json={
+        **{k: v for k, v in made_in_it.items() if k != "operation_id"},
+        "amends": inspection.get_json()["id"], "amend_reason": "不是联合行动中检查的"})
+    assert corrected.status_code == 201, corrected.get_json()
+    again = op("joint_operation", "delete", operation["id"], base_version=1)
+    assert push(inspector, [again])["results"] == [
+        {"op_id": again["op_id"], "status": "applied", "id": operation["id"], "version": 2}]
+
+
 def test_a_clue_names_only_a_source_its_reporter_may_see(app, town, worker, login):
     """A worker cannot tie a clue to an inspection or another grid's visit (it would pass for an
     inspector's finding), and an id that exists answers as one that does not."""
