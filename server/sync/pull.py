@@ -158,8 +158,9 @@ def _seen(actor, ids: dict[str, set[str]]) -> set[tuple[str, str]]:
 def _materialize(actor, rows: list) -> list[dict]:
     """Turn log rows into changes, each record as the caller sees it now: an evicted record still
     seen (moved within the scope: a village head's household from one grid to another) is not
-    taken off the phone in between; one that has left the scope since its row was read is evicted,
-    not sent (PostgreSQL reads each statement as committed then)."""
+    taken off the phone in between, unless it has been deleted since (its tombstone, where it went,
+    may be one the phone is not told of: a move's tail); one that has left the scope since its row
+    was read is evicted, not sent (PostgreSQL reads each statement as committed then)."""
     ids: dict[str, set[str]] = {}
     for row in rows:
         ids.setdefault(row.entity, set()).add(row.entity_id)
@@ -168,13 +169,19 @@ def _materialize(actor, rows: list) -> list[dict]:
         for record in views.read(ENTITIES[name].model, wanted):
             records[(name, record.id)] = record
     seen = _seen(actor, ids)  # after the records: one that moves away once read is evicted, not sent
-    rows = [row for row in rows if (row.entity, row.entity_id) not in seen or row.action != "evict"]
+
+    def gone(key) -> bool:
+        return records.get(key) is None or records[key].deleted_at is not None
+    rows = [row for row in rows if row.action != "evict" or (row.entity, row.entity_id) not in seen
+            or gone((row.entity, row.entity_id))]
     changes = []
     for row in rows:
         record = records.get((row.entity, row.entity_id))
         change = {"entity": row.entity, "id": row.entity_id,
                   "version": record.version if record else None, "action": row.action, "data": None}
-        if row.action == "upsert" and (record is None or record.deleted_at is not None):
+        if row.action == "evict" and (row.entity, row.entity_id) in seen:
+            change["action"] = "delete"
+        elif row.action == "upsert" and gone((row.entity, row.entity_id)):
             change["action"] = "delete"
         elif row.action == "upsert" and (row.entity, row.entity_id) not in seen:
             change["action"] = "evict"

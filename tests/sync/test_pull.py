@@ -291,6 +291,30 @@ def test_a_move_still_takes_off_what_the_phone_held_where_the_scopes_overlap(tow
     assert worker.get(f"/api/sync/pull?cursor={cursor}").get_json()["changes"] == []
 
 
+@pytest.mark.parametrize("limit", [1, 500])
+def test_a_record_held_that_moved_into_the_new_grid_and_was_deleted_there_is_taken_off(town, login, limit):
+    """Its tombstone lies in the new grid only, before the move, where the phone is told of none; the
+    place it left, in the old grid, says it is deleted instead (found by a review)."""
+    worker = login("worker_a", device_id=device("worker_a"))
+    changes, cursor = pull_all(worker)
+    held = _apply({}, changes)
+    assert ("child", town.children["a1"]) in held
+    admin = login("admin", device_id=device("admin"))
+    assert push(admin, [op("household", "update", town.households["a1"], {"grid_id": town.grids["a2"]},
+                           base_version=1)])["results"][0]["status"] == "applied"
+    assert push(admin, [op("child", "delete", town.children["a1"], {}, base_version=2)]
+                )["results"][0]["status"] == "applied"
+    response = admin.patch(f"/api/users/{town.users['worker_a']}",
+                           json={"grid_ids": [town.grids["a1"], town.grids["a2"]]})
+    assert response.status_code == 200, response.get_json()
+    worker = login("worker_a", device_id=device("worker_a"))
+    pages, _ = _pages(worker, cursor, limit)
+    held = _apply(held, [c for page in pages for c in page])
+    assert worker.get(f"/api/children/{town.children['a1']}").status_code == 404
+    assert set(held) == {("household", town.households["a1"]), ("household", town.households["a2"]),
+                         ("child", town.children["a2"])}
+
+
 def test_reassignment_evicts_records_changed_after_the_cursor(town, login):
     """A record the phone holds and that changed after its cursor must still be evicted."""
     worker = login("worker_a", device_id=device("worker_a"))
