@@ -1,6 +1,6 @@
 // Service worker: precache the app shell under a versioned cache, serve it offline, never
 // touch /api, and wait for the user to accept a new version ('有新版本') before taking over.
-const VERSION = 'v129';
+const VERSION = 'v130';
 const CACHE = `hulei-shell-${VERSION}`;
 const SHELL = [
   '/',

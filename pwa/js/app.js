@@ -282,8 +282,7 @@ async function boot() {
   // Locked or logged out: whoever unlocks logs in again, so no session may be left open meanwhile,
   // unless another tab is unlocked and working in it.
   session.endServerSessionWhileLocked();
-  const idle = idleLock.wasIdleLocked() ? `闲置超过 ${idleLock.IDLE_MINUTES} 分钟，已自动锁定，以保护儿童信息。`
-    + '解锁后回到原页面，未保存的填写内容会放回原处。' : null;
+  const idle = idleLock.idleNote();
   document.getElementById('view').replaceChildren(auth ? login.renderUnlock(auth, afterUnlock, wiped, idle)
     : login.renderLogin(afterUnlock, wipeMessage(note)));
 }

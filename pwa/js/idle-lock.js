@@ -25,15 +25,24 @@ export function start() {
 
 function check() {
   if (locking || !db.hasKey() || Date.now() - last < IDLE_MINUTES * 60000) return;
-  if (document.querySelector('form[data-saving]')) return;  // asked again at the next check
+  // A question left unanswered (结案？) is answered as Escape would: a save waiting on it is given up,
+  // its typing kept as a draft; a save under way finishes. Then the phone locks.
+  const asking = [...document.querySelectorAll('dialog[open]')];
+  asking.forEach((dialog) => dialog.dispatchEvent(new Event('cancel', { cancelable: true })));
+  if (asking.length || document.querySelector('form[data-saving]')) {
+    setTimeout(check, 1000);
+    return;
+  }
   lock();
 }
 
 async function lock() {
   locking = true;
+  // A control that keeps no draft (a staff check's ID number) loses its typing: the lock screen says so.
+  const kept = drafts.keepsAll(document.body);
   await drafts.flushAll();
   const go = () => {
-    sessionStorage.setItem(NOTE, '1');
+    sessionStorage.setItem(NOTE, kept ? 'kept' : 'partly');
     location.reload();
     return new Promise(() => {});  // the sync lock held until the page goes: no sync begins meanwhile
   };
@@ -43,9 +52,12 @@ async function lock() {
   locking = false;
 }
 
-/** Say, once, whether this page was locked for being left alone (the unlock screen says so). */
-export function wasIdleLocked() {
-  const was = sessionStorage.getItem(NOTE) !== null;
+/** Say, once, what the unlock screen tells of a lock for being left alone: null for none. */
+export function idleNote() {
+  const how = sessionStorage.getItem(NOTE);
   sessionStorage.removeItem(NOTE);
-  return was;
+  if (how === null) return null;
+  return `闲置超过 ${IDLE_MINUTES} 分钟，已自动锁定，以保护儿童信息。` + (how === 'kept'
+    ? '解锁后回到原页面，未保存的填写内容会放回原处。'
+    : '解锁后回到原页面；未保存的填写内容会放回原处，但身份证号等不在本机暂存的内容需要重新填写。');
 }
