@@ -34,7 +34,7 @@ def setup_town_command(town_file):
     from .services.town_setup import set_up_town
 
     try:
-        data = TownSetupSchema().load(json.loads(town_file.read().decode("utf-8")))
+        data = TownSetupSchema().load(json.loads(town_file.read().decode("utf-8-sig")))  # Notepad's BOM
         done = set_up_town(data)
     except UnicodeDecodeError as err:
         raise click.ClickException(f"镇的设置文件应为 UTF-8 编码：第 {err.start + 1} 个字节无法读取") from None
@@ -109,13 +109,17 @@ def reset_password_command(username, password_stdin):
               help="the town and its people only, without the past month's field work")
 @with_appcontext
 def demo_data_command(seed, scale, if_empty, no_activity):
-    """Load an invented demo town and print each demo login."""
+    """Load an invented demo town into an empty database and print each demo login."""
+    from .errors import ApiError
     from .services.demo.load import load_demo_town, town_exists
 
     if if_empty and town_exists():
         click.echo("a town is already set up; no demo loaded")
         return
-    logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
+    try:
+        logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
+    except ApiError as err:
+        raise click.ClickException(err.message) from None
     click.echo("演示账号（仅用于演示，数据均为虚构）：")
     for login in logins:
         click.echo(f"  {login['role']:<13} {login['username']:<14} {login['password']}")

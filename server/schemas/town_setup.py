@@ -1,15 +1,22 @@
 """The town file of `flask setup-town`: the town, its villages and their grids, its units."""
+import unicodedata
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import UNIT_KINDS, VILLAGE_KINDS
 from .common import StrictSchema, Text
 
 
+class _Name(fields.String):
+    # Names are matched as written: one typed again in full-width digits (第１网格) or with blanks
+    # around it would make a second grid of the same name, which the tool never removes.
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
+
+
 def _name() -> fields.String:
-    # Names are matched as written, so blanks around one would make a second village of the same name.
     name = Text(100, 1, required=True)
-    name.validators.append(_trimmed)
-    return name
+    return _Name(required=True, validate=[*name.validators, _trimmed])
 
 
 def _trimmed(value: str) -> None:

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Grid, Town, Unit, Village
-from . import audit
+from . import audit, changes
 
 _KIND_NAMES = {"village": "村", "community": "社区"}
 
 
 def set_up_town(data: dict) -> dict:
     """Add what the loaded town file names and the database lacks; return the counts added and the totals."""
+    changes.lock_writers()  # two runs at once would each add what the other is adding
     towns = db.session.scalars(select(Town)).all()
     if any(town.name != data["town"] for town in towns):
         raise validation_error({"town": [f"本系统已有镇“{towns[0].name}”，一个系统只管一个镇"]})

@@ -66,6 +66,9 @@ def test_a_town_set_up_from_its_file_takes_its_accounts_and_no_demo(app, setup):
         "grids": [{"id": next(iter(_ids(app, Grid, "第二网格"))), "name": "第二网格"}]}]}
     skipped = runner.invoke(args=["demo-data", "--if-empty"])
     assert (skipped.exit_code, skipped.output) == (0, "a town is already set up; no demo loaded\n")
+    refused = runner.invoke(args=["demo-data", "--no-activity"])  # its town admin would read the real town
+    assert (refused.exit_code, refused.output) == (1, "Error: 已有镇的数据，演示数据只能载入空的数据库\n")
+    assert places(app)["towns"] == ["青石镇"]
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 1
 
@@ -85,7 +88,7 @@ def test_running_it_again_adds_only_what_is_new_and_keeps_what_is_there(app, set
         0, "青石镇：新增村（社区）0 个、网格 0 个、单位 0 个；现有村（社区）2 个、网格 3 个、单位 2 个\n")
     assert places(app) == first  # nothing changed, and no event for nothing
     longer = json.loads(json.dumps(TOWN))
-    longer["villages"][0]["grids"].append("第三网格")
+    longer["villages"][0]["grids"].append("第3网格")
     longer["villages"].append({"name": "石桥村", "grids": ["第一网格"]})
     longer["units"].append({"name": "青石镇中心学校", "kind": "school"})
     grown = setup(longer)
@@ -93,9 +96,14 @@ def test_running_it_again_adds_only_what_is_new_and_keeps_what_is_there(app, set
         0, "青石镇：新增村（社区）1 个、网格 2 个、单位 1 个；现有村（社区）3 个、网格 5 个、单位 3 个\n")
     now = places(app)
     assert set(first["ids"]) < set(now["ids"])  # the villages and grids set up before keep their ids
-    assert now["villages"] == {"东坪村": ("village", ["第一网格", "第三网格", "第二网格"]),
+    assert now["villages"] == {"东坪村": ("village", ["第3网格", "第一网格", "第二网格"]),
                                "河湾社区": ("community", ["一网格"]), "石桥村": ("village", ["第一网格"])}
     assert now["events"][-1] == ("town.setup", {"added": {"town": 0, "villages": 1, "grids": 2, "units": 1}})
+    typed_otherwise = {"town": "青石镇", "villages": [{"name": "东坪村", "grids": ["第３网格"]}],
+                       "units": [{"name": "青石镇中心学校", "kind": "school"}]}
+    bom = b"\xef\xbb\xbf" + json.dumps(typed_otherwise, ensure_ascii=False).encode()
+    assert setup(bom).exit_code == 0  # saved by Notepad, the digit typed full-width: the same grid
+    assert places(app) == now
     shorter = {"town": "青石镇", "villages": [{"name": "石桥村", "grids": ["第一网格"]}]}
     assert setup(shorter).exit_code == 0
     assert places(app)["villages"] == now["villages"]  # a file that leaves things out removes nothing
