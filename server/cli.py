@@ -110,16 +110,15 @@ def reset_password_command(username, password_stdin):
 @with_appcontext
 def demo_data_command(seed, scale, if_empty, no_activity):
     """Load an invented demo town into an empty database and print each demo login."""
-    from .errors import ApiError
     from .services.demo.load import load_demo_town, town_exists
 
-    if if_empty and town_exists():
-        click.echo("a town is already set up; no demo loaded")
-        return
-    try:
-        logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
-    except ApiError as err:
-        raise click.ClickException(err.message) from None
+    if town_exists():
+        if if_empty:
+            click.echo("a town is already set up; no demo loaded")
+            return
+        # One town a database: a second would give its demo town admin every real record.
+        raise click.ClickException("已有镇的数据，演示数据只能载入空的数据库")
+    logins = load_demo_town(seed=seed, scale=scale, activity=not no_activity)
     click.echo("演示账号（仅用于演示，数据均为虚构）：")
     for login in logins:
         click.echo(f"  {login['role']:<13} {login['username']:<14} {login['password']}")
