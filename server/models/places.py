@@ -1,4 +1,6 @@
 """Places and units: town → village/community → grid; responsible units beside them."""
+import unicodedata
+
 from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -9,6 +11,12 @@ VILLAGE_KINDS = ("village", "community")
 # The police station files the weekly report; market supervision, police and civil affairs inspect.
 UNIT_KINDS = ("police", "market", "civil_affairs", "school", "health", "justice", "womens_federation",
               "town_office")
+
+
+def place_name_key(name: str) -> str:
+    """The form place names are matched in: a name typed again in full-width digits (第１网格) is the
+    same place, not a second one of the same name."""
+    return unicodedata.normalize("NFKC", name)
 
 
 class Town(Timestamped, db.Model):

@@ -1,17 +1,15 @@
 """The town file of `flask setup-town`: the town, its villages and their grids, its units."""
-import unicodedata
-
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..models import UNIT_KINDS, VILLAGE_KINDS
+from ..models import UNIT_KINDS, VILLAGE_KINDS, place_name_key
 from .common import StrictSchema, Text
 
 
 class _Name(fields.String):
-    # Names are matched as written: one typed again in full-width digits (第１网格) or with blanks
-    # around it would make a second grid of the same name, which the tool never removes.
+    # Stored as matched: a grid typed again in full-width digits or with blanks around it would be a
+    # second grid of the same name, which the tool never removes.
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return unicodedata.normalize("NFKC", super()._deserialize(value, attr, data, **kwargs))
+        return place_name_key(super()._deserialize(value, attr, data, **kwargs))
 
 
 def _name() -> fields.String:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Inspection, JointOperation, Venue, counted_time, stands, utcnow
-from . import checklists, filing, schedule, scope, trust
+from . import changes, checklists, filing, schedule, scope, trust
 from .writes import assign, save_record, unused_id
 
 
@@ -52,6 +52,7 @@ def record_inspection(actor, data: dict, device_id: str | None = None,
         if first.venue_id != venue.id:
             raise validation_error({"reinspection_of": ["复查须针对同一场所"]})
     if data.get("operation_id") is not None:
+        changes.lock_writers()  # a delete of the operation pushed before this commits waits for it
         filing.in_scope(actor, JointOperation, data["operation_id"], "operation_id", "联合行动不存在")
     fix, now = filing.take_fix(data), utcnow()
     record_id = unused_id(Inspection, data)

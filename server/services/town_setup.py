@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..errors import validation_error
 from ..extensions import db
-from ..models import Grid, Town, Unit, Village
+from ..models import Grid, Town, Unit, Village, place_name_key
 from . import audit, changes
 
 _KIND_NAMES = {"village": "村", "community": "社区"}
@@ -19,11 +19,11 @@ def set_up_town(data: dict) -> dict:
     """Add what the loaded town file names and the database lacks; return the counts added and the totals."""
     changes.lock_writers()  # two runs at once would each add what the other is adding
     towns = db.session.scalars(select(Town)).all()
-    if any(town.name != data["town"] for town in towns):
+    if any(place_name_key(town.name) != data["town"] for town in towns):
         raise validation_error({"town": [f"本系统已有镇“{towns[0].name}”，一个系统只管一个镇"]})
     town = towns[0] if towns else None
-    villages = {v.name: v for v in db.session.scalars(select(Village))}
-    units = {u.name: u for u in db.session.scalars(select(Unit))}
+    villages = {place_name_key(v.name): v for v in db.session.scalars(select(Village))}
+    units = {place_name_key(u.name): u for u in db.session.scalars(select(Unit))}
     _refuse_other_kinds(data, villages, units)
     added = {"town": 0, "villages": 0, "grids": 0, "units": 0}
     if town is None:
@@ -38,7 +38,7 @@ def set_up_town(data: dict) -> dict:
             db.session.add(village)
             db.session.flush()
             added["villages"] += 1
-        have = {g.name for g in village.grids}
+        have = {place_name_key(g.name) for g in village.grids}
         for name in wanted["grids"]:
             if name not in have:
                 db.session.add(Grid(village_id=village.id, name=name))

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, validation_error
 from ..extensions import db
-from ..models import Grid, Town, Unit, User, Village, new_id
+from ..models import Grid, Town, Unit, User, Village, new_id, place_name_key
 from . import audit, changes, plans, scope
 from .auth import end_all_sessions, lift_lockout, set_password
 from .listing import Page, paginate
@@ -47,8 +47,9 @@ def _by_id_or_name(model, value: str, field: str, within=None):
     names, as a grid's to its village's); a name two records share names neither."""
     record = db.session.get(model, value)
     if record is None:
-        named = db.session.scalars(select(model).where(model.name == value, *(
-            [] if within is None else [within])).limit(2)).all()
+        wanted = place_name_key(value.strip())
+        named = [r for r in db.session.scalars(select(model).where(*([] if within is None else [within])))
+                 if place_name_key(r.name) == wanted]
         if len(named) > 1:
             raise validation_error({field: [f"有多个“{value}”，请用编号指定"]})
         record = named[0] if named else None

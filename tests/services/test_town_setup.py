@@ -141,3 +141,32 @@ def test_a_file_that_cannot_be_set_up_changes_nothing(app, setup, content, messa
     refused = setup(content)
     assert (refused.exit_code, refused.output.strip()) == (1, message)
     assert places(app) == before
+
+
+def test_names_stored_before_they_were_matched_as_nfkc_are_matched_so_too(app, setup):
+    """A grid stored as typed (full-width digits, from an earlier tool or by hand) is the grid the town
+    file and create-user name in plain digits, and the other way round."""
+    assert setup(TOWN).exit_code == 0
+    with app.app_context():
+        village = db.session.scalar(select(Village).where(Village.name == "东坪村"))
+        db.session.add(Grid(village_id=village.id, name="第３网格"))
+        db.session.add(Unit(town_id=village.town_id, name="青石司法所１", kind="justice"))
+        db.session.commit()
+    before = places(app)
+    again = {"town": "青石镇", "villages": [{"name": "东坪村", "grids": ["第3网格"]}],
+             "units": [{"name": "青石司法所1", "kind": "justice"}]}
+    done = setup(again)
+    assert (done.exit_code, done.output) == (
+        0, "青石镇：新增村（社区）0 个、网格 0 个、单位 0 个；现有村（社区）2 个、网格 4 个、单位 3 个\n")
+    assert places(app) == before
+    runner = app.test_cli_runner()
+    for login, role, where in (("dongping.w3", "grid_worker", ["--village", "东坪村", "--grid", "第3网格"]),
+                               ("sifa.1", "inspector", ["--unit", "青石司法所1"])):
+        made = runner.invoke(args=["create-user", login, "--role", role, *where, "--password-stdin"],
+                             input=factories.PASSWORD + "\n")
+        assert (made.exit_code, made.output) == (0, f"created {login} ({role})\n")
+    with app.app_context():
+        worker = db.session.scalar(select(User).where(User.username == "dongping.w3"))
+        staff = db.session.scalar(select(User).where(User.username == "sifa.1"))
+        assert ([g.name for g in worker.grids], db.session.get(Unit, staff.unit_id).name) == (
+            ["第３网格"], "青石司法所１")

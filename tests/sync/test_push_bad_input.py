@@ -1,6 +1,8 @@
 """Push with bad input: per-op rejections that spare the rest, and whole-batch refusals."""
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -8,7 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Plan, new_id
+from server.models import JointOperation, Plan, new_id
+from server.services import filing
 from server.sync import entities
 from tests.routes.helpers import WRITE_TABLES, assert_error, snapshot
 from tests.sync.test_push_pull_basics import op, push
@@ -243,6 +246,50 @@ def test_a_joint_operation_an_inspection_stands_in_cannot_be_deleted(app, town, 
     again = op("joint_operation", "delete", operation["id"], base_version=1)
     assert push(inspector, [again])["results"] == [
         {"op_id": again["op_id"], "status": "applied", "id": operation["id"], "version": 2}]
+
+
+def test_an_operation_deleted_while_an_inspection_names_it_waits_for_the_inspection(
+        app, town, login, engine_name, monkeypatch):
+    """The inspection checks its operation under the writers' lock: a delete pushed between that check
+    and its commit would leave it naming an operation that is gone."""
+    if engine_name != "postgresql":
+        pytest.skip("two writers at once need PostgreSQL (SQLite serializes every writer)")
+    inspector = login("inspector", device_id="phone-inspector-0001")
+    other = login("inspector", device_id="phone-inspector-0002")
+    operation = inspector.post("/api/operations", json={
+        "date": "2026-11-20", "lead_unit": "测试派出所", "member_ids": [town.users["inspector"]]}).get_json()
+    checked, deleted = threading.Event(), threading.Event()
+    real_in_scope = filing.in_scope
+
+    def in_scope(actor, model, *args, **kwargs):
+        found = real_in_scope(actor, model, *args, **kwargs)
+        if model is JointOperation and not checked.is_set():
+            checked.set()
+            deleted.wait(timeout=3)  # with the lock held, the delete waits for this inspection instead
+        return found
+
+    monkeypatch.setattr(filing, "in_scope", in_scope)
+
+    def record():
+        return inspector.post("/api/inspections", json={
+            "venue_id": town.venues["a"], "inspected_at": "2026-11-20T10:00:00+08:00",
+            "operation_id": operation["id"], "answers": [{"item": "verify_identity", "result": "pass"}]})
+
+    def delete():
+        checked.wait(timeout=10)
+        try:
+            return push(other, [op("joint_operation", "delete", operation["id"], base_version=1)])
+        finally:
+            deleted.set()
+
+    with ThreadPoolExecutor(2) as executor:
+        recorded, removed = executor.submit(record), executor.submit(delete)
+        recorded, removed = recorded.result(), removed.result()
+    assert recorded.status_code == 201, recorded.get_json()
+    assert [(r["status"], r.get("errors")) for r in removed["results"]] == [
+        ("rejected", {"_op": ["这次联合行动已有检查记录，不能删除；信息有误请修改"]})]
+    with app.app_context():
+        assert db.session.get(JointOperation, operation["id"]).deleted_at is None
 
 
 def test_a_clue_names_only_a_source_its_reporter_may_see(app, town, worker, login):
