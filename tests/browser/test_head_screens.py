@@ -387,9 +387,9 @@ def test_a_screen_the_server_refuses_for_an_ended_session_offers_the_login_again
     context.clear_cookies()
     page.locator("#nav").get_by_role("link", name="村务").click()
     expect(page.locator("#view .banner.warn")).to_have_text(
-        "登录已过期，请输入密码重新连接服务器。点上方“去登录”。")
+        "登录已过期，请输入密码重新连接服务器。点上方“去登录”。", timeout=helpers.TIMEOUT)
     banner = page.locator("#banners .banner.warn")
-    expect(banner).to_contain_text("登录已过期，请输入密码重新连接服务器")
+    expect(banner).to_contain_text("登录已过期，请输入密码重新连接服务器", timeout=helpers.TIMEOUT)
     banner.get_by_role("link", name="去登录").click()
     page.get_by_label("密码").fill(factories.PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
