@@ -288,10 +288,27 @@ def refresh_child(actor, child: Child, device_id: str | None = None, changed=(),
     names fields the caller changed and saves with the assessment, as one update.
     """
     visit = latest_visit(child.id) if latest is _LOOK_UP else latest
+    if not changed and _refreshed_alike(child, visit):
+        return
     changed = list(changed) + reassess(child, visit)
     if changed:
         save_record(actor, "child", child, "update", sorted(set(changed)), device_id)
     plans.propose_plan(actor, child, (visit.answers or {}) if visit else {}, device_id)
+    _note_refreshed(child, visit)
+
+
+def _refreshed_alike(child: Child, visit: Visit | None) -> bool:
+    """Say whether a run refreshed this child already from the same latest visit, and nothing has
+    changed the child since: the refresh would find nothing to change and no plan to propose."""
+    run = batching.active()
+    seen = None if run is None else run.memo.get(("refreshed", child.id))
+    return seen is not None and seen[0] is visit and seen[1] == child.version
+
+
+def _note_refreshed(child: Child, visit: Visit | None) -> None:
+    run = batching.active()
+    if run is not None:
+        run.memo[("refreshed", child.id)] = (visit, child.version)
 
 
 def refresh_after_visit(actor, child: Child, visit: Visit, device_id: str | None = None) -> None:

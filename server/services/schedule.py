@@ -2,17 +2,17 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import and_, or_
 from sqlalchemy.sql import ColumnElement
 
+from ..config import settings
 from ..models import Child, utcnow
 from . import risk_rules
 
 
 def local_zone() -> ZoneInfo:
     """Return the town's time zone (setting TIMEZONE, default Asia/Shanghai)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return ZoneInfo(settings().get("TIMEZONE", "Asia/Shanghai"))
 
 
 def local_today() -> date:
@@ -28,7 +28,7 @@ def local_date(moment: datetime | None) -> date | None:
 def interval_days(level: str | None) -> int:
     """Return the days between visits for a risk level (setting VISIT_INTERVAL_DAYS, else the rules)."""
     level = level or "low"
-    setting = (current_app.config.get("VISIT_INTERVAL_DAYS") or {}).get(level)
+    setting = (settings().get("VISIT_INTERVAL_DAYS") or {}).get(level)
     return int(setting if setting is not None else risk_rules.rules()["visit_interval_days"][level])
 
 

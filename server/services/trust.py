@@ -3,9 +3,9 @@ import bisect
 from datetime import datetime
 from functools import cache
 
-from flask import current_app
 from sqlalchemy import bindparam, select, union_all
 
+from ..config import settings
 from ..extensions import db
 from ..models import Inspection, Visit, stands
 from . import batching
@@ -25,25 +25,25 @@ def location_flags(fix: dict | None, target: dict | None) -> tuple[list[str], fl
 def _allowance_m(fix: dict) -> float:
     """Return how far from the household or venue a fix may fall: TRUST_MIN_DISTANCE_M, or twice
     the accuracy the phone claims, counted up to TRUST_MAX_ACCURACY_M."""
-    return max(current_app.config["TRUST_MIN_DISTANCE_M"], _error_m(fix))
+    return max(settings()["TRUST_MIN_DISTANCE_M"], _error_m(fix))
 
 
 def _error_m(fix: dict) -> float:
     # Twice the claimed accuracy: a fix falls that far from where it was taken; a claim past the
     # cap excuses nothing more.
-    return 2 * min(fix.get("accuracy_m") or 0, current_app.config["TRUST_MAX_ACCURACY_M"])
+    return 2 * min(fix.get("accuracy_m") or 0, settings()["TRUST_MAX_ACCURACY_M"])
 
 
 def journey_slack_m(a: dict, b: dict) -> float:
     """Return how much of the distance between two fixes may be their error, not a journey: each
     fix's error as the location check allows it, or TRUST_MIN_DISTANCE_M for precise fixes (the
     floor once, for the pair: two precise fixes 300 m apart at one moment are two places)."""
-    return max(current_app.config["TRUST_MIN_DISTANCE_M"], _error_m(a) + _error_m(b))
+    return max(settings()["TRUST_MIN_DISTANCE_M"], _error_m(a) + _error_m(b))
 
 
 def clock_skewed(device_time: datetime | None, received_at: datetime) -> bool:
     """Say whether the device's clock, as it sent it, was off by more than TRUST_CLOCK_SKEW."""
-    return device_time is not None and abs(device_time - received_at) > current_app.config["TRUST_CLOCK_SKEW"]
+    return device_time is not None and abs(device_time - received_at) > settings()["TRUST_CLOCK_SKEW"]
 
 
 def time_flags(at: datetime, received_at: datetime, device_time: datetime | None,
@@ -54,7 +54,7 @@ def time_flags(at: datetime, received_at: datetime, device_time: datetime | None
     original was. A correction of a visit entered on time is no late entry, and one dating the visit
     after the server first heard of it puts it in the future.
     """
-    config, flags, made = current_app.config, [], made or received_at
+    config, flags, made = settings(), [], made or received_at
     if clock_skewed(device_time, received_at):
         flags.append("clock_skew")
     if at - made > config["TRUST_CLOCK_SKEW"]:
@@ -206,7 +206,7 @@ def travel_flags(worker_id: str, at: datetime, fix: dict | None, record_id: str,
     """
     if not fix or fix.get("lat") is None:
         return []
-    limit_kmh = current_app.config["TRUST_MAX_SPEED_KMH"]
+    limit_kmh = settings()["TRUST_MAX_SPEED_KMH"]
     if track is None or not track.covers(at):
         db.session.flush()
         track = Track.around(worker_id, at, replaces)

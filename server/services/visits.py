@@ -2,9 +2,9 @@
 checks, and taken into the child's schedule and assessment (create only; a correction replaces)."""
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import select
 
+from ..config import settings
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Child, Household, Visit, counted_time, utcnow
@@ -107,7 +107,7 @@ def _propose_household_location(actor, household: Household, visit: Visit, fix: 
         return
     accuracy = (fix or {}).get("accuracy_m")
     # No phone's fix is exact: an accuracy of 0 is one made up (a location-faking app), not a good fix.
-    if not accuracy or accuracy > current_app.config["TRUST_PROPOSE_ACCURACY_M"] \
+    if not accuracy or accuracy > settings()["TRUST_PROPOSE_ACCURACY_M"] \
             or "impossible_travel" in visit.flags:
         if withdrawn:
             household.proposed_location = None

@@ -218,3 +218,23 @@ def test_a_run_counts_a_visit_dated_ahead_by_the_phone_as_made_when_it_arrived(a
         child, last = db.session.get(Child, children[0]), now - timedelta(milliseconds=10)
         assert (child.last_visit_at, child.next_visit_due) == (
             last, schedule.local_date(last) + timedelta(days=schedule.interval_days(child.risk_level)))
+
+
+def test_a_run_reassesses_a_child_whose_later_arrival_at_the_same_moment_is_its_latest(app, pair, monkeypatch):
+    """Two visits of one child at the same moment: the one that arrived last is its latest visit
+    and decides its assessment, though its last visit time does not move (a run refreshes a child
+    again only when something it reads changed)."""
+    api, children = pair["run"]
+    moment = datetime.now(UTC) - timedelta(hours=2)
+    calm, hurt = ({"child": 0, "at": moment, "fix": pair["places"][0], "accuracy": 8.0, "answers": answers}
+                  for answers in ({"guardian_present": True}, {"injury_signs": True}))
+    with monkeypatch.context() as patch:
+        no_fallback(patch)
+        results = push(api, [visit_op(children, calm), visit_op(children, hurt)])["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    with app.app_context():
+        child = db.session.get(Child, children[0])
+        assert (child.risk_level, "injury_signs" in child.risk_reasons, child.last_visit_at) == (
+            "high", True, moment)
+        plans = db.session.scalars(db.select(Plan).where(Plan.child_id == child.id))
+        assert [p.status for p in plans] == ["draft"]
