@@ -1,6 +1,8 @@
-"""Engine settings: SQLite pragmas and write-ahead transactions; the key canary check."""
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+"""Engine settings: SQLite pragmas and write-ahead transactions; the key canary check; rows
+inserted in bulk."""
+from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from .crypto import DecryptionError, FieldCipher, MasterKeyError
 
@@ -81,3 +83,42 @@ def is_transient(err) -> bool:
     if state in TRANSIENT_SQLSTATES or state.startswith("08"):
         return True
     return "database is locked" in str(err.orig) or "database table is locked" in str(err.orig)
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert `rows` (each with the same columns) into `table` in this transaction, as one Core
+    `insert()` would: on PostgreSQL by COPY, which takes a batch of pushed visits' rows in half
+    the time, without the statement of thousands of parameters that the insert builds for them.
+
+    COPY fills a missing column with the database's default only: rows that leave out a column
+    with a default of the model's, or that differ in their columns, take the Core insert.
+    """
+    names = list(rows[0]) if rows else []
+    if connection.dialect.name != "postgresql" or not _copyable(table, names, rows):
+        if rows:
+            connection.execute(insert(table), rows)
+        return
+    dialect, quote = connection.dialect, connection.dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in names]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    listed = ", ".join(quote(column.name) for column in columns)
+    sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({listed}) FROM STDIN"
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[name] if process is None else process(row[name])
+                                for name, process in zip(names, processors)])
+    except dialect.loaded_dbapi.Error as err:
+        # As the Core insert would raise it: a deadlock or a lost connection stays transient.
+        raise DBAPIError.instance(sql, None, err, dialect.loaded_dbapi.Error, dialect=dialect) from err
+    finally:
+        cursor.close()
+
+
+def _copyable(table: Table, names: list[str], rows: list[dict]) -> bool:
+    left_out = [column for column in table.columns if column.key not in names]
+    if any(column.default is not None for column in left_out):
+        return False
+    keys = rows[0].keys()
+    return all(row.keys() == keys for row in rows)

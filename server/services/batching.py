@@ -3,7 +3,7 @@
 Sync push applies consecutive creates of a kind that has a prefetch (visits) as one run.
 Inside `run()` nothing flushes until the end: `save_record` and the audit chain keep their
 state in memory; new records of the kinds the run inserts in bulk, its audit events and its
-op-ledger rows are queued as rows and written at the end with one Core `insert()` per table,
+op-ledger rows are queued as rows and written at the end, one insert per table (`insert_rows`),
 in the order they were made (the change log gets their rows there too). Lookups are answered
 from what the prefetch loaded and from what the run has made so far (`memo`: each child's
 latest visit, open plans; `tracks`: the worker's travel track), so each op sees exactly what
@@ -17,8 +17,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import inspect
 
+from ..database import insert_rows
 from ..extensions import db
 from . import changes
 
@@ -64,7 +65,7 @@ def run() -> Iterator[Run]:
 def _write_rows(current: Run) -> None:
     connection = db.session.connection()
     for table, rows in current.rows.items():
-        connection.execute(insert(table), rows)
+        insert_rows(connection, table, rows)
     changes.log_inserted(connection, current.created)
 
 

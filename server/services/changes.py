@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import delete, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
+from ..database import insert_rows
 from ..extensions import db
 from ..models import ChangeLog, Counter, PlaceLeft, utcnow
 
@@ -174,7 +175,7 @@ def _write(connection, entries: list[tuple]) -> None:
     rows = [{"seq": seq + offset, "entity": record.__tablename__, "entity_id": record.id,
              "action": action, "village_id": village_id, "grid_id": grid_id, "at": now}
             for offset, (record, action, (village_id, grid_id), _) in enumerate(entries)]
-    connection.execute(insert(table), rows)
+    insert_rows(connection, table, rows)
     left = [{key: row[key] for key in ("seq", "entity", "entity_id", "village_id", "grid_id")}
             for row in rows if row["action"] == "evict"]
     if left:  # every place left, which the rows above keep only until the record's next change there

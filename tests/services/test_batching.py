@@ -1,11 +1,14 @@
 """A run's bulk rows: `row_values` gives the row the ORM's own flush would have inserted."""
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
+from server.database import insert_rows
 from server.extensions import db
-from server.models import Visit, new_id, utcnow
-from server.services import batching
+from server.models import AppliedOp, AuditEvent, Visit, new_id, utcnow
+from server.services import audit, batching
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -48,4 +51,74 @@ def test_bulk_row_equals_the_orm_insert_with_defaults_and_with_explicit_values(c
         stored = db.session.get(Visit, by_row.id)
         assert (stored.answers, stored.location, stored.notes) == (
             {"home_alone": False}, {"lat": 29.1, "lon": 113.2, "accuracy_m": 8}, "监护人在家")
+    db.session.rollback()
+
+
+def _event(town, **values) -> dict:
+    event = {"id": new_id(), "at": datetime(2026, 11, 2, 10, 0, 0, 250000, tzinfo=UTC),
+             "actor_id": town.users["worker_a"], "action": "visit.create", "entity": "visit",
+             "entity_id": new_id(), "device_id": "phone-0001",
+             "detail": {"version": 1, "fields": ["answers", "notes"], "说明": "例行"}, "prev_hash": "0" * 64,
+             "reason_ct": None}
+    event.update(values)
+    event["hash"] = audit._digest(event, None)
+    return event
+
+
+def _stored_event(event_id: str) -> dict:
+    row = db.session.execute(select(AuditEvent.__table__).where(AuditEvent.id == event_id)).mappings().one()
+    return {k: v for k, v in row.items() if k not in ("seq", "id", "entity_id", "hash")}
+
+
+def test_rows_inserted_in_bulk_are_stored_as_a_core_insert_stores_them(ctx, town):
+    """On PostgreSQL `insert_rows` writes by COPY: times, JSON, text, numbers, bytes and nulls are
+    stored as the Core insert stores them; rows that leave out a column with a model default, or
+    differ in their columns, are inserted by Core, defaults and all."""
+    values = {"flags": ["late_entry"], "review_status": "pending", "follow_up": True, "version": 3,
+              "device_id": None, "distance_m": 12.5, "template_version": 2}
+    by_copy, by_core = _visit(town, **values), _visit(town, **values)
+    insert_rows(db.session.connection(), Visit.__table__, [batching.row_values(by_copy)])
+    db.session.execute(insert(Visit.__table__), [batching.row_values(by_core)])
+    assert _comparable(_stored(by_copy.id)) == _comparable(_stored(by_core.id))
+    assert _stored(by_copy.id)["visited_at"] == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    db.session.expunge_all()
+    stored = db.session.get(Visit, by_copy.id)
+    assert (stored.answers, stored.location, stored.notes) == (
+        {"home_alone": False}, {"lat": 29.1, "lon": 113.2, "accuracy_m": 8}, "监护人在家")
+
+    reason = AuditEvent.reason.seal("audit_event", "x", "补录")
+    copied, cored = _event(town, reason_ct=reason), _event(town, reason_ct=reason)
+    insert_rows(db.session.connection(), AuditEvent.__table__, [copied])
+    db.session.execute(insert(AuditEvent.__table__), [cored])
+    assert _stored_event(copied["id"]) == _stored_event(cored["id"])
+    assert AuditEvent.reason.open("audit_event", "x", _stored_event(copied["id"])["reason_ct"]) == "补录"
+
+    # Left out: `detail` (a model default, {}: Core inserts them) or `device_id` (none: COPY does).
+    plain, short = [_event(town) for _ in range(2)], [_event(town) for _ in range(2)]
+    for event in plain:
+        del event["detail"]
+    for event in short:
+        del event["device_id"]
+    before = db.session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    insert_rows(db.session.connection(), AuditEvent.__table__, plain)
+    insert_rows(db.session.connection(), AuditEvent.__table__, short)
+    assert [_stored_event(e["id"])["detail"] for e in plain] == [{}, {}]
+    assert [_stored_event(e["id"])["device_id"] for e in short] == [None, None]
+    numbered = db.session.execute(select(AuditEvent.id).where(AuditEvent.seq > before)
+                                  .order_by(AuditEvent.seq)).scalars().all()
+    assert numbered == [e["id"] for e in plain + short]  # in the order the rows came
+    db.session.rollback()
+
+
+def test_a_row_refused_in_bulk_raises_as_a_core_insert_does_and_writes_nothing(ctx, town):
+    row = {"op_id": new_id(), "user_id": town.users["worker_a"], "device_id": "phone-0001", "entity": "visit",
+           "entity_id": new_id(), "result": {"status": "applied"}, "applied_at": utcnow()}
+    fresh = {**row, "op_id": new_id()}
+    savepoint = db.session.begin_nested()
+    with pytest.raises(IntegrityError):
+        insert_rows(db.session.connection(), AppliedOp.__table__, [fresh, row, row])
+    savepoint.rollback()
+    assert db.session.get(AppliedOp, fresh["op_id"]) is None
+    insert_rows(db.session.connection(), AppliedOp.__table__, [fresh])
+    assert db.session.get(AppliedOp, fresh["op_id"]).result == {"status": "applied"}
     db.session.rollback()
