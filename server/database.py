@@ -87,28 +87,40 @@ def is_transient(err) -> bool:
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
     """Insert `rows` (each with the same columns) into `table` in this transaction, as one Core
-    `insert()` would: on PostgreSQL by COPY, which takes a batch of pushed visits' rows in half
-    the time, without the statement of thousands of parameters that the insert builds for them.
+    `insert()` would, with each column's bind processing, but without the statement's compiling
+    and parameter building per row: by COPY on PostgreSQL (a batch of pushed visits' rows in half
+    the time of the insert of thousands of parameters SQLAlchemy builds), by the driver's
+    executemany on SQLite.
 
     COPY fills a missing column with the database's default only: rows that leave out a column
-    with a default of the model's, or that differ in their columns, take the Core insert.
+    with a default of the model's take the Core insert.
     """
-    names = list(rows[0]) if rows else []
-    if connection.dialect.name != "postgresql" or not _copyable(table, names, rows):
-        if rows:
-            connection.execute(insert(table), rows)
+    if not rows:
         return
-    dialect, quote = connection.dialect, connection.dialect.identifier_preparer.quote
+    names, dialect = list(rows[0]), connection.dialect
+    if dialect.name not in ("postgresql", "sqlite") or not _uniform(table, names, rows):
+        connection.execute(insert(table), rows)
+        return
     columns = [table.c[name] for name in names]
     processors = [column.type._cached_bind_processor(dialect) for column in columns]
-    listed = ", ".join(quote(column.name) for column in columns)
-    sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({listed}) FROM STDIN"
+    values = ([row[name] if process is None else process(row[name]) for name, process in zip(names, processors)]
+              for row in rows)
+    quote = dialect.identifier_preparer.quote
+    target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)})"
+    if dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})",
+                                   [tuple(row) for row in values])
+    else:
+        _copy(connection, f"COPY {target} FROM STDIN", values)
+
+
+def _copy(connection: Connection, sql: str, values) -> None:
+    dialect = connection.dialect
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row([row[name] if process is None else process(row[name])
-                                for name, process in zip(names, processors)])
+            for row in values:
+                copy.write_row(row)
     except dialect.loaded_dbapi.Error as err:
         # As the Core insert would raise it: a deadlock or a lost connection stays transient.
         raise DBAPIError.instance(sql, None, err, dialect.loaded_dbapi.Error, dialect=dialect) from err
@@ -116,7 +128,7 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
         cursor.close()
 
 
-def _copyable(table: Table, names: list[str], rows: list[dict]) -> bool:
+def _uniform(table: Table, names: list[str], rows: list[dict]) -> bool:
     left_out = [column for column in table.columns if column.key not in names]
     if any(column.default is not None for column in left_out):
         return False
