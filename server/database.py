@@ -2,7 +2,6 @@
 inserted in bulk."""
 from sqlalchemy import Table, event, insert, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from .crypto import DecryptionError, FieldCipher, MasterKeyError
 
@@ -103,27 +102,26 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
         return
     columns = [table.c[name] for name in names]
     processors = [column.type._cached_bind_processor(dialect) for column in columns]
-    values = ([row[name] if process is None else process(row[name]) for name, process in zip(names, processors)]
-              for row in rows)
+    values = [tuple(row[name] if process is None else process(row[name])
+                    for name, process in zip(names, processors)) for row in rows]
     quote = dialect.identifier_preparer.quote
     target = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(quote(c.name) for c in columns)})"
     if dialect.name == "sqlite":
         connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})",
-                                   [tuple(row) for row in values])
+                                   values)
     else:
         _copy(connection, f"COPY {target} FROM STDIN", values)
 
 
 def _copy(connection: Connection, sql: str, values) -> None:
-    dialect = connection.dialect
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(sql) as copy:
             for row in values:
                 copy.write_row(row)
-    except dialect.loaded_dbapi.Error as err:
-        # As the Core insert would raise it: a deadlock or a lost connection stays transient.
-        raise DBAPIError.instance(sql, None, err, dialect.loaded_dbapi.Error, dialect=dialect) from err
+    except Exception as err:  # noqa: BLE001 - raised as SQLAlchemy raises a statement's error
+        # A deadlock stays transient, a lost connection is invalidated, as for any statement.
+        connection._handle_dbapi_exception(err, sql, None, cursor, None)
     finally:
         cursor.close()
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from server.database import insert_rows
+from server.database import insert_rows, is_transient
 from server.extensions import db
 from server.models import AppliedOp, AuditEvent, Visit, new_id, utcnow
 from server.services import audit, batching
@@ -122,3 +122,33 @@ def test_a_row_refused_in_bulk_raises_as_a_core_insert_does_and_writes_nothing(c
     insert_rows(db.session.connection(), AppliedOp.__table__, [fresh])
     assert db.session.get(AppliedOp, fresh["op_id"]).result == {"status": "applied"}
     db.session.rollback()
+
+
+@pytest.mark.parametrize(("refusal", "lost"), [
+    ("DeadlockDetected", False), ("LockNotAvailable", False), ("OperationalError", True)])
+def test_a_copy_that_meets_a_deadlock_or_a_lost_connection_fails_as_a_statement_would(
+        ctx, town, engine_name, monkeypatch, refusal, lost):
+    """A deadlock or lock wait in a bulk write is transient (the push answers 503 and the phone
+    resends); a connection lost during COPY is also invalidated, not handed to the next request."""
+    if engine_name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    import psycopg
+    error = getattr(psycopg.errors, refusal, None) or psycopg.OperationalError
+    message = "server closed the connection unexpectedly" if lost else "deadlock detected"
+
+    def refuse(self, statement, *args, **kwargs):
+        if lost:
+            self.connection.close()
+        raise error(message)
+    row = {"op_id": new_id(), "user_id": town.users["worker_a"], "device_id": "phone-0001", "entity": "visit",
+           "entity_id": new_id(), "result": {"status": "applied"}, "applied_at": utcnow()}
+    connection = db.session.connection()
+    monkeypatch.setattr(psycopg.Cursor, "copy", refuse)
+    with pytest.raises(OperationalError) as raised:
+        insert_rows(connection, AppliedOp.__table__, [row])
+    assert is_transient(raised.value)
+    assert raised.value.connection_invalidated is lost
+    assert connection.invalidated is lost
+    monkeypatch.undo()
+    db.session.rollback()
+    assert db.session.get(AppliedOp, row["op_id"]) is None
