@@ -469,8 +469,8 @@ def test_the_travel_track_reads_index_ranges_not_a_workers_whole_history(app, en
         for model in (Visit, Inspection):
             compiled = trust._window_query(model).compile(db.engine)
             at = datetime(2026, 11, 1, tzinfo=UTC)
-            params = compiled.construct_params({"worker": "w", "start": at, "end": at,
-                                                "replaces": ""})
+            params = compiled.construct_params({"worker": "w", "start": at, "end": at, "replaces": "",
+                                                "since": at - trust.NEAR, "until": at + trust.NEAR})
             values = [params[name] for name in compiled.positiontup]
             plan = [row[3] for row in db.session.connection().exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {compiled}", tuple(str(v) for v in values))]
