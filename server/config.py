@@ -122,5 +122,6 @@ def running_app() -> Flask:
 
 
 def settings() -> dict:
-    """Return the running app's settings (its config)."""
+    """Return the running app's settings (its config): how services and sync read them. Routes and
+    the CLI, Flask's own layer, use `current_app`."""
     return running_app().config

@@ -7,8 +7,7 @@ station's weekly report (YYYY-Www, an ISO week) covers Monday to Sunday and is d
 import re
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
-
+from ..config import settings
 from . import schedule
 
 # Matched whole (`$` also takes a final newline, which would make "2024-03\n" a second period),
@@ -20,7 +19,7 @@ YEARS = range(1900, 2101)
 
 def due_day() -> int:
     """Return the cut-off day of the month (also the report's due day)."""
-    return int(current_app.config.get("REPORT_DUE_DAY", 17))
+    return int(settings().get("REPORT_DUE_DAY", 17))
 
 
 def parse(period: str) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """Inspection photos: checked to be images, size-limited, stripped of their metadata, encrypted at
 rest, read in scope."""
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..config import settings
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Attachment, Inspection
@@ -46,7 +46,7 @@ def attach_photo(actor, inspection_id: str, photo_id: str, content: bytes,
 
 def _image_to_store(content: bytes) -> tuple[bytes, str]:
     """Return the uploaded image without its metadata, and its type; refuse what is too large or no image."""
-    limit = current_app.config["PHOTO_MAX_BYTES"]
+    limit = settings()["PHOTO_MAX_BYTES"]
     if len(content) > limit:
         raise ApiError(413, "photo_too_large", f"照片不能超过 {limit // (1024 * 1024)} MB")
     mime = sniff_image(content)

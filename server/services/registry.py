@@ -1,9 +1,9 @@
 """Register and edit households, children and venues within the actor's scope."""
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import exists, select
 
+from ..config import settings
 from ..crypto import get_cipher
 from ..errors import ApiError, not_found, validation_error
 from ..extensions import db
@@ -184,7 +184,7 @@ def _registered_at(claimed: datetime | None, device_time: datetime | None) -> da
     put it off."""
     now = utcnow()
     if claimed is None or trust.clock_skewed(device_time, now) \
-            or not now - current_app.config["REGISTRATION_MAX_AGE"] <= claimed <= now:
+            or not now - settings()["REGISTRATION_MAX_AGE"] <= claimed <= now:
         return now
     return claimed
 

@@ -10,8 +10,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from flask import current_app
-
+from ..config import settings
 from ..errors import ApiError
 
 MAX_LENGTH = 4096  # a cursor the server issued is a few hundred characters; a scope's grids, a few more
@@ -50,7 +49,7 @@ def _b64(raw: bytes) -> str:
 
 def _mac(user_id: str, body: str) -> str:
     message = b"hulei-pull-cursor\x00" + user_id.encode() + b"\x00" + body.encode()
-    return _b64(hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:16])
+    return _b64(hmac.new(settings()["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:16])
 
 
 def encode(user_id: str, seq: int, scope: dict | None, rescope: Rescope | None = None, fresh: int = 0) -> str:

@@ -3,11 +3,11 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select, true
 from sqlalchemy.exc import OperationalError
 
+from ..config import settings
 from ..database import is_transient
 from ..errors import ApiError, flat_fields
 from ..extensions import db
@@ -59,7 +59,7 @@ def check_device(actor, device_id: str | None) -> Device | None:
 
 def push_batch(actor, envelope: dict) -> dict:
     """Apply every op of a batch in one transaction; answer one result per op, in order."""
-    config = current_app.config
+    config = settings()
     if envelope["schema_version"] < config["SYNC_MIN_CLIENT_SCHEMA"]:
         raise ApiError(400, "client_outdated", "应用版本过旧，请先更新应用（数据不会丢失）")
     if len(envelope["ops"]) > config["SYNC_MAX_OPS"]:
