@@ -149,17 +149,22 @@ def _window_rows(model: type, worker_id: str, start: datetime, end: datetime,
     a batch late in the bench's push). Within NEAR the nearest found is the nearest of all."""
     params = {"worker": worker_id, "start": start, "end": end, "replaces": replaces or "",
               "since": start - NEAR, "until": end + NEAR}
-    rows = [(t, i) for i, t in db.session.execute(_window_query(model), params)]
-    before, after = any(t < start for t, _ in rows), any(t > end for t, _ in rows)
-    if before and after:
-        return rows
-    params.update(since=params["since"] if before else _EVER[0], until=params["until"] if after else _EVER[1])
-    return [(t, i) for i, t in db.session.execute(_window_query(model), params)]
+    rows = [(t, i) for i, t in db.session.execute(_window_query(model, WINDOW), params)]
+    missing = tuple(side for side, found in (("before", any(t < start for t, _ in rows)),
+                                             ("after", any(t > end for t, _ in rows))) if not found)
+    if missing:
+        params.update(since=_EVER[0], until=_EVER[1])
+        rows += [(t, i) for i, t in db.session.execute(_window_query(model, missing), params)]
+    return rows
+
+
+WINDOW = ("span", "before", "after")
 
 
 @cache
-def _window_query(model: type):
-    """The statement `Track.window` runs for one kind, built once (it is long to build and key)."""
+def _window_query(model: type, parts: tuple[str, ...] = WINDOW):
+    """The statement `Track.window` runs for one kind, built once (it is long to build and key): the
+    records in the span, at the nearest moment before it (from `since`), after it (up to `until`)."""
     who, when, fix = {m: (w, t, f) for m, w, t, f in Track.MODELS}[model]
     worker, start, end = bindparam("worker"), bindparam("start"), bindparam("end")
     live = (*stands(model), fix.is_not(None))
@@ -171,10 +176,11 @@ def _window_query(model: type):
         .order_by(when.desc()).limit(1).scalar_subquery()
     after = select(when).where(who == worker, when > end, when <= bindparam("until"), other, *live) \
         .order_by(when).limit(1).scalar_subquery()
-    # Three index ranges, not one OR of them: with the OR the planner walks every record of the
-    # worker, and a worker's history only grows.
-    return union_all(mine.where(when >= start, when <= end), mine.where(when == before),
-                     mine.where(when == after))
+    # Index ranges, not one OR of them: with the OR the planner walks every record of the worker,
+    # and a worker's history only grows.
+    ranges = {"span": mine.where(when >= start, when <= end), "before": mine.where(when == before),
+              "after": mine.where(when == after)}
+    return union_all(*(ranges[part] for part in parts))
 
 
 def _at_or_before(times, at):
