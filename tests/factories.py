@@ -1,9 +1,9 @@
 """Builders of test records and a JSON client that carries the CSRF token."""
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from server.extensions import db
-from server.models import Child, Clue, Grid, Household, Town, Unit, User, Venue, Village, new_id
+from server.models import Child, Clue, Grid, Household, Town, Unit, User, Venue, Village, Visit, new_id
 from server.services import passwords
 
 PASSWORD = "Test-pass-2024-ok"
@@ -156,3 +156,11 @@ class ApiClient:
 
     def delete(self, url, headers=None, **kwargs):
         return self.client.delete(url, headers=self._headers(headers), **kwargs)
+
+
+def visit_by_worker_a(town: TownIds, at: datetime, received_at: datetime | None = None, **values) -> Visit:
+    """An unsaved visit by worker_a to child a1 at its home, made and counted at `at` and received
+    then (or at `received_at`)."""
+    return Visit(id=new_id(), child_id=town.children["a1"], household_id=town.households["a1"],
+                 grid_id=town.grids["a1"], village_id=town.villages["a"], worker_id=town.users["worker_a"],
+                 visited_at=at, counted_at=at, received_at=received_at or at, **values)

@@ -10,15 +10,14 @@ from server.extensions import db
 from server.models import AppliedOp, AuditEvent, Visit, new_id, utcnow
 from server.services import audit, batching
 
+from ..factories import visit_by_worker_a
+
 TIMESTAMPS = ("created_at", "updated_at")
 
 
 def _visit(town, **values) -> Visit:
-    visit = Visit(id=new_id(), child_id=town.children["a1"], household_id=town.households["a1"],
-                  grid_id=town.grids["a1"], village_id=town.villages["a"], worker_id=town.users["worker_a"],
-                  visited_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
-                  received_at=datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
-                  counted_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC), **values)
+    visit = visit_by_worker_a(town, datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+                              datetime(2026, 11, 2, 10, 0, tzinfo=UTC), **values)
     visit.location = {"lat": 29.1, "lon": 113.2, "accuracy_m": 8}
     visit.answers = {"home_alone": False}
     visit.notes = "监护人在家"

@@ -5,17 +5,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.extensions import db
-from server.models import Child, Visit, new_id
+from server.models import Child, Visit
 from server.services import batching, risk
+
+from ..factories import visit_by_worker_a
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def _visit(town, counted: int, received: int = 0, **values) -> Visit:
     at = START + timedelta(hours=counted)
-    visit = Visit(id=new_id(), child_id=town.children["a1"], household_id=town.households["a1"],
-                  grid_id=town.grids["a1"], village_id=town.villages["a"], worker_id=town.users["worker_a"],
-                  visited_at=at, counted_at=at, received_at=at + timedelta(minutes=5 + received), **values)
+    visit = visit_by_worker_a(town, at, at + timedelta(minutes=5 + received), **values)
     db.session.add(visit)
     db.session.flush()
     return visit

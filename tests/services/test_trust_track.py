@@ -5,17 +5,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.extensions import db
-from server.models import Visit, new_id
+from server.models import Visit
 from server.services import trust
+
+from ..factories import visit_by_worker_a
 
 START = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 END = START + timedelta(hours=8)
 
 
 def _visit(town, at: datetime, fix: bool = True, **values) -> str:
-    visit = Visit(id=new_id(), child_id=town.children["a1"], household_id=town.households["a1"],
-                  grid_id=town.grids["a1"], village_id=town.villages["a"], worker_id=town.users["worker_a"],
-                  visited_at=at, counted_at=at, received_at=at, **values)
+    visit = visit_by_worker_a(town, at, **values)
     if fix:
         visit.location = {"lat": 28.2, "lon": 113.1, "accuracy_m": 10}
     db.session.add(visit)
