@@ -462,19 +462,24 @@ def test_inspection_then_visit_far_away_is_impossible_travel(app, town, login, w
 
 def test_the_travel_track_reads_index_ranges_not_a_workers_whole_history(app, engine_name):
     """Each push batch and each visit reads the worker's track: with one OR of the span and its
-    two neighbours SQLite walked every record the worker ever made; each branch must be a range."""
+    two neighbours SQLite walked every record the worker ever made; each branch must be a range,
+    also in the second lookup of a side with nothing near the span."""
     if engine_name != "sqlite":
         pytest.skip("the plan asserted is SQLite's")
     with app.app_context():
         for model in (Visit, Inspection):
-            compiled = trust._window_query(model).compile(db.engine)
-            at = datetime(2026, 11, 1, tzinfo=UTC)
-            params = compiled.construct_params({"worker": "w", "start": at, "end": at, "replaces": "",
-                                                "since": at - trust.NEAR, "until": at + trust.NEAR})
-            values = [params[name] for name in compiled.positiontup]
-            plan = [row[3] for row in db.session.connection().exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {compiled}", tuple(str(v) for v in values))]
-            index = f"ix_{model.__tablename__}_{'worker' if model is Visit else 'inspector'}_id"
-            reads = [step for step in plan if step.startswith(f"SEARCH {model.__tablename__} ")]
-            assert len(reads) == 5, plan  # the span, the two neighbours and the two lookups under them
-            assert all(index in step and ("<" in step or ">" in step or "at=?" in step) for step in reads), plan
+            for parts, searches in ((trust.WINDOW, 5), (("before",), 2), (("after",), 2),
+                                    (("before", "after"), 4)):
+                compiled = trust._window_query(model, parts).compile(db.engine)
+                at = datetime(2026, 11, 1, tzinfo=UTC)
+                params = compiled.construct_params({"worker": "w", "start": at, "end": at, "replaces": "",
+                                                    "since": at - trust.NEAR, "until": at + trust.NEAR})
+                values = [params[name] for name in compiled.positiontup]
+                plan = [row[3] for row in db.session.connection().exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}", tuple(str(v) for v in values))]
+                index = f"ix_{model.__tablename__}_{'worker' if model is Visit else 'inspector'}_id"
+                reads = [step for step in plan if step.startswith(f"SEARCH {model.__tablename__} ")]
+                # The span, each neighbour and the lookup under each: five for the whole window.
+                assert len(reads) == searches, plan
+                assert all(index in step and ("<" in step or ">" in step or "at=?" in step)
+                           for step in reads), plan
